@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): ingest a generated 200,000-row outfall CSV with crossriver, and load
+# the same file with ogr2ogr into SpatiaLite in the same run; report rows/s and the ratio.
+# Target: crossriver no slower than 1.5x ogr2ogr while it validates and keeps provenance.
+# Usage: bench/ingest_bench.sh [ROWS] (default 200000). Needs a release build in build-release/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-200000}
+OUT=bench/out
+mkdir -p "$OUT"
+scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCR_BUILD_TESTS=OFF >/dev/null
+CSV="$OUT/outfalls_${ROWS}.csv"
+if [ ! -f "$CSV" ]; then
+  # deterministic: positions on a grid over the demonstration zone, kinds and statuses cycled
+  awk -v n="$ROWS" 'BEGIN {
+    srand(42);
+    split("工业排污口,城镇污水处理厂排污口,农业排口,其他排口", kind, ",");
+    split("正常,整治中,已封堵,规范化完成", status, ",");
+    print "排污口编码,排污口名称,排污口类型,受纳水体,经度,纬度,日排放量,整治状态,排查日期";
+    for (i = 1; i <= n; i++) {
+      lon = 120.40 + (i % 997) * 0.0009; lat = 30.80 + int(i / 997) % 450 * 0.001;
+      printf "BENCH-%07d,排口%d,%s,太浦河,%.6f,%.6f,%.1f,%s,2025-06-%02d\n",
+             i, i, kind[i % 4 + 1], lon, lat, (i * 7919) % 5000 / 10.0, status[i % 4 + 1], i % 28 + 1;
+    }
+  }' > "$CSV"
+fi
+now() { date +%s.%N; }
+peak_kb() { awk '/Maximum resident/ {print $6}' "$1"; }
+
+rm -f "$OUT/cr.sqlite"* "$OUT/ogr.sqlite"*
+t0=$(now)
+/usr/bin/time -v build-release/crossriver ingest --quiet --store "$OUT/cr.sqlite" \
+  --layer outfalls "$CSV" 2> "$OUT/cr.time" || true
+t1=$(now)
+/usr/bin/time -v ogr2ogr -f SQLite -dsco SPATIALITE=YES -oo X_POSSIBLE_NAMES=经度 \
+  -oo Y_POSSIBLE_NAMES=纬度 -a_srs EPSG:4326 -nln outfalls "$OUT/ogr.sqlite" "$CSV" \
+  2> "$OUT/ogr.time"
+t2=$(now)
+stored=$(sqlite3 "$OUT/cr.sqlite" "select count(*) from outfalls")
+loaded=$(sqlite3 "$OUT/ogr.sqlite" "select count(*) from outfalls")
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$ROWS" -v s="$stored" -v l="$loaded" \
+    -v m1="$(peak_kb "$OUT/cr.time")" -v m2="$(peak_kb "$OUT/ogr.time")" 'BEGIN {
+  cr = b - a; og = c - b;
+  printf "rows            %d (crossriver stored %d, ogr2ogr loaded %d)\n", n, s, l;
+  printf "crossriver      %6.2f s  %8.0f rows/s  peak %6.1f MiB\n", cr, n / cr, m1 / 1024;
+  printf "ogr2ogr         %6.2f s  %8.0f rows/s  peak %6.1f MiB\n", og, n / og, m2 / 1024;
+  printf "ratio           %.2fx ogr2ogr time (target <= 1.5x)\n", cr / og;
+}'

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared command-line plumbing: common options, store opening, terminal progress. */
+#include "cli_common.h"
+
+#include <getopt.h>
+#include <unistd.h>
+
+void cr_cli_common_init(cr_cli_common *c)
+{
+    c->store_path = "crossriver.sqlite";
+    c->layers_dir = cr_layers_default_dir();
+    c->json = 0;
+    c->quiet = 0;
+}
+
+int cr_cli_common_option(cr_cli_common *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case 1001:
+        c->store_path = arg;
+        return 1;
+    case 1002:
+        c->json = 1;
+        return 1;
+    case 1003:
+        c->layers_dir = arg;
+        return 1;
+    case 1004:
+        c->quiet = 1;
+        return 1;
+    case 'v':
+        cr_log_set_level(cr_log_get_level() > CR_LOG_DEBUG ? cr_log_get_level() - 1 : CR_LOG_DEBUG);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int cr_cli_open(const cr_cli_common *c, cr_layer_set **set, cr_store **store)
+{
+    cr_error err = {0};
+    if (cr_layer_set_load(c->layers_dir, set, &err) != CR_OK) {
+        fprintf(stderr, "crossriver: %s\n", err.msg);
+        return 1;
+    }
+    if (cr_store_open(c->store_path, *set, store, &err) != CR_OK) {
+        fprintf(stderr, "crossriver: %s\n", err.msg);
+        cr_layer_set_free(*set);
+        *set = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+void cr_cli_progress(void *user, uint64_t done, uint64_t total)
+{
+    cr_cli_progress_state *p = user;
+    double now = cr_monotonic_s();
+    if (!isatty(STDERR_FILENO) || (now - p->last < 0.2 && done != total)) {
+        return;
+    }
+    p->last = now;
+    double rate = now > p->t0 ? (double)done / (now - p->t0) : 0;
+    if (total > 0) {
+        fprintf(stderr, "\r\033[K%s: %llu / %llu rows (%.0f%%), %.0f rows/s", p->label,
+                (unsigned long long)done, (unsigned long long)total,
+                100.0 * (double)done / (double)total, rate);
+    } else {
+        fprintf(stderr, "\r\033[K%s: %llu rows, %.0f rows/s", p->label, (unsigned long long)done,
+                rate);
+    }
+    p->drawn = 1;
+}
+
+void cr_cli_progress_end(cr_cli_progress_state *p)
+{
+    if (p->drawn) {
+        fprintf(stderr, "\r\033[K");
+        p->drawn = 0;
+    }
+}

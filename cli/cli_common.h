@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the subcommands: common options, opening the store, drawing progress. */
+#ifndef CR_CLI_CLI_COMMON_H
+#define CR_CLI_CLI_COMMON_H
+
+#include "core/core.h"
+#include "store/store.h"
+
+#include <stdio.h>
+
+typedef struct {
+    const char *store_path; /* --store, default ./crossriver.sqlite */
+    const char *layers_dir; /* --layers, default cr_layers_default_dir() */
+    int json;               /* --json */
+    int quiet;              /* --quiet: no progress, no summary */
+} cr_cli_common;
+
+/* Options every subcommand takes, for getopt_long tables. */
+#define CR_CLI_COMMON_LONGOPTS                                                                     \
+    {"store", required_argument, NULL, 1001}, {"json", no_argument, NULL, 1002},                   \
+        {"layers", required_argument, NULL, 1003}, {"quiet", no_argument, NULL, 1004},             \
+        {"verbose", no_argument, NULL, 'v'},                                                       \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+
+/* Handle one of the common options; returns 1 when it was one. */
+int cr_cli_common_option(cr_cli_common *c, int opt, const char *arg);
+void cr_cli_common_init(cr_cli_common *c);
+/* Load layer definitions and open the store; prints the error and returns non-zero on failure. */
+int cr_cli_open(const cr_cli_common *c, cr_layer_set **set, cr_store **store);
+/* Progress callback that draws one self-updating line on a terminal (stderr) only. */
+void cr_cli_progress(void *user, uint64_t done, uint64_t total);
+
+typedef struct {
+    const char *label; /* what is progressing, e.g. the file name */
+    double t0;         /* start */
+    double last;       /* last draw */
+    int drawn;         /* a line is on screen */
+} cr_cli_progress_state;
+/* Erase the progress line if one was drawn. */
+void cr_cli_progress_end(cr_cli_progress_state *p);
+
+#endif

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+/* The subcommands; each returns an exit code from exit_codes.h. */
+#ifndef CR_CLI_COMMANDS_H
+#define CR_CLI_COMMANDS_H
+
+int cr_cmd_ingest(int argc, char **argv);
+int cr_cmd_batches(int argc, char **argv);
+int cr_cmd_layers(int argc, char **argv);
+
+#endif

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/* crossriver ingest: parse options, call cr_etl_ingest_file per file, print the summary. */
+#include "cli_common.h"
+#include "commands.h"
+#include "etl/etl.h"
+#include "exit_codes.h"
+
+#include <getopt.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *out)
+{
+    fprintf(out,
+            "usage: crossriver ingest --layer LAYER [OPTIONS] FILE...\n\n"
+            "Import each FILE (CSV/TXT, XLSX, Shapefile, GeoJSON, GPKG, KML) into LAYER as one\n"
+            "batch and one transaction. Every row is stored or rejected with its reason;\n"
+            "importing the same file again changes nothing.\n\n"
+            "  --layer L            target layer (see: crossriver layers)\n"
+            "  --crs CRS            source CRS: EPSG code (4326, 4490, 4528, 4549, 32651, ...),\n"
+            "                       gcj02, bd09; default: the file's own, else EPSG:4490\n"
+            "  --encoding ENC       force the text encoding (GBK, GB18030, UTF-8, ...);\n"
+            "                       default: BOM, else strict UTF-8, else GB18030\n"
+            "  --field T=S          map source column S to field T (also lon, lat, x, y);\n"
+            "                       repeatable\n"
+            "  --source-layer NAME  sheet or layer to read (default: the first)\n"
+            "  --region W,S,E,N     coordinates must fall inside (default: deployment config\n"
+            "                       'region', else the Taihu basin 118.8,29.6,122.2,32.4)\n"
+            "  --config FILE        deployment config JSON (default ./crossriver.json if present)\n"
+            "  --valid-from DATE    survey date for history (default: now)\n"
+            "  --full-survey        the file lists every current feature: features it no\n"
+            "                       longer lists are closed (valid_to set, history kept)\n"
+            "  --rejects FILE.csv   also write rejected rows as UTF-8 CSV with BOM\n"
+            "  --store PATH         store file (default ./crossriver.sqlite)\n"
+            "  --json               print the summary as JSON\n"
+            "  --quiet              no progress and no summary\n\n"
+            "Exit codes: 0 all stored, 3 some rejected, 2 usage, 1 failure (nothing stored).\n");
+}
+
+typedef struct {
+    const char *layer;
+    cr_ingest_options opt;
+    cr_field_map maps[64];
+    const char *config;
+    const char *rejects;
+    int region_given;
+} ingest_args;
+
+static int parse_region(const char *s, double r[4])
+{
+    char tail;
+    if (sscanf(s, "%lf,%lf,%lf,%lf%c", &r[0], &r[1], &r[2], &r[3], &tail) != 4 || r[0] >= r[2] ||
+        r[1] >= r[3]) {
+        return 0;
+    }
+    return 1;
+}
+
+static int load_config(ingest_args *a)
+{
+    const char *path = a->config ? a->config : "crossriver.json";
+    json_error_t jerr;
+    FILE *probe = fopen(path, "r");
+    if (probe == NULL) {
+        if (a->config) {
+            fprintf(stderr, "crossriver ingest: --config %s: cannot open\n", path);
+            return 0;
+        }
+        return 1;
+    }
+    fclose(probe);
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (root == NULL) {
+        fprintf(stderr, "crossriver ingest: %s:%d: %s\n", path, jerr.line, jerr.text);
+        return 0;
+    }
+    json_t *region = json_object_get(root, "region");
+    int ok = 1;
+    if (region && !a->region_given) {
+        ok = json_is_array(region) && json_array_size(region) == 4;
+        for (size_t i = 0; ok && i < 4; i++) {
+            ok = json_is_number(json_array_get(region, i));
+            a->opt.region[i] = ok ? json_number_value(json_array_get(region, i)) : 0;
+        }
+        if (!ok) {
+            fprintf(stderr, "crossriver ingest: %s: region must be [W, S, E, N]\n", path);
+        }
+    }
+    json_decref(root);
+    return ok;
+}
+
+static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args *a)
+{
+    static const struct option longopts[] = {
+        {"layer", required_argument, NULL, 'l'},
+        {"crs", required_argument, NULL, 'c'},
+        {"encoding", required_argument, NULL, 'e'},
+        {"field", required_argument, NULL, 'f'},
+        {"source-layer", required_argument, NULL, 's'},
+        {"region", required_argument, NULL, 'r'},
+        {"config", required_argument, NULL, 'C'},
+        {"valid-from", required_argument, NULL, 'V'},
+        {"full-survey", no_argument, NULL, 'F'},
+        {"rejects", required_argument, NULL, 'R'},
+        CR_CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+        if (cr_cli_common_option(common, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'l':
+            a->layer = optarg;
+            break;
+        case 'c':
+            a->opt.crs = optarg;
+            break;
+        case 'e':
+            a->opt.encoding = optarg;
+            break;
+        case 'f': {
+            char *eq = strchr(optarg, '=');
+            if (eq == NULL || eq == optarg || eq[1] == '\0' || a->opt.n_maps == 64) {
+                fprintf(stderr, "crossriver ingest: --field wants TARGET=SOURCE, got '%s'\n",
+                        optarg);
+                return 0;
+            }
+            *eq = '\0';
+            a->maps[a->opt.n_maps].target = optarg;
+            a->maps[a->opt.n_maps++].source = eq + 1;
+            break;
+        }
+        case 's':
+            a->opt.source_layer = optarg;
+            break;
+        case 'r':
+            if (!parse_region(optarg, a->opt.region)) {
+                fprintf(stderr,
+                        "crossriver ingest: --region wants W,S,E,N with W<E and S<N, got "
+                        "'%s'\n",
+                        optarg);
+                return 0;
+            }
+            a->region_given = 1;
+            break;
+        case 'C':
+            a->config = optarg;
+            break;
+        case 'V': {
+            static char date[20];
+            cr_error e = {0};
+            if (cr_etl_parse_datetime(optarg, date, &e) != CR_OK) {
+                fprintf(stderr, "crossriver ingest: --valid-from '%s': %s\n", optarg, e.msg);
+                return 0;
+            }
+            a->opt.valid_from = date;
+            break;
+        }
+        case 'F':
+            a->opt.full_survey = 1;
+            break;
+        case 'R':
+            a->rejects = optarg;
+            break;
+        case 'h':
+            help(stdout);
+            exit(CR_EXIT_OK);
+        default:
+            return 0;
+        }
+    }
+    if (a->layer == NULL || optind >= argc) {
+        fprintf(stderr, "crossriver ingest: %s\n",
+                a->layer == NULL ? "--layer is required" : "no FILE given");
+        return 0;
+    }
+    return load_config(a);
+}
+
+static json_t *result_json(const char *path, const char *layer, const cr_ingest_result *r)
+{
+    json_t *reasons = json_object();
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        json_object_set_new(reasons, r->reasons[i].code, json_integer(r->reasons[i].count));
+    }
+    return json_pack("{s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, "
+                     "s:s, s:s, s:f, s:o}",
+                     "file", path, "layer", layer, "batch_id", (json_int_t)r->batch_id,
+                     "already_imported", r->already_imported, "rows_in", (json_int_t)r->rows_in,
+                     "stored", (json_int_t)r->stored, "inserted", (json_int_t)r->inserted,
+                     "updated", (json_int_t)r->updated, "unchanged", (json_int_t)r->unchanged,
+                     "closed", (json_int_t)r->closed, "rejected", (json_int_t)r->rejected,
+                     "repaired", (json_int_t)r->repaired, "encoding", r->encoding, "crs", r->crs,
+                     "sha256", r->sha256, "source_layer", r->source_layer, "seconds", r->seconds,
+                     "rejected_by_reason", reasons);
+}
+
+static void print_first_rejects(cr_store *store, int64_t batch_id, const char *path)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cr_store_db(store),
+                           "SELECT source_row, reason FROM rejects WHERE batch_id=?"
+                           " ORDER BY source_row LIMIT 8",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return;
+    }
+    sqlite3_bind_int64(st, 1, batch_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        printf("    %s:%lld: %s\n", path, (long long)sqlite3_column_int64(st, 0),
+               (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+}
+
+static void print_summary(cr_store *store, const char *path, const char *layer,
+                          const cr_ingest_result *r)
+{
+    if (r->already_imported) {
+        printf("%s → %s: already imported as batch %lld (same SHA-256 %.12s…); nothing "
+               "changed\n",
+               path, layer, (long long)r->batch_id, r->sha256);
+        return;
+    }
+    printf("%s → %s  (batch %lld)\n", path, layer, (long long)r->batch_id);
+    printf("  encoding %s · CRS %s · sheet/layer %s\n", r->encoding, r->crs, r->source_layer);
+    printf("  rows in %lld = stored %lld (new %lld, updated %lld, unchanged %lld) + rejected "
+           "%lld\n",
+           (long long)r->rows_in, (long long)r->stored, (long long)r->inserted,
+           (long long)r->updated, (long long)r->unchanged, (long long)r->rejected);
+    if (r->repaired || r->closed) {
+        printf("  geometries repaired %lld · features closed (not in this full survey) %lld\n",
+               (long long)r->repaired, (long long)r->closed);
+    }
+    if (r->rejected) {
+        printf("  rejected by reason:");
+        for (size_t i = 0; i < r->n_reasons; i++) {
+            printf("%s %s %lld", i ? "," : "", r->reasons[i].code, (long long)r->reasons[i].count);
+        }
+        printf("\n");
+        print_first_rejects(store, r->batch_id, path);
+        if (r->rejected > 8) {
+            printf("    … all of them: crossriver batches --rejects %lld > rejects.csv\n",
+                   (long long)r->batch_id);
+        }
+    }
+    printf("  %.2f s, %.0f rows/s · sha256 %s\n", r->seconds,
+           r->seconds > 0 ? (double)r->rows_in / r->seconds : 0.0, r->sha256);
+}
+
+static FILE *open_rejects(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        fprintf(stderr, "crossriver ingest: --rejects %s: cannot create\n", path);
+        return NULL;
+    }
+    fputs("\xEF\xBB\xBF\"file\",\"row\",\"source_id\",\"field\",\"code\",\"reason\","
+          "\"raw_record\"\n",
+          f);
+    return f;
+}
+
+int cr_cmd_ingest(int argc, char **argv)
+{
+    cr_cli_common common;
+    cr_cli_common_init(&common);
+    ingest_args a = {0};
+    memcpy(a.opt.region, CR_REGION_TAIHU, sizeof a.opt.region);
+    a.opt.maps = a.maps;
+    if (!parse_args(argc, argv, &common, &a)) {
+        fprintf(stderr, "(crossriver ingest --help for usage)\n");
+        return CR_EXIT_USAGE;
+    }
+    cr_layer_set *set = NULL;
+    cr_store *store = NULL;
+    if (cr_cli_open(&common, &set, &store) != 0) {
+        return CR_EXIT_FAILURE;
+    }
+    const cr_layer_def *def = cr_layer_set_find(set, a.layer);
+    int exit_code = CR_EXIT_OK;
+    json_t *all = json_array();
+    if (def == NULL) {
+        fprintf(stderr, "crossriver ingest: unknown layer '%s' (see: crossriver layers)\n",
+                a.layer);
+        exit_code = CR_EXIT_USAGE;
+        goto done;
+    }
+    if (a.rejects && (a.opt.rejects_csv = open_rejects(a.rejects)) == NULL) {
+        exit_code = CR_EXIT_FAILURE;
+        goto done;
+    }
+    for (int i = optind; i < argc; i++) {
+        cr_cli_progress_state prog = {argv[i], cr_monotonic_s(), 0, 0};
+        a.opt.progress = common.quiet ? NULL : cr_cli_progress;
+        a.opt.progress_user = &prog;
+        cr_ingest_result res;
+        cr_error err = {0};
+        cr_status rc = cr_etl_ingest_file(store, def, argv[i], &a.opt, &res, &err);
+        cr_cli_progress_end(&prog);
+        if (rc != CR_OK) {
+            fprintf(stderr, "crossriver ingest: %s\n  nothing from this file was stored\n",
+                    err.msg);
+            json_array_append_new(all, json_pack("{s:s, s:s, s:s}", "file", argv[i], "layer",
+                                                 a.layer, "error", err.msg));
+            exit_code = CR_EXIT_FAILURE;
+            continue;
+        }
+        if (res.rejected > 0 && !res.already_imported && exit_code == CR_EXIT_OK) {
+            exit_code = CR_EXIT_REJECTED;
+        }
+        json_array_append_new(all, result_json(argv[i], a.layer, &res));
+        if (!common.json && !common.quiet) {
+            print_summary(store, argv[i], a.layer, &res);
+        }
+    }
+    if (common.json) {
+        json_t *out = json_array_size(all) == 1 ? json_array_get(all, 0) : all;
+        char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", s);
+        free(s);
+    }
+done:
+    if (a.opt.rejects_csv) {
+        fclose(a.opt.rejects_csv);
+    }
+    json_decref(all);
+    cr_store_close(store);
+    cr_layer_set_free(set);
+    return exit_code;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* crossriver: one program, one subcommand per job; the command table is the only dispatch. */
+#include "cli_common.h"
+#include "commands.h"
+#include "exit_codes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CR_VERSION "0.1.0"
+
+typedef struct {
+    const char *name;                  /* subcommand */
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand */
+    const char *summary;               /* one line for --help */
+} command;
+
+static const command COMMANDS[] = {
+    {"ingest", cr_cmd_ingest,
+     "import inventories (CSV, XLSX, SHP, GeoJSON, GPKG, KML) into a layer"},
+    {"batches", cr_cmd_batches, "list import batches, or print one batch's rejects as CSV"},
+    {"layers", cr_cmd_layers, "list the layer definitions: fields, types, header aliases"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: crossriver COMMAND [OPTIONS]\n\n"
+                 "Joint river pollution prevention and control: ingest, store and serve the\n"
+                 "shared inventories of neighbouring jurisdictions.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    }
+    fprintf(out, "\nEvery command takes --store PATH (default ./crossriver.sqlite), --json and "
+                 "--help.\nExit codes: 0 ok, 1 failure, 2 usage, 3 some rows rejected.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CR_EXIT_USAGE : CR_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("crossriver %s\n", CR_VERSION);
+        return CR_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) {
+            return COMMANDS[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "crossriver: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CR_EXIT_USAGE;
+}

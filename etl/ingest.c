@@ -1,0 +1,1207 @@
+/* SPDX-License-Identifier: MIT */
+/* Ingest: source file → column mapping → per-row normalise/validate → store, one batch and one
+ * transaction per file. Rule: every row read is stored or rejected with its reason
+ * (rows_in == stored + rejected); a file-level problem stores nothing at all. */
+#include "ingest_internal.h"
+
+#include <cpl_conv.h>
+#include <geos_c.h>
+#include <math.h>
+#include <ogr_srs_api.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double CR_REGION_TAIHU[4] = {118.8, 29.6, 122.2, 32.4};
+
+/* ---- a set of stable IDs seen in this file (open addressing) -------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Add key; returns the row it was first seen at, or 0 when new. */
+static int64_t idset_add(cr_idset *set, const char *key, int64_t row)
+{
+    if ((set->n + 1) * 2 > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 1024;
+        cr_idslot *slots = cr_xcalloc(cap, sizeof *slots);
+        for (size_t i = 0; i < set->cap; i++) {
+            if (set->slots[i].key) {
+                size_t j = hash_str(set->slots[i].key) & (cap - 1);
+                while (slots[j].key) {
+                    j = (j + 1) & (cap - 1);
+                }
+                slots[j] = set->slots[i];
+            }
+        }
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    size_t j = hash_str(key) & (set->cap - 1);
+    while (set->slots[j].key) {
+        if (strcmp(set->slots[j].key, key) == 0) {
+            return set->slots[j].row;
+        }
+        j = (j + 1) & (set->cap - 1);
+    }
+    set->slots[j].key = cr_xstrdup(key);
+    set->slots[j].row = row;
+    set->n++;
+    return 0;
+}
+
+static int idset_contains(void *user, const char *key)
+{
+    const cr_idset *set = user;
+    if (set->cap == 0) {
+        return 0;
+    }
+    size_t j = hash_str(key) & (set->cap - 1);
+    while (set->slots[j].key) {
+        if (strcmp(set->slots[j].key, key) == 0) {
+            return 1;
+        }
+        j = (j + 1) & (set->cap - 1);
+    }
+    return 0;
+}
+
+static void idset_cleanup(cr_idset *set)
+{
+    for (size_t i = 0; i < set->cap; i++) {
+        free(set->slots[i].key);
+    }
+    free(set->slots);
+    memset(set, 0, sizeof *set);
+}
+
+/* ---- column mapping ------------------------------------------------------------------- */
+
+static int find_column(const ingest_ctx *c, const char *folded)
+{
+    for (int i = 0; i < c->n_cols; i++) {
+        if (strcmp(c->col_folded[i], folded) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* First unused column matching any alias (or the field's own name). */
+static int match_aliases(ingest_ctx *c, const char *own_name, char **aliases, size_t n)
+{
+    for (size_t k = 0; k <= n; k++) {
+        const char *name = k < n ? aliases[k] : own_name;
+        if (name == NULL) {
+            continue;
+        }
+        char *f = cr_text_fold(name);
+        int col = find_column(c, f);
+        free(f);
+        if (col >= 0 && !c->col_used[col]) {
+            c->col_used[col] = 1;
+            return col;
+        }
+    }
+    return -1;
+}
+
+static void alias_list(cr_strbuf *sb, char **aliases, size_t n)
+{
+    for (size_t k = 0; k < n && k < 6; k++) {
+        cr_strbuf_printf(sb, "%s%s", k ? ", " : "", aliases[k]);
+    }
+    if (n > 6) {
+        cr_strbuf_puts(sb, ", …");
+    }
+}
+
+static int implied_by_mapped_field(const ingest_ctx *c, const char *target)
+{
+    for (size_t i = 0; i < c->def->n_fields; i++) {
+        const cr_field_def *f = &c->def->fields[i];
+        if (f->implies_field && strcmp(f->implies_field, target) == 0 && c->field_col[i] >= 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static cr_status map_columns(ingest_ctx *c, cr_error *err)
+{
+    const cr_layer_def *d = c->def;
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(c->src.layer);
+    c->n_cols = OGR_FD_GetFieldCount(fd);
+    c->col_name = cr_xcalloc((size_t)c->n_cols + 1, sizeof *c->col_name);
+    c->col_folded = cr_xcalloc((size_t)c->n_cols + 1, sizeof *c->col_folded);
+    c->col_used = cr_xcalloc((size_t)c->n_cols + 1, 1);
+    for (int i = 0; i < c->n_cols; i++) {
+        c->col_name[i] = cr_text_trim(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i)));
+        c->col_folded[i] = cr_text_fold(c->col_name[i]);
+    }
+    c->field_col = cr_xcalloc(d->n_fields, sizeof *c->field_col);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        c->field_col[i] = -1;
+    }
+    for (int k = 0; k < 4; k++) {
+        c->coord_col[k] = -1;
+    }
+    static const char *coord_names[4] = {"lon", "lat", "x", "y"};
+    for (size_t m = 0; m < c->opt->n_maps; m++) {
+        const cr_field_map *fm = &c->opt->maps[m];
+        char *f = cr_text_fold(fm->source);
+        int col = find_column(c, f);
+        free(f);
+        if (col < 0) {
+            return cr_error_set(err, CR_EINVAL, "%s: --field %s=%s: no column named '%s'", c->path,
+                                fm->target, fm->source, fm->source);
+        }
+        int fi = cr_layer_def_field_index(d, fm->target);
+        int ci = -1;
+        for (int k = 0; k < 4; k++) {
+            ci = strcmp(fm->target, coord_names[k]) == 0 ? k : ci;
+        }
+        if (fi < 0 && ci < 0) {
+            return cr_error_set(err, CR_EINVAL,
+                                "%s: --field %s=%s: layer %s has no field '%s' (nor lon, lat, x, "
+                                "y)",
+                                c->path, fm->target, fm->source, d->name, fm->target);
+        }
+        c->col_used[col] = 1;
+        if (fi >= 0) {
+            c->field_col[fi] = col;
+        } else {
+            c->coord_col[ci] = col;
+        }
+    }
+    for (size_t i = 0; i < d->n_fields; i++) {
+        if (c->field_col[i] < 0) {
+            c->field_col[i] =
+                match_aliases(c, d->fields[i].name, d->fields[i].aliases, d->fields[i].n_aliases);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        if (c->coord_col[k] < 0) {
+            c->coord_col[k] = match_aliases(c, NULL, d->coord_aliases[k], d->n_coord_aliases[k]);
+        }
+    }
+    for (int i = 0; i < c->n_cols; i++) {
+        c->n_unmapped += !c->col_used[i];
+    }
+    c->carry = cr_xcalloc(d->n_fields, 1);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        c->carry[i] = c->field_col[i] < 0 && !implied_by_mapped_field(c, d->fields[i].name);
+    }
+    for (size_t i = 0; i < d->n_fields; i++) {
+        const cr_field_def *f = &d->fields[i];
+        if (f->required && c->field_col[i] < 0 && !implied_by_mapped_field(c, f->name)) {
+            cr_strbuf sb = {0};
+            alias_list(&sb, f->aliases, f->n_aliases);
+            cr_error_set(err, CR_EINVAL,
+                         "%s: no column for required field '%s' (looked for %s); map one with "
+                         "--field %s=COLUMN",
+                         c->path, f->name, sb.data ? sb.data : f->name, f->name);
+            cr_strbuf_cleanup(&sb);
+            return CR_EINVAL;
+        }
+    }
+    int has_geom_col = OGR_L_GetGeomType(c->src.layer) != wkbNone;
+    int has_lonlat = c->coord_col[CR_COORD_LON] >= 0 && c->coord_col[CR_COORD_LAT] >= 0;
+    int has_xy = c->coord_col[CR_COORD_X] >= 0 && c->coord_col[CR_COORD_Y] >= 0;
+    if (d->geom == CR_GEOM_POINT && !has_geom_col && !has_lonlat && !has_xy) {
+        cr_strbuf sb = {0};
+        alias_list(&sb, d->coord_aliases[0], d->n_coord_aliases[0]);
+        cr_error_set(err, CR_EINVAL,
+                     "%s: no geometry and no longitude/latitude columns (looked for %s); map them "
+                     "with --field lon=COLUMN --field lat=COLUMN",
+                     c->path, sb.data ? sb.data : "lon");
+        cr_strbuf_cleanup(&sb);
+        return CR_EINVAL;
+    }
+    if ((d->geom == CR_GEOM_LINESTRING || d->geom == CR_GEOM_MULTIPOLYGON) && !has_geom_col) {
+        return cr_error_set(err, CR_EINVAL,
+                            "%s: layer %s needs %s geometry, and this file has none (for CSV, "
+                            "put it in a WKT column)",
+                            c->path, d->name, cr_geom_kind_name(d->geom));
+    }
+    return CR_OK;
+}
+
+/* ---- CRS ------------------------------------------------------------------------------ */
+
+static cr_status open_crs(ingest_ctx *c, cr_error *err)
+{
+    if (c->def->geom == CR_GEOM_NONE) {
+        snprintf(c->res->crs, sizeof c->res->crs, "none (layer without geometry)");
+        return CR_OK;
+    }
+    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(c->src.layer);
+    char file_crs[128] = "";
+    char *wkt = NULL;
+    if (srs != NULL) {
+        const char *auth = OSRGetAuthorityName(srs, NULL);
+        const char *code = OSRGetAuthorityCode(srs, NULL);
+        if (auth && code) {
+            snprintf(file_crs, sizeof file_crs, "%s:%s", auth, code);
+        } else {
+            const char *opts[] = {"FORMAT=WKT2_2019", NULL};
+            OSRExportToWktEx(srs, &wkt, opts);
+        }
+    }
+    const char *spec = c->opt->crs;
+    const char *how = "--crs";
+    if (spec == NULL && file_crs[0]) {
+        spec = file_crs, how = "from the file";
+    } else if (spec == NULL && wkt) {
+        spec = wkt, how = "from the file";
+    } else if (spec == NULL) {
+        spec = "EPSG:4490", how = "default: the file names none";
+    }
+    cr_status rc = cr_crs_open(spec, &c->crs, err);
+    CPLFree(wkt);
+    if (rc != CR_OK) {
+        return cr_error_prefix(err, "%s", c->path);
+    }
+    if (c->opt->crs && (file_crs[0] || srs)) {
+        snprintf(c->res->crs, sizeof c->res->crs, "%s (--crs; the file declares %s)",
+                 cr_crs_label(c->crs), file_crs[0] ? file_crs : "another CRS");
+    } else {
+        snprintf(c->res->crs, sizeof c->res->crs, "%s (%s)", cr_crs_label(c->crs), how);
+    }
+    return CR_OK;
+}
+
+/* ---- rows ----------------------------------------------------------------------------- */
+
+/* JSON object of every source column (raw text), plus the geometry as WKT when asked.
+ * Caller frees with free(). */
+static char *record_json(const ingest_ctx *c, OGRFeatureH f, int only_unmapped)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < c->n_cols; i++) {
+        if (only_unmapped && c->col_used[i]) {
+            continue;
+        }
+        if (!OGR_F_IsFieldSetAndNotNull(f, i)) {
+            if (!only_unmapped) {
+                json_object_set_new(o, c->col_name[i], json_null());
+            }
+            continue;
+        }
+        const char *v = OGR_F_GetFieldAsString(f, i);
+        if (only_unmapped && *v == '\0') {
+            continue;
+        }
+        json_object_set_new(o, c->col_name[i], json_string(v));
+    }
+    OGRGeometryH g = only_unmapped ? NULL : OGR_F_GetGeometryRef(f);
+    if (g != NULL) {
+        char *wkt = NULL;
+        if (OGR_G_ExportToWkt(g, &wkt) == OGRERR_NONE) {
+            json_object_set_new(o, "geometry_wkt", json_string(wkt));
+        }
+        CPLFree(wkt);
+    }
+    char *s = NULL;
+    if (json_object_size(o) > 0 || !only_unmapped) {
+        s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    json_decref(o);
+    return s;
+}
+
+static void problem(row_state *r, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void problem(row_state *r, const char *code, const char *field, const char *fmt, ...)
+{
+    if (r->n_problems == 0) {
+        snprintf(r->code, sizeof r->code, "%s", code);
+        snprintf(r->field, sizeof r->field, "%s", field ? field : "");
+    } else {
+        cr_strbuf_puts(&r->reason, "; ");
+    }
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cr_strbuf_puts(&r->reason, buf);
+    r->n_problems++;
+}
+
+static void note(row_state *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(row_state *r, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (r->notes.len) {
+        cr_strbuf_puts(&r->notes, "; ");
+    }
+    cr_strbuf_puts(&r->notes, buf);
+}
+
+/* Raw trimmed text of a column, or NULL when absent or blank. Caller frees. */
+static char *column_text(OGRFeatureH f, int col)
+{
+    if (col < 0 || !OGR_F_IsFieldSetAndNotNull(f, col)) {
+        return NULL;
+    }
+    char *t = cr_text_trim(OGR_F_GetFieldAsString(f, col));
+    if (*t == '\0') {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static const cr_value_map *lookup_value(const cr_field_def *fd, const char *raw)
+{
+    char *f = cr_text_fold(raw);
+    const cr_value_map *hit = NULL;
+    for (size_t v = 0; v < fd->n_values && !hit; v++) {
+        for (size_t k = 0; k <= fd->values[v].n_synonyms && !hit; k++) {
+            hit = strcmp(fd->values[v].folded[k], f) == 0 ? &fd->values[v] : NULL;
+        }
+    }
+    free(f);
+    return hit;
+}
+
+/* Normalise one field's raw text into r->values[i] (NULL when blank) or record a problem. */
+static void normalise_field(const ingest_ctx *c, row_state *r, size_t i, const char *raw)
+{
+    const cr_field_def *fd = &c->def->fields[i];
+    const char *col = c->col_name[c->field_col[i]];
+    cr_error e = {0};
+    char buf[64];
+    r->failed[i] = 1; /* cleared below once a value is stored */
+    if (fd->n_values > 0) {
+        const cr_value_map *m = lookup_value(fd, raw);
+        if (m == NULL) {
+            cr_strbuf allowed = {0};
+            for (size_t v = 0; v < fd->n_values && v < 12; v++) {
+                cr_strbuf_printf(&allowed, "%s%s", v ? ", " : "", fd->values[v].canonical);
+            }
+            problem(r, "enum", fd->name, "%s '%s': not one of %s", col, raw, allowed.data);
+            cr_strbuf_cleanup(&allowed);
+            return;
+        }
+        r->values[i] = cr_xstrdup(m->canonical);
+        r->failed[i] = 0;
+        return;
+    }
+    switch (fd->type) {
+    case CR_FT_TEXT:
+        r->values[i] = cr_xstrdup(raw);
+        r->failed[i] = 0;
+        return;
+    case CR_FT_INTEGER:
+    case CR_FT_REAL: {
+        double v = 0;
+        int64_t iv = 0;
+        cr_status rc = fd->type == CR_FT_INTEGER ? cr_etl_parse_integer(raw, &iv, &e)
+                                                 : cr_etl_parse_real(raw, &v, &e);
+        if (rc != CR_OK) {
+            problem(r, "type", fd->name, "%s '%s': %s", col, raw, e.msg);
+            return;
+        }
+        if (fd->type == CR_FT_INTEGER) {
+            v = (double)iv;
+        }
+        if ((fd->has_min && v < fd->min) || (fd->has_max && v > fd->max)) {
+            problem(r, "range", fd->name, "%s '%s': outside [%g, %g]", col, raw,
+                    fd->has_min ? fd->min : -INFINITY, fd->has_max ? fd->max : INFINITY);
+            return;
+        }
+        if (fd->type == CR_FT_INTEGER) {
+            snprintf(buf, sizeof buf, "%lld", (long long)iv);
+        } else {
+            snprintf(buf, sizeof buf, "%.17g", v);
+        }
+        r->values[i] = cr_xstrdup(buf);
+        r->failed[i] = 0;
+        return;
+    }
+    case CR_FT_DATE:
+        if (cr_etl_parse_date(raw, buf, &e) != CR_OK) {
+            problem(r, "type", fd->name, "%s '%s': %s", col, raw, e.msg);
+            return;
+        }
+        r->values[i] = cr_xstrdup(buf);
+        r->failed[i] = 0;
+        return;
+    case CR_FT_DATETIME:
+        if (cr_etl_parse_datetime(raw, buf, &e) != CR_OK) {
+            problem(r, "type", fd->name, "%s '%s': %s", col, raw, e.msg);
+            return;
+        }
+        r->values[i] = cr_xstrdup(buf);
+        r->failed[i] = 0;
+        return;
+    case CR_FT_BOOLEAN: {
+        int b = 0;
+        if (cr_etl_parse_boolean(raw, &b, &e) != CR_OK) {
+            problem(r, "type", fd->name, "%s '%s': %s", col, raw, e.msg);
+            return;
+        }
+        r->values[i] = cr_xstrdup(b ? "1" : "0");
+        r->failed[i] = 0;
+        return;
+    }
+    }
+}
+
+static void apply_implications(const ingest_ctx *c, row_state *r)
+{
+    const cr_layer_def *d = c->def;
+    for (size_t i = 0; i < d->n_fields; i++) {
+        const cr_field_def *fd = &d->fields[i];
+        if (!fd->implies_field || r->values[i] == NULL) {
+            continue;
+        }
+        int t = cr_layer_def_field_index(d, fd->implies_field);
+        const char *implied = json_string_value(json_object_get(fd->implies_map, r->values[i]));
+        if (implied == NULL) {
+            continue;
+        }
+        if (r->values[t] == NULL) {
+            r->values[t] = cr_xstrdup(implied);
+        } else if (strcmp(r->values[t], implied) != 0) {
+            problem(r, "implies", d->fields[t].name, "%s '%s' belongs to %s, but %s says %s",
+                    c->col_name[c->field_col[i]], r->values[i], implied,
+                    c->field_col[t] >= 0 ? c->col_name[c->field_col[t]] : d->fields[t].name,
+                    r->values[t]);
+        }
+    }
+}
+
+static void read_fields(ingest_ctx *c, OGRFeatureH f, row_state *r)
+{
+    const cr_layer_def *d = c->def;
+    for (size_t i = 0; i < d->n_fields; i++) {
+        char *raw = column_text(f, c->field_col[i]);
+        if (raw != NULL) {
+            normalise_field(c, r, i, raw);
+            free(raw);
+        }
+    }
+    apply_implications(c, r);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        if (!d->fields[i].required || r->values[i] != NULL || r->failed[i]) {
+            continue;
+        }
+        if (c->field_col[i] >= 0) {
+            problem(r, "required", d->fields[i].name, "%s (column %s): required value missing",
+                    d->fields[i].name, c->col_name[c->field_col[i]]);
+        } else {
+            problem(r, "required", d->fields[i].name, "%s: required value missing",
+                    d->fields[i].name);
+        }
+    }
+}
+
+static int in_region(const double *region, double lon, double lat)
+{
+    return lon >= region[0] && lon <= region[2] && lat >= region[1] && lat <= region[3];
+}
+
+static int looks_northing(double v)
+{
+    return v >= 2.0e6 && v < 6.0e6;
+}
+
+static int looks_easting(double v)
+{
+    return (v > 0 && v < 1.0e6) || (v >= 1.0e7 && v < 1.0e8);
+}
+
+/* Parse lon/lat columns; records problems, returns 1 with coordinates on success. */
+static int point_from_lonlat(ingest_ctx *c, row_state *r, const char *lon_txt, const char *lat_txt,
+                             double *x, double *y, cr_error *fatal)
+{
+    const char *lon_col = c->col_name[c->coord_col[CR_COORD_LON]];
+    const char *lat_col = c->col_name[c->coord_col[CR_COORD_LAT]];
+    cr_error e1 = {0};
+    cr_error e2 = {0};
+    int ok_lon = cr_etl_parse_angle(lon_txt, CR_AXIS_LON, x, &e1) == CR_OK;
+    int ok_lat = cr_etl_parse_angle(lat_txt, CR_AXIS_LAT, y, &e2) == CR_OK;
+    if (ok_lon && ok_lat) {
+        return 1;
+    }
+    double sx;
+    double sy;
+    if (cr_etl_parse_angle(lat_txt, CR_AXIS_LON, &sx, NULL) == CR_OK &&
+        cr_etl_parse_angle(lon_txt, CR_AXIS_LAT, &sy, NULL) == CR_OK &&
+        in_region(c->opt->region, sx, sy)) {
+        problem(r, "swapped", "lon",
+                "%s '%s' / %s '%s': longitude and latitude look swapped "
+                "(swapped, the point would be %.6f, %.6f, inside the region); fix the columns",
+                lon_col, lon_txt, lat_col, lat_txt, sx, sy);
+        return 0;
+    }
+    double v;
+    if (cr_etl_parse_real(ok_lon ? lat_txt : lon_txt, &v, NULL) == CR_OK && fabs(v) > 1000) {
+        cr_error_set(fatal, CR_EINVAL,
+                     "%s:%lld: %s '%s': looks like a projected coordinate in metres, but the "
+                     "source CRS %s is geographic; give the CRS with --crs (e.g. EPSG:4549) and "
+                     "map the columns as x/y",
+                     c->path, (long long)r->row, ok_lon ? lat_col : lon_col,
+                     ok_lon ? lat_txt : lon_txt, cr_crs_label(c->crs));
+        return 0;
+    }
+    if (!ok_lon) {
+        problem(r, "coordinates", "lon", "%s '%s': not an angle: %s", lon_col, lon_txt, e1.msg);
+    }
+    if (!ok_lat) {
+        problem(r, "coordinates", "lat", "%s '%s': not an angle: %s", lat_col, lat_txt, e2.msg);
+    }
+    return 0;
+}
+
+/* Parse projected x/y columns (either order: the magnitudes tell easting from northing here). */
+static int point_from_xy(ingest_ctx *c, row_state *r, const char *x_txt, const char *y_txt,
+                         double *x, double *y, cr_error *fatal)
+{
+    const char *x_col = c->col_name[c->coord_col[CR_COORD_X]];
+    const char *y_col = c->col_name[c->coord_col[CR_COORD_Y]];
+    if (cr_crs_is_geographic(c->crs)) {
+        return point_from_lonlat(c, r, x_txt, y_txt, x, y, fatal);
+    }
+    cr_error e = {0};
+    if (cr_etl_parse_real(x_txt, x, &e) != CR_OK) {
+        problem(r, "coordinates", "x", "%s '%s': %s", x_col, x_txt, e.msg);
+        return 0;
+    }
+    if (cr_etl_parse_real(y_txt, y, &e) != CR_OK) {
+        problem(r, "coordinates", "y", "%s '%s': %s", y_col, y_txt, e.msg);
+        return 0;
+    }
+    if (fabs(*x) <= 360 && fabs(*y) <= 360) {
+        cr_error_set(fatal, CR_EINVAL,
+                     "%s:%lld: %s '%s', %s '%s': look like degrees, but the source CRS %s is "
+                     "projected; give the right --crs",
+                     c->path, (long long)r->row, x_col, x_txt, y_col, y_txt, cr_crs_label(c->crs));
+        return 0;
+    }
+    if (looks_northing(*x) && looks_easting(*y) && !looks_northing(*y)) {
+        double t = *x;
+        *x = *y;
+        *y = t;
+        note(r, "%s/%s in surveying order (X = northing)", x_col, y_col);
+    }
+    if (cr_crs_check_easting(c->crs, *x, &e) != CR_OK) {
+        cr_error_set(fatal, CR_EINVAL, "%s:%lld: %s", c->path, (long long)r->row, e.msg);
+        return 0;
+    }
+    return 1;
+}
+
+static void point_wkb(unsigned char out[21], double x, double y)
+{
+    uint32_t type = 1;
+    out[0] = 1; /* little-endian (NDR); hosts we build on are little-endian */
+    memcpy(out + 1, &type, 4);
+    memcpy(out + 5, &x, 8);
+    memcpy(out + 13, &y, 8);
+}
+
+static void region_problem(ingest_ctx *c, row_state *r, const char *what, double lon, double lat)
+{
+    const double *g = c->opt->region;
+    if (in_region(g, lat, lon)) {
+        problem(r, "swapped", "lon",
+                "%s %.6f, %.6f is outside the region but inside it swapped: longitude and "
+                "latitude look swapped",
+                what, lon, lat);
+        return;
+    }
+    problem(r, "region", "lon",
+            "%s %.6f, %.6f outside the deployment region %g,%g,%g,%g (W,S,E,N; set with "
+            "--region)",
+            what, lon, lat, g[0], g[1], g[2], g[3]);
+}
+
+static int transform_point(ingest_ctx *c, row_state *r, double x, double y, cr_error *fatal)
+{
+    cr_error e = {0};
+    double lon;
+    double lat;
+    if (cr_crs_to_wgs84(c->crs, x, y, &lon, &lat, r->method, &e) != CR_OK) {
+        problem(r, "coordinates", "lon", "%s", e.msg);
+        return 0;
+    }
+    (void)fatal;
+    if (!in_region(c->opt->region, lon, lat)) {
+        region_problem(c, r, "point", lon, lat);
+        return 0;
+    }
+    point_wkb(r->point_wkb, lon, lat);
+    r->wkb = r->point_wkb;
+    r->wkb_len = 21;
+    r->bbox[0] = r->bbox[2] = lon;
+    r->bbox[1] = r->bbox[3] = lat;
+    return 1;
+}
+
+static void read_point(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *fatal)
+{
+    char *a = column_text(f, c->coord_col[CR_COORD_LON]);
+    char *b = column_text(f, c->coord_col[CR_COORD_LAT]);
+    double x = 0;
+    double y = 0;
+    int ok = 0;
+    if (a && b) {
+        ok = point_from_lonlat(c, r, a, b, &x, &y, fatal);
+    } else {
+        free(a);
+        free(b);
+        a = column_text(f, c->coord_col[CR_COORD_X]);
+        b = column_text(f, c->coord_col[CR_COORD_Y]);
+        if (a && b) {
+            ok = point_from_xy(c, r, a, b, &x, &y, fatal);
+        } else {
+            OGRGeometryH g = OGR_F_GetGeometryRef(f);
+            if (g && !OGR_G_IsEmpty(g) && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbMultiPoint &&
+                OGR_G_GetGeometryCount(g) == 1) {
+                g = OGR_G_GetGeometryRef(g, 0);
+            }
+            if (g && !OGR_G_IsEmpty(g) && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint) {
+                x = OGR_G_GetX(g, 0);
+                y = OGR_G_GetY(g, 0);
+                char bx[40];
+                char by[40];
+                snprintf(bx, sizeof bx, "%.10g", x);
+                snprintf(by, sizeof by, "%.10g", y);
+                free(a);
+                free(b);
+                a = cr_xstrdup(bx);
+                b = cr_xstrdup(by);
+                ok = 1;
+                if (!cr_crs_is_geographic(c->crs)) {
+                    cr_error e = {0};
+                    if (cr_crs_check_easting(c->crs, x, &e) != CR_OK) {
+                        cr_error_set(fatal, CR_EINVAL, "%s:%lld: %s", c->path, (long long)r->row,
+                                     e.msg);
+                        ok = 0;
+                    }
+                }
+            } else if (g && !OGR_G_IsEmpty(g)) {
+                problem(r, "geometry", "geom", "geometry is %s, not a point",
+                        OGR_G_GetGeometryName(g));
+            } else {
+                problem(r, "coordinates", "lon",
+                        "no coordinates (no geometry and no "
+                        "longitude/latitude values)");
+            }
+        }
+    }
+    if (ok && fatal->code == CR_OK && r->n_problems == 0) {
+        transform_point(c, r, x, y, fatal);
+    }
+    r->raw_x = a;
+    r->raw_y = b;
+}
+
+typedef struct {
+    cr_crs *crs;  /* source CRS */
+    char *method; /* out: how */
+    cr_error err; /* first failure */
+    int failed;   /* 1 when a vertex failed */
+} xy_user;
+
+static int transform_xy(double *x, double *y, void *userdata)
+{
+    xy_user *u = userdata;
+    double lon;
+    double lat;
+    if (cr_crs_to_wgs84(u->crs, *x, *y, &lon, &lat, u->method, &u->err) != CR_OK) {
+        u->failed = 1;
+        return 0;
+    }
+    *x = lon;
+    *y = lat;
+    return 1;
+}
+
+/* Bring an areal geometry to a valid MultiPolygon; NULL (with a problem) when impossible. */
+static GEOSGeometry *to_multipolygon(ingest_ctx *c, row_state *r, GEOSGeometry *g)
+{
+    GEOSContextHandle_t h = c->geos;
+    int valid = GEOSisValid_r(h, g);
+    if (valid == 2) {
+        problem(r, "geometry", "geom", "geometry check failed: %s", c->geos_msg);
+        GEOSGeom_destroy_r(h, g);
+        return NULL;
+    }
+    if (valid == 0) {
+        char *why = GEOSisValidReason_r(h, g);
+        GEOSMakeValidParams *p = GEOSMakeValidParams_create_r(h);
+        GEOSMakeValidParams_setMethod_r(h, p, GEOS_MAKE_VALID_STRUCTURE);
+        GEOSMakeValidParams_setKeepCollapsed_r(h, p, 0);
+        GEOSGeometry *fixed = GEOSMakeValidWithParams_r(h, g, p);
+        GEOSMakeValidParams_destroy_r(h, p);
+        GEOSGeom_destroy_r(h, g);
+        if (fixed == NULL || GEOSisEmpty_r(h, fixed) != 0) {
+            problem(r, "geometry", "geom", "invalid polygon (%s) that cannot be repaired",
+                    why ? why : "?");
+            GEOSFree_r(h, why);
+            if (fixed) {
+                GEOSGeom_destroy_r(h, fixed);
+            }
+            return NULL;
+        }
+        note(r, "polygon repaired with GEOS MakeValid (%s)", why ? why : "invalid");
+        GEOSFree_r(h, why);
+        r->repaired = 1;
+        g = fixed;
+    }
+    int type = GEOSGeomTypeId_r(h, g);
+    if (type == GEOS_POLYGON) {
+        GEOSGeometry *parts[1] = {g};
+        return GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, 1);
+    }
+    if (type != GEOS_MULTIPOLYGON) {
+        problem(r, "geometry", "geom", "geometry is %s, not a polygon", GEOSGeomType_r(h, g));
+        GEOSGeom_destroy_r(h, g);
+        return NULL;
+    }
+    return g;
+}
+
+static GEOSGeometry *to_linestring(ingest_ctx *c, row_state *r, GEOSGeometry *g)
+{
+    GEOSContextHandle_t h = c->geos;
+    int type = GEOSGeomTypeId_r(h, g);
+    if (type == GEOS_MULTILINESTRING) {
+        GEOSGeometry *merged = GEOSLineMerge_r(h, g);
+        GEOSGeom_destroy_r(h, g);
+        g = merged;
+        if (g && GEOSGeomTypeId_r(h, g) == GEOS_LINESTRING) {
+            note(r, "multi-part line merged into one");
+            type = GEOS_LINESTRING;
+        } else {
+            problem(r, "geometry", "geom",
+                    "multi-part line whose parts do not join end to end: split it into reaches");
+            if (g) {
+                GEOSGeom_destroy_r(h, g);
+            }
+            return NULL;
+        }
+    }
+    if (type != GEOS_LINESTRING) {
+        problem(r, "geometry", "geom", "geometry is %s, not a line", GEOSGeomType_r(h, g));
+        GEOSGeom_destroy_r(h, g);
+        return NULL;
+    }
+    double len = 0;
+    if (GEOSLength_r(h, g, &len) != 1 || len <= 0) {
+        problem(r, "geometry", "geom", "degenerate line (zero length)");
+        GEOSGeom_destroy_r(h, g);
+        return NULL;
+    }
+    return g;
+}
+
+static void check_projected_envelope(ingest_ctx *c, row_state *r, OGRGeometryH g, cr_error *fatal)
+{
+    OGREnvelope env;
+    OGR_G_GetEnvelope(g, &env);
+    cr_error e = {0};
+    if (cr_crs_is_geographic(c->crs)) {
+        if (fabs(env.MinX) > 360 || fabs(env.MaxY) > 360) {
+            cr_error_set(fatal, CR_EINVAL,
+                         "%s:%lld: coordinates (%.3f, %.3f) look projected (metres), but the "
+                         "source CRS %s is geographic; give the CRS with --crs",
+                         c->path, (long long)r->row, env.MinX, env.MinY, cr_crs_label(c->crs));
+        }
+        return;
+    }
+    if (looks_northing(env.MinX) && looks_easting(env.MinY)) {
+        cr_error_set(fatal, CR_EINVAL,
+                     "%s:%lld: coordinates (%.3f, %.3f) are in (northing, easting) order; the "
+                     "geometry must be stored as (easting, northing)",
+                     c->path, (long long)r->row, env.MinX, env.MinY);
+        return;
+    }
+    if (cr_crs_check_easting(c->crs, env.MinX, &e) != CR_OK) {
+        cr_error_set(fatal, CR_EINVAL, "%s:%lld: %s", c->path, (long long)r->row, e.msg);
+    }
+}
+
+static void read_shape(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *fatal)
+{
+    GEOSContextHandle_t h = c->geos;
+    OGRGeometryH og = OGR_F_GetGeometryRef(f);
+    if (og == NULL || OGR_G_IsEmpty(og)) {
+        problem(r, "geometry", "geom", "no geometry");
+        return;
+    }
+    check_projected_envelope(c, r, og, fatal);
+    if (fatal->code != CR_OK) {
+        return;
+    }
+    OGRGeometryH flat = OGR_G_Clone(og);
+    OGR_G_FlattenTo2D(flat);
+    if (OGR_GT_IsCurve(OGR_G_GetGeometryType(flat)) ||
+        OGR_GT_IsSurface(OGR_G_GetGeometryType(flat))) {
+        OGRGeometryH lin = OGR_G_GetLinearGeometry(flat, 0, NULL);
+        OGR_G_DestroyGeometry(flat);
+        flat = lin;
+    }
+    int size = OGR_G_WkbSize(flat);
+    unsigned char *wkb = cr_xmalloc((size_t)size);
+    OGR_G_ExportToWkb(flat, wkbNDR, wkb);
+    OGR_G_DestroyGeometry(flat);
+    GEOSGeometry *g = GEOSWKBReader_read_r(h, c->wkb_reader, wkb, (size_t)size);
+    free(wkb);
+    if (g == NULL) {
+        problem(r, "geometry", "geom", "unreadable geometry: %s", c->geos_msg);
+        return;
+    }
+    xy_user u = {c->crs, r->method, {0}, 0};
+    GEOSGeometry *t = GEOSGeom_transformXY_r(h, g, transform_xy, &u);
+    GEOSGeom_destroy_r(h, g);
+    if (t == NULL || u.failed) {
+        problem(r, "coordinates", "geom", "%s", u.failed ? u.err.msg : "transform failed");
+        if (t) {
+            GEOSGeom_destroy_r(h, t);
+        }
+        return;
+    }
+    t = c->def->geom == CR_GEOM_MULTIPOLYGON ? to_multipolygon(c, r, t) : to_linestring(c, r, t);
+    if (t == NULL) {
+        return;
+    }
+    double b[4];
+    GEOSGeom_getXMin_r(h, t, &b[0]);
+    GEOSGeom_getYMin_r(h, t, &b[1]);
+    GEOSGeom_getXMax_r(h, t, &b[2]);
+    GEOSGeom_getYMax_r(h, t, &b[3]);
+    if (!in_region(c->opt->region, b[0], b[1]) || !in_region(c->opt->region, b[2], b[3])) {
+        region_problem(c, r, "geometry extent from", b[0], b[1]);
+        GEOSGeom_destroy_r(h, t);
+        return;
+    }
+    memcpy(r->bbox, b, sizeof b);
+    size_t n = 0;
+    r->geos_wkb = GEOSWKBWriter_write_r(h, c->wkb_writer, t, &n);
+    r->wkb = r->geos_wkb;
+    r->wkb_len = n;
+    GEOSGeom_destroy_r(h, t);
+}
+
+static void write_csv_cell(FILE *out, const char *s, int last)
+{
+    fputc('"', out);
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (*p == '"') {
+            fputc('"', out);
+        }
+        fputc(*p, out);
+    }
+    fputc('"', out);
+    fputc(last ? '\n' : ',', out);
+}
+
+static void count_reason(cr_ingest_result *res, const char *code)
+{
+    for (size_t i = 0; i < res->n_reasons; i++) {
+        if (strcmp(res->reasons[i].code, code) == 0) {
+            res->reasons[i].count++;
+            return;
+        }
+    }
+    if (res->n_reasons < CR_INGEST_MAX_REASONS) {
+        snprintf(res->reasons[res->n_reasons].code, sizeof res->reasons[0].code, "%s", code);
+        res->reasons[res->n_reasons++].count = 1;
+    }
+}
+
+static cr_status reject_row(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *err)
+{
+    char *raw = record_json(c, f, 0);
+    const char *sid = r->id_index >= 0 ? r->values[r->id_index] : NULL;
+    cr_status rc = cr_store_add_reject(c->store, c->res->batch_id, r->row, sid, r->field, r->code,
+                                       r->reason.data, raw, err);
+    if (rc == CR_OK && c->opt->rejects_csv) {
+        char row[32];
+        snprintf(row, sizeof row, "%lld", (long long)r->row);
+        write_csv_cell(c->opt->rejects_csv, c->path, 0);
+        write_csv_cell(c->opt->rejects_csv, row, 0);
+        write_csv_cell(c->opt->rejects_csv, sid, 0);
+        write_csv_cell(c->opt->rejects_csv, r->field, 0);
+        write_csv_cell(c->opt->rejects_csv, r->code, 0);
+        write_csv_cell(c->opt->rejects_csv, r->reason.data, 0);
+        write_csv_cell(c->opt->rejects_csv, raw, 1);
+    }
+    cr_log(CR_LOG_INFO, "etl", "%s:%lld: rejected: %s", c->path, (long long)r->row, r->reason.data);
+    free(raw);
+    c->res->rejected++;
+    count_reason(c->res, r->code);
+    return rc;
+}
+
+static cr_status store_row(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *err)
+{
+    char *extra = c->n_unmapped > 0 ? record_json(c, f, 1) : NULL;
+    cr_store_row sr = {
+        .source_id = r->values[r->id_index],
+        .carry = c->carry,
+        .source_row = r->row,
+        .values = (const char *const *)r->values,
+        .wkb = r->wkb,
+        .wkb_len = r->wkb_len,
+        .raw_x = r->raw_x,
+        .raw_y = r->raw_y,
+        .coord_method = r->wkb ? r->method : NULL,
+        .notes = r->notes.len ? r->notes.data : NULL,
+        .extra_json = extra,
+    };
+    memcpy(sr.bbox, r->bbox, sizeof sr.bbox);
+    cr_upsert_outcome out;
+    cr_status rc = cr_store_upsert(c->store, c->def, c->res->batch_id, &sr, &out, err);
+    free(extra);
+    if (rc != CR_OK) {
+        return cr_error_prefix(err, "%s:%lld", c->path, (long long)r->row);
+    }
+    c->res->stored++;
+    c->res->repaired += r->repaired;
+    c->res->inserted += out == CR_UPSERT_INSERTED;
+    c->res->updated += out == CR_UPSERT_UPDATED;
+    c->res->unchanged += out == CR_UPSERT_UNCHANGED;
+    return CR_OK;
+}
+
+static void row_cleanup(ingest_ctx *c, row_state *r)
+{
+    for (size_t i = 0; i < c->def->n_fields; i++) {
+        free(r->values[i]);
+    }
+    free(r->values);
+    free(r->failed);
+    free(r->raw_x);
+    free(r->raw_y);
+    if (r->geos_wkb) {
+        GEOSFree_r(c->geos, r->geos_wkb);
+    }
+    cr_strbuf_cleanup(&r->reason);
+    cr_strbuf_cleanup(&r->notes);
+}
+
+/* One source row: stored, rejected, or a fatal error for the whole file. */
+static cr_status process_row(ingest_ctx *c, OGRFeatureH f, int64_t row, cr_error *err)
+{
+    row_state r = {0};
+    r.row = row;
+    r.values = cr_xcalloc(c->def->n_fields, sizeof *r.values);
+    r.failed = cr_xcalloc(c->def->n_fields, 1);
+    r.id_index = cr_layer_def_field_index(c->def, c->def->id_field);
+    cr_error fatal = {0};
+    read_fields(c, f, &r);
+    if (c->def->geom == CR_GEOM_POINT) {
+        read_point(c, f, &r, &fatal);
+    } else if (c->def->geom != CR_GEOM_NONE && r.n_problems == 0) {
+        read_shape(c, f, &r, &fatal);
+    }
+    cr_status rc = CR_OK;
+    if (fatal.code != CR_OK) {
+        *err = fatal;
+        rc = fatal.code;
+        goto done;
+    }
+    const char *sid = r.values[r.id_index];
+    if (sid != NULL && r.n_problems == 0) {
+        int64_t first = idset_add(&c->ids, sid, row);
+        if (first != 0) {
+            problem(&r, "duplicate_id", c->def->id_field,
+                    "%s '%s': duplicate ID (first at row %lld)",
+                    c->col_name[c->field_col[r.id_index]], sid, (long long)first);
+        }
+    }
+    rc = r.n_problems ? reject_row(c, f, &r, err) : store_row(c, f, &r, err);
+done:
+    row_cleanup(c, &r);
+    return rc;
+}
+
+static void geos_message(const char *fmt, ...)
+{
+    (void)fmt;
+}
+
+static void geos_message_r(const char *message, void *userdata)
+{
+    snprintf(userdata, 256, "%s", message);
+}
+
+static char *options_json(const ingest_ctx *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "crs", c->opt->crs ? json_string(c->opt->crs) : json_null());
+    json_object_set_new(o, "encoding",
+                        c->opt->encoding ? json_string(c->opt->encoding) : json_null());
+    json_object_set_new(o, "source_layer",
+                        c->opt->source_layer ? json_string(c->opt->source_layer) : json_null());
+    json_t *maps = json_object();
+    for (size_t i = 0; i < c->opt->n_maps; i++) {
+        json_object_set_new(maps, c->opt->maps[i].target, json_string(c->opt->maps[i].source));
+    }
+    json_object_set_new(o, "fields", maps);
+    json_object_set_new(o, "region",
+                        json_pack("[ffff]", c->opt->region[0], c->opt->region[1], c->opt->region[2],
+                                  c->opt->region[3]));
+    json_object_set_new(o, "full_survey", json_boolean(c->opt->full_survey));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
+static int64_t kill_after_rows(void)
+{
+    const char *v = getenv("CR_TEST_KILL_AFTER_ROWS");
+    return v ? strtoll(v, NULL, 10) : -1;
+}
+
+static cr_status read_rows(ingest_ctx *c, cr_error *err)
+{
+    cr_status rc = CR_OK;
+    int64_t kill_at = kill_after_rows();
+    int64_t index = 0;
+    OGRFeatureH f;
+    OGR_L_ResetReading(c->src.layer);
+    while (rc == CR_OK && (f = OGR_L_GetNextFeature(c->src.layer)) != NULL) {
+        index++;
+        c->res->rows_in++;
+        rc = process_row(c, f, c->src.spreadsheet ? index + 1 : index, err);
+        OGR_F_Destroy(f);
+        if (c->opt->progress && (index & 1023) == 0) {
+            c->opt->progress(c->opt->progress_user, (uint64_t)index,
+                             c->src.total > 0 ? (uint64_t)c->src.total : 0);
+        }
+        if (index == kill_at) {
+            raise(SIGKILL); /* test hook: a crash in the middle of a transaction */
+        }
+    }
+    if (rc == CR_OK && c->opt->progress) {
+        c->opt->progress(c->opt->progress_user, (uint64_t)index, (uint64_t)index);
+    }
+    return rc;
+}
+
+static cr_status run(ingest_ctx *c, cr_error *err)
+{
+    cr_ingest_result *res = c->res;
+    cr_status rc = cr_source_sha256(c->path, res->sha256, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    int64_t earlier = cr_store_find_batch(c->store, c->def->name, res->sha256);
+    if (earlier != 0) {
+        cr_batch_summary b;
+        rc = cr_store_get_batch(c->store, earlier, &b, err);
+        if (rc == CR_OK) {
+            res->already_imported = 1;
+            res->batch_id = earlier;
+            res->rows_in = b.rows_in;
+            res->stored = res->unchanged = b.stored;
+            res->rejected = b.rejected;
+            snprintf(res->encoding, sizeof res->encoding, "%s", b.encoding);
+            snprintf(res->crs, sizeof res->crs, "%s", b.crs);
+            snprintf(res->source_layer, sizeof res->source_layer, "%s", b.source_layer);
+        }
+        return rc;
+    }
+    rc = cr_source_open(c->path, c->opt->encoding, c->opt->source_layer, &c->src, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    snprintf(res->encoding, sizeof res->encoding, "%s", c->src.encoding);
+    snprintf(res->source_layer, sizeof res->source_layer, "%s", OGR_L_GetName(c->src.layer));
+    if ((rc = map_columns(c, err)) != CR_OK || (rc = open_crs(c, err)) != CR_OK) {
+        return rc;
+    }
+    char *opts = options_json(c);
+    cr_batch_info info = {c->def->name, c->path,           res->sha256, res->encoding,
+                          res->crs,     res->source_layer, opts,        c->opt->valid_from};
+    rc = cr_store_begin_batch(c->store, &info, &res->batch_id, err);
+    free(opts);
+    if (rc == CR_OK) {
+        rc = read_rows(c, err);
+    }
+    if (rc == CR_OK && c->opt->full_survey) {
+        rc = cr_store_close_missing(c->store, c->def, res->batch_id, idset_contains, &c->ids,
+                                    &res->closed, err);
+    }
+    res->seconds = cr_monotonic_s() - c->t0;
+    if (rc == CR_OK) {
+        if (res->rows_in != res->stored + res->rejected) {
+            rc = cr_error_set(err, CR_EINVAL,
+                              "%s: internal error: %lld rows in, %lld stored, %lld "
+                              "rejected",
+                              c->path, (long long)res->rows_in, (long long)res->stored,
+                              (long long)res->rejected);
+        } else {
+            rc = cr_store_commit_batch(c->store, res->batch_id, res->rows_in, res->stored,
+                                       res->rejected, res->seconds, err);
+        }
+    }
+    if (rc != CR_OK) {
+        cr_store_rollback(c->store);
+    }
+    return rc;
+}
+
+cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const char *path,
+                             const cr_ingest_options *opt, cr_ingest_result *result, cr_error *err)
+{
+    static int registered = 0;
+    if (!registered) {
+        GDALAllRegister();
+        registered = 1;
+    }
+    ingest_ctx c = {0};
+    c.store = store;
+    c.def = layer;
+    c.opt = opt;
+    c.path = path;
+    c.res = result;
+    c.t0 = cr_monotonic_s();
+    memset(result, 0, sizeof *result);
+    c.geos = GEOS_init_r();
+    GEOSContext_setErrorMessageHandler_r(c.geos, geos_message_r, c.geos_msg);
+    GEOSContext_setNoticeHandler_r(c.geos, (GEOSMessageHandler)geos_message);
+    c.wkb_reader = GEOSWKBReader_create_r(c.geos);
+    c.wkb_writer = GEOSWKBWriter_create_r(c.geos);
+    GEOSWKBWriter_setByteOrder_r(c.geos, c.wkb_writer, GEOS_WKB_NDR);
+    GEOSWKBWriter_setOutputDimension_r(c.geos, c.wkb_writer, 2);
+    cr_status rc = run(&c, err);
+    result->seconds = cr_monotonic_s() - c.t0;
+    cr_source_close(&c.src);
+    cr_crs_free(c.crs);
+    idset_cleanup(&c.ids);
+    for (int i = 0; i < c.n_cols; i++) {
+        free(c.col_name[i]);
+        free(c.col_folded[i]);
+    }
+    free(c.col_name);
+    free(c.col_folded);
+    free(c.col_used);
+    free(c.field_col);
+    free(c.carry);
+    GEOSWKBReader_destroy_r(c.geos, c.wkb_reader);
+    GEOSWKBWriter_destroy_r(c.geos, c.wkb_writer);
+    GEOS_finish_r(c.geos);
+    return rc;
+}

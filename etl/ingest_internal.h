@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal to etl/ingest.c: the state of one import and of one row. */
+#ifndef CR_ETL_INGEST_INTERNAL_H
+#define CR_ETL_INGEST_INTERNAL_H
+
+#include "source.h"
+
+#include <geos_c.h>
+
+typedef struct {
+    char *key;   /* stable ID, owned */
+    int64_t row; /* first source row with it */
+} cr_idslot;
+
+typedef struct {
+    cr_idslot *slots; /* open addressing, power-of-two capacity */
+    size_t cap;
+    size_t n;
+} cr_idset;
+
+typedef struct {
+    cr_store *store;              /* borrowed */
+    const cr_layer_def *def;      /* borrowed */
+    const cr_ingest_options *opt; /* borrowed */
+    const char *path;             /* as given, for messages */
+    cr_ingest_result *res;        /* out */
+    double t0;                    /* start, monotonic seconds */
+    cr_source src;                /* the open file */
+    int n_cols;                   /* source columns */
+    char **col_name;              /* trimmed source headers */
+    char **col_folded;            /* folded for matching */
+    unsigned char *col_used;      /* 1: mapped to a field or coordinate */
+    int n_unmapped;               /* columns kept in the row's extra JSON */
+    int *field_col;               /* per layer field: source column or -1 */
+    int coord_col[4];             /* lon, lat, x, y columns or -1 */
+    unsigned char *carry;         /* per layer field: 1 = no column, keep the stored value */
+    cr_crs *crs;                  /* source CRS */
+    GEOSContextHandle_t geos;     /* owned */
+    GEOSWKBReader *wkb_reader;    /* owned */
+    GEOSWKBWriter *wkb_writer;    /* owned */
+    char geos_msg[256];           /* last GEOS error */
+    cr_idset ids;                 /* stable IDs seen in this file */
+} ingest_ctx;
+
+typedef struct {
+    int64_t row;                 /* source row number */
+    char **values;               /* per layer field: normalised text or NULL, owned */
+    unsigned char *failed;       /* per layer field: 1 when its value was rejected */
+    int id_index;                /* index of the id field */
+    int n_problems;              /* reasons to reject */
+    char code[32];               /* first problem's code */
+    char field[64];              /* first problem's field */
+    cr_strbuf reason;            /* all problems, "; "-separated */
+    cr_strbuf notes;             /* repairs and hints for a stored row */
+    int repaired;                /* geometry was repaired */
+    char *raw_x, *raw_y;         /* source coordinate text, owned */
+    char method[160];            /* coordinate method */
+    unsigned char point_wkb[21]; /* point geometry */
+    unsigned char *geos_wkb;     /* line/polygon geometry, GEOSFree_r */
+    const unsigned char *wkb;    /* the geometry to store */
+    size_t wkb_len;
+    double bbox[4]; /* geometry extent */
+} row_state;
+
+#endif

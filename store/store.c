@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: MIT */
+/* The embedded store: one SpatiaLite file in WAL mode, tables generated from layer definitions,
+ * import batches, rejects, per-row provenance and history by stable ID.
+ * Rule: every write happens inside a batch transaction opened by cr_store_begin_batch. */
+#include "store.h"
+
+#include <sqlite3.h>
+/* spatialite.h needs sqlite3.h first */
+#include <spatialite.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION "1"
+
+typedef struct {
+    sqlite3_stmt *select_current; /* fid, version, content_sha256 by source_id */
+    sqlite3_stmt *close_row;      /* set valid_to on one fid */
+    sqlite3_stmt *insert_row;     /* insert one version */
+    sqlite3_stmt *select_fields;  /* every field column of one fid */
+    sqlite3_stmt *rtree_insert;   /* spatial index entries of a batch's new rows */
+    int64_t empty_in_batch;       /* batch at whose start the layer had no current rows */
+    int64_t checked_in_batch;     /* batch for which empty_in_batch was decided */
+} layer_stmts;
+
+struct cr_store {
+    sqlite3 *db;             /* owned */
+    void *spatialite_cache;  /* owned, spatialite_alloc_connection */
+    const cr_layer_set *set; /* borrowed */
+    layer_stmts *stmts;      /* one per layer in set, prepared lazily */
+    char valid_from[32];     /* of the open batch */
+    int64_t batch_id;        /* the open batch */
+    cr_strbuf scratch;       /* reused for row hashes */
+    int in_batch;            /* a transaction is open */
+};
+
+static const char *RESERVED[] = {"fid",      "source_id", "version",        "valid_from",
+                                 "valid_to", "batch_id",  "source_row",     "content_sha256",
+                                 "raw_x",    "raw_y",     "coord_method",   "notes",
+                                 "extra",    "geom",      "closed_by_batch"};
+
+static cr_status db_error(cr_store *s, cr_error *err, const char *what)
+{
+    return cr_error_set(err, CR_EDB, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+cr_status cr_store_exec(cr_store *s, const char *sql, cr_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        cr_status rc = cr_error_set(err, CR_EDB, "%s (in: %.120s)", msg ? msg : "error", sql);
+        sqlite3_free(msg);
+        return rc;
+    }
+    return CR_OK;
+}
+
+static const char *sql_type(cr_field_type t)
+{
+    switch (t) {
+    case CR_FT_INTEGER:
+    case CR_FT_BOOLEAN:
+        return "INTEGER";
+    case CR_FT_REAL:
+        return "REAL";
+    default:
+        return "TEXT";
+    }
+}
+
+static int table_exists(cr_store *s, const char *name)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int column_exists(cr_store *s, const char *table, const char *column)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", table);
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static const char *BASE_SCHEMA =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO meta VALUES ('schema_version', '" SCHEMA_VERSION "');"
+    "INSERT OR IGNORE INTO meta VALUES ('data_generation', '0');"
+    "CREATE TABLE IF NOT EXISTS import_batches ("
+    " batch_id INTEGER PRIMARY KEY, layer TEXT NOT NULL, file_name TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, encoding TEXT, crs TEXT, source_layer TEXT, options TEXT,"
+    " valid_from TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, seconds REAL,"
+    " rows_in INTEGER, stored INTEGER, rejected INTEGER, generation INTEGER,"
+    " CHECK (rows_in IS NULL OR rows_in = stored + rejected));"
+    "CREATE INDEX IF NOT EXISTS import_batches_sha ON import_batches(layer, sha256);"
+    "CREATE TABLE IF NOT EXISTS rejects ("
+    " reject_id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES import_batches,"
+    " source_row INTEGER, source_id TEXT, field TEXT, code TEXT NOT NULL, reason TEXT NOT NULL,"
+    " raw_record TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS rejects_batch ON rejects(batch_id, source_row);";
+
+static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error *err)
+{
+    cr_strbuf sql = {0};
+    cr_status rc = CR_OK;
+    for (size_t i = 0; i < d->n_fields; i++) {
+        for (size_t r = 0; r < sizeof RESERVED / sizeof RESERVED[0]; r++) {
+            if (strcmp(d->fields[i].name, RESERVED[r]) == 0) {
+                return cr_error_set(err, CR_EINVAL, "layer %s: field name '%s' is reserved",
+                                    d->name, RESERVED[r]);
+            }
+        }
+    }
+    if (!table_exists(s, d->name)) {
+        cr_strbuf_printf(&sql,
+                         "CREATE TABLE \"%s\" (fid INTEGER PRIMARY KEY, source_id TEXT NOT NULL,"
+                         " version INTEGER NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT,"
+                         " closed_by_batch INTEGER, batch_id INTEGER NOT NULL,"
+                         " source_row INTEGER, content_sha256 TEXT NOT NULL",
+                         d->name);
+        for (size_t i = 0; i < d->n_fields; i++) {
+            cr_strbuf_printf(&sql, ", \"%s\" %s", d->fields[i].name, sql_type(d->fields[i].type));
+        }
+        cr_strbuf_printf(&sql, ", raw_x TEXT, raw_y TEXT, coord_method TEXT, notes TEXT,"
+                               " extra TEXT);");
+        if (d->geom != CR_GEOM_NONE) {
+            const char *gt = d->geom == CR_GEOM_POINT        ? "POINT"
+                             : d->geom == CR_GEOM_LINESTRING ? "LINESTRING"
+                                                             : "MULTIPOLYGON";
+            cr_strbuf_printf(&sql, "SELECT AddGeometryColumn('%s', 'geom', 4326, '%s', 'XY');",
+                             d->name, gt);
+            cr_strbuf_printf(&sql, "SELECT CreateSpatialIndex('%s', 'geom');", d->name);
+            /* SpatiaLite's insert triggers check the geometry type with a subquery, call
+             * RTreeAlign (which prepares SQL on every row) and stamp geometry_columns_time:
+             * cr_store_upsert checks types itself and writes the R*Tree entry from the bbox it
+             * already has (SQLite's R*Tree rounds bounds outward). Update and delete triggers
+             * stay, so edits made outside crossriver keep the index right; inserts made
+             * outside crossriver need SELECT RecoverSpatialIndex(). */
+            cr_strbuf_printf(&sql,
+                             "DROP TRIGGER \"gii_%s_geom\"; DROP TRIGGER \"ggi_%s_geom\";"
+                             "DROP TRIGGER \"tmi_%s_geom\"; DROP TRIGGER \"tmu_%s_geom\";"
+                             "DROP TRIGGER \"tmd_%s_geom\";",
+                             d->name, d->name, d->name, d->name, d->name);
+        }
+        cr_strbuf_printf(&sql,
+                         "CREATE UNIQUE INDEX \"%s_current_id\" ON \"%s\"(source_id)"
+                         " WHERE valid_to IS NULL;"
+                         "CREATE VIEW IF NOT EXISTS \"%s_current\" AS"
+                         " SELECT * FROM \"%s\" WHERE valid_to IS NULL;",
+                         d->name, d->name, d->name, d->name);
+    } else {
+        for (size_t i = 0; i < d->n_fields; i++) {
+            if (!column_exists(s, d->name, d->fields[i].name)) {
+                cr_strbuf_printf(&sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s;", d->name,
+                                 d->fields[i].name, sql_type(d->fields[i].type));
+            }
+        }
+    }
+    if (sql.len > 0) {
+        rc = cr_store_exec(s, sql.data, err);
+    }
+    cr_strbuf_cleanup(&sql);
+    return rc;
+}
+
+static cr_status create_schema(cr_store *s, cr_error *err)
+{
+    cr_status rc = cr_store_exec(s, "BEGIN IMMEDIATE", err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    if (!table_exists(s, "spatial_ref_sys")) {
+        rc = cr_store_exec(s, "SELECT InitSpatialMetadata(0)", err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_store_exec(s, BASE_SCHEMA, err);
+    }
+    for (size_t i = 0; rc == CR_OK && i < s->set->n_layers; i++) {
+        rc = create_layer_table(s, s->set->layers[i], err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_store_exec(s, "COMMIT", err);
+    } else {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+cr_status cr_store_open(const char *path, const cr_layer_set *set, cr_store **out, cr_error *err)
+{
+    cr_store *s = cr_xcalloc(1, sizeof *s);
+    s->set = set;
+    s->stmts = cr_xcalloc(set->n_layers, sizeof *s->stmts);
+    cr_status rc = CR_OK;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = cr_error_set(err, CR_EDB, "%s: cannot open store: %s", path,
+                          s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    s->spatialite_cache = spatialite_alloc_connection();
+    spatialite_init_ex(s->db, s->spatialite_cache, 0);
+    rc = cr_store_exec(s,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       " PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+                       " PRAGMA temp_store=MEMORY;",
+                       err);
+    if (rc == CR_OK) {
+        rc = create_schema(s, err);
+    }
+    if (rc != CR_OK) {
+        cr_error_prefix(err, "%s", path);
+    }
+done:
+    if (rc != CR_OK) {
+        cr_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return CR_OK;
+}
+
+void cr_store_close(cr_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; s->stmts && i < s->set->n_layers; i++) {
+        sqlite3_finalize(s->stmts[i].select_current);
+        sqlite3_finalize(s->stmts[i].close_row);
+        sqlite3_finalize(s->stmts[i].insert_row);
+        sqlite3_finalize(s->stmts[i].select_fields);
+        sqlite3_finalize(s->stmts[i].rtree_insert);
+    }
+    free(s->stmts);
+    cr_strbuf_cleanup(&s->scratch);
+    if (s->db) {
+        sqlite3_close(s->db);
+    }
+    if (s->spatialite_cache) {
+        spatialite_cleanup_ex(s->spatialite_cache);
+    }
+    free(s);
+}
+
+sqlite3 *cr_store_db(cr_store *s)
+{
+    return s->db;
+}
+
+const cr_layer_set *cr_store_layers(const cr_store *s)
+{
+    return s->set;
+}
+
+int64_t cr_store_find_batch(cr_store *s, const char *layer, const char *sha256)
+{
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT batch_id FROM import_batches WHERE layer=? AND sha256=?"
+                           " AND finished_at IS NOT NULL ORDER BY batch_id LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, layer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, sha256, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            id = sqlite3_column_int64(st, 0);
+        }
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+cr_status cr_store_get_batch(cr_store *s, int64_t batch_id, cr_batch_summary *out, cr_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT rows_in, stored, rejected, encoding, crs, source_layer"
+                           " FROM import_batches WHERE batch_id=?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(s, err, "import_batches");
+    }
+    sqlite3_bind_int64(st, 1, batch_id);
+    cr_status rc = CR_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->rows_in = sqlite3_column_int64(st, 0);
+        out->stored = sqlite3_column_int64(st, 1);
+        out->rejected = sqlite3_column_int64(st, 2);
+        snprintf(out->encoding, sizeof out->encoding, "%s",
+                 (const char *)sqlite3_column_text(st, 3) ?: "");
+        snprintf(out->crs, sizeof out->crs, "%s", (const char *)sqlite3_column_text(st, 4) ?: "");
+        snprintf(out->source_layer, sizeof out->source_layer, "%s",
+                 (const char *)sqlite3_column_text(st, 5) ?: "");
+    } else {
+        rc = cr_error_set(err, CR_EINVAL, "no import batch %lld", (long long)batch_id);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int64_t cr_store_count_current(cr_store *s, const char *layer)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE valid_to IS NULL", layer);
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v) {
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, i);
+    }
+}
+
+cr_status cr_store_begin_batch(cr_store *s, const cr_batch_info *info, int64_t *batch_id_out,
+                               cr_error *err)
+{
+    cr_status rc = cr_store_exec(s, "BEGIN IMMEDIATE", err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    s->in_batch = 1;
+    char now[21];
+    cr_now_iso8601(now);
+    snprintf(s->valid_from, sizeof s->valid_from, "%s", info->valid_from ? info->valid_from : now);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO import_batches (layer, file_name, sha256, encoding, crs,"
+                           " source_layer, options, valid_from, started_at)"
+                           " VALUES (?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(s, err, "import_batches");
+    }
+    bind_text_or_null(st, 1, info->layer);
+    bind_text_or_null(st, 2, info->file_name);
+    bind_text_or_null(st, 3, info->sha256);
+    bind_text_or_null(st, 4, info->encoding);
+    bind_text_or_null(st, 5, info->crs);
+    bind_text_or_null(st, 6, info->source_layer);
+    bind_text_or_null(st, 7, info->options);
+    bind_text_or_null(st, 8, s->valid_from);
+    bind_text_or_null(st, 9, now);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, err, "import_batches");
+    }
+    sqlite3_finalize(st);
+    if (rc == CR_OK) {
+        *batch_id_out = s->batch_id = sqlite3_last_insert_rowid(s->db);
+    }
+    return rc;
+}
+
+/* Index the rows the batch wrote, for each layer it touched. */
+static cr_status index_batch(cr_store *s, int64_t batch_id, cr_error *err)
+{
+    for (size_t i = 0; i < s->set->n_layers; i++) {
+        layer_stmts *ls = &s->stmts[i];
+        if (ls->checked_in_batch != batch_id || ls->rtree_insert == NULL) {
+            continue;
+        }
+        sqlite3_reset(ls->rtree_insert);
+        sqlite3_bind_int64(ls->rtree_insert, 1, batch_id);
+        int step = sqlite3_step(ls->rtree_insert);
+        sqlite3_reset(ls->rtree_insert);
+        if (step != SQLITE_DONE) {
+            return db_error(s, err, "spatial index");
+        }
+    }
+    return CR_OK;
+}
+
+cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, int64_t rows_in, int64_t stored,
+                                int64_t rejected, double seconds, cr_error *err)
+{
+    cr_status irc = index_batch(s, batch_id, err);
+    if (irc != CR_OK) {
+        return irc;
+    }
+    char now[21];
+    cr_now_iso8601(now);
+    sqlite3_stmt *st;
+    cr_status rc = CR_OK;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
+                           " WHERE key='data_generation'",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, err, "data generation");
+    }
+    sqlite3_finalize(st);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE import_batches SET finished_at=?, seconds=?, rows_in=?,"
+                           " stored=?, rejected=?, generation=(SELECT CAST(value AS INTEGER)"
+                           " FROM meta WHERE key='data_generation') WHERE batch_id=?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(s, err, "import_batches");
+    }
+    sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 2, seconds);
+    sqlite3_bind_int64(st, 3, rows_in);
+    sqlite3_bind_int64(st, 4, stored);
+    sqlite3_bind_int64(st, 5, rejected);
+    sqlite3_bind_int64(st, 6, batch_id);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, err, "import batch counts");
+    }
+    sqlite3_finalize(st);
+    if (rc == CR_OK) {
+        rc = cr_store_exec(s, "COMMIT", err);
+    }
+    if (rc == CR_OK) {
+        s->in_batch = 0;
+    }
+    return rc;
+}
+
+void cr_store_rollback(cr_store *s)
+{
+    if (s->in_batch) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_batch = 0;
+    }
+}
+
+cr_status cr_store_add_reject(cr_store *s, int64_t batch_id, int64_t source_row,
+                              const char *source_id, const char *field, const char *code,
+                              const char *reason, const char *raw_json, cr_error *err)
+{
+    sqlite3_stmt *st;
+    cr_status rc = CR_OK;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO rejects (batch_id, source_row, source_id, field, code,"
+                           " reason, raw_record) VALUES (?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(s, err, "rejects");
+    }
+    sqlite3_bind_int64(st, 1, batch_id);
+    sqlite3_bind_int64(st, 2, source_row);
+    bind_text_or_null(st, 3, source_id);
+    bind_text_or_null(st, 4, field);
+    bind_text_or_null(st, 5, code);
+    bind_text_or_null(st, 6, reason);
+    bind_text_or_null(st, 7, raw_json);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, err, "rejects");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static cr_status prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts **out, cr_error *err)
+{
+    size_t idx = 0;
+    while (idx < s->set->n_layers && s->set->layers[idx] != d) {
+        idx++;
+    }
+    if (idx == s->set->n_layers) {
+        return cr_error_set(err, CR_EINVAL, "layer %s is not part of this store", d->name);
+    }
+    layer_stmts *ls = &s->stmts[idx];
+    *out = ls;
+    if (ls->insert_row != NULL) {
+        return CR_OK;
+    }
+    cr_strbuf sql = {0};
+    cr_status rc = CR_OK;
+    cr_strbuf_printf(&sql,
+                     "SELECT fid, version, content_sha256 FROM \"%s\""
+                     " WHERE source_id=? AND valid_to IS NULL",
+                     d->name);
+    if (sqlite3_prepare_v2(s->db, sql.data, -1, &ls->select_current, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, d->name);
+    }
+    cr_strbuf_clear(&sql);
+    cr_strbuf_printf(&sql, "UPDATE \"%s\" SET valid_to=?, closed_by_batch=? WHERE fid=?", d->name);
+    if (rc == CR_OK && sqlite3_prepare_v2(s->db, sql.data, -1, &ls->close_row, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, d->name);
+    }
+    cr_strbuf_clear(&sql);
+    cr_strbuf_printf(&sql,
+                     "INSERT INTO \"%s\" (source_id, version, valid_from, batch_id, source_row,"
+                     " content_sha256",
+                     d->name);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        cr_strbuf_printf(&sql, ", \"%s\"", d->fields[i].name);
+    }
+    cr_strbuf_puts(&sql, ", raw_x, raw_y, coord_method, notes, extra");
+    cr_strbuf_puts(&sql, d->geom != CR_GEOM_NONE ? ", geom) VALUES (?,?,?,?,?,?"
+                                                 : ") VALUES "
+                                                   "(?,?,?,?,?,?");
+    for (size_t i = 0; i < d->n_fields + 5; i++) {
+        cr_strbuf_puts(&sql, ",?");
+    }
+    cr_strbuf_puts(&sql, d->geom != CR_GEOM_NONE ? ", GeomFromWKB(?, 4326))" : ")");
+    if (rc == CR_OK &&
+        sqlite3_prepare_v2(s->db, sql.data, -1, &ls->insert_row, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, d->name);
+    }
+    cr_strbuf_clear(&sql);
+    cr_strbuf_clear(&sql);
+    if (d->geom != CR_GEOM_NONE) {
+        /* One statement per batch: SQLite's R*Tree keeps its node cache within a statement,
+         * so a bulk insert at commit is several times faster than one insert per row. */
+        cr_strbuf_printf(&sql,
+                         "INSERT INTO \"idx_%s_geom\" (pkid, xmin, xmax, ymin, ymax)"
+                         " SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom)"
+                         " FROM \"%s\" WHERE batch_id = ? AND geom IS NOT NULL",
+                         d->name, d->name);
+        if (rc == CR_OK &&
+            sqlite3_prepare_v2(s->db, sql.data, -1, &ls->rtree_insert, NULL) != SQLITE_OK) {
+            rc = db_error(s, err, d->name);
+        }
+        cr_strbuf_clear(&sql);
+    }
+    cr_strbuf_puts(&sql, "SELECT ");
+    for (size_t i = 0; i < d->n_fields; i++) {
+        cr_strbuf_printf(&sql, "%s\"%s\"", i ? ", " : "", d->fields[i].name);
+    }
+    cr_strbuf_printf(&sql, " FROM \"%s\" WHERE fid=?", d->name);
+    if (rc == CR_OK &&
+        sqlite3_prepare_v2(s->db, sql.data, -1, &ls->select_fields, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, d->name);
+    }
+    cr_strbuf_cleanup(&sql);
+    return rc;
+}
+
+/* Content hash over the values, the geometry and the raw source coordinates and columns:
+ * provenance (batch, row) is left out so a re-survey with the same content is "unchanged". */
+static void hash_part(cr_strbuf *sb, const char *name, const char *value)
+{
+    cr_strbuf_puts(sb, name);
+    cr_strbuf_append(sb, value ? "=v:" : "=null", value ? 3 : 5);
+    if (value) {
+        cr_strbuf_puts(sb, value);
+    }
+    cr_strbuf_append(sb, "\x1f", 1);
+}
+
+/* Content hash over the values, the geometry and the raw source coordinates and columns:
+ * provenance (batch, row) is left out so a re-survey with the same content is "unchanged". */
+static void row_hash(const cr_layer_def *d, const cr_store_row *row, cr_strbuf *sb, char hex[65])
+{
+    cr_strbuf_clear(sb);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        hash_part(sb, d->fields[i].name, row->values[i]);
+    }
+    hash_part(sb, "x", row->raw_x);
+    hash_part(sb, "y", row->raw_y);
+    hash_part(sb, "extra", row->extra_json);
+    if (row->wkb) {
+        cr_strbuf_append(sb, (const char *)row->wkb, row->wkb_len);
+    }
+    cr_sha256_hex(sb->data, sb->len, hex);
+}
+
+static void free_values(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
+/* Values of row with the carried fields taken from the stored version fid. Caller frees. */
+static char **carry_over(layer_stmts *ls, const cr_layer_def *d, int64_t fid,
+                         const cr_store_row *row)
+{
+    char **v = cr_xcalloc(d->n_fields, sizeof *v);
+    sqlite3_stmt *st = ls->select_fields;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, fid);
+    int have = sqlite3_step(st) == SQLITE_ROW;
+    for (size_t i = 0; i < d->n_fields; i++) {
+        const char *src = row->values[i];
+        if (row->carry[i] && have && sqlite3_column_type(st, (int)i) != SQLITE_NULL) {
+            src = (const char *)sqlite3_column_text(st, (int)i);
+            if (d->fields[i].type == CR_FT_REAL) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "%.17g", sqlite3_column_double(st, (int)i));
+                v[i] = cr_xstrdup(buf);
+                continue;
+            }
+        }
+        v[i] = src ? cr_xstrdup(src) : NULL;
+    }
+    sqlite3_reset(st);
+    return v;
+}
+
+static cr_status close_fid(cr_store *s, layer_stmts *ls, int64_t batch_id, int64_t fid,
+                           cr_error *err)
+{
+    sqlite3_reset(ls->close_row);
+    sqlite3_bind_text(ls->close_row, 1, s->valid_from, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ls->close_row, 2, batch_id);
+    sqlite3_bind_int64(ls->close_row, 3, fid);
+    if (sqlite3_step(ls->close_row) != SQLITE_DONE) {
+        return db_error(s, err, "closing the previous version");
+    }
+    return CR_OK;
+}
+
+static void bind_value(sqlite3_stmt *st, int col, cr_field_type t, const char *v)
+{
+    if (v == NULL) {
+        sqlite3_bind_null(st, col);
+    } else if (t == CR_FT_INTEGER || t == CR_FT_BOOLEAN) {
+        sqlite3_bind_int64(st, col, strtoll(v, NULL, 10));
+    } else if (t == CR_FT_REAL) {
+        sqlite3_bind_double(st, col, strtod(v, NULL));
+    } else {
+        sqlite3_bind_text(st, col, v, -1, SQLITE_STATIC);
+    }
+}
+
+cr_status cr_store_upsert(cr_store *s, const cr_layer_def *d, int64_t batch_id,
+                          const cr_store_row *row, cr_upsert_outcome *outcome, cr_error *err)
+{
+    layer_stmts *ls;
+    cr_status rc = prepare_layer(s, d, &ls, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    char hash[65];
+    int64_t old_fid = 0;
+    int64_t version = 1;
+    if (ls->checked_in_batch != batch_id) {
+        /* A layer with no current rows when the batch starts cannot hold a row's earlier
+         * version (IDs repeated within a file are rejected before): skip the lookups. */
+        ls->checked_in_batch = batch_id;
+        ls->empty_in_batch = cr_store_count_current(s, d->name) == 0 ? batch_id : 0;
+    }
+    sqlite3_stmt *sel = ls->select_current;
+    sqlite3_reset(sel);
+    sqlite3_bind_text(sel, 1, row->source_id, -1, SQLITE_STATIC);
+    int step = ls->empty_in_batch == batch_id ? SQLITE_DONE : sqlite3_step(sel);
+    cr_store_row merged = *row;
+    char **carried = NULL;
+    if (step == SQLITE_ROW && row->carry != NULL) {
+        carried = carry_over(ls, d, sqlite3_column_int64(sel, 0), row);
+        merged.values = (const char *const *)carried;
+    }
+    row = &merged;
+    row_hash(d, row, &s->scratch, hash);
+    if (step == SQLITE_ROW) {
+        if (strcmp((const char *)sqlite3_column_text(sel, 2), hash) == 0) {
+            free_values(carried, d->n_fields);
+            sqlite3_reset(sel);
+            *outcome = CR_UPSERT_UNCHANGED;
+            return CR_OK;
+        }
+        old_fid = sqlite3_column_int64(sel, 0);
+        version = sqlite3_column_int64(sel, 1) + 1;
+    } else if (step != SQLITE_DONE) {
+        return db_error(s, err, d->name);
+    }
+    sqlite3_reset(sel);
+    if (old_fid != 0 && (rc = close_fid(s, ls, batch_id, old_fid, err)) != CR_OK) {
+        free_values(carried, d->n_fields);
+        return rc;
+    }
+    sqlite3_stmt *ins = ls->insert_row;
+    sqlite3_reset(ins);
+    sqlite3_clear_bindings(ins);
+    int c = 1;
+    sqlite3_bind_text(ins, c++, row->source_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, c++, version);
+    sqlite3_bind_text(ins, c++, s->valid_from, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, c++, batch_id);
+    sqlite3_bind_int64(ins, c++, row->source_row);
+    sqlite3_bind_text(ins, c++, hash, -1, SQLITE_TRANSIENT);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        bind_value(ins, c++, d->fields[i].type, row->values[i]);
+    }
+    bind_text_or_null(ins, c++, row->raw_x);
+    bind_text_or_null(ins, c++, row->raw_y);
+    bind_text_or_null(ins, c++, row->coord_method);
+    bind_text_or_null(ins, c++, row->notes);
+    bind_text_or_null(ins, c++, row->extra_json);
+    if (d->geom != CR_GEOM_NONE) {
+        sqlite3_bind_blob(ins, c++, row->wkb, (int)row->wkb_len, SQLITE_STATIC);
+    }
+    step = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    free_values(carried, d->n_fields);
+    if (step != SQLITE_DONE) {
+        return db_error(s, err, d->name);
+    }
+    if (rc == CR_OK) {
+        *outcome = old_fid ? CR_UPSERT_UPDATED : CR_UPSERT_INSERTED;
+    }
+    return rc;
+}
+
+cr_status cr_store_close_missing(cr_store *s, const cr_layer_def *d, int64_t batch_id,
+                                 int (*seen)(void *user, const char *source_id), void *user,
+                                 int64_t *closed_out, cr_error *err)
+{
+    layer_stmts *ls;
+    cr_status rc = prepare_layer(s, d, &ls, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT fid, source_id FROM \"%s\" WHERE valid_to IS NULL", d->name);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_error(s, err, d->name);
+    }
+    int64_t *fids = NULL;
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (!seen(user, (const char *)sqlite3_column_text(st, 1))) {
+            fids = cr_xrealloc(fids, (n + 1) * sizeof *fids);
+            fids[n++] = sqlite3_column_int64(st, 0);
+        }
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n && rc == CR_OK; i++) {
+        rc = close_fid(s, ls, batch_id, fids[i], err);
+    }
+    free(fids);
+    if (rc == CR_OK) {
+        *closed_out = (int64_t)n;
+    }
+    return rc;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* store: layer definitions (one JSON file per layer under layers/) and the embedded SpatiaLite
+ * store built from them. Rule: the schema is generated from the definitions; one cr_store is
+ * used by one thread. */
+#ifndef CR_STORE_STORE_H
+#define CR_STORE_STORE_H
+
+#include "core/core.h"
+
+#include <jansson.h>
+
+/* ---- layer definitions ---------------------------------------------------------------- */
+
+typedef enum {
+    CR_FT_TEXT = 0,
+    CR_FT_INTEGER,
+    CR_FT_REAL,
+    CR_FT_DATE,
+    CR_FT_DATETIME,
+    CR_FT_BOOLEAN
+} cr_field_type;
+
+typedef enum {
+    CR_GEOM_NONE = 0,
+    CR_GEOM_POINT,
+    CR_GEOM_LINESTRING,
+    CR_GEOM_MULTIPOLYGON
+} cr_geom_kind;
+
+typedef struct {
+    char *canonical; /* the stored value */
+    char **synonyms; /* written forms that mean it (matched folded) */
+    size_t n_synonyms;
+    char **folded; /* canonical then synonyms, folded for matching (1 + n_synonyms) */
+} cr_value_map;
+
+typedef struct {
+    char *name;         /* column name in the store */
+    cr_field_type type; /* value type */
+    int required;       /* 1: a row without it is rejected */
+    int restricted;     /* 1: never in public tiles or responses */
+    char **aliases;     /* source headers that mean this field (matched folded) */
+    size_t n_aliases;
+    cr_value_map *values; /* when n_values > 0 the field is an enumeration of canonicals */
+    size_t n_values;
+    int has_min, has_max; /* numeric bounds present */
+    double min, max;      /* inclusive numeric bounds */
+    char *implies_field;  /* enumeration implying another field's value (sub-kind → kind) */
+    json_t *implies_map;  /* canonical → implied canonical; borrowed from the definition */
+} cr_field_def;
+
+typedef struct {
+    char *name;        /* layer and table name */
+    char *title;       /* human title */
+    cr_geom_kind geom; /* stored geometry */
+    char *id_field;    /* field holding the stable source ID */
+    int restricted;    /* 1: whole layer restricted */
+    cr_field_def *fields;
+    size_t n_fields;
+    char **coord_aliases[4]; /* lon, lat, x (easting), y (northing) column aliases */
+    size_t n_coord_aliases[4];
+    json_t *json; /* the whole definition (join/tile settings for later stages) */
+} cr_layer_def;
+
+typedef struct {
+    cr_layer_def **layers; /* sorted by name */
+    size_t n_layers;
+    char *dir; /* where they were read from */
+} cr_layer_set;
+
+enum { CR_COORD_LON = 0, CR_COORD_LAT = 1, CR_COORD_X = 2, CR_COORD_Y = 3 };
+
+/* Parse one definition. Errors name the file and the JSON path. Free with cr_layer_def_free. */
+cr_status cr_layer_def_parse(const char *path, cr_layer_def **out, cr_error *err);
+void cr_layer_def_free(cr_layer_def *def);
+/* Load every *.json in dir. Free with cr_layer_set_free. */
+cr_status cr_layer_set_load(const char *dir, cr_layer_set **out, cr_error *err);
+void cr_layer_set_free(cr_layer_set *set);
+/* Borrowed; NULL when absent. */
+const cr_layer_def *cr_layer_set_find(const cr_layer_set *set, const char *name);
+/* Index of a field by name, or -1. */
+int cr_layer_def_field_index(const cr_layer_def *def, const char *name);
+const char *cr_field_type_name(cr_field_type t);
+const char *cr_geom_kind_name(cr_geom_kind g);
+/* The layers directory: $CROSSRIVER_LAYERS, else the source tree's layers/. Borrowed. */
+const char *cr_layers_default_dir(void);
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+typedef struct cr_store cr_store;
+typedef struct sqlite3 sqlite3;
+
+/* Open or create the store at path, with SpatiaLite loaded, WAL mode, and tables for every
+ * layer in set (columns added when a definition gains fields). set is borrowed and must
+ * outlive the store. Free with cr_store_close. */
+cr_status cr_store_open(const char *path, const cr_layer_set *set, cr_store **out, cr_error *err);
+void cr_store_close(cr_store *store);
+/* Borrowed; valid until cr_store_close. */
+sqlite3 *cr_store_db(cr_store *store);
+const cr_layer_set *cr_store_layers(const cr_store *store);
+
+/* Run SQL with no result rows; errors carry SQLite's message. */
+cr_status cr_store_exec(cr_store *store, const char *sql, cr_error *err);
+
+typedef struct {
+    int64_t rows_in, stored, rejected; /* counts when it finished */
+    char encoding[96];                 /* as recorded */
+    char crs[160];
+    char source_layer[128];
+} cr_batch_summary;
+
+/* The recorded summary of a finished batch. */
+cr_status cr_store_get_batch(cr_store *store, int64_t batch_id, cr_batch_summary *out,
+                             cr_error *err);
+/* An earlier batch of this layer with the same file SHA-256, or 0. */
+int64_t cr_store_find_batch(cr_store *store, const char *layer, const char *sha256);
+
+typedef struct {
+    const char *layer;        /* target layer */
+    const char *file_name;    /* as given on the command line */
+    const char *sha256;       /* of the file bytes */
+    const char *encoding;     /* detected or forced */
+    const char *crs;          /* source CRS label */
+    const char *source_layer; /* OGR layer / sheet */
+    const char *options;      /* JSON of the options that shaped the import */
+    const char *valid_from;   /* history time for rows of this batch */
+} cr_batch_info;
+
+/* BEGIN IMMEDIATE and insert the batch row; *batch_id_out is its ID. */
+cr_status cr_store_begin_batch(cr_store *store, const cr_batch_info *info, int64_t *batch_id_out,
+                               cr_error *err);
+/* Record final counts, bump the data generation, COMMIT. */
+cr_status cr_store_commit_batch(cr_store *store, int64_t batch_id, int64_t rows_in, int64_t stored,
+                                int64_t rejected, double seconds, cr_error *err);
+/* ROLLBACK whatever the batch wrote (never fails loudly). */
+void cr_store_rollback(cr_store *store);
+
+cr_status cr_store_add_reject(cr_store *store, int64_t batch_id, int64_t source_row,
+                              const char *source_id, const char *field, const char *code,
+                              const char *reason, const char *raw_json, cr_error *err);
+
+/* One validated row ready to store. values[i] belongs to def->fields[i]: NULL for no value;
+ * text for TEXT/DATE/DATETIME, decimal text for numbers, "0"/"1" for booleans. */
+typedef struct {
+    const char *source_id;      /* stable ID (the id_field's value) */
+    int64_t source_row;         /* row in the source file */
+    const char *const *values;  /* def->n_fields entries */
+    const unsigned char *carry; /* per field, may be NULL: 1 = the file has no column for it,
+                                   so the current version's value is carried over */
+    const unsigned char *wkb;   /* geometry in EPSG:4326, NULL for CR_GEOM_NONE */
+    size_t wkb_len;
+    double bbox[4];    /* minx, miny, maxx, maxy of the geometry */
+    const char *raw_x; /* source coordinate text as written (points), or NULL */
+    const char *raw_y;
+    const char *coord_method; /* how the coordinates reached WGS84 */
+    const char *notes;        /* repairs and hints, or NULL */
+    const char *extra_json;   /* unmapped source columns as a JSON object, or NULL */
+} cr_store_row;
+
+typedef enum { CR_UPSERT_INSERTED, CR_UPSERT_UPDATED, CR_UPSERT_UNCHANGED } cr_upsert_outcome;
+
+/* Store a row by stable ID inside the open batch: a new ID is inserted; a changed one closes
+ * the current version (valid_to) and inserts the next; an identical one is left alone.
+ * Fields flagged in row->carry keep the current version's value (partial re-surveys). */
+cr_status cr_store_upsert(cr_store *store, const cr_layer_def *def, int64_t batch_id,
+                          const cr_store_row *row, cr_upsert_outcome *outcome, cr_error *err);
+/* Close (valid_to) the current features of the layer for which seen(user, source_id) is 0:
+ * a full survey that no longer lists a feature closes it (销号); history keeps it. */
+cr_status cr_store_close_missing(cr_store *store, const cr_layer_def *def, int64_t batch_id,
+                                 int (*seen)(void *user, const char *source_id), void *user,
+                                 int64_t *closed_out, cr_error *err);
+/* Count current (valid_to IS NULL) features of a layer, or -1 on error. */
+int64_t cr_store_count_current(cr_store *store, const char *layer);
+
+#endif

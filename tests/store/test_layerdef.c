@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* Layer definitions: the shipped ones load; mistakes are errors naming the file and key. */
+#include "store/store.h"
+#include "test_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_shipped_definitions_cover_the_mission(void **state)
+{
+    (void)state;
+    cr_layer_set *set = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_layer_set_load(cr_layers_default_dir(), &set, &e), CR_OK);
+    const char *want[] = {"admin_units",
+                          "contacts",
+                          "gates",
+                          "hyacinth_reports",
+                          "lakes",
+                          "mobile_sources",
+                          "monitoring_sections",
+                          "outfalls",
+                          "protection_zones",
+                          "reaches"};
+    assert_int_equal(set->n_layers, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < set->n_layers; i++) {
+        assert_string_equal(set->layers[i]->name, want[i]);
+    }
+    const cr_layer_def *o = cr_layer_set_find(set, "outfalls");
+    int kind = cr_layer_def_field_index(o, "kind");
+    assert_true(kind >= 0);
+    assert_int_equal(o->fields[kind].n_values, 4); /* the national four classes */
+    const cr_layer_def *z = cr_layer_set_find(set, "protection_zones");
+    const cr_field_def *grade = &z->fields[cr_layer_def_field_index(z, "grade")];
+    assert_int_equal(grade->n_values, 3);
+    assert_int_equal(cr_geom_kind_name(z->geom)[0], 'm');
+    const cr_layer_def *c = cr_layer_set_find(set, "contacts");
+    assert_true(c->fields[cr_layer_def_field_index(c, "liaison")].restricted);
+    cr_layer_set_free(set);
+}
+
+static cr_status parse_text(const char *json, char *msg_out)
+{
+    char path[] = "/tmp/crossriver-layerdef-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+    close(fd);
+    cr_layer_def *d = NULL;
+    cr_error e = {0};
+    cr_status rc = cr_layer_def_parse(path, &d, &e);
+    cr_layer_def_free(d);
+    /* drop the temporary path from the message */
+    const char *colon = strstr(e.msg, ": ");
+    strcpy(msg_out, colon ? colon + 2 : e.msg);
+    unlink(path);
+    return rc;
+}
+
+static void test_mistakes_are_errors_naming_the_key(void **state)
+{
+    (void)state;
+    char msg[512];
+    assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"point\",\"access\":\"public\","
+                                "\"id_field\":\"id\",\"fields\":[{\"name\":\"id\",\"type\":"
+                                "\"text\",\"alias\":[]}]}",
+                                msg),
+                     CR_EINVAL);
+    assert_string_equal(msg, "fields[0]: unknown key 'alias'");
+    assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"point\",\"access\":\"public\","
+                                "\"id_field\":\"id\",\"fields\":[{\"name\":\"id\",\"type\":"
+                                "\"string\"}]}",
+                                msg),
+                     CR_EINVAL);
+    assert_string_equal(msg, "field 'id': type must be text, integer, real, date, datetime or "
+                             "boolean");
+    assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"none\",\"access\":\"public\","
+                                "\"id_field\":\"nope\",\"fields\":[{\"name\":\"id\",\"type\":"
+                                "\"text\"}]}",
+                                msg),
+                     CR_EINVAL);
+    assert_string_equal(msg, "id_field must name one of the fields");
+    assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"blob\"}", msg), CR_EINVAL);
+    assert_string_equal(msg, "geometry must be none, point, linestring or multipolygon");
+    assert_int_equal(parse_text("{\"name\": \"x\", \"name\": \"y\"}", msg), CR_EPARSE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_definitions_cover_the_mission),
+        cmocka_unit_test(test_mistakes_are_errors_naming_the_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
