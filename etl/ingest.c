@@ -735,6 +735,15 @@ static int transform_xy(double *x, double *y, void *userdata)
     return 1;
 }
 
+/* Report a geometry of the wrong type (GEOSGeomType_r's string is ours to free). */
+static void wrong_type(ingest_ctx *c, row_state *r, GEOSGeometry *g, const char *want)
+{
+    char *type = GEOSGeomType_r(c->geos, g);
+    problem(r, "geometry", "geom", "geometry is %s, not a %s", type ? type : "?", want);
+    GEOSFree_r(c->geos, type);
+    GEOSGeom_destroy_r(c->geos, g);
+}
+
 /* Bring an areal geometry to a valid MultiPolygon; NULL (with a problem) when impossible. */
 static GEOSGeometry *to_multipolygon(ingest_ctx *c, row_state *r, GEOSGeometry *g)
 {
@@ -773,13 +782,13 @@ static GEOSGeometry *to_multipolygon(ingest_ctx *c, row_state *r, GEOSGeometry *
         return GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, 1);
     }
     if (type != GEOS_MULTIPOLYGON) {
-        problem(r, "geometry", "geom", "geometry is %s, not a polygon", GEOSGeomType_r(h, g));
-        GEOSGeom_destroy_r(h, g);
+        wrong_type(c, r, g, "polygon");
         return NULL;
     }
     return g;
 }
 
+/* Bring a line to one LineString (merging parts that join); NULL with a problem otherwise. */
 static GEOSGeometry *to_linestring(ingest_ctx *c, row_state *r, GEOSGeometry *g)
 {
     GEOSContextHandle_t h = c->geos;
@@ -801,8 +810,7 @@ static GEOSGeometry *to_linestring(ingest_ctx *c, row_state *r, GEOSGeometry *g)
         }
     }
     if (type != GEOS_LINESTRING) {
-        problem(r, "geometry", "geom", "geometry is %s, not a line", GEOSGeomType_r(h, g));
-        GEOSGeom_destroy_r(h, g);
+        wrong_type(c, r, g, "line");
         return NULL;
     }
     double len = 0;
