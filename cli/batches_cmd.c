@@ -2,6 +2,7 @@
 /* crossriver batches: the import history, and one batch's rejects as Excel-friendly CSV. */
 #include "cli_common.h"
 #include "commands.h"
+#include "etl/etl.h"
 #include "exit_codes.h"
 
 #include <getopt.h>
@@ -17,19 +18,6 @@ static void help(FILE *out)
                  "or print the rejected rows of one batch as UTF-8 CSV with BOM.\n");
 }
 
-static void csv_cell(const char *s, int last)
-{
-    putchar('"');
-    for (const char *p = s ? s : ""; *p; p++) {
-        if (*p == '"') {
-            putchar('"');
-        }
-        putchar(*p);
-    }
-    putchar('"');
-    putchar(last ? '\n' : ',');
-}
-
 static int print_rejects(sqlite3 *db, long long batch)
 {
     sqlite3_stmt *st;
@@ -42,12 +30,10 @@ static int print_rejects(sqlite3 *db, long long batch)
         return CR_EXIT_FAILURE;
     }
     sqlite3_bind_int64(st, 1, batch);
-    fputs("\xEF\xBB\xBF\"file\",\"row\",\"source_id\",\"field\",\"code\",\"reason\","
-          "\"raw_record\"\n",
-          stdout);
+    fputs(CR_REJECTS_CSV_HEADER, stdout);
     while (sqlite3_step(st) == SQLITE_ROW) {
         for (int i = 0; i < 7; i++) {
-            csv_cell((const char *)sqlite3_column_text(st, i), i == 6);
+            cr_csv_write_cell(stdout, (const char *)sqlite3_column_text(st, i), i == 6);
         }
     }
     sqlite3_finalize(st);

@@ -259,9 +259,7 @@ static FILE *open_rejects(const char *path)
         fprintf(stderr, "crossriver ingest: --rejects %s: cannot create\n", path);
         return NULL;
     }
-    fputs("\xEF\xBB\xBF\"file\",\"row\",\"source_id\",\"field\",\"code\",\"reason\","
-          "\"raw_record\"\n",
-          f);
+    fputs(CR_REJECTS_CSV_HEADER, f);
     return f;
 }
 

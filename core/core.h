@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum {
     CR_OK = 0,
@@ -74,6 +75,9 @@ cr_status cr_sha256_files(const char *const *paths, size_t n, char hex_out[65], 
 
 /* Read a whole file into memory; caller frees *data_out with free(). NUL-terminated. */
 cr_status cr_read_file(const char *path, char **data_out, size_t *len_out, cr_error *err);
+
+/* Write one CSV cell (always quoted, quotes doubled), then ',' or, when last, '\n'. */
+void cr_csv_write_cell(FILE *out, const char *value, int last);
 
 /* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" into out[21]. */
 void cr_now_iso8601(char out[21]);

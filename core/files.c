@@ -127,3 +127,16 @@ cr_status cr_read_file(const char *path, char **data_out, size_t *len_out, cr_er
     *data_out = cr_strbuf_take(&sb);
     return CR_OK;
 }
+
+void cr_csv_write_cell(FILE *out, const char *value, int last)
+{
+    fputc('"', out);
+    for (const char *p = value ? value : ""; *p; p++) {
+        if (*p == '"') {
+            fputc('"', out);
+        }
+        fputc(*p, out);
+    }
+    fputc('"', out);
+    fputc(last ? '\n' : ',', out);
+}

@@ -119,6 +119,11 @@ typedef struct {
     size_t n_reasons; /* entries used in reasons */
 } cr_ingest_result;
 
+/* First line of a rejects CSV (UTF-8 BOM, then the header), as --rejects and
+ * `crossriver batches --rejects` write it; rows are file,row,source_id,field,code,reason,raw. */
+#define CR_REJECTS_CSV_HEADER                                                                      \
+    "\xEF\xBB\xBF\"file\",\"row\",\"source_id\",\"field\",\"code\",\"reason\",\"raw_record\"\n"
+
 /* Default deployment region: the Taihu basin and its surroundings (W, S, E, N). */
 extern const double CR_REGION_TAIHU[4];
 

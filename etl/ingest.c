@@ -910,19 +910,6 @@ static void read_shape(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *fat
     GEOSGeom_destroy_r(h, t);
 }
 
-static void write_csv_cell(FILE *out, const char *s, int last)
-{
-    fputc('"', out);
-    for (const char *p = s ? s : ""; *p; p++) {
-        if (*p == '"') {
-            fputc('"', out);
-        }
-        fputc(*p, out);
-    }
-    fputc('"', out);
-    fputc(last ? '\n' : ',', out);
-}
-
 static void count_reason(cr_ingest_result *res, const char *code)
 {
     for (size_t i = 0; i < res->n_reasons; i++) {
@@ -946,13 +933,13 @@ static cr_status reject_row(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error
     if (rc == CR_OK && c->opt->rejects_csv) {
         char row[32];
         snprintf(row, sizeof row, "%lld", (long long)r->row);
-        write_csv_cell(c->opt->rejects_csv, c->path, 0);
-        write_csv_cell(c->opt->rejects_csv, row, 0);
-        write_csv_cell(c->opt->rejects_csv, sid, 0);
-        write_csv_cell(c->opt->rejects_csv, r->field, 0);
-        write_csv_cell(c->opt->rejects_csv, r->code, 0);
-        write_csv_cell(c->opt->rejects_csv, r->reason.data, 0);
-        write_csv_cell(c->opt->rejects_csv, raw, 1);
+        cr_csv_write_cell(c->opt->rejects_csv, c->path, 0);
+        cr_csv_write_cell(c->opt->rejects_csv, row, 0);
+        cr_csv_write_cell(c->opt->rejects_csv, sid, 0);
+        cr_csv_write_cell(c->opt->rejects_csv, r->field, 0);
+        cr_csv_write_cell(c->opt->rejects_csv, r->code, 0);
+        cr_csv_write_cell(c->opt->rejects_csv, r->reason.data, 0);
+        cr_csv_write_cell(c->opt->rejects_csv, raw, 1);
     }
     cr_log(CR_LOG_INFO, "etl", "%s:%lld: rejected: %s", c->path, (long long)r->row, r->reason.data);
     free(raw);

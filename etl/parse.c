@@ -72,8 +72,11 @@ static int angle_char(int32_t cp)
     }
 }
 
-/* Normalise an angle into ASCII; "''" (two primes) becomes a seconds marker. */
-static cr_status normalise_angle(const char *text, cr_strbuf *out, cr_error *err)
+typedef int (*char_map_fn)(int32_t cp);
+
+/* Map text to ASCII one code point at a time: map returns the ASCII byte, 0 to drop the
+ * character, or -1 when it has no place here (an error naming it). */
+static cr_status map_to_ascii(const char *text, char_map_fn map, cr_strbuf *out, cr_error *err)
 {
     const char *p = text;
     const char *end = text + strlen(text);
@@ -83,20 +86,35 @@ static cr_status normalise_angle(const char *text, cr_strbuf *out, cr_error *err
         if (cp < 0) {
             return cr_error_set(err, CR_EPARSE, "not valid UTF-8 at byte %d", (int)(at - text));
         }
-        int c = angle_char(cp);
+        int c = map(cp);
         if (c < 0) {
             return cr_error_set(err, CR_EPARSE, "unexpected character '%.*s'", (int)(p - at), at);
         }
-        if (c == 0) {
-            continue;
+        if (c > 0) {
+            char ch = (char)c;
+            cr_strbuf_append(out, &ch, 1);
         }
-        if (c == MARK_MIN && out->len > 0 && out->data[out->len - 1] == MARK_MIN) {
-            out->data[out->len - 1] = MARK_SEC;
-            continue;
-        }
-        char ch = (char)c;
-        cr_strbuf_append(out, &ch, 1);
     }
+    return CR_OK;
+}
+
+/* Normalise an angle into ASCII; "''" (two primes) becomes a seconds marker. */
+static cr_status normalise_angle(const char *text, cr_strbuf *out, cr_error *err)
+{
+    cr_status rc = map_to_ascii(text, angle_char, out, err);
+    if (rc != CR_OK || out->data == NULL) {
+        return rc;
+    }
+    size_t w = 0;
+    for (size_t r = 0; r < out->len; r++) {
+        if (out->data[r] == MARK_MIN && w > 0 && out->data[w - 1] == MARK_MIN) {
+            out->data[w - 1] = MARK_SEC;
+            continue;
+        }
+        out->data[w++] = out->data[r];
+    }
+    out->len = w;
+    out->data[w] = '\0';
     return CR_OK;
 }
 
@@ -280,28 +298,13 @@ done:
     return rc;
 }
 
-/* Fold full-width characters and trim blanks; fails on invalid UTF-8. */
-static cr_status ascii_number_text(const char *text, cr_strbuf *out, cr_error *err)
+static int number_char(int32_t cp)
 {
-    const char *p = text;
-    const char *end = text + strlen(text);
-    while (p < end) {
-        const char *at = p;
-        int32_t cp = cr_utf8_next(&p, end);
-        if (cp < 0) {
-            return cr_error_set(err, CR_EPARSE, "not valid UTF-8");
-        }
-        cp = cr_text_fold_fullwidth(cp);
-        if (cr_text_is_blank(cp)) {
-            continue;
-        }
-        if (cp >= 0x80) {
-            return cr_error_set(err, CR_EPARSE, "unexpected character '%.*s'", (int)(p - at), at);
-        }
-        char ch = (char)cp;
-        cr_strbuf_append(out, &ch, 1);
+    cp = cr_text_fold_fullwidth(cp);
+    if (cr_text_is_blank(cp)) {
+        return 0;
     }
-    return CR_OK;
+    return cp < 0x80 ? (int)cp : -1;
 }
 
 /* Remove thousands separators when every group after the first has three digits. */
@@ -335,7 +338,7 @@ static int strip_thousands(char *s)
 cr_status cr_etl_parse_real(const char *text, double *out, cr_error *err)
 {
     cr_strbuf sb = {0};
-    cr_status rc = ascii_number_text(text, &sb, err);
+    cr_status rc = map_to_ascii(text, number_char, &sb, err);
     if (rc != CR_OK) {
         goto done;
     }
@@ -418,35 +421,23 @@ static int read_uint(const char **p, int max_digits, int *v)
     return n;
 }
 
-/* Replace 年 月 / . with '-', 日 with nothing, 时 分 with ':', 秒 with nothing; fold widths. */
-static cr_status normalise_date(const char *text, cr_strbuf *out, cr_error *err)
+/* 年 月 / . become '-', 日 and 秒 are dropped, 时 分 点 become ':'; widths folded. */
+static int date_char(int32_t cp)
 {
-    const char *p = text;
-    const char *end = text + strlen(text);
-    while (p < end) {
-        const char *at = p;
-        int32_t cp = cr_utf8_next(&p, end);
-        if (cp < 0) {
-            return cr_error_set(err, CR_EPARSE, "not valid UTF-8");
-        }
-        cp = cr_text_fold_fullwidth(cp);
-        char ch;
-        if (cp == 0x5E74 || cp == 0x6708 || cp == '/' || cp == '.') { /* 年 月 */
-            ch = '-';
-        } else if (cp == 0x65E5 || cp == 0x79D2) { /* 日 秒 */
-            continue;
-        } else if (cp == 0x65F6 || cp == 0x6642 || cp == 0x5206 || cp == 0x70B9) { /* 时 時 分 点 */
-            ch = ':';
-        } else if (cr_text_is_blank(cp) || cp == 'T') {
-            ch = ' ';
-        } else if (cp < 0x80) {
-            ch = (char)cp;
-        } else {
-            return cr_error_set(err, CR_EPARSE, "unexpected character '%.*s'", (int)(p - at), at);
-        }
-        cr_strbuf_append(out, &ch, 1);
+    cp = cr_text_fold_fullwidth(cp);
+    if (cp == 0x5E74 || cp == 0x6708 || cp == '/' || cp == '.') { /* 年 月 */
+        return '-';
     }
-    return CR_OK;
+    if (cp == 0x65E5 || cp == 0x79D2) { /* 日 秒 */
+        return 0;
+    }
+    if (cp == 0x65F6 || cp == 0x6642 || cp == 0x5206 || cp == 0x70B9) { /* 时 時 分 点 */
+        return ':';
+    }
+    if (cr_text_is_blank(cp) || cp == 'T') {
+        return ' ';
+    }
+    return cp > 0 && cp < 0x80 ? (int)cp : -1;
 }
 
 /* Parse the normalised date part; *rest points after it. */
@@ -490,7 +481,7 @@ cr_status cr_etl_parse_date(const char *text, char out[11], cr_error *err)
 cr_status cr_etl_parse_datetime(const char *text, char out[20], cr_error *err)
 {
     cr_strbuf sb = {0};
-    cr_status rc = normalise_date(text, &sb, err);
+    cr_status rc = map_to_ascii(text, date_char, &sb, err);
     if (rc != CR_OK) {
         goto done;
     }

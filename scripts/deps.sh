@@ -8,6 +8,8 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libspatialite-dev libsqlite3-mod-spatialite
   libjansson-dev libssl-dev zlib1g-dev libmicrohttpd-dev libcmocka-dev
 )
+# Node.js and npm run the independent checks (gcoord now; vector-tile decoders later).
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+echo "== npm (independent implementations the tests compare against)"
+npm ci --no-audit --no-fund --loglevel=error
 echo "== format"
 git ls-files -- '*.c' '*.h' | xargs clang-format --dry-run --Werror
 echo "== build"

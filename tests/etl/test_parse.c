@@ -4,6 +4,7 @@
 #include "test_common.h"
 
 #include <math.h>
+#include <proj.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,12 +172,35 @@ static void test_booleans_and_header_folding(void **state)
     free(f);
 }
 
+/* PROJ's own DMS reader agrees on the ASCII forms it understands (it stops silently at
+ * characters it does not know, such as 度 — which is why crossriver has its own). */
+static void test_dms_agrees_with_proj_dmstor(void **state)
+{
+    (void)state;
+    const char *forms[] = {"120d53'12.5\"E", "31d2'7.25\"N", "120.8868",       "70d30'W",
+                           "33d52'S",        "0d0'0.5\"E",   "179d59'59.99\"W"};
+    const char *ours[] = {"120°53'12.5\"E", "31°2'7.25\"N", "120.8868",       "70°30'W",
+                          "33°52'S",        "0°0'0.5\"E",   "179°59'59.99\"W"};
+    const cr_axis axes[] = {CR_AXIS_LON, CR_AXIS_LAT, CR_AXIS_LON, CR_AXIS_LON,
+                            CR_AXIS_LAT, CR_AXIS_LON, CR_AXIS_LON};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char *end = NULL;
+        double proj_rad = proj_dmstor(forms[i], &end);
+        assert_true(end != NULL && *end == '\0');
+        double v = angle_ok(ours[i], axes[i]);
+        if (fabs(v - proj_rad * 180.0 / M_PI) > 1e-11) {
+            fail_msg("'%s': ours %.12f, proj_dmstor %.12f", ours[i], v, proj_rad * 180.0 / M_PI);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dms_all_written_forms_agree),
         cmocka_unit_test(test_dms_decimal_and_partial_forms),
         cmocka_unit_test(test_dms_rejects_leftovers_and_bad_parts),
+        cmocka_unit_test(test_dms_agrees_with_proj_dmstor),
         cmocka_unit_test(test_numbers_accept_grouping_and_fullwidth),
         cmocka_unit_test(test_dates_in_chinese_and_numeric_forms),
         cmocka_unit_test(test_booleans_and_header_folding),
