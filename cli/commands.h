@@ -6,5 +6,7 @@
 int cr_cmd_ingest(int argc, char **argv);
 int cr_cmd_batches(int argc, char **argv);
 int cr_cmd_layers(int argc, char **argv);
+int cr_cmd_join(int argc, char **argv);
+int cr_cmd_network(int argc, char **argv);
 
 #endif

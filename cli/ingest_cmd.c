@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "etl/etl.h"
+#include "etl/join.h"
 #include "exit_codes.h"
 
 #include <getopt.h>
@@ -32,6 +33,7 @@ static void help(FILE *out)
             "  --full-survey        the file lists every current feature: features it no\n"
             "                       longer lists are closed (valid_to set, history kept)\n"
             "  --rejects FILE.csv   also write rejected rows as UTF-8 CSV with BOM\n"
+            "  --no-join            do not run the joins afterwards (crossriver join does)\n"
             "  --store PATH         store file (default ./crossriver.sqlite)\n"
             "  --json               print the summary as JSON\n"
             "  --quiet              no progress and no summary\n\n"
@@ -45,6 +47,7 @@ typedef struct {
     const char *config;
     const char *rejects;
     int region_given;
+    int no_join;
 } ingest_args;
 
 static int parse_region(const char *s, double r[4])
@@ -104,6 +107,7 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args 
         {"valid-from", required_argument, NULL, 'V'},
         {"full-survey", no_argument, NULL, 'F'},
         {"rejects", required_argument, NULL, 'R'},
+        {"no-join", no_argument, NULL, 'J'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -166,6 +170,9 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args 
             break;
         case 'R':
             a->rejects = optarg;
+            break;
+        case 'J':
+            a->no_join = 1;
             break;
         case 'h':
             help(stdout);
@@ -281,6 +288,7 @@ int cr_cmd_ingest(int argc, char **argv)
     }
     const cr_layer_def *def = cr_layer_set_find(set, a.layer);
     int exit_code = CR_EXIT_OK;
+    int changed = 0;
     json_t *all = json_array();
     if (def == NULL) {
         fprintf(stderr, "crossriver ingest: unknown layer '%s' (see: crossriver layers)\n",
@@ -311,9 +319,26 @@ int cr_cmd_ingest(int argc, char **argv)
         if (res.rejected > 0 && !res.already_imported && exit_code == CR_EXIT_OK) {
             exit_code = CR_EXIT_REJECTED;
         }
+        changed |= !res.already_imported;
         json_array_append_new(all, result_json(argv[i], a.layer, &res));
         if (!common.json && !common.quiet) {
             print_summary(store, argv[i], a.layer, &res);
+        }
+    }
+    if (changed && !a.no_join) {
+        cr_join_stats js;
+        cr_error jerr = {0};
+        if (cr_join_after_ingest(store, a.layer, &js, &jerr) != CR_OK) {
+            fprintf(stderr,
+                    "crossriver ingest: the import is stored, but the join failed: %s\n"
+                    "  (run crossriver join once the cause is fixed)\n",
+                    jerr.msg);
+            exit_code = CR_EXIT_FAILURE;
+        } else if (js.features > 0 && !common.json && !common.quiet) {
+            printf("joined %lld features: %lld on a reach, %lld unmatched, %lld flagged for "
+                   "review (%.2f s)\n",
+                   (long long)js.features, (long long)js.matched, (long long)js.unmatched,
+                   (long long)js.flagged, js.seconds);
         }
     }
     if (common.json) {

@@ -18,6 +18,8 @@ typedef struct {
 static const command COMMANDS[] = {
     {"ingest", cr_cmd_ingest,
      "import inventories (CSV, XLSX, SHP, GeoJSON, GPKG, KML) into a layer"},
+    {"join", cr_cmd_join, "join features to reaches, counties, towns, zones and boundaries"},
+    {"network", cr_cmd_network, "build the river network topology and validate it"},
     {"batches", cr_cmd_batches, "list import batches, or print one batch's rejects as CSV"},
     {"layers", cr_cmd_layers, "list the layer definitions: fields, types, header aliases"},
 };

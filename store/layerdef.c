@@ -408,3 +408,65 @@ const cr_layer_def *cr_layer_set_find(const cr_layer_set *set, const char *name)
     }
     return NULL;
 }
+
+static const cr_derived_column POINT_JOIN[] = {
+    {"reach_id", "TEXT"},
+    {"reach_distance_m", "REAL"},
+    {"measure_m", "REAL"},
+    {"offset_m", "REAL"},
+    {"bank", "TEXT"},
+    {"county_code", "TEXT"},
+    {"town_code", "TEXT"},
+    {"zone_id", "TEXT"},
+    {"zone_grade", "TEXT"},
+    {"boundary_distance_m", "REAL"},
+    {"boundary_across_code", "TEXT"},
+    {"join_flags", "TEXT"},
+    {"join_generation", "INTEGER"},
+};
+static const cr_derived_column COVERAGE[] = {
+    {"covered_reaches", "TEXT"},
+    {"spans_codes", "TEXT"},
+    {"join_generation", "INTEGER"},
+};
+static const cr_derived_column NETWORK[] = {
+    {"from_node", "INTEGER"}, {"to_node", "INTEGER"},        {"length_m", "REAL"},
+    {"strahler", "INTEGER"},  {"upstream_length_m", "REAL"}, {"mainstem", "TEXT"},
+    {"component", "INTEGER"}, {"gate_ids", "TEXT"},          {"network_generation", "INTEGER"},
+};
+
+int cr_layer_joins_points(const cr_layer_def *d)
+{
+    json_t *reach = json_object_get(json_object_get(d->json, "join"), "reach");
+    return d->geom == CR_GEOM_POINT && json_is_number(json_object_get(reach, "tolerance_m"));
+}
+
+int cr_layer_joins_coverage(const cr_layer_def *d)
+{
+    json_t *reach = json_object_get(json_object_get(d->json, "join"), "reach");
+    return d->geom == CR_GEOM_MULTIPOLYGON && json_is_true(json_object_get(reach, "covers"));
+}
+
+int cr_layer_is_network(const cr_layer_def *d)
+{
+    return d->geom == CR_GEOM_LINESTRING &&
+           json_is_object(json_object_get(json_object_get(d->json, "join"), "network"));
+}
+
+const cr_derived_column *cr_layer_derived_columns(const cr_layer_def *d, size_t *n_out)
+{
+    if (cr_layer_joins_points(d)) {
+        *n_out = sizeof POINT_JOIN / sizeof POINT_JOIN[0];
+        return POINT_JOIN;
+    }
+    if (cr_layer_joins_coverage(d)) {
+        *n_out = sizeof COVERAGE / sizeof COVERAGE[0];
+        return COVERAGE;
+    }
+    if (cr_layer_is_network(d)) {
+        *n_out = sizeof NETWORK / sizeof NETWORK[0];
+        return NETWORK;
+    }
+    *n_out = 0;
+    return NULL;
+}

@@ -115,11 +115,20 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
 {
     cr_strbuf sql = {0};
     cr_status rc = CR_OK;
+    size_t n_derived = 0;
+    const cr_derived_column *derived = cr_layer_derived_columns(d, &n_derived);
     for (size_t i = 0; i < d->n_fields; i++) {
         for (size_t r = 0; r < sizeof RESERVED / sizeof RESERVED[0]; r++) {
             if (strcmp(d->fields[i].name, RESERVED[r]) == 0) {
                 return cr_error_set(err, CR_EINVAL, "layer %s: field name '%s' is reserved",
                                     d->name, RESERVED[r]);
+            }
+        }
+        for (size_t r = 0; r < n_derived; r++) {
+            if (strcmp(d->fields[i].name, derived[r].name) == 0) {
+                return cr_error_set(err, CR_EINVAL,
+                                    "layer %s: field name '%s' is a derived (join) column", d->name,
+                                    derived[r].name);
             }
         }
     }
@@ -132,6 +141,9 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
                          d->name);
         for (size_t i = 0; i < d->n_fields; i++) {
             cr_strbuf_printf(&sql, ", \"%s\" %s", d->fields[i].name, sql_type(d->fields[i].type));
+        }
+        for (size_t i = 0; i < n_derived; i++) {
+            cr_strbuf_printf(&sql, ", \"%s\" %s", derived[i].name, derived[i].type);
         }
         cr_strbuf_printf(&sql, ", raw_x TEXT, raw_y TEXT, coord_method TEXT, notes TEXT,"
                                " extra TEXT);");
@@ -165,6 +177,12 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
             if (!column_exists(s, d->name, d->fields[i].name)) {
                 cr_strbuf_printf(&sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s;", d->name,
                                  d->fields[i].name, sql_type(d->fields[i].type));
+            }
+        }
+        for (size_t i = 0; i < n_derived; i++) {
+            if (!column_exists(s, d->name, derived[i].name)) {
+                cr_strbuf_printf(&sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s;", d->name,
+                                 derived[i].name, derived[i].type);
             }
         }
     }

@@ -82,6 +82,22 @@ const cr_layer_def *cr_layer_set_find(const cr_layer_set *set, const char *name)
 int cr_layer_def_field_index(const cr_layer_def *def, const char *name);
 const char *cr_field_type_name(cr_field_type t);
 const char *cr_geom_kind_name(cr_geom_kind g);
+/* Columns a later stage derives and stores on a layer's rows (joins, network topology),
+ * decided by the definition's "join" settings. */
+typedef struct {
+    const char *name; /* column */
+    const char *type; /* SQL type */
+} cr_derived_column;
+
+/* The derived columns of a layer; *n_out entries of a static table. */
+const cr_derived_column *cr_layer_derived_columns(const cr_layer_def *def, size_t *n_out);
+/* 1 when the layer's points are joined to reaches, admin units and zones. */
+int cr_layer_joins_points(const cr_layer_def *def);
+/* 1 when the layer's polygons get the reaches they cover and the jurisdictions they span. */
+int cr_layer_joins_coverage(const cr_layer_def *def);
+/* 1 when the layer is the river network's reaches. */
+int cr_layer_is_network(const cr_layer_def *def);
+
 /* The layers directory: $CROSSRIVER_LAYERS, else the source tree's layers/. Borrowed. */
 const char *cr_layers_default_dir(void);
 

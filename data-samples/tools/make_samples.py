@@ -135,11 +135,12 @@ RIVERS = [
     ("TPH-01", "太浦河", "mainstem", "gated", 0.35, 120, 150, None,
      [(120.489, 31.012), (120.530, 31.006), (120.580, 30.998), (120.641, 30.989)]),
     ("TPH-02", "太浦河", "mainstem", "down", 0.30, 125, 150, None,
-     [(120.641, 30.989), (120.690, 30.992), (120.740, 30.996), (120.790, 31.000)]),
-    ("TPH-03", "太浦河", "mainstem", "down", 0.30, 130, 160, None,
-     [(120.790, 31.000), (120.815, 31.004), (120.845, 31.012), (120.868, 31.020)]),
+     [(120.641, 30.989), (120.690, 30.992), (120.740, 30.996), (120.775, 30.9988)]),
+    ("TPH-03", "太浦河", "mainstem", "down", 0.30, 128, 155, None,
+     [(120.775, 30.9988), (120.790, 31.000), (120.815, 31.004)]),
     ("TPH-04", "太浦河", "mainstem", "down", 0.28, 130, 160, None,
-     [(120.868, 31.020), (120.895, 31.030), (120.915, 31.036)]),
+     [(120.815, 31.004), (120.845, 31.012), (120.868, 31.020), (120.895, 31.030),
+      (120.915, 31.036)]),
     ("TPH-05", "太浦河", "mainstem", "down", 0.25, 135, 170, None,
      [(120.915, 31.036), (120.945, 31.030), (120.985, 31.015), (121.025, 31.002),
       (121.055, 30.993)]),
@@ -177,7 +178,7 @@ RIVERS = [
     ("XT-01", "西塘港", "tributary", "down", 0.12, 10, 30, None,
      [(120.880, 30.880), (120.885, 30.910), (120.887, 30.938)]),
     ("LL-01", "黎里市河", "tributary", "down", 0.10, 5, 25, None,
-     [(120.760, 31.040), (120.770, 31.020), (120.775, 30.998)]),
+     [(120.760, 31.040), (120.770, 31.020), (120.775, 30.9988)]),
 ]
 reach_feats = []
 for rid, name, cls, flow, v, qd, w, lake, pts in RIVERS:
@@ -359,28 +360,26 @@ with open(f"{OUT}/outfalls_jiashan_2025_gcj02.csv", "w", encoding="utf-8-sig", n
                  "", "", 3, "正常", "2025-05-20"])
 
 # ---- protection zones: Shapefile, GBK DBF with .cpg, CGCS2000 GK CM 120E (EPSG:4549) ------
-def corridor(reach_ids, metres, extra=None):
-    lines = [r[8] for r in RIVERS if r[0] in reach_ids]
+def corridor(lines, metres):
+    """Buffer of polylines (lists of lon,lat) by metres, computed in EPSG:4549."""
     ml = "MULTILINESTRING(" + ",".join("(" + ",".join(f"{x} {y}" for x, y in l) + ")"
                                        for l in lines) + ")"
-    g = q("SELECT AsText(ST_Transform(ST_Buffer(ST_Transform(GeomFromText(?, 4326), 4549), ?, 8),"
-          " 4326))", ml, metres)[0][0]
-    if extra:
-        g = q("SELECT AsText(ST_Union(GeomFromText(?), GeomFromText(?)))", g, extra)[0][0]
-    return g
+    return q("SELECT AsText(ST_Transform(ST_Buffer(ST_Transform(GeomFromText(?, 4326), 4549), ?, 8),"
+             " 4326))", ml, metres)[0][0]
 
 
+TAIPU = {r[0]: r[8] for r in RIVERS}
 intake = (120.905, 31.034)  # 金泽水库 intake on the Taipu River (approximate)
 reservoir = q("SELECT AsText(ST_Transform(ST_Buffer(ST_Transform(MakePoint(?, ?, 4326), 4549),"
               " 900, 16), 4326))", 120.897, 31.045)[0][0]
 zones = [
     ("SYQ-JZ-1", "金泽水库一级保护区", "金泽水库水源地", "一级", "SK-JZ-01",
      q("SELECT AsText(ST_Union(GeomFromText(?), GeomFromText(?)))", reservoir,
-       corridor(["TPH-04"], 300))[0][0]),
+       corridor([[(120.880, 31.0245), (120.895, 31.030), (120.915, 31.036)]], 300))[0][0]),
     ("SYQ-JZ-2", "金泽水库二级保护区", "金泽水库水源地", "二级", "SK-JZ-01",
-     corridor(["TPH-03", "TPH-04"], 1000)),
+     corridor([TAIPU["TPH-04"], TAIPU["TPH-05"][:2]], 1000)),
     ("SYQ-JZ-Z", "金泽水库准保护区", "金泽水库水源地", "准保护区", "SK-JZ-01",
-     corridor(["TPH-02", "TPH-03", "TPH-04", "FH-02"], 2000)),
+     corridor([TAIPU["TPH-02"], TAIPU["TPH-03"], TAIPU["TPH-04"], TAIPU["FH-02"]], 2000)),
     ("SYQ-DTH-1", "东太湖吴江水源地一级保护区", "东太湖吴江水源地", "一级", "SK-WJ-01",
      q("SELECT AsText(ST_Transform(ST_Buffer(ST_Transform(MakePoint(120.55, 31.09, 4326), 4549),"
        " 500, 16), 4326))")[0][0]),

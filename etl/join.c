@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: MIT */
+/* Spatial joins. Reference data is loaded once: reaches into a segment index, admin units and
+ * zones as GEOS prepared geometries in STRtrees, county rings into a boundary index.
+ * Rule: a cr_join_ref owns one GEOS context and is used by one thread at a time. */
+#include "join.h"
+
+#include "geo/geo.h"
+
+#include <geos_c.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A point far from every reach gets its nearest-reach distance searched up to this far. */
+#define NEAREST_SEARCH_MAX_M 20000.0
+/* The named river is searched this far for the GCJ-02-shift check. */
+#define NAMED_RIVER_SEARCH_M 1000.0
+/* Across a boundary: another county's edge within this distance of the nearest edge point. */
+#define ACROSS_TOLERANCE_M 250.0
+
+typedef struct {
+    char *code;                       /* adcode */
+    char *name;                       /* as stored */
+    char *folded;                     /* name folded, for matching claims */
+    char *province;                   /* province_code */
+    GEOSGeometry *geom;               /* owned */
+    const GEOSPreparedGeometry *prep; /* owned */
+} admin_unit;
+
+typedef struct {
+    int64_t fid; /* row */
+    char *id;    /* zone_id */
+    char *grade; /* "1", "2" or "quasi" */
+    int rank;    /* 1 strictest .. 3 */
+    GEOSGeometry *geom;
+    const GEOSPreparedGeometry *prep;
+} zone;
+
+typedef struct {
+    char *id;       /* reach_id */
+    char *folded;   /* name folded */
+    double bbox[4]; /* minx, miny, maxx, maxy */
+    size_t first;   /* first vertex in ref->coords (pairs) */
+    size_t n;       /* vertices */
+} reach;
+
+struct cr_join_ref {
+    GEOSContextHandle_t geos;
+    reach *reaches;
+    size_t n_reaches;
+    double *coords; /* all reach vertices, lon,lat pairs */
+    size_t n_coords;
+    cr_segindex *reach_ix; /* owner = reach index */
+    admin_unit *units;     /* counties first, then towns */
+    size_t n_counties, n_towns;
+    GEOSSTRtree *county_tree, *town_tree, *zone_tree;
+    zone *zones;
+    size_t n_zones;
+    cr_segindex *boundary_ix; /* county rings, owner = county index */
+    char msg[256];            /* last GEOS error */
+};
+
+static void geos_error(const char *message, void *user)
+{
+    snprintf(user, 256, "%s", message);
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+static cr_status prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, cr_error *err)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "join: %s", sqlite3_errmsg(db));
+    }
+    return CR_OK;
+}
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    return cr_xstrdup(v ? v : "");
+}
+
+static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
+{
+    sqlite3_stmt *st;
+    cr_status rc = prepare(db,
+                           "SELECT source_id, name, AsBinary(geom) FROM reaches"
+                           " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY source_id",
+                           &st, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    size_t cap = 0;
+    ref->reach_ix = cr_segindex_new();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t first = ref->n_coords;
+        size_t n = cr_wkb_append_linestring(sqlite3_column_blob(st, 2),
+                                            (size_t)sqlite3_column_bytes(st, 2), &ref->coords,
+                                            &ref->n_coords);
+        if (n < 2) {
+            continue;
+        }
+        if (ref->n_reaches == cap) {
+            cap = cap ? cap * 2 : 1024;
+            ref->reaches = cr_xrealloc(ref->reaches, cap * sizeof *ref->reaches);
+        }
+        reach *r = &ref->reaches[ref->n_reaches];
+        r->id = column_dup(st, 0);
+        char *name = column_dup(st, 1);
+        r->folded = cr_text_fold(name);
+        free(name);
+        r->first = first;
+        r->n = n;
+        r->bbox[0] = r->bbox[1] = INFINITY;
+        r->bbox[2] = r->bbox[3] = -INFINITY;
+        for (size_t i = first; i < first + n; i++) {
+            r->bbox[0] = fmin(r->bbox[0], ref->coords[2 * i]);
+            r->bbox[1] = fmin(r->bbox[1], ref->coords[2 * i + 1]);
+            r->bbox[2] = fmax(r->bbox[2], ref->coords[2 * i]);
+            r->bbox[3] = fmax(r->bbox[3], ref->coords[2 * i + 1]);
+        }
+        cr_segindex_add_line(ref->reach_ix, (int32_t)ref->n_reaches, ref->coords + 2 * first, n);
+        ref->n_reaches++;
+    }
+    sqlite3_finalize(st);
+    cr_segindex_build(ref->reach_ix);
+    return CR_OK;
+}
+
+static GEOSGeometry *read_wkb(cr_join_ref *ref, sqlite3_stmt *st, int col)
+{
+    GEOSWKBReader *r = GEOSWKBReader_create_r(ref->geos);
+    GEOSGeometry *g = GEOSWKBReader_read_r(ref->geos, r, sqlite3_column_blob(st, col),
+                                           (size_t)sqlite3_column_bytes(st, col));
+    GEOSWKBReader_destroy_r(ref->geos, r);
+    return g;
+}
+
+/* Add every ring of a (multi)polygon to the boundary index under owner. */
+static void index_rings(cr_join_ref *ref, const GEOSGeometry *g, int32_t owner)
+{
+    int np = GEOSGetNumGeometries_r(ref->geos, g);
+    for (int p = 0; p < np; p++) {
+        const GEOSGeometry *poly = GEOSGetGeometryN_r(ref->geos, g, p);
+        int nholes = GEOSGetNumInteriorRings_r(ref->geos, poly);
+        for (int k = -1; k < nholes; k++) {
+            const GEOSGeometry *ring = k < 0 ? GEOSGetExteriorRing_r(ref->geos, poly)
+                                             : GEOSGetInteriorRingN_r(ref->geos, poly, k);
+            const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(ref->geos, ring);
+            unsigned int n = 0;
+            GEOSCoordSeq_getSize_r(ref->geos, seq, &n);
+            double *xy = cr_xmalloc((size_t)n * 2 * sizeof *xy);
+            for (unsigned int i = 0; i < n; i++) {
+                GEOSCoordSeq_getXY_r(ref->geos, seq, i, &xy[2 * i], &xy[2 * i + 1]);
+            }
+            cr_segindex_add_line(ref->boundary_ix, owner, xy, n);
+            free(xy);
+        }
+    }
+}
+
+static cr_status load_admin(cr_join_ref *ref, sqlite3 *db, cr_error *err)
+{
+    sqlite3_stmt *st;
+    cr_status rc = prepare(db,
+                           "SELECT source_id, name, level, province_code, AsBinary(geom)"
+                           " FROM admin_units WHERE valid_to IS NULL AND geom IS NOT NULL"
+                           " AND level IN ('county', 'town')"
+                           " ORDER BY level = 'town', source_id",
+                           &st, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    size_t cap = 0;
+    ref->county_tree = GEOSSTRtree_create_r(ref->geos, 10);
+    ref->town_tree = GEOSSTRtree_create_r(ref->geos, 10);
+    ref->boundary_ix = cr_segindex_new();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        GEOSGeometry *g = read_wkb(ref, st, 4);
+        if (g == NULL) {
+            continue;
+        }
+        if (ref->n_counties + ref->n_towns == cap) {
+            cap = cap ? cap * 2 : 64;
+            ref->units = cr_xrealloc(ref->units, cap * sizeof *ref->units);
+        }
+        size_t i = ref->n_counties + ref->n_towns;
+        admin_unit *u = &ref->units[i];
+        u->code = column_dup(st, 0);
+        u->name = column_dup(st, 1);
+        u->folded = cr_text_fold(u->name);
+        u->province = column_dup(st, 3);
+        u->geom = g;
+        u->prep = GEOSPrepare_r(ref->geos, g);
+        int county = strcmp((const char *)sqlite3_column_text(st, 2), "county") == 0;
+        GEOSSTRtree_insert_r(ref->geos, county ? ref->county_tree : ref->town_tree, g,
+                             (void *)(intptr_t)i);
+        if (county) {
+            index_rings(ref, g, (int32_t)i);
+            ref->n_counties++;
+        } else {
+            ref->n_towns++;
+        }
+    }
+    sqlite3_finalize(st);
+    cr_segindex_build(ref->boundary_ix);
+    return CR_OK;
+}
+
+static int grade_rank(const char *g)
+{
+    return strcmp(g, "1") == 0 ? 1 : strcmp(g, "2") == 0 ? 2 : 3;
+}
+
+static cr_status load_zones(cr_join_ref *ref, sqlite3 *db, cr_error *err)
+{
+    sqlite3_stmt *st;
+    cr_status rc = prepare(db,
+                           "SELECT fid, source_id, grade, AsBinary(geom) FROM protection_zones"
+                           " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY source_id",
+                           &st, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    size_t cap = 0;
+    ref->zone_tree = GEOSSTRtree_create_r(ref->geos, 10);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        GEOSGeometry *g = read_wkb(ref, st, 3);
+        if (g == NULL) {
+            continue;
+        }
+        if (ref->n_zones == cap) {
+            cap = cap ? cap * 2 : 16;
+            ref->zones = cr_xrealloc(ref->zones, cap * sizeof *ref->zones);
+        }
+        zone *z = &ref->zones[ref->n_zones];
+        z->fid = sqlite3_column_int64(st, 0);
+        z->id = column_dup(st, 1);
+        z->grade = column_dup(st, 2);
+        z->rank = grade_rank(z->grade);
+        z->geom = g;
+        z->prep = GEOSPrepare_r(ref->geos, g);
+        GEOSSTRtree_insert_r(ref->geos, ref->zone_tree, g, (void *)(intptr_t)ref->n_zones);
+        ref->n_zones++;
+    }
+    sqlite3_finalize(st);
+    return CR_OK;
+}
+
+cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err)
+{
+    cr_join_ref *ref = cr_xcalloc(1, sizeof *ref);
+    ref->geos = GEOS_init_r();
+    GEOSContext_setErrorMessageHandler_r(ref->geos, geos_error, ref->msg);
+    sqlite3 *db = cr_store_db(store);
+    cr_status rc = load_reaches(ref, db, err);
+    if (rc == CR_OK) {
+        rc = load_admin(ref, db, err);
+    }
+    if (rc == CR_OK) {
+        rc = load_zones(ref, db, err);
+    }
+    if (rc != CR_OK) {
+        cr_join_ref_free(ref);
+        return rc;
+    }
+    /* STRtrees build on first query; query once now so the ref is read-only afterwards */
+    *out = ref;
+    return CR_OK;
+}
+
+void cr_join_ref_free(cr_join_ref *ref)
+{
+    if (ref == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ref->n_reaches; i++) {
+        free(ref->reaches[i].id);
+        free(ref->reaches[i].folded);
+    }
+    free(ref->reaches);
+    free(ref->coords);
+    cr_segindex_free(ref->reach_ix);
+    cr_segindex_free(ref->boundary_ix);
+    for (size_t i = 0; i < ref->n_counties + ref->n_towns; i++) {
+        admin_unit *u = &ref->units[i];
+        GEOSPreparedGeom_destroy_r(ref->geos, u->prep);
+        GEOSGeom_destroy_r(ref->geos, u->geom);
+        free(u->code);
+        free(u->name);
+        free(u->folded);
+        free(u->province);
+    }
+    free(ref->units);
+    for (size_t i = 0; i < ref->n_zones; i++) {
+        GEOSPreparedGeom_destroy_r(ref->geos, ref->zones[i].prep);
+        GEOSGeom_destroy_r(ref->geos, ref->zones[i].geom);
+        free(ref->zones[i].id);
+        free(ref->zones[i].grade);
+    }
+    free(ref->zones);
+    if (ref->county_tree) {
+        GEOSSTRtree_destroy_r(ref->geos, ref->county_tree);
+        GEOSSTRtree_destroy_r(ref->geos, ref->town_tree);
+    }
+    if (ref->zone_tree) {
+        GEOSSTRtree_destroy_r(ref->geos, ref->zone_tree);
+    }
+    GEOS_finish_r(ref->geos);
+    free(ref);
+}
+
+/* ---- one point ----------------------------------------------------------------------- */
+
+typedef struct {
+    cr_join_ref *ref;
+    const GEOSGeometry *point;
+    intptr_t hits[8]; /* containing items, lowest first */
+    int n_hits;
+} contain_query;
+
+static void contain_cb(void *item, void *user)
+{
+    contain_query *q = user;
+    intptr_t i = (intptr_t)item;
+    if (q->n_hits < 8) {
+        q->hits[q->n_hits++] = i;
+    }
+}
+
+/* Items of tree whose prepared geometry contains or touches the point (boundary included),
+ * sorted by index (= by code), so ties break deterministically. */
+static int containing(cr_join_ref *ref, GEOSSTRtree *tree, const GEOSGeometry *pt,
+                      const GEOSPreparedGeometry *(*prep_of)(const cr_join_ref *, intptr_t),
+                      intptr_t *out)
+{
+    contain_query q = {ref, pt, {0}, 0};
+    GEOSSTRtree_query_r(ref->geos, tree, pt, contain_cb, &q);
+    int n = 0;
+    for (int k = 0; k < q.n_hits; k++) {
+        if (GEOSPreparedIntersects_r(ref->geos, prep_of(ref, q.hits[k]), pt) == 1) {
+            out[n++] = q.hits[k];
+        }
+    }
+    for (int a = 1; a < n; a++) {
+        for (int b = a; b > 0 && out[b] < out[b - 1]; b--) {
+            intptr_t t = out[b];
+            out[b] = out[b - 1];
+            out[b - 1] = t;
+        }
+    }
+    return n;
+}
+
+static const GEOSPreparedGeometry *unit_prep(const cr_join_ref *ref, intptr_t i)
+{
+    return ref->units[i].prep;
+}
+
+static const GEOSPreparedGeometry *zone_prep(const cr_join_ref *ref, intptr_t i)
+{
+    return ref->zones[i].prep;
+}
+
+static void add_flag(cr_join_point *p, const char *flag)
+{
+    size_t used = strlen(p->flags);
+    snprintf(p->flags + used, sizeof p->flags - used, "%s%s", used ? ";" : "", flag);
+}
+
+static int names_match(const char *a_folded, const char *b_folded)
+{
+    if (*a_folded == '\0' || *b_folded == '\0') {
+        return 0;
+    }
+    return strstr(a_folded, b_folded) != NULL || strstr(b_folded, a_folded) != NULL;
+}
+
+typedef struct {
+    const cr_join_ref *ref;
+    const char *folded; /* river name wanted */
+    int32_t county;     /* county owner wanted / excluded */
+} filter_user;
+
+static int reach_named(void *user, int32_t owner)
+{
+    filter_user *f = user;
+    return names_match(f->ref->reaches[owner].folded, f->folded);
+}
+
+static int owner_is(void *user, int32_t owner)
+{
+    return owner == ((filter_user *)user)->county;
+}
+
+static int owner_is_not(void *user, int32_t owner)
+{
+    return owner != ((filter_user *)user)->county;
+}
+
+/* Nearest within max_m, searching outward from start_m by doubling (a grid query costs the
+ * square of its radius in cells, so far searches only run when near ones find nothing). */
+static int nearest_expanding(const cr_segindex *ix, double lon, double lat, double start_m,
+                             double max_m, cr_owner_filter filter, void *user, cr_seg_hit *hit)
+{
+    for (double r = start_m;; r = fmin(r * 2, max_m)) {
+        if (cr_segindex_nearest(ix, lon, lat, r, filter, user, hit)) {
+            return 1;
+        }
+        if (r >= max_m) {
+            return 0;
+        }
+    }
+}
+
+static void join_reach(const cr_join_ref *ref, double lon, double lat, double tol,
+                       const char *river, cr_join_point *p)
+{
+    cr_seg_hit h;
+    p->reach_distance_m = -1;
+    if (cr_segindex_nearest(ref->reach_ix, lon, lat, tol, NULL, NULL, &h)) {
+        const reach *r = &ref->reaches[h.owner];
+        snprintf(p->reach_id, sizeof p->reach_id, "%s", r->id);
+        p->reach_distance_m = h.dist_m;
+        p->measure_m = h.measure_m;
+        p->offset_m = h.dist_m;
+        p->bank = h.side > 0 ? "left" : h.side < 0 ? "right" : "on";
+    } else {
+        add_flag(p, "unmatched");
+        if (nearest_expanding(ref->reach_ix, lon, lat, tol * 2, NEAREST_SEARCH_MAX_M, NULL, NULL,
+                              &h)) {
+            p->reach_distance_m = h.dist_m;
+        }
+    }
+    if (river == NULL || *river == '\0') {
+        return;
+    }
+    char *folded = cr_text_fold(river);
+    int matched_other = p->reach_id[0] != '\0';
+    for (size_t i = 0; matched_other && i < ref->n_reaches; i++) {
+        if (strcmp(ref->reaches[i].id, p->reach_id) == 0) {
+            matched_other = !names_match(ref->reaches[i].folded, folded);
+            break;
+        }
+    }
+    if (matched_other) {
+        add_flag(p, "river_mismatch");
+    }
+    if (matched_other || p->reach_id[0] == '\0') {
+        filter_user fu = {ref, folded, 0};
+        cr_seg_hit nh;
+        if (cr_segindex_nearest(ref->reach_ix, lon, lat, NAMED_RIVER_SEARCH_M, reach_named, &fu,
+                                &nh) &&
+            nh.dist_m >= 400.0 && nh.dist_m <= 600.0) {
+            /* the size of the GCJ-02 offset here: likely a Gaode/Tencent coordinate */
+            add_flag(p, "gcj02_shift_suspect");
+        }
+    }
+    free(folded);
+}
+
+static void join_admin(cr_join_ref *ref, const GEOSGeometry *pt, double lon, double lat,
+                       const char *claimed, cr_join_point *p)
+{
+    intptr_t hits[8];
+    int n = containing(ref, ref->county_tree, pt, unit_prep, hits);
+    p->boundary_distance_m = -1;
+    if (n == 0) {
+        add_flag(p, "outside_jurisdictions");
+    } else {
+        const admin_unit *c = &ref->units[hits[0]];
+        snprintf(p->county_code, sizeof p->county_code, "%s", c->code);
+        if (n > 1) {
+            add_flag(p, "on_boundary");
+        }
+        filter_user fu = {ref, NULL, (int32_t)hits[0]};
+        cr_seg_hit h;
+        if (nearest_expanding(ref->boundary_ix, lon, lat, 1000, 200000, owner_is, &fu, &h)) {
+            p->boundary_distance_m = h.dist_m;
+            cr_seg_hit across;
+            if (cr_segindex_nearest(ref->boundary_ix, h.lon, h.lat, ACROSS_TOLERANCE_M,
+                                    owner_is_not, &fu, &across)) {
+                snprintf(p->boundary_across, sizeof p->boundary_across, "%s",
+                         ref->units[across.owner].code);
+            }
+        }
+        if (claimed && *claimed) {
+            char *f = cr_text_fold(claimed);
+            for (size_t i = 0; i < ref->n_counties; i++) {
+                const admin_unit *u = &ref->units[i];
+                if ((strcmp(u->code, claimed) == 0 || names_match(u->folded, f)) &&
+                    strcmp(u->province, c->province) != 0) {
+                    add_flag(p, "province_mismatch");
+                    break;
+                }
+            }
+            free(f);
+        }
+    }
+    n = containing(ref, ref->town_tree, pt, unit_prep, hits);
+    if (n > 0) {
+        snprintf(p->town_code, sizeof p->town_code, "%s", ref->units[hits[0]].code);
+    }
+    n = containing(ref, ref->zone_tree, pt, zone_prep, hits);
+    int best = -1;
+    for (int k = 0; k < n; k++) {
+        if (best < 0 || ref->zones[hits[k]].rank < ref->zones[best].rank) {
+            best = (int)hits[k];
+        }
+    }
+    if (best >= 0) {
+        snprintf(p->zone_id, sizeof p->zone_id, "%s", ref->zones[best].id);
+        snprintf(p->zone_grade, sizeof p->zone_grade, "%s", ref->zones[best].grade);
+    }
+}
+
+void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, double tolerance_m,
+                           const char *river_name, const char *claimed_county, cr_join_point *out)
+{
+    cr_join_ref *ref = (cr_join_ref *)cref; /* GEOS queries need the (owned) context */
+    memset(out, 0, sizeof *out);
+    join_reach(ref, lon, lat, tolerance_m, river_name, out);
+    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(ref->geos, lon, lat);
+    join_admin(ref, pt, lon, lat, claimed_county, out);
+    GEOSGeom_destroy_r(ref->geos, pt);
+}
+
+/* ---- layers -------------------------------------------------------------------------- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v && *v) {
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, i);
+    }
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v, int present)
+{
+    if (present) {
+        sqlite3_bind_double(st, i, round(v * 100.0) / 100.0); /* centimetres */
+    } else {
+        sqlite3_bind_null(st, i);
+    }
+}
+
+typedef struct {
+    int64_t fid;
+    double lon, lat;
+    char *river;
+    char *county;
+} point_row;
+
+static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
+                             int64_t generation, cr_join_stats *stats, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    double tol = json_number_value(json_object_get(
+        json_object_get(json_object_get(def->json, "join"), "reach"), "tolerance_m"));
+    int has_river = cr_layer_def_field_index(def, "river") >= 0;
+    int has_county = cr_layer_def_field_index(def, "county") >= 0;
+    cr_strbuf sql = {0};
+    cr_strbuf_printf(&sql,
+                     "SELECT fid, ST_X(geom), ST_Y(geom), %s, %s FROM \"%s\""
+                     " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY fid",
+                     has_river ? "river" : "NULL", has_county ? "county" : "NULL", def->name);
+    sqlite3_stmt *st;
+    cr_status rc = prepare(db, sql.data, &st, err);
+    cr_strbuf_cleanup(&sql);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    point_row *rows = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            rows = cr_xrealloc(rows, cap * sizeof *rows);
+        }
+        rows[n].fid = sqlite3_column_int64(st, 0);
+        rows[n].lon = sqlite3_column_double(st, 1);
+        rows[n].lat = sqlite3_column_double(st, 2);
+        rows[n].river = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : column_dup(st, 3);
+        rows[n].county = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : column_dup(st, 4);
+        n++;
+    }
+    sqlite3_finalize(st);
+    cr_strbuf_printf(&sql,
+                     "UPDATE \"%s\" SET reach_id=?1, reach_distance_m=?2, measure_m=?3,"
+                     " offset_m=?4, bank=?5, county_code=?6, town_code=?7, zone_id=?8,"
+                     " zone_grade=?9, boundary_distance_m=?10, boundary_across_code=?11,"
+                     " join_flags=?12, join_generation=?13 WHERE fid=?14",
+                     def->name);
+    rc = prepare(db, sql.data, &st, err);
+    cr_strbuf_cleanup(&sql);
+    for (size_t i = 0; rc == CR_OK && i < n; i++) {
+        cr_join_point p;
+        cr_join_point_compute(ref, rows[i].lon, rows[i].lat, tol, rows[i].river, rows[i].county,
+                              &p);
+        int matched = p.reach_id[0] != '\0';
+        sqlite3_reset(st);
+        bind_text(st, 1, p.reach_id);
+        bind_real(st, 2, p.reach_distance_m, p.reach_distance_m >= 0);
+        bind_real(st, 3, p.measure_m, matched);
+        bind_real(st, 4, p.offset_m, matched);
+        bind_text(st, 5, matched ? p.bank : NULL);
+        bind_text(st, 6, p.county_code);
+        bind_text(st, 7, p.town_code);
+        bind_text(st, 8, p.zone_id);
+        bind_text(st, 9, p.zone_grade);
+        bind_real(st, 10, p.boundary_distance_m, p.boundary_distance_m >= 0);
+        bind_text(st, 11, p.boundary_across);
+        bind_text(st, 12, p.flags);
+        sqlite3_bind_int64(st, 13, generation);
+        sqlite3_bind_int64(st, 14, rows[i].fid);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "join %s: %s", def->name, sqlite3_errmsg(db));
+        }
+        stats->features++;
+        stats->matched += matched;
+        stats->unmatched += !matched;
+        stats->flagged += p.flags[0] != '\0';
+        stats->outside += p.county_code[0] == '\0';
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].river);
+        free(rows[i].county);
+    }
+    free(rows);
+    return rc;
+}
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* JSON array of the strings, sorted. Caller frees. */
+static char *sorted_json(char **items, size_t n)
+{
+    qsort(items, n, sizeof *items, compare_str);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(a, json_string(items[i]));
+    }
+    char *s = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return s;
+}
+
+static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const cr_layer_def *def,
+                               int64_t generation, cr_join_stats *stats, cr_error *err)
+{
+    cr_join_ref *ref = (cr_join_ref *)cref;
+    sqlite3 *db = cr_store_db(store);
+    cr_strbuf sql = {0};
+    cr_strbuf_printf(&sql,
+                     "UPDATE \"%s\" SET covered_reaches=?1, spans_codes=?2, join_generation=?3"
+                     " WHERE fid=?4",
+                     def->name);
+    sqlite3_stmt *st;
+    cr_status rc = prepare(db, sql.data, &st, err);
+    cr_strbuf_cleanup(&sql);
+    char **ids = cr_xcalloc(ref->n_reaches + ref->n_counties + 1, sizeof *ids);
+    for (size_t z = 0; rc == CR_OK && z < ref->n_zones; z++) {
+        const zone *zn = &ref->zones[z];
+        double zb[4];
+        GEOSGeom_getXMin_r(ref->geos, zn->geom, &zb[0]);
+        GEOSGeom_getYMin_r(ref->geos, zn->geom, &zb[1]);
+        GEOSGeom_getXMax_r(ref->geos, zn->geom, &zb[2]);
+        GEOSGeom_getYMax_r(ref->geos, zn->geom, &zb[3]);
+        size_t n = 0;
+        for (size_t r = 0; r < ref->n_reaches; r++) {
+            const reach *re = &ref->reaches[r];
+            if (re->bbox[0] > zb[2] || re->bbox[2] < zb[0] || re->bbox[1] > zb[3] ||
+                re->bbox[3] < zb[1]) {
+                continue;
+            }
+            GEOSCoordSequence *seq = GEOSCoordSeq_copyFromBuffer_r(
+                ref->geos, ref->coords + 2 * re->first, (unsigned)re->n, 0, 0);
+            GEOSGeometry *line = GEOSGeom_createLineString_r(ref->geos, seq);
+            if (GEOSPreparedIntersects_r(ref->geos, zn->prep, line) == 1) {
+                ids[n++] = re->id;
+            }
+            GEOSGeom_destroy_r(ref->geos, line);
+        }
+        char *covered = sorted_json(ids, n);
+        n = 0;
+        for (size_t c = 0; c < ref->n_counties; c++) {
+            const admin_unit *u = &ref->units[c];
+            /* spanning means sharing area, not only touching along an edge */
+            if (GEOSPreparedIntersects_r(ref->geos, u->prep, zn->geom) == 1 &&
+                GEOSPreparedTouches_r(ref->geos, u->prep, zn->geom) == 0) {
+                ids[n++] = u->code;
+            }
+        }
+        char *spans = sorted_json(ids, n);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, covered, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, spans, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, generation);
+        sqlite3_bind_int64(st, 4, zn->fid);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "join %s: %s", def->name, sqlite3_errmsg(db));
+        }
+        free(covered);
+        free(spans);
+        stats->features++;
+    }
+    free(ids);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int64_t data_generation(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int64_t g = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT CAST(value AS INTEGER) FROM meta WHERE key='data_generation'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        g = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return g;
+}
+
+cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
+                        cr_join_stats *stats, cr_error *err)
+{
+    double t0 = cr_monotonic_s();
+    memset(stats, 0, sizeof *stats);
+    int points = cr_layer_joins_points(def);
+    if (!points && !cr_layer_joins_coverage(def)) {
+        return cr_error_set(err, CR_EINVAL, "layer %s has no joins (see its \"join\" settings)",
+                            def->name);
+    }
+    cr_status rc = cr_store_exec(store, "BEGIN IMMEDIATE", err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    sqlite3 *db = cr_store_db(store);
+    /* joined results change what tiles show: a new data generation */
+    rc = cr_store_exec(store,
+                       "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
+                       " WHERE key = 'data_generation'",
+                       err);
+    int64_t gen = data_generation(db);
+    if (rc == CR_OK) {
+        rc = points ? join_points(store, ref, def, gen, stats, err)
+                    : join_coverage(store, ref, def, gen, stats, err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_store_exec(store, "COMMIT", err);
+    }
+    if (rc != CR_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    stats->seconds = cr_monotonic_s() - t0;
+    return rc;
+}
+
+static int is_reference(const char *layer)
+{
+    return strcmp(layer, "reaches") == 0 || strcmp(layer, "admin_units") == 0 ||
+           strcmp(layer, "protection_zones") == 0;
+}
+
+cr_status cr_join_after_ingest(cr_store *store, const char *layer, cr_join_stats *total,
+                               cr_error *err)
+{
+    memset(total, 0, sizeof *total);
+    const cr_layer_set *set = cr_store_layers(store);
+    const cr_layer_def *def = cr_layer_set_find(set, layer);
+    int reference = is_reference(layer);
+    if (def == NULL || (!reference && !cr_layer_joins_points(def))) {
+        return CR_OK;
+    }
+    cr_join_ref *ref = NULL;
+    cr_status rc = cr_join_ref_load(store, &ref, err);
+    for (size_t i = 0; rc == CR_OK && i < set->n_layers; i++) {
+        const cr_layer_def *d = set->layers[i];
+        int joins = cr_layer_joins_points(d) || cr_layer_joins_coverage(d);
+        if (!joins || (!reference && d != def)) {
+            continue;
+        }
+        cr_join_stats s;
+        rc = cr_join_layer(store, ref, d, &s, err);
+        total->features += s.features;
+        total->matched += s.matched;
+        total->unmatched += s.unmatched;
+        total->flagged += s.flagged;
+        total->outside += s.outside;
+        total->seconds += s.seconds;
+    }
+    cr_join_ref_free(ref);
+    return rc;
+}

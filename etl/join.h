@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Spatial joins: features to reaches (measure, offset, bank), admin units (county, town),
+ * protection zones, and the nearest jurisdiction boundary; zones to the reaches they cover
+ * and the jurisdictions they span. Results are stored on the current rows. */
+#ifndef CR_ETL_JOIN_H
+#define CR_ETL_JOIN_H
+
+#include "store/store.h"
+
+/* Reference data for joins, loaded once from the store (reaches, admin units, zones). */
+typedef struct cr_join_ref cr_join_ref;
+
+cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err);
+void cr_join_ref_free(cr_join_ref *ref);
+
+typedef struct {
+    int64_t features;  /* current rows joined */
+    int64_t matched;   /* within the layer's reach tolerance */
+    int64_t unmatched; /* no reach within tolerance */
+    int64_t flagged;   /* with at least one review flag */
+    int64_t outside;   /* in no loaded county */
+    double seconds;    /* wall time */
+} cr_join_stats;
+
+/* The result of joining one point (exposed for tests and the tracer). */
+typedef struct {
+    char reach_id[64];       /* "" when unmatched */
+    double reach_distance_m; /* to the nearest reach, matched or not; < 0 if none in 20 km */
+    double measure_m;        /* along the reach from its upstream (first) vertex */
+    double offset_m;         /* from the centreline */
+    const char *bank;        /* "left", "right" (looking downstream) or "on"; NULL */
+    char county_code[32];    /* "" outside */
+    char town_code[32];
+    char zone_id[64]; /* strictest zone containing the point, "" if none */
+    char zone_grade[16];
+    double boundary_distance_m; /* to the nearest edge of its county; < 0 if outside */
+    char boundary_across[32];   /* the county across that edge, "" if not loaded */
+    char flags[256];            /* ";"-separated review flags, "" when none */
+} cr_join_point;
+
+/* Join one point; tolerance_m is the reach search radius; river_name and claimed_county
+ * (may be NULL) are what the record says, for the review flags. */
+void cr_join_point_compute(const cr_join_ref *ref, double lon, double lat, double tolerance_m,
+                           const char *river_name, const char *claimed_county, cr_join_point *out);
+
+/* Join every current row of a layer (point joins or zone coverage, by its definition) and
+ * store the results in one transaction. */
+cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
+                        cr_join_stats *stats, cr_error *err);
+
+/* After an import into layer: rejoin what it affects (the layer itself, or every joined layer
+ * when reference data changed). stats_out gets the totals. */
+cr_status cr_join_after_ingest(cr_store *store, const char *layer, cr_join_stats *stats_out,
+                               cr_error *err);
+
+#endif

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/* Geodesy and the segment grid index. The index keeps one vertex array for all lines and
+ * buckets segments (by their first vertex's global index) into a dense grid whose cell size
+ * follows the data, so a nearest query touches a handful of cells. */
+#include "geo.h"
+
+#include <geodesic.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double WGS84_A = 6378137.0;
+static const double WGS84_F = 1.0 / 298.257223563;
+
+static struct geod_geodesic g_geod;
+static pthread_once_t g_geod_once = PTHREAD_ONCE_INIT;
+
+static void init_geod(void)
+{
+    geod_init(&g_geod, WGS84_A, WGS84_F);
+}
+
+double cr_geodesic_m(double lon1, double lat1, double lon2, double lat2)
+{
+    pthread_once(&g_geod_once, init_geod);
+    double s12 = 0;
+    geod_inverse(&g_geod, lat1, lon1, lat2, lon2, &s12, NULL, NULL);
+    return s12;
+}
+
+void cr_local_init(cr_local *f, double lon0, double lat0)
+{
+    double e2 = WGS84_F * (2 - WGS84_F);
+    double s = sin(lat0 * M_PI / 180.0);
+    double w = sqrt(1 - e2 * s * s);
+    double n = WGS84_A / w;                      /* prime vertical radius */
+    double m = WGS84_A * (1 - e2) / (w * w * w); /* meridional radius */
+    f->lon0 = lon0;
+    f->lat0 = lat0;
+    f->kx = n * cos(lat0 * M_PI / 180.0) * M_PI / 180.0;
+    f->ky = m * M_PI / 180.0;
+}
+
+static double segment_m(double lon1, double lat1, double lon2, double lat2)
+{
+    cr_local f;
+    cr_local_init(&f, (lon1 + lon2) / 2, (lat1 + lat2) / 2);
+    return hypot((lon2 - lon1) * f.kx, (lat2 - lat1) * f.ky);
+}
+
+double cr_polyline_length_m(const double *xy, size_t n)
+{
+    double len = 0;
+    for (size_t i = 1; i < n; i++) {
+        len += segment_m(xy[2 * i - 2], xy[2 * i - 1], xy[2 * i], xy[2 * i + 1]);
+    }
+    return len;
+}
+
+static uint32_t wkb_u32(const unsigned char *p, int le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+static double wkb_f64(const unsigned char *p, int le)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i] = le ? p[i] : p[7 - i];
+    }
+    double v;
+    memcpy(&v, b, 8);
+    return v;
+}
+
+size_t cr_wkb_append_linestring(const unsigned char *wkb, size_t len, double **coords,
+                                size_t *n_coords)
+{
+    if (wkb == NULL || len < 9) {
+        return 0;
+    }
+    int le = wkb[0] == 1;
+    uint32_t type = wkb_u32(wkb + 1, le);
+    uint32_t n = wkb_u32(wkb + 5, le);
+    if (type != 2 || len < 9 + (size_t)n * 16) {
+        return 0;
+    }
+    *coords = cr_xrealloc(*coords, (*n_coords + n) * 2 * sizeof **coords);
+    double *out = *coords + 2 * *n_coords;
+    for (uint32_t i = 0; i < n; i++) {
+        out[2 * i] = wkb_f64(wkb + 9 + 16 * i, le);
+        out[2 * i + 1] = wkb_f64(wkb + 17 + 16 * i, le);
+    }
+    *n_coords += n;
+    return n;
+}
+
+/* ---- segment index ------------------------------------------------------------------- */
+
+struct cr_segindex {
+    double *xy;    /* all vertices, lon,lat pairs */
+    double *cum_m; /* per vertex: distance from its line's first vertex */
+    size_t n_vertices;
+    size_t cap_vertices;
+    int32_t *line_start; /* per line: first vertex; line_start[n_lines] = n_vertices */
+    int32_t *line_owner; /* per line */
+    size_t n_lines;
+    size_t cap_lines;
+    int32_t *vertex_line; /* per vertex: its line */
+    /* grid */
+    double x0, y0;        /* south-west corner, degrees */
+    double cell;          /* cell size, degrees */
+    int nx, ny;           /* cells */
+    uint32_t *cell_start; /* CSR offsets, nx*ny + 1 */
+    uint32_t *cell_segs;  /* segment = global index of its first vertex */
+};
+
+cr_segindex *cr_segindex_new(void)
+{
+    cr_segindex *ix = cr_xcalloc(1, sizeof *ix);
+    ix->line_start = cr_xcalloc(1, sizeof *ix->line_start);
+    return ix;
+}
+
+void cr_segindex_free(cr_segindex *ix)
+{
+    if (ix == NULL) {
+        return;
+    }
+    free(ix->xy);
+    free(ix->cum_m);
+    free(ix->line_start);
+    free(ix->line_owner);
+    free(ix->vertex_line);
+    free(ix->cell_start);
+    free(ix->cell_segs);
+    free(ix);
+}
+
+size_t cr_segindex_lines(const cr_segindex *ix)
+{
+    return ix->n_lines;
+}
+
+void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n)
+{
+    if (n < 2) {
+        return;
+    }
+    if (ix->n_vertices + n > ix->cap_vertices) {
+        ix->cap_vertices = (ix->n_vertices + n) * 2;
+        ix->xy = cr_xrealloc(ix->xy, ix->cap_vertices * 2 * sizeof *ix->xy);
+        ix->cum_m = cr_xrealloc(ix->cum_m, ix->cap_vertices * sizeof *ix->cum_m);
+    }
+    if (ix->n_lines + 1 >= ix->cap_lines) {
+        ix->cap_lines = ix->cap_lines ? ix->cap_lines * 2 : 256;
+        ix->line_start = cr_xrealloc(ix->line_start, (ix->cap_lines + 1) * sizeof *ix->line_start);
+        ix->line_owner = cr_xrealloc(ix->line_owner, ix->cap_lines * sizeof *ix->line_owner);
+    }
+    memcpy(ix->xy + 2 * ix->n_vertices, lonlat, n * 2 * sizeof *lonlat);
+    double cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            cum +=
+                segment_m(lonlat[2 * i - 2], lonlat[2 * i - 1], lonlat[2 * i], lonlat[2 * i + 1]);
+        }
+        ix->cum_m[ix->n_vertices + i] = cum;
+    }
+    ix->line_owner[ix->n_lines] = owner;
+    ix->n_vertices += n;
+    ix->line_start[++ix->n_lines] = (int32_t)ix->n_vertices;
+}
+
+static void cell_range(const cr_segindex *ix, double minx, double miny, double maxx, double maxy,
+                       int *cx0, int *cy0, int *cx1, int *cy1)
+{
+    *cx0 = (int)floor((minx - ix->x0) / ix->cell);
+    *cy0 = (int)floor((miny - ix->y0) / ix->cell);
+    *cx1 = (int)floor((maxx - ix->x0) / ix->cell);
+    *cy1 = (int)floor((maxy - ix->y0) / ix->cell);
+    *cx0 = *cx0 < 0 ? 0 : *cx0;
+    *cy0 = *cy0 < 0 ? 0 : *cy0;
+    *cx1 = *cx1 >= ix->nx ? ix->nx - 1 : *cx1;
+    *cy1 = *cy1 >= ix->ny ? ix->ny - 1 : *cy1;
+}
+
+/* Call fn for each (cell, segment) pair; pass 0 counts, pass 1 fills. */
+static void bucket(cr_segindex *ix, int fill, uint32_t *cursor)
+{
+    for (size_t l = 0; l < ix->n_lines; l++) {
+        for (int32_t v = ix->line_start[l]; v + 1 < ix->line_start[l + 1]; v++) {
+            const double *a = ix->xy + 2 * v;
+            int cx0, cy0, cx1, cy1;
+            cell_range(ix, fmin(a[0], a[2]), fmin(a[1], a[3]), fmax(a[0], a[2]), fmax(a[1], a[3]),
+                       &cx0, &cy0, &cx1, &cy1);
+            for (int cy = cy0; cy <= cy1; cy++) {
+                for (int cx = cx0; cx <= cx1; cx++) {
+                    size_t c = (size_t)cy * (size_t)ix->nx + (size_t)cx;
+                    if (fill) {
+                        ix->cell_segs[cursor[c]++] = (uint32_t)v;
+                    } else {
+                        ix->cell_start[c + 1]++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+void cr_segindex_build(cr_segindex *ix)
+{
+    ix->vertex_line = cr_xcalloc(ix->n_vertices + 1, sizeof *ix->vertex_line);
+    double minx = 180, miny = 90, maxx = -180, maxy = -90;
+    for (size_t l = 0; l < ix->n_lines; l++) {
+        for (int32_t v = ix->line_start[l]; v < ix->line_start[l + 1]; v++) {
+            ix->vertex_line[v] = (int32_t)l;
+            minx = fmin(minx, ix->xy[2 * v]);
+            maxx = fmax(maxx, ix->xy[2 * v]);
+            miny = fmin(miny, ix->xy[2 * v + 1]);
+            maxy = fmax(maxy, ix->xy[2 * v + 1]);
+        }
+    }
+    if (ix->n_lines == 0) {
+        minx = miny = 0;
+        maxx = maxy = 1;
+    }
+    /* about four segments per cell, within 0.0005° (~50 m) and 0.5° */
+    double w = fmax(maxx - minx, 1e-6);
+    double h = fmax(maxy - miny, 1e-6);
+    size_t nseg = ix->n_vertices > ix->n_lines ? ix->n_vertices - ix->n_lines : 1;
+    double cell = sqrt(w * h / ((double)nseg / 4.0 + 1.0));
+    cell = fmin(fmax(cell, 0.0005), 0.5);
+    ix->cell = cell;
+    ix->x0 = minx;
+    ix->y0 = miny;
+    ix->nx = (int)(w / cell) + 1;
+    ix->ny = (int)(h / cell) + 1;
+    size_t ncell = (size_t)ix->nx * (size_t)ix->ny;
+    ix->cell_start = cr_xcalloc(ncell + 1, sizeof *ix->cell_start);
+    bucket(ix, 0, NULL);
+    for (size_t c = 0; c < ncell; c++) {
+        ix->cell_start[c + 1] += ix->cell_start[c];
+    }
+    ix->cell_segs = cr_xmalloc((ix->cell_start[ncell] + 1) * sizeof *ix->cell_segs);
+    uint32_t *cursor = cr_xmalloc((ncell + 1) * sizeof *cursor);
+    memcpy(cursor, ix->cell_start, (ncell + 1) * sizeof *cursor);
+    bucket(ix, 1, cursor);
+    free(cursor);
+}
+
+/* Distance from the origin of f to segment a-b in the local frame; fills t and side. */
+static double point_segment(const cr_local *f, const double *a, const double *b, double *t_out,
+                            int *side)
+{
+    double ax = (a[0] - f->lon0) * f->kx, ay = (a[1] - f->lat0) * f->ky;
+    double bx = (b[0] - f->lon0) * f->kx, by = (b[1] - f->lat0) * f->ky;
+    double dx = bx - ax, dy = by - ay;
+    double len2 = dx * dx + dy * dy;
+    double t = len2 > 0 ? -(ax * dx + ay * dy) / len2 : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double px = ax + t * dx, py = ay + t * dy;
+    /* cross product of the direction a→b with a→origin: > 0 when the point is on the left */
+    double cross = dx * (-ay) - dy * (-ax);
+    *side = cross > 1e-9 ? 1 : cross < -1e-9 ? -1 : 0;
+    *t_out = t;
+    return hypot(px, py);
+}
+
+int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double max_m,
+                        cr_owner_filter filter, void *user, cr_seg_hit *hit)
+{
+    if (ix->n_lines == 0) {
+        return 0;
+    }
+    cr_local f;
+    cr_local_init(&f, lon, lat);
+    int cx0, cy0, cx1, cy1;
+    cell_range(ix, lon - max_m / f.kx, lat - max_m / f.ky, lon + max_m / f.kx, lat + max_m / f.ky,
+               &cx0, &cy0, &cx1, &cy1);
+    double best = max_m;
+    int64_t best_v = -1;
+    double best_t = 0;
+    int best_side = 0;
+    for (int cy = cy0; cy <= cy1; cy++) {
+        for (int cx = cx0; cx <= cx1; cx++) {
+            size_t c = (size_t)cy * (size_t)ix->nx + (size_t)cx;
+            for (uint32_t k = ix->cell_start[c]; k < ix->cell_start[c + 1]; k++) {
+                uint32_t v = ix->cell_segs[k];
+                int32_t line = ix->vertex_line[v];
+                if (filter && !filter(user, ix->line_owner[line])) {
+                    continue;
+                }
+                double t;
+                int side;
+                double d = point_segment(&f, ix->xy + 2 * v, ix->xy + 2 * v + 2, &t, &side);
+                if (d < best || (d == best && best_v >= 0 && (int64_t)v < best_v)) {
+                    best = d, best_v = v, best_t = t, best_side = side;
+                }
+            }
+        }
+    }
+    if (best_v < 0) {
+        return 0;
+    }
+    int32_t line = ix->vertex_line[best_v];
+    const double *a = ix->xy + 2 * best_v;
+    hit->owner = ix->line_owner[line];
+    hit->line = line;
+    hit->segment = (int32_t)best_v - ix->line_start[line];
+    hit->t = best_t;
+    hit->lon = a[0] + best_t * (a[2] - a[0]);
+    hit->lat = a[1] + best_t * (a[3] - a[1]);
+    /* report the distance as a geodesic, the measure along the line's own segments */
+    hit->dist_m = cr_geodesic_m(lon, lat, hit->lon, hit->lat);
+    hit->measure_m = ix->cum_m[best_v] + best_t * (ix->cum_m[best_v + 1] - ix->cum_m[best_v]);
+    hit->line_m = ix->cum_m[ix->line_start[line + 1] - 1];
+    hit->side = best_side;
+    return 1;
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading the stored topology into compressed sparse rows: arrays only, built once, then
+ * read-only (safe to share between server threads). */
+#include "network.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cr_status load_lakes(cr_graph *g, sqlite3 *db, cr_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT n.node_id, n.lake_id, l.residence_days FROM network_nodes n"
+                           " LEFT JOIN lakes l ON l.source_id = n.lake_id AND l.valid_to IS NULL"
+                           " WHERE n.lake_id IS NOT NULL ORDER BY n.lake_id, n.node_id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "graph: %s", sqlite3_errmsg(db));
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int32_t node = sqlite3_column_int(st, 0);
+        const char *lake = (const char *)sqlite3_column_text(st, 1);
+        if (node < 0 || node >= g->n_nodes) {
+            continue;
+        }
+        if (g->n_lakes == 0 || strcmp(g->lake_id[g->n_lakes - 1], lake) != 0) {
+            g->lake_id = cr_xrealloc(g->lake_id, ((size_t)g->n_lakes + 1) * sizeof *g->lake_id);
+            g->lake_residence_h =
+                cr_xrealloc(g->lake_residence_h, ((size_t)g->n_lakes + 1) * sizeof(double));
+            g->lake_id[g->n_lakes] = cr_xstrdup(lake);
+            g->lake_residence_h[g->n_lakes] = sqlite3_column_type(st, 2) == SQLITE_NULL
+                                                  ? NAN
+                                                  : sqlite3_column_double(st, 2) * 24.0;
+            g->n_lakes++;
+        }
+        g->node_lake[node] = g->n_lakes - 1;
+    }
+    sqlite3_finalize(st);
+    return CR_OK;
+}
+
+static cr_status load_nodes(cr_graph *g, sqlite3 *db, cr_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT node_id, ST_X(geom), ST_Y(geom) FROM network_nodes", -1, &st,
+                           NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "graph: no network yet (run crossriver network): %s",
+                            sqlite3_errmsg(db));
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int32_t v = sqlite3_column_int(st, 0);
+        if (v >= 0 && v < g->n_nodes) {
+            g->node_lon[v] = sqlite3_column_double(st, 1);
+            g->node_lat[v] = sqlite3_column_double(st, 2);
+        }
+    }
+    sqlite3_finalize(st);
+    return CR_OK;
+}
+
+static void build_csr(int32_t n_nodes, int32_t n, const int32_t *key, int32_t **start_out,
+                      int32_t **items_out)
+{
+    int32_t *start = cr_xcalloc((size_t)n_nodes + 2, sizeof *start);
+    int32_t *items = cr_xmalloc(((size_t)n + 1) * sizeof *items);
+    for (int32_t r = 0; r < n; r++) {
+        start[key[r] + 1]++;
+    }
+    for (int32_t v = 0; v < n_nodes; v++) {
+        start[v + 1] += start[v];
+    }
+    int32_t *fill = cr_xmalloc(((size_t)n_nodes + 1) * sizeof *fill);
+    memcpy(fill, start, (size_t)n_nodes * sizeof *fill);
+    for (int32_t r = 0; r < n; r++) {
+        items[fill[key[r]]++] = r;
+    }
+    free(fill);
+    *start_out = start;
+    *items_out = items;
+}
+
+cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT fid, source_id, from_node, to_node, length_m, velocity_ms,"
+                           " flow, strahler FROM reaches WHERE valid_to IS NULL AND"
+                           " from_node IS NOT NULL ORDER BY source_id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "graph: %s", sqlite3_errmsg(db));
+    }
+    cr_graph *g = cr_xcalloc(1, sizeof *g);
+    size_t cap = 0;
+    int32_t max_node = -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if ((size_t)g->n_reaches == cap) {
+            cap = cap ? cap * 2 : 4096;
+            g->reach_id = cr_xrealloc(g->reach_id, cap * sizeof *g->reach_id);
+            g->reach_fid = cr_xrealloc(g->reach_fid, cap * sizeof *g->reach_fid);
+            g->from_node = cr_xrealloc(g->from_node, cap * sizeof *g->from_node);
+            g->to_node = cr_xrealloc(g->to_node, cap * sizeof *g->to_node);
+            g->length_m = cr_xrealloc(g->length_m, cap * sizeof *g->length_m);
+            g->velocity_ms = cr_xrealloc(g->velocity_ms, cap * sizeof *g->velocity_ms);
+            g->flow = cr_xrealloc(g->flow, cap * sizeof *g->flow);
+            g->strahler = cr_xrealloc(g->strahler, cap * sizeof *g->strahler);
+        }
+        int32_t r = g->n_reaches++;
+        g->reach_fid[r] = sqlite3_column_int64(st, 0);
+        g->reach_id[r] = cr_xstrdup((const char *)sqlite3_column_text(st, 1));
+        g->from_node[r] = sqlite3_column_int(st, 2);
+        g->to_node[r] = sqlite3_column_int(st, 3);
+        g->length_m[r] = sqlite3_column_double(st, 4);
+        g->velocity_ms[r] =
+            sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+        const char *flow = (const char *)sqlite3_column_text(st, 6);
+        g->flow[r] = flow && strcmp(flow, "both") == 0    ? CR_FLOW_BOTH
+                     : flow && strcmp(flow, "gated") == 0 ? CR_FLOW_GATED
+                                                          : CR_FLOW_DOWN;
+        g->strahler[r] = sqlite3_column_int(st, 7);
+        max_node = g->from_node[r] > max_node ? g->from_node[r] : max_node;
+        max_node = g->to_node[r] > max_node ? g->to_node[r] : max_node;
+    }
+    sqlite3_finalize(st);
+    g->n_nodes = max_node + 1;
+    build_csr(g->n_nodes, g->n_reaches, g->from_node, &g->down_start, &g->down_reach);
+    build_csr(g->n_nodes, g->n_reaches, g->to_node, &g->up_start, &g->up_reach);
+    g->node_lon = cr_xcalloc((size_t)g->n_nodes + 1, sizeof *g->node_lon);
+    g->node_lat = cr_xcalloc((size_t)g->n_nodes + 1, sizeof *g->node_lat);
+    g->node_lake = cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof *g->node_lake);
+    for (int32_t v = 0; v < g->n_nodes; v++) {
+        g->node_lake[v] = -1;
+    }
+    cr_status rc = load_nodes(g, db, err);
+    if (rc == CR_OK) {
+        rc = load_lakes(g, db, err);
+    }
+    if (rc != CR_OK) {
+        cr_graph_free(g);
+        return rc;
+    }
+    *out = g;
+    return CR_OK;
+}
+
+void cr_graph_free(cr_graph *g)
+{
+    if (g == NULL) {
+        return;
+    }
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        free(g->reach_id[r]);
+    }
+    for (int32_t l = 0; l < g->n_lakes; l++) {
+        free(g->lake_id[l]);
+    }
+    free(g->reach_id);
+    free(g->reach_fid);
+    free(g->from_node);
+    free(g->to_node);
+    free(g->length_m);
+    free(g->velocity_ms);
+    free(g->flow);
+    free(g->strahler);
+    free(g->down_start);
+    free(g->down_reach);
+    free(g->up_start);
+    free(g->up_reach);
+    free(g->node_lon);
+    free(g->node_lat);
+    free(g->node_lake);
+    free(g->lake_id);
+    free(g->lake_residence_h);
+    free(g);
+}
+
+int32_t cr_graph_find_reach(const cr_graph *g, const char *reach_id)
+{
+    int32_t lo = 0;
+    int32_t hi = g->n_reaches;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(g->reach_id[mid], reach_id);
+        if (c == 0) {
+            return mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+int cr_graph_check(const cr_graph *g)
+{
+    if (g->down_start[0] != 0 || g->up_start[0] != 0 || g->down_start[g->n_nodes] != g->n_reaches ||
+        g->up_start[g->n_nodes] != g->n_reaches) {
+        return 0;
+    }
+    for (int32_t v = 0; v < g->n_nodes; v++) {
+        for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
+            if (g->from_node[g->down_reach[k]] != v) {
+                return 0;
+            }
+        }
+        for (int32_t k = g->up_start[v]; k < g->up_start[v + 1]; k++) {
+            if (g->to_node[g->up_reach[k]] != v) {
+                return 0;
+            }
+        }
+    }
+    for (int32_t r = 1; r < g->n_reaches; r++) {
+        if (strcmp(g->reach_id[r - 1], g->reach_id[r]) >= 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
