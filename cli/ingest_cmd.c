@@ -5,6 +5,7 @@
 #include "etl/etl.h"
 #include "etl/join.h"
 #include "exit_codes.h"
+#include "network/network.h"
 
 #include <getopt.h>
 #include <sqlite3.h>
@@ -270,6 +271,13 @@ static FILE *open_rejects(const char *path)
     return f;
 }
 
+/* Layers whose change means the network must be rebuilt. */
+static int network_input(const char *layer)
+{
+    return strcmp(layer, "reaches") == 0 || strcmp(layer, "lakes") == 0 ||
+           strcmp(layer, "gates") == 0;
+}
+
 int cr_cmd_ingest(int argc, char **argv)
 {
     cr_cli_common common;
@@ -335,11 +343,34 @@ int cr_cmd_ingest(int argc, char **argv)
                     jerr.msg);
             exit_code = CR_EXIT_FAILURE;
         } else if (js.features > 0 && !common.json && !common.quiet) {
-            printf("joined %lld features: %lld on a reach, %lld unmatched, %lld flagged for "
-                   "review (%.2f s)\n",
+            printf("joined %lld features: %lld on a reach or in a lake, %lld unmatched, %lld "
+                   "flagged for review (%.2f s)\n",
                    (long long)js.features, (long long)js.matched, (long long)js.unmatched,
                    (long long)js.flagged, js.seconds);
         }
+    }
+    if (changed && !a.no_join && network_input(a.layer) && exit_code != CR_EXIT_FAILURE) {
+        cr_network_options nopt = {5.0, 50.0};
+        json_t *snap = json_object_get(
+            json_object_get(json_object_get(cr_layer_set_find(set, "reaches")->json, "join"),
+                            "network"),
+            "snap_tolerance_m");
+        nopt.snap_tolerance_m = json_is_number(snap) ? json_number_value(snap) : 5.0;
+        cr_network_report rep;
+        cr_error nerr = {0};
+        if (cr_network_build(store, &nopt, &rep, &nerr) != CR_OK) {
+            fprintf(stderr,
+                    "crossriver ingest: the import is stored, but the network build "
+                    "failed: %s\n",
+                    nerr.msg);
+            exit_code = CR_EXIT_FAILURE;
+        } else if (!common.json && !common.quiet) {
+            printf("network: %lld reaches, %lld nodes, %lld component%s, %zu validation issue%s "
+                   "(details: crossriver network)\n",
+                   (long long)rep.reaches, (long long)rep.nodes, (long long)rep.components,
+                   rep.components == 1 ? "" : "s", rep.n_issues, rep.n_issues == 1 ? "" : "s");
+        }
+        cr_network_report_cleanup(&rep);
     }
     if (common.json) {
         json_t *out = json_array_size(all) == 1 ? json_array_get(all, 0) : all;

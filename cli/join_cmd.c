@@ -96,8 +96,8 @@ int cr_cmd_join(int argc, char **argv)
         }
         json_array_append_new(out, stats_json(d->name, &s));
         if (!common.json && !common.quiet) {
-            printf("%-20s %7lld features: %lld on a reach, %lld unmatched, %lld flagged for "
-                   "review, %lld outside the counties (%.2f s)\n",
+            printf("%-20s %7lld features: %lld on a reach or in a lake, %lld unmatched, %lld "
+                   "flagged for review, %lld outside the counties (%.2f s)\n",
                    d->name, (long long)s.features, (long long)s.matched, (long long)s.unmatched,
                    (long long)s.flagged, (long long)s.outside, s.seconds);
         }

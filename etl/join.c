@@ -54,7 +54,9 @@ struct cr_join_ref {
     cr_segindex *reach_ix; /* owner = reach index */
     admin_unit *units;     /* counties first, then towns */
     size_t n_counties, n_towns;
-    GEOSSTRtree *county_tree, *town_tree, *zone_tree;
+    GEOSSTRtree *county_tree, *town_tree, *zone_tree, *lake_tree;
+    zone *lakes; /* lakes (zone struct: id, geometry; grade unused) */
+    size_t n_lakes;
     zone *zones;
     size_t n_zones;
     cr_segindex *boundary_ix; /* county rings, owner = county index */
@@ -214,39 +216,56 @@ static int grade_rank(const char *g)
     return strcmp(g, "1") == 0 ? 1 : strcmp(g, "2") == 0 ? 2 : 3;
 }
 
-static cr_status load_zones(cr_join_ref *ref, sqlite3 *db, cr_error *err)
+static void free_polygons(cr_join_ref *ref, zone *items, size_t n);
+
+/* Load polygons (fid, id, grade-or-NULL, geometry) into *items and an STRtree. */
+static cr_status load_polygons(cr_join_ref *ref, sqlite3 *db, const char *sql, zone **items,
+                               size_t *n_items, GEOSSTRtree **tree, cr_error *err)
 {
     sqlite3_stmt *st;
-    cr_status rc = prepare(db,
-                           "SELECT fid, source_id, grade, AsBinary(geom) FROM protection_zones"
-                           " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY source_id",
-                           &st, err);
+    cr_status rc = prepare(db, sql, &st, err);
     if (rc != CR_OK) {
         return rc;
     }
     size_t cap = 0;
-    ref->zone_tree = GEOSSTRtree_create_r(ref->geos, 10);
+    *tree = GEOSSTRtree_create_r(ref->geos, 10);
     while (sqlite3_step(st) == SQLITE_ROW) {
         GEOSGeometry *g = read_wkb(ref, st, 3);
         if (g == NULL) {
             continue;
         }
-        if (ref->n_zones == cap) {
+        if (*n_items == cap) {
             cap = cap ? cap * 2 : 16;
-            ref->zones = cr_xrealloc(ref->zones, cap * sizeof *ref->zones);
+            *items = cr_xrealloc(*items, cap * sizeof **items);
         }
-        zone *z = &ref->zones[ref->n_zones];
+        zone *z = &(*items)[*n_items];
         z->fid = sqlite3_column_int64(st, 0);
         z->id = column_dup(st, 1);
         z->grade = column_dup(st, 2);
         z->rank = grade_rank(z->grade);
         z->geom = g;
         z->prep = GEOSPrepare_r(ref->geos, g);
-        GEOSSTRtree_insert_r(ref->geos, ref->zone_tree, g, (void *)(intptr_t)ref->n_zones);
-        ref->n_zones++;
+        GEOSSTRtree_insert_r(ref->geos, *tree, g, (void *)(intptr_t)*n_items);
+        (*n_items)++;
     }
     sqlite3_finalize(st);
     return CR_OK;
+}
+
+static cr_status load_zones(cr_join_ref *ref, sqlite3 *db, cr_error *err)
+{
+    cr_status rc = load_polygons(ref, db,
+                                 "SELECT fid, source_id, grade, AsBinary(geom) FROM"
+                                 " protection_zones WHERE valid_to IS NULL AND geom IS NOT NULL"
+                                 " ORDER BY source_id",
+                                 &ref->zones, &ref->n_zones, &ref->zone_tree, err);
+    if (rc == CR_OK) {
+        rc = load_polygons(ref, db,
+                           "SELECT fid, source_id, NULL, AsBinary(geom) FROM lakes"
+                           " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY source_id",
+                           &ref->lakes, &ref->n_lakes, &ref->lake_tree, err);
+    }
+    return rc;
 }
 
 cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err)
@@ -269,6 +288,17 @@ cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err)
     /* STRtrees build on first query; query once now so the ref is read-only afterwards */
     *out = ref;
     return CR_OK;
+}
+
+static void free_polygons(cr_join_ref *ref, zone *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        GEOSPreparedGeom_destroy_r(ref->geos, items[i].prep);
+        GEOSGeom_destroy_r(ref->geos, items[i].geom);
+        free(items[i].id);
+        free(items[i].grade);
+    }
+    free(items);
 }
 
 void cr_join_ref_free(cr_join_ref *ref)
@@ -294,19 +324,17 @@ void cr_join_ref_free(cr_join_ref *ref)
         free(u->province);
     }
     free(ref->units);
-    for (size_t i = 0; i < ref->n_zones; i++) {
-        GEOSPreparedGeom_destroy_r(ref->geos, ref->zones[i].prep);
-        GEOSGeom_destroy_r(ref->geos, ref->zones[i].geom);
-        free(ref->zones[i].id);
-        free(ref->zones[i].grade);
-    }
-    free(ref->zones);
+    free_polygons(ref, ref->zones, ref->n_zones);
+    free_polygons(ref, ref->lakes, ref->n_lakes);
     if (ref->county_tree) {
         GEOSSTRtree_destroy_r(ref->geos, ref->county_tree);
         GEOSSTRtree_destroy_r(ref->geos, ref->town_tree);
     }
     if (ref->zone_tree) {
         GEOSSTRtree_destroy_r(ref->geos, ref->zone_tree);
+    }
+    if (ref->lake_tree) {
+        GEOSSTRtree_destroy_r(ref->geos, ref->lake_tree);
     }
     GEOS_finish_r(ref->geos);
     free(ref);
@@ -362,6 +390,11 @@ static const GEOSPreparedGeometry *unit_prep(const cr_join_ref *ref, intptr_t i)
 static const GEOSPreparedGeometry *zone_prep(const cr_join_ref *ref, intptr_t i)
 {
     return ref->zones[i].prep;
+}
+
+static const GEOSPreparedGeometry *lake_prep(const cr_join_ref *ref, intptr_t i)
+{
+    return ref->lakes[i].prep;
 }
 
 static void add_flag(cr_join_point *p, const char *flag)
@@ -420,6 +453,7 @@ static void join_reach(const cr_join_ref *ref, double lon, double lat, double to
 {
     cr_seg_hit h;
     p->reach_distance_m = -1;
+    int in_lake = p->lake_id[0] != '\0';
     if (cr_segindex_nearest(ref->reach_ix, lon, lat, tol, NULL, NULL, &h)) {
         const reach *r = &ref->reaches[h.owner];
         snprintf(p->reach_id, sizeof p->reach_id, "%s", r->id);
@@ -428,7 +462,9 @@ static void join_reach(const cr_join_ref *ref, double lon, double lat, double to
         p->offset_m = h.dist_m;
         p->bank = h.side > 0 ? "left" : h.side < 0 ? "right" : "on";
     } else {
-        add_flag(p, "unmatched");
+        if (!in_lake) {
+            add_flag(p, "unmatched"); /* a point in a lake belongs to the lake's node */
+        }
         if (nearest_expanding(ref->reach_ix, lon, lat, tol * 2, NEAREST_SEARCH_MAX_M, NULL, NULL,
                               &h)) {
             p->reach_distance_m = h.dist_m;
@@ -448,7 +484,7 @@ static void join_reach(const cr_join_ref *ref, double lon, double lat, double to
     if (matched_other) {
         add_flag(p, "river_mismatch");
     }
-    if (matched_other || p->reach_id[0] == '\0') {
+    if (matched_other || (p->reach_id[0] == '\0' && !in_lake)) {
         filter_user fu = {ref, folded, 0};
         cr_seg_hit nh;
         if (cr_segindex_nearest(ref->reach_ix, lon, lat, NAMED_RIVER_SEARCH_M, reach_named, &fu,
@@ -521,8 +557,12 @@ void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, doub
 {
     cr_join_ref *ref = (cr_join_ref *)cref; /* GEOS queries need the (owned) context */
     memset(out, 0, sizeof *out);
-    join_reach(ref, lon, lat, tolerance_m, river_name, out);
     GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(ref->geos, lon, lat);
+    intptr_t hits[8];
+    if (containing(ref, ref->lake_tree, pt, lake_prep, hits) > 0) {
+        snprintf(out->lake_id, sizeof out->lake_id, "%s", ref->lakes[hits[0]].id);
+    }
+    join_reach(ref, lon, lat, tolerance_m, river_name, out);
     join_admin(ref, pt, lon, lat, claimed_county, out);
     GEOSGeom_destroy_r(ref->geos, pt);
 }
@@ -593,7 +633,7 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
                      "UPDATE \"%s\" SET reach_id=?1, reach_distance_m=?2, measure_m=?3,"
                      " offset_m=?4, bank=?5, county_code=?6, town_code=?7, zone_id=?8,"
                      " zone_grade=?9, boundary_distance_m=?10, boundary_across_code=?11,"
-                     " join_flags=?12, join_generation=?13 WHERE fid=?14",
+                     " join_flags=?12, join_generation=?13, lake_id=?15 WHERE fid=?14",
                      def->name);
     rc = prepare(db, sql.data, &st, err);
     cr_strbuf_cleanup(&sql);
@@ -601,13 +641,14 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         cr_join_point p;
         cr_join_point_compute(ref, rows[i].lon, rows[i].lat, tol, rows[i].river, rows[i].county,
                               &p);
-        int matched = p.reach_id[0] != '\0';
+        int on_reach = p.reach_id[0] != '\0';
+        int matched = on_reach || p.lake_id[0] != '\0';
         sqlite3_reset(st);
         bind_text(st, 1, p.reach_id);
         bind_real(st, 2, p.reach_distance_m, p.reach_distance_m >= 0);
-        bind_real(st, 3, p.measure_m, matched);
-        bind_real(st, 4, p.offset_m, matched);
-        bind_text(st, 5, matched ? p.bank : NULL);
+        bind_real(st, 3, p.measure_m, on_reach);
+        bind_real(st, 4, p.offset_m, on_reach);
+        bind_text(st, 5, on_reach ? p.bank : NULL);
         bind_text(st, 6, p.county_code);
         bind_text(st, 7, p.town_code);
         bind_text(st, 8, p.zone_id);
@@ -617,6 +658,7 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         bind_text(st, 12, p.flags);
         sqlite3_bind_int64(st, 13, generation);
         sqlite3_bind_int64(st, 14, rows[i].fid);
+        bind_text(st, 15, p.lake_id);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = cr_error_set(err, CR_EDB, "join %s: %s", def->name, sqlite3_errmsg(db));
         }

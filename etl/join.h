@@ -25,6 +25,7 @@ typedef struct {
 /* The result of joining one point (exposed for tests and the tracer). */
 typedef struct {
     char reach_id[64];       /* "" when unmatched */
+    char lake_id[64];        /* the lake containing the point, "" if none */
     double reach_distance_m; /* to the nearest reach, matched or not; < 0 if none in 20 km */
     double measure_m;        /* along the reach from its upstream (first) vertex */
     double offset_m;         /* from the centreline */

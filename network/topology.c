@@ -430,11 +430,13 @@ static void find_cycles(net *g, const adjacency *a)
             }
         }
     }
-    /* a cycle: one-way reaches whose two ends are in the same component (self-loops too) */
+    /* a cycle: one-way reaches whose two ends are in the same component (self-loops too, but
+     * not a path drawn through a lake, which is a loop on the lake's node by design) */
     cr_strbuf *lists = cr_xcalloc((size_t)n_scc + 1, sizeof *lists);
     for (size_t i = 0; i < g->n; i++) {
         const reach *r = &g->r[i];
-        if (r->flow == CR_FLOW_DOWN && scc_of[r->from] == scc_of[r->to]) {
+        int lake_loop = r->from == r->to && g->node_lake[r->from] >= 0;
+        if (r->flow == CR_FLOW_DOWN && !lake_loop && scc_of[r->from] == scc_of[r->to]) {
             cr_strbuf *l = &lists[scc_of[r->from]];
             cr_strbuf_printf(l, "%s%s", l->len ? ", " : "", r->id);
         }

@@ -411,6 +411,7 @@ const cr_layer_def *cr_layer_set_find(const cr_layer_set *set, const char *name)
 
 static const cr_derived_column POINT_JOIN[] = {
     {"reach_id", "TEXT"},
+    {"lake_id", "TEXT"},
     {"reach_distance_m", "REAL"},
     {"measure_m", "REAL"},
     {"offset_m", "REAL"},

