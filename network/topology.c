@@ -457,6 +457,27 @@ static void find_cycles(net *g, const adjacency *a)
     free(scc_of);
 }
 
+/* Same vertices within a metre, in the same or the reverse order (a braid's branches, however
+ * alike in length, differ in their vertices). */
+static int same_line(const net *g, const reach *a, const reach *b)
+{
+    if (a->n != b->n) {
+        return 0;
+    }
+    for (int rev = 0; rev < 2; rev++) {
+        int same = 1;
+        for (size_t i = 0; i < a->n && same; i++) {
+            const double *p = g->coords + 2 * (a->first + i);
+            const double *q = g->coords + 2 * (b->first + (rev ? b->n - 1 - i : i));
+            same = cr_geodesic_m(p[0], p[1], q[0], q[1]) <= 1.0;
+        }
+        if (same) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int owner_not(void *user, int32_t owner)
 {
     return owner != *(const int32_t *)user;
@@ -475,11 +496,8 @@ static void check_reaches(net *g, int64_t n_components, double dangle_m)
             const reach *s = &g->r[j];
             int same =
                 (r->from == s->from && r->to == s->to) || (r->from == s->to && r->to == s->from);
-            if (same && r->from != r->to &&
-                fabs(r->length_m - s->length_m) <= 0.01 * fmax(r->length_m, 1.0)) {
-                add_issue(g->rep, "duplicate",
-                          "reaches %s and %s join the same nodes with the "
-                          "same length (%.1f m)",
+            if (same && r->from != r->to && same_line(g, r, s)) {
+                add_issue(g->rep, "duplicate", "reaches %s and %s are the same line (%.1f m)",
                           r->id, s->id, r->length_m);
             }
             if (j > i + 64) {

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* The river network on small hand-built networks with known answers: a braid, a lake in the
+ * middle, a bidirectional reach, a cycle, a disconnected piece, dangling ends, snapping. */
+#include "network/network.h"
+#include "test_common.h"
+#include "test_store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *id;
+    const char *name;
+    const char *flow;   /* 顺流 / 双向 / 闸控 */
+    const char *coords; /* "[[lon,lat],...]" */
+} reach_spec;
+
+static void ingest_reaches(test_store *t, const reach_spec *r, size_t n)
+{
+    cr_strbuf sb = {0};
+    cr_strbuf_puts(&sb, "{\"type\":\"FeatureCollection\",\"features\":[");
+    for (size_t i = 0; i < n; i++) {
+        cr_strbuf_printf(&sb,
+                         "%s{\"type\":\"Feature\",\"properties\":{\"reach_id\":\"%s\","
+                         "\"name\":\"%s\",\"reach_class\":\"支流\",\"flow\":\"%s\"},"
+                         "\"geometry\":{\"type\":\"LineString\",\"coordinates\":%s}}",
+                         i ? "," : "", r[i].id, r[i].name, r[i].flow, r[i].coords);
+    }
+    cr_strbuf_puts(&sb, "]}");
+    test_store_ingest(t, "reaches", "reaches.geojson", sb.data, NULL);
+    cr_strbuf_cleanup(&sb);
+}
+
+static void build(test_store *t, cr_network_report *rep)
+{
+    cr_network_options o = {5.0, 50.0};
+    cr_error e = {0};
+    if (cr_network_build(t->store, &o, rep, &e) != CR_OK) {
+        fail_msg("%s", e.msg);
+    }
+}
+
+static int64_t reach_int(test_store *t, const char *id, const char *column)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT %s FROM reaches_current WHERE source_id='%s'", column, id);
+    return test_store_count(t, sql);
+}
+
+static int has_issue(const cr_network_report *rep, const char *kind, const char *needle)
+{
+    for (size_t i = 0; i < rep->n_issues; i++) {
+        if (strcmp(rep->issues[i].kind, kind) == 0 && strstr(rep->issues[i].detail, needle)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A → split → B1 and B2 (a braid) → join → C. */
+static void test_braid_orders_lengths_and_mainstem(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    const reach_spec r[] = {
+        {"A", "主河", "顺流", "[[120.50,31.00],[120.51,31.00]]"},
+        {"B1", "主河", "顺流", "[[120.51,31.00],[120.52,31.002],[120.53,31.00]]"},
+        {"B2", "汊河", "顺流", "[[120.51,31.00],[120.52,30.998],[120.53,31.00]]"},
+        {"C", "主河", "顺流", "[[120.53,31.00],[120.55,31.00]]"},
+        {"T", "", "顺流", "[[120.53,31.02],[120.53,31.00]]"},
+    };
+    ingest_reaches(t, r, 5);
+    cr_network_report rep;
+    build(t, &rep);
+    assert_int_equal(rep.reaches, 5);
+    assert_int_equal(rep.nodes, 5); /* source A, split, join, outlet, source T */
+    assert_int_equal(rep.components, 1);
+    assert_int_equal((int)rep.n_issues, 0);
+    assert_int_equal(reach_int(t, "B1", "from_node"), reach_int(t, "B2", "from_node"));
+    assert_int_equal(reach_int(t, "B1", "to_node"), reach_int(t, "C", "from_node"));
+    /* a split passes order 1 on to both branches; three order-1 reaches meet before C */
+    assert_int_equal(reach_int(t, "B1", "strahler"), 1);
+    assert_int_equal(reach_int(t, "B2", "strahler"), 1);
+    assert_int_equal(reach_int(t, "C", "strahler"), 2);
+    /* upstream length: the longest path, A + B1 + C (B1 and B2 are the same length) */
+    double want = reach_int(t, "A", "length_m") + reach_int(t, "B1", "length_m") +
+                  reach_int(t, "C", "length_m");
+    assert_true(fabs((double)reach_int(t, "C", "upstream_length_m") - want) <= 3.0);
+    char ms[64];
+    test_store_text(t, "SELECT mainstem FROM reaches_current WHERE source_id='B1'", ms, sizeof ms);
+    assert_string_equal(ms, "主河"); /* the name continues through B1, not the 汊河 branch */
+    test_store_text(t, "SELECT mainstem FROM reaches_current WHERE source_id='B2'", ms, sizeof ms);
+    assert_string_equal(ms, "汊河");
+    test_store_text(t, "SELECT mainstem FROM reaches_current WHERE source_id='T'", ms, sizeof ms);
+    assert_string_equal(ms, "T"); /* unnamed, not the continuation: its own ID */
+    test_store_text(t,
+                    "SELECT kind FROM network_nodes WHERE node_id = (SELECT from_node FROM"
+                    " reaches_current WHERE source_id='B1')",
+                    ms, sizeof ms);
+    assert_string_equal(ms, "split");
+    cr_network_report_cleanup(&rep);
+
+    cr_graph *g = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_graph_load(t->store, &g, &e), CR_OK);
+    assert_true(cr_graph_check(g));
+    int32_t a = cr_graph_find_reach(g, "A");
+    int32_t c = cr_graph_find_reach(g, "C");
+    int32_t split = g->to_node[a];
+    assert_int_equal(g->down_start[split + 1] - g->down_start[split], 2);
+    int32_t join = g->from_node[c];
+    assert_int_equal(g->up_start[join + 1] - g->up_start[join], 3); /* B1, B2, T */
+    assert_int_equal(cr_graph_find_reach(g, "nope"), -1);
+    cr_graph_free(g);
+    test_store_free(t);
+}
+
+/* In → lake ← (ends inside) ; Out leaves from inside the lake; a path through it. */
+static void test_lake_in_the_middle_is_one_node(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    test_store_ingest(t, "lakes", "lakes.geojson",
+                      "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+                      "\"properties\":{\"lake_id\":\"L1\",\"name\":\"湖\",\"residence_days\":30},"
+                      "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[120.60,31.00],"
+                      "[120.64,31.00],[120.64,31.03],[120.60,31.03],[120.60,31.00]]]}}]}",
+                      NULL);
+    const reach_spec r[] = {
+        {"IN1", "入湖河", "顺流", "[[120.55,31.01],[120.605,31.01]]"},
+        {"IN2", "入湖河二", "顺流", "[[120.62,31.06],[120.62,31.025]]"},
+        {"OUT", "出湖河", "顺流", "[[120.635,31.015],[120.70,31.015]]"},
+        {"PATH", "湖区", "顺流", "[[120.605,31.01],[120.635,31.015]]"},
+    };
+    ingest_reaches(t, r, 4);
+    cr_network_report rep;
+    build(t, &rep);
+    assert_int_equal(rep.components, 1);
+    assert_int_equal(rep.lakes, 1);
+    assert_int_equal((int)rep.n_issues, 0); /* the path is a loop on the lake node, not a cycle */
+    assert_int_equal(reach_int(t, "IN1", "to_node"), reach_int(t, "OUT", "from_node"));
+    assert_int_equal(reach_int(t, "IN2", "to_node"), reach_int(t, "OUT", "from_node"));
+    assert_int_equal(reach_int(t, "PATH", "from_node"), reach_int(t, "PATH", "to_node"));
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM network_nodes WHERE kind='lake'"
+                                         " AND lake_id='L1' AND n_in = 3 AND n_out = 2"),
+                     1);
+    assert_int_equal(reach_int(t, "OUT", "strahler"), 2);
+    cr_network_report_cleanup(&rep);
+    cr_graph *g = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_graph_load(t->store, &g, &e), CR_OK);
+    int32_t out = cr_graph_find_reach(g, "OUT");
+    int32_t lake = g->node_lake[g->from_node[out]];
+    assert_true(lake >= 0);
+    assert_string_equal(g->lake_id[lake], "L1");
+    assert_true(fabs(g->lake_residence_h[lake] - 720.0) < 1e-9);
+    cr_graph_free(g);
+    test_store_free(t);
+}
+
+static void test_one_way_cycle_is_reported_and_both_ways_is_not(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    const reach_spec r[] = {
+        {"X", "环", "顺流", "[[120.50,31.00],[120.51,31.00]]"},
+        {"Y", "环", "顺流", "[[120.51,31.00],[120.51,31.01]]"},
+        {"Z", "环", "顺流", "[[120.51,31.01],[120.50,31.00]]"},
+        {"P", "潮", "顺流", "[[120.60,31.00],[120.61,31.00]]"},
+        {"Q", "潮", "双向", "[[120.61,31.00],[120.60,31.00]]"},
+        {"R", "出", "顺流", "[[120.51,31.01],[120.60,31.00]]"},
+    };
+    ingest_reaches(t, r, 6);
+    cr_network_report rep;
+    build(t, &rep);
+    assert_true(has_issue(&rep, "cycle", "X, Y, Z"));
+    assert_false(has_issue(&rep, "cycle", "P"));
+    assert_int_equal(rep.components, 1);
+    /* orders terminate and are defined on the cycle */
+    assert_true(reach_int(t, "X", "strahler") >= 1 && reach_int(t, "Z", "strahler") >= 1);
+    char flow[16];
+    test_store_text(t, "SELECT flow FROM reaches_current WHERE source_id='Q'", flow, sizeof flow);
+    assert_string_equal(flow, "both");
+    cr_network_report_cleanup(&rep);
+    test_store_free(t);
+}
+
+static void test_disconnected_dangling_duplicate_and_snapping(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    const reach_spec r[] = {
+        {"M1", "干", "顺流", "[[120.50,31.00],[120.52,31.00]]"},
+        /* starts 3 m (east) from M1's end: snaps */
+        {"M2", "干", "顺流", "[[120.5200315,31.00],[120.54,31.00]]"},
+        /* ends 10 m north of M2's middle: dangling */
+        {"D1", "支", "顺流", "[[120.53,31.01],[120.53,31.00009]]"},
+        /* a copy of M1 in reverse: duplicate */
+        {"M1b", "干", "顺流", "[[120.52,31.00],[120.50,31.00]]"},
+        /* far away: a second component */
+        {"F1", "远", "顺流", "[[120.80,31.20],[120.81,31.20]]"},
+        /* starts 8 m from M2's end: does not snap at 5 m */
+        {"S8", "近", "顺流", "[[120.5400840,31.00],[120.56,31.00]]"},
+    };
+    ingest_reaches(t, r, 6);
+    cr_network_report rep;
+    build(t, &rep);
+    assert_int_equal(reach_int(t, "M1", "to_node"), reach_int(t, "M2", "from_node"));
+    assert_int_not_equal(reach_int(t, "M2", "to_node"), reach_int(t, "S8", "from_node"));
+    assert_true(has_issue(&rep, "dangling", "reach D1 downstream end"));
+    assert_true(has_issue(&rep, "dangling", "from reach M2 but not connected"));
+    assert_true(has_issue(&rep, "duplicate", "reaches M1 and M1b"));
+    assert_true(has_issue(&rep, "disconnected", "(F1)"));
+    assert_true(has_issue(&rep, "disconnected", "(S8)"));
+    assert_true(has_issue(&rep, "dangling", "reach S8 upstream end"));
+    assert_int_equal(rep.components, 4); /* main, D1, F1, S8 */
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM network_issues"),
+                     (int64_t)rep.n_issues);
+    cr_network_report_cleanup(&rep);
+    test_store_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_braid_orders_lengths_and_mainstem),
+        cmocka_unit_test(test_lake_in_the_middle_is_one_node),
+        cmocka_unit_test(test_one_way_cycle_is_reported_and_both_ways_is_not),
+        cmocka_unit_test(test_disconnected_dangling_duplicate_and_snapping),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helpers: a store in a temporary directory, ingesting literal text into a layer. */
+#ifndef CR_TESTS_TEST_STORE_H
+#define CR_TESTS_TEST_STORE_H
+
+#include "etl/etl.h"
+
+typedef struct {
+    char dir[64];        /* temporary directory */
+    char store_path[96]; /* the store inside it */
+    cr_layer_set *set;
+    cr_store *store;
+} test_store;
+
+/* Create (fails the test on error). Free with test_store_free. */
+test_store *test_store_new(void);
+void test_store_free(test_store *t);
+/* Write text to dir/name and ingest it into layer with default options and crs (may be
+ * NULL); fails the test unless every row is stored. */
+void test_store_ingest(test_store *t, const char *layer, const char *name, const char *text,
+                       const char *crs);
+/* First column of the first row of sql as an integer. */
+int64_t test_store_count(test_store *t, const char *sql);
+/* First column of the first row of sql as text into out (size n), "" for NULL. */
+void test_store_text(test_store *t, const char *sql, char *out, size_t n);
+
+#endif
