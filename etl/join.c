@@ -60,6 +60,7 @@ struct cr_join_ref {
     zone *zones;
     size_t n_zones;
     cr_segindex *boundary_ix; /* county rings, owner = county index */
+    cr_segindex **county_ix;  /* per county: its own rings, for its boundary distance */
     char msg[256];            /* last GEOS error */
 };
 
@@ -84,12 +85,17 @@ static char *column_dup(sqlite3_stmt *st, int i)
     return cr_xstrdup(v ? v : "");
 }
 
+static int compare_reach_ids(const void *a, const void *b)
+{
+    return strcmp(((const reach *)a)->id, ((const reach *)b)->id);
+}
+
 static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
 {
     sqlite3_stmt *st;
     cr_status rc = prepare(db,
-                           "SELECT source_id, name, AsBinary(geom) FROM reaches"
-                           " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY source_id",
+                           "SELECT source_id, name, geom FROM reaches"
+                           " WHERE valid_to IS NULL AND geom IS NOT NULL",
                            &st, err);
     if (rc != CR_OK) {
         return rc;
@@ -98,9 +104,9 @@ static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
     ref->reach_ix = cr_segindex_new();
     while (sqlite3_step(st) == SQLITE_ROW) {
         size_t first = ref->n_coords;
-        size_t n = cr_wkb_append_linestring(sqlite3_column_blob(st, 2),
-                                            (size_t)sqlite3_column_bytes(st, 2), &ref->coords,
-                                            &ref->n_coords);
+        size_t n = cr_spatialite_append_linestring(sqlite3_column_blob(st, 2),
+                                                   (size_t)sqlite3_column_bytes(st, 2),
+                                                   &ref->coords, &ref->n_coords);
         if (n < 2) {
             continue;
         }
@@ -123,10 +129,15 @@ static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
             r->bbox[2] = fmax(r->bbox[2], ref->coords[2 * i]);
             r->bbox[3] = fmax(r->bbox[3], ref->coords[2 * i + 1]);
         }
-        cr_segindex_add_line(ref->reach_ix, (int32_t)ref->n_reaches, ref->coords + 2 * first, n);
         ref->n_reaches++;
     }
     sqlite3_finalize(st);
+    /* by reach ID, so ties and every result are independent of the table's row order */
+    qsort(ref->reaches, ref->n_reaches, sizeof *ref->reaches, compare_reach_ids);
+    for (size_t i = 0; i < ref->n_reaches; i++) {
+        const reach *r = &ref->reaches[i];
+        cr_segindex_add_line(ref->reach_ix, (int32_t)i, ref->coords + 2 * r->first, r->n);
+    }
     cr_segindex_build(ref->reach_ix);
     return CR_OK;
 }
@@ -140,8 +151,8 @@ static GEOSGeometry *read_wkb(cr_join_ref *ref, sqlite3_stmt *st, int col)
     return g;
 }
 
-/* Add every ring of a (multi)polygon to the boundary index under owner. */
-static void index_rings(cr_join_ref *ref, const GEOSGeometry *g, int32_t owner)
+/* Add every ring of a (multi)polygon to ix under owner. */
+static void index_rings(cr_join_ref *ref, cr_segindex *ix, const GEOSGeometry *g, int32_t owner)
 {
     int np = GEOSGetNumGeometries_r(ref->geos, g);
     for (int p = 0; p < np; p++) {
@@ -157,7 +168,7 @@ static void index_rings(cr_join_ref *ref, const GEOSGeometry *g, int32_t owner)
             for (unsigned int i = 0; i < n; i++) {
                 GEOSCoordSeq_getXY_r(ref->geos, seq, i, &xy[2 * i], &xy[2 * i + 1]);
             }
-            cr_segindex_add_line(ref->boundary_ix, owner, xy, n);
+            cr_segindex_add_line(ix, owner, xy, n);
             free(xy);
         }
     }
@@ -200,7 +211,11 @@ static cr_status load_admin(cr_join_ref *ref, sqlite3 *db, cr_error *err)
         GEOSSTRtree_insert_r(ref->geos, county ? ref->county_tree : ref->town_tree, g,
                              (void *)(intptr_t)i);
         if (county) {
-            index_rings(ref, g, (int32_t)i);
+            index_rings(ref, ref->boundary_ix, g, (int32_t)i);
+            ref->county_ix = cr_xrealloc(ref->county_ix, (i + 1) * sizeof *ref->county_ix);
+            ref->county_ix[i] = cr_segindex_new();
+            index_rings(ref, ref->county_ix[i], g, (int32_t)i);
+            cr_segindex_build(ref->county_ix[i]);
             ref->n_counties++;
         } else {
             ref->n_towns++;
@@ -268,18 +283,30 @@ static cr_status load_zones(cr_join_ref *ref, sqlite3 *db, cr_error *err)
     return rc;
 }
 
+/* Log how long the phase since *t took (`crossriver join -v -v`). */
+static void phase(double *t, const char *what)
+{
+    double now = cr_monotonic_s();
+    cr_log(CR_LOG_INFO, "join", "%s: %.3f s", what, now - *t);
+    *t = now;
+}
+
 cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err)
 {
+    double t = cr_monotonic_s();
     cr_join_ref *ref = cr_xcalloc(1, sizeof *ref);
     ref->geos = GEOS_init_r();
     GEOSContext_setErrorMessageHandler_r(ref->geos, geos_error, ref->msg);
     sqlite3 *db = cr_store_db(store);
     cr_status rc = load_reaches(ref, db, err);
+    phase(&t, "load and index reaches");
     if (rc == CR_OK) {
         rc = load_admin(ref, db, err);
+        phase(&t, "load admin units");
     }
     if (rc == CR_OK) {
         rc = load_zones(ref, db, err);
+        phase(&t, "load zones and lakes");
     }
     if (rc != CR_OK) {
         cr_join_ref_free(ref);
@@ -314,6 +341,10 @@ void cr_join_ref_free(cr_join_ref *ref)
     free(ref->coords);
     cr_segindex_free(ref->reach_ix);
     cr_segindex_free(ref->boundary_ix);
+    for (size_t i = 0; i < ref->n_counties; i++) {
+        cr_segindex_free(ref->county_ix[i]);
+    }
+    free(ref->county_ix);
     for (size_t i = 0; i < ref->n_counties + ref->n_towns; i++) {
         admin_unit *u = &ref->units[i];
         GEOSPreparedGeom_destroy_r(ref->geos, u->prep);
@@ -423,29 +454,9 @@ static int reach_named(void *user, int32_t owner)
     return names_match(f->ref->reaches[owner].folded, f->folded);
 }
 
-static int owner_is(void *user, int32_t owner)
-{
-    return owner == ((filter_user *)user)->county;
-}
-
 static int owner_is_not(void *user, int32_t owner)
 {
     return owner != ((filter_user *)user)->county;
-}
-
-/* Nearest within max_m, searching outward from start_m by doubling (a grid query costs the
- * square of its radius in cells, so far searches only run when near ones find nothing). */
-static int nearest_expanding(const cr_segindex *ix, double lon, double lat, double start_m,
-                             double max_m, cr_owner_filter filter, void *user, cr_seg_hit *hit)
-{
-    for (double r = start_m;; r = fmin(r * 2, max_m)) {
-        if (cr_segindex_nearest(ix, lon, lat, r, filter, user, hit)) {
-            return 1;
-        }
-        if (r >= max_m) {
-            return 0;
-        }
-    }
 }
 
 static void join_reach(const cr_join_ref *ref, double lon, double lat, double tol,
@@ -465,8 +476,7 @@ static void join_reach(const cr_join_ref *ref, double lon, double lat, double to
         if (!in_lake) {
             add_flag(p, "unmatched"); /* a point in a lake belongs to the lake's node */
         }
-        if (nearest_expanding(ref->reach_ix, lon, lat, tol * 2, NEAREST_SEARCH_MAX_M, NULL, NULL,
-                              &h)) {
+        if (cr_segindex_nearest(ref->reach_ix, lon, lat, NEAREST_SEARCH_MAX_M, NULL, NULL, &h)) {
             p->reach_distance_m = h.dist_m;
         }
     }
@@ -513,7 +523,7 @@ static void join_admin(cr_join_ref *ref, const GEOSGeometry *pt, double lon, dou
         }
         filter_user fu = {ref, NULL, (int32_t)hits[0]};
         cr_seg_hit h;
-        if (nearest_expanding(ref->boundary_ix, lon, lat, 1000, 200000, owner_is, &fu, &h)) {
+        if (cr_segindex_nearest(ref->county_ix[hits[0]], lon, lat, 1e7, NULL, NULL, &h)) {
             p->boundary_distance_m = h.dist_m;
             cr_seg_hit across;
             if (cr_segindex_nearest(ref->boundary_ix, h.lon, h.lat, ACROSS_TOLERANCE_M,
@@ -629,13 +639,22 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         n++;
     }
     sqlite3_finalize(st);
+    st = NULL;
+    double t = cr_monotonic_s();
+    phase(&t, "read points");
+    cr_strbuf_printf(&sql, "DELETE FROM \"%s_derived\"", def->name);
+    rc = cr_store_exec(store, sql.data, err);
+    cr_strbuf_clear(&sql);
     cr_strbuf_printf(&sql,
-                     "UPDATE \"%s\" SET reach_id=?1, reach_distance_m=?2, measure_m=?3,"
-                     " offset_m=?4, bank=?5, county_code=?6, town_code=?7, zone_id=?8,"
-                     " zone_grade=?9, boundary_distance_m=?10, boundary_across_code=?11,"
-                     " join_flags=?12, join_generation=?13, lake_id=?15 WHERE fid=?14",
+                     "INSERT INTO \"%s_derived\" (reach_id, reach_distance_m, measure_m,"
+                     " offset_m, bank, county_code, town_code, zone_id, zone_grade,"
+                     " boundary_distance_m, boundary_across_code, join_flags, join_generation,"
+                     " fid, lake_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                     " ?13, ?14, ?15)",
                      def->name);
-    rc = prepare(db, sql.data, &st, err);
+    if (rc == CR_OK) {
+        rc = prepare(db, sql.data, &st, err);
+    }
     cr_strbuf_cleanup(&sql);
     for (size_t i = 0; rc == CR_OK && i < n; i++) {
         cr_join_point p;
@@ -669,6 +688,7 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         stats->outside += p.county_code[0] == '\0';
     }
     sqlite3_finalize(st);
+    phase(&t, "join and write points");
     for (size_t i = 0; i < n; i++) {
         free(rows[i].river);
         free(rows[i].county);
@@ -701,12 +721,17 @@ static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const c
     cr_join_ref *ref = (cr_join_ref *)cref;
     sqlite3 *db = cr_store_db(store);
     cr_strbuf sql = {0};
+    cr_strbuf_printf(&sql, "DELETE FROM \"%s_derived\"", def->name);
+    cr_status rc = cr_store_exec(store, sql.data, err);
+    cr_strbuf_clear(&sql);
     cr_strbuf_printf(&sql,
-                     "UPDATE \"%s\" SET covered_reaches=?1, spans_codes=?2, join_generation=?3"
-                     " WHERE fid=?4",
+                     "INSERT INTO \"%s_derived\" (covered_reaches, spans_codes, join_generation,"
+                     " fid) VALUES (?1, ?2, ?3, ?4)",
                      def->name);
-    sqlite3_stmt *st;
-    cr_status rc = prepare(db, sql.data, &st, err);
+    sqlite3_stmt *st = NULL;
+    if (rc == CR_OK) {
+        rc = prepare(db, sql.data, &st, err);
+    }
     cr_strbuf_cleanup(&sql);
     char **ids = cr_xcalloc(ref->n_reaches + ref->n_counties + 1, sizeof *ids);
     for (size_t z = 0; rc == CR_OK && z < ref->n_zones; z++) {
@@ -798,12 +823,14 @@ cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_
         rc = points ? join_points(store, ref, def, gen, stats, err)
                     : join_coverage(store, ref, def, gen, stats, err);
     }
+    double t = cr_monotonic_s();
     if (rc == CR_OK) {
         rc = cr_store_exec(store, "COMMIT", err);
     }
     if (rc != CR_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     }
+    phase(&t, "commit");
     stats->seconds = cr_monotonic_s() - t0;
     return rc;
 }

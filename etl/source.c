@@ -232,7 +232,7 @@ cr_status cr_source_open(const char *path, const char *forced_encoding, const ch
         rc = text_to_vsimem(path, forced_encoding, src, err);
         oo = CSLSetNameValue(oo, "AUTODETECT_TYPE", "NO");
         oo = CSLSetNameValue(oo, "HEADERS", "YES");
-        oo = CSLSetNameValue(oo, "KEEP_GEOM_COLUMNS", "YES");
+        oo = CSLSetNameValue(oo, "KEEP_GEOM_COLUMNS", "NO"); /* WKT is the geometry, once */
     } else if (ext_is(path, "geojson") || ext_is(path, "json")) {
         rc = text_to_vsimem(path, forced_encoding, src, err);
     } else if (ext_is(path, "xlsx")) {

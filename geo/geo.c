@@ -75,6 +75,49 @@ static double wkb_f64(const unsigned char *p, int le)
     return v;
 }
 
+/* Grow *coords (pairs) to hold need pairs; capacities are powers of two, so appending n lines
+ * costs O(total) copying rather than O(total²). */
+static void reserve_pairs(double **coords, size_t have, size_t need)
+{
+    size_t cap = 1;
+    while (cap < have) {
+        cap <<= 1;
+    }
+    if (*coords != NULL && need <= cap) {
+        return;
+    }
+    while (cap < need) {
+        cap <<= 1;
+    }
+    *coords = cr_xrealloc(*coords, cap * 2 * sizeof **coords);
+}
+
+size_t cr_spatialite_append_linestring(const unsigned char *blob, size_t len, double **coords,
+                                       size_t *n_coords)
+{
+    /* 0x00, endian, srid(4), mbr(32), 0x7C, class(4), npoints(4), points..., 0xFE */
+    if (blob == NULL || len < 48 || blob[0] != 0x00 || blob[38] != 0x7C || blob[len - 1] != 0xFE) {
+        return 0;
+    }
+    int le = blob[1] == 0x01;
+    uint32_t type = wkb_u32(blob + 39, le);
+    uint32_t n = wkb_u32(blob + 43, le);
+    if (type != 2 || len != 48 + (size_t)n * 16) {
+        return 0;
+    }
+    reserve_pairs(coords, *n_coords, *n_coords + n);
+    double *out = *coords + 2 * *n_coords;
+    if (le) {
+        memcpy(out, blob + 47, (size_t)n * 16);
+    } else {
+        for (uint32_t i = 0; i < 2 * n; i++) {
+            out[i] = wkb_f64(blob + 47 + 8 * i, le);
+        }
+    }
+    *n_coords += n;
+    return n;
+}
+
 size_t cr_wkb_append_linestring(const unsigned char *wkb, size_t len, double **coords,
                                 size_t *n_coords)
 {
@@ -87,7 +130,7 @@ size_t cr_wkb_append_linestring(const unsigned char *wkb, size_t len, double **c
     if (type != 2 || len < 9 + (size_t)n * 16) {
         return 0;
     }
-    *coords = cr_xrealloc(*coords, (*n_coords + n) * 2 * sizeof **coords);
+    reserve_pairs(coords, *n_coords, *n_coords + n);
     double *out = *coords + 2 * *n_coords;
     for (uint32_t i = 0; i < n; i++) {
         out[2 * i] = wkb_f64(wkb + 9 + 16 * i, le);
@@ -250,9 +293,9 @@ void cr_segindex_build(cr_segindex *ix)
     free(cursor);
 }
 
-/* Distance from the origin of f to segment a-b in the local frame; fills t and side. */
-static double point_segment(const cr_local *f, const double *a, const double *b, double *t_out,
-                            int *side)
+/* Squared distance from the origin of f to segment a-b in the local frame; fills t and side. */
+static double point_segment2(const cr_local *f, const double *a, const double *b, double *t_out,
+                             int *side)
 {
     double ax = (a[0] - f->lon0) * f->kx, ay = (a[1] - f->lat0) * f->ky;
     double bx = (b[0] - f->lon0) * f->kx, by = (b[1] - f->lat0) * f->ky;
@@ -265,7 +308,52 @@ static double point_segment(const cr_local *f, const double *a, const double *b,
     double cross = dx * (-ay) - dy * (-ax);
     *side = cross > 1e-9 ? 1 : cross < -1e-9 ? -1 : 0;
     *t_out = t;
-    return hypot(px, py);
+    return px * px + py * py;
+}
+
+typedef struct {
+    const cr_segindex *ix;
+    cr_local f;
+    cr_owner_filter filter;
+    void *user;
+    double best2; /* best squared distance so far */
+    int64_t best_v;
+    double best_t;
+    int best_side;
+} search;
+
+static void scan_cell(search *q, int cx, int cy)
+{
+    const cr_segindex *ix = q->ix;
+    if (cx < 0 || cy < 0 || cx >= ix->nx || cy >= ix->ny) {
+        return;
+    }
+    size_t c = (size_t)cy * (size_t)ix->nx + (size_t)cx;
+    if (ix->cell_start[c] == ix->cell_start[c + 1]) {
+        return;
+    }
+    /* skip the cell when its rectangle is already farther than the best hit */
+    double x0 = (ix->x0 + cx * ix->cell - q->f.lon0) * q->f.kx;
+    double y0 = (ix->y0 + cy * ix->cell - q->f.lat0) * q->f.ky;
+    double x1 = x0 + ix->cell * q->f.kx;
+    double y1 = y0 + ix->cell * q->f.ky;
+    double dx = x0 > 0 ? x0 : x1 < 0 ? -x1 : 0;
+    double dy = y0 > 0 ? y0 : y1 < 0 ? -y1 : 0;
+    if (dx * dx + dy * dy > q->best2) {
+        return;
+    }
+    for (uint32_t k = ix->cell_start[c]; k < ix->cell_start[c + 1]; k++) {
+        uint32_t v = ix->cell_segs[k];
+        if (q->filter && !q->filter(q->user, ix->line_owner[ix->vertex_line[v]])) {
+            continue;
+        }
+        double t;
+        int side;
+        double d2 = point_segment2(&q->f, ix->xy + 2 * v, ix->xy + 2 * v + 2, &t, &side);
+        if (d2 < q->best2 || (d2 == q->best2 && q->best_v >= 0 && (int64_t)v < q->best_v)) {
+            q->best2 = d2, q->best_v = v, q->best_t = t, q->best_side = side;
+        }
+    }
 }
 
 int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double max_m,
@@ -274,48 +362,49 @@ int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double ma
     if (ix->n_lines == 0) {
         return 0;
     }
-    cr_local f;
-    cr_local_init(&f, lon, lat);
-    int cx0, cy0, cx1, cy1;
-    cell_range(ix, lon - max_m / f.kx, lat - max_m / f.ky, lon + max_m / f.kx, lat + max_m / f.ky,
-               &cx0, &cy0, &cx1, &cy1);
-    double best = max_m;
-    int64_t best_v = -1;
-    double best_t = 0;
-    int best_side = 0;
-    for (int cy = cy0; cy <= cy1; cy++) {
-        for (int cx = cx0; cx <= cx1; cx++) {
-            size_t c = (size_t)cy * (size_t)ix->nx + (size_t)cx;
-            for (uint32_t k = ix->cell_start[c]; k < ix->cell_start[c + 1]; k++) {
-                uint32_t v = ix->cell_segs[k];
-                int32_t line = ix->vertex_line[v];
-                if (filter && !filter(user, ix->line_owner[line])) {
-                    continue;
-                }
-                double t;
-                int side;
-                double d = point_segment(&f, ix->xy + 2 * v, ix->xy + 2 * v + 2, &t, &side);
-                if (d < best || (d == best && best_v >= 0 && (int64_t)v < best_v)) {
-                    best = d, best_v = v, best_t = t, best_side = side;
-                }
-            }
+    search q = {ix, {0, 0, 0, 0}, filter, user, max_m * max_m, -1, 0, 0};
+    cr_local_init(&q.f, lon, lat);
+    /* rings of cells around the point's cell, nearest first: every point of ring k is at least
+     * (k - 1) cells away, so once the best is nearer than that no farther ring can beat it */
+    double cell_m = ix->cell * fmin(q.f.kx, q.f.ky);
+    int cx = (int)floor((lon - ix->x0) / ix->cell);
+    int cy = (int)floor((lat - ix->y0) / ix->cell);
+    int max_ring = ix->nx > ix->ny ? ix->nx : ix->ny;
+    max_ring += abs(cx) + abs(cy);
+    for (int k = 0; k <= max_ring; k++) {
+        double ring_min = (k - 1) * cell_m;
+        if (ring_min > max_m || (q.best_v >= 0 && ring_min * ring_min > q.best2)) {
+            break;
+        }
+        if (k == 0) {
+            scan_cell(&q, cx, cy);
+            continue;
+        }
+        for (int d = -k; d <= k; d++) {
+            scan_cell(&q, cx + d, cy - k);
+            scan_cell(&q, cx + d, cy + k);
+        }
+        for (int d = -k + 1; d <= k - 1; d++) {
+            scan_cell(&q, cx - k, cy + d);
+            scan_cell(&q, cx + k, cy + d);
         }
     }
-    if (best_v < 0) {
+    if (q.best_v < 0) {
         return 0;
     }
+    int64_t best_v = q.best_v;
     int32_t line = ix->vertex_line[best_v];
     const double *a = ix->xy + 2 * best_v;
     hit->owner = ix->line_owner[line];
     hit->line = line;
     hit->segment = (int32_t)best_v - ix->line_start[line];
-    hit->t = best_t;
-    hit->lon = a[0] + best_t * (a[2] - a[0]);
-    hit->lat = a[1] + best_t * (a[3] - a[1]);
+    hit->t = q.best_t;
+    hit->lon = a[0] + q.best_t * (a[2] - a[0]);
+    hit->lat = a[1] + q.best_t * (a[3] - a[1]);
     /* report the distance as a geodesic, the measure along the line's own segments */
     hit->dist_m = cr_geodesic_m(lon, lat, hit->lon, hit->lat);
-    hit->measure_m = ix->cum_m[best_v] + best_t * (ix->cum_m[best_v + 1] - ix->cum_m[best_v]);
+    hit->measure_m = ix->cum_m[best_v] + q.best_t * (ix->cum_m[best_v + 1] - ix->cum_m[best_v]);
     hit->line_m = ix->cum_m[ix->line_start[line + 1] - 1];
-    hit->side = best_side;
+    hit->side = q.best_side;
     return 1;
 }

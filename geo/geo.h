@@ -29,6 +29,11 @@ double cr_polyline_length_m(const double *lonlat, size_t n);
 size_t cr_wkb_append_linestring(const unsigned char *wkb, size_t len, double **coords,
                                 size_t *n_coords);
 
+/* The same for a SpatiaLite geometry BLOB holding a LINESTRING (the store's own format, read
+ * without converting it to WKB). */
+size_t cr_spatialite_append_linestring(const unsigned char *blob, size_t len, double **coords,
+                                       size_t *n_coords);
+
 /* ---- segment index ------------------------------------------------------------------- */
 
 typedef struct cr_segindex cr_segindex;

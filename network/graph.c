@@ -43,8 +43,8 @@ static cr_status load_lakes(cr_graph *g, sqlite3 *db, cr_error *err)
 static cr_status load_nodes(cr_graph *g, sqlite3 *db, cr_error *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT node_id, ST_X(geom), ST_Y(geom) FROM network_nodes", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT node_id, lon, lat FROM network_nodes", -1, &st, NULL) !=
+        SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "graph: no network yet (run crossriver network): %s",
                             sqlite3_errmsg(db));
     }
@@ -85,9 +85,10 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
     sqlite3 *db = cr_store_db(store);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT fid, source_id, from_node, to_node, length_m, velocity_ms,"
-                           " flow, strahler FROM reaches WHERE valid_to IS NULL AND"
-                           " from_node IS NOT NULL ORDER BY source_id",
+                           "SELECT r.fid, r.source_id, d.from_node, d.to_node, d.length_m,"
+                           " r.velocity_ms, r.flow, d.strahler FROM reaches r JOIN"
+                           " reaches_derived d ON d.fid = r.fid WHERE r.valid_to IS NULL"
+                           " ORDER BY r.source_id",
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "graph: %s", sqlite3_errmsg(db));
     }

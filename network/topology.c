@@ -82,22 +82,26 @@ static const double *endpoint(const net *g, size_t e)
     return g->coords + 2 * (e % 2 ? r->first + r->n - 1 : r->first);
 }
 
+static int compare_reach_ids(const void *a, const void *b)
+{
+    return strcmp(((const reach *)a)->id, ((const reach *)b)->id);
+}
+
 static cr_status load(net *g, sqlite3 *db, cr_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT fid, source_id, name, flow, lake_id, AsBinary(geom)"
-                           " FROM reaches WHERE valid_to IS NULL AND geom IS NOT NULL"
-                           " ORDER BY source_id",
+                           "SELECT fid, source_id, name, flow, lake_id, geom"
+                           " FROM reaches WHERE valid_to IS NULL AND geom IS NOT NULL",
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "network: %s", sqlite3_errmsg(db));
     }
     size_t cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         size_t first = g->n_coords;
-        size_t n =
-            cr_wkb_append_linestring(sqlite3_column_blob(st, 5),
-                                     (size_t)sqlite3_column_bytes(st, 5), &g->coords, &g->n_coords);
+        size_t n = cr_spatialite_append_linestring(sqlite3_column_blob(st, 5),
+                                                   (size_t)sqlite3_column_bytes(st, 5), &g->coords,
+                                                   &g->n_coords);
         if (n < 2) {
             continue;
         }
@@ -122,6 +126,8 @@ static cr_status load(net *g, sqlite3 *db, cr_error *err)
         r->length_m = cr_polyline_length_m(g->coords + 2 * first, n);
     }
     sqlite3_finalize(st);
+    /* reach-ID order makes node numbering and every derivation deterministic */
+    qsort(g->r, g->n, sizeof *g->r, compare_reach_ids);
     return CR_OK;
 }
 
@@ -142,7 +148,8 @@ static uint64_t cell_key(int64_t cx, int64_t cy)
     return ((uint64_t)(cx + (1 << 30)) << 32) | (uint64_t)(cy + (1 << 30));
 }
 
-/* Endpoints within tol metres become one node: grid cells of tol, 3×3 neighbourhood. */
+/* Endpoints within tol metres become one node: grid cells of tol, 3×3 neighbourhood, cells
+ * found through an open-addressing table over the sorted entries. */
 static void snap_endpoints(net *g, double tol)
 {
     size_t ne = 2 * g->n;
@@ -161,32 +168,49 @@ static void snap_endpoints(net *g, double tol)
         cells[e].e = (int32_t)e;
     }
     qsort(cells, ne, sizeof *cells, compare_cells);
+    /* an open-addressing table from cell key to its first entry in the sorted array */
+    size_t cap = 16;
+    while (cap < ne * 2) {
+        cap <<= 1;
+    }
+    int64_t *slot = cr_xmalloc(cap * sizeof *slot);
+    for (size_t k = 0; k < cap; k++) {
+        slot[k] = -1;
+    }
+    for (size_t k = 0; k < ne; k++) {
+        if (k > 0 && cells[k].key == cells[k - 1].key) {
+            continue;
+        }
+        size_t h = (size_t)(cells[k].key * 0x9E3779B97F4A7C15ULL) & (cap - 1);
+        while (slot[h] >= 0) {
+            h = (h + 1) & (cap - 1);
+        }
+        slot[h] = (int64_t)k;
+    }
     for (size_t e = 0; e < ne; e++) {
         const double *p = endpoint(g, e);
         int64_t cx = (int64_t)floor(p[0] / cx_deg);
         int64_t cy = (int64_t)floor(p[1] / cy_deg);
         for (int dy = -1; dy <= 1; dy++) {
             for (int dx = -1; dx <= 1; dx++) {
-                cell_entry probe = {cell_key(cx + dx, cy + dy), -1};
-                size_t lo = 0;
-                size_t hi = ne;
-                while (lo < hi) {
-                    size_t mid = (lo + hi) / 2;
-                    if (compare_cells(&cells[mid], &probe) < 0) {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
+                uint64_t key = cell_key(cx + dx, cy + dy);
+                size_t h = (size_t)(key * 0x9E3779B97F4A7C15ULL) & (cap - 1);
+                while (slot[h] >= 0 && cells[slot[h]].key != key) {
+                    h = (h + 1) & (cap - 1);
                 }
-                for (size_t k = lo; k < ne && cells[k].key == probe.key; k++) {
+                for (int64_t k = slot[h]; k >= 0 && (size_t)k < ne && cells[k].key == key; k++) {
                     const double *q = endpoint(g, (size_t)cells[k].e);
-                    if ((size_t)cells[k].e != e && cr_geodesic_m(p[0], p[1], q[0], q[1]) <= tol) {
+                    /* metres in the local frame: exact enough at a few metres, and cheap */
+                    double dxm = (q[0] - p[0]) * f.kx;
+                    double dym = (q[1] - p[1]) * f.ky;
+                    if ((size_t)cells[k].e != e && dxm * dxm + dym * dym <= tol * tol) {
                         unite(g->parent, (int32_t)e, cells[k].e);
                     }
                 }
             }
         }
     }
+    free(slot);
     free(cells);
 }
 
@@ -670,7 +694,7 @@ static cr_status place_gates(net *g, sqlite3 *db)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT reach_id, json_group_array(source_id) FROM (SELECT reach_id,"
-                           " source_id FROM gates WHERE valid_to IS NULL AND reach_id IS NOT NULL"
+                           " source_id FROM gates_current WHERE reach_id IS NOT NULL"
                            " ORDER BY source_id) GROUP BY reach_id",
                            -1, &st, NULL) != SQLITE_OK) {
         return CR_OK; /* no gates layer joined yet */
@@ -700,7 +724,8 @@ static cr_status place_gates(net *g, sqlite3 *db)
 
 static const char *NODES_SCHEMA =
     "CREATE TABLE IF NOT EXISTS network_nodes (node_id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
-    " n_in INTEGER NOT NULL, n_out INTEGER NOT NULL, lake_id TEXT, component INTEGER);"
+    " n_in INTEGER NOT NULL, n_out INTEGER NOT NULL, lake_id TEXT, component INTEGER,"
+    " lon REAL NOT NULL, lat REAL NOT NULL);"
     "CREATE TABLE IF NOT EXISTS network_issues (issue_id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
     " detail TEXT NOT NULL);";
 
@@ -731,31 +756,19 @@ static const char *node_kind(int32_t n_in, int32_t n_out, int lake)
 
 static cr_status store_nodes(net *g, sqlite3 *db, const adjacency *a, cr_error *err)
 {
+    /* Nodes are looked up by ID, not by place: plain lon/lat columns, no geometry index (an
+     * R*Tree entry costs ~20 µs, more than the rest of a node's build). */
     cr_status rc = exec(db, NODES_SCHEMA, err);
-    int has_geom = 0;
-    sqlite3_stmt *st;
-    if (rc == CR_OK && sqlite3_prepare_v2(db,
-                                          "SELECT count(*) FROM geometry_columns WHERE"
-                                          " f_table_name = 'network_nodes'",
-                                          -1, &st, NULL) == SQLITE_OK) {
-        has_geom = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-        sqlite3_finalize(st);
-    }
-    if (rc == CR_OK && !has_geom) {
-        rc = exec(db,
-                  "SELECT AddGeometryColumn('network_nodes', 'geom', 4326, 'POINT', 'XY');"
-                  "SELECT CreateSpatialIndex('network_nodes', 'geom');",
-                  err);
-    }
     if (rc == CR_OK) {
         rc = exec(db, "DELETE FROM network_nodes; DELETE FROM network_issues;", err);
     }
     if (rc != CR_OK) {
         return rc;
     }
+    sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO network_nodes (node_id, kind, n_in, n_out, lake_id,"
-                           " component, geom) VALUES (?, ?, ?, ?, ?, ?, MakePoint(?, ?, 4326))",
+                           " component, lon, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "network: %s", sqlite3_errmsg(db));
     }
@@ -801,21 +814,56 @@ static cr_status store_nodes(net *g, sqlite3 *db, const adjacency *a, cr_error *
     return rc;
 }
 
+static const net *g_sort_net; /* for compare_fids; the build is single-threaded */
+
+static int compare_fids(const void *a, const void *b)
+{
+    int64_t x = g_sort_net->r[*(const size_t *)a].fid;
+    int64_t y = g_sort_net->r[*(const size_t *)b].fid;
+    return x < y ? -1 : x > y;
+}
+
+static int64_t data_generation(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int64_t gen = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT CAST(value AS INTEGER) FROM meta WHERE key='data_generation'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        gen = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return gen;
+}
+
 static cr_status store_reaches(net *g, sqlite3 *db, cr_error *err)
 {
     sqlite3_stmt *st;
+    cr_status rc = exec(db, "DELETE FROM reaches_derived", err);
+    if (rc != CR_OK) {
+        return rc;
+    }
     if (sqlite3_prepare_v2(db,
-                           "UPDATE reaches SET from_node=?1, to_node=?2, length_m=?3,"
-                           " strahler=?4, upstream_length_m=?5, mainstem=?6, component=?7,"
-                           " gate_ids=?8, network_generation=(SELECT CAST(value AS INTEGER)"
-                           " FROM meta WHERE key='data_generation') WHERE fid=?9",
+                           "INSERT INTO reaches_derived (from_node, to_node, length_m, strahler,"
+                           " upstream_length_m, mainstem, component, gate_ids,"
+                           " network_generation, fid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                           " ?10, ?9)",
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "network: %s", sqlite3_errmsg(db));
     }
-    cr_status rc = CR_OK;
-    for (size_t i = 0; rc == CR_OK && i < g->n; i++) {
-        const reach *r = &g->r[i];
+    /* in fid order: the derived table's B-tree then only ever appends */
+    size_t *by_fid = cr_xmalloc((g->n + 1) * sizeof *by_fid);
+    for (size_t i = 0; i < g->n; i++) {
+        by_fid[i] = i;
+    }
+    g_sort_net = g;
+    qsort(by_fid, g->n, sizeof *by_fid, compare_fids);
+    int64_t generation = data_generation(db);
+    for (size_t k = 0; rc == CR_OK && k < g->n; k++) {
+        const reach *r = &g->r[by_fid[k]];
         sqlite3_reset(st);
+        sqlite3_bind_int64(st, 10, generation);
         sqlite3_bind_int(st, 1, r->from);
         sqlite3_bind_int(st, 2, r->to);
         sqlite3_bind_double(st, 3, round(r->length_m * 100) / 100);
@@ -834,6 +882,7 @@ static cr_status store_reaches(net *g, sqlite3 *db, cr_error *err)
         }
     }
     sqlite3_finalize(st);
+    free(by_fid);
     return rc;
 }
 
@@ -857,6 +906,14 @@ static void free_net(net *g)
     free(g->lake_ids);
 }
 
+/* Log how long the phase since *t took (cr_log level info: `crossriver network -v`). */
+static void phase(double *t, const char *what)
+{
+    double now = cr_monotonic_s();
+    cr_log(CR_LOG_INFO, "network", "%s: %.3f s", what, now - *t);
+    *t = now;
+}
+
 cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_network_report *rep,
                            cr_error *err)
 {
@@ -869,7 +926,9 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     if (rc != CR_OK) {
         return rc;
     }
+    double t = t0;
     rc = load(&g, db, err);
+    phase(&t, "load reaches");
     if (rc == CR_OK) {
         size_t total = 2 * g.n + count_lakes(db) + 1;
         g.parent = cr_xmalloc(total * sizeof *g.parent);
@@ -877,7 +936,9 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
             g.parent[i] = (int32_t)i;
         }
         snap_endpoints(&g, opt->snap_tolerance_m);
+        phase(&t, "snap endpoints");
         rc = gather_lakes(&g, db, opt->snap_tolerance_m, err);
+        phase(&t, "lakes");
     }
     adjacency a = {0};
     int32_t *order = NULL;
@@ -890,11 +951,15 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
         }
         rep->components = components(&g);
         build_adjacency(&g, &a);
+        phase(&t, "nodes and components");
         check_reaches(&g, rep->components, opt->dangle_check_m);
+        phase(&t, "validation");
         find_cycles(&g, &a);
+        phase(&t, "cycles");
         order = upstream_first_order(&g, &a);
         derive_orders(&g, &a, order);
         derive_mainstems(&g, &a, order);
+        phase(&t, "orders and mainstems");
         rc = place_gates(&g, db);
     }
     if (rc == CR_OK) {
@@ -905,11 +970,14 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     }
     if (rc == CR_OK) {
         rc = store_reaches(&g, db, err);
+        phase(&t, "store reaches");
     }
     if (rc == CR_OK) {
         rc = store_nodes(&g, db, &a, err);
+        phase(&t, "store nodes");
     }
     rc = rc == CR_OK ? exec(db, "COMMIT", err) : rc;
+    phase(&t, "commit");
     if (rc != CR_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     }

@@ -67,17 +67,23 @@ static const char *sql_type(cr_field_type t)
     }
 }
 
-static int table_exists(cr_store *s, const char *name)
+static int object_exists(cr_store *s, const char *type, const char *name)
 {
     sqlite3_stmt *st;
     int found = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type=? AND name=?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         found = sqlite3_step(st) == SQLITE_ROW;
     }
     sqlite3_finalize(st);
     return found;
+}
+
+static int table_exists(cr_store *s, const char *name)
+{
+    return object_exists(s, "table", name);
 }
 
 static int column_exists(cr_store *s, const char *table, const char *column)
@@ -111,6 +117,39 @@ static const char *BASE_SCHEMA =
     " raw_record TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS rejects_batch ON rejects(batch_id, source_row);";
 
+/* Derived results (joins, topology) live in "<layer>_derived", keyed by fid and rewritten in
+ * bulk by their stage, so source rows are never rewritten by a join; "<layer>_current" shows
+ * the current versions with their derived columns. */
+static void derived_schema(cr_store *s, cr_strbuf *sql, const cr_layer_def *d,
+                           const cr_derived_column *derived, size_t n_derived)
+{
+    char view[128];
+    snprintf(view, sizeof view, "%s_current", d->name);
+    if (object_exists(s, "view", view)) {
+        return;
+    }
+    if (n_derived == 0) {
+        cr_strbuf_printf(sql,
+                         "CREATE VIEW \"%s_current\" AS SELECT * FROM \"%s\""
+                         " WHERE valid_to IS NULL;",
+                         d->name, d->name);
+        return;
+    }
+    cr_strbuf_printf(sql, "CREATE TABLE IF NOT EXISTS \"%s_derived\" (fid INTEGER PRIMARY KEY",
+                     d->name);
+    for (size_t i = 0; i < n_derived; i++) {
+        cr_strbuf_printf(sql, ", \"%s\" %s", derived[i].name, derived[i].type);
+    }
+    cr_strbuf_printf(sql, "); CREATE VIEW \"%s_current\" AS SELECT l.*", d->name);
+    for (size_t i = 0; i < n_derived; i++) {
+        cr_strbuf_printf(sql, ", x.\"%s\"", derived[i].name);
+    }
+    cr_strbuf_printf(sql,
+                     " FROM \"%s\" l LEFT JOIN \"%s_derived\" x ON x.fid = l.fid"
+                     " WHERE l.valid_to IS NULL;",
+                     d->name, d->name);
+}
+
 static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error *err)
 {
     cr_strbuf sql = {0};
@@ -142,9 +181,6 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
         for (size_t i = 0; i < d->n_fields; i++) {
             cr_strbuf_printf(&sql, ", \"%s\" %s", d->fields[i].name, sql_type(d->fields[i].type));
         }
-        for (size_t i = 0; i < n_derived; i++) {
-            cr_strbuf_printf(&sql, ", \"%s\" %s", derived[i].name, derived[i].type);
-        }
         cr_strbuf_printf(&sql, ", raw_x TEXT, raw_y TEXT, coord_method TEXT, notes TEXT,"
                                " extra TEXT);");
         if (d->geom != CR_GEOM_NONE) {
@@ -168,10 +204,8 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
         }
         cr_strbuf_printf(&sql,
                          "CREATE UNIQUE INDEX \"%s_current_id\" ON \"%s\"(source_id)"
-                         " WHERE valid_to IS NULL;"
-                         "CREATE VIEW IF NOT EXISTS \"%s_current\" AS"
-                         " SELECT * FROM \"%s\" WHERE valid_to IS NULL;",
-                         d->name, d->name, d->name, d->name);
+                         " WHERE valid_to IS NULL;",
+                         d->name, d->name);
     } else {
         for (size_t i = 0; i < d->n_fields; i++) {
             if (!column_exists(s, d->name, d->fields[i].name)) {
@@ -179,13 +213,8 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
                                  d->fields[i].name, sql_type(d->fields[i].type));
             }
         }
-        for (size_t i = 0; i < n_derived; i++) {
-            if (!column_exists(s, d->name, derived[i].name)) {
-                cr_strbuf_printf(&sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s;", d->name,
-                                 derived[i].name, derived[i].type);
-            }
-        }
     }
+    derived_schema(s, &sql, d, derived, n_derived);
     if (sql.len > 0) {
         rc = cr_store_exec(s, sql.data, err);
     }

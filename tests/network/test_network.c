@@ -6,6 +6,7 @@
 #include "test_store.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,72 @@ static void test_disconnected_dangling_duplicate_and_snapping(void **state)
     test_store_free(t);
 }
 
+typedef struct {
+    const cr_graph *g; /* shared, read-only */
+    int32_t start;     /* reach */
+    int32_t reached;   /* out: reaches downstream of start, start included */
+} walk;
+
+/* Count reaches reachable downstream over the CSR arrays (read-only). */
+static void *walk_down(void *arg)
+{
+    walk *w = arg;
+    const cr_graph *g = w->g;
+    unsigned char *seen = calloc((size_t)g->n_reaches, 1);
+    int32_t *stack = malloc((size_t)g->n_reaches * sizeof *stack);
+    int32_t sp = 0;
+    stack[sp++] = w->start;
+    seen[w->start] = 1;
+    w->reached = 0;
+    while (sp > 0) {
+        int32_t r = stack[--sp];
+        w->reached++;
+        int32_t node = g->to_node[r];
+        for (int32_t k = g->down_start[node]; k < g->down_start[node + 1]; k++) {
+            int32_t s = g->down_reach[k];
+            if (!seen[s]) {
+                seen[s] = 1;
+                stack[sp++] = s;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    return NULL;
+}
+
+static void test_graph_is_shared_read_only_between_threads(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    const reach_spec r[] = {
+        {"A", "主河", "顺流", "[[120.50,31.00],[120.51,31.00]]"},
+        {"B1", "主河", "顺流", "[[120.51,31.00],[120.52,31.002],[120.53,31.00]]"},
+        {"B2", "汊河", "顺流", "[[120.51,31.00],[120.52,30.998],[120.53,31.00]]"},
+        {"C", "主河", "顺流", "[[120.53,31.00],[120.55,31.00]]"},
+    };
+    ingest_reaches(t, r, 4);
+    cr_network_report rep;
+    build(t, &rep);
+    cr_network_report_cleanup(&rep);
+    cr_graph *g = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_graph_load(t->store, &g, &e), CR_OK);
+    walk w[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (walk){g, cr_graph_find_reach(g, "A"), 0};
+        assert_int_equal(pthread_create(&th[i], NULL, walk_down, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].reached, 4); /* A, B1, B2, C */
+    }
+    assert_true(cr_graph_check(g));
+    cr_graph_free(g);
+    test_store_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_lake_in_the_middle_is_one_node),
         cmocka_unit_test(test_one_way_cycle_is_reported_and_both_ways_is_not),
         cmocka_unit_test(test_disconnected_dangling_duplicate_and_snapping),
+        cmocka_unit_test(test_graph_is_shared_read_only_between_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

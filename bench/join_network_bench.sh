@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): joins and network build on a synthetic basin, against PostGIS doing
+# the same join (outfall → town by ST_Intersects; → nearest reach within 500 m by KNN) on the
+# same data in the same run. Installs PostgreSQL/PostGIS from Debian if missing and runs its
+# own cluster on a Unix socket in bench/out (no TCP).
+# Usage: bench/join_network_bench.sh [small|medium|large]   (default: large)
+# Targets (large: 1,000,000 reaches, 200,000 outfalls, 300 towns): join < 60 s and >= 5x
+# faster than PostGIS; network build < 10 s; peak memory reported.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE=${1:-large}
+OUT=$PWD/bench/out/basin-$SIZE
+mkdir -p "$OUT"
+scripts/deps.sh
+scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCR_BUILD_TESTS=OFF >/dev/null
+BIN=build-release/crossriver
+
+if ! command -v pg_config >/dev/null || [ ! -d /usr/share/postgresql/15/extension ] ||
+   ! ls /usr/share/postgresql/15/extension/postgis.control >/dev/null 2>&1; then
+  echo "installing PostgreSQL and PostGIS (Debian)..." >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-15 \
+    postgresql-15-postgis-3 >/dev/null
+fi
+PGBIN=/usr/lib/postgresql/15/bin
+
+echo "== generate ($SIZE)"
+region=$(build-release/gen_basin "$SIZE" "$OUT" | tee /dev/stderr | sed 's/.*region //')
+
+echo "== crossriver: ingest (not timed against PostGIS)"
+rm -f "$OUT"/store.sqlite*
+for pair in admin_units:admin reaches:reaches outfalls:outfalls; do
+  /usr/bin/time -f "   ${pair%%:*}: %e s, peak %M KiB" "$BIN" ingest --quiet --no-join \
+    --store "$OUT/store.sqlite" --region "$region" --layer "${pair%%:*}" "$OUT/${pair##*:}.csv"
+done
+
+echo "== crossriver: network build"
+/usr/bin/time -f "%e %M" -o "$OUT/network.time" "$BIN" network --store "$OUT/store.sqlite" \
+  | head -2
+read -r net_s net_kb < "$OUT/network.time"
+
+echo "== crossriver: join outfalls (reach, measure, bank, town, county, zone, boundary)"
+/usr/bin/time -f "%e %M" -o "$OUT/join.time" "$BIN" join --store "$OUT/store.sqlite" \
+  --layer outfalls
+read -r join_s join_kb < "$OUT/join.time"
+
+echo "== PostGIS"
+PGDATA=$OUT/pg
+SOCK=$OUT/pgsock
+PGUSER_OS=postgres
+run_pg() { if [ "$(id -u)" -eq 0 ]; then su "$PGUSER_OS" -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+mkdir -p "$SOCK"
+if [ "$(id -u)" -eq 0 ]; then chown -R "$PGUSER_OS" "$OUT"; fi
+if [ ! -f "$PGDATA/PG_VERSION" ]; then
+  run_pg "$PGBIN/initdb -D '$PGDATA' -A trust -U bench >/dev/null"
+fi
+run_pg "$PGBIN/pg_ctl -D '$PGDATA' -l '$OUT/pg.log' -w \
+  -o \"-k '$SOCK' -c listen_addresses='' -p 55432 -c shared_buffers=2GB -c work_mem=256MB \
+  -c max_parallel_workers_per_gather=2 -c jit=off\" start" >/dev/null
+trap 'run_pg "$PGBIN/pg_ctl -D \"$PGDATA\" -m fast stop" >/dev/null 2>&1 || true' EXIT
+PSQL="$PGBIN/psql -h $SOCK -p 55432 -U bench -d postgres -v ON_ERROR_STOP=1 -q"
+run_pg "$PSQL" <<SQL
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS reaches, outfalls, admin, joined;
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE TABLE reaches (reach_id text, name text, reach_class text, flow text, velocity_ms real,
+                      wkt text);
+CREATE TABLE outfalls (outfall_id text, name text, kind text, lon float8, lat float8);
+CREATE TABLE admin (code text, name text, level text, parent_code text, province_code text,
+                    wkt text);
+\copy reaches FROM '$OUT/reaches.csv' CSV HEADER
+\copy outfalls FROM '$OUT/outfalls.csv' CSV HEADER
+\copy admin FROM '$OUT/admin.csv' CSV HEADER
+ALTER TABLE reaches ADD COLUMN geom geometry(LineString, 4326);
+UPDATE reaches SET geom = ST_GeomFromText(wkt, 4326);
+ALTER TABLE outfalls ADD COLUMN geom geometry(Point, 4326);
+UPDATE outfalls SET geom = ST_SetSRID(ST_MakePoint(lon, lat), 4326);
+ALTER TABLE admin ADD COLUMN geom geometry(MultiPolygon, 4326);
+UPDATE admin SET geom = ST_GeomFromText(wkt, 4326);
+CREATE INDEX ON reaches USING gist (geom);
+CREATE INDEX ON outfalls USING gist (geom);
+CREATE INDEX ON admin USING gist (geom);
+VACUUM ANALYZE reaches; VACUUM ANALYZE outfalls; VACUUM ANALYZE admin;
+SQL
+t0=$(date +%s.%N)
+run_pg "$PSQL" <<'SQL'
+CREATE TABLE joined AS
+SELECT o.outfall_id, t.code AS town_code, n.reach_id,
+       CASE WHEN n.d <= 500 THEN n.d END AS reach_distance_m
+FROM outfalls o
+LEFT JOIN admin t ON t.level = 'town' AND ST_Intersects(t.geom, o.geom)
+LEFT JOIN LATERAL (
+  SELECT r.reach_id, ST_Distance(r.geom::geography, o.geom::geography) AS d
+  FROM reaches r ORDER BY r.geom <-> o.geom LIMIT 1) n ON n.d <= 500;
+SQL
+t1=$(date +%s.%N)
+pg_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+pg_rows=$(run_pg "$PSQL -At -F ' ' -c 'SELECT count(*), count(reach_id), count(town_code) FROM joined'")
+cr_rows=$(sqlite3 "$OUT/store.sqlite" "SELECT count(*) || ' ' || count(reach_id) || ' ' || count(town_code) FROM outfalls_current")
+# agreement: same town and the same nearest reach for the same outfall
+run_pg "$PSQL -At -c \"COPY (SELECT outfall_id, coalesce(town_code,''), coalesce(reach_id,'') FROM joined ORDER BY 1) TO STDOUT WITH CSV\"" > "$OUT/pg_joined.csv"
+sqlite3 -csv "$OUT/store.sqlite" "SELECT source_id, ifnull(town_code,''), ifnull(reach_id,'') FROM outfalls_current ORDER BY 1" > "$OUT/cr_joined.csv"
+agree=$(paste -d, "$OUT/pg_joined.csv" "$OUT/cr_joined.csv" | awk -F, '$1==$4 && $2==$5 {t++} $1==$4 && $3==$6 {r++} END {printf "towns %.2f%%, reaches %.2f%%", 100*t/NR, 100*r/NR}')
+
+echo
+echo "== results ($SIZE)"
+awk -v js="$join_s" -v jk="$join_kb" -v ns="$net_s" -v nk="$net_kb" -v ps="$pg_s" \
+    -v pr="$pg_rows" -v cr="$cr_rows" -v ag="$agree" 'BEGIN {
+  printf "rows (outfalls, with reach, with town): crossriver %s | PostGIS %s\n", cr, pr;
+  printf "agreement on the same outfalls: %s\n", ag;
+  printf "network build        %7.2f s   peak %7.1f MiB   (target < 10 s on large)\n", ns, nk / 1024;
+  printf "join (crossriver)    %7.2f s   peak %7.1f MiB   (target < 60 s on large)\n", js, jk / 1024;
+  printf "join (PostGIS)       %7.2f s\n", ps;
+  printf "ratio                %7.1fx faster than PostGIS (target >= 5x)\n", ps / js;
+}'
