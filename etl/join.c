@@ -8,6 +8,7 @@
 
 #include <geos_c.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,106 +460,162 @@ static int owner_is_not(void *user, int32_t owner)
     return owner != ((filter_user *)user)->county;
 }
 
-static void join_reach(const cr_join_ref *ref, double lon, double lat, double tol,
-                       const char *river, cr_join_point *p)
+/* A point's join runs in parts so a layer can use both cores without sharing GEOS objects:
+ * the admin part (GEOS: lake, county, town, zone) on one thread, the reach part (the segment
+ * index only) on another, then the boundary part (segment indexes, needs the county), then a
+ * serial merge that writes the strings and review flags. */
+typedef struct {
+    int32_t reach; /* matched reach index, or -1 */
+    double dist_m; /* to the matched reach */
+    double measure_m;
+    int side;
+    double nearest_m;   /* nearest reach at all (within 20 km), or -1 */
+    int river_mismatch; /* the record names another river than the matched reach's */
+    double named_m;     /* distance to the named river within 1 km when unmatched or mismatched,
+                           or -1 */
+} reach_part;
+
+typedef struct {
+    int32_t lake, county, town, zone; /* indexes, or -1 */
+    int on_boundary;                  /* contained by two counties */
+    int province_mismatch;            /* claimed county in another province */
+    double boundary_m;                /* to the county's nearest edge, or -1 */
+    int32_t across;                   /* county across that edge, or -1 */
+} admin_part;
+
+static void part_reach(const cr_join_ref *ref, double lon, double lat, double tol,
+                       const char *river, reach_part *r)
 {
     cr_seg_hit h;
-    p->reach_distance_m = -1;
-    int in_lake = p->lake_id[0] != '\0';
+    r->reach = -1;
+    r->nearest_m = -1;
+    r->named_m = -1;
+    r->river_mismatch = 0;
     if (cr_segindex_nearest(ref->reach_ix, lon, lat, tol, NULL, NULL, &h)) {
-        const reach *r = &ref->reaches[h.owner];
-        snprintf(p->reach_id, sizeof p->reach_id, "%s", r->id);
-        p->reach_distance_m = h.dist_m;
-        p->measure_m = h.measure_m;
-        p->offset_m = h.dist_m;
-        p->bank = h.side > 0 ? "left" : h.side < 0 ? "right" : "on";
-    } else {
-        if (!in_lake) {
-            add_flag(p, "unmatched"); /* a point in a lake belongs to the lake's node */
-        }
-        if (cr_segindex_nearest(ref->reach_ix, lon, lat, NEAREST_SEARCH_MAX_M, NULL, NULL, &h)) {
-            p->reach_distance_m = h.dist_m;
-        }
+        r->reach = h.owner;
+        r->dist_m = h.dist_m;
+        r->nearest_m = h.dist_m;
+        r->measure_m = h.measure_m;
+        r->side = h.side;
+    } else if (cr_segindex_nearest(ref->reach_ix, lon, lat, NEAREST_SEARCH_MAX_M, NULL, NULL, &h)) {
+        r->nearest_m = h.dist_m;
     }
     if (river == NULL || *river == '\0') {
         return;
     }
     char *folded = cr_text_fold(river);
-    int matched_other = p->reach_id[0] != '\0';
-    for (size_t i = 0; matched_other && i < ref->n_reaches; i++) {
-        if (strcmp(ref->reaches[i].id, p->reach_id) == 0) {
-            matched_other = !names_match(ref->reaches[i].folded, folded);
-            break;
-        }
-    }
-    if (matched_other) {
-        add_flag(p, "river_mismatch");
-    }
-    if (matched_other || (p->reach_id[0] == '\0' && !in_lake)) {
+    r->river_mismatch = r->reach >= 0 && !names_match(ref->reaches[r->reach].folded, folded);
+    if (r->river_mismatch || r->reach < 0) {
         filter_user fu = {ref, folded, 0};
         cr_seg_hit nh;
         if (cr_segindex_nearest(ref->reach_ix, lon, lat, NAMED_RIVER_SEARCH_M, reach_named, &fu,
-                                &nh) &&
-            nh.dist_m >= 400.0 && nh.dist_m <= 600.0) {
-            /* the size of the GCJ-02 offset here: likely a Gaode/Tencent coordinate */
-            add_flag(p, "gcj02_shift_suspect");
+                                &nh)) {
+            r->named_m = nh.dist_m;
         }
     }
     free(folded);
 }
 
-static void join_admin(cr_join_ref *ref, const GEOSGeometry *pt, double lon, double lat,
-                       const char *claimed, cr_join_point *p)
+/* GEOS only; uses the ref's context, so one thread at a time. */
+static void part_admin(cr_join_ref *ref, double lon, double lat, const char *claimed, admin_part *a)
 {
+    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(ref->geos, lon, lat);
     intptr_t hits[8];
+    a->lake = containing(ref, ref->lake_tree, pt, lake_prep, hits) > 0 ? (int32_t)hits[0] : -1;
     int n = containing(ref, ref->county_tree, pt, unit_prep, hits);
-    p->boundary_distance_m = -1;
-    if (n == 0) {
-        add_flag(p, "outside_jurisdictions");
-    } else {
+    a->county = n > 0 ? (int32_t)hits[0] : -1;
+    a->on_boundary = n > 1;
+    a->province_mismatch = 0;
+    a->boundary_m = -1;
+    a->across = -1;
+    if (n > 0 && claimed && *claimed) {
         const admin_unit *c = &ref->units[hits[0]];
-        snprintf(p->county_code, sizeof p->county_code, "%s", c->code);
-        if (n > 1) {
-            add_flag(p, "on_boundary");
-        }
-        filter_user fu = {ref, NULL, (int32_t)hits[0]};
-        cr_seg_hit h;
-        if (cr_segindex_nearest(ref->county_ix[hits[0]], lon, lat, 1e7, NULL, NULL, &h)) {
-            p->boundary_distance_m = h.dist_m;
-            cr_seg_hit across;
-            if (cr_segindex_nearest(ref->boundary_ix, h.lon, h.lat, ACROSS_TOLERANCE_M,
-                                    owner_is_not, &fu, &across)) {
-                snprintf(p->boundary_across, sizeof p->boundary_across, "%s",
-                         ref->units[across.owner].code);
+        char *f = cr_text_fold(claimed);
+        for (size_t i = 0; i < ref->n_counties; i++) {
+            const admin_unit *u = &ref->units[i];
+            if ((strcmp(u->code, claimed) == 0 || names_match(u->folded, f)) &&
+                strcmp(u->province, c->province) != 0) {
+                a->province_mismatch = 1;
+                break;
             }
         }
-        if (claimed && *claimed) {
-            char *f = cr_text_fold(claimed);
-            for (size_t i = 0; i < ref->n_counties; i++) {
-                const admin_unit *u = &ref->units[i];
-                if ((strcmp(u->code, claimed) == 0 || names_match(u->folded, f)) &&
-                    strcmp(u->province, c->province) != 0) {
-                    add_flag(p, "province_mismatch");
-                    break;
-                }
-            }
-            free(f);
-        }
+        free(f);
     }
     n = containing(ref, ref->town_tree, pt, unit_prep, hits);
-    if (n > 0) {
-        snprintf(p->town_code, sizeof p->town_code, "%s", ref->units[hits[0]].code);
-    }
+    a->town = n > 0 ? (int32_t)hits[0] : -1;
     n = containing(ref, ref->zone_tree, pt, zone_prep, hits);
-    int best = -1;
+    a->zone = -1;
     for (int k = 0; k < n; k++) {
-        if (best < 0 || ref->zones[hits[k]].rank < ref->zones[best].rank) {
-            best = (int)hits[k];
+        if (a->zone < 0 || ref->zones[hits[k]].rank < ref->zones[a->zone].rank) {
+            a->zone = (int32_t)hits[k];
         }
     }
-    if (best >= 0) {
-        snprintf(p->zone_id, sizeof p->zone_id, "%s", ref->zones[best].id);
-        snprintf(p->zone_grade, sizeof p->zone_grade, "%s", ref->zones[best].grade);
+    GEOSGeom_destroy_r(ref->geos, pt);
+}
+
+/* Segment indexes only: safe on any thread. */
+static void part_boundary(const cr_join_ref *ref, double lon, double lat, admin_part *a)
+{
+    if (a->county < 0) {
+        return;
+    }
+    cr_seg_hit h;
+    if (cr_segindex_nearest(ref->county_ix[a->county], lon, lat, 1e7, NULL, NULL, &h)) {
+        a->boundary_m = h.dist_m;
+        filter_user fu = {ref, NULL, a->county};
+        cr_seg_hit across;
+        if (cr_segindex_nearest(ref->boundary_ix, h.lon, h.lat, ACROSS_TOLERANCE_M, owner_is_not,
+                                &fu, &across)) {
+            a->across = across.owner;
+        }
+    }
+}
+
+static void merge(const cr_join_ref *ref, const reach_part *r, const admin_part *a,
+                  cr_join_point *p)
+{
+    memset(p, 0, sizeof *p);
+    if (a->lake >= 0) {
+        snprintf(p->lake_id, sizeof p->lake_id, "%s", ref->lakes[a->lake].id);
+    }
+    p->reach_distance_m = r->nearest_m;
+    if (r->reach >= 0) {
+        snprintf(p->reach_id, sizeof p->reach_id, "%s", ref->reaches[r->reach].id);
+        p->measure_m = r->measure_m;
+        p->offset_m = r->dist_m;
+        p->bank = r->side > 0 ? "left" : r->side < 0 ? "right" : "on";
+    } else if (a->lake < 0) {
+        add_flag(p, "unmatched"); /* a point in a lake belongs to the lake's node */
+    }
+    if (r->river_mismatch) {
+        add_flag(p, "river_mismatch");
+    }
+    if ((r->river_mismatch || (r->reach < 0 && a->lake < 0)) && r->named_m >= 400.0 &&
+        r->named_m <= 600.0) {
+        /* the size of the GCJ-02 offset here: likely a Gaode/Tencent coordinate */
+        add_flag(p, "gcj02_shift_suspect");
+    }
+    if (a->county < 0) {
+        add_flag(p, "outside_jurisdictions");
+    } else {
+        snprintf(p->county_code, sizeof p->county_code, "%s", ref->units[a->county].code);
+        if (a->on_boundary) {
+            add_flag(p, "on_boundary");
+        }
+        if (a->province_mismatch) {
+            add_flag(p, "province_mismatch");
+        }
+    }
+    p->boundary_distance_m = a->boundary_m;
+    if (a->across >= 0) {
+        snprintf(p->boundary_across, sizeof p->boundary_across, "%s", ref->units[a->across].code);
+    }
+    if (a->town >= 0) {
+        snprintf(p->town_code, sizeof p->town_code, "%s", ref->units[a->town].code);
+    }
+    if (a->zone >= 0) {
+        snprintf(p->zone_id, sizeof p->zone_id, "%s", ref->zones[a->zone].id);
+        snprintf(p->zone_grade, sizeof p->zone_grade, "%s", ref->zones[a->zone].grade);
     }
 }
 
@@ -566,15 +623,12 @@ void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, doub
                            const char *river_name, const char *claimed_county, cr_join_point *out)
 {
     cr_join_ref *ref = (cr_join_ref *)cref; /* GEOS queries need the (owned) context */
-    memset(out, 0, sizeof *out);
-    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(ref->geos, lon, lat);
-    intptr_t hits[8];
-    if (containing(ref, ref->lake_tree, pt, lake_prep, hits) > 0) {
-        snprintf(out->lake_id, sizeof out->lake_id, "%s", ref->lakes[hits[0]].id);
-    }
-    join_reach(ref, lon, lat, tolerance_m, river_name, out);
-    join_admin(ref, pt, lon, lat, claimed_county, out);
-    GEOSGeom_destroy_r(ref->geos, pt);
+    reach_part r;
+    admin_part a;
+    part_admin(ref, lon, lat, claimed_county, &a);
+    part_reach(ref, lon, lat, tolerance_m, river_name, &r);
+    part_boundary(ref, lon, lat, &a);
+    merge(ref, &r, &a, out);
 }
 
 /* ---- layers -------------------------------------------------------------------------- */
@@ -603,6 +657,60 @@ typedef struct {
     char *river;
     char *county;
 } point_row;
+
+typedef struct {
+    const cr_join_ref *ref;
+    const point_row *rows;
+    size_t from, to; /* rows [from, to) */
+    double tol;
+    reach_part *rp;
+    admin_part *ap;
+} part_job;
+
+static void *reach_job(void *arg)
+{
+    part_job *j = arg;
+    for (size_t i = j->from; i < j->to; i++) {
+        part_reach(j->ref, j->rows[i].lon, j->rows[i].lat, j->tol, j->rows[i].river, &j->rp[i]);
+    }
+    return NULL;
+}
+
+static void *boundary_job(void *arg)
+{
+    part_job *j = arg;
+    for (size_t i = j->from; i < j->to; i++) {
+        part_boundary(j->ref, j->rows[i].lon, j->rows[i].lat, &j->ap[i]);
+    }
+    return NULL;
+}
+
+/* The reach parts on a second thread while this one does the GEOS parts; then the boundary
+ * parts split in halves. If no thread can be started, everything runs here. */
+static void compute_parts(const cr_join_ref *ref, const point_row *rows, size_t n, double tol,
+                          reach_part *rp, admin_part *ap)
+{
+    part_job all = {ref, rows, 0, n, tol, rp, ap};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, reach_job, &all) == 0;
+    for (size_t i = 0; i < n; i++) {
+        part_admin((cr_join_ref *)ref, rows[i].lon, rows[i].lat, rows[i].county, &ap[i]);
+    }
+    if (threaded) {
+        pthread_join(th, NULL);
+    } else {
+        reach_job(&all);
+    }
+    part_job first = {ref, rows, 0, n / 2, tol, rp, ap};
+    part_job second = {ref, rows, n / 2, n, tol, rp, ap};
+    threaded = pthread_create(&th, NULL, boundary_job, &first) == 0;
+    boundary_job(&second);
+    if (threaded) {
+        pthread_join(th, NULL);
+    } else {
+        boundary_job(&first);
+    }
+}
 
 static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
                              int64_t generation, cr_join_stats *stats, cr_error *err)
@@ -656,10 +764,15 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         rc = prepare(db, sql.data, &st, err);
     }
     cr_strbuf_cleanup(&sql);
+    reach_part *rp = cr_xcalloc(n + 1, sizeof *rp);
+    admin_part *ap = cr_xcalloc(n + 1, sizeof *ap);
+    if (rc == CR_OK) {
+        compute_parts(ref, rows, n, tol, rp, ap);
+        phase(&t, "join points (two threads)");
+    }
     for (size_t i = 0; rc == CR_OK && i < n; i++) {
         cr_join_point p;
-        cr_join_point_compute(ref, rows[i].lon, rows[i].lat, tol, rows[i].river, rows[i].county,
-                              &p);
+        merge(ref, &rp[i], &ap[i], &p);
         int on_reach = p.reach_id[0] != '\0';
         int matched = on_reach || p.lake_id[0] != '\0';
         sqlite3_reset(st);
@@ -688,7 +801,9 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         stats->outside += p.county_code[0] == '\0';
     }
     sqlite3_finalize(st);
-    phase(&t, "join and write points");
+    phase(&t, "write points");
+    free(rp);
+    free(ap);
     for (size_t i = 0; i < n; i++) {
         free(rows[i].river);
         free(rows[i].county);

@@ -7,6 +7,7 @@
 
 #include <geos_c.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -906,6 +907,21 @@ static void free_net(net *g)
     free(g->lake_ids);
 }
 
+typedef struct {
+    net *g;
+    const adjacency *a;
+    int64_t components;
+    double dangle_m;
+} validation_job;
+
+static void *validate(void *arg)
+{
+    validation_job *v = arg;
+    check_reaches(v->g, v->components, v->dangle_m);
+    find_cycles(v->g, v->a);
+    return NULL;
+}
+
 /* Log how long the phase since *t took (cr_log level info: `crossriver network -v`). */
 static void phase(double *t, const char *what)
 {
@@ -952,16 +968,17 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
         rep->components = components(&g);
         build_adjacency(&g, &a);
         phase(&t, "nodes and components");
-        check_reaches(&g, rep->components, opt->dangle_check_m);
-        phase(&t, "validation");
-        find_cycles(&g, &a);
-        phase(&t, "cycles");
         order = upstream_first_order(&g, &a);
         derive_orders(&g, &a, order);
         derive_mainstems(&g, &a, order);
         phase(&t, "orders and mainstems");
         rc = place_gates(&g, db);
     }
+    /* validation only reads the network and writes the report: on the second core, while this
+     * one writes the reaches' topology */
+    validation_job vj = {&g, &a, rep->components, opt->dangle_check_m};
+    pthread_t th;
+    int threaded = rc == CR_OK && pthread_create(&th, NULL, validate, &vj) == 0;
     if (rc == CR_OK) {
         rc = exec(db,
                   "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
@@ -972,6 +989,12 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
         rc = store_reaches(&g, db, err);
         phase(&t, "store reaches");
     }
+    if (threaded) {
+        pthread_join(th, NULL);
+    } else if (rc == CR_OK) {
+        validate(&vj);
+    }
+    phase(&t, "validation (joined)");
     if (rc == CR_OK) {
         rc = store_nodes(&g, db, &a, err);
         phase(&t, "store nodes");
