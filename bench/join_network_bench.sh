@@ -103,12 +103,16 @@ run_pg "$PSQL -At -c \"COPY (SELECT outfall_id, coalesce(town_code,''), coalesce
 sqlite3 -csv "$OUT/store.sqlite" "SELECT source_id, ifnull(town_code,''), ifnull(reach_id,'') FROM outfalls_current ORDER BY 1" > "$OUT/cr_joined.csv"
 agree=$(paste -d, "$OUT/pg_joined.csv" "$OUT/cr_joined.csv" | awk -F, '$1==$4 && $2==$5 {t++} $1==$4 && $3==$6 {r++} END {printf "towns %.2f%%, reaches %.2f%%", 100*t/NR, 100*r/NR}')
 
+referee=$(python3 bench/nearest_referee.py "$OUT/store.sqlite" "$OUT/pg_joined.csv" \
+  "$OUT/cr_joined.csv" 30 | tail -1)
+
 echo
 echo "== results ($SIZE)"
 awk -v js="$join_s" -v jk="$join_kb" -v ns="$net_s" -v nk="$net_kb" -v ps="$pg_s" \
-    -v pr="$pg_rows" -v cr="$cr_rows" -v ag="$agree" 'BEGIN {
+    -v pr="$pg_rows" -v cr="$cr_rows" -v ag="$agree" -v rf="$referee" 'BEGIN {
   printf "rows (outfalls, with reach, with town): crossriver %s | PostGIS %s\n", cr, pr;
   printf "agreement on the same outfalls: %s\n", ag;
+  printf "%s\n", rf;
   printf "network build        %7.2f s   peak %7.1f MiB   (target < 10 s on large)\n", ns, nk / 1024;
   printf "join (crossriver)    %7.2f s   peak %7.1f MiB   (target < 60 s on large)\n", js, jk / 1024;
   printf "join (PostGIS)       %7.2f s\n", ps;

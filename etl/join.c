@@ -134,7 +134,9 @@ static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
     }
     sqlite3_finalize(st);
     /* by reach ID, so ties and every result are independent of the table's row order */
-    qsort(ref->reaches, ref->n_reaches, sizeof *ref->reaches, compare_reach_ids);
+    if (ref->n_reaches > 1) {
+        qsort(ref->reaches, ref->n_reaches, sizeof *ref->reaches, compare_reach_ids);
+    }
     for (size_t i = 0; i < ref->n_reaches; i++) {
         const reach *r = &ref->reaches[i];
         cr_segindex_add_line(ref->reach_ix, (int32_t)i, ref->coords + 2 * r->first, r->n);
@@ -820,7 +822,9 @@ static int compare_str(const void *a, const void *b)
 /* JSON array of the strings, sorted. Caller frees. */
 static char *sorted_json(char **items, size_t n)
 {
-    qsort(items, n, sizeof *items, compare_str);
+    if (n > 1) {
+        qsort(items, n, sizeof *items, compare_str);
+    }
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(a, json_string(items[i]));

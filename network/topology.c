@@ -128,7 +128,9 @@ static cr_status load(net *g, sqlite3 *db, cr_error *err)
     }
     sqlite3_finalize(st);
     /* reach-ID order makes node numbering and every derivation deterministic */
-    qsort(g->r, g->n, sizeof *g->r, compare_reach_ids);
+    if (g->n > 1) {
+        qsort(g->r, g->n, sizeof *g->r, compare_reach_ids);
+    }
     return CR_OK;
 }
 
@@ -168,7 +170,9 @@ static void snap_endpoints(net *g, double tol)
         cells[e].key = cell_key((int64_t)floor(p[0] / cx_deg), (int64_t)floor(p[1] / cy_deg));
         cells[e].e = (int32_t)e;
     }
-    qsort(cells, ne, sizeof *cells, compare_cells);
+    if (ne > 1) {
+        qsort(cells, ne, sizeof *cells, compare_cells);
+    }
     /* an open-addressing table from cell key to its first entry in the sorted array */
     size_t cap = 16;
     while (cap < ne * 2) {
@@ -859,7 +863,9 @@ static cr_status store_reaches(net *g, sqlite3 *db, cr_error *err)
         by_fid[i] = i;
     }
     g_sort_net = g;
-    qsort(by_fid, g->n, sizeof *by_fid, compare_fids);
+    if (g->n > 1) {
+        qsort(by_fid, g->n, sizeof *by_fid, compare_fids);
+    }
     int64_t generation = data_generation(db);
     for (size_t k = 0; rc == CR_OK && k < g->n; k++) {
         const reach *r = &g->r[by_fid[k]];

@@ -157,12 +157,33 @@ static void test_json_summary_has_the_promised_keys(void **state)
     json_decref(o);
 }
 
+/* A store with points but no reaches yet: joins, network build and load all work (this path
+ * once handed qsort a NULL array; the sanitizer build runs it). */
+static void test_join_and_network_on_a_store_without_reaches(void **state)
+{
+    (void)state;
+    run_result r;
+    run("ingest --store empty.sqlite --layer outfalls good.csv", &r);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "joined 1 features: 0 on a reach or in a lake, 1 unmatched"));
+    run("network --store empty.sqlite", &r);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "network: 0 reaches, 0 nodes"));
+    run("network --load --json --store empty.sqlite", &r);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "\"reaches\": 0"));
+    run("join --store empty.sqlite --layer reaches", &r);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "layer 'reaches' has no joins"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit_codes_scripts_can_trust),
         cmocka_unit_test(test_rejects_csv_opens_in_excel),
         cmocka_unit_test(test_json_summary_has_the_promised_keys),
+        cmocka_unit_test(test_join_and_network_on_a_store_without_reaches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
