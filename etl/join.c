@@ -903,20 +903,6 @@ static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const c
     return rc;
 }
 
-static int64_t data_generation(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    int64_t g = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT CAST(value AS INTEGER) FROM meta WHERE key='data_generation'",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        g = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return g;
-}
-
 cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
                         cr_join_stats *stats, cr_error *err)
 {
@@ -933,11 +919,8 @@ cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_
     }
     sqlite3 *db = cr_store_db(store);
     /* joined results change what tiles show: a new data generation */
-    rc = cr_store_exec(store,
-                       "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
-                       " WHERE key = 'data_generation'",
-                       err);
-    int64_t gen = data_generation(db);
+    int64_t gen = 0;
+    rc = cr_store_bump_generation(store, &gen, err);
     if (rc == CR_OK) {
         rc = points ? join_points(store, ref, def, gen, stats, err)
                     : join_coverage(store, ref, def, gen, stats, err);

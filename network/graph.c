@@ -116,9 +116,7 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
         g->velocity_ms[r] =
             sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
         const char *flow = (const char *)sqlite3_column_text(st, 6);
-        g->flow[r] = flow && strcmp(flow, "both") == 0    ? CR_FLOW_BOTH
-                     : flow && strcmp(flow, "gated") == 0 ? CR_FLOW_GATED
-                                                          : CR_FLOW_DOWN;
+        g->flow[r] = (uint8_t)cr_flow_parse(flow);
         g->strahler[r] = sqlite3_column_int(st, 7);
         max_node = g->from_node[r] > max_node ? g->from_node[r] : max_node;
         max_node = g->to_node[r] > max_node ? g->to_node[r] : max_node;

@@ -9,6 +9,9 @@
 
 typedef enum { CR_FLOW_DOWN = 0, CR_FLOW_BOTH = 1, CR_FLOW_GATED = 2 } cr_flow;
 
+/* The stored flow value ("down", "both", "gated") as a cr_flow; anything else is "down". */
+cr_flow cr_flow_parse(const char *text);
+
 typedef struct {
     double snap_tolerance_m; /* endpoints closer than this are one node */
     double dangle_check_m;   /* a dangling end this close to another reach is reported */

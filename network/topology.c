@@ -117,9 +117,7 @@ static cr_status load(net *g, sqlite3 *db, cr_error *err)
         const char *name = (const char *)sqlite3_column_text(st, 2);
         r->name = cr_xstrdup(name ? name : "");
         const char *flow = (const char *)sqlite3_column_text(st, 3);
-        r->flow = flow && strcmp(flow, "both") == 0    ? CR_FLOW_BOTH
-                  : flow && strcmp(flow, "gated") == 0 ? CR_FLOW_GATED
-                                                       : CR_FLOW_DOWN;
+        r->flow = (uint8_t)cr_flow_parse(flow);
         const char *lake = (const char *)sqlite3_column_text(st, 4);
         r->lake_id = lake ? cr_xstrdup(lake) : NULL;
         r->first = first;
@@ -828,21 +826,7 @@ static int compare_fids(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int64_t data_generation(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    int64_t gen = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT CAST(value AS INTEGER) FROM meta WHERE key='data_generation'",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        gen = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return gen;
-}
-
-static cr_status store_reaches(net *g, sqlite3 *db, cr_error *err)
+static cr_status store_reaches(net *g, sqlite3 *db, int64_t generation, cr_error *err)
 {
     sqlite3_stmt *st;
     cr_status rc = exec(db, "DELETE FROM reaches_derived", err);
@@ -866,7 +850,6 @@ static cr_status store_reaches(net *g, sqlite3 *db, cr_error *err)
     if (g->n > 1) {
         qsort(by_fid, g->n, sizeof *by_fid, compare_fids);
     }
-    int64_t generation = data_generation(db);
     for (size_t k = 0; rc == CR_OK && k < g->n; k++) {
         const reach *r = &g->r[by_fid[k]];
         sqlite3_reset(st);
@@ -948,6 +931,7 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     if (rc != CR_OK) {
         return rc;
     }
+    int64_t generation = 0;
     double t = t0;
     rc = load(&g, db, err);
     phase(&t, "load reaches");
@@ -986,13 +970,10 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     pthread_t th;
     int threaded = rc == CR_OK && pthread_create(&th, NULL, validate, &vj) == 0;
     if (rc == CR_OK) {
-        rc = exec(db,
-                  "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
-                  " WHERE key = 'data_generation'",
-                  err);
+        rc = cr_store_bump_generation(store, &generation, err);
     }
     if (rc == CR_OK) {
-        rc = store_reaches(&g, db, err);
+        rc = store_reaches(&g, db, generation, err);
         phase(&t, "store reaches");
     }
     if (threaded) {
@@ -1022,4 +1003,12 @@ void cr_network_report_cleanup(cr_network_report *rep)
     free(rep->issues);
     rep->issues = NULL;
     rep->n_issues = 0;
+}
+
+cr_flow cr_flow_parse(const char *text)
+{
+    if (text && strcmp(text, "both") == 0) {
+        return CR_FLOW_BOTH;
+    }
+    return text && strcmp(text, "gated") == 0 ? CR_FLOW_GATED : CR_FLOW_DOWN;
 }

@@ -313,6 +313,32 @@ const cr_layer_set *cr_store_layers(const cr_store *s)
     return s->set;
 }
 
+int64_t cr_store_data_generation(cr_store *s)
+{
+    sqlite3_stmt *st;
+    int64_t gen = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT CAST(value AS INTEGER) FROM meta WHERE key='data_generation'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        gen = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return gen;
+}
+
+cr_status cr_store_bump_generation(cr_store *s, int64_t *generation_out, cr_error *err)
+{
+    cr_status rc = cr_store_exec(s,
+                                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
+                                 " WHERE key = 'data_generation'",
+                                 err);
+    if (rc == CR_OK && generation_out) {
+        *generation_out = cr_store_data_generation(s);
+    }
+    return rc;
+}
+
 int64_t cr_store_find_batch(cr_store *s, const char *layer, const char *sha256)
 {
     sqlite3_stmt *st;
@@ -448,15 +474,7 @@ cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, int64_t rows_in, 
     char now[21];
     cr_now_iso8601(now);
     sqlite3_stmt *st;
-    cr_status rc = CR_OK;
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
-                           " WHERE key='data_generation'",
-                           -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_DONE) {
-        rc = db_error(s, err, "data generation");
-    }
-    sqlite3_finalize(st);
+    cr_status rc = cr_store_bump_generation(s, NULL, err);
     if (rc != CR_OK) {
         return rc;
     }

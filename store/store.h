@@ -115,6 +115,11 @@ void cr_store_close(cr_store *store);
 sqlite3 *cr_store_db(cr_store *store);
 const cr_layer_set *cr_store_layers(const cr_store *store);
 
+/* The data generation: bumped by every change tiles may show (imports, joins, networks). */
+int64_t cr_store_data_generation(cr_store *store);
+/* Bump it inside the caller's transaction; returns the new value in *generation_out. */
+cr_status cr_store_bump_generation(cr_store *store, int64_t *generation_out, cr_error *err);
+
 /* Run SQL with no result rows; errors carry SQLite's message. */
 cr_status cr_store_exec(cr_store *store, const char *sql, cr_error *err);
 
