@@ -67,7 +67,8 @@ int cr_cmd_join(int argc, char **argv)
     json_t *out = json_array();
     for (size_t i = 0; i < n_layers; i++) {
         const cr_layer_def *d = cr_layer_set_find(set, layers[i]);
-        if (d == NULL || (!cr_layer_joins_points(d) && !cr_layer_joins_coverage(d))) {
+        if (d == NULL || (!cr_layer_joins_points(d) && !cr_layer_joins_coverage(d) &&
+                          !cr_layer_joins_segments(d))) {
             fprintf(stderr, "crossriver join: layer '%s' %s\n", layers[i],
                     d ? "has no joins" : "is unknown");
             code = CR_EXIT_USAGE;
@@ -85,7 +86,8 @@ int cr_cmd_join(int argc, char **argv)
         for (size_t k = 0; k < n_layers; k++) {
             wanted |= strcmp(layers[k], d->name) == 0;
         }
-        if (!wanted || (!cr_layer_joins_points(d) && !cr_layer_joins_coverage(d))) {
+        if (!wanted || (!cr_layer_joins_points(d) && !cr_layer_joins_coverage(d) &&
+                        !cr_layer_joins_segments(d))) {
             continue;
         }
         cr_join_stats s;

@@ -39,6 +39,7 @@ typedef struct {
 } zone;
 
 typedef struct {
+    int64_t fid;    /* row */
     char *id;       /* reach_id */
     char *folded;   /* name folded */
     double bbox[4]; /* minx, miny, maxx, maxy */
@@ -95,7 +96,7 @@ static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
 {
     sqlite3_stmt *st;
     cr_status rc = prepare(db,
-                           "SELECT source_id, name, geom FROM reaches"
+                           "SELECT source_id, name, geom, fid FROM reaches"
                            " WHERE valid_to IS NULL AND geom IS NOT NULL",
                            &st, err);
     if (rc != CR_OK) {
@@ -117,6 +118,7 @@ static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
         }
         reach *r = &ref->reaches[ref->n_reaches];
         r->id = column_dup(st, 0);
+        r->fid = sqlite3_column_int64(st, 3);
         char *name = column_dup(st, 1);
         r->folded = cr_text_fold(name);
         free(name);
@@ -903,13 +905,129 @@ static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const c
     return rc;
 }
 
+typedef struct {
+    double from_m, to_m; /* measures along the reach */
+    int32_t county;      /* unit index */
+} segment;
+
+static int compare_segments(const void *a, const void *b)
+{
+    const segment *x = a;
+    const segment *y = b;
+    return x->from_m < y->from_m ? -1 : x->from_m > y->from_m ? 1 : x->county - y->county;
+}
+
+static void county_cb(void *item, void *user)
+{
+    contain_query *q = user;
+    if (q->n_hits < 8) {
+        q->hits[q->n_hits++] = (intptr_t)item;
+    }
+}
+
+/* The counties a reach passes through, in order along it: [[code, from_m, to_m], …] (measures
+ * from its upstream end; a reach inside one county is one segment). Caller frees. */
+static char *reach_segments(cr_join_ref *ref, const reach *r, double length_m)
+{
+    GEOSContextHandle_t h = ref->geos;
+    GEOSCoordSequence *seq =
+        GEOSCoordSeq_copyFromBuffer_r(h, ref->coords + 2 * r->first, (unsigned)r->n, 0, 0);
+    GEOSGeometry *line = GEOSGeom_createLineString_r(h, seq);
+    contain_query q = {ref, line, {0}, 0};
+    GEOSSTRtree_query_r(h, ref->county_tree, line, county_cb, &q);
+    segment segs[64];
+    size_t n = 0;
+    for (int k = 0; k < q.n_hits; k++) {
+        const admin_unit *u = &ref->units[q.hits[k]];
+        if (GEOSPreparedContains_r(h, u->prep, line) == 1) {
+            segs[0] = (segment){0, length_m, (int32_t)q.hits[k]};
+            n = 1;
+            break;
+        }
+        if (GEOSPreparedIntersects_r(h, u->prep, line) != 1) {
+            continue;
+        }
+        GEOSGeometry *cut = GEOSIntersection_r(h, u->geom, line);
+        int parts = cut ? GEOSGetNumGeometries_r(h, cut) : 0;
+        for (int p = 0; p < parts && n < 64; p++) {
+            const GEOSGeometry *piece = GEOSGetGeometryN_r(h, cut, p);
+            if (GEOSGeomTypeId_r(h, piece) != GEOS_LINESTRING) {
+                continue; /* a touch at a point */
+            }
+            GEOSGeometry *a = GEOSGeomGetStartPoint_r(h, piece);
+            GEOSGeometry *b = GEOSGeomGetEndPoint_r(h, piece);
+            double fa = GEOSProjectNormalized_r(h, line, a);
+            double fb = GEOSProjectNormalized_r(h, line, b);
+            GEOSGeom_destroy_r(h, a);
+            GEOSGeom_destroy_r(h, b);
+            segs[n++] =
+                (segment){fmin(fa, fb) * length_m, fmax(fa, fb) * length_m, (int32_t)q.hits[k]};
+        }
+        if (cut) {
+            GEOSGeom_destroy_r(h, cut);
+        }
+    }
+    GEOSGeom_destroy_r(h, line);
+    if (n > 1) {
+        qsort(segs, n, sizeof *segs, compare_segments);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, json_pack("[s, f, f]", ref->units[segs[i].county].code,
+                                             round(segs[i].from_m * 10) / 10,
+                                             round(segs[i].to_m * 10) / 10));
+    }
+    char *out = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(arr);
+    return out;
+}
+
+static cr_status join_segments(cr_store *store, const cr_join_ref *cref, int64_t generation,
+                               cr_join_stats *stats, cr_error *err)
+{
+    cr_join_ref *ref = (cr_join_ref *)cref;
+    sqlite3 *db = cr_store_db(store);
+    cr_status rc = cr_store_exec(store,
+                                 "CREATE TABLE IF NOT EXISTS reach_jurisdictions ("
+                                 " fid INTEGER PRIMARY KEY, reach_id TEXT NOT NULL,"
+                                 " segments TEXT NOT NULL, join_generation INTEGER);"
+                                 "DELETE FROM reach_jurisdictions;",
+                                 err);
+    sqlite3_stmt *st = NULL;
+    if (rc == CR_OK) {
+        rc = prepare(db,
+                     "INSERT INTO reach_jurisdictions (fid, reach_id, segments, join_generation)"
+                     " VALUES (?, ?, ?, ?)",
+                     &st, err);
+    }
+    for (size_t i = 0; rc == CR_OK && i < ref->n_reaches; i++) {
+        const reach *r = &ref->reaches[i];
+        char *segs = reach_segments(ref, r, cr_polyline_length_m(ref->coords + 2 * r->first, r->n));
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, r->fid);
+        sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, segs, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, generation);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "join reaches: %s", sqlite3_errmsg(db));
+        }
+        stats->features++;
+        stats->matched += strcmp(segs, "[]") != 0;
+        stats->outside += strcmp(segs, "[]") == 0;
+        free(segs);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
                         cr_join_stats *stats, cr_error *err)
 {
     double t0 = cr_monotonic_s();
     memset(stats, 0, sizeof *stats);
     int points = cr_layer_joins_points(def);
-    if (!points && !cr_layer_joins_coverage(def)) {
+    int segments = cr_layer_joins_segments(def);
+    if (!points && !segments && !cr_layer_joins_coverage(def)) {
         return cr_error_set(err, CR_EINVAL, "layer %s has no joins (see its \"join\" settings)",
                             def->name);
     }
@@ -922,8 +1040,9 @@ cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_
     int64_t gen = 0;
     rc = cr_store_bump_generation(store, &gen, err);
     if (rc == CR_OK) {
-        rc = points ? join_points(store, ref, def, gen, stats, err)
-                    : join_coverage(store, ref, def, gen, stats, err);
+        rc = points     ? join_points(store, ref, def, gen, stats, err)
+             : segments ? join_segments(store, ref, gen, stats, err)
+                        : join_coverage(store, ref, def, gen, stats, err);
     }
     double t = cr_monotonic_s();
     if (rc == CR_OK) {
@@ -957,7 +1076,8 @@ cr_status cr_join_after_ingest(cr_store *store, const char *layer, cr_join_stats
     cr_status rc = cr_join_ref_load(store, &ref, err);
     for (size_t i = 0; rc == CR_OK && i < set->n_layers; i++) {
         const cr_layer_def *d = set->layers[i];
-        int joins = cr_layer_joins_points(d) || cr_layer_joins_coverage(d);
+        int joins =
+            cr_layer_joins_points(d) || cr_layer_joins_coverage(d) || cr_layer_joins_segments(d);
         if (!joins || (!reference && d != def)) {
             continue;
         }

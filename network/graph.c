@@ -80,19 +80,80 @@ static void build_csr(int32_t n_nodes, int32_t n, const int32_t *key, int32_t **
     *items_out = items;
 }
 
+static cr_reach_class class_of(const char *c)
+{
+    static const char *names[] = {"mainstem", "tributary", "canal", "lake_link"};
+    for (int i = 0; c && i < 4; i++) {
+        if (strcmp(c, names[i]) == 0) {
+            return (cr_reach_class)i;
+        }
+    }
+    return CR_CLASS_OTHER;
+}
+
+typedef struct {
+    int32_t *slot; /* open addressing over mainstem names: index or -1 */
+    size_t cap;
+} mainstem_index;
+
+static uint64_t hash_text(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static int32_t intern_mainstem(cr_graph *g, const char *name, mainstem_index *ix)
+{
+    name = name ? name : "";
+    if ((size_t)(g->n_mainstems + 1) * 2 > ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 1024;
+        int32_t *slot = cr_xmalloc(cap * sizeof *slot);
+        for (size_t i = 0; i < cap; i++) {
+            slot[i] = -1;
+        }
+        for (int32_t m = 0; m < g->n_mainstems; m++) {
+            size_t h = hash_text(g->mainstem_name[m]) & (cap - 1);
+            while (slot[h] >= 0) {
+                h = (h + 1) & (cap - 1);
+            }
+            slot[h] = m;
+        }
+        free(ix->slot);
+        ix->slot = slot;
+        ix->cap = cap;
+    }
+    size_t h = hash_text(name) & (ix->cap - 1);
+    while (ix->slot[h] >= 0) {
+        if (strcmp(g->mainstem_name[ix->slot[h]], name) == 0) {
+            return ix->slot[h];
+        }
+        h = (h + 1) & (ix->cap - 1);
+    }
+    g->mainstem_name =
+        cr_xrealloc(g->mainstem_name, ((size_t)g->n_mainstems + 1) * sizeof *g->mainstem_name);
+    g->mainstem_name[g->n_mainstems] = cr_xstrdup(name);
+    ix->slot[h] = g->n_mainstems;
+    return g->n_mainstems++;
+}
+
 cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
 {
     sqlite3 *db = cr_store_db(store);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT r.fid, r.source_id, d.from_node, d.to_node, d.length_m,"
-                           " r.velocity_ms, r.flow, d.strahler FROM reaches r JOIN"
+                           " r.velocity_ms, r.flow, d.strahler, r.reach_class, d.mainstem"
+                           " FROM reaches r JOIN"
                            " reaches_derived d ON d.fid = r.fid WHERE r.valid_to IS NULL"
                            " ORDER BY r.source_id",
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "graph: %s", sqlite3_errmsg(db));
     }
     cr_graph *g = cr_xcalloc(1, sizeof *g);
+    mainstem_index names = {0};
     size_t cap = 0;
     int32_t max_node = -1;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -106,6 +167,8 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
             g->velocity_ms = cr_xrealloc(g->velocity_ms, cap * sizeof *g->velocity_ms);
             g->flow = cr_xrealloc(g->flow, cap * sizeof *g->flow);
             g->strahler = cr_xrealloc(g->strahler, cap * sizeof *g->strahler);
+            g->reach_class = cr_xrealloc(g->reach_class, cap * sizeof *g->reach_class);
+            g->mainstem = cr_xrealloc(g->mainstem, cap * sizeof *g->mainstem);
         }
         int32_t r = g->n_reaches++;
         g->reach_fid[r] = sqlite3_column_int64(st, 0);
@@ -118,10 +181,13 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
         const char *flow = (const char *)sqlite3_column_text(st, 6);
         g->flow[r] = (uint8_t)cr_flow_parse(flow);
         g->strahler[r] = sqlite3_column_int(st, 7);
+        g->reach_class[r] = (uint8_t)class_of((const char *)sqlite3_column_text(st, 8));
+        g->mainstem[r] = intern_mainstem(g, (const char *)sqlite3_column_text(st, 9), &names);
         max_node = g->from_node[r] > max_node ? g->from_node[r] : max_node;
         max_node = g->to_node[r] > max_node ? g->to_node[r] : max_node;
     }
     sqlite3_finalize(st);
+    free(names.slot);
     g->n_nodes = max_node + 1;
     build_csr(g->n_nodes, g->n_reaches, g->from_node, &g->down_start, &g->down_reach);
     build_csr(g->n_nodes, g->n_reaches, g->to_node, &g->up_start, &g->up_reach);
@@ -154,6 +220,12 @@ void cr_graph_free(cr_graph *g)
     for (int32_t l = 0; l < g->n_lakes; l++) {
         free(g->lake_id[l]);
     }
+    for (int32_t m = 0; m < g->n_mainstems; m++) {
+        free(g->mainstem_name[m]);
+    }
+    free(g->mainstem_name);
+    free(g->reach_class);
+    free(g->mainstem);
     free(g->reach_id);
     free(g->reach_fid);
     free(g->from_node);

@@ -9,6 +9,14 @@
 
 typedef enum { CR_FLOW_DOWN = 0, CR_FLOW_BOTH = 1, CR_FLOW_GATED = 2 } cr_flow;
 
+typedef enum {
+    CR_CLASS_MAINSTEM = 0,
+    CR_CLASS_TRIBUTARY,
+    CR_CLASS_CANAL,
+    CR_CLASS_LAKE_LINK,
+    CR_CLASS_OTHER
+} cr_reach_class;
+
 /* The stored flow value ("down", "both", "gated") as a cr_flow; anything else is "down". */
 cr_flow cr_flow_parse(const char *text);
 
@@ -55,6 +63,10 @@ typedef struct {
     double *velocity_ms; /* NaN where the data has none */
     uint8_t *flow;       /* cr_flow */
     int32_t *strahler;
+    uint8_t *reach_class; /* CR_CLASS_* for default velocities */
+    int32_t *mainstem;    /* index into mainstem_name */
+    char **mainstem_name;
+    int32_t n_mainstems;
     int32_t *down_start; /* n_nodes + 1 offsets into down_reach */
     int32_t *down_reach;
     int32_t *up_start; /* n_nodes + 1 offsets into up_reach */
@@ -73,5 +85,58 @@ void cr_graph_free(cr_graph *g);
 int32_t cr_graph_find_reach(const cr_graph *g, const char *reach_id);
 /* 1 when the CSR arrays are consistent (for assert()). */
 int cr_graph_check(const cr_graph *g);
+
+/* ---- tracing ------------------------------------------------------------------------- */
+
+typedef enum { CR_TRACE_DOWN = 0, CR_TRACE_UP = 1 } cr_trace_direction;
+
+typedef struct {
+    cr_trace_direction direction; /* with the flow, or against it */
+    int main_only;                /* mainstem only (else every branch) */
+    double max_km;                /* network distance bound, <= 0 for none */
+    double max_hours;             /* travel time bound, <= 0 for none */
+    double velocity_ms;           /* > 0: use for every reach (overrides data and defaults) */
+    const int32_t *closed;        /* reaches a closed gate blocks */
+    size_t n_closed;
+    const int32_t *reversed; /* reaches whose flow a gate reverses */
+    size_t n_reversed;
+} cr_trace_options;
+
+/* One reach reached: the part covered, where the trace entered and left it. */
+typedef struct {
+    int32_t reach;            /* graph index */
+    double entry_m, exit_m;   /* measures (from the reach's upstream end) where the trace entered
+                                 and left; exit < entry when traversed against its digitisation */
+    double entry_km, exit_km; /* network distance from the start */
+    double entry_h, exit_h;   /* travel time from the start */
+    uint8_t bidirectional;    /* the reach's flow is "both" */
+    uint8_t against;          /* traversed against its digitised direction */
+    uint8_t partial;          /* cut by a bound */
+    uint8_t gated;            /* a gated reach (open in this scenario) */
+} cr_trace_reach;
+
+typedef struct {
+    cr_trace_reach *reaches; /* sorted by entry_km, each reach once */
+    size_t n;
+    double lake_hours; /* residence time added crossing lakes on the farthest path */
+} cr_trace_result;
+
+/* Default velocity (m/s) by reach class, used where the data has none. */
+double cr_trace_default_velocity(cr_reach_class c);
+/* Trace from reach start at start_m metres from its upstream end. Terminates on any network
+ * (cycles, braids, bidirectional reaches); each reach is reported once, at its shortest
+ * network distance. Thread-safe on a shared graph. Free with cr_trace_result_cleanup. */
+cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
+                       const cr_trace_options *opt, cr_trace_result *out, cr_error *err);
+void cr_trace_result_cleanup(cr_trace_result *r);
+
+/* The trace as JSON for people and programs: {reaches: [{reach_id, distance_km, time_h, …}],
+ * features: [{layer, id, name, distance_km, time_h, …}] (joined point features on the covered
+ * parts and protection zones covering a reached reach, by distance), jurisdictions:
+ * [{code, name, distance_km, time_h, contacts}] in the order the trace enters them — the
+ * notification list}. Restricted contact fields only when include_restricted. Caller frees
+ * with json_decref. */
+json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
+                        int include_restricted);
 
 #endif

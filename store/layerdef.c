@@ -448,6 +448,12 @@ int cr_layer_joins_coverage(const cr_layer_def *d)
     return d->geom == CR_GEOM_MULTIPOLYGON && json_is_true(json_object_get(reach, "covers"));
 }
 
+int cr_layer_joins_segments(const cr_layer_def *d)
+{
+    json_t *admin = json_object_get(json_object_get(d->json, "join"), "admin");
+    return d->geom == CR_GEOM_LINESTRING && json_is_true(json_object_get(admin, "segments"));
+}
+
 int cr_layer_is_network(const cr_layer_def *d)
 {
     return d->geom == CR_GEOM_LINESTRING &&

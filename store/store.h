@@ -95,6 +95,9 @@ const cr_derived_column *cr_layer_derived_columns(const cr_layer_def *def, size_
 int cr_layer_joins_points(const cr_layer_def *def);
 /* 1 when the layer's polygons get the reaches they cover and the jurisdictions they span. */
 int cr_layer_joins_coverage(const cr_layer_def *def);
+/* 1 when the layer's lines get the jurisdictions they pass through, with measures
+ * (join.admin.segments; stored in reach_jurisdictions). */
+int cr_layer_joins_segments(const cr_layer_def *def);
 /* 1 when the layer is the river network's reaches. */
 int cr_layer_is_network(const cr_layer_def *def);
 

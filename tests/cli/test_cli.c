@@ -173,8 +173,11 @@ static void test_join_and_network_on_a_store_without_reaches(void **state)
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "\"reaches\": 0"));
     run("join --store empty.sqlite --layer reaches", &r);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "reaches                    0 features"));
+    run("join --store empty.sqlite --layer contacts", &r);
     assert_int_equal(r.code, 2);
-    assert_non_null(strstr(r.err, "layer 'reaches' has no joins"));
+    assert_non_null(strstr(r.err, "layer 'contacts' has no joins"));
 }
 
 int main(void)

@@ -214,6 +214,44 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     int32_t hpj = cr_graph_find_reach(g, "HPJ-01");
     assert_true(tph5 >= 0 && hpj >= 0);
     assert_int_equal(g->to_node[tph5], g->from_node[hpj]);
+
+    /* the issue's own example: downstream of an outfall on the Taipu in Wujiang, the trace
+     * reaches the Jinze intake's protection zones and enters Qingpu after Wujiang */
+    assert_int_equal(cr_join_ref_load(store, &ref, &e), CR_OK);
+    cr_join_stats js;
+    assert_int_equal(cr_join_layer(store, ref, cr_layer_set_find(set, "reaches"), &js, &e), CR_OK);
+    cr_join_ref_free(ref);
+    int32_t tph2 = cr_graph_find_reach(g, "TPH-02");
+    cr_trace_options down = {CR_TRACE_DOWN, 0, 60.0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_result res;
+    assert_int_equal(cr_trace_run(g, tph2, 100.0, &down, &res, &e), CR_OK);
+    json_t *report = cr_trace_report(store, g, &res, 0);
+    json_t *juris = json_object_get(report, "jurisdictions");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(juris, 0), "code")),
+                        "320509");
+    double wujiang_km = -1;
+    double qingpu_km = -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(juris, i, v)
+    {
+        const char *code = json_string_value(json_object_get(v, "code"));
+        double km = json_real_value(json_object_get(v, "distance_km"));
+        wujiang_km = strcmp(code, "320509") == 0 ? km : wujiang_km;
+        qingpu_km = strcmp(code, "310118") == 0 ? km : qingpu_km;
+        /* public report: no liaison names or private phones */
+        assert_null(json_object_get(json_array_get(json_object_get(v, "contacts"), 0), "phone"));
+    }
+    assert_true(wujiang_km == 0 && qingpu_km > 0);
+    int intake = 0;
+    json_array_foreach(json_object_get(report, "features"), i, v)
+    {
+        const char *intake_id = json_string_value(json_object_get(v, "intake_id"));
+        intake |= intake_id && strcmp(intake_id, "SK-JZ-01") == 0;
+    }
+    assert_true(intake);
+    json_decref(report);
+    cr_trace_result_cleanup(&res);
     cr_graph_free(g);
 
     cr_store_close(store);

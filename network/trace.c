@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/* Upstream/downstream tracing on the CSR graph: Dijkstra over nodes by network distance, so
+ * loops, braids and lakes terminate and every reach is reported once, at its shortest
+ * distance. Rule: reads the graph only; all state is per call (thread-safe on a shared graph). */
+#include "network.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+double cr_trace_default_velocity(cr_reach_class c)
+{
+    /* slow plain-network rivers; documented in docs/tracing.md */
+    switch (c) {
+    case CR_CLASS_MAINSTEM:
+        return 0.30;
+    case CR_CLASS_TRIBUTARY:
+        return 0.20;
+    case CR_CLASS_CANAL:
+        return 0.15;
+    case CR_CLASS_LAKE_LINK:
+        return 0.05;
+    case CR_CLASS_OTHER:
+        break;
+    }
+    return 0.20;
+}
+
+typedef struct {
+    double d; /* metres */
+    int32_t node;
+} heap_item;
+
+typedef struct {
+    heap_item *a;
+    size_t n, cap;
+} heap;
+
+static void heap_push(heap *h, double d, int32_t node)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 256;
+        h->a = cr_xrealloc(h->a, h->cap * sizeof *h->a);
+    }
+    size_t i = h->n++;
+    while (i > 0 && h->a[(i - 1) / 2].d > d) {
+        h->a[i] = h->a[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->a[i] = (heap_item){d, node};
+}
+
+static heap_item heap_pop(heap *h)
+{
+    heap_item top = h->a[0];
+    heap_item last = h->a[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n) {
+            break;
+        }
+        if (c + 1 < h->n && h->a[c + 1].d < h->a[c].d) {
+            c++;
+        }
+        if (h->a[c].d >= last.d) {
+            break;
+        }
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (h->n > 0) {
+        h->a[i] = last;
+    }
+    return top;
+}
+
+typedef struct {
+    const cr_graph *g;
+    const cr_trace_options *opt;
+    double max_m, max_h;     /* bounds (INFINITY when none) */
+    double *dist, *hours;    /* per node */
+    int32_t *via;            /* per node: the reach it was reached through, -1 at the start */
+    unsigned char *done;     /* per node: settled */
+    unsigned char *blocked;  /* per reach: closed gate */
+    unsigned char *reversed; /* per reach: gate reverses its flow */
+    int32_t *slot;           /* per reach: index in out, or -1 */
+    int32_t start_mainstem;
+    cr_trace_result *out;
+    heap h;
+} tracer;
+
+static double velocity(const tracer *t, int32_t r)
+{
+    if (t->opt->velocity_ms > 0) {
+        return t->opt->velocity_ms;
+    }
+    double v = t->g->velocity_ms[r];
+    return isfinite(v) && v > 0 ? v
+                                : cr_trace_default_velocity((cr_reach_class)t->g->reach_class[r]);
+}
+
+/* Record reach r entered at measure entry_m (from node with dist d0, time h0), covering len
+ * metres towards exit_m; cut at the bounds. Returns 1 when traversed whole (go on from its
+ * far node). */
+static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0, double h0)
+{
+    const cr_graph *g = t->g;
+    double len = fabs(exit_m - entry_m);
+    double v = velocity(t, r);
+    double room_m = fmin(t->max_m - d0, (t->max_h - h0) * 3600.0 * v);
+    int whole = room_m >= len;
+    double covered = whole ? len : fmax(room_m, 0);
+    double dir = exit_m >= entry_m ? 1 : -1;
+    if (t->slot[r] >= 0 && t->out->reaches[t->slot[r]].entry_km * 1000.0 <= d0) {
+        return whole; /* already reported nearer */
+    }
+    if (t->slot[r] < 0) {
+        t->out->reaches = cr_xrealloc(t->out->reaches, (t->out->n + 1) * sizeof *t->out->reaches);
+        t->slot[r] = (int32_t)t->out->n++;
+    }
+    cr_trace_reach *tr = &t->out->reaches[t->slot[r]];
+    tr->reach = r;
+    tr->entry_m = entry_m;
+    tr->exit_m = entry_m + dir * covered;
+    tr->entry_km = d0 / 1000.0;
+    tr->exit_km = (d0 + covered) / 1000.0;
+    tr->entry_h = h0;
+    tr->exit_h = h0 + covered / v / 3600.0;
+    tr->bidirectional = g->flow[r] == CR_FLOW_BOTH;
+    tr->against = dir < 0;
+    tr->partial = !whole;
+    tr->gated = g->flow[r] == CR_FLOW_GATED;
+    return whole;
+}
+
+/* Time to add when leaving node v: a lake's residence time. */
+static double lake_hours(const tracer *t, int32_t v)
+{
+    int32_t l = t->g->node_lake[v];
+    if (l < 0) {
+        return 0;
+    }
+    double h = t->g->lake_residence_h[l];
+    return isfinite(h) ? h : 0;
+}
+
+static void reach_node(tracer *t, int32_t w, double d, double h, int32_t via)
+{
+    if (!t->done[w] && d < t->dist[w]) {
+        t->dist[w] = d;
+        t->hours[w] = h;
+        t->via[w] = via;
+        heap_push(&t->h, d, w);
+    }
+}
+
+/* In main mode, may the trace continue from node v (reached via reach `via`) into reach s?
+ * Downstream: the reach carrying the same mainstem, else (a tributary ending in a river) the
+ * leaving reach of highest order. Upstream: the start reach's mainstem only. */
+static int main_allows(const tracer *t, int32_t v, int32_t via, int32_t s)
+{
+    const cr_graph *g = t->g;
+    if (t->opt->direction == CR_TRACE_UP) {
+        return g->mainstem[s] == t->start_mainstem;
+    }
+    int32_t ms = via >= 0 ? g->mainstem[via] : t->start_mainstem;
+    int32_t best = -1;
+    for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
+        int32_t c = g->down_reach[k];
+        if (t->blocked[c] || t->reversed[c]) {
+            continue;
+        }
+        if (g->mainstem[c] == ms) {
+            return c == s;
+        }
+        if (best < 0 || g->strahler[c] > g->strahler[best]) {
+            best = c;
+        }
+    }
+    return best == s;
+}
+
+/* Follow reach s out of node v: forward (v is its from-node) or backward (v its to-node). */
+static void follow(tracer *t, int32_t v, int32_t s, int forward)
+{
+    const cr_graph *g = t->g;
+    if (t->blocked[s] || (t->opt->main_only && !main_allows(t, v, t->via[v], s))) {
+        return;
+    }
+    double d0 = t->dist[v];
+    double h0 = t->hours[v] + lake_hours(t, v);
+    double len = g->length_m[s];
+    int whole = forward ? record(t, s, 0, len, d0, h0) : record(t, s, len, 0, d0, h0);
+    if (whole) {
+        const cr_trace_reach *tr = &t->out->reaches[t->slot[s]];
+        reach_node(t, forward ? g->to_node[s] : g->from_node[s], d0 + len, tr->exit_h, s);
+    }
+}
+
+/* Reaches a trace may take out of node v, and in which direction:
+ *  down: reaches leaving v that flow on (down, gated, both), reaches arriving at v that can
+ *        flow back (both) or whose flow a gate reverses;
+ *  up:   the mirror image, against the flow. */
+static void expand(tracer *t, int32_t v)
+{
+    const cr_graph *g = t->g;
+    int down = t->opt->direction == CR_TRACE_DOWN;
+    for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
+        int32_t s = g->down_reach[k]; /* digitised away from v */
+        int flows_away = !t->reversed[s];
+        int flows_in = t->reversed[s] || g->flow[s] == CR_FLOW_BOTH;
+        if ((down && flows_away) || (!down && flows_in)) {
+            follow(t, v, s, 1);
+        }
+    }
+    for (int32_t k = g->up_start[v]; k < g->up_start[v + 1]; k++) {
+        int32_t s = g->up_reach[k]; /* digitised into v */
+        int flows_in = !t->reversed[s];
+        int flows_away = t->reversed[s] || g->flow[s] == CR_FLOW_BOTH;
+        if ((down && flows_away) || (!down && flows_in)) {
+            follow(t, v, s, 0);
+        }
+    }
+}
+
+static int compare_entries(const void *a, const void *b)
+{
+    const cr_trace_reach *x = a;
+    const cr_trace_reach *y = b;
+    if (x->entry_km != y->entry_km) {
+        return x->entry_km < y->entry_km ? -1 : 1;
+    }
+    return x->reach - y->reach;
+}
+
+/* The start reach: the part from start_m in the direction(s) the water can go. */
+static void start_from(tracer *t, int32_t s, double start_m)
+{
+    const cr_graph *g = t->g;
+    double len = g->length_m[s];
+    int down = t->opt->direction == CR_TRACE_DOWN;
+    int along = !t->reversed[s]; /* flows as digitised */
+    int both = g->flow[s] == CR_FLOW_BOTH;
+    /* downstream follows the flow; upstream goes against it */
+    int forward = down ? (along || both) : (!along || both);
+    int backward = down ? (!along || both) : (along || both);
+    if (t->blocked[s]) {
+        record(t, s, start_m, start_m, 0, 0);
+        return;
+    }
+    if (forward && record(t, s, start_m, len, 0, 0)) {
+        reach_node(t, g->to_node[s], len - start_m, t->out->reaches[t->slot[s]].exit_h, s);
+    }
+    if (backward) {
+        /* a second part of the same reach: report the nearer, traverse both */
+        double room = start_m;
+        double v = velocity(t, s);
+        if (!forward) {
+            record(t, s, start_m, 0, 0, 0);
+        }
+        if (room <= t->max_m && room / v / 3600.0 <= t->max_h) {
+            reach_node(t, g->from_node[s], room, room / v / 3600.0, s);
+        }
+    }
+}
+
+cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
+                       const cr_trace_options *opt, cr_trace_result *out, cr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (start < 0 || start >= g->n_reaches) {
+        return cr_error_set(err, CR_EINVAL, "trace: no reach %d in the network", start);
+    }
+    tracer t = {0};
+    t.g = g;
+    t.opt = opt;
+    t.out = out;
+    t.max_m = opt->max_km > 0 ? opt->max_km * 1000.0 : INFINITY;
+    t.max_h = opt->max_hours > 0 ? opt->max_hours : INFINITY;
+    size_t nn = (size_t)g->n_nodes + 1;
+    size_t nr = (size_t)g->n_reaches + 1;
+    t.dist = cr_xmalloc(nn * sizeof *t.dist);
+    t.hours = cr_xmalloc(nn * sizeof *t.hours);
+    t.via = cr_xmalloc(nn * sizeof *t.via);
+    t.done = cr_xcalloc(nn, 1);
+    t.blocked = cr_xcalloc(nr, 1);
+    t.reversed = cr_xcalloc(nr, 1);
+    t.slot = cr_xmalloc(nr * sizeof *t.slot);
+    for (size_t v = 0; v < nn; v++) {
+        t.dist[v] = INFINITY;
+        t.via[v] = -1;
+    }
+    for (size_t r = 0; r < nr; r++) {
+        t.slot[r] = -1;
+    }
+    for (size_t i = 0; i < opt->n_closed; i++) {
+        t.blocked[opt->closed[i]] = 1;
+    }
+    for (size_t i = 0; i < opt->n_reversed; i++) {
+        t.reversed[opt->reversed[i]] = 1;
+    }
+    t.start_mainstem = g->mainstem[start];
+    start_m = fmin(fmax(start_m, 0), g->length_m[start]);
+    start_from(&t, start, start_m);
+    while (t.h.n > 0) {
+        heap_item it = heap_pop(&t.h);
+        if (t.done[it.node] || it.d > t.dist[it.node]) {
+            continue;
+        }
+        t.done[it.node] = 1;
+        if (t.dist[it.node] >= t.max_m || t.hours[it.node] >= t.max_h) {
+            continue;
+        }
+        expand(&t, it.node);
+    }
+    if (out->n > 1) {
+        qsort(out->reaches, out->n, sizeof *out->reaches, compare_entries);
+    }
+    free(t.dist);
+    free(t.hours);
+    free(t.via);
+    free(t.done);
+    free(t.blocked);
+    free(t.reversed);
+    free(t.slot);
+    free(t.h.a);
+    return CR_OK;
+}
+
+void cr_trace_result_cleanup(cr_trace_result *r)
+{
+    free(r->reaches);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* What a trace means for people: the reaches with distance and time, the features met on the
+ * way (from the stored joins), and the jurisdictions entered in order with their contacts —
+ * the notification list. Rule: read-only on the store. */
+#include "network.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where along the trace a measure m on a reached reach is: distance and time. */
+static void at_measure(const cr_trace_reach *tr, double m, double *km, double *h)
+{
+    double span = fabs(tr->exit_m - tr->entry_m);
+    double f = span > 0 ? fabs(m - tr->entry_m) / span : 0;
+    *km = tr->entry_km + f * (tr->exit_km - tr->entry_km);
+    *h = tr->entry_h + f * (tr->exit_h - tr->entry_h);
+}
+
+static int covers(const cr_trace_reach *tr, double m)
+{
+    double lo = fmin(tr->entry_m, tr->exit_m);
+    double hi = fmax(tr->entry_m, tr->exit_m);
+    return m >= lo - 0.5 && m <= hi + 0.5;
+}
+
+/* result slot per graph reach, or -1 */
+static int32_t *slots(const cr_graph *g, const cr_trace_result *res)
+{
+    int32_t *slot = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *slot);
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        slot[r] = -1;
+    }
+    for (size_t i = 0; i < res->n; i++) {
+        slot[res->reaches[i].reach] = (int32_t)i;
+    }
+    return slot;
+}
+
+static int compare_distance(const void *a, const void *b)
+{
+    double x = json_real_value(json_object_get(*(json_t *const *)a, "distance_km"));
+    double y = json_real_value(json_object_get(*(json_t *const *)b, "distance_km"));
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static json_t *sorted(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_t **items = cr_xmalloc((n + 1) * sizeof *items);
+    for (size_t i = 0; i < n; i++) {
+        items[i] = json_incref(json_array_get(arr, i));
+    }
+    if (n > 1) {
+        qsort(items, n, sizeof *items, compare_distance);
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(out, items[i]);
+    }
+    free(items);
+    json_decref(arr);
+    return out;
+}
+
+static double round3(double v)
+{
+    return round(v * 1000.0) / 1000.0;
+}
+
+/* Point features joined to a reached reach, within the covered part. */
+static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g,
+                           const cr_trace_result *res, const int32_t *slot, json_t *out)
+{
+    const char *name = cr_layer_def_field_index(d, "name") >= 0        ? "name"
+                       : cr_layer_def_field_index(d, "ship_name") >= 0 ? "ship_name"
+                                                                       : "NULL";
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT source_id, %s, reach_id, measure_m, county_code, zone_grade, join_flags"
+             " FROM \"%s_current\" WHERE reach_id IS NOT NULL ORDER BY source_id",
+             name, d->name);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 2));
+        if (r < 0 || slot[r] < 0) {
+            continue;
+        }
+        const cr_trace_reach *tr = &res->reaches[slot[r]];
+        double m = sqlite3_column_double(st, 3);
+        if (!covers(tr, m)) {
+            continue;
+        }
+        double km;
+        double h;
+        at_measure(tr, m, &km, &h);
+        json_t *f = json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:s?, s:s?, s:s?}", "layer", d->name,
+                              "id", (const char *)sqlite3_column_text(st, 0), "name",
+                              (const char *)sqlite3_column_text(st, 1), "reach_id", g->reach_id[r],
+                              "distance_km", round3(km), "time_h", round3(h), "county_code",
+                              (const char *)sqlite3_column_text(st, 4), "zone_grade",
+                              (const char *)sqlite3_column_text(st, 5), "join_flags",
+                              (const char *)sqlite3_column_text(st, 6));
+        json_array_append_new(out, f);
+    }
+    sqlite3_finalize(st);
+}
+
+/* Protection zones covering a reached reach, at the first such reach. */
+static void zone_features(sqlite3 *db, const cr_graph *g, const cr_trace_result *res,
+                          const int32_t *slot, json_t *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT source_id, name, grade, source_name, intake_id,"
+                           " covered_reaches FROM protection_zones_current"
+                           " WHERE covered_reaches IS NOT NULL ORDER BY source_id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *covered = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+        double best_km = INFINITY;
+        double best_h = INFINITY;
+        size_t i;
+        json_t *v;
+        json_array_foreach(covered, i, v)
+        {
+            int32_t r = cr_graph_find_reach(g, json_string_value(v));
+            if (r >= 0 && slot[r] >= 0 && res->reaches[slot[r]].entry_km < best_km) {
+                best_km = res->reaches[slot[r]].entry_km;
+                best_h = res->reaches[slot[r]].entry_h;
+            }
+        }
+        json_decref(covered);
+        if (isfinite(best_km)) {
+            json_array_append_new(
+                out, json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:s?, s:s?}", "layer",
+                               "protection_zones", "id", (const char *)sqlite3_column_text(st, 0),
+                               "name", (const char *)sqlite3_column_text(st, 1), "zone_grade",
+                               (const char *)sqlite3_column_text(st, 2), "distance_km",
+                               round3(best_km), "time_h", round3(best_h), "source_name",
+                               (const char *)sqlite3_column_text(st, 3), "intake_id",
+                               (const char *)sqlite3_column_text(st, 4)));
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+/* Contacts of a jurisdiction; restricted fields (liaison, phone) only when asked. */
+static json_t *contacts(sqlite3 *db, const char *code, int restricted)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT role, agency, duty_phone, liaison, phone FROM contacts_current"
+                           " WHERE jurisdiction_code = ? ORDER BY role, agency",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return arr;
+    }
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *c =
+            json_pack("{s:s?, s:s?, s:s?}", "role", (const char *)sqlite3_column_text(st, 0),
+                      "agency", (const char *)sqlite3_column_text(st, 1), "duty_phone",
+                      (const char *)sqlite3_column_text(st, 2));
+        if (restricted) {
+            json_object_set_new(c, "liaison",
+                                sqlite3_column_text(st, 3)
+                                    ? json_string((const char *)sqlite3_column_text(st, 3))
+                                    : json_null());
+            json_object_set_new(c, "phone",
+                                sqlite3_column_text(st, 4)
+                                    ? json_string((const char *)sqlite3_column_text(st, 4))
+                                    : json_null());
+        }
+        json_array_append_new(arr, c);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+/* Jurisdictions entered in order: from each reached reach's county segments, the point where
+ * the trace first enters each county. */
+static json_t *jurisdictions(sqlite3 *db, const cr_graph *g, const cr_trace_result *res,
+                             const int32_t *slot, int restricted)
+{
+    json_t *first = json_object(); /* code → [km, h] */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT reach_id, segments FROM reach_jurisdictions", -1, &st,
+                           NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
+            if (r < 0 || slot[r] < 0) {
+                continue;
+            }
+            const cr_trace_reach *tr = &res->reaches[slot[r]];
+            double lo = fmin(tr->entry_m, tr->exit_m);
+            double hi = fmax(tr->entry_m, tr->exit_m);
+            json_t *segs = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+            size_t i;
+            json_t *seg;
+            json_array_foreach(segs, i, seg)
+            {
+                const char *code = json_string_value(json_array_get(seg, 0));
+                double a = json_number_value(json_array_get(seg, 1));
+                double b = json_number_value(json_array_get(seg, 2));
+                if (b < lo || a > hi) {
+                    continue; /* this county's part of the reach was not covered */
+                }
+                /* the first point of the segment the trace meets */
+                double m = tr->exit_m >= tr->entry_m ? fmax(a, tr->entry_m) : fmin(b, tr->entry_m);
+                double km;
+                double h;
+                at_measure(tr, m, &km, &h);
+                json_t *prev = json_object_get(first, code);
+                if (prev == NULL || km < json_real_value(json_array_get(prev, 0))) {
+                    json_object_set_new(first, code, json_pack("[f, f]", km, h));
+                }
+            }
+            json_decref(segs);
+        }
+        sqlite3_finalize(st);
+    }
+    json_t *arr = json_array();
+    const char *code;
+    json_t *v;
+    json_object_foreach(first, code, v)
+    {
+        char name[128] = "";
+        sqlite3_stmt *ns;
+        if (sqlite3_prepare_v2(db, "SELECT name FROM admin_units_current WHERE source_id = ?", -1,
+                               &ns, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(ns, 1, code, -1, SQLITE_STATIC);
+            if (sqlite3_step(ns) == SQLITE_ROW) {
+                snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(ns, 0));
+            }
+            sqlite3_finalize(ns);
+        }
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:f, s:f, s:o}", "code", code, "name", name, "distance_km",
+                           round3(json_real_value(json_array_get(v, 0))), "time_h",
+                           round3(json_real_value(json_array_get(v, 1))), "contacts",
+                           contacts(db, code, restricted)));
+    }
+    json_decref(first);
+    return sorted(arr);
+}
+
+json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
+                        int include_restricted)
+{
+    sqlite3 *db = cr_store_db(store);
+    int32_t *slot = slots(g, res);
+    json_t *reaches = json_array();
+    for (size_t i = 0; i < res->n; i++) {
+        const cr_trace_reach *tr = &res->reaches[i];
+        json_array_append_new(
+            reaches,
+            json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:b, s:b, s:b}", "reach_id",
+                      g->reach_id[tr->reach], "distance_km", round3(tr->entry_km), "time_h",
+                      round3(tr->entry_h), "exit_km", round3(tr->exit_km), "exit_h",
+                      round3(tr->exit_h), "from_m", round(fmin(tr->entry_m, tr->exit_m) * 10) / 10,
+                      "to_m", round(fmax(tr->entry_m, tr->exit_m) * 10) / 10, "partial",
+                      tr->partial, "bidirectional", tr->bidirectional, "against_digitised",
+                      tr->against, "gated", tr->gated));
+    }
+    json_t *features = json_array();
+    const cr_layer_set *set = cr_store_layers(store);
+    for (size_t i = 0; i < set->n_layers; i++) {
+        if (cr_layer_joins_points(set->layers[i])) {
+            point_features(db, set->layers[i], g, res, slot, features);
+        }
+    }
+    zone_features(db, g, res, slot, features);
+    json_t *out = json_pack("{s:o, s:o, s:o}", "reaches", reaches, "features", sorted(features),
+                            "jurisdictions", jurisdictions(db, g, res, slot, include_restricted));
+    free(slot);
+    return out;
+}

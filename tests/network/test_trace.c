@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* Tracing on hand-built networks with known answers: distances and times, partial reaches cut
+ * at a bound, upstream and downstream, braids, a bidirectional reach, gate scenarios, a cycle,
+ * a lake's residence time, and mainstem-only traces. */
+#include "network/network.h"
+#include "test_common.h"
+#include "test_store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+
+typedef struct {
+    const char *id, *name, *flow, *coords;
+    double velocity_ms;
+} spec;
+
+static test_store *g_t;
+static cr_graph *g_g;
+
+static void load(const spec *r, size_t n, const char *lakes)
+{
+    g_t = test_store_new();
+    if (lakes) {
+        test_store_ingest(g_t, "lakes", "lakes.geojson", lakes, NULL);
+    }
+    cr_strbuf sb = {0};
+    cr_strbuf_puts(&sb, "{\"type\":\"FeatureCollection\",\"features\":[");
+    for (size_t i = 0; i < n; i++) {
+        cr_strbuf_printf(&sb,
+                         "%s{\"type\":\"Feature\",\"properties\":{\"reach_id\":\"%s\","
+                         "\"name\":\"%s\",\"reach_class\":\"支流\",\"flow\":\"%s\","
+                         "\"velocity_ms\":%g},\"geometry\":{\"type\":\"LineString\","
+                         "\"coordinates\":%s}}",
+                         i ? "," : "", r[i].id, r[i].name, r[i].flow, r[i].velocity_ms,
+                         r[i].coords);
+    }
+    cr_strbuf_puts(&sb, "]}");
+    test_store_ingest(g_t, "reaches", "reaches.geojson", sb.data, NULL);
+    cr_strbuf_cleanup(&sb);
+    cr_network_options o = {5.0, 50.0};
+    cr_network_report rep;
+    cr_error e = {0};
+    assert_int_equal(cr_network_build(g_t->store, &o, &rep, &e), CR_OK);
+    cr_network_report_cleanup(&rep);
+    assert_int_equal(cr_graph_load(g_t->store, &g_g, &e), CR_OK);
+}
+
+static void unload(void)
+{
+    cr_graph_free(g_g);
+    test_store_free(g_t);
+}
+
+static const cr_trace_reach *find(const cr_trace_result *res, const char *id)
+{
+    for (size_t i = 0; i < res->n; i++) {
+        if (strcmp(g_g->reach_id[res->reaches[i].reach], id) == 0) {
+            return &res->reaches[i];
+        }
+    }
+    return NULL;
+}
+
+static void trace(const char *from, double at_m, const cr_trace_options *o, cr_trace_result *res)
+{
+    cr_error e = {0};
+    assert_int_equal(cr_trace_run(g_g, cr_graph_find_reach(g_g, from), at_m, o, res, &e), CR_OK);
+}
+
+static void near(double got, double want, const char *what)
+{
+    if (fabs(got - want) > 0.002 * fabs(want) + 1e-9) {
+        fail_msg("%s: %.6f, want %.6f", what, got, want);
+    }
+}
+
+/* A → B → C east along 31°N, 1 centidegree each; velocities 0.5, 0.25, 0.5 m/s. */
+static const spec LINE[] = {
+    {"A", "河", "顺流", "[[120.50,31.0],[120.51,31.0]]", 0.5},
+    {"B", "河", "顺流", "[[120.51,31.0],[120.52,31.0]]", 0.25},
+    {"C", "河", "顺流", "[[120.52,31.0],[120.53,31.0]]", 0.5},
+};
+
+static void test_down_and_up_distances_times_and_partial_cuts(void **state)
+{
+    (void)state;
+    load(LINE, 3, NULL);
+    /* each reach is 0.01° of longitude at 31°N: its geodesic length is the unit here */
+    const double km = g_g->length_m[cr_graph_find_reach(g_g, "A")] / 1000.0;
+    near(g_g->length_m[cr_graph_find_reach(g_g, "B")] / 1000.0, km, "equal reaches");
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_result res;
+    trace("A", km * 500, &o, &res); /* from the middle of A */
+    assert_int_equal(res.n, 3);
+    const cr_trace_reach *a = find(&res, "A");
+    const cr_trace_reach *b = find(&res, "B");
+    const cr_trace_reach *c = find(&res, "C");
+    near(a->entry_m, km * 500, "A entry measure");
+    near(a->exit_km, km / 2, "A exit");
+    near(b->entry_km, km / 2, "B entry");
+    near(c->entry_km, km * 1.5, "C entry");
+    near(c->exit_km, km * 2.5, "C exit");
+    /* hours: half of A at 0.5 m/s, B at 0.25, C at 0.5 */
+    near(c->entry_h, (km * 500 / 0.5 + km * 1000 / 0.25) / 3600, "C entry time");
+    assert_true(res.reaches[0].reach == a->reach); /* sorted by distance */
+    cr_trace_result_cleanup(&res);
+
+    o.max_km = km * 1.0; /* half of A, then half of B */
+    trace("A", km * 500, &o, &res);
+    assert_int_equal(res.n, 2);
+    b = find(&res, "B");
+    assert_true(b->partial);
+    near(b->exit_km, km, "B cut at the bound");
+    near(b->exit_m, km * 500, "B cut measure");
+    assert_null(find(&res, "C"));
+    cr_trace_result_cleanup(&res);
+
+    o.max_km = 0;
+    o.max_hours = (km * 500 / 0.5 + km * 250 / 0.25) / 3600; /* time for half A + quarter B */
+    trace("A", km * 500, &o, &res);
+    b = find(&res, "B");
+    assert_true(b->partial);
+    near(b->exit_m, km * 250, "B cut by time");
+    cr_trace_result_cleanup(&res);
+
+    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    trace("C", km * 250, &up, &res);
+    assert_int_equal(res.n, 3);
+    c = find(&res, "C");
+    a = find(&res, "A");
+    assert_true(c->against);
+    near(c->exit_m, 0, "C left at its upstream end");
+    near(a->entry_km, km * 1.25, "A reached upstream");
+    cr_trace_result_cleanup(&res);
+    unload();
+}
+
+static void test_braid_bidirectional_gates_and_cycle(void **state)
+{
+    (void)state;
+    const spec net[] = {
+        {"S", "主河", "顺流", "[[120.50,31.0],[120.51,31.0]]", 0.3},
+        {"L", "主河", "顺流", "[[120.51,31.0],[120.52,31.005],[120.53,31.0]]", 0.3},
+        {"R", "汊河", "顺流", "[[120.51,31.0],[120.52,30.995],[120.53,31.0]]", 0.3},
+        {"T", "主河", "闸控", "[[120.53,31.0],[120.54,31.0]]", 0.3},
+        /* a tidal side channel digitised towards the braid's join */
+        {"X", "潮河", "双向", "[[120.53,31.02],[120.53,31.0]]", 0.3},
+        /* a one-way loop hanging off T's end */
+        {"Y1", "环", "顺流", "[[120.54,31.0],[120.55,31.0]]", 0.3},
+        {"Y2", "环", "顺流", "[[120.55,31.0],[120.55,31.01]]", 0.3},
+        {"Y3", "环", "顺流", "[[120.55,31.01],[120.54,31.0]]", 0.3},
+    };
+    load(net, 8, NULL);
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_result res;
+    trace("S", 0, &o, &res);
+    /* every reach once: both braid branches, the tidal channel (backwards, flagged), the
+     * gated reach, and the loop, which terminates */
+    assert_int_equal(res.n, 8);
+    const cr_trace_reach *x = find(&res, "X");
+    assert_true(x->bidirectional && x->against);
+    assert_true(find(&res, "T")->gated);
+    near(find(&res, "L")->entry_km, find(&res, "R")->entry_km, "both branches from the split");
+    cr_trace_result_cleanup(&res);
+
+    /* a closed gate on T stops the trace there; X still takes the tide upstream */
+    int32_t t_reach = cr_graph_find_reach(g_g, "T");
+    o.closed = &t_reach;
+    o.n_closed = 1;
+    trace("S", 0, &o, &res);
+    assert_null(find(&res, "T"));
+    assert_null(find(&res, "Y1"));
+    assert_non_null(find(&res, "X"));
+    cr_trace_result_cleanup(&res);
+
+    /* a gate reversing T: nothing passes downstream through it, and an upstream trace from the
+     * loop now goes up through T towards the braid */
+    o.closed = NULL;
+    o.n_closed = 0;
+    o.reversed = &t_reach;
+    o.n_reversed = 1;
+    trace("S", 0, &o, &res);
+    assert_null(find(&res, "Y1"));
+    cr_trace_result_cleanup(&res);
+    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, NULL, 0, &t_reach, 1};
+    trace("L", 100, &up, &res);
+    assert_null(find(&res, "T")); /* reversed T flows out of L's end, not into it */
+    cr_trace_result_cleanup(&res);
+
+    /* mainstem only: the 主河 path, not the 汊河 branch nor the tidal channel */
+    cr_trace_options m = {CR_TRACE_DOWN, 1, 0, 0, 0, NULL, 0, NULL, 0};
+    trace("S", 0, &m, &res);
+    assert_non_null(find(&res, "L"));
+    assert_null(find(&res, "R"));
+    assert_non_null(find(&res, "T"));
+    cr_trace_result_cleanup(&res);
+    unload();
+}
+
+static void test_lake_adds_its_residence_time(void **state)
+{
+    (void)state;
+    const spec net[] = {
+        {"IN", "入", "顺流", "[[120.50,31.01],[120.605,31.01]]", 1.0},
+        {"OUT", "出", "顺流", "[[120.635,31.015],[120.70,31.015]]", 1.0},
+    };
+    load(net, 2,
+         "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":"
+         "{\"lake_id\":\"L\",\"name\":\"湖\",\"residence_days\":2},\"geometry\":{\"type\":"
+         "\"Polygon\",\"coordinates\":[[[120.60,31.00],[120.64,31.00],[120.64,31.03],"
+         "[120.60,31.03],[120.60,31.00]]]}}]}");
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_result res;
+    trace("IN", 0, &o, &res);
+    const cr_trace_reach *in = find(&res, "IN");
+    const cr_trace_reach *out = find(&res, "OUT");
+    assert_non_null(out);
+    near(out->entry_h, in->exit_h + 48.0, "two days in the lake");
+    near(out->entry_km, in->exit_km, "the lake adds time, not distance");
+    cr_trace_result_cleanup(&res);
+    unload();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_down_and_up_distances_times_and_partial_cuts),
+        cmocka_unit_test(test_braid_bidirectional_gates_and_cycle),
+        cmocka_unit_test(test_lake_adds_its_residence_time),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
