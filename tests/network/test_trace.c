@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 typedef struct {
     const char *id, *name, *flow, *coords;
     double velocity_ms;
