@@ -277,6 +277,25 @@ static void print_table(const json_t *report)
                json_string_value(json_object_get(v, "layer")),
                json_string_value(json_object_get(v, "id")), name ? name : "");
     }
+    json_t *attribution = json_object_get(report, "attribution");
+    if (attribution) {
+        printf("candidate sources upstream, by jurisdiction:\n");
+        json_array_foreach(attribution, i, v)
+        {
+            printf("  %s %s\n", json_string_value(json_object_get(v, "county_code")),
+                   json_string_value(json_object_get(v, "county_name")));
+            size_t k;
+            json_t *o;
+            json_array_foreach(json_object_get(v, "outfalls"), k, o)
+            {
+                const char *name = json_string_value(json_object_get(o, "name"));
+                printf("    %8.2f km %8.1f h  %-16s %s\n",
+                       json_real_value(json_object_get(o, "distance_km")),
+                       json_real_value(json_object_get(o, "time_h")),
+                       json_string_value(json_object_get(o, "id")), name ? name : "");
+            }
+        }
+    }
     printf("reaches: %zu\n", json_array_size(json_object_get(report, "reaches")));
     json_array_foreach(json_object_get(report, "reaches"), i, v)
     {
@@ -397,6 +416,10 @@ int cr_cmd_trace(int argc, char **argv)
     json_object_set_new(report, "max_km", a.max_km > 0 ? json_real(a.max_km) : json_null());
     json_object_set_new(report, "max_hours",
                         a.max_hours > 0 ? json_real(a.max_hours) : json_null());
+    if (a.direction == CR_TRACE_UP) {
+        /* upstream: the candidate sources, for a joint investigation (追踪溯源) */
+        json_object_set_new(report, "attribution", cr_trace_attribution(store, report));
+    }
     if (strcmp(a.format, "table") == 0) {
         print_table(report);
     } else {

@@ -138,5 +138,10 @@ void cr_trace_result_cleanup(cr_trace_result *r);
  * with json_decref. */
 json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
                         int include_restricted);
+/* Source attribution (追踪溯源) from an upstream trace's report: the candidate outfalls, ranked
+ * by network distance (then travel time), grouped by the county they are in, groups in the
+ * order of their nearest candidate: [{county_code, county_name, outfalls: [{id, name, kind,
+ * distance_km, time_h, …}]}]. New reference; caller frees with json_decref. */
+json_t *cr_trace_attribution(cr_store *store, const json_t *report);
 
 #endif

@@ -282,3 +282,42 @@ json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_resul
     free(slot);
     return out;
 }
+
+json_t *cr_trace_attribution(cr_store *store, const json_t *report)
+{
+    sqlite3 *db = cr_store_db(store);
+    json_t *groups = json_object(); /* county → group */
+    json_t *order = json_array();   /* counties by nearest candidate (features are sorted) */
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(report, "features"), i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "layer")), "outfalls") != 0) {
+            continue;
+        }
+        const char *county = json_string_value(json_object_get(f, "county_code"));
+        county = county ? county : "";
+        json_t *group = json_object_get(groups, county);
+        if (group == NULL) {
+            char name[128] = "";
+            sqlite3_stmt *st;
+            if (sqlite3_prepare_v2(db, "SELECT name FROM admin_units_current WHERE source_id=?", -1,
+                                   &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                    snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
+                }
+                sqlite3_finalize(st);
+            }
+            group = json_pack("{s:s, s:s, s:[]}", "county_code", county, "county_name", name,
+                              "outfalls");
+            json_object_set_new(groups, county, group);
+            json_array_append(order, group);
+        }
+        json_t *o = json_deep_copy(f);
+        json_object_del(o, "layer");
+        json_array_append_new(json_object_get(group, "outfalls"), o);
+    }
+    json_decref(groups);
+    return order;
+}

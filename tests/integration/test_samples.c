@@ -252,6 +252,36 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     assert_true(intake);
     json_decref(report);
     cr_trace_result_cleanup(&res);
+
+    /* source attribution upstream of the Jiangsu–Shanghai section at Lili-east: Wujiang
+     * outfalls first, each group ranked by network distance */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT reach_id, measure_m FROM"
+                                        " monitoring_sections_current WHERE"
+                                        " source_id='SEC-TPH-LLD'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int32_t sec_reach = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
+    double sec_m = sqlite3_column_double(st, 1);
+    sqlite3_finalize(st);
+    cr_trace_options up = {CR_TRACE_UP, 0, 15.0, 0, 0, NULL, 0, NULL, 0};
+    assert_int_equal(cr_trace_run(g, sec_reach, sec_m, &up, &res, &e), CR_OK);
+    report = cr_trace_report(store, g, &res, 0);
+    json_t *attribution = cr_trace_attribution(store, report);
+    assert_true(json_array_size(attribution) >= 1);
+    json_t *first = json_array_get(attribution, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "county_code")), "320509");
+    json_t *outs = json_object_get(first, "outfalls");
+    assert_true(json_array_size(outs) >= 5);
+    for (i = 1; i < json_array_size(outs); i++) {
+        assert_true(json_real_value(json_object_get(json_array_get(outs, i - 1), "distance_km")) <=
+                    json_real_value(json_object_get(json_array_get(outs, i), "distance_km")));
+    }
+    json_decref(attribution);
+    json_decref(report);
+    cr_trace_result_cleanup(&res);
     cr_graph_free(g);
 
     cr_store_close(store);
