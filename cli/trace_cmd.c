@@ -18,21 +18,26 @@ static void help(FILE *out)
                  "                        --direction up|down [--mode all|main] [--max-km N]\n"
                  "                        [--max-hours H] [--velocity M_PER_S]\n"
                  "                        [--gates closed=ID,…] [--gates reversed=ID,…]\n"
+                 "                        [--spill-kg M [--spill-hours T] [--dispersion D]]\n"
                  "                        [--format json|geojson|table] [--store PATH]\n\n"
                  "Follow the network downstream (where does it go, who must know, when does it\n"
                  "arrive) or upstream (where could it come from). Every branch (all) or the\n"
                  "mainstem only (main); bounded by network distance and/or travel time. Reaches\n"
                  "with flow 'both' are followed both ways; a gate scenario closes or reverses the\n"
                  "reaches its gates sit on. Output: the reaches with distance and time, the\n"
-                 "features met, and the jurisdictions entered in order with their contacts.\n");
+                 "features met, and the jurisdictions entered in order with their contacts.\n"
+                 "--spill-kg adds, at each section and intake downstream, the leading edge, peak\n"
+                 "time and concentration (mg/L) and trailing edge of M kg released over T hours\n"
+                 "(1-D advection-dispersion; see docs/tracing.md).\n");
 }
 
 typedef struct {
     const char *reach, *feature, *at, *format;
     int direction; /* -1 unset */
     int main_only;
-    double max_km, max_hours, velocity;
-    char *gates[2]; /* closed, reversed: comma lists */
+    double max_km, max_hours, velocity, dispersion;
+    double spill_kg, spill_hours; /* spill estimate (downstream), kg over hours */
+    char *gates[2];               /* closed, reversed: comma lists */
 } trace_args;
 
 static int parse_number(const char *what, const char *s, double lo, double hi, double *out)
@@ -61,6 +66,9 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
         {"velocity", required_argument, NULL, 'V'},
         {"gates", required_argument, NULL, 'g'},
         {"format", required_argument, NULL, 'F'},
+        {"dispersion", required_argument, NULL, 'D'},
+        {"spill-kg", required_argument, NULL, 'S'},
+        {"spill-hours", required_argument, NULL, 'T'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -111,6 +119,21 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
                 return 0;
             }
             break;
+        case 'D':
+            if (!parse_number("--dispersion", optarg, 0.001, 1e4, &a->dispersion)) {
+                return 0;
+            }
+            break;
+        case 'S':
+            if (!parse_number("--spill-kg", optarg, 1e-9, 1e9, &a->spill_kg)) {
+                return 0;
+            }
+            break;
+        case 'T':
+            if (!parse_number("--spill-hours", optarg, 0, 1e4, &a->spill_hours)) {
+                return 0;
+            }
+            break;
         case 'g':
             if (strncmp(optarg, "closed=", 7) == 0) {
                 a->gates[0] = optarg + 7;
@@ -134,6 +157,10 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
         default:
             return 0;
         }
+    }
+    if (a->spill_kg > 0 && a->direction != CR_TRACE_DOWN) {
+        fprintf(stderr, "crossriver trace: a spill estimate goes downstream (--direction down)\n");
+        return 0;
     }
     if ((a->reach != NULL) + (a->feature != NULL) + (a->at != NULL) != 1 || a->direction < 0) {
         fprintf(stderr, "crossriver trace: give one of --reach, --feature, --at, and "
@@ -276,6 +303,15 @@ static void print_table(const json_t *report)
                json_real_value(json_object_get(v, "time_h")),
                json_string_value(json_object_get(v, "layer")),
                json_string_value(json_object_get(v, "id")), name ? name : "");
+        json_t *sp = json_object_get(v, "spill");
+        if (sp) {
+            printf("                          spill: from %.1f h, peak %.4g mg/L at %.1f h, "
+                   "passed by %.1f h\n",
+                   json_real_value(json_object_get(sp, "leading_edge_h")),
+                   json_real_value(json_object_get(sp, "peak_mg_l")),
+                   json_real_value(json_object_get(sp, "peak_h")),
+                   json_real_value(json_object_get(sp, "trailing_edge_h")));
+        }
     }
     json_t *attribution = json_object_get(report, "attribution");
     if (attribution) {
@@ -397,6 +433,7 @@ int cr_cmd_trace(int argc, char **argv)
                             a.max_km,
                             a.max_hours,
                             a.velocity,
+                            a.dispersion,
                             closed,
                             n_closed,
                             reversed,
@@ -416,6 +453,12 @@ int cr_cmd_trace(int argc, char **argv)
     json_object_set_new(report, "max_km", a.max_km > 0 ? json_real(a.max_km) : json_null());
     json_object_set_new(report, "max_hours",
                         a.max_hours > 0 ? json_real(a.max_hours) : json_null());
+    if (a.spill_kg > 0) {
+        cr_trace_add_spill(report, g, &res, &opt, a.spill_kg, a.spill_hours);
+        json_object_set_new(report, "spill",
+                            json_pack("{s:f, s:f, s:f}", "mass_kg", a.spill_kg, "release_h",
+                                      a.spill_hours, "dispersion_m2s", a.dispersion));
+    }
     if (a.direction == CR_TRACE_UP) {
         /* upstream: the candidate sources, for a joint investigation (追踪溯源) */
         json_object_set_new(report, "attribution", cr_trace_attribution(store, report));

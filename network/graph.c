@@ -145,7 +145,8 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT r.fid, r.source_id, d.from_node, d.to_node, d.length_m,"
-                           " r.velocity_ms, r.flow, d.strahler, r.reach_class, d.mainstem"
+                           " r.velocity_ms, r.flow, d.strahler, r.reach_class, d.mainstem,"
+                           " r.discharge_m3s"
                            " FROM reaches r JOIN"
                            " reaches_derived d ON d.fid = r.fid WHERE r.valid_to IS NULL"
                            " ORDER BY r.source_id",
@@ -165,6 +166,7 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
             g->to_node = cr_xrealloc(g->to_node, cap * sizeof *g->to_node);
             g->length_m = cr_xrealloc(g->length_m, cap * sizeof *g->length_m);
             g->velocity_ms = cr_xrealloc(g->velocity_ms, cap * sizeof *g->velocity_ms);
+            g->discharge_m3s = cr_xrealloc(g->discharge_m3s, cap * sizeof *g->discharge_m3s);
             g->flow = cr_xrealloc(g->flow, cap * sizeof *g->flow);
             g->strahler = cr_xrealloc(g->strahler, cap * sizeof *g->strahler);
             g->reach_class = cr_xrealloc(g->reach_class, cap * sizeof *g->reach_class);
@@ -178,6 +180,8 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
         g->length_m[r] = sqlite3_column_double(st, 4);
         g->velocity_ms[r] =
             sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+        g->discharge_m3s[r] =
+            sqlite3_column_type(st, 10) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 10);
         const char *flow = (const char *)sqlite3_column_text(st, 6);
         g->flow[r] = (uint8_t)cr_flow_parse(flow);
         g->strahler[r] = sqlite3_column_int(st, 7);
@@ -232,6 +236,7 @@ void cr_graph_free(cr_graph *g)
     free(g->to_node);
     free(g->length_m);
     free(g->velocity_ms);
+    free(g->discharge_m3s);
     free(g->flow);
     free(g->strahler);
     free(g->down_start);

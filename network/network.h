@@ -60,8 +60,9 @@ typedef struct {
     int64_t *reach_fid; /* per reach: row in the store */
     int32_t *from_node, *to_node;
     double *length_m;
-    double *velocity_ms; /* NaN where the data has none */
-    uint8_t *flow;       /* cr_flow */
+    double *velocity_ms;   /* NaN where the data has none */
+    double *discharge_m3s; /* NaN where the data has none */
+    uint8_t *flow;         /* cr_flow */
     int32_t *strahler;
     uint8_t *reach_class; /* CR_CLASS_* for default velocities */
     int32_t *mainstem;    /* index into mainstem_name */
@@ -96,6 +97,7 @@ typedef struct {
     double max_km;                /* network distance bound, <= 0 for none */
     double max_hours;             /* travel time bound, <= 0 for none */
     double velocity_ms;           /* > 0: use for every reach (overrides data and defaults) */
+    double dispersion_m2s;        /* > 0: longitudinal dispersion for every reach, else by class */
     const int32_t *closed;        /* reaches a closed gate blocks */
     size_t n_closed;
     const int32_t *reversed; /* reaches whose flow a gate reverses */
@@ -109,6 +111,8 @@ typedef struct {
                                  and left; exit < entry when traversed against its digitisation */
     double entry_km, exit_km; /* network distance from the start */
     double entry_h, exit_h;   /* travel time from the start */
+    double entry_var_s2;      /* temporal variance a pulse has gathered when it enters (s²) */
+    double exit_var_s2;       /* … when it leaves the covered part */
     uint8_t bidirectional;    /* the reach's flow is "both" */
     uint8_t against;          /* traversed against its digitised direction */
     uint8_t partial;          /* cut by a bound */
@@ -123,6 +127,26 @@ typedef struct {
 
 /* Default velocity (m/s) by reach class, used where the data has none. */
 double cr_trace_default_velocity(cr_reach_class c);
+/* Default longitudinal dispersion coefficient (m²/s) and discharge (m³/s) by reach class. */
+double cr_trace_default_dispersion(cr_reach_class c);
+double cr_trace_default_discharge(cr_reach_class c);
+
+/* A spill at the start of a downstream trace, seen at one place on the path. */
+typedef struct {
+    double arrival_h;       /* advective travel time to the place */
+    double sigma_h;         /* spread (standard deviation) of the pulse there */
+    double leading_edge_h;  /* arrival − 2σ: concentrations start to rise */
+    double peak_h;          /* arrival + release/2 */
+    double peak_mg_l;       /* peak concentration */
+    double trailing_edge_h; /* arrival + release + 2σ: the cloud has passed */
+    double discharge_m3s;   /* the dilution used */
+} cr_spill_at;
+
+/* One-dimensional advection–dispersion (a Gaussian cloud in time, variances added reach by
+ * reach): mass_kg released evenly over release_h hours (0: instantaneous), seen at measure m
+ * of reached reach tr. */
+void cr_spill_estimate(const cr_graph *g, const cr_trace_options *opt, const cr_trace_reach *tr,
+                       double m, double mass_kg, double release_h, cr_spill_at *out);
 /* Trace from reach start at start_m metres from its upstream end. Terminates on any network
  * (cycles, braids, bidirectional reaches); each reach is reported once, at its shortest
  * network distance. Thread-safe on a shared graph. Free with cr_trace_result_cleanup. */
@@ -138,6 +162,10 @@ void cr_trace_result_cleanup(cr_trace_result *r);
  * with json_decref. */
 json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
                         int include_restricted);
+/* Add a spill estimate to every monitoring section and protection zone (intake) of a downstream
+ * report: {spill: {leading_edge_h, peak_h, peak_mg_l, trailing_edge_h, discharge_m3s}}. */
+void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result *res,
+                        const cr_trace_options *opt, double mass_kg, double release_h);
 /* Source attribution (追踪溯源) from an upstream trace's report: the candidate outfalls, ranked
  * by network distance (then travel time), grouped by the county they are in, groups in the
  * order of their nearest candidate: [{county_code, county_name, outfalls: [{id, name, kind,

@@ -26,6 +26,41 @@ double cr_trace_default_velocity(cr_reach_class c)
     return 0.20;
 }
 
+double cr_trace_default_dispersion(cr_reach_class c)
+{
+    /* order of magnitude for slow lowland rivers and canals (Fischer et al. 1979 ranges) */
+    switch (c) {
+    case CR_CLASS_MAINSTEM:
+        return 30.0;
+    case CR_CLASS_TRIBUTARY:
+        return 10.0;
+    case CR_CLASS_CANAL:
+        return 5.0;
+    case CR_CLASS_LAKE_LINK:
+        return 50.0;
+    case CR_CLASS_OTHER:
+        break;
+    }
+    return 10.0;
+}
+
+double cr_trace_default_discharge(cr_reach_class c)
+{
+    switch (c) {
+    case CR_CLASS_MAINSTEM:
+        return 100.0;
+    case CR_CLASS_TRIBUTARY:
+        return 10.0;
+    case CR_CLASS_CANAL:
+        return 30.0;
+    case CR_CLASS_LAKE_LINK:
+        return 50.0;
+    case CR_CLASS_OTHER:
+        break;
+    }
+    return 10.0;
+}
+
 typedef struct {
     double d; /* metres */
     int32_t node;
@@ -80,6 +115,7 @@ typedef struct {
     const cr_trace_options *opt;
     double max_m, max_h;     /* bounds (INFINITY when none) */
     double *dist, *hours;    /* per node */
+    double *var;             /* per node: temporal variance of a pulse arriving there (s²) */
     int32_t *via;            /* per node: the reach it was reached through, -1 at the start */
     unsigned char *done;     /* per node: settled */
     unsigned char *blocked;  /* per reach: closed gate */
@@ -90,20 +126,35 @@ typedef struct {
     heap h;
 } tracer;
 
-static double velocity(const tracer *t, int32_t r)
+static double reach_velocity(const cr_graph *g, const cr_trace_options *opt, int32_t r)
 {
-    if (t->opt->velocity_ms > 0) {
-        return t->opt->velocity_ms;
+    if (opt->velocity_ms > 0) {
+        return opt->velocity_ms;
     }
-    double v = t->g->velocity_ms[r];
-    return isfinite(v) && v > 0 ? v
-                                : cr_trace_default_velocity((cr_reach_class)t->g->reach_class[r]);
+    double v = g->velocity_ms[r];
+    return isfinite(v) && v > 0 ? v : cr_trace_default_velocity((cr_reach_class)g->reach_class[r]);
 }
 
-/* Record reach r entered at measure entry_m (from node with dist d0, time h0), covering len
- * metres towards exit_m; cut at the bounds. Returns 1 when traversed whole (go on from its
- * far node). */
-static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0, double h0)
+static double reach_dispersion(const cr_graph *g, const cr_trace_options *opt, int32_t r)
+{
+    return opt->dispersion_m2s > 0 ? opt->dispersion_m2s
+                                   : cr_trace_default_dispersion((cr_reach_class)g->reach_class[r]);
+}
+
+static double velocity(const tracer *t, int32_t r)
+{
+    return reach_velocity(t->g, t->opt, r);
+}
+
+/* Temporal variance a pulse gathers over len metres of reach r: σx² = 2Dt, σt² = σx²/u². */
+static double variance_over(const tracer *t, int32_t r, double len)
+{
+    double u = velocity(t, r);
+    return 2.0 * reach_dispersion(t->g, t->opt, r) * len / (u * u * u);
+}
+
+static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0, double h0,
+                  double var0)
 {
     const cr_graph *g = t->g;
     double len = fabs(exit_m - entry_m);
@@ -127,6 +178,8 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     tr->exit_km = (d0 + covered) / 1000.0;
     tr->entry_h = h0;
     tr->exit_h = h0 + covered / v / 3600.0;
+    tr->entry_var_s2 = var0;
+    tr->exit_var_s2 = var0 + variance_over(t, r, covered);
     tr->bidirectional = g->flow[r] == CR_FLOW_BOTH;
     tr->against = dir < 0;
     tr->partial = !whole;
@@ -145,11 +198,12 @@ static double lake_hours(const tracer *t, int32_t v)
     return isfinite(h) ? h : 0;
 }
 
-static void reach_node(tracer *t, int32_t w, double d, double h, int32_t via)
+static void reach_node(tracer *t, int32_t w, double d, double h, double var, int32_t via)
 {
     if (!t->done[w] && d < t->dist[w]) {
         t->dist[w] = d;
         t->hours[w] = h;
+        t->var[w] = var;
         t->via[w] = via;
         heap_push(&t->h, d, w);
     }
@@ -191,10 +245,12 @@ static void follow(tracer *t, int32_t v, int32_t s, int forward)
     double d0 = t->dist[v];
     double h0 = t->hours[v] + lake_hours(t, v);
     double len = g->length_m[s];
-    int whole = forward ? record(t, s, 0, len, d0, h0) : record(t, s, len, 0, d0, h0);
+    double var0 = t->var[v];
+    int whole = forward ? record(t, s, 0, len, d0, h0, var0) : record(t, s, len, 0, d0, h0, var0);
     if (whole) {
         const cr_trace_reach *tr = &t->out->reaches[t->slot[s]];
-        reach_node(t, forward ? g->to_node[s] : g->from_node[s], d0 + len, tr->exit_h, s);
+        reach_node(t, forward ? g->to_node[s] : g->from_node[s], d0 + len, tr->exit_h,
+                   tr->exit_var_s2, s);
     }
 }
 
@@ -246,21 +302,22 @@ static void start_from(tracer *t, int32_t s, double start_m)
     int forward = down ? (along || both) : (!along || both);
     int backward = down ? (!along || both) : (along || both);
     if (t->blocked[s]) {
-        record(t, s, start_m, start_m, 0, 0);
+        record(t, s, start_m, start_m, 0, 0, 0);
         return;
     }
-    if (forward && record(t, s, start_m, len, 0, 0)) {
-        reach_node(t, g->to_node[s], len - start_m, t->out->reaches[t->slot[s]].exit_h, s);
+    if (forward && record(t, s, start_m, len, 0, 0, 0)) {
+        const cr_trace_reach *tr = &t->out->reaches[t->slot[s]];
+        reach_node(t, g->to_node[s], len - start_m, tr->exit_h, tr->exit_var_s2, s);
     }
     if (backward) {
         /* a second part of the same reach: report the nearer, traverse both */
         double room = start_m;
         double v = velocity(t, s);
         if (!forward) {
-            record(t, s, start_m, 0, 0, 0);
+            record(t, s, start_m, 0, 0, 0, 0);
         }
         if (room <= t->max_m && room / v / 3600.0 <= t->max_h) {
-            reach_node(t, g->from_node[s], room, room / v / 3600.0, s);
+            reach_node(t, g->from_node[s], room, room / v / 3600.0, variance_over(t, s, room), s);
         }
     }
 }
@@ -282,6 +339,7 @@ cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
     size_t nr = (size_t)g->n_reaches + 1;
     t.dist = cr_xmalloc(nn * sizeof *t.dist);
     t.hours = cr_xmalloc(nn * sizeof *t.hours);
+    t.var = cr_xmalloc(nn * sizeof *t.var);
     t.via = cr_xmalloc(nn * sizeof *t.via);
     t.done = cr_xcalloc(nn, 1);
     t.blocked = cr_xcalloc(nr, 1);
@@ -319,6 +377,7 @@ cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
     }
     free(t.dist);
     free(t.hours);
+    free(t.var);
     free(t.via);
     free(t.done);
     free(t.blocked);
@@ -332,4 +391,37 @@ void cr_trace_result_cleanup(cr_trace_result *r)
 {
     free(r->reaches);
     memset(r, 0, sizeof *r);
+}
+
+void cr_spill_estimate(const cr_graph *g, const cr_trace_options *opt, const cr_trace_reach *tr,
+                       double m, double mass_kg, double release_h, cr_spill_at *out)
+{
+    int32_t r = tr->reach;
+    double span = fabs(tr->exit_m - tr->entry_m);
+    double f = span > 0 ? fmin(fabs(m - tr->entry_m) / span, 1.0) : 0;
+    double tau_h = tr->entry_h + f * (tr->exit_h - tr->entry_h);
+    double var = tr->entry_var_s2 + f * (tr->exit_var_s2 - tr->entry_var_s2);
+    double sigma_s = sqrt(fmax(var, 1e-9));
+    double q = isfinite(g->discharge_m3s[r]) && g->discharge_m3s[r] > 0
+                   ? g->discharge_m3s[r]
+                   : cr_trace_default_discharge((cr_reach_class)g->reach_class[r]);
+    double release_s = fmax(release_h, 0) * 3600.0;
+    /* mass flux through the place integrates to the mass: C(t) = (M/T)/Q ·
+     * [Φ((t−τ)/σ) − Φ((t−τ−T)/σ)], whose peak at t = τ + T/2 is (M/(TQ)) · erf(T/(2√2σ));
+     * as T → 0 this tends to M / (Q σ √(2π)). 1 kg/m³ = 1000 mg/L. */
+    double peak_kg_m3;
+    if (release_s < 1e-6 * sigma_s) {
+        peak_kg_m3 = mass_kg / (q * sigma_s * sqrt(2.0 * M_PI));
+    } else {
+        peak_kg_m3 = mass_kg / (release_s * q) * erf(release_s / (2.0 * sqrt(2.0) * sigma_s));
+    }
+    (void)opt;
+    out->arrival_h = tau_h;
+    out->sigma_h = sigma_s / 3600.0;
+    /* edges at ±3σ: outside them the concentration is below ~1 % of the peak */
+    out->leading_edge_h = fmax(tau_h - 3.0 * out->sigma_h, 0);
+    out->peak_h = tau_h + release_s / 7200.0;
+    out->peak_mg_l = peak_kg_m3 * 1000.0;
+    out->trailing_edge_h = tau_h + release_s / 3600.0 + 3.0 * out->sigma_h;
+    out->discharge_m3s = q;
 }

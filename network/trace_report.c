@@ -98,12 +98,12 @@ static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g
         double km;
         double h;
         at_measure(tr, m, &km, &h);
-        json_t *f = json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:s?, s:s?, s:s?}", "layer", d->name,
-                              "id", (const char *)sqlite3_column_text(st, 0), "name",
+        json_t *f = json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:f, s:s?, s:s?, s:s?}", "layer",
+                              d->name, "id", (const char *)sqlite3_column_text(st, 0), "name",
                               (const char *)sqlite3_column_text(st, 1), "reach_id", g->reach_id[r],
-                              "distance_km", round3(km), "time_h", round3(h), "county_code",
-                              (const char *)sqlite3_column_text(st, 4), "zone_grade",
-                              (const char *)sqlite3_column_text(st, 5), "join_flags",
+                              "measure_m", round(m * 10) / 10, "distance_km", round3(km), "time_h",
+                              round3(h), "county_code", (const char *)sqlite3_column_text(st, 4),
+                              "zone_grade", (const char *)sqlite3_column_text(st, 5), "join_flags",
                               (const char *)sqlite3_column_text(st, 6));
         json_array_append_new(out, f);
     }
@@ -126,6 +126,7 @@ static void zone_features(sqlite3 *db, const cr_graph *g, const cr_trace_result 
         json_t *covered = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
         double best_km = INFINITY;
         double best_h = INFINITY;
+        int32_t best_r = -1;
         size_t i;
         json_t *v;
         json_array_foreach(covered, i, v)
@@ -134,18 +135,21 @@ static void zone_features(sqlite3 *db, const cr_graph *g, const cr_trace_result 
             if (r >= 0 && slot[r] >= 0 && res->reaches[slot[r]].entry_km < best_km) {
                 best_km = res->reaches[slot[r]].entry_km;
                 best_h = res->reaches[slot[r]].entry_h;
+                best_r = r;
             }
         }
         json_decref(covered);
         if (isfinite(best_km)) {
             json_array_append_new(
-                out, json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:s?, s:s?}", "layer",
-                               "protection_zones", "id", (const char *)sqlite3_column_text(st, 0),
-                               "name", (const char *)sqlite3_column_text(st, 1), "zone_grade",
-                               (const char *)sqlite3_column_text(st, 2), "distance_km",
-                               round3(best_km), "time_h", round3(best_h), "source_name",
-                               (const char *)sqlite3_column_text(st, 3), "intake_id",
-                               (const char *)sqlite3_column_text(st, 4)));
+                out,
+                json_pack("{s:s, s:s, s:s?, s:s, s:s, s:f, s:f, s:f, s:s?, s:s?}", "layer",
+                          "protection_zones", "id", (const char *)sqlite3_column_text(st, 0),
+                          "name", (const char *)sqlite3_column_text(st, 1), "zone_grade",
+                          (const char *)sqlite3_column_text(st, 2), "reach_id", g->reach_id[best_r],
+                          "measure_m", round(res->reaches[slot[best_r]].entry_m * 10) / 10,
+                          "distance_km", round3(best_km), "time_h", round3(best_h), "source_name",
+                          (const char *)sqlite3_column_text(st, 3), "intake_id",
+                          (const char *)sqlite3_column_text(st, 4)));
         }
     }
     sqlite3_finalize(st);
@@ -320,4 +324,34 @@ json_t *cr_trace_attribution(cr_store *store, const json_t *report)
     }
     json_decref(groups);
     return order;
+}
+
+void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result *res,
+                        const cr_trace_options *opt, double mass_kg, double release_h)
+{
+    int32_t *slot = slots(g, res);
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(report, "features"), i, f)
+    {
+        const char *layer = json_string_value(json_object_get(f, "layer"));
+        if (strcmp(layer, "monitoring_sections") != 0 && strcmp(layer, "protection_zones") != 0) {
+            continue;
+        }
+        int32_t r = cr_graph_find_reach(g, json_string_value(json_object_get(f, "reach_id")));
+        if (r < 0 || slot[r] < 0) {
+            continue;
+        }
+        cr_spill_at at;
+        cr_spill_estimate(g, opt, &res->reaches[slot[r]],
+                          json_real_value(json_object_get(f, "measure_m")), mass_kg, release_h,
+                          &at);
+        json_object_set_new(f, "spill",
+                            json_pack("{s:f, s:f, s:f, s:f, s:f}", "leading_edge_h",
+                                      round3(at.leading_edge_h), "peak_h", round3(at.peak_h),
+                                      "peak_mg_l", round(at.peak_mg_l * 1e6) / 1e6,
+                                      "trailing_edge_h", round3(at.trailing_edge_h),
+                                      "discharge_m3s", at.discharge_m3s));
+    }
+    free(slot);
 }

@@ -13,6 +13,7 @@
 typedef struct {
     const char *id, *name, *flow, *coords;
     double velocity_ms;
+    double discharge_m3s; /* 0: none in the data */
 } spec;
 
 static test_store *g_t;
@@ -30,10 +31,10 @@ static void load(const spec *r, size_t n, const char *lakes)
         cr_strbuf_printf(&sb,
                          "%s{\"type\":\"Feature\",\"properties\":{\"reach_id\":\"%s\","
                          "\"name\":\"%s\",\"reach_class\":\"支流\",\"flow\":\"%s\","
-                         "\"velocity_ms\":%g},\"geometry\":{\"type\":\"LineString\","
-                         "\"coordinates\":%s}}",
+                         "\"velocity_ms\":%g,\"discharge_m3s\":%g},\"geometry\":{\"type\":"
+                         "\"LineString\",\"coordinates\":%s}}",
                          i ? "," : "", r[i].id, r[i].name, r[i].flow, r[i].velocity_ms,
-                         r[i].coords);
+                         r[i].discharge_m3s > 0 ? r[i].discharge_m3s : 50.0, r[i].coords);
     }
     cr_strbuf_puts(&sb, "]}");
     test_store_ingest(g_t, "reaches", "reaches.geojson", sb.data, NULL);
@@ -77,9 +78,9 @@ static void near(double got, double want, const char *what)
 
 /* A → B → C east along 31°N, 1 centidegree each; velocities 0.5, 0.25, 0.5 m/s. */
 static const spec LINE[] = {
-    {"A", "河", "顺流", "[[120.50,31.0],[120.51,31.0]]", 0.5},
-    {"B", "河", "顺流", "[[120.51,31.0],[120.52,31.0]]", 0.25},
-    {"C", "河", "顺流", "[[120.52,31.0],[120.53,31.0]]", 0.5},
+    {"A", "河", "顺流", "[[120.50,31.0],[120.51,31.0]]", 0.5, 0},
+    {"B", "河", "顺流", "[[120.51,31.0],[120.52,31.0]]", 0.25, 0},
+    {"C", "河", "顺流", "[[120.52,31.0],[120.53,31.0]]", 0.5, 0},
 };
 
 static void test_down_and_up_distances_times_and_partial_cuts(void **state)
@@ -89,7 +90,7 @@ static void test_down_and_up_distances_times_and_partial_cuts(void **state)
     /* each reach is 0.01° of longitude at 31°N: its geodesic length is the unit here */
     const double km = g_g->length_m[cr_graph_find_reach(g_g, "A")] / 1000.0;
     near(g_g->length_m[cr_graph_find_reach(g_g, "B")] / 1000.0, km, "equal reaches");
-    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0};
     cr_trace_result res;
     trace("A", km * 500, &o, &res); /* from the middle of A */
     assert_int_equal(res.n, 3);
@@ -124,7 +125,7 @@ static void test_down_and_up_distances_times_and_partial_cuts(void **state)
     near(b->exit_m, km * 250, "B cut by time");
     cr_trace_result_cleanup(&res);
 
-    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, 0, NULL, 0, NULL, 0};
     trace("C", km * 250, &up, &res);
     assert_int_equal(res.n, 3);
     c = find(&res, "C");
@@ -140,19 +141,19 @@ static void test_braid_bidirectional_gates_and_cycle(void **state)
 {
     (void)state;
     const spec net[] = {
-        {"S", "主河", "顺流", "[[120.50,31.0],[120.51,31.0]]", 0.3},
-        {"L", "主河", "顺流", "[[120.51,31.0],[120.52,31.005],[120.53,31.0]]", 0.3},
-        {"R", "汊河", "顺流", "[[120.51,31.0],[120.52,30.995],[120.53,31.0]]", 0.3},
-        {"T", "主河", "闸控", "[[120.53,31.0],[120.54,31.0]]", 0.3},
+        {"S", "主河", "顺流", "[[120.50,31.0],[120.51,31.0]]", 0.3, 0},
+        {"L", "主河", "顺流", "[[120.51,31.0],[120.52,31.005],[120.53,31.0]]", 0.3, 0},
+        {"R", "汊河", "顺流", "[[120.51,31.0],[120.52,30.995],[120.53,31.0]]", 0.3, 0},
+        {"T", "主河", "闸控", "[[120.53,31.0],[120.54,31.0]]", 0.3, 0},
         /* a tidal side channel digitised towards the braid's join */
-        {"X", "潮河", "双向", "[[120.53,31.02],[120.53,31.0]]", 0.3},
+        {"X", "潮河", "双向", "[[120.53,31.02],[120.53,31.0]]", 0.3, 0},
         /* a one-way loop hanging off T's end */
-        {"Y1", "环", "顺流", "[[120.54,31.0],[120.55,31.0]]", 0.3},
-        {"Y2", "环", "顺流", "[[120.55,31.0],[120.55,31.01]]", 0.3},
-        {"Y3", "环", "顺流", "[[120.55,31.01],[120.54,31.0]]", 0.3},
+        {"Y1", "环", "顺流", "[[120.54,31.0],[120.55,31.0]]", 0.3, 0},
+        {"Y2", "环", "顺流", "[[120.55,31.0],[120.55,31.01]]", 0.3, 0},
+        {"Y3", "环", "顺流", "[[120.55,31.01],[120.54,31.0]]", 0.3, 0},
     };
     load(net, 8, NULL);
-    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0};
     cr_trace_result res;
     trace("S", 0, &o, &res);
     /* every reach once: both braid branches, the tidal channel (backwards, flagged), the
@@ -183,13 +184,13 @@ static void test_braid_bidirectional_gates_and_cycle(void **state)
     trace("S", 0, &o, &res);
     assert_null(find(&res, "Y1"));
     cr_trace_result_cleanup(&res);
-    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, NULL, 0, &t_reach, 1};
+    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, 0, NULL, 0, &t_reach, 1};
     trace("L", 100, &up, &res);
     assert_null(find(&res, "T")); /* reversed T flows out of L's end, not into it */
     cr_trace_result_cleanup(&res);
 
     /* mainstem only: the 主河 path, not the 汊河 branch nor the tidal channel */
-    cr_trace_options m = {CR_TRACE_DOWN, 1, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_options m = {CR_TRACE_DOWN, 1, 0, 0, 0, 0, NULL, 0, NULL, 0};
     trace("S", 0, &m, &res);
     assert_non_null(find(&res, "L"));
     assert_null(find(&res, "R"));
@@ -202,15 +203,15 @@ static void test_lake_adds_its_residence_time(void **state)
 {
     (void)state;
     const spec net[] = {
-        {"IN", "入", "顺流", "[[120.50,31.01],[120.605,31.01]]", 1.0},
-        {"OUT", "出", "顺流", "[[120.635,31.015],[120.70,31.015]]", 1.0},
+        {"IN", "入", "顺流", "[[120.50,31.01],[120.605,31.01]]", 1.0, 0},
+        {"OUT", "出", "顺流", "[[120.635,31.015],[120.70,31.015]]", 1.0, 0},
     };
     load(net, 2,
          "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":"
          "{\"lake_id\":\"L\",\"name\":\"湖\",\"residence_days\":2},\"geometry\":{\"type\":"
          "\"Polygon\",\"coordinates\":[[[120.60,31.00],[120.64,31.00],[120.64,31.03],"
          "[120.60,31.03],[120.60,31.00]]]}}]}");
-    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0};
     cr_trace_result res;
     trace("IN", 0, &o, &res);
     const cr_trace_reach *in = find(&res, "IN");
@@ -222,12 +223,89 @@ static void test_lake_adds_its_residence_time(void **state)
     unload();
 }
 
+/* The exact 1-D advection–dispersion solution in a uniform channel (velocity u, dispersion D,
+ * cross-section A = Q/u): an instantaneous release of M at x = 0, t = 0 gives
+ * C(x, t) = M / (A √(4πDt)) · exp(−(x − ut)² / (4Dt)); a release spread evenly over T is the
+ * same integrated over the release time. Returns kg/m³. */
+static double exact(double x, double t, double u, double d, double q, double mass, double release)
+{
+    double a = q / u;
+    if (release <= 0) {
+        return t <= 0 ? 0
+                      : mass / (a * sqrt(4 * M_PI * d * t)) *
+                            exp(-(x - u * t) * (x - u * t) / (4 * d * t));
+    }
+    const int n = 400;
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        double s0 = (i + 0.5) * release / n; /* midpoint rule over the release */
+        sum += exact(x, t - s0, u, d, q, mass / n, 0);
+    }
+    return sum;
+}
+
+static void test_spill_matches_the_closed_form_on_a_uniform_channel(void **state)
+{
+    (void)state;
+    const spec net[] = {
+        {"U1", "渠", "顺流", "[[120.50,31.0],[120.55,31.0]]", 0.3, 80},
+        {"U2", "渠", "顺流", "[[120.55,31.0],[120.60,31.0]]", 0.3, 80},
+        {"U3", "渠", "顺流", "[[120.60,31.0],[120.65,31.0]]", 0.3, 80},
+        {"U4", "渠", "顺流", "[[120.65,31.0],[120.70,31.0]]", 0.3, 80},
+        {"U5", "渠", "顺流", "[[120.70,31.0],[120.75,31.0]]", 0.3, 80},
+    };
+    load(net, 5, NULL);
+    const double u = 0.3, d = 30.0, q = 80.0, mass = 1000.0;
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, d, NULL, 0, NULL, 0};
+    cr_trace_result res;
+    trace("U1", 0, &o, &res);
+    const cr_trace_reach *u4 = find(&res, "U4");
+    double m = 2000.0; /* 2 km into the fourth reach */
+    double x = u4->entry_km * 1000.0 + m;
+    const double releases_h[] = {0, 2.0};
+    for (int k = 0; k < 2; k++) {
+        cr_spill_at at;
+        cr_spill_estimate(g_g, &o, u4, m, mass, releases_h[k], &at);
+        near(at.discharge_m3s, q, "discharge used");
+        near(at.arrival_h * 3600.0, x / u, "advective arrival");
+        /* the exact peak, by scanning time in 10 s steps */
+        double best = 0;
+        double best_t = 0;
+        for (double t = 60; t < 3 * x / u; t += 10) {
+            double c = exact(x, t, u, d, q, mass, releases_h[k] * 3600.0);
+            if (c > best) {
+                best = c, best_t = t;
+            }
+        }
+        double peak_mg_l = best * 1000.0;
+        /* the Gaussian-in-time cloud is exact as the Péclet number grows (here ux/D ≈ 160) */
+        if (fabs(at.peak_mg_l - peak_mg_l) > 0.03 * peak_mg_l) {
+            fail_msg("release %g h: peak %.5f mg/L, exact %.5f", releases_h[k], at.peak_mg_l,
+                     peak_mg_l);
+        }
+        if (fabs(at.peak_h * 3600.0 - best_t) > 0.02 * best_t) {
+            fail_msg("release %g h: peak at %.0f s, exact %.0f s", releases_h[k],
+                     at.peak_h * 3600.0, best_t);
+        }
+        /* the cloud has essentially passed by the trailing edge, and not arrived before the
+         * leading edge (a few percent: the exact cloud is slightly skewed) */
+        double tail = exact(x, at.trailing_edge_h * 3600.0, u, d, q, mass, releases_h[k] * 3600.0);
+        assert_true(tail < 0.05 * best);
+        assert_true(exact(x, at.leading_edge_h * 3600.0, u, d, q, mass, releases_h[k] * 3600.0) <
+                    0.05 * best);
+        assert_true(at.leading_edge_h < at.peak_h && at.peak_h < at.trailing_edge_h);
+    }
+    cr_trace_result_cleanup(&res);
+    unload();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_down_and_up_distances_times_and_partial_cuts),
         cmocka_unit_test(test_braid_bidirectional_gates_and_cycle),
         cmocka_unit_test(test_lake_adds_its_residence_time),
+        cmocka_unit_test(test_spill_matches_the_closed_form_on_a_uniform_channel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
