@@ -109,6 +109,12 @@ static void write_reaches(const grid *g, const char *dir, long *n_out)
             n++;
         }
     }
+    /* the river mouth: one reach below the outlet node, so the whole basin is upstream of it */
+    double ox, oy;
+    node_xy(g, g->nx - 1, g->ny / 2, &ox, &oy);
+    fprintf(f, "MOUTH,干流,mainstem,down,0.50,\"LINESTRING (%.7f %.7f,%.7f %.7f)\"\n", ox, oy,
+            ox + STEP, oy);
+    n++;
     fclose(f);
     *n_out = n;
 }

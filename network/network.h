@@ -120,10 +120,17 @@ typedef struct {
 } cr_trace_reach;
 
 typedef struct {
-    cr_trace_reach *reaches; /* sorted by entry_km, each reach once */
+    cr_trace_reach *reaches; /* each reach once, in traversal order (by distance when bounded) */
     size_t n;
     double lake_hours; /* residence time added crossing lakes on the farthest path */
 } cr_trace_result;
+
+/* Per-thread scratch space sized to a graph, reused across traces: only what a trace touched
+ * is reset, so a short trace costs nothing in proportion to the network. Free with
+ * cr_trace_workspace_free. */
+typedef struct cr_trace_workspace cr_trace_workspace;
+cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g);
+void cr_trace_workspace_free(cr_trace_workspace *ws);
 
 /* Default velocity (m/s) by reach class, used where the data has none. */
 double cr_trace_default_velocity(cr_reach_class c);
@@ -152,6 +159,9 @@ void cr_spill_estimate(const cr_graph *g, const cr_trace_options *opt, const cr_
  * network distance. Thread-safe on a shared graph. Free with cr_trace_result_cleanup. */
 cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
                        const cr_trace_options *opt, cr_trace_result *out, cr_error *err);
+/* The same with a caller's workspace (one per thread; built for this graph). */
+cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t start, double start_m,
+                          const cr_trace_options *opt, cr_trace_result *out, cr_error *err);
 void cr_trace_result_cleanup(cr_trace_result *r);
 
 /* The trace as JSON for people and programs: {reaches: [{reach_id, distance_km, time_h, …}],

@@ -123,7 +123,12 @@ typedef struct {
     int32_t *slot;           /* per reach: index in out, or -1 */
     int32_t start_mainstem;
     cr_trace_result *out;
+    size_t cap; /* reaches allocated in out */
     heap h;
+    struct cr_trace_workspace *ws; /* to note the nodes touched */
+    int fifo;                      /* unbounded: label-correcting with a FIFO queue */
+    int32_t *queue;                /* ring of nodes (fifo), n_nodes + 1 */
+    size_t q_head, q_len, q_cap;
 } tracer;
 
 static double reach_velocity(const cr_graph *g, const cr_trace_options *opt, int32_t r)
@@ -167,7 +172,10 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
         return whole; /* already reported nearer */
     }
     if (t->slot[r] < 0) {
-        t->out->reaches = cr_xrealloc(t->out->reaches, (t->out->n + 1) * sizeof *t->out->reaches);
+        if (t->out->n == t->cap) {
+            t->cap = t->cap ? t->cap * 2 : 256;
+            t->out->reaches = cr_xrealloc(t->out->reaches, t->cap * sizeof *t->out->reaches);
+        }
         t->slot[r] = (int32_t)t->out->n++;
     }
     cr_trace_reach *tr = &t->out->reaches[t->slot[r]];
@@ -198,9 +206,30 @@ static double lake_hours(const tracer *t, int32_t v)
     return isfinite(h) ? h : 0;
 }
 
+static void touch(tracer *t, int32_t w);
+
 static void reach_node(tracer *t, int32_t w, double d, double h, double var, int32_t via)
 {
+    if (t->fifo) {
+        if (d < t->dist[w]) {
+            if (!isfinite(t->dist[w])) {
+                touch(t, w);
+            }
+            t->dist[w] = d;
+            t->hours[w] = h;
+            t->var[w] = var;
+            t->via[w] = via;
+            if (!t->done[w]) { /* done = queued, in fifo mode */
+                t->done[w] = 1;
+                t->queue[(t->q_head + t->q_len++) % t->q_cap] = w;
+            }
+        }
+        return;
+    }
     if (!t->done[w] && d < t->dist[w]) {
+        if (!isfinite(t->dist[w])) {
+            touch(t, w);
+        }
         t->dist[w] = d;
         t->hours[w] = h;
         t->var[w] = var;
@@ -280,16 +309,6 @@ static void expand(tracer *t, int32_t v)
     }
 }
 
-static int compare_entries(const void *a, const void *b)
-{
-    const cr_trace_reach *x = a;
-    const cr_trace_reach *y = b;
-    if (x->entry_km != y->entry_km) {
-        return x->entry_km < y->entry_km ? -1 : 1;
-    }
-    return x->reach - y->reach;
-}
-
 /* The start reach: the part from start_m in the direction(s) the water can go. */
 static void start_from(tracer *t, int32_t s, double start_m)
 {
@@ -322,36 +341,113 @@ static void start_from(tracer *t, int32_t s, double start_m)
     }
 }
 
-cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
-                       const cr_trace_options *opt, cr_trace_result *out, cr_error *err)
+struct cr_trace_workspace {
+    int32_t n_nodes, n_reaches; /* the graph it was built for */
+    double *dist, *hours, *var; /* per node */
+    int32_t *via;               /* per node */
+    unsigned char *done;        /* per node */
+    unsigned char *blocked;     /* per reach */
+    unsigned char *reversed;    /* per reach */
+    int32_t *slot;              /* per reach */
+    int32_t *touched;           /* nodes given a distance in this trace */
+    int32_t *queue;             /* FIFO ring for unbounded traces, allocated on first use */
+    size_t n_touched, cap_touched;
+    heap h;
+};
+
+cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
+{
+    cr_trace_workspace *ws = cr_xcalloc(1, sizeof *ws);
+    size_t nn = (size_t)g->n_nodes + 1;
+    size_t nr = (size_t)g->n_reaches + 1;
+    ws->n_nodes = g->n_nodes;
+    ws->n_reaches = g->n_reaches;
+    ws->dist = cr_xmalloc(nn * sizeof *ws->dist);
+    ws->hours = cr_xmalloc(nn * sizeof *ws->hours);
+    ws->var = cr_xmalloc(nn * sizeof *ws->var);
+    ws->via = cr_xmalloc(nn * sizeof *ws->via);
+    ws->done = cr_xcalloc(nn, 1);
+    ws->blocked = cr_xcalloc(nr, 1);
+    ws->reversed = cr_xcalloc(nr, 1);
+    ws->slot = cr_xmalloc(nr * sizeof *ws->slot);
+    for (size_t v = 0; v < nn; v++) {
+        ws->dist[v] = INFINITY;
+        ws->via[v] = -1;
+    }
+    for (size_t r = 0; r < nr; r++) {
+        ws->slot[r] = -1;
+    }
+    return ws;
+}
+
+void cr_trace_workspace_free(cr_trace_workspace *ws)
+{
+    if (ws == NULL) {
+        return;
+    }
+    free(ws->dist);
+    free(ws->hours);
+    free(ws->var);
+    free(ws->via);
+    free(ws->done);
+    free(ws->blocked);
+    free(ws->reversed);
+    free(ws->slot);
+    free(ws->touched);
+    free(ws->queue);
+    free(ws->h.a);
+    free(ws);
+}
+
+/* Put back what a trace changed. */
+static void workspace_reset(cr_trace_workspace *ws, const cr_trace_options *opt,
+                            const cr_trace_result *out)
+{
+    for (size_t i = 0; i < ws->n_touched; i++) {
+        int32_t v = ws->touched[i];
+        ws->dist[v] = INFINITY;
+        ws->via[v] = -1;
+        ws->done[v] = 0;
+    }
+    ws->n_touched = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        ws->slot[out->reaches[i].reach] = -1;
+    }
+    for (size_t i = 0; i < opt->n_closed; i++) {
+        ws->blocked[opt->closed[i]] = 0;
+    }
+    for (size_t i = 0; i < opt->n_reversed; i++) {
+        ws->reversed[opt->reversed[i]] = 0;
+    }
+    ws->h.n = 0;
+}
+
+cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t start, double start_m,
+                          const cr_trace_options *opt, cr_trace_result *out, cr_error *err)
 {
     memset(out, 0, sizeof *out);
     if (start < 0 || start >= g->n_reaches) {
         return cr_error_set(err, CR_EINVAL, "trace: no reach %d in the network", start);
     }
+    if (ws->n_nodes != g->n_nodes || ws->n_reaches != g->n_reaches) {
+        return cr_error_set(err, CR_EINVAL, "trace: workspace built for another graph");
+    }
     tracer t = {0};
     t.g = g;
     t.opt = opt;
     t.out = out;
+    t.ws = ws;
     t.max_m = opt->max_km > 0 ? opt->max_km * 1000.0 : INFINITY;
     t.max_h = opt->max_hours > 0 ? opt->max_hours : INFINITY;
-    size_t nn = (size_t)g->n_nodes + 1;
-    size_t nr = (size_t)g->n_reaches + 1;
-    t.dist = cr_xmalloc(nn * sizeof *t.dist);
-    t.hours = cr_xmalloc(nn * sizeof *t.hours);
-    t.var = cr_xmalloc(nn * sizeof *t.var);
-    t.via = cr_xmalloc(nn * sizeof *t.via);
-    t.done = cr_xcalloc(nn, 1);
-    t.blocked = cr_xcalloc(nr, 1);
-    t.reversed = cr_xcalloc(nr, 1);
-    t.slot = cr_xmalloc(nr * sizeof *t.slot);
-    for (size_t v = 0; v < nn; v++) {
-        t.dist[v] = INFINITY;
-        t.via[v] = -1;
-    }
-    for (size_t r = 0; r < nr; r++) {
-        t.slot[r] = -1;
-    }
+    t.dist = ws->dist;
+    t.hours = ws->hours;
+    t.var = ws->var;
+    t.via = ws->via;
+    t.done = ws->done;
+    t.blocked = ws->blocked;
+    t.reversed = ws->reversed;
+    t.slot = ws->slot;
+    t.h = ws->h;
     for (size_t i = 0; i < opt->n_closed; i++) {
         t.blocked[opt->closed[i]] = 1;
     }
@@ -360,8 +456,26 @@ cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
     }
     t.start_mainstem = g->mainstem[start];
     start_m = fmin(fmax(start_m, 0), g->length_m[start]);
+    /* Without bounds nothing needs nodes in order of distance: label-correcting with a FIFO
+     * queue gives the same shortest distances once the queue is empty, in near-linear time on
+     * river networks (braids are few), and the result is sorted once at the end. */
+    t.fifo = !isfinite(t.max_m) && !isfinite(t.max_h);
+    if (t.fifo) {
+        if (ws->queue == NULL) {
+            ws->queue = cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof *ws->queue);
+        }
+        t.queue = ws->queue;
+        t.q_cap = (size_t)g->n_nodes + 1;
+    }
     start_from(&t, start, start_m);
-    while (t.h.n > 0) {
+    while (t.fifo && t.q_len > 0) {
+        int32_t v = t.queue[t.q_head];
+        t.q_head = (t.q_head + 1) % t.q_cap;
+        t.q_len--;
+        t.done[v] = 0;
+        expand(&t, v);
+    }
+    while (!t.fifo && t.h.n > 0) {
         heap_item it = heap_pop(&t.h);
         if (t.done[it.node] || it.d > t.dist[it.node]) {
             continue;
@@ -372,19 +486,29 @@ cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
         }
         expand(&t, it.node);
     }
-    if (out->n > 1) {
-        qsort(out->reaches, out->n, sizeof *out->reaches, compare_entries);
-    }
-    free(t.dist);
-    free(t.hours);
-    free(t.var);
-    free(t.via);
-    free(t.done);
-    free(t.blocked);
-    free(t.reversed);
-    free(t.slot);
-    free(t.h.a);
+    /* reaches stay in traversal order: the report sorts what people read */
+    ws->h = t.h;
+    workspace_reset(ws, opt, out);
     return CR_OK;
+}
+
+cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
+                       const cr_trace_options *opt, cr_trace_result *out, cr_error *err)
+{
+    cr_trace_workspace *ws = cr_trace_workspace_new(g);
+    cr_status rc = cr_trace_run_ws(g, ws, start, start_m, opt, out, err);
+    cr_trace_workspace_free(ws);
+    return rc;
+}
+
+static void touch(tracer *t, int32_t w)
+{
+    cr_trace_workspace *ws = t->ws;
+    if (ws->n_touched == ws->cap_touched) {
+        ws->cap_touched = ws->cap_touched ? ws->cap_touched * 2 : 1024;
+        ws->touched = cr_xrealloc(ws->touched, ws->cap_touched * sizeof *ws->touched);
+    }
+    ws->touched[ws->n_touched++] = w;
 }
 
 void cr_trace_result_cleanup(cr_trace_result *r)

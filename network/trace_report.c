@@ -255,14 +255,31 @@ static json_t *jurisdictions(sqlite3 *db, const cr_graph *g, const cr_trace_resu
     return sorted(arr);
 }
 
+static int by_entry(const void *a, const void *b)
+{
+    const cr_trace_reach *x = *(const cr_trace_reach *const *)a;
+    const cr_trace_reach *y = *(const cr_trace_reach *const *)b;
+    if (x->entry_km != y->entry_km) {
+        return x->entry_km < y->entry_km ? -1 : 1;
+    }
+    return x->reach - y->reach;
+}
+
 json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
                         int include_restricted)
 {
     sqlite3 *db = cr_store_db(store);
     int32_t *slot = slots(g, res);
     json_t *reaches = json_array();
+    const cr_trace_reach **order = cr_xmalloc((res->n + 1) * sizeof *order);
     for (size_t i = 0; i < res->n; i++) {
-        const cr_trace_reach *tr = &res->reaches[i];
+        order[i] = &res->reaches[i];
+    }
+    if (res->n > 1) {
+        qsort(order, res->n, sizeof *order, by_entry);
+    }
+    for (size_t i = 0; i < res->n; i++) {
+        const cr_trace_reach *tr = order[i];
         json_array_append_new(
             reaches,
             json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:b, s:b, s:b}", "reach_id",
@@ -273,6 +290,7 @@ json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_resul
                       tr->partial, "bidirectional", tr->bidirectional, "against_digitised",
                       tr->against, "gated", tr->gated));
     }
+    free(order);
     json_t *features = json_array();
     const cr_layer_set *set = cr_store_layers(store);
     for (size_t i = 0; i < set->n_layers; i++) {

@@ -104,7 +104,7 @@ static void test_down_and_up_distances_times_and_partial_cuts(void **state)
     near(c->exit_km, km * 2.5, "C exit");
     /* hours: half of A at 0.5 m/s, B at 0.25, C at 0.5 */
     near(c->entry_h, (km * 500 / 0.5 + km * 1000 / 0.25) / 3600, "C entry time");
-    assert_true(res.reaches[0].reach == a->reach); /* sorted by distance */
+    assert_true(res.reaches[0].reach == a->reach); /* the start reach comes first */
     cr_trace_result_cleanup(&res);
 
     o.max_km = km * 1.0; /* half of A, then half of B */
