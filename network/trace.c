@@ -66,6 +66,15 @@ typedef struct {
     int32_t node;
 } heap_item;
 
+/* Everything a trace keeps per node, in one cache line's worth. */
+typedef struct {
+    double dist;  /* metres from the start, INFINITY when not reached */
+    double hours; /* travel time */
+    double var;   /* temporal variance of a pulse arriving (s²) */
+    int32_t via;  /* the reach it was reached through, -1 at the start */
+    uint8_t done; /* settled (Dijkstra) or queued (FIFO) */
+} node_state;
+
 typedef struct {
     heap_item *a;
     size_t n, cap;
@@ -114,10 +123,10 @@ typedef struct {
     const cr_graph *g;
     const cr_trace_options *opt;
     double max_m, max_h;     /* bounds (INFINITY when none) */
-    double *dist, *hours;    /* per node */
-    double *var;             /* per node: temporal variance of a pulse arriving there (s²) */
-    int32_t *via;            /* per node: the reach it was reached through, -1 at the start */
-    unsigned char *done;     /* per node: settled */
+    node_state *ns;          /* per node */
+    int gates;               /* the scenario closes or reverses something */
+    const double *inv_u;     /* per reach: 1/u (s/m) */
+    const double *var_m;     /* per reach: 2D/u³ (s²/m) */
     unsigned char *blocked;  /* per reach: closed gate */
     unsigned char *reversed; /* per reach: gate reverses its flow */
     int32_t *slot;           /* per reach: index in out, or -1 */
@@ -163,8 +172,9 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
 {
     const cr_graph *g = t->g;
     double len = fabs(exit_m - entry_m);
-    double v = velocity(t, r);
-    double room_m = fmin(t->max_m - d0, (t->max_h - h0) * 3600.0 * v);
+    double inv_u = t->inv_u[r];
+    double room_m =
+        isfinite(t->max_h) ? fmin(t->max_m - d0, (t->max_h - h0) * 3600.0 / inv_u) : t->max_m - d0;
     int whole = room_m >= len;
     double covered = whole ? len : fmax(room_m, 0);
     double dir = exit_m >= entry_m ? 1 : -1;
@@ -185,9 +195,9 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     tr->entry_km = d0 / 1000.0;
     tr->exit_km = (d0 + covered) / 1000.0;
     tr->entry_h = h0;
-    tr->exit_h = h0 + covered / v / 3600.0;
+    tr->exit_h = h0 + covered * inv_u * (1.0 / 3600.0);
     tr->entry_var_s2 = var0;
-    tr->exit_var_s2 = var0 + variance_over(t, r, covered);
+    tr->exit_var_s2 = var0 + covered * t->var_m[r];
     tr->bidirectional = g->flow[r] == CR_FLOW_BOTH;
     tr->against = dir < 0;
     tr->partial = !whole;
@@ -211,29 +221,29 @@ static void touch(tracer *t, int32_t w);
 static void reach_node(tracer *t, int32_t w, double d, double h, double var, int32_t via)
 {
     if (t->fifo) {
-        if (d < t->dist[w]) {
-            if (!isfinite(t->dist[w])) {
+        if (d < t->ns[w].dist) {
+            if (!isfinite(t->ns[w].dist)) {
                 touch(t, w);
             }
-            t->dist[w] = d;
-            t->hours[w] = h;
-            t->var[w] = var;
-            t->via[w] = via;
-            if (!t->done[w]) { /* done = queued, in fifo mode */
-                t->done[w] = 1;
-                t->queue[(t->q_head + t->q_len++) % t->q_cap] = w;
+            t->ns[w].dist = d;
+            t->ns[w].hours = h;
+            t->ns[w].var = var;
+            t->ns[w].via = via;
+            if (!t->ns[w].done) { /* done = queued, in fifo mode */
+                t->ns[w].done = 1;
+                t->queue[(t->q_head + t->q_len++) & (t->q_cap - 1)] = w;
             }
         }
         return;
     }
-    if (!t->done[w] && d < t->dist[w]) {
-        if (!isfinite(t->dist[w])) {
+    if (!t->ns[w].done && d < t->ns[w].dist) {
+        if (!isfinite(t->ns[w].dist)) {
             touch(t, w);
         }
-        t->dist[w] = d;
-        t->hours[w] = h;
-        t->var[w] = var;
-        t->via[w] = via;
+        t->ns[w].dist = d;
+        t->ns[w].hours = h;
+        t->ns[w].var = var;
+        t->ns[w].via = via;
         heap_push(&t->h, d, w);
     }
 }
@@ -268,13 +278,13 @@ static int main_allows(const tracer *t, int32_t v, int32_t via, int32_t s)
 static void follow(tracer *t, int32_t v, int32_t s, int forward)
 {
     const cr_graph *g = t->g;
-    if (t->blocked[s] || (t->opt->main_only && !main_allows(t, v, t->via[v], s))) {
+    if ((t->gates && t->blocked[s]) || (t->opt->main_only && !main_allows(t, v, t->ns[v].via, s))) {
         return;
     }
-    double d0 = t->dist[v];
-    double h0 = t->hours[v] + lake_hours(t, v);
+    double d0 = t->ns[v].dist;
+    double h0 = t->ns[v].hours + lake_hours(t, v);
     double len = g->length_m[s];
-    double var0 = t->var[v];
+    double var0 = t->ns[v].var;
     int whole = forward ? record(t, s, 0, len, d0, h0, var0) : record(t, s, len, 0, d0, h0, var0);
     if (whole) {
         const cr_trace_reach *tr = &t->out->reaches[t->slot[s]];
@@ -293,16 +303,18 @@ static void expand(tracer *t, int32_t v)
     int down = t->opt->direction == CR_TRACE_DOWN;
     for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
         int32_t s = g->down_reach[k]; /* digitised away from v */
-        int flows_away = !t->reversed[s];
-        int flows_in = t->reversed[s] || g->flow[s] == CR_FLOW_BOTH;
+        int rev = t->gates && t->reversed[s];
+        int flows_away = !rev;
+        int flows_in = rev || g->flow[s] == CR_FLOW_BOTH;
         if ((down && flows_away) || (!down && flows_in)) {
             follow(t, v, s, 1);
         }
     }
     for (int32_t k = g->up_start[v]; k < g->up_start[v + 1]; k++) {
         int32_t s = g->up_reach[k]; /* digitised into v */
-        int flows_in = !t->reversed[s];
-        int flows_away = t->reversed[s] || g->flow[s] == CR_FLOW_BOTH;
+        int rev = t->gates && t->reversed[s];
+        int flows_in = !rev;
+        int flows_away = down && (rev || g->flow[s] == CR_FLOW_BOTH);
         if ((down && flows_away) || (!down && flows_in)) {
             follow(t, v, s, 0);
         }
@@ -343,14 +355,16 @@ static void start_from(tracer *t, int32_t s, double start_m)
 
 struct cr_trace_workspace {
     int32_t n_nodes, n_reaches; /* the graph it was built for */
-    double *dist, *hours, *var; /* per node */
-    int32_t *via;               /* per node */
-    unsigned char *done;        /* per node */
+    node_state *ns;             /* per node */
     unsigned char *blocked;     /* per reach */
     unsigned char *reversed;    /* per reach */
     int32_t *slot;              /* per reach */
     int32_t *touched;           /* nodes given a distance in this trace */
-    int32_t *queue;             /* FIFO ring for unbounded traces, allocated on first use */
+    double *inv_u;              /* per reach: seconds per metre (1/u) */
+    double *var_m;           /* per reach: temporal variance gathered per metre, 2D/u³ (s²/m) */
+    double rates_u, rates_d; /* the velocity/dispersion overrides the rates were made for */
+    int rates_ready;
+    int32_t *queue; /* FIFO ring for unbounded traces, allocated on first use */
     size_t n_touched, cap_touched;
     heap h;
 };
@@ -362,17 +376,13 @@ cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
     size_t nr = (size_t)g->n_reaches + 1;
     ws->n_nodes = g->n_nodes;
     ws->n_reaches = g->n_reaches;
-    ws->dist = cr_xmalloc(nn * sizeof *ws->dist);
-    ws->hours = cr_xmalloc(nn * sizeof *ws->hours);
-    ws->var = cr_xmalloc(nn * sizeof *ws->var);
-    ws->via = cr_xmalloc(nn * sizeof *ws->via);
-    ws->done = cr_xcalloc(nn, 1);
+    ws->ns = cr_xcalloc(nn, sizeof *ws->ns);
     ws->blocked = cr_xcalloc(nr, 1);
     ws->reversed = cr_xcalloc(nr, 1);
     ws->slot = cr_xmalloc(nr * sizeof *ws->slot);
     for (size_t v = 0; v < nn; v++) {
-        ws->dist[v] = INFINITY;
-        ws->via[v] = -1;
+        ws->ns[v].dist = INFINITY;
+        ws->ns[v].via = -1;
     }
     for (size_t r = 0; r < nr; r++) {
         ws->slot[r] = -1;
@@ -385,18 +395,37 @@ void cr_trace_workspace_free(cr_trace_workspace *ws)
     if (ws == NULL) {
         return;
     }
-    free(ws->dist);
-    free(ws->hours);
-    free(ws->var);
-    free(ws->via);
-    free(ws->done);
+    free(ws->ns);
     free(ws->blocked);
     free(ws->reversed);
     free(ws->slot);
     free(ws->touched);
     free(ws->queue);
+    free(ws->inv_u);
+    free(ws->var_m);
     free(ws->h.a);
     free(ws);
+}
+
+/* Per-reach rates for this run's velocity/dispersion overrides, kept while they stay the same
+ * (a workspace serves one thread, which rarely changes them). */
+static void prepare_rates(cr_trace_workspace *ws, const cr_graph *g, const cr_trace_options *opt)
+{
+    if (ws->rates_ready && ws->rates_u == opt->velocity_ms && ws->rates_d == opt->dispersion_m2s) {
+        return;
+    }
+    if (ws->inv_u == NULL) {
+        ws->inv_u = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *ws->inv_u);
+        ws->var_m = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *ws->var_m);
+    }
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        double u = reach_velocity(g, opt, r);
+        ws->inv_u[r] = 1.0 / u;
+        ws->var_m[r] = 2.0 * reach_dispersion(g, opt, r) / (u * u * u);
+    }
+    ws->rates_u = opt->velocity_ms;
+    ws->rates_d = opt->dispersion_m2s;
+    ws->rates_ready = 1;
 }
 
 /* Put back what a trace changed. */
@@ -405,9 +434,9 @@ static void workspace_reset(cr_trace_workspace *ws, const cr_trace_options *opt,
 {
     for (size_t i = 0; i < ws->n_touched; i++) {
         int32_t v = ws->touched[i];
-        ws->dist[v] = INFINITY;
-        ws->via[v] = -1;
-        ws->done[v] = 0;
+        ws->ns[v].dist = INFINITY;
+        ws->ns[v].via = -1;
+        ws->ns[v].done = 0;
     }
     ws->n_touched = 0;
     for (size_t i = 0; i < out->n; i++) {
@@ -439,11 +468,11 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
     t.ws = ws;
     t.max_m = opt->max_km > 0 ? opt->max_km * 1000.0 : INFINITY;
     t.max_h = opt->max_hours > 0 ? opt->max_hours : INFINITY;
-    t.dist = ws->dist;
-    t.hours = ws->hours;
-    t.var = ws->var;
-    t.via = ws->via;
-    t.done = ws->done;
+    t.ns = ws->ns;
+    t.gates = opt->n_closed > 0 || opt->n_reversed > 0;
+    prepare_rates(ws, g, opt);
+    t.inv_u = ws->inv_u;
+    t.var_m = ws->var_m;
     t.blocked = ws->blocked;
     t.reversed = ws->reversed;
     t.slot = ws->slot;
@@ -461,27 +490,31 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
      * river networks (braids are few), and the result is sorted once at the end. */
     t.fifo = !isfinite(t.max_m) && !isfinite(t.max_h);
     if (t.fifo) {
+        size_t cap = 1;
+        while (cap < (size_t)g->n_nodes + 1) {
+            cap <<= 1; /* a power of two: the ring wraps with a mask */
+        }
         if (ws->queue == NULL) {
-            ws->queue = cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof *ws->queue);
+            ws->queue = cr_xmalloc(cap * sizeof *ws->queue);
         }
         t.queue = ws->queue;
-        t.q_cap = (size_t)g->n_nodes + 1;
+        t.q_cap = cap;
     }
     start_from(&t, start, start_m);
     while (t.fifo && t.q_len > 0) {
         int32_t v = t.queue[t.q_head];
-        t.q_head = (t.q_head + 1) % t.q_cap;
+        t.q_head = (t.q_head + 1) & (t.q_cap - 1);
         t.q_len--;
-        t.done[v] = 0;
+        t.ns[v].done = 0;
         expand(&t, v);
     }
     while (!t.fifo && t.h.n > 0) {
         heap_item it = heap_pop(&t.h);
-        if (t.done[it.node] || it.d > t.dist[it.node]) {
+        if (t.ns[it.node].done || it.d > t.ns[it.node].dist) {
             continue;
         }
-        t.done[it.node] = 1;
-        if (t.dist[it.node] >= t.max_m || t.hours[it.node] >= t.max_h) {
+        t.ns[it.node].done = 1;
+        if (t.ns[it.node].dist >= t.max_m || t.ns[it.node].hours >= t.max_h) {
             continue;
         }
         expand(&t, it.node);
