@@ -139,6 +139,94 @@ static int32_t intern_mainstem(cr_graph *g, const char *name, mainstem_index *ix
     return g->n_mainstems++;
 }
 
+#define PERMUTE(type, arr, n, map)                                                                 \
+    do {                                                                                           \
+        type *fresh_ = cr_xmalloc(((size_t)(n) + 1) * sizeof *fresh_);                             \
+        for (int32_t i_ = 0; i_ < (n); i_++) {                                                     \
+            fresh_[(map)[i_]] = (arr)[i_];                                                         \
+        }                                                                                          \
+        free(arr);                                                                                 \
+        (arr) = fresh_;                                                                            \
+    } while (0)
+
+/* Number nodes breadth-first upstream from the outlets (then whatever no outlet reaches), and
+ * reaches in the order their downstream node is met; rebuild the CSR arrays. Reach IDs stay
+ * findable through id_order (the load order was by ID). */
+static void renumber(cr_graph *g)
+{
+    int32_t nn = g->n_nodes;
+    int32_t nr = g->n_reaches;
+    int32_t *order = cr_xmalloc(((size_t)nn + 1) * sizeof *order);
+    int32_t *new_node = cr_xmalloc(((size_t)nn + 1) * sizeof *new_node);
+    int32_t *new_reach = cr_xmalloc(((size_t)nr + 1) * sizeof *new_reach);
+    for (int32_t v = 0; v < nn; v++) {
+        new_node[v] = -1;
+    }
+    for (int32_t r = 0; r < nr; r++) {
+        new_reach[r] = -1;
+    }
+    int32_t head = 0;
+    int32_t tail = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int32_t v0 = 0; v0 < nn; v0++) {
+            int outlet = g->down_start[v0] == g->down_start[v0 + 1];
+            if (new_node[v0] >= 0 || (pass == 0 && !outlet)) {
+                continue;
+            }
+            new_node[v0] = tail;
+            order[tail++] = v0;
+            while (head < tail) {
+                int32_t v = order[head++];
+                for (int32_t k = g->up_start[v]; k < g->up_start[v + 1]; k++) {
+                    int32_t w = g->from_node[g->up_reach[k]];
+                    if (new_node[w] < 0) {
+                        new_node[w] = tail;
+                        order[tail++] = w;
+                    }
+                }
+            }
+        }
+    }
+    int32_t next = 0;
+    for (int32_t i = 0; i < nn; i++) {
+        int32_t v = order[i];
+        for (int32_t k = g->up_start[v]; k < g->up_start[v + 1]; k++) {
+            if (new_reach[g->up_reach[k]] < 0) {
+                new_reach[g->up_reach[k]] = next++;
+            }
+        }
+    }
+    g->id_order = cr_xmalloc(((size_t)nr + 1) * sizeof *g->id_order);
+    for (int32_t r = 0; r < nr; r++) {
+        g->id_order[r] = new_reach[r]; /* loaded in ID order */
+        g->from_node[r] = new_node[g->from_node[r]];
+        g->to_node[r] = new_node[g->to_node[r]];
+    }
+    PERMUTE(char *, g->reach_id, nr, new_reach);
+    PERMUTE(int64_t, g->reach_fid, nr, new_reach);
+    PERMUTE(int32_t, g->from_node, nr, new_reach);
+    PERMUTE(int32_t, g->to_node, nr, new_reach);
+    PERMUTE(double, g->length_m, nr, new_reach);
+    PERMUTE(double, g->velocity_ms, nr, new_reach);
+    PERMUTE(double, g->discharge_m3s, nr, new_reach);
+    PERMUTE(uint8_t, g->flow, nr, new_reach);
+    PERMUTE(int32_t, g->strahler, nr, new_reach);
+    PERMUTE(uint8_t, g->reach_class, nr, new_reach);
+    PERMUTE(int32_t, g->mainstem, nr, new_reach);
+    PERMUTE(double, g->node_lon, nn, new_node);
+    PERMUTE(double, g->node_lat, nn, new_node);
+    PERMUTE(int32_t, g->node_lake, nn, new_node);
+    free(g->down_start);
+    free(g->down_reach);
+    free(g->up_start);
+    free(g->up_reach);
+    build_csr(nn, nr, g->from_node, &g->down_start, &g->down_reach);
+    build_csr(nn, nr, g->to_node, &g->up_start, &g->up_reach);
+    free(order);
+    free(new_node);
+    free(new_reach);
+}
+
 cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
 {
     sqlite3 *db = cr_store_db(store);
@@ -205,6 +293,9 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
     if (rc == CR_OK) {
         rc = load_lakes(g, db, err);
     }
+    if (rc == CR_OK) {
+        renumber(g);
+    }
     if (rc != CR_OK) {
         cr_graph_free(g);
         return rc;
@@ -231,6 +322,7 @@ void cr_graph_free(cr_graph *g)
     free(g->reach_class);
     free(g->mainstem);
     free(g->reach_id);
+    free(g->id_order);
     free(g->reach_fid);
     free(g->from_node);
     free(g->to_node);
@@ -257,9 +349,9 @@ int32_t cr_graph_find_reach(const cr_graph *g, const char *reach_id)
     int32_t hi = g->n_reaches;
     while (lo < hi) {
         int32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(g->reach_id[mid], reach_id);
+        int c = strcmp(g->reach_id[g->id_order[mid]], reach_id);
         if (c == 0) {
-            return mid;
+            return g->id_order[mid];
         }
         if (c < 0) {
             lo = mid + 1;
@@ -289,7 +381,7 @@ int cr_graph_check(const cr_graph *g)
         }
     }
     for (int32_t r = 1; r < g->n_reaches; r++) {
-        if (strcmp(g->reach_id[r - 1], g->reach_id[r]) >= 0) {
+        if (strcmp(g->reach_id[g->id_order[r - 1]], g->reach_id[g->id_order[r]]) >= 0) {
             return 0;
         }
     }

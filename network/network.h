@@ -57,6 +57,7 @@ typedef struct {
     int32_t n_nodes;
     int32_t n_reaches;
     char **reach_id;    /* per reach */
+    int32_t *id_order;  /* reach indices sorted by reach_id (cr_graph_find_reach) */
     int64_t *reach_fid; /* per reach: row in the store */
     int32_t *from_node, *to_node;
     double *length_m;
@@ -82,7 +83,9 @@ typedef struct {
 /* Load the stored topology (run cr_network_build first). Free with cr_graph_free. */
 cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err);
 void cr_graph_free(cr_graph *g);
-/* Index of a reach by ID, or -1 (binary search; IDs are loaded sorted). */
+/* Index of a reach by ID, or -1 (binary search over id_order). Reaches and nodes are numbered
+ * breadth-first upstream from the outlets, the order a basin-wide trace walks them, so such a
+ * trace reads the arrays nearly in sequence. */
 int32_t cr_graph_find_reach(const cr_graph *g, const char *reach_id);
 /* 1 when the CSR arrays are consistent (for assert()). */
 int cr_graph_check(const cr_graph *g);
