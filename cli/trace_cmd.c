@@ -19,6 +19,7 @@ static void help(FILE *out)
                  "                        [--max-hours H] [--velocity M_PER_S]\n"
                  "                        [--gates closed=ID,…] [--gates reversed=ID,…]\n"
                  "                        [--spill-kg M [--spill-hours T] [--dispersion D]]\n"
+                 "                        [--stop-at section|boundary]\n"
                  "                        [--format json|geojson|table] [--store PATH]\n\n"
                  "Follow the network downstream (where does it go, who must know, when does it\n"
                  "arrive) or upstream (where could it come from). Every branch (all) or the\n"
@@ -28,7 +29,9 @@ static void help(FILE *out)
                  "features met, and the jurisdictions entered in order with their contacts.\n"
                  "--spill-kg adds, at each section and intake downstream, the leading edge, peak\n"
                  "time and concentration (mg/L) and trailing edge of M kg released over T hours\n"
-                 "(1-D advection-dispersion; see docs/tracing.md).\n");
+                 "(1-D advection-dispersion; see docs/tracing.md).\n"
+                 "--stop-at section stops at the first cross-boundary monitoring section on each\n"
+                 "path; --stop-at boundary at the first change of jurisdiction.\n");
 }
 
 typedef struct {
@@ -37,6 +40,7 @@ typedef struct {
     int main_only;
     double max_km, max_hours, velocity, dispersion;
     double spill_kg, spill_hours; /* spill estimate (downstream), kg over hours */
+    const char *stop_at;          /* "section" or "boundary" */
     char *gates[2];               /* closed, reversed: comma lists */
 } trace_args;
 
@@ -69,6 +73,7 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
         {"dispersion", required_argument, NULL, 'D'},
         {"spill-kg", required_argument, NULL, 'S'},
         {"spill-hours", required_argument, NULL, 'T'},
+        {"stop-at", required_argument, NULL, 'A'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -118,6 +123,13 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
             if (!parse_number("--velocity", optarg, 0.001, 10, &a->velocity)) {
                 return 0;
             }
+            break;
+        case 'A':
+            if (strcmp(optarg, "section") != 0 && strcmp(optarg, "boundary") != 0) {
+                fprintf(stderr, "crossriver trace: --stop-at is section or boundary\n");
+                return 0;
+            }
+            a->stop_at = optarg;
             break;
         case 'D':
             if (!parse_number("--dispersion", optarg, 0.001, 1e4, &a->dispersion)) {
@@ -389,6 +401,91 @@ static json_t *to_geojson(cr_store *store, const cr_graph *g, const json_t *repo
                      json_object_get(report, "start"));
 }
 
+static int compare_stops(const void *a, const void *b)
+{
+    const cr_trace_stop *x = a;
+    const cr_trace_stop *y = b;
+    if (x->reach != y->reach) {
+        return x->reach < y->reach ? -1 : 1;
+    }
+    return x->m < y->m ? -1 : x->m > y->m;
+}
+
+static void add_stop(cr_trace_stop **stops, size_t *n, int32_t reach, double m)
+{
+    *stops = cr_xrealloc(*stops, (*n + 1) * sizeof **stops);
+    (*stops)[(*n)++] = (cr_trace_stop){reach, m};
+}
+
+/* Stop points: the joined cross-boundary sections, or the edges of every county segment that
+ * is not the start's county (the first change of jurisdiction). A stop at the start itself is
+ * left out, so a trace from a section or a line still leaves it. */
+static int collect_stops(cr_store *store, const cr_graph *g, const char *what, int32_t start,
+                         double start_m, cr_trace_stop **stops, size_t *n)
+{
+    sqlite3 *db = cr_store_db(store);
+    sqlite3_stmt *st;
+    int sections = strcmp(what, "section") == 0;
+    const char *sql = sections ? "SELECT reach_id, measure_m FROM monitoring_sections_current"
+                                 " WHERE section_kind = 'cross_boundary' AND reach_id IS NOT NULL"
+                               : "SELECT reach_id, segments FROM reach_jurisdictions";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "crossriver trace: --stop-at %s needs %s (crossriver join): %s\n", what,
+                sections ? "joined sections" : "reach jurisdictions", sqlite3_errmsg(db));
+        return 0;
+    }
+    char start_county[32] = "";
+    json_t **segs = cr_xcalloc((size_t)g->n_reaches + 1, sizeof *segs);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
+        if (r < 0) {
+            continue;
+        }
+        if (sections) {
+            double m = sqlite3_column_double(st, 1);
+            if (!(r == start && fabs(m - start_m) < 1.0)) {
+                add_stop(stops, n, r, m);
+            }
+        } else {
+            segs[r] = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        }
+    }
+    sqlite3_finalize(st);
+    if (!sections) {
+        size_t i;
+        json_t *seg;
+        json_array_foreach(segs[start], i, seg)
+        {
+            double a = json_number_value(json_array_get(seg, 1));
+            double b = json_number_value(json_array_get(seg, 2));
+            if (start_m >= a && start_m <= b) {
+                snprintf(start_county, sizeof start_county, "%s",
+                         json_string_value(json_array_get(seg, 0)));
+            }
+        }
+        for (int32_t r = 0; r < g->n_reaches; r++) {
+            json_array_foreach(segs[r], i, seg)
+            {
+                if (strcmp(json_string_value(json_array_get(seg, 0)), start_county) == 0) {
+                    continue;
+                }
+                for (int e = 1; e <= 2; e++) {
+                    double m = json_number_value(json_array_get(seg, (size_t)e));
+                    if (!(r == start && fabs(m - start_m) < 1.0)) {
+                        add_stop(stops, n, r, m);
+                    }
+                }
+            }
+            json_decref(segs[r]);
+        }
+    }
+    free(segs);
+    if (*n > 1) {
+        qsort(*stops, *n, sizeof **stops, compare_stops);
+    }
+    return 1;
+}
+
 int cr_cmd_trace(int argc, char **argv)
 {
     cr_cli_common common;
@@ -437,9 +534,21 @@ int cr_cmd_trace(int argc, char **argv)
                             closed,
                             n_closed,
                             reversed,
-                            n_reversed};
+                            n_reversed,
+                            NULL,
+                            0};
+    cr_trace_stop *stops = NULL;
+    size_t n_stops = 0;
+    if (a.stop_at && !collect_stops(store, g, a.stop_at, reach, measure, &stops, &n_stops)) {
+        code = CR_EXIT_USAGE;
+        goto done;
+    }
+    opt.stops = stops;
+    opt.n_stops = n_stops;
     cr_trace_result res;
-    if (cr_trace_run(g, reach, measure, &opt, &res, &err) != CR_OK) {
+    cr_status trc = cr_trace_run(g, reach, measure, &opt, &res, &err);
+    free(stops);
+    if (trc != CR_OK) {
         fprintf(stderr, "crossriver trace: %s\n", err.msg);
         goto done;
     }
@@ -450,6 +559,7 @@ int cr_cmd_trace(int argc, char **argv)
     json_object_set_new(report, "direction",
                         json_string(a.direction == CR_TRACE_DOWN ? "down" : "up"));
     json_object_set_new(report, "mode", json_string(a.main_only ? "main" : "all"));
+    json_object_set_new(report, "stop_at", a.stop_at ? json_string(a.stop_at) : json_null());
     json_object_set_new(report, "max_km", a.max_km > 0 ? json_real(a.max_km) : json_null());
     json_object_set_new(report, "max_hours",
                         a.max_hours > 0 ? json_real(a.max_hours) : json_null());

@@ -94,6 +94,12 @@ int cr_graph_check(const cr_graph *g);
 
 typedef enum { CR_TRACE_DOWN = 0, CR_TRACE_UP = 1 } cr_trace_direction;
 
+/* A point the trace may reach but not pass (a cross-boundary section, a jurisdiction line). */
+typedef struct {
+    int32_t reach; /* graph index */
+    double m;      /* measure from the reach's upstream end */
+} cr_trace_stop;
+
 typedef struct {
     cr_trace_direction direction; /* with the flow, or against it */
     int main_only;                /* mainstem only (else every branch) */
@@ -105,6 +111,8 @@ typedef struct {
     size_t n_closed;
     const int32_t *reversed; /* reaches whose flow a gate reverses */
     size_t n_reversed;
+    const cr_trace_stop *stops; /* the trace goes no further than these points (by reach) */
+    size_t n_stops;
 } cr_trace_options;
 
 /* One reach reached: the part covered, where the trace entered and left it. */
@@ -120,6 +128,7 @@ typedef struct {
     uint8_t against;          /* traversed against its digitised direction */
     uint8_t partial;          /* cut by a bound */
     uint8_t gated;            /* a gated reach (open in this scenario) */
+    uint8_t stopped;          /* cut at a stop point */
 } cr_trace_reach;
 
 typedef struct {

@@ -122,14 +122,16 @@ static heap_item heap_pop(heap *h)
 typedef struct {
     const cr_graph *g;
     const cr_trace_options *opt;
-    double max_m, max_h;     /* bounds (INFINITY when none) */
-    node_state *ns;          /* per node */
-    int gates;               /* the scenario closes or reverses something */
-    const double *inv_u;     /* per reach: 1/u (s/m) */
-    const double *var_m;     /* per reach: 2D/u³ (s²/m) */
-    unsigned char *blocked;  /* per reach: closed gate */
-    unsigned char *reversed; /* per reach: gate reverses its flow */
-    int32_t *slot;           /* per reach: index in out, or -1 */
+    double max_m, max_h;        /* bounds (INFINITY when none) */
+    node_state *ns;             /* per node */
+    int gates;                  /* the scenario closes or reverses something */
+    const double *inv_u;        /* per reach: 1/u (s/m) */
+    const cr_trace_stop *stops; /* sorted by reach; with stop_first: where each reach's begin */
+    int32_t *stop_first;        /* per reach: first index in stops, or -1 (only with stops) */
+    const double *var_m;        /* per reach: 2D/u³ (s²/m) */
+    unsigned char *blocked;     /* per reach: closed gate */
+    unsigned char *reversed;    /* per reach: gate reverses its flow */
+    int32_t *slot;              /* per reach: index in out, or -1 */
     int32_t start_mainstem;
     cr_trace_result *out;
     size_t cap; /* reaches allocated in out */
@@ -172,11 +174,25 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
 {
     const cr_graph *g = t->g;
     double len = fabs(exit_m - entry_m);
+    int stopped = 0;
+    if (t->stop_first && t->stop_first[r] >= 0) {
+        /* the nearest stop ahead on this reach, in the direction of travel */
+        double dir_ = exit_m >= entry_m ? 1 : -1;
+        for (size_t k = (size_t)t->stop_first[r]; k < t->opt->n_stops && t->stops[k].reach == r;
+             k++) {
+            double ahead = (t->stops[k].m - entry_m) * dir_;
+            if (ahead >= 0 && ahead <= len) {
+                len = ahead;
+                stopped = 1;
+            }
+        }
+        exit_m = entry_m + dir_ * len;
+    }
     double inv_u = t->inv_u[r];
     double room_m =
         isfinite(t->max_h) ? fmin(t->max_m - d0, (t->max_h - h0) * 3600.0 / inv_u) : t->max_m - d0;
-    int whole = room_m >= len;
-    double covered = whole ? len : fmax(room_m, 0);
+    int whole = room_m >= len && !stopped;
+    double covered = room_m >= len ? len : fmax(room_m, 0);
     double dir = exit_m >= entry_m ? 1 : -1;
     if (t->slot[r] >= 0 && t->out->reaches[t->slot[r]].entry_km * 1000.0 <= d0) {
         return whole; /* already reported nearer */
@@ -200,7 +216,8 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     tr->exit_var_s2 = var0 + covered * t->var_m[r];
     tr->bidirectional = g->flow[r] == CR_FLOW_BOTH;
     tr->against = dir < 0;
-    tr->partial = !whole;
+    tr->partial = room_m < len;
+    tr->stopped = stopped && room_m >= len;
     tr->gated = g->flow[r] == CR_FLOW_GATED;
     return whole;
 }
@@ -473,6 +490,21 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
     prepare_rates(ws, g, opt);
     t.inv_u = ws->inv_u;
     t.var_m = ws->var_m;
+    if (opt->n_stops > 0) {
+        for (size_t k = 1; k < opt->n_stops; k++) {
+            if (opt->stops[k].reach < opt->stops[k - 1].reach) {
+                return cr_error_set(err, CR_EINVAL, "trace: stops must be sorted by reach");
+            }
+        }
+        t.stops = opt->stops;
+        t.stop_first = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *t.stop_first);
+        for (int32_t r = 0; r < g->n_reaches; r++) {
+            t.stop_first[r] = -1;
+        }
+        for (size_t k = opt->n_stops; k-- > 0;) {
+            t.stop_first[opt->stops[k].reach] = (int32_t)k;
+        }
+    }
     t.blocked = ws->blocked;
     t.reversed = ws->reversed;
     t.slot = ws->slot;
@@ -520,6 +552,7 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
         expand(&t, it.node);
     }
     /* reaches stay in traversal order: the report sorts what people read */
+    free(t.stop_first);
     ws->h = t.h;
     workspace_reset(ws, opt, out);
     return CR_OK;

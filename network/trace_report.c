@@ -282,13 +282,13 @@ json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_resul
         const cr_trace_reach *tr = order[i];
         json_array_append_new(
             reaches,
-            json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:b, s:b, s:b}", "reach_id",
+            json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:b, s:b, s:b, s:b}", "reach_id",
                       g->reach_id[tr->reach], "distance_km", round3(tr->entry_km), "time_h",
                       round3(tr->entry_h), "exit_km", round3(tr->exit_km), "exit_h",
                       round3(tr->exit_h), "from_m", round(fmin(tr->entry_m, tr->exit_m) * 10) / 10,
                       "to_m", round(fmax(tr->entry_m, tr->exit_m) * 10) / 10, "partial",
                       tr->partial, "bidirectional", tr->bidirectional, "against_digitised",
-                      tr->against, "gated", tr->gated));
+                      tr->against, "gated", tr->gated, "stopped", tr->stopped));
     }
     free(order);
     json_t *features = json_array();
