@@ -237,31 +237,23 @@ static void touch(tracer *t, int32_t w);
 
 static void reach_node(tracer *t, int32_t w, double d, double h, double var, int32_t via)
 {
-    if (t->fifo) {
-        if (d < t->ns[w].dist) {
-            if (!isfinite(t->ns[w].dist)) {
-                touch(t, w);
-            }
-            t->ns[w].dist = d;
-            t->ns[w].hours = h;
-            t->ns[w].var = var;
-            t->ns[w].via = via;
-            if (!t->ns[w].done) { /* done = queued, in fifo mode */
-                t->ns[w].done = 1;
-                t->queue[(t->q_head + t->q_len++) & (t->q_cap - 1)] = w;
-            }
-        }
+    node_state *n = &t->ns[w];
+    /* Dijkstra never improves a settled node; in FIFO mode `done` means queued instead */
+    if (d >= n->dist || (!t->fifo && n->done)) {
         return;
     }
-    if (!t->ns[w].done && d < t->ns[w].dist) {
-        if (!isfinite(t->ns[w].dist)) {
-            touch(t, w);
-        }
-        t->ns[w].dist = d;
-        t->ns[w].hours = h;
-        t->ns[w].var = var;
-        t->ns[w].via = via;
+    if (!isfinite(n->dist)) {
+        touch(t, w);
+    }
+    n->dist = d;
+    n->hours = h;
+    n->var = var;
+    n->via = via;
+    if (!t->fifo) {
         heap_push(&t->h, d, w);
+    } else if (!n->done) {
+        n->done = 1;
+        t->queue[(t->q_head + t->q_len++) & (t->q_cap - 1)] = w;
     }
 }
 
