@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* crossriver trace: upstream/downstream from a reach, a feature or a point; who to notify. */
+#include "api/api.h"
 #include "cli_common.h"
 #include "commands.h"
-#include "etl/join.h"
 #include "exit_codes.h"
 #include "network/network.h"
 
@@ -182,110 +182,6 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
     return 1;
 }
 
-/* The start: reach index and measure (metres from its upstream end). */
-static int find_start(cr_store *store, const cr_graph *g, const trace_args *a, int32_t *reach,
-                      double *measure, json_t *start)
-{
-    sqlite3 *db = cr_store_db(store);
-    if (a->reach) {
-        *reach = cr_graph_find_reach(g, a->reach);
-        *measure = 0;
-        json_object_set_new(start, "reach_id", json_string(a->reach));
-        if (*reach < 0) {
-            fprintf(stderr, "crossriver trace: no reach '%s' in the network\n", a->reach);
-            return 0;
-        }
-        /* downstream from a whole reach starts at its upstream end; upstream at its outlet */
-        return 1;
-    }
-    if (a->feature) {
-        const char *colon = strchr(a->feature, ':');
-        const cr_layer_def *d =
-            colon ? cr_layer_set_find(cr_store_layers(store),
-                                      cr_xstrndup(a->feature, (size_t)(colon - a->feature)))
-                  : NULL;
-        if (d == NULL || !cr_layer_joins_points(d)) {
-            fprintf(stderr,
-                    "crossriver trace: --feature wants LAYER:ID with a joined point layer "
-                    "(outfalls, monitoring_sections, gates, …), got '%s'\n",
-                    a->feature);
-            return 0;
-        }
-        char sql[256];
-        snprintf(sql, sizeof sql,
-                 "SELECT reach_id, measure_m, lake_id FROM \"%s_current\" WHERE source_id = ?",
-                 d->name);
-        sqlite3_stmt *st;
-        int ok = 0;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, colon + 1, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-                *reach = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
-                *measure = sqlite3_column_double(st, 1);
-                ok = *reach >= 0;
-            } else {
-                fprintf(stderr, "crossriver trace: %s is %s\n", a->feature,
-                        sqlite3_column_type(st, 0) == SQLITE_NULL && sqlite3_column_text(st, 2)
-                            ? "in a lake, not on a reach: trace from a reach of the lake"
-                            : "unknown or not joined to a reach (crossriver join)");
-            }
-            sqlite3_finalize(st);
-        }
-        json_object_set_new(start, "feature", json_string(a->feature));
-        return ok;
-    }
-    double lon;
-    double lat;
-    char tail;
-    if (sscanf(a->at, "%lf,%lf%c", &lon, &lat, &tail) != 2) {
-        fprintf(stderr, "crossriver trace: --at wants LON,LAT, got '%s'\n", a->at);
-        return 0;
-    }
-    cr_join_ref *ref = NULL;
-    cr_error err = {0};
-    if (cr_join_ref_load(store, &ref, &err) != CR_OK) {
-        fprintf(stderr, "crossriver trace: %s\n", err.msg);
-        return 0;
-    }
-    cr_join_point p;
-    cr_join_point_compute(ref, lon, lat, 2000, NULL, NULL, &p);
-    cr_join_ref_free(ref);
-    if (p.reach_id[0] == '\0') {
-        fprintf(stderr, "crossriver trace: no reach within 2 km of %s\n", a->at);
-        return 0;
-    }
-    *reach = cr_graph_find_reach(g, p.reach_id);
-    *measure = p.measure_m;
-    json_object_set_new(start, "at", json_pack("[f, f]", lon, lat));
-    json_object_set_new(start, "snapped_m", json_real(round(p.offset_m * 10) / 10));
-    return *reach >= 0;
-}
-
-/* Reaches carrying the listed gates (joined to them), appended to *out. */
-static int gate_reaches(cr_store *store, const cr_graph *g, char *list, int32_t **out, size_t *n)
-{
-    sqlite3 *db = cr_store_db(store);
-    for (char *save = NULL, *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-        sqlite3_stmt *st;
-        int32_t r = -1;
-        if (sqlite3_prepare_v2(db, "SELECT reach_id FROM gates_current WHERE source_id = ?", -1,
-                               &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-                r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
-            }
-            sqlite3_finalize(st);
-        }
-        if (r < 0) {
-            fprintf(stderr, "crossriver trace: gate '%s' is unknown or on no reach\n", id);
-            return 0;
-        }
-        *out = cr_xrealloc(*out, (*n + 1) * sizeof **out);
-        (*out)[(*n)++] = r;
-    }
-    return 1;
-}
-
 static void print_table(const json_t *report)
 {
     size_t i;
@@ -356,136 +252,6 @@ static void print_table(const json_t *report)
     }
 }
 
-/* GeoJSON: the covered part of each reach (with its distance and time) and the features. */
-static json_t *to_geojson(cr_store *store, const cr_graph *g, const json_t *report)
-{
-    sqlite3 *db = cr_store_db(store);
-    json_t *features = json_array();
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(db,
-                       "SELECT AsGeoJSON(ST_Line_Substring(geom, ?, ?), 7) FROM reaches"
-                       " WHERE fid = ?",
-                       -1, &st, NULL);
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(report, "reaches"), i, v)
-    {
-        int32_t r = cr_graph_find_reach(g, json_string_value(json_object_get(v, "reach_id")));
-        double len = g->length_m[r] > 0 ? g->length_m[r] : 1;
-        double f0 = json_real_value(json_object_get(v, "from_m")) / len;
-        double f1 = json_real_value(json_object_get(v, "to_m")) / len;
-        sqlite3_reset(st);
-        sqlite3_bind_double(st, 1, fmin(fmax(f0, 0), 1));
-        sqlite3_bind_double(st, 2, fmin(fmax(f1, 0), 1));
-        sqlite3_bind_int64(st, 3, g->reach_fid[r]);
-        json_t *geom = NULL;
-        if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-            geom = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-        }
-        json_t *props = json_deep_copy(v);
-        json_object_set_new(props, "kind", json_string("reach"));
-        json_array_append_new(features,
-                              json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties", props,
-                                        "geometry", geom ? geom : json_null()));
-    }
-    sqlite3_finalize(st);
-    json_array_foreach(json_object_get(report, "features"), i, v)
-    {
-        json_t *props = json_deep_copy(v);
-        json_object_set_new(props, "kind", json_string("feature"));
-        json_array_append_new(features, json_pack("{s:s, s:o, s:n}", "type", "Feature",
-                                                  "properties", props, "geometry"));
-    }
-    return json_pack("{s:s, s:o, s:O, s:O}", "type", "FeatureCollection", "features", features,
-                     "jurisdictions", json_object_get(report, "jurisdictions"), "start",
-                     json_object_get(report, "start"));
-}
-
-static int compare_stops(const void *a, const void *b)
-{
-    const cr_trace_stop *x = a;
-    const cr_trace_stop *y = b;
-    if (x->reach != y->reach) {
-        return x->reach < y->reach ? -1 : 1;
-    }
-    return x->m < y->m ? -1 : x->m > y->m;
-}
-
-static void add_stop(cr_trace_stop **stops, size_t *n, int32_t reach, double m)
-{
-    *stops = cr_xrealloc(*stops, (*n + 1) * sizeof **stops);
-    (*stops)[(*n)++] = (cr_trace_stop){reach, m};
-}
-
-/* Stop points: the joined cross-boundary sections, or the edges of every county segment that
- * is not the start's county (the first change of jurisdiction). A stop at the start itself is
- * left out, so a trace from a section or a line still leaves it. */
-static int collect_stops(cr_store *store, const cr_graph *g, const char *what, int32_t start,
-                         double start_m, cr_trace_stop **stops, size_t *n)
-{
-    sqlite3 *db = cr_store_db(store);
-    sqlite3_stmt *st;
-    int sections = strcmp(what, "section") == 0;
-    const char *sql = sections ? "SELECT reach_id, measure_m FROM monitoring_sections_current"
-                                 " WHERE section_kind = 'cross_boundary' AND reach_id IS NOT NULL"
-                               : "SELECT reach_id, segments FROM reach_jurisdictions";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "crossriver trace: --stop-at %s needs %s (crossriver join): %s\n", what,
-                sections ? "joined sections" : "reach jurisdictions", sqlite3_errmsg(db));
-        return 0;
-    }
-    char start_county[32] = "";
-    json_t **segs = cr_xcalloc((size_t)g->n_reaches + 1, sizeof *segs);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
-        if (r < 0) {
-            continue;
-        }
-        if (sections) {
-            double m = sqlite3_column_double(st, 1);
-            if (!(r == start && fabs(m - start_m) < 1.0)) {
-                add_stop(stops, n, r, m);
-            }
-        } else {
-            segs[r] = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-        }
-    }
-    sqlite3_finalize(st);
-    if (!sections) {
-        size_t i;
-        json_t *seg;
-        json_array_foreach(segs[start], i, seg)
-        {
-            double a = json_number_value(json_array_get(seg, 1));
-            double b = json_number_value(json_array_get(seg, 2));
-            if (start_m >= a && start_m <= b) {
-                snprintf(start_county, sizeof start_county, "%s",
-                         json_string_value(json_array_get(seg, 0)));
-            }
-        }
-        for (int32_t r = 0; r < g->n_reaches; r++) {
-            json_array_foreach(segs[r], i, seg)
-            {
-                if (strcmp(json_string_value(json_array_get(seg, 0)), start_county) == 0) {
-                    continue;
-                }
-                for (int e = 1; e <= 2; e++) {
-                    double m = json_number_value(json_array_get(seg, (size_t)e));
-                    if (!(r == start && fabs(m - start_m) < 1.0)) {
-                        add_stop(stops, n, r, m);
-                    }
-                }
-            }
-            json_decref(segs[r]);
-        }
-    }
-    free(segs);
-    if (*n > 1) {
-        qsort(*stops, *n, sizeof **stops, compare_stops);
-    }
-    return 1;
-}
-
 int cr_cmd_trace(int argc, char **argv)
 {
     cr_cli_common common;
@@ -497,99 +263,59 @@ int cr_cmd_trace(int argc, char **argv)
         fprintf(stderr, "(crossriver trace --help for usage)\n");
         return CR_EXIT_USAGE;
     }
+    cr_trace_request req = {0};
+    req.reach = a.reach;
+    req.feature = a.feature;
+    if (a.at) {
+        char tail;
+        if (sscanf(a.at, "%lf,%lf%c", &req.lon, &req.lat, &tail) != 2) {
+            fprintf(stderr, "crossriver trace: --at wants LON,LAT, got '%s'\n", a.at);
+            return CR_EXIT_USAGE;
+        }
+        req.at = 1;
+    }
+    req.direction = (cr_trace_direction)a.direction;
+    req.main_only = a.main_only;
+    req.max_km = a.max_km;
+    req.max_hours = a.max_hours;
+    req.velocity_ms = a.velocity;
+    req.dispersion_m2s = a.dispersion;
+    req.gates_closed = a.gates[0];
+    req.gates_reversed = a.gates[1];
+    req.stop_at = a.stop_at;
+    req.spill_kg = a.spill_kg;
+    req.spill_hours = a.spill_hours;
+    req.geojson = strcmp(a.format, "geojson") == 0;
+    req.include_restricted = 1; /* the operator of the store */
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
     if (cr_cli_open(&common, &set, &store) != 0) {
         return CR_EXIT_FAILURE;
     }
-    int code = CR_EXIT_FAILURE;
+    int code = CR_EXIT_OK;
     cr_error err = {0};
     cr_graph *g = NULL;
-    json_t *start = json_object();
-    int32_t *closed = NULL;
-    int32_t *reversed = NULL;
-    size_t n_closed = 0;
-    size_t n_reversed = 0;
-    int32_t reach = -1;
-    double measure = 0;
-    if (cr_graph_load(store, &g, &err) != CR_OK) {
+    cr_join_ref *ref = NULL;
+    json_t *out = NULL;
+    cr_status rc = cr_graph_load(store, &g, &err);
+    if (rc == CR_OK && req.at) {
+        rc = cr_join_ref_load(store, &ref, &err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_api_trace(store, g, NULL, ref, &req, &out, &err);
+    }
+    if (rc != CR_OK) {
         fprintf(stderr, "crossriver trace: %s\n", err.msg);
-        goto done;
-    }
-    if (!find_start(store, g, &a, &reach, &measure, start) ||
-        (a.gates[0] && !gate_reaches(store, g, a.gates[0], &closed, &n_closed)) ||
-        (a.gates[1] && !gate_reaches(store, g, a.gates[1], &reversed, &n_reversed))) {
-        code = CR_EXIT_USAGE;
-        goto done;
-    }
-    if (a.reach && a.direction == CR_TRACE_UP) {
-        measure = g->length_m[reach];
-    }
-    cr_trace_options opt = {(cr_trace_direction)a.direction,
-                            a.main_only,
-                            a.max_km,
-                            a.max_hours,
-                            a.velocity,
-                            a.dispersion,
-                            closed,
-                            n_closed,
-                            reversed,
-                            n_reversed,
-                            NULL,
-                            0};
-    cr_trace_stop *stops = NULL;
-    size_t n_stops = 0;
-    if (a.stop_at && !collect_stops(store, g, a.stop_at, reach, measure, &stops, &n_stops)) {
-        code = CR_EXIT_USAGE;
-        goto done;
-    }
-    opt.stops = stops;
-    opt.n_stops = n_stops;
-    cr_trace_result res;
-    cr_status trc = cr_trace_run(g, reach, measure, &opt, &res, &err);
-    free(stops);
-    if (trc != CR_OK) {
-        fprintf(stderr, "crossriver trace: %s\n", err.msg);
-        goto done;
-    }
-    json_t *report = cr_trace_report(store, g, &res, 1);
-    json_object_set_new(start, "reach_id", json_string(g->reach_id[reach]));
-    json_object_set_new(start, "measure_m", json_real(round(measure * 10) / 10));
-    json_object_set_new(report, "start", json_incref(start));
-    json_object_set_new(report, "direction",
-                        json_string(a.direction == CR_TRACE_DOWN ? "down" : "up"));
-    json_object_set_new(report, "mode", json_string(a.main_only ? "main" : "all"));
-    json_object_set_new(report, "stop_at", a.stop_at ? json_string(a.stop_at) : json_null());
-    json_object_set_new(report, "max_km", a.max_km > 0 ? json_real(a.max_km) : json_null());
-    json_object_set_new(report, "max_hours",
-                        a.max_hours > 0 ? json_real(a.max_hours) : json_null());
-    if (a.spill_kg > 0) {
-        cr_trace_add_spill(report, g, &res, &opt, a.spill_kg, a.spill_hours);
-        json_object_set_new(report, "spill",
-                            json_pack("{s:f, s:f, s:f}", "mass_kg", a.spill_kg, "release_h",
-                                      a.spill_hours, "dispersion_m2s", a.dispersion));
-    }
-    if (a.direction == CR_TRACE_UP) {
-        /* upstream: the candidate sources, for a joint investigation (追踪溯源) */
-        json_object_set_new(report, "attribution", cr_trace_attribution(store, report));
-    }
-    if (strcmp(a.format, "table") == 0) {
-        print_table(report);
+        code = rc == CR_EINVAL || rc == CR_ENOTFOUND ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
+    } else if (strcmp(a.format, "table") == 0) {
+        print_table(out);
     } else {
-        json_t *out =
-            strcmp(a.format, "geojson") == 0 ? to_geojson(store, g, report) : json_incref(report);
         char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         printf("%s\n", s);
         free(s);
-        json_decref(out);
     }
-    json_decref(report);
-    cr_trace_result_cleanup(&res);
-    code = CR_EXIT_OK;
-done:
-    free(closed);
-    free(reversed);
-    json_decref(start);
+    json_decref(out);
+    cr_join_ref_free(ref);
     cr_graph_free(g);
     cr_store_close(store);
     cr_layer_set_free(set);

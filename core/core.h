@@ -17,7 +17,8 @@ typedef enum {
     CR_EDB,    /* SQLite / SpatiaLite error */
     CR_EGEOS,  /* GEOS error */
     CR_EPROJ,  /* PROJ error */
-    CR_ENOMEM
+    CR_ENOMEM,
+    CR_ENOTFOUND /* a named thing (reach, feature, gate) does not exist */
 } cr_status;
 
 typedef struct {

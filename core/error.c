@@ -52,6 +52,8 @@ const char *cr_status_name(cr_status code)
         return "proj";
     case CR_ENOMEM:
         return "nomem";
+    case CR_ENOTFOUND:
+        return "not found";
     }
     return "unknown";
 }

@@ -623,6 +623,19 @@ static void merge(const cr_join_ref *ref, const reach_part *r, const admin_part 
     }
 }
 
+int cr_join_nearest_reach(const cr_join_ref *ref, double lon, double lat, double max_m,
+                          char reach_id_out[64], double *measure_out, double *offset_out)
+{
+    cr_seg_hit h;
+    if (!cr_segindex_nearest(ref->reach_ix, lon, lat, max_m, NULL, NULL, &h)) {
+        return 0;
+    }
+    snprintf(reach_id_out, 64, "%s", ref->reaches[h.owner].id);
+    *measure_out = h.measure_m;
+    *offset_out = h.dist_m;
+    return 1;
+}
+
 void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, double tolerance_m,
                            const char *river_name, const char *claimed_county, cr_join_point *out)
 {

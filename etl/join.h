@@ -44,6 +44,11 @@ typedef struct {
 void cr_join_point_compute(const cr_join_ref *ref, double lon, double lat, double tolerance_m,
                            const char *river_name, const char *claimed_county, cr_join_point *out);
 
+/* The nearest reach within max_m of a point, through the segment index only (thread-safe on a
+ * loaded ref): 1 and its ID, measure and offset, or 0. */
+int cr_join_nearest_reach(const cr_join_ref *ref, double lon, double lat, double max_m,
+                          char reach_id_out[64], double *measure_out, double *offset_out);
+
 /* Join every current row of a layer (point joins or zone coverage, by its definition) and
  * store the results in one transaction. */
 cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,

@@ -280,6 +280,25 @@ done:
     return CR_OK;
 }
 
+cr_status cr_store_open_readonly(const char *path, const cr_layer_set *set, cr_store **out,
+                                 cr_error *err)
+{
+    cr_store *s = cr_xcalloc(1, sizeof *s);
+    s->set = set;
+    s->stmts = cr_xcalloc(set->n_layers, sizeof *s->stmts);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        cr_status rc = cr_error_set(err, CR_EDB, "%s: cannot open store read-only: %s", path,
+                                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        cr_store_close(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    s->spatialite_cache = spatialite_alloc_connection();
+    spatialite_init_ex(s->db, s->spatialite_cache, 0);
+    *out = s;
+    return CR_OK;
+}
+
 void cr_store_close(cr_store *s)
 {
     if (s == NULL) {

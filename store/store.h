@@ -114,6 +114,10 @@ typedef struct sqlite3 sqlite3;
  * outlive the store. Free with cr_store_close. */
 cr_status cr_store_open(const char *path, const cr_layer_set *set, cr_store **out, cr_error *err);
 void cr_store_close(cr_store *store);
+/* Open an existing store read-only (the server's per-thread connections): no schema changes,
+ * readers never block the importer (WAL). */
+cr_status cr_store_open_readonly(const char *path, const cr_layer_set *set, cr_store **out,
+                                 cr_error *err);
 /* Borrowed; valid until cr_store_close. */
 sqlite3 *cr_store_db(cr_store *store);
 const cr_layer_set *cr_store_layers(const cr_store *store);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* api: requests as people and programs make them (the command line and HTTP), turned into
+ * library calls and JSON answers. Rule: no printing; errors come back as cr_error, with
+ * CR_EINVAL for a bad request and CR_ENOTFOUND for something named that does not exist. */
+#ifndef CR_API_API_H
+#define CR_API_API_H
+
+#include "etl/join.h"
+#include "network/network.h"
+
+typedef struct {
+    const char *reach;   /* start: a reach ID, */
+    const char *feature; /* or LAYER:ID of a joined point feature, */
+    int at;              /* or (at = 1) a point, snapped to a reach within 2 km */
+    double lon, lat;
+    cr_trace_direction direction;
+    int main_only;              /* mainstem only */
+    double max_km, max_hours;   /* bounds, <= 0 for none */
+    double velocity_ms;         /* > 0: override */
+    double dispersion_m2s;      /* > 0: override */
+    const char *gates_closed;   /* comma list of gate IDs, or NULL */
+    const char *gates_reversed; /* comma list of gate IDs, or NULL */
+    const char *stop_at;        /* "section", "boundary" or NULL */
+    double spill_kg;            /* > 0: spill estimate (downstream only) */
+    double spill_hours;         /* release duration */
+    int geojson;                /* answer as a GeoJSON FeatureCollection */
+    int include_restricted;     /* contacts' liaison and mobile phone */
+} cr_trace_request;
+
+/* Run a trace request: *out gets the report (reaches, features, jurisdictions, attribution
+ * upstream, spill, start, parameters) or its GeoJSON. ref (for snapping points) may be NULL
+ * when req->at is 0. ws belongs to the calling thread. Caller frees *out with json_decref. */
+cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
+                       const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
+                       cr_error *err);
+
+#endif

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/* A trace request, as `crossriver trace` and `GET /api/trace` take it: find the start, the
+ * gate scenario and the stops, run the trace, build the report (and GeoJSON). */
+#include "api.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The start: reach index and measure (metres from its upstream end). */
+static cr_status find_start(cr_store *store, const cr_graph *g, const cr_join_ref *ref,
+                            const cr_trace_request *req, int32_t *reach, double *measure,
+                            json_t *start, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    if (req->reach) {
+        *reach = cr_graph_find_reach(g, req->reach);
+        if (*reach < 0) {
+            return cr_error_set(err, CR_ENOTFOUND, "no reach '%s' in the network", req->reach);
+        }
+        /* a whole reach: downstream from its upstream end, upstream from its outlet */
+        *measure = req->direction == CR_TRACE_UP ? g->length_m[*reach] : 0;
+        json_object_set_new(start, "reach_id", json_string(req->reach));
+        return CR_OK;
+    }
+    if (req->feature) {
+        const char *colon = strchr(req->feature, ':');
+        char layer[64] = "";
+        if (colon && colon - req->feature < (ptrdiff_t)sizeof layer) {
+            memcpy(layer, req->feature, (size_t)(colon - req->feature));
+            layer[colon - req->feature] = '\0';
+        }
+        const cr_layer_def *d = colon ? cr_layer_set_find(cr_store_layers(store), layer) : NULL;
+        if (d == NULL || !cr_layer_joins_points(d)) {
+            return cr_error_set(err, CR_EINVAL,
+                                "feature wants LAYER:ID with a joined point layer (outfalls, "
+                                "monitoring_sections, gates, …), got '%s'",
+                                req->feature);
+        }
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT reach_id, measure_m, lake_id FROM \"%s_current\" WHERE source_id = ?",
+                 d->name);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+            return cr_error_set(err, CR_EDB, "trace: %s", sqlite3_errmsg(db));
+        }
+        sqlite3_bind_text(st, 1, colon + 1, -1, SQLITE_STATIC);
+        cr_status rc = CR_OK;
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = cr_error_set(err, CR_ENOTFOUND, "no feature '%s'", req->feature);
+        } else if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+            rc = cr_error_set(err, CR_EINVAL, "%s is %s", req->feature,
+                              sqlite3_column_text(st, 2)
+                                  ? "in a lake, not on a reach: trace from a reach of the lake"
+                                  : "not joined to a reach (unmatched; see its join_flags)");
+        } else {
+            *reach = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
+            *measure = sqlite3_column_double(st, 1);
+            if (*reach < 0) {
+                rc = cr_error_set(err, CR_ENOTFOUND,
+                                  "%s is on a reach missing from the network "
+                                  "(run crossriver network)",
+                                  req->feature);
+            }
+        }
+        sqlite3_finalize(st);
+        json_object_set_new(start, "feature", json_string(req->feature));
+        return rc;
+    }
+    if (!req->at) {
+        return cr_error_set(err, CR_EINVAL, "give one start: reach, feature or at");
+    }
+    if (ref == NULL) {
+        return cr_error_set(err, CR_EINVAL, "snapping a point needs the reach index");
+    }
+    char id[64];
+    double offset = 0;
+    if (!cr_join_nearest_reach(ref, req->lon, req->lat, 2000, id, measure, &offset)) {
+        return cr_error_set(err, CR_ENOTFOUND, "no reach within 2 km of %.6f,%.6f", req->lon,
+                            req->lat);
+    }
+    *reach = cr_graph_find_reach(g, id);
+    json_object_set_new(start, "at", json_pack("[f, f]", req->lon, req->lat));
+    json_object_set_new(start, "snapped_m", json_real(round(offset * 10) / 10));
+    return *reach >= 0 ? CR_OK
+                       : cr_error_set(err, CR_ENOTFOUND, "reach %s is not in the network", id);
+}
+
+/* Reaches carrying the listed gates (joined to them), appended to *out. */
+static cr_status gate_reaches(cr_store *store, const cr_graph *g, const char *list_in,
+                              int32_t **out, size_t *n, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    char *list = cr_xstrdup(list_in);
+    cr_status rc = CR_OK;
+    for (char *save = NULL, *id = strtok_r(list, ",", &save); id && rc == CR_OK;
+         id = strtok_r(NULL, ",", &save)) {
+        sqlite3_stmt *st;
+        int32_t r = -1;
+        if (sqlite3_prepare_v2(db, "SELECT reach_id FROM gates_current WHERE source_id = ?", -1,
+                               &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
+            }
+            sqlite3_finalize(st);
+        }
+        if (r < 0) {
+            rc = cr_error_set(err, CR_ENOTFOUND, "gate '%s' is unknown or on no reach", id);
+        } else {
+            *out = cr_xrealloc(*out, (*n + 1) * sizeof **out);
+            (*out)[(*n)++] = r;
+        }
+    }
+    free(list);
+    return rc;
+}
+
+static int compare_stops(const void *a, const void *b)
+{
+    const cr_trace_stop *x = a;
+    const cr_trace_stop *y = b;
+    if (x->reach != y->reach) {
+        return x->reach < y->reach ? -1 : 1;
+    }
+    return x->m < y->m ? -1 : x->m > y->m;
+}
+
+static void add_stop(cr_trace_stop **stops, size_t *n, int32_t reach, double m)
+{
+    *stops = cr_xrealloc(*stops, (*n + 1) * sizeof **stops);
+    (*stops)[(*n)++] = (cr_trace_stop){reach, m};
+}
+
+/* Stop points: the joined cross-boundary sections, or the edges of every county segment that
+ * is not the start's county (the first change of jurisdiction). A stop at the start itself is
+ * left out, so a trace from a section or a line still leaves it. */
+static cr_status collect_stops(cr_store *store, const cr_graph *g, const char *what, int32_t start,
+                               double start_m, cr_trace_stop **stops, size_t *n, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    sqlite3_stmt *st;
+    int sections = strcmp(what, "section") == 0;
+    if (!sections && strcmp(what, "boundary") != 0) {
+        return cr_error_set(err, CR_EINVAL, "stop_at is section or boundary, not '%s'", what);
+    }
+    const char *sql = sections ? "SELECT reach_id, measure_m FROM monitoring_sections_current"
+                                 " WHERE section_kind = 'cross_boundary' AND reach_id IS NOT NULL"
+                               : "SELECT reach_id, segments FROM reach_jurisdictions";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EINVAL, "stop at %s needs %s (crossriver join): %s", what,
+                            sections ? "joined sections" : "reach jurisdictions",
+                            sqlite3_errmsg(db));
+    }
+    char start_county[32] = "";
+    json_t **segs = cr_xcalloc((size_t)g->n_reaches + 1, sizeof *segs);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
+        if (r < 0) {
+            continue;
+        }
+        if (sections) {
+            double m = sqlite3_column_double(st, 1);
+            if (!(r == start && fabs(m - start_m) < 1.0)) {
+                add_stop(stops, n, r, m);
+            }
+        } else {
+            segs[r] = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        }
+    }
+    sqlite3_finalize(st);
+    if (!sections) {
+        size_t i;
+        json_t *seg;
+        json_array_foreach(segs[start], i, seg)
+        {
+            double a = json_number_value(json_array_get(seg, 1));
+            double b = json_number_value(json_array_get(seg, 2));
+            if (start_m >= a && start_m <= b) {
+                snprintf(start_county, sizeof start_county, "%s",
+                         json_string_value(json_array_get(seg, 0)));
+            }
+        }
+        for (int32_t r = 0; r < g->n_reaches; r++) {
+            json_array_foreach(segs[r], i, seg)
+            {
+                if (strcmp(json_string_value(json_array_get(seg, 0)), start_county) == 0) {
+                    continue;
+                }
+                for (int e = 1; e <= 2; e++) {
+                    double m = json_number_value(json_array_get(seg, (size_t)e));
+                    if (!(r == start && fabs(m - start_m) < 1.0)) {
+                        add_stop(stops, n, r, m);
+                    }
+                }
+            }
+            json_decref(segs[r]);
+        }
+    }
+    free(segs);
+    if (*n > 1) {
+        qsort(*stops, *n, sizeof **stops, compare_stops);
+    }
+    return CR_OK;
+}
+
+/* GeoJSON: the covered part of each reach (with its distance and time) and the features. */
+static json_t *to_geojson(cr_store *store, const cr_graph *g, const json_t *report)
+{
+    sqlite3 *db = cr_store_db(store);
+    json_t *features = json_array();
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(db,
+                       "SELECT AsGeoJSON(ST_Line_Substring(geom, ?, ?), 7) FROM reaches"
+                       " WHERE fid = ?",
+                       -1, &st, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(report, "reaches"), i, v)
+    {
+        int32_t r = cr_graph_find_reach(g, json_string_value(json_object_get(v, "reach_id")));
+        double len = g->length_m[r] > 0 ? g->length_m[r] : 1;
+        double f0 = json_real_value(json_object_get(v, "from_m")) / len;
+        double f1 = json_real_value(json_object_get(v, "to_m")) / len;
+        json_t *geom = NULL;
+        if (st) {
+            sqlite3_reset(st);
+            sqlite3_bind_double(st, 1, fmin(fmax(f0, 0), 1));
+            sqlite3_bind_double(st, 2, fmin(fmax(f1, 0), 1));
+            sqlite3_bind_int64(st, 3, g->reach_fid[r]);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                geom = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            }
+        }
+        json_t *props = json_deep_copy(v);
+        json_object_set_new(props, "kind", json_string("reach"));
+        json_array_append_new(features,
+                              json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties", props,
+                                        "geometry", geom ? geom : json_null()));
+    }
+    sqlite3_finalize(st);
+    json_array_foreach(json_object_get(report, "features"), i, v)
+    {
+        json_t *props = json_deep_copy(v);
+        json_object_set_new(props, "kind", json_string("feature"));
+        json_array_append_new(features, json_pack("{s:s, s:o, s:n}", "type", "Feature",
+                                                  "properties", props, "geometry"));
+    }
+    return json_pack("{s:s, s:o, s:O, s:O}", "type", "FeatureCollection", "features", features,
+                     "jurisdictions", json_object_get(report, "jurisdictions"), "start",
+                     json_object_get(report, "start"));
+}
+
+cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
+                       const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
+                       cr_error *err)
+{
+    if (req->spill_kg > 0 && req->direction != CR_TRACE_DOWN) {
+        return cr_error_set(err, CR_EINVAL, "a spill estimate goes downstream (direction down)");
+    }
+    json_t *start = json_object();
+    int32_t *closed = NULL;
+    int32_t *reversed = NULL;
+    cr_trace_stop *stops = NULL;
+    size_t n_closed = 0;
+    size_t n_reversed = 0;
+    size_t n_stops = 0;
+    int32_t reach = -1;
+    double measure = 0;
+    cr_status rc = find_start(store, g, ref, req, &reach, &measure, start, err);
+    if (rc == CR_OK && req->gates_closed) {
+        rc = gate_reaches(store, g, req->gates_closed, &closed, &n_closed, err);
+    }
+    if (rc == CR_OK && req->gates_reversed) {
+        rc = gate_reaches(store, g, req->gates_reversed, &reversed, &n_reversed, err);
+    }
+    if (rc == CR_OK && req->stop_at) {
+        rc = collect_stops(store, g, req->stop_at, reach, measure, &stops, &n_stops, err);
+    }
+    cr_trace_options opt = {req->direction,   req->main_only,      req->max_km, req->max_hours,
+                            req->velocity_ms, req->dispersion_m2s, closed,      n_closed,
+                            reversed,         n_reversed,          stops,       n_stops};
+    cr_trace_result res = {0};
+    if (rc == CR_OK) {
+        rc = ws ? cr_trace_run_ws(g, ws, reach, measure, &opt, &res, err)
+                : cr_trace_run(g, reach, measure, &opt, &res, err);
+    }
+    if (rc == CR_OK) {
+        json_t *report = cr_trace_report(store, g, &res, req->include_restricted);
+        json_object_set_new(start, "reach_id", json_string(g->reach_id[reach]));
+        json_object_set_new(start, "measure_m", json_real(round(measure * 10) / 10));
+        json_object_set_new(report, "start", json_incref(start));
+        json_object_set_new(report, "direction",
+                            json_string(req->direction == CR_TRACE_DOWN ? "down" : "up"));
+        json_object_set_new(report, "mode", json_string(req->main_only ? "main" : "all"));
+        json_object_set_new(report, "max_km",
+                            req->max_km > 0 ? json_real(req->max_km) : json_null());
+        json_object_set_new(report, "max_hours",
+                            req->max_hours > 0 ? json_real(req->max_hours) : json_null());
+        json_object_set_new(report, "stop_at",
+                            req->stop_at ? json_string(req->stop_at) : json_null());
+        if (req->spill_kg > 0) {
+            cr_trace_add_spill(report, g, &res, &opt, req->spill_kg, req->spill_hours);
+            json_object_set_new(report, "spill",
+                                json_pack("{s:f, s:f, s:f}", "mass_kg", req->spill_kg, "release_h",
+                                          req->spill_hours, "dispersion_m2s", req->dispersion_m2s));
+        }
+        if (req->direction == CR_TRACE_UP) {
+            /* upstream: the candidate sources, for a joint investigation (追踪溯源) */
+            json_object_set_new(report, "attribution", cr_trace_attribution(store, report));
+        }
+        if (req->geojson) {
+            *out = to_geojson(store, g, report);
+            json_decref(report);
+        } else {
+            *out = report;
+        }
+    }
+    cr_trace_result_cleanup(&res);
+    free(closed);
+    free(reversed);
+    free(stops);
+    json_decref(start);
+    return rc;
+}
