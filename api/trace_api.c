@@ -241,13 +241,38 @@ static json_t *to_geojson(cr_store *store, const cr_graph *g, const json_t *repo
                                         "geometry", geom ? geom : json_null()));
     }
     sqlite3_finalize(st);
+    st = NULL;
+    char st_layer[64] = "";
     json_array_foreach(json_object_get(report, "features"), i, v)
     {
+        const char *layer = json_string_value(json_object_get(v, "layer"));
+        if (layer && strcmp(layer, st_layer) != 0) { /* features come grouped by layer */
+            sqlite3_finalize(st);
+            char *sql = sqlite3_mprintf("SELECT AsGeoJSON(geom, 7) FROM \"%w_current\""
+                                        " WHERE source_id = ?",
+                                        layer);
+            if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+                st = NULL;
+            }
+            sqlite3_free(sql);
+            snprintf(st_layer, sizeof st_layer, "%s", layer);
+        }
+        json_t *geom = NULL;
+        if (st) {
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, json_string_value(json_object_get(v, "id")), -1,
+                              SQLITE_TRANSIENT);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                geom = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            }
+        }
         json_t *props = json_deep_copy(v);
         json_object_set_new(props, "kind", json_string("feature"));
-        json_array_append_new(features, json_pack("{s:s, s:o, s:n}", "type", "Feature",
-                                                  "properties", props, "geometry"));
+        json_array_append_new(features,
+                              json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties", props,
+                                        "geometry", geom ? geom : json_null()));
     }
+    sqlite3_finalize(st);
     return json_pack("{s:s, s:o, s:O, s:O}", "type", "FeatureCollection", "features", features,
                      "jurisdictions", json_object_get(report, "jurisdictions"), "start",
                      json_object_get(report, "start"));

@@ -9,5 +9,6 @@ int cr_cmd_layers(int argc, char **argv);
 int cr_cmd_join(int argc, char **argv);
 int cr_cmd_network(int argc, char **argv);
 int cr_cmd_trace(int argc, char **argv);
+int cr_cmd_serve(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, ingest everything in data-samples/ into the
-# embedded SpatiaLite store (./crossriver.sqlite by default; STORE=path to change).
+# embedded SpatiaLite store (./crossriver.sqlite by default; STORE=path to change), then serve
+# it on http://127.0.0.1:8080/ (PORT=n to change; SERVE=0 to stop after the ingest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -20,6 +21,9 @@ echo
 build/crossriver batches --store "$STORE"
 echo
 echo "Store ready: $STORE (rejected rows: rejects-*.csv, or: build/crossriver batches --rejects ID)"
-echo "The tile server and web map come with the server issue; until then, open $STORE in QGIS"
-echo "(SpatiaLite) or query it: sqlite3 $STORE 'select * from outfalls_current limit 5'"
-exit $status
+if [ "$status" -ne 0 ] || [ "${SERVE:-1}" = 0 ]; then exit $status; fi
+PORT=${PORT:-8080}
+echo "Serving on http://127.0.0.1:$PORT/ (Ctrl-C stops), e.g.:"
+echo "  curl 'http://127.0.0.1:$PORT/api/trace?feature=outfalls:WJ-TPH-0007&direction=down&max_km=40'"
+echo "The tile server and web map come with issue 5; meanwhile the store opens in QGIS (SpatiaLite)."
+exec build/crossriver serve --store "$STORE" --port "$PORT"

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* crossriver serve: the HTTP API over a store (see docs/http-api.md). */
+#include "cli_common.h"
+#include "commands.h"
+#include "exit_codes.h"
+#include "server/server.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *out)
+{
+    fprintf(out, "usage: crossriver serve [--store PATH] [--host 127.0.0.1] [--port 8080]\n"
+                 "                        [--threads N] [--cors ORIGIN] [--pid-file PATH]\n\n"
+                 "Serve the store over HTTP until SIGINT or SIGTERM: GET /health and\n"
+                 "GET /api/trace (the same request as `crossriver trace`, as query parameters).\n"
+                 "The store is opened read-only; the network is loaded once at start, so restart\n"
+                 "after `crossriver network --load`. One access-log line per request on stderr.\n"
+                 "--host defaults to 127.0.0.1 (loopback only); give 0.0.0.0 to listen on all\n"
+                 "interfaces. --pid-file is written once the socket is listening.\n");
+}
+
+static int parse_int(const char *what, const char *s, int lo, int hi, int *out)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "crossriver serve: %s wants an integer in [%d, %d], got '%s'\n", what, lo,
+                hi, s);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+int cr_cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"threads", required_argument, NULL, 't'},
+        {"cors", required_argument, NULL, 'c'},
+        {"pid-file", required_argument, NULL, 'P'},
+        CR_CLI_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    cr_cli_common common;
+    cr_cli_common_init(&common);
+    cr_server_config cfg = {0};
+    cfg.host = "127.0.0.1";
+    cfg.port = 8080;
+    cfg.threads = 4;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+        if (cr_cli_common_option(&common, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'H':
+            cfg.host = optarg;
+            break;
+        case 'p':
+            if (!parse_int("--port", optarg, 1, 65535, &cfg.port)) {
+                return CR_EXIT_USAGE;
+            }
+            break;
+        case 't':
+            if (!parse_int("--threads", optarg, 1, 256, &cfg.threads)) {
+                return CR_EXIT_USAGE;
+            }
+            break;
+        case 'c':
+            cfg.cors_origin = optarg;
+            break;
+        case 'P':
+            cfg.pid_file = optarg;
+            break;
+        case 'h':
+            help(stdout);
+            return CR_EXIT_OK;
+        default:
+            fprintf(stderr, "(crossriver serve --help for usage)\n");
+            return CR_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "crossriver serve: unexpected argument '%s'\n", argv[optind]);
+        return CR_EXIT_USAGE;
+    }
+    cfg.store_path = common.store_path;
+    cfg.layers_dir = common.layers_dir;
+    cr_error err = {0};
+    if (cr_server_run(&cfg, &err) != CR_OK) {
+        fprintf(stderr, "crossriver serve: %s\n", err.msg);
+        return CR_EXIT_FAILURE;
+    }
+    return CR_EXIT_OK;
+}

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* libmicrohttpd adapter and the route table: parse the request, find the route (404 for an
+ * unknown path, 405 for a known path with another method), call the handler, send JSON, log. */
+#include "server.h"
+
+#include "api/api.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PARAM_BYTES 1024
+
+/* Shared, read-only while serving. */
+typedef struct {
+    const cr_server_config *cfg;
+    cr_layer_set *set;
+    cr_graph *graph;
+    cr_join_ref *ref; /* reach index for snapping points (segment index only: thread-safe) */
+    pthread_key_t worker_key;
+} server_state;
+
+/* Per worker thread, created on its first request. */
+typedef struct {
+    cr_store *store;
+    cr_trace_workspace *ws;
+} worker;
+
+typedef struct {
+    const char *method; /* "GET" */
+    const char *path;
+    json_t *params; /* query parameters: name → string */
+} request;
+
+typedef struct {
+    int status;
+    json_t *body; /* owned */
+    const char *content_type;
+} response;
+
+typedef void (*handler_fn)(server_state *s, worker *w, const request *req, response *res);
+
+static void error_response(response *res, int status, const char *message)
+{
+    res->status = status;
+    res->content_type = "application/json; charset=utf-8";
+    res->body = json_pack("{s:s, s:i}", "error", message, "status", status);
+}
+
+static int http_status(cr_status rc)
+{
+    return rc == CR_EINVAL      ? MHD_HTTP_BAD_REQUEST
+           : rc == CR_ENOTFOUND ? MHD_HTTP_NOT_FOUND
+                                : MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static void handle_health(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)req;
+    res->status = MHD_HTTP_OK;
+    res->content_type = "application/json; charset=utf-8";
+    res->body = json_pack("{s:s, s:i, s:i, s:I}", "status", "ok", "reaches", s->graph->n_reaches,
+                          "nodes", s->graph->n_nodes, "data_generation",
+                          (json_int_t)cr_store_data_generation(w->store));
+}
+
+/* Read a number parameter in [lo, hi]; 0 and an error response when bad. */
+static int number_param(const request *req, const char *name, double lo, double hi, double *out,
+                        response *res)
+{
+    const char *v = json_string_value(json_object_get(req->params, name));
+    if (v == NULL) {
+        return 1;
+    }
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= lo && d <= hi)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: '%s' is not a number in [%g, %g]", name, v, lo, hi);
+        error_response(res, MHD_HTTP_BAD_REQUEST, msg);
+        return 0;
+    }
+    *out = d;
+    return 1;
+}
+
+static void handle_trace(server_state *s, worker *w, const request *req, response *res)
+{
+    static const char *allowed[] = {
+        "reach",          "feature",   "at",       "direction",   "mode",
+        "max_km",         "max_hours", "velocity", "dispersion",  "gates_closed",
+        "gates_reversed", "stop_at",   "spill_kg", "spill_hours", "format"};
+    const char *key;
+    json_t *val;
+    json_object_foreach(req->params, key, val)
+    {
+        int ok = 0;
+        for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+            ok |= strcmp(key, allowed[i]) == 0;
+        }
+        if (!ok) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "unknown parameter '%.64s' (see docs/http-api.md)", key);
+            error_response(res, MHD_HTTP_BAD_REQUEST, msg);
+            return;
+        }
+    }
+    cr_trace_request tr = {0};
+    tr.reach = json_string_value(json_object_get(req->params, "reach"));
+    tr.feature = json_string_value(json_object_get(req->params, "feature"));
+    const char *at = json_string_value(json_object_get(req->params, "at"));
+    const char *dir = json_string_value(json_object_get(req->params, "direction"));
+    const char *mode = json_string_value(json_object_get(req->params, "mode"));
+    const char *format = json_string_value(json_object_get(req->params, "format"));
+    if ((tr.reach != NULL) + (tr.feature != NULL) + (at != NULL) != 1) {
+        error_response(res, MHD_HTTP_BAD_REQUEST, "give exactly one of reach, feature, at");
+        return;
+    }
+    if (dir == NULL || (strcmp(dir, "up") != 0 && strcmp(dir, "down") != 0)) {
+        error_response(res, MHD_HTTP_BAD_REQUEST, "direction: up or down is required");
+        return;
+    }
+    if (mode && strcmp(mode, "all") != 0 && strcmp(mode, "main") != 0) {
+        error_response(res, MHD_HTTP_BAD_REQUEST, "mode: all or main");
+        return;
+    }
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "geojson") != 0) {
+        error_response(res, MHD_HTTP_BAD_REQUEST, "format: json or geojson");
+        return;
+    }
+    if (at) {
+        char tail;
+        if (sscanf(at, "%lf,%lf%c", &tr.lon, &tr.lat, &tail) != 2 || fabs(tr.lon) > 180 ||
+            fabs(tr.lat) > 90) {
+            error_response(res, MHD_HTTP_BAD_REQUEST, "at: LON,LAT in degrees");
+            return;
+        }
+        tr.at = 1;
+    }
+    tr.direction = strcmp(dir, "up") == 0 ? CR_TRACE_UP : CR_TRACE_DOWN;
+    tr.main_only = mode && strcmp(mode, "main") == 0;
+    tr.geojson = format && strcmp(format, "geojson") == 0;
+    tr.gates_closed = json_string_value(json_object_get(req->params, "gates_closed"));
+    tr.gates_reversed = json_string_value(json_object_get(req->params, "gates_reversed"));
+    tr.stop_at = json_string_value(json_object_get(req->params, "stop_at"));
+    tr.include_restricted = 0; /* no tokens yet: restricted contact fields are never served */
+    if (!number_param(req, "max_km", 0, 1e5, &tr.max_km, res) ||
+        !number_param(req, "max_hours", 0, 1e6, &tr.max_hours, res) ||
+        !number_param(req, "velocity", 0.001, 10, &tr.velocity_ms, res) ||
+        !number_param(req, "dispersion", 0.001, 1e4, &tr.dispersion_m2s, res) ||
+        !number_param(req, "spill_kg", 1e-9, 1e9, &tr.spill_kg, res) ||
+        !number_param(req, "spill_hours", 0, 1e4, &tr.spill_hours, res)) {
+        return;
+    }
+    cr_error err = {0};
+    json_t *out = NULL;
+    cr_status rc = cr_api_trace(w->store, s->graph, w->ws, s->ref, &tr, &out, &err);
+    if (rc != CR_OK) {
+        error_response(res, http_status(rc), err.msg);
+        return;
+    }
+    res->status = MHD_HTTP_OK;
+    res->content_type =
+        tr.geojson ? "application/geo+json; charset=utf-8" : "application/json; charset=utf-8";
+    res->body = out;
+}
+
+typedef struct {
+    const char *method;
+    const char *path;
+    handler_fn fn;
+} route;
+
+static const route ROUTES[] = {
+    {"GET", "/health", handle_health},
+    {"GET", "/api/trace", handle_trace},
+};
+
+static void free_worker(void *p)
+{
+    worker *w = p;
+    if (w) {
+        cr_trace_workspace_free(w->ws);
+        cr_store_close(w->store);
+        free(w);
+    }
+}
+
+static worker *this_worker(server_state *s, cr_error *err)
+{
+    worker *w = pthread_getspecific(s->worker_key);
+    if (w) {
+        return w;
+    }
+    w = cr_xcalloc(1, sizeof *w);
+    if (cr_store_open_readonly(s->cfg->store_path, s->set, &w->store, err) != CR_OK) {
+        free(w);
+        return NULL;
+    }
+    w->ws = cr_trace_workspace_new(s->graph);
+    pthread_setspecific(s->worker_key, w);
+    return w;
+}
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    json_t *params = cls;
+    if (json_object_get(params, key) || strlen(key) > 64 ||
+        (value && strlen(value) > MAX_PARAM_BYTES)) {
+        json_object_set_new(params, "\x01invalid", json_string(key)); /* reported below */
+        return MHD_YES;
+    }
+    json_object_set_new(params, key, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    server_state *s = cls;
+    if (*con_cls == NULL) { /* first call: headers only; answer on the next */
+        *con_cls = s;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
+    double t0 = cr_monotonic_s();
+    request req = {method, url, json_object()};
+    response res = {0, NULL, NULL};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, req.params);
+    const route *found = NULL;
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        if (strcmp(url, ROUTES[i].path) == 0) {
+            path_known = 1;
+            found = strcmp(method, ROUTES[i].method) == 0 ? &ROUTES[i] : found;
+        }
+    }
+    cr_error err = {0};
+    worker *w = found ? this_worker(s, &err) : NULL;
+    if (json_object_get(req.params, "\x01invalid")) {
+        error_response(&res, MHD_HTTP_BAD_REQUEST,
+                       "a query parameter is repeated, too long or oversized");
+    } else if (!path_known) {
+        error_response(&res, MHD_HTTP_NOT_FOUND, "no such resource");
+    } else if (found == NULL) {
+        error_response(&res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    } else if (w == NULL) {
+        error_response(&res, MHD_HTTP_SERVICE_UNAVAILABLE, err.msg);
+    } else {
+        found->fn(s, w, &req, &res);
+    }
+    char *body = json_dumps(res.body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    size_t len = body ? strlen(body) : 0;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, body ? body : (char *)"", MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", res.content_type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED) {
+        MHD_add_response_header(r, "Allow", "GET");
+    }
+    if (s->cfg->cors_origin) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", s->cfg->cors_origin);
+    }
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)res.status, r);
+    MHD_destroy_response(r);
+    char ts[21];
+    cr_now_iso8601(ts);
+    fprintf(stderr, "%s access %s %s %d %zu %.1fms\n", ts, method, url, res.status, len,
+            (cr_monotonic_s() - t0) * 1000.0);
+    json_decref(res.body);
+    json_decref(req.params);
+    return ok;
+}
+
+cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
+{
+    server_state s = {0};
+    s.cfg = cfg;
+    cr_status rc = cr_layer_set_load(cfg->layers_dir, &s.set, err);
+    cr_store *store = NULL;
+    if (rc == CR_OK) {
+        rc = cr_store_open_readonly(cfg->store_path, s.set, &store, err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_graph_load(store, &s.graph, err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_join_ref_load(store, &s.ref, err);
+    }
+    cr_store_close(store);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->port);
+    if (rc == CR_OK && inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
+        rc = cr_error_set(err, CR_EINVAL, "--host '%s' is not an IPv4 address", cfg->host);
+    }
+    struct MHD_Daemon *d = NULL;
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    if (rc == CR_OK) {
+        /* workers inherit the mask: only this thread waits for the signals */
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        pthread_key_create(&s.worker_key, free_worker);
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                             on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+        if (d == NULL) {
+            rc = cr_error_set(err, CR_EIO, "cannot listen on %s:%d", cfg->host, cfg->port);
+        }
+    }
+    if (rc == CR_OK) {
+        cr_log(CR_LOG_WARN, "server", "serving %s on http://%s:%d/ (%d threads, %d reaches)",
+               cfg->store_path, cfg->host, cfg->port, cfg->threads, s.graph->n_reaches);
+        if (cfg->pid_file) {
+            FILE *f = fopen(cfg->pid_file, "w");
+            if (f) {
+                fprintf(f, "%d\n", (int)getpid());
+                fclose(f);
+            }
+        }
+        int sig = 0;
+        sigwait(&stop, &sig);
+        cr_log(CR_LOG_WARN, "server", "signal %d: stopping", sig);
+        MHD_stop_daemon(d);
+        pthread_key_delete(s.worker_key);
+    }
+    cr_join_ref_free(s.ref);
+    cr_graph_free(s.graph);
+    cr_layer_set_free(s.set);
+    return rc;
+}

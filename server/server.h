@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* server: the HTTP API on libmicrohttpd. Rule: handlers see a parsed request and return a
+ * status and a JSON body; they never see MHD. Shared state (layer definitions, the network
+ * graph, the reach index) is loaded before serving and then read-only; each worker thread has
+ * its own read-only store connection and trace workspace. */
+#ifndef CR_SERVER_SERVER_H
+#define CR_SERVER_SERVER_H
+
+#include "core/core.h"
+
+typedef struct {
+    const char *store_path;  /* the store to serve */
+    const char *layers_dir;  /* layer definitions */
+    const char *host;        /* address to bind, e.g. 127.0.0.1 */
+    int port;                /* TCP port */
+    int threads;             /* worker threads */
+    const char *cors_origin; /* Access-Control-Allow-Origin, or NULL for none */
+    const char *pid_file;    /* write the process ID here once listening, or NULL */
+} cr_server_config;
+
+/* Serve until SIGINT or SIGTERM. Errors: the store, the network or the socket. */
+cr_status cr_server_run(const cr_server_config *cfg, cr_error *err);
+
+#endif

@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/* crossriver serve as a client sees it: the samples store served on 127.0.0.1 (a free port),
+ * raw HTTP/1.0 requests, answers compared with `crossriver trace` on the same store, GeoJSON
+ * read back by GDAL, errors, concurrent clients, and a clean stop by SIGTERM to the PID. */
+#include "test_common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gdal.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <ogr_api.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char g_dir[64];
+static int g_port;
+static pid_t g_pid;
+
+typedef struct {
+    int status;
+    char head[2048];
+    char *body; /* malloc'd, NUL-terminated */
+} http_reply;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One request; 0 when the connection failed. */
+static int http(const char *method, const char *target, http_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)g_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return 0;
+    }
+    char req[2048];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, target);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ssize_t got;
+    while ((got = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)got;
+        if (cap - len < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    close(fd);
+    buf[len] = '\0';
+    char *sep = strstr(buf, "\r\n\r\n");
+    assert_non_null(sep);
+    size_t hl = (size_t)(sep - buf);
+    assert_true(hl < sizeof r->head);
+    memcpy(r->head, buf, hl);
+    r->head[hl] = '\0';
+    assert_int_equal(sscanf(buf, "HTTP/1.%*d %d", &r->status), 1);
+    r->body = strdup(sep + 4);
+    free(buf);
+    return 1;
+}
+
+static json_t *http_json(const char *target, int want_status, http_reply *r)
+{
+    assert_true(http("GET", target, r));
+    if (r->status != want_status) {
+        fail_msg("GET %s: status %d, wanted %d: %s", target, r->status, want_status, r->body);
+    }
+    json_error_t je;
+    json_t *j = json_loads(r->body, 0, &je);
+    if (j == NULL) {
+        fail_msg("GET %s: body is not JSON (%s): %.200s", target, je.text, r->body);
+    }
+    return j;
+}
+
+static void sh(const char *fmt, const char *arg)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, fmt, arg);
+    int st = system(cmd);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail_msg("command failed (%d): %s", st, cmd);
+    }
+}
+
+/* `crossriver trace ARGS` on the test store, parsed. */
+static json_t *cli_trace(const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "\"$CROSSRIVER_BIN\" trace --store %s/s.sqlite %s > %s/cli.json",
+             g_dir, args, g_dir);
+    sh("%s", cmd);
+    char path[128];
+    snprintf(path, sizeof path, "%s/cli.json", g_dir);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    assert_non_null(j);
+    return j;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t l = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-server-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    /* the samples store, built exactly as scripts/demo.sh does */
+    sh("cd \"$CROSSRIVER_SOURCE\" && while IFS='\t' read -r layer file opts; do"
+       " case \"$layer\" in ''|'#'*) continue ;; esac;"
+       " \"$CROSSRIVER_BIN\" ingest --quiet --store %1$s/s.sqlite --layer \"$layer\" $opts"
+       " \"data-samples/$file\" --rejects %1$s/rejects.csv > /dev/null;"
+       " rc=$?; [ $rc -eq 0 ] || [ $rc -eq 3 ] || exit $rc; done < data-samples/manifest.tsv",
+       g_dir);
+    sh("\"$CROSSRIVER_BIN\" network --quiet --store %s/s.sqlite > /dev/null", g_dir);
+    sh("\"$CROSSRIVER_BIN\" join --quiet --store %s/s.sqlite > /dev/null", g_dir);
+    g_port = free_port();
+    char store[128], port[16], pidfile[128], log[128];
+    snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
+    snprintf(port, sizeof port, "%d", g_port);
+    snprintf(pidfile, sizeof pidfile, "%s/server.pid", g_dir);
+    snprintf(log, sizeof log, "%s/server.log", g_dir);
+    g_pid = fork();
+    assert_true(g_pid >= 0);
+    if (g_pid == 0) {
+        if (freopen(log, "w", stderr) == NULL) {
+            _exit(126);
+        }
+        execl(getenv("CROSSRIVER_BIN"), "crossriver", "serve", "--store", store, "--host",
+              "127.0.0.1", "--port", port, "--threads", "3", "--cors", "*", "--pid-file", pidfile,
+              (char *)NULL);
+        _exit(127);
+    }
+    /* ready when the PID file exists and a request is answered (20 s: sanitizer builds) */
+    for (int i = 0; i < 400; i++) {
+        http_reply r;
+        if (access(pidfile, F_OK) == 0 && http("GET", "/health", &r)) {
+            free(r.body);
+            FILE *f = fopen(pidfile, "r");
+            int pid = 0;
+            assert_int_equal(fscanf(f, "%d", &pid), 1);
+            fclose(f);
+            assert_int_equal(pid, g_pid);
+            return 0;
+        }
+        assert_int_equal(waitpid(g_pid, NULL, WNOHANG), 0); /* still running */
+        sleep_ms(50);
+    }
+    fail_msg("server did not answer on 127.0.0.1:%d", g_port);
+    return 1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
+static void test_health_counts_the_network(void **state)
+{
+    (void)state;
+    http_reply r;
+    json_t *j = http_json("/health", 200, &r);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_int_equal(json_integer_value(json_object_get(j, "reaches")), 20); /* reaches.geojson */
+    assert_true(json_integer_value(json_object_get(j, "nodes")) > 0);
+    assert_non_null(strstr(r.head, "Content-Type: application/json"));
+    assert_non_null(strstr(r.head, "Access-Control-Allow-Origin: *"));
+    json_decref(j);
+    free(r.body);
+}
+
+/* The HTTP answer is the command-line answer, minus the restricted contact fields. */
+/* Returns the number of contacts compared. */
+static size_t same_as_cli(const char *query, const char *cli_args)
+{
+    http_reply r;
+    json_t *web = http_json(query, 200, &r);
+    json_t *cli = cli_trace(cli_args);
+    assert_true(json_array_size(json_object_get(web, "reaches")) > 0);
+    assert_true(json_equal(json_object_get(web, "reaches"), json_object_get(cli, "reaches")));
+    assert_true(json_equal(json_object_get(web, "features"), json_object_get(cli, "features")));
+    json_t *wj = json_object_get(web, "jurisdictions"), *cj = json_object_get(cli, "jurisdictions");
+    assert_int_equal(json_array_size(wj), json_array_size(cj));
+    size_t i, contacts = 0;
+    json_t *v;
+    json_array_foreach(wj, i, v)
+    {
+        json_t *c = json_array_get(cj, i);
+        assert_string_equal(json_string_value(json_object_get(v, "code")),
+                            json_string_value(json_object_get(c, "code")));
+        size_t k;
+        json_t *wc;
+        json_array_foreach(json_object_get(v, "contacts"), k, wc)
+        {
+            json_t *cc = json_array_get(json_object_get(c, "contacts"), k);
+            assert_null(json_object_get(wc, "phone"));   /* restricted: never served */
+            assert_null(json_object_get(wc, "liaison")); /* restricted: never served */
+            assert_non_null(json_object_get(cc, "liaison"));
+            assert_true(
+                json_equal(json_object_get(wc, "duty_phone"), json_object_get(cc, "duty_phone")));
+            contacts++;
+        }
+    }
+    json_decref(web);
+    json_decref(cli);
+    free(r.body);
+    return contacts;
+}
+
+static void test_trace_matches_the_command_line(void **state)
+{
+    (void)state;
+    same_as_cli("/api/trace?reach=DCH-01&direction=down", "--reach DCH-01 --direction down");
+    same_as_cli("/api/trace?reach=DCH-01&direction=down&max_km=5&velocity=0.3",
+                "--reach DCH-01 --direction down --max-km 5 --velocity 0.3");
+    same_as_cli("/api/trace?at=120.625,31.25&direction=up&mode=main",
+                "--at 120.625,31.25 --direction up --mode main");
+    /* the downstream trace from DCH-01 reaches another county: someone to notify */
+    http_reply r;
+    json_t *j = http_json("/api/trace?reach=DCH-01&direction=down", 200, &r);
+    assert_true(json_array_size(json_object_get(j, "jurisdictions")) >= 1);
+    json_decref(j);
+    free(r.body);
+}
+
+static void test_geojson_reads_back_in_gdal(void **state)
+{
+    (void)state;
+    http_reply r;
+    json_t *j = http_json("/api/trace?reach=DCH-01&direction=down&format=geojson", 200, &r);
+    assert_non_null(strstr(r.head, "Content-Type: application/geo+json"));
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "FeatureCollection");
+    size_t n = json_array_size(json_object_get(j, "features"));
+    assert_true(n > 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/trace.geojson", g_dir);
+    FILE *f = fopen(path, "w");
+    fputs(r.body, f);
+    fclose(f);
+    GDALAllRegister();
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    OGRLayerH lyr = GDALDatasetGetLayer(ds, 0);
+    assert_int_equal(OGR_L_GetFeatureCount(lyr, 1), (GIntBig)n);
+    OGRFeatureH feat;
+    size_t with_geom = 0;
+    while ((feat = OGR_L_GetNextFeature(lyr)) != NULL) {
+        OGRGeometryH geom = OGR_F_GetGeometryRef(feat);
+        if (geom) {
+            OGREnvelope e;
+            OGR_G_GetEnvelope(geom, &e);
+            /* the zone: 120.3–121.3 E, 30.7–31.4 N */
+            assert_true(e.MinX > 120.3 && e.MaxX < 121.3 && e.MinY > 30.7 && e.MaxY < 31.4);
+            with_geom++;
+        }
+        OGR_F_Destroy(feat);
+    }
+    assert_int_equal(with_geom, n);
+    GDALClose(ds);
+    json_decref(j);
+    free(r.body);
+}
+
+static void expect_error(const char *method, const char *target, int status, const char *words)
+{
+    http_reply r;
+    assert_true(http(method, target, &r));
+    if (r.status != status || strstr(r.body, words) == NULL) {
+        fail_msg("%s %s: %d %s; wanted %d with '%s'", method, target, r.status, r.body, status,
+                 words);
+    }
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+    json_decref(j);
+    if (status == 405) {
+        assert_non_null(strstr(r.head, "Allow: GET"));
+    }
+    free(r.body);
+}
+
+static void test_bad_requests_get_clear_errors(void **state)
+{
+    (void)state;
+    expect_error("GET", "/api/trace?reach=DCH-01&direction=sideways", 400, "direction");
+    expect_error("GET", "/api/trace?reach=DCH-01", 400, "direction");
+    expect_error("GET", "/api/trace?direction=up", 400, "one of reach, feature, at");
+    expect_error("GET", "/api/trace?reach=DCH-01&at=120.6,31.2&direction=up", 400, "one of");
+    expect_error("GET", "/api/trace?reach=NOPE&direction=up", 404, "NOPE");
+    expect_error("GET", "/api/trace?feature=outfalls:NOPE&direction=down", 404, "NOPE");
+    expect_error("GET", "/api/trace?reach=DCH-01&direction=down&max_km=abc", 400, "max_km");
+    expect_error("GET", "/api/trace?reach=DCH-01&direction=down&max_km=-1", 400, "max_km");
+    expect_error("GET", "/api/trace?reach=DCH-01&direction=down&colour=red", 400, "colour");
+    expect_error("GET", "/api/trace?reach=DCH-01&reach=X&direction=down", 400, "repeated");
+    expect_error("GET", "/api/trace?at=500,31&direction=down", 400, "at");
+    expect_error("GET", "/api/trace?at=0,0&direction=down", 404, "no reach within");
+    expect_error("GET", "/api/trace?reach=DCH-01&direction=up&spill_kg=10", 400, "downstream");
+    expect_error("GET", "/api/trace?reach=DCH-01&direction=down&format=kml", 400, "format");
+    expect_error("GET", "/api/trace?reach=DCH-01&direction=down&gates_closed=NOPE", 404, "NOPE");
+    expect_error("GET", "/no/such/thing", 404, "no such resource");
+    expect_error("POST", "/api/trace", 405, "method not allowed");
+    /* the server is still healthy after all that */
+    http_reply r;
+    json_t *j = http_json("/health", 200, &r);
+    json_decref(j);
+    free(r.body);
+}
+
+#define CLIENTS 6
+#define ROUNDS  10
+
+static void *client(void *arg)
+{
+    const char *expected = arg;
+    long bad = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        http_reply r;
+        if (!http("GET", "/api/trace?reach=DCH-01&direction=down&spill_kg=100", &r)) {
+            bad++;
+            continue;
+        }
+        bad += r.status != 200 || strcmp(r.body, expected) != 0;
+        free(r.body);
+    }
+    return (void *)bad;
+}
+
+/* Concurrent clients on the worker threads get the same answer as a lone client. */
+static void test_concurrent_clients_agree(void **state)
+{
+    (void)state;
+    http_reply first;
+    json_t *j = http_json("/api/trace?reach=DCH-01&direction=down&spill_kg=100", 200, &first);
+    assert_non_null(json_object_get(j, "spill"));
+    json_decref(j);
+    pthread_t t[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, client, first.body), 0);
+    }
+    long bad = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        void *v;
+        pthread_join(t[i], &v);
+        bad += (long)v;
+    }
+    assert_int_equal(bad, 0);
+    free(first.body);
+}
+
+/* Last: SIGTERM stops the server cleanly (exit 0) and the log has one line per request. */
+static void test_sigterm_stops_cleanly(void **state)
+{
+    (void)state;
+    assert_int_equal(kill(g_pid, SIGTERM), 0);
+    int st = 0;
+    pid_t got = 0;
+    for (int i = 0; i < 400 && got == 0; i++) {
+        got = waitpid(g_pid, &st, WNOHANG);
+        sleep_ms(50);
+    }
+    if (got == 0) {
+        kill(g_pid, SIGKILL);
+        waitpid(g_pid, &st, 0);
+        fail_msg("server ignored SIGTERM");
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/server.log", g_dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int access_lines = 0, post405 = 0;
+    while (fgets(line, sizeof line, f)) {
+        access_lines += strstr(line, " access ") != NULL;
+        post405 += strstr(line, " access POST /api/trace 405 ") != NULL;
+    }
+    fclose(f);
+    assert_true(access_lines >= CLIENTS * ROUNDS + 20);
+    assert_int_equal(post405, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health_counts_the_network),
+        cmocka_unit_test(test_trace_matches_the_command_line),
+        cmocka_unit_test(test_geojson_reads_back_in_gdal),
+        cmocka_unit_test(test_bad_requests_get_clear_errors),
+        cmocka_unit_test(test_concurrent_clients_agree),
+        cmocka_unit_test(test_sigterm_stops_cleanly),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
