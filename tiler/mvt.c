@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/* The MVT encoder: protobuf wire format written by hand (varints, length-delimited fields),
+ * because the schema is tiny and fixed (vector_tile.proto, version 2). */
+#include "mvt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- protobuf writing ------------------------------------------------------------------- */
+
+static void put_varint(cr_strbuf *b, uint64_t v)
+{
+    char buf[10];
+    size_t n = 0;
+    do {
+        buf[n++] = (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    cr_strbuf_append(b, buf, n);
+}
+
+static void put_key(cr_strbuf *b, unsigned field, unsigned wire)
+{
+    put_varint(b, (uint64_t)field << 3 | wire);
+}
+
+static void put_bytes(cr_strbuf *b, unsigned field, const char *p, size_t n)
+{
+    put_key(b, field, 2);
+    put_varint(b, n);
+    cr_strbuf_append(b, p, n);
+}
+
+static uint32_t zigzag32(int32_t v)
+{
+    return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+}
+
+static uint64_t zigzag64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* --- shared keys and values --------------------------------------------------------------- */
+
+/* An interned string or value: its encoded Value message (values) or the key text (keys). */
+typedef struct {
+    char *bytes;
+    size_t len;
+} blob;
+
+typedef struct {
+    blob *items;
+    size_t n, cap;
+    uint32_t *slots; /* open addressing: index + 1, 0 = empty */
+    size_t nslots;
+} intern_table;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+static uint32_t intern(intern_table *t, const char *p, size_t n)
+{
+    if (t->n * 2 >= t->nslots) { /* grow and rehash */
+        size_t ns = t->nslots ? t->nslots * 2 : 64;
+        uint32_t *slots = cr_xcalloc(ns, sizeof *slots);
+        for (size_t i = 0; i < t->n; i++) {
+            size_t s = hash_bytes(t->items[i].bytes, t->items[i].len) & (ns - 1);
+            while (slots[s]) {
+                s = (s + 1) & (ns - 1);
+            }
+            slots[s] = (uint32_t)i + 1;
+        }
+        free(t->slots);
+        t->slots = slots;
+        t->nslots = ns;
+    }
+    size_t s = hash_bytes(p, n) & (t->nslots - 1);
+    while (t->slots[s]) {
+        const blob *b = &t->items[t->slots[s] - 1];
+        if (b->len == n && memcmp(b->bytes, p, n) == 0) {
+            return t->slots[s] - 1;
+        }
+        s = (s + 1) & (t->nslots - 1);
+    }
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->items = cr_xrealloc(t->items, t->cap * sizeof *t->items);
+    }
+    t->items[t->n].bytes = cr_xmalloc(n ? n : 1);
+    memcpy(t->items[t->n].bytes, p, n);
+    t->items[t->n].len = n;
+    t->slots[s] = (uint32_t)++t->n;
+    return (uint32_t)t->n - 1;
+}
+
+static void intern_free(intern_table *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->items[i].bytes);
+    }
+    free(t->items);
+    free(t->slots);
+}
+
+/* --- layers and features ------------------------------------------------------------------ */
+
+struct cr_mvt_layer {
+    char *name;
+    uint32_t extent;
+    intern_table keys, values;
+    cr_strbuf features; /* encoded Feature messages, each with its field key and length */
+    size_t n_features;
+    /* the feature being built */
+    cr_mvt_geom_type type;
+    int has_id;
+    uint64_t id;
+    uint32_t *tags;
+    size_t n_tags, cap_tags;
+    uint32_t *cmds; /* geometry command stream */
+    size_t n_cmds, cap_cmds;
+    int32_t cx, cy;     /* cursor */
+    size_t point_count; /* MoveTo of the current multipoint: index in cmds, or SIZE_MAX */
+    int polygon_alive;  /* the last exterior ring was kept (its holes may follow) */
+    int32_t *scratch;   /* cleaned ring/line points */
+    size_t cap_scratch;
+};
+
+struct cr_mvt_tile {
+    cr_mvt_layer **layers;
+    size_t n;
+};
+
+cr_mvt_tile *cr_mvt_tile_new(void)
+{
+    return cr_xcalloc(1, sizeof(cr_mvt_tile));
+}
+
+void cr_mvt_tile_free(cr_mvt_tile *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        cr_mvt_layer *l = t->layers[i];
+        free(l->name);
+        intern_free(&l->keys);
+        intern_free(&l->values);
+        cr_strbuf_cleanup(&l->features);
+        free(l->tags);
+        free(l->cmds);
+        free(l->scratch);
+        free(l);
+    }
+    free(t->layers);
+    free(t);
+}
+
+cr_mvt_layer *cr_mvt_layer_add(cr_mvt_tile *t, const char *name, uint32_t extent)
+{
+    cr_mvt_layer *l = cr_xcalloc(1, sizeof *l);
+    l->name = cr_xstrdup(name);
+    l->extent = extent;
+    t->layers = cr_xrealloc(t->layers, (t->n + 1) * sizeof *t->layers);
+    t->layers[t->n++] = l;
+    return l;
+}
+
+void cr_mvt_feature_begin(cr_mvt_layer *l, cr_mvt_geom_type type, int has_id, uint64_t id)
+{
+    l->type = type;
+    l->has_id = has_id;
+    l->id = id;
+    l->n_tags = 0;
+    l->n_cmds = 0;
+    l->cx = l->cy = 0;
+    l->point_count = SIZE_MAX;
+    l->polygon_alive = 0;
+}
+
+static void push_cmd(cr_mvt_layer *l, uint32_t v)
+{
+    if (l->n_cmds == l->cap_cmds) {
+        l->cap_cmds = l->cap_cmds ? l->cap_cmds * 2 : 64;
+        l->cmds = cr_xrealloc(l->cmds, l->cap_cmds * sizeof *l->cmds);
+    }
+    l->cmds[l->n_cmds++] = v;
+}
+
+static void push_tag(cr_mvt_layer *l, const char *key, const cr_strbuf *value)
+{
+    if (l->n_tags + 2 > l->cap_tags) {
+        l->cap_tags = l->cap_tags ? l->cap_tags * 2 : 16;
+        l->tags = cr_xrealloc(l->tags, l->cap_tags * sizeof *l->tags);
+    }
+    l->tags[l->n_tags++] = intern(&l->keys, key, strlen(key));
+    l->tags[l->n_tags++] = intern(&l->values, value->data, value->len);
+}
+
+void cr_mvt_attr_string(cr_mvt_layer *l, const char *key, const char *value)
+{
+    cr_strbuf v = {0};
+    put_bytes(&v, 1, value, strlen(value));
+    push_tag(l, key, &v);
+    cr_strbuf_cleanup(&v);
+}
+
+void cr_mvt_attr_int(cr_mvt_layer *l, const char *key, int64_t value)
+{
+    cr_strbuf v = {0};
+    if (value >= 0) {
+        put_key(&v, 5, 0); /* uint_value */
+        put_varint(&v, (uint64_t)value);
+    } else {
+        put_key(&v, 6, 0); /* sint_value */
+        put_varint(&v, zigzag64(value));
+    }
+    push_tag(l, key, &v);
+    cr_strbuf_cleanup(&v);
+}
+
+void cr_mvt_attr_double(cr_mvt_layer *l, const char *key, double value)
+{
+    cr_strbuf v = {0};
+    put_key(&v, 3, 1); /* double_value, 64-bit little-endian */
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    char le[8];
+    for (int i = 0; i < 8; i++) {
+        le[i] = (char)(bits >> (8 * i));
+    }
+    cr_strbuf_append(&v, le, 8);
+    push_tag(l, key, &v);
+    cr_strbuf_cleanup(&v);
+}
+
+void cr_mvt_attr_bool(cr_mvt_layer *l, const char *key, int value)
+{
+    cr_strbuf v = {0};
+    put_key(&v, 7, 0);
+    put_varint(&v, value ? 1 : 0);
+    push_tag(l, key, &v);
+    cr_strbuf_cleanup(&v);
+}
+
+static uint32_t command(unsigned id, size_t count)
+{
+    return (uint32_t)((count << 3) | id);
+}
+
+static void push_delta(cr_mvt_layer *l, int32_t x, int32_t y)
+{
+    push_cmd(l, zigzag32(x - l->cx));
+    push_cmd(l, zigzag32(y - l->cy));
+    l->cx = x;
+    l->cy = y;
+}
+
+void cr_mvt_add_point(cr_mvt_layer *l, int32_t x, int32_t y)
+{
+    if (l->point_count == SIZE_MAX) { /* one MoveTo with a count for every point */
+        l->point_count = l->n_cmds;
+        push_cmd(l, command(1, 0));
+    }
+    push_delta(l, x, y);
+    l->cmds[l->point_count] += 1u << 3;
+}
+
+/* Copy xy without consecutive repeats (and, for rings, without the closing point). */
+static size_t clean(cr_mvt_layer *l, const int32_t *xy, size_t n, int ring)
+{
+    if (2 * n > l->cap_scratch) {
+        l->cap_scratch = 2 * n;
+        l->scratch = cr_xrealloc(l->scratch, l->cap_scratch * sizeof *l->scratch);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && xy[2 * i] == l->scratch[2 * m - 2] && xy[2 * i + 1] == l->scratch[2 * m - 1]) {
+            continue;
+        }
+        l->scratch[2 * m] = xy[2 * i];
+        l->scratch[2 * m + 1] = xy[2 * i + 1];
+        m++;
+    }
+    while (ring && m > 1 && l->scratch[0] == l->scratch[2 * m - 2] &&
+           l->scratch[1] == l->scratch[2 * m - 1]) {
+        m--;
+    }
+    return m;
+}
+
+static void emit_path(cr_mvt_layer *l, size_t m, int reverse)
+{
+    size_t first = reverse ? m - 1 : 0;
+    push_cmd(l, command(1, 1));
+    push_delta(l, l->scratch[2 * first], l->scratch[2 * first + 1]);
+    push_cmd(l, command(2, m - 1));
+    for (size_t k = 1; k < m; k++) {
+        size_t i = reverse ? m - 1 - k : k;
+        push_delta(l, l->scratch[2 * i], l->scratch[2 * i + 1]);
+    }
+}
+
+void cr_mvt_add_line(cr_mvt_layer *l, const int32_t *xy, size_t n)
+{
+    size_t m = clean(l, xy, n, 0);
+    if (m >= 2) {
+        emit_path(l, m, 0);
+    }
+}
+
+void cr_mvt_add_ring(cr_mvt_layer *l, const int32_t *xy, size_t n, int exterior)
+{
+    if (!exterior && !l->polygon_alive) {
+        return; /* a hole of a dropped (or missing) exterior */
+    }
+    size_t m = clean(l, xy, n, 1);
+    int64_t twice_area = 0; /* surveyor's formula, tile coordinates */
+    for (size_t i = 0; i < m; i++) {
+        size_t j = (i + 1) % m;
+        twice_area += (int64_t)l->scratch[2 * i] * l->scratch[2 * j + 1] -
+                      (int64_t)l->scratch[2 * j] * l->scratch[2 * i + 1];
+    }
+    if (m < 3 || twice_area == 0) {
+        if (exterior) {
+            l->polygon_alive = 0;
+        }
+        return;
+    }
+    l->polygon_alive = exterior ? 1 : l->polygon_alive;
+    emit_path(l, m, exterior ? twice_area < 0 : twice_area > 0);
+    push_cmd(l, command(7, 1));
+}
+
+int cr_mvt_feature_end(cr_mvt_layer *l)
+{
+    if (l->n_cmds == 0) {
+        return 0;
+    }
+    cr_strbuf f = {0};
+    if (l->has_id) {
+        put_key(&f, 1, 0);
+        put_varint(&f, l->id);
+    }
+    if (l->n_tags) {
+        cr_strbuf packed = {0};
+        for (size_t i = 0; i < l->n_tags; i++) {
+            put_varint(&packed, l->tags[i]);
+        }
+        put_bytes(&f, 2, packed.data, packed.len);
+        cr_strbuf_cleanup(&packed);
+    }
+    put_key(&f, 3, 0);
+    put_varint(&f, (uint64_t)l->type);
+    cr_strbuf packed = {0};
+    for (size_t i = 0; i < l->n_cmds; i++) {
+        put_varint(&packed, l->cmds[i]);
+    }
+    put_bytes(&f, 4, packed.data, packed.len);
+    cr_strbuf_cleanup(&packed);
+    put_bytes(&l->features, 2, f.data, f.len);
+    cr_strbuf_cleanup(&f);
+    l->n_features++;
+    return 1;
+}
+
+size_t cr_mvt_layer_feature_count(const cr_mvt_layer *l)
+{
+    return l->n_features;
+}
+
+void cr_mvt_tile_encode(const cr_mvt_tile *t, cr_strbuf *out)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const cr_mvt_layer *l = t->layers[i];
+        if (l->n_features == 0) {
+            continue;
+        }
+        cr_strbuf b = {0};
+        put_key(&b, 15, 0); /* version */
+        put_varint(&b, 2);
+        put_bytes(&b, 1, l->name, strlen(l->name));
+        cr_strbuf_append(&b, l->features.data, l->features.len);
+        for (size_t k = 0; k < l->keys.n; k++) {
+            put_bytes(&b, 3, l->keys.items[k].bytes, l->keys.items[k].len);
+        }
+        for (size_t k = 0; k < l->values.n; k++) {
+            put_bytes(&b, 4, l->values.items[k].bytes, l->values.items[k].len);
+        }
+        put_key(&b, 5, 0);
+        put_varint(&b, l->extent);
+        put_bytes(out, 3, b.data, b.len);
+        cr_strbuf_cleanup(&b);
+    }
+}
