@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* tile: one z/x/y vector tile from the store, driven by the layers' "tile" settings:
+ * spatial-index query of the tile plus its buffer → Web Mercator tile coordinates → clip
+ * (GEOS) → simplify (per-layer pixels) → quantise → MVT. Deterministic: the same store gives
+ * the same bytes. */
+#ifndef CR_TILER_TILE_H
+#define CR_TILER_TILE_H
+
+#include "core/core.h"
+#include "store/store.h"
+
+#define CR_TILE_MAX_ZOOM 22
+
+typedef struct {
+    int z, x, y;            /* the tile (XYZ scheme, y down from the north) */
+    uint32_t extent;        /* 0: 4096 */
+    int buffer;             /* in tile units; < 0: 64 (16 px at 256 px) */
+    const char *layers;     /* comma-separated subset, or NULL for every public tiled layer */
+    int include_restricted; /* 1: restricted layers and attributes too (authorised clients) */
+} cr_tile_request;
+
+typedef struct {
+    size_t layers;   /* layers with at least one feature */
+    size_t features; /* features written */
+    size_t dropped;  /* features whose geometry vanished (clipped away or degenerate) */
+} cr_tile_stats;
+
+/* 1 when z/x/y is a tile: 0 <= z <= CR_TILE_MAX_ZOOM, 0 <= x, y < 2^z. */
+int cr_tile_valid(int z, int x, int y);
+/* The lon/lat bounds of a tile (west, south, east, north). */
+void cr_tile_bounds(int z, int x, int y, double bounds[4]);
+
+/* Render into out (appended; may be empty when nothing is there). Errors: an unknown or
+ * untiled layer in req->layers (CR_EINVAL), a tile out of range (CR_EINVAL), the store. */
+cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf *out,
+                         cr_tile_stats *stats, cr_error *err);
+
+#endif
