@@ -13,8 +13,8 @@ static void help(FILE *out)
 {
     fprintf(out, "usage: crossriver serve [--store PATH] [--host 127.0.0.1] [--port 8080]\n"
                  "                        [--threads N] [--cors ORIGIN] [--pid-file PATH]\n\n"
-                 "Serve the store over HTTP until SIGINT or SIGTERM: GET /health and\n"
-                 "GET /api/trace (the same request as `crossriver trace`, as query parameters).\n"
+                 "Serve the store over HTTP until SIGINT or SIGTERM: GET /health, GET /api/trace\n"
+                 "(`crossriver trace` as query parameters) and GET /tiles/{z}/{x}/{y}.mvt.\n"
                  "The store is opened read-only; the network is loaded once at start, so restart\n"
                  "after `crossriver network --load`. One access-log line per request on stderr.\n"
                  "--host defaults to 127.0.0.1 (loopback only); give 0.0.0.0 to listen on all\n"

@@ -25,5 +25,5 @@ if [ "$status" -ne 0 ] || [ "${SERVE:-1}" = 0 ]; then exit $status; fi
 PORT=${PORT:-8080}
 echo "Serving on http://127.0.0.1:$PORT/ (Ctrl-C stops), e.g.:"
 echo "  curl 'http://127.0.0.1:$PORT/api/trace?feature=outfalls:WJ-TPH-0007&direction=down&max_km=40'"
-echo "The tile server and web map come with issue 5; meanwhile the store opens in QGIS (SpatiaLite)."
+echo "  curl -o t.mvt http://127.0.0.1:$PORT/tiles/10/855/419.mvt   # a vector tile (the web map comes with issue 5)"
 exec build/crossriver serve --store "$STORE" --port "$PORT"

@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include "api/api.h"
+#include "tiler/tile.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_PARAM_BYTES 1024
 
@@ -38,13 +40,21 @@ typedef struct {
 typedef struct {
     const char *method; /* "GET" */
     const char *path;
-    json_t *params; /* query parameters: name → string */
+    json_t *params;            /* query parameters: name → string */
+    int accept_gzip;           /* Accept-Encoding names gzip */
+    const char *if_none_match; /* If-None-Match, or NULL */
 } request;
 
 typedef struct {
     int status;
-    json_t *body; /* owned */
+    json_t *body; /* owned; JSON answers */
     const char *content_type;
+    char *raw; /* owned; binary answers (tiles) instead of body */
+    size_t raw_len;
+    int raw_set;
+    char etag[80];             /* ETag header, or "" */
+    const char *encoding;      /* Content-Encoding, or NULL */
+    const char *cache_control; /* NULL: no-store */
 } response;
 
 typedef void (*handler_fn)(server_state *s, worker *w, const request *req, response *res);
@@ -174,16 +184,120 @@ static void handle_trace(server_state *s, worker *w, const request *req, respons
     res->body = out;
 }
 
+/* gzip (RFC 1952) with a zero mtime, so the same tile always gives the same bytes. */
+static int gzip_bytes(const char *in, size_t n, char **out, size_t *out_len)
+{
+    z_stream zs = {0};
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        return 0;
+    }
+    size_t cap = deflateBound(&zs, (uLong)n) + 32;
+    *out = cr_xmalloc(cap);
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (Bytef *)*out;
+    zs.avail_out = (uInt)cap;
+    int rc = deflate(&zs, Z_FINISH);
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        free(*out);
+        *out = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+/* Does If-None-Match name this tag (or "*")? Tags compare without the -gz suffix, so a
+ * client that switched encodings still revalidates. */
+static int etag_matches(const char *header, const char *hash)
+{
+    if (header == NULL) {
+        return 0;
+    }
+    if (strchr(header, '*')) {
+        return 1;
+    }
+    return strstr(header, hash) != NULL;
+}
+
+/* GET /tiles/{z}/{x}/{y}.mvt[?layers=a,b] */
+static void handle_tile(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)s;
+    int z, x, y, end = 0;
+    if (sscanf(req->path, "/tiles/%d/%d/%d.mvt%n", &z, &x, &y, &end) != 3 || end == 0 ||
+        req->path[end] != '\0') {
+        error_response(res, MHD_HTTP_NOT_FOUND, "tiles are /tiles/{z}/{x}/{y}.mvt");
+        return;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(req->params, key, val)
+    {
+        if (strcmp(key, "layers") != 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown parameter '%.64s' (tiles take layers=a,b)", key);
+            error_response(res, MHD_HTTP_BAD_REQUEST, msg);
+            return;
+        }
+    }
+    cr_tile_request tr = {z, x, y, 0, -1, json_string_value(json_object_get(req->params, "layers")),
+                          0};
+    cr_strbuf tile = {0};
+    cr_tile_stats stats;
+    cr_error err = {0};
+    if (cr_tile_render(w->store, &tr, &tile, &stats, &err) != CR_OK) {
+        cr_strbuf_cleanup(&tile);
+        error_response(res, http_status(err.code), err.msg);
+        return;
+    }
+    char hex[65];
+    cr_sha256_hex(tile.data ? tile.data : "", tile.len, hex);
+    res->status = MHD_HTTP_OK;
+    res->content_type = "application/vnd.mapbox-vector-tile";
+    res->cache_control = "no-cache"; /* keep, but revalidate: the ETag changes with the data */
+    res->raw_set = 1;
+    char *gz = NULL;
+    size_t gz_len = 0;
+    if (req->accept_gzip && tile.len > 0 && gzip_bytes(tile.data, tile.len, &gz, &gz_len)) {
+        snprintf(res->etag, sizeof res->etag, "\"%.32s-gz\"", hex);
+        res->encoding = "gzip";
+        res->raw = gz;
+        res->raw_len = gz_len;
+        cr_strbuf_cleanup(&tile);
+    } else {
+        snprintf(res->etag, sizeof res->etag, "\"%.32s\"", hex);
+        res->raw_len = tile.len;
+        res->raw = cr_strbuf_take(&tile);
+    }
+    hex[32] = '\0';
+    if (etag_matches(req->if_none_match, hex)) {
+        res->status = MHD_HTTP_NOT_MODIFIED;
+        res->encoding = NULL;
+        free(res->raw);
+        res->raw = NULL;
+        res->raw_len = 0;
+    }
+}
+
 typedef struct {
     const char *method;
-    const char *path;
+    const char *path; /* exact, or a prefix when it ends in '/' */
     handler_fn fn;
 } route;
 
 static const route ROUTES[] = {
     {"GET", "/health", handle_health},
     {"GET", "/api/trace", handle_trace},
+    {"GET", "/tiles/", handle_tile},
 };
+
+static int route_matches(const route *r, const char *url)
+{
+    size_t n = strlen(r->path);
+    return r->path[n - 1] == '/' ? strncmp(url, r->path, n) == 0 : strcmp(url, r->path) == 0;
+}
 
 static void free_worker(void *p)
 {
@@ -238,13 +352,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     *upload_data_size = 0;
     double t0 = cr_monotonic_s();
-    request req = {method, url, json_object()};
-    response res = {0, NULL, NULL};
+    request req = {method, url, json_object(), 0, NULL};
+    response res = {0};
+    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+    req.accept_gzip = ae && strstr(ae, "gzip") != NULL;
+    req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, req.params);
     const route *found = NULL;
     int path_known = 0;
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
-        if (strcmp(url, ROUTES[i].path) == 0) {
+        if (route_matches(&ROUTES[i], url)) {
             path_known = 1;
             found = strcmp(method, ROUTES[i].method) == 0 ? &ROUTES[i] : found;
         }
@@ -263,12 +380,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         found->fn(s, w, &req, &res);
     }
-    char *body = json_dumps(res.body, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    size_t len = body ? strlen(body) : 0;
+    char *body =
+        res.raw_set ? res.raw : json_dumps(res.body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    size_t len = res.raw_set ? res.raw_len : body ? strlen(body) : 0;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body ? body : (char *)"", MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", res.content_type);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    if (res.status != MHD_HTTP_NOT_MODIFIED) {
+        MHD_add_response_header(r, "Content-Type", res.content_type);
+    }
+    MHD_add_response_header(r, "Cache-Control", res.cache_control ? res.cache_control : "no-store");
+    if (res.etag[0]) {
+        MHD_add_response_header(r, "ETag", res.etag);
+        MHD_add_response_header(r, "Vary", "Accept-Encoding");
+    }
+    if (res.encoding) {
+        MHD_add_response_header(r, "Content-Encoding", res.encoding);
+    }
     if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED) {
         MHD_add_response_header(r, "Allow", "GET");
     }

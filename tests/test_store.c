@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 test_store *test_store_new(void)
 {
@@ -76,4 +77,20 @@ void test_store_text(test_store *t, const char *sql, char *out, size_t n)
         snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
     }
     sqlite3_finalize(st);
+}
+
+void test_samples_store(const char *dir)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd \"$CROSSRIVER_SOURCE\" && while IFS='\t' read -r layer file opts; do"
+             " case \"$layer\" in ''|'#'*) continue ;; esac;"
+             " \"$CROSSRIVER_BIN\" ingest --quiet --store %1$s/s.sqlite --layer \"$layer\" $opts"
+             " \"data-samples/$file\" --rejects %1$s/rejects.csv > /dev/null;"
+             " rc=$?; [ $rc -eq 0 ] || [ $rc -eq 3 ] || exit $rc; done < data-samples/manifest.tsv",
+             dir);
+    int st = system(cmd);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail_msg("building the samples store in %s failed (%d)", dir, st);
+    }
 }

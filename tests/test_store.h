@@ -24,4 +24,9 @@ int64_t test_store_count(test_store *t, const char *sql);
 /* First column of the first row of sql as text into out (size n), "" for NULL. */
 void test_store_text(test_store *t, const char *sql, char *out, size_t n);
 
+/* Build dir/s.sqlite from every file of data-samples/manifest.tsv with the crossriver program,
+ * exactly as scripts/demo.sh does (imports run the joins and the network build); fails the
+ * test on any error other than rows rejected on purpose. */
+void test_samples_store(const char *dir);
+
 #endif

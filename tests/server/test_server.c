@@ -3,6 +3,7 @@
  * raw HTTP/1.0 requests, answers compared with `crossriver trace` on the same store, GeoJSON
  * read back by GDAL, errors, concurrent clients, and a clean stop by SIGTERM to the PID. */
 #include "test_common.h"
+#include "test_store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char g_dir[64];
 static int g_port;
@@ -27,7 +29,8 @@ static pid_t g_pid;
 typedef struct {
     int status;
     char head[2048];
-    char *body; /* malloc'd, NUL-terminated */
+    char *body; /* malloc'd, NUL-terminated (binary bodies: see len) */
+    size_t len;
 } http_reply;
 
 static void sleep_ms(long ms)
@@ -36,8 +39,8 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* One request; 0 when the connection failed. */
-static int http(const char *method, const char *target, http_reply *r)
+/* One request with extra header lines ("Name: value\r\n"…); 0 when the connection failed. */
+static int http_h(const char *method, const char *target, const char *headers, http_reply *r)
 {
     memset(r, 0, sizeof *r);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -50,7 +53,8 @@ static int http(const char *method, const char *target, http_reply *r)
         return 0;
     }
     char req[2048];
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, target);
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s\r\n", method, target,
+                     headers);
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
@@ -71,9 +75,16 @@ static int http(const char *method, const char *target, http_reply *r)
     memcpy(r->head, buf, hl);
     r->head[hl] = '\0';
     assert_int_equal(sscanf(buf, "HTTP/1.%*d %d", &r->status), 1);
-    r->body = strdup(sep + 4);
+    r->len = len - hl - 4;
+    r->body = malloc(r->len + 1);
+    memcpy(r->body, sep + 4, r->len + 1);
     free(buf);
     return 1;
+}
+
+static int http(const char *method, const char *target, http_reply *r)
+{
+    return http_h(method, target, "", r);
 }
 
 static json_t *http_json(const char *target, int want_status, http_reply *r)
@@ -133,15 +144,7 @@ static int setup(void **state)
     (void)state;
     snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-server-XXXXXX");
     assert_non_null(mkdtemp(g_dir));
-    /* the samples store, built exactly as scripts/demo.sh does */
-    sh("cd \"$CROSSRIVER_SOURCE\" && while IFS='\t' read -r layer file opts; do"
-       " case \"$layer\" in ''|'#'*) continue ;; esac;"
-       " \"$CROSSRIVER_BIN\" ingest --quiet --store %1$s/s.sqlite --layer \"$layer\" $opts"
-       " \"data-samples/$file\" --rejects %1$s/rejects.csv > /dev/null;"
-       " rc=$?; [ $rc -eq 0 ] || [ $rc -eq 3 ] || exit $rc; done < data-samples/manifest.tsv",
-       g_dir);
-    sh("\"$CROSSRIVER_BIN\" network --quiet --store %s/s.sqlite > /dev/null", g_dir);
-    sh("\"$CROSSRIVER_BIN\" join --quiet --store %s/s.sqlite > /dev/null", g_dir);
+    test_samples_store(g_dir);
     g_port = free_port();
     char store[128], port[16], pidfile[128], log[128];
     snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
@@ -337,6 +340,118 @@ static void test_bad_requests_get_clear_errors(void **state)
     free(r.body);
 }
 
+/* The bytes of `crossriver tile ARGS`. */
+static char *cli_tile(const char *args, size_t *len)
+{
+    char cmd[1024], path[128];
+    snprintf(path, sizeof path, "%s/cli.mvt", g_dir);
+    snprintf(cmd, sizeof cmd, "\"$CROSSRIVER_BIN\" tile --quiet --store %s/s.sqlite %s --out %s",
+             g_dir, args, path);
+    sh("%s", cmd);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(1 << 22);
+    *len = fread(buf, 1, 1 << 22, f);
+    fclose(f);
+    return buf;
+}
+
+static const char *header(const http_reply *r, const char *name, char *out, size_t n)
+{
+    const char *p = strstr(r->head, name);
+    if (p == NULL) {
+        return NULL;
+    }
+    p += strlen(name);
+    size_t k = strcspn(p, "\r\n");
+    snprintf(out, n, "%.*s", (int)k, p);
+    return out;
+}
+
+/* Tiles: the bytes `crossriver tile` writes; gzip when asked; ETag and 304; errors. */
+static void test_tiles_gzip_etag_and_errors(void **state)
+{
+    (void)state;
+    size_t cli_len;
+    char *cli = cli_tile("10/855/419", &cli_len);
+    assert_true(cli_len > 1000);
+    http_reply r;
+    assert_true(http("GET", "/tiles/10/855/419.mvt", &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "Content-Type: application/vnd.mapbox-vector-tile"));
+    assert_null(strstr(r.head, "Content-Encoding"));
+    assert_int_equal(r.len, cli_len);
+    assert_memory_equal(r.body, cli, cli_len);
+    char etag[80], etag_gz[80];
+    assert_non_null(header(&r, "ETag: ", etag, sizeof etag));
+    free(r.body);
+
+    assert_true(http_h("GET", "/tiles/10/855/419.mvt", "Accept-Encoding: gzip, br\r\n", &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "Content-Encoding: gzip"));
+    assert_non_null(strstr(r.head, "Vary: Accept-Encoding"));
+    assert_true(r.len < cli_len);
+    assert_non_null(header(&r, "ETag: ", etag_gz, sizeof etag_gz));
+    assert_string_not_equal(etag, etag_gz); /* another representation, another tag */
+    /* zlib inflates it back to the same tile */
+    char *plain = malloc(cli_len + 16);
+    z_stream zs = {0};
+    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+    zs.next_in = (Bytef *)r.body;
+    zs.avail_in = (uInt)r.len;
+    zs.next_out = (Bytef *)plain;
+    zs.avail_out = (uInt)cli_len + 16;
+    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(zs.total_out, cli_len);
+    inflateEnd(&zs);
+    assert_memory_equal(plain, cli, cli_len);
+    free(plain);
+    free(r.body);
+
+    /* revalidation: either tag gives 304 with no body */
+    char h[160];
+    snprintf(h, sizeof h, "If-None-Match: %s\r\n", etag);
+    assert_true(http_h("GET", "/tiles/10/855/419.mvt", h, &r));
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.len, 0);
+    free(r.body);
+    snprintf(h, sizeof h, "If-None-Match: \"0000\", %s\r\nAccept-Encoding: gzip\r\n", etag_gz);
+    assert_true(http_h("GET", "/tiles/10/855/419.mvt", h, &r));
+    assert_int_equal(r.status, 304);
+    free(r.body);
+    /* another tile's tag does not match */
+    snprintf(h, sizeof h, "If-None-Match: %s\r\n", etag);
+    assert_true(http_h("GET", "/tiles/10/856/419.mvt", h, &r));
+    assert_int_equal(r.status, 200);
+    free(r.body);
+
+    /* a subset, as the CLI gives it */
+    free(cli);
+    cli = cli_tile("10/855/419 --layers reaches,lakes", &cli_len);
+    assert_true(http("GET", "/tiles/10/855/419.mvt?layers=reaches,lakes", &r));
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, cli_len);
+    assert_memory_equal(r.body, cli, cli_len);
+    free(r.body);
+    free(cli);
+    /* an empty tile (below every minzoom) is an empty 200 */
+    assert_true(http("GET", "/tiles/3/6/3.mvt", &r));
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 0);
+    free(r.body);
+
+    expect_error("GET", "/tiles/23/0/0.mvt", 400, "no tile 23/0/0");
+    expect_error("GET", "/tiles/2/4/1.mvt", 400, "no tile 2/4/1");
+    expect_error("GET", "/tiles/2/-1/1.mvt", 400, "no tile");
+    expect_error("GET", "/tiles/10/855/419.mvt?layers=nope", 400, "'nope' is not a tiled layer");
+    expect_error("GET", "/tiles/10/855/419.mvt?layers=contacts", 400, "not a tiled layer");
+    expect_error("GET", "/tiles/10/855/419.mvt?colour=red", 400, "colour");
+    expect_error("GET", "/tiles/1/2/3.png", 404, "/tiles/{z}/{x}/{y}.mvt");
+    expect_error("GET", "/tiles/1/2/3.mvt.bak", 404, "/tiles/{z}/{x}/{y}.mvt");
+    expect_error("GET", "/tiles/../../etc/passwd", 404, "/tiles/{z}/{x}/{y}.mvt");
+    expect_error("GET", "/tiles/x/y/z.mvt", 404, "/tiles/{z}/{x}/{y}.mvt");
+}
+
 #define CLIENTS 6
 #define ROUNDS  10
 
@@ -418,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_trace_matches_the_command_line),
         cmocka_unit_test(test_geojson_reads_back_in_gdal),
         cmocka_unit_test(test_bad_requests_get_clear_errors),
+        cmocka_unit_test(test_tiles_gzip_etag_and_errors),
         cmocka_unit_test(test_concurrent_clients_agree),
         cmocka_unit_test(test_sigterm_stops_cleanly),
     };

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define HALF 20037508.342789244
@@ -27,27 +26,12 @@ static char g_dir[64];
 static cr_layer_set *g_set;
 static cr_store *g_store;
 
-static void sh(const char *fmt, const char *arg)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, fmt, arg);
-    int st = system(cmd);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fail_msg("command failed (%d): %s", st, cmd);
-    }
-}
-
 static int setup(void **state)
 {
     (void)state;
     snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-tile-XXXXXX");
     assert_non_null(mkdtemp(g_dir));
-    sh("cd \"$CROSSRIVER_SOURCE\" && while IFS='\t' read -r layer file opts; do"
-       " case \"$layer\" in ''|'#'*) continue ;; esac;"
-       " \"$CROSSRIVER_BIN\" ingest --quiet --store %1$s/s.sqlite --layer \"$layer\" $opts"
-       " \"data-samples/$file\" --rejects %1$s/rejects.csv > /dev/null;"
-       " rc=$?; [ $rc -eq 0 ] || [ $rc -eq 3 ] || exit $rc; done < data-samples/manifest.tsv",
-       g_dir);
+    test_samples_store(g_dir);
     cr_error err = {0};
     assert_int_equal(cr_layer_set_load(getenv("CROSSRIVER_LAYERS"), &g_set, &err), CR_OK);
     char path[128];
