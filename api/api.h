@@ -34,4 +34,15 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
                        const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
                        cr_error *err);
 
+/* TileJSON 3.0.0 for the store's tiled layers (every one, empty ones included); tiles_url is
+ * the template, e.g. http://host/tiles/{z}/{x}/{y}.mvt. */
+cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, cr_error *err);
+/* One current feature as a GeoJSON Feature: public fields, provenance and join results.
+ * CR_ENOTFOUND for an unknown layer or ID. */
+cr_status cr_api_feature(cr_store *store, const char *layer, const char *id, json_t **out,
+                         cr_error *err);
+/* Features whose ID or name contains q (case-insensitive for Latin letters; Chinese as
+ * written), at most limit, ordered by layer then ID: [{layer, id, name, lon, lat}]. */
+cr_status cr_api_search(cr_store *store, const char *q, int limit, json_t **out, cr_error *err);
+
 #endif

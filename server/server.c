@@ -43,6 +43,7 @@ typedef struct {
     json_t *params;            /* query parameters: name → string */
     int accept_gzip;           /* Accept-Encoding names gzip */
     const char *if_none_match; /* If-None-Match, or NULL */
+    const char *host;          /* Host, or NULL */
 } request;
 
 typedef struct {
@@ -281,6 +282,108 @@ static void handle_tile(server_state *s, worker *w, const request *req, response
     }
 }
 
+/* Only the parameters in allowed (NULL-terminated); otherwise a 400 and 0. */
+static int only_params(const request *req, const char *const *allowed, response *res)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(req->params, key, val)
+    {
+        int ok = 0;
+        for (size_t i = 0; allowed[i]; i++) {
+            ok |= strcmp(key, allowed[i]) == 0;
+        }
+        if (!ok) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown parameter '%.64s'", key);
+            error_response(res, MHD_HTTP_BAD_REQUEST, msg);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void json_answer(response *res, cr_status rc, json_t *out, const cr_error *err,
+                        const char *type)
+{
+    if (rc != CR_OK) {
+        error_response(res, http_status(rc), err->msg);
+        return;
+    }
+    res->status = MHD_HTTP_OK;
+    res->content_type = type;
+    res->body = out;
+}
+
+/* GET /tiles.json: TileJSON for the tiles this server serves, at the address the client used. */
+static void handle_tilejson(server_state *s, worker *w, const request *req, response *res)
+{
+    static const char *const none[] = {NULL};
+    if (!only_params(req, none, res)) {
+        return;
+    }
+    char url[320];
+    const char *host = req->host;
+    /* the Host header only when it looks like a host (no injection into the template) */
+    if (host == NULL || strlen(host) > 255 ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+            strlen(host)) {
+        snprintf(url, sizeof url, "http://%s:%d/tiles/{z}/{x}/{y}.mvt", s->cfg->host, s->cfg->port);
+    } else {
+        snprintf(url, sizeof url, "http://%s/tiles/{z}/{x}/{y}.mvt", host);
+    }
+    cr_error err = {0};
+    json_t *out = NULL;
+    cr_status rc = cr_api_tilejson(w->store, url, &out, &err);
+    json_answer(res, rc, out, &err, "application/json; charset=utf-8");
+}
+
+/* GET /api/features/{layer}/{id} */
+static void handle_feature(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)s;
+    static const char *const none[] = {NULL};
+    if (!only_params(req, none, res)) {
+        return;
+    }
+    const char *rest = req->path + strlen("/api/features/");
+    const char *slash = strchr(rest, '/');
+    if (slash == NULL || slash == rest || slash[1] == '\0' || strlen(rest) > 256) {
+        error_response(res, MHD_HTTP_NOT_FOUND, "features are /api/features/{layer}/{id}");
+        return;
+    }
+    char layer[128];
+    snprintf(layer, sizeof layer, "%.*s", (int)(slash - rest < 127 ? slash - rest : 127), rest);
+    cr_error err = {0};
+    json_t *out = NULL;
+    cr_status rc = cr_api_feature(w->store, layer, slash + 1, &out, &err);
+    json_answer(res, rc, out, &err, "application/geo+json; charset=utf-8");
+}
+
+/* GET /api/search?q=TEXT[&limit=N] */
+static void handle_search(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)s;
+    static const char *const allowed[] = {"q", "limit", NULL};
+    if (!only_params(req, allowed, res)) {
+        return;
+    }
+    const char *q = json_string_value(json_object_get(req->params, "q"));
+    if (q == NULL || *q == '\0' || strlen(q) > 100) {
+        error_response(res, MHD_HTTP_BAD_REQUEST, "q: the text to look for (1–100 bytes)");
+        return;
+    }
+    double limit = 20;
+    if (!number_param(req, "limit", 1, 200, &limit, res)) {
+        return;
+    }
+    cr_error err = {0};
+    json_t *out = NULL;
+    cr_status rc = cr_api_search(w->store, q, (int)limit, &out, &err);
+    json_answer(res, rc, rc == CR_OK ? json_pack("{s:s, s:o}", "q", q, "results", out) : NULL, &err,
+                "application/json; charset=utf-8");
+}
+
 typedef struct {
     const char *method;
     const char *path; /* exact, or a prefix when it ends in '/' */
@@ -288,9 +391,9 @@ typedef struct {
 } route;
 
 static const route ROUTES[] = {
-    {"GET", "/health", handle_health},
-    {"GET", "/api/trace", handle_trace},
-    {"GET", "/tiles/", handle_tile},
+    {"GET", "/health", handle_health},         {"GET", "/api/trace", handle_trace},
+    {"GET", "/tiles/", handle_tile},           {"GET", "/tiles.json", handle_tilejson},
+    {"GET", "/api/features/", handle_feature}, {"GET", "/api/search", handle_search},
 };
 
 static int route_matches(const route *r, const char *url)
@@ -352,11 +455,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     *upload_data_size = 0;
     double t0 = cr_monotonic_s();
-    request req = {method, url, json_object(), 0, NULL};
+    request req = {method, url, json_object(), 0, NULL, NULL};
     response res = {0};
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
     req.accept_gzip = ae && strstr(ae, "gzip") != NULL;
     req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    req.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, req.params);
     const route *found = NULL;
     int path_known = 0;

@@ -53,8 +53,8 @@ static int http_h(const char *method, const char *target, const char *headers, h
         return 0;
     }
     char req[2048];
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s\r\n", method, target,
-                     headers);
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method,
+                     target, g_port, headers);
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
@@ -452,6 +452,92 @@ static void test_tiles_gzip_etag_and_errors(void **state)
     expect_error("GET", "/tiles/x/y/z.mvt", 404, "/tiles/{z}/{x}/{y}.mvt");
 }
 
+/* TileJSON, one feature, search: public view only, consistent with the tiles. */
+static void test_tilejson_features_and_search(void **state)
+{
+    (void)state;
+    http_reply r;
+    json_t *tj = http_json("/tiles.json", 200, &r);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(tj, "tilejson")), "3.0.0");
+    char want[96];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/tiles/{z}/{x}/{y}.mvt", g_port);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(tj, "tiles"), 0)), want);
+    json_t *b = json_object_get(tj, "bounds");
+    assert_true(json_real_value(json_array_get(b, 0)) < 120.8 &&
+                json_real_value(json_array_get(b, 2)) > 120.8 &&
+                json_real_value(json_array_get(b, 1)) < 31.0 &&
+                json_real_value(json_array_get(b, 3)) > 31.0);
+    /* one entry per tiled layer, empty ones included; ids are the layer names */
+    static const char *tiled[] = {
+        "admin_units",         "gates",    "hyacinth_reports", "lakes",  "mobile_sources",
+        "monitoring_sections", "outfalls", "protection_zones", "reaches"};
+    json_t *vl = json_object_get(tj, "vector_layers");
+    assert_int_equal(json_array_size(vl), sizeof tiled / sizeof tiled[0]);
+    json_t *outfall_fields = NULL;
+    for (size_t i = 0; i < json_array_size(vl); i++) {
+        json_t *l = json_array_get(vl, i);
+        assert_string_equal(json_string_value(json_object_get(l, "id")), tiled[i]);
+        if (strcmp(tiled[i], "outfalls") == 0) {
+            outfall_fields = json_object_get(l, "fields");
+        }
+    }
+    assert_non_null(json_object_get(outfall_fields, "outfall_id"));
+    assert_string_equal(json_string_value(json_object_get(outfall_fields, "discharge_m3d")),
+                        "Number");
+    assert_null(json_object_get(outfall_fields, "contact_phone")); /* restricted */
+    json_decref(tj);
+
+    json_t *f = http_json("/api/features/outfalls/WJ-TPH-0013", 200, &r);
+    assert_non_null(strstr(r.head, "application/geo+json"));
+    free(r.body);
+    json_t *props = json_object_get(f, "properties");
+    assert_string_equal(json_string_value(json_object_get(props, "outfall_id")), "WJ-TPH-0013");
+    assert_string_equal(json_string_value(json_object_get(props, "county_code")), "320509");
+    assert_non_null(json_string_value(json_object_get(props, "reach_id")));  /* join results */
+    assert_true(json_integer_value(json_object_get(props, "batch_id")) > 0); /* provenance */
+    assert_null(json_object_get(props, "contact_person"));                   /* restricted */
+    assert_null(json_object_get(props, "contact_phone"));                    /* restricted */
+    assert_null(json_object_get(props, "extra"));
+    json_t *xy = json_object_get(json_object_get(f, "geometry"), "coordinates");
+    double lon = json_real_value(json_array_get(xy, 0)),
+           lat = json_real_value(json_array_get(xy, 1));
+    assert_true(lon > 120.6 && lon < 121.0 && lat > 30.9 && lat < 31.1);
+    json_decref(f);
+    expect_error("GET", "/api/features/outfalls/NOPE", 404, "no outfalls 'NOPE'");
+    expect_error("GET", "/api/features/contacts/C1", 404, "no public layer 'contacts'");
+    expect_error("GET", "/api/features/outfalls", 404, "/api/features/{layer}/{id}");
+    expect_error("GET", "/api/features/outfalls/WJ-TPH-0013?x=1", 400, "unknown parameter");
+
+    /* search: Chinese names, IDs case-insensitively, limits, wildcards are text */
+    json_t *sr = http_json("/api/search?q=%E5%85%83%E8%8D%A1", 200, &r); /* 元荡 */
+    free(r.body);
+    json_t *res = json_object_get(sr, "results");
+    int found_lake = 0;
+    for (size_t i = 0; i < json_array_size(res); i++) {
+        json_t *h = json_array_get(res, i);
+        found_lake |= strcmp(json_string_value(json_object_get(h, "id")), "L-YUANDANG") == 0;
+        assert_non_null(strstr(json_string_value(json_object_get(h, "name")), "元荡"));
+    }
+    assert_true(found_lake);
+    json_decref(sr);
+    sr = http_json("/api/search?q=tph-00&limit=3", 200, &r);
+    free(r.body);
+    res = json_object_get(sr, "results");
+    assert_int_equal(json_array_size(res), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_non_null(
+            strstr(json_string_value(json_object_get(json_array_get(res, i), "id")), "TPH-00"));
+    }
+    json_decref(sr);
+    sr = http_json("/api/search?q=%25", 200, &r); /* "%" matches nothing, not everything */
+    free(r.body);
+    assert_int_equal(json_array_size(json_object_get(sr, "results")), 0);
+    json_decref(sr);
+    expect_error("GET", "/api/search", 400, "q:");
+    expect_error("GET", "/api/search?q=a&limit=0", 400, "limit");
+}
+
 #define CLIENTS 6
 #define ROUNDS  10
 
@@ -534,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_geojson_reads_back_in_gdal),
         cmocka_unit_test(test_bad_requests_get_clear_errors),
         cmocka_unit_test(test_tiles_gzip_etag_and_errors),
+        cmocka_unit_test(test_tilejson_features_and_search),
         cmocka_unit_test(test_concurrent_clients_agree),
         cmocka_unit_test(test_sigterm_stops_cleanly),
     };

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* What the web map asks besides tiles: the TileJSON, one feature, a search. Public view only:
+ * restricted layers and fields never appear here. */
+#include "api.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const json_t *tile_settings(const cr_layer_def *d)
+{
+    const json_t *t = json_object_get(d->json, "tile");
+    return json_is_object(t) && d->geom != CR_GEOM_NONE && !d->restricted ? t : NULL;
+}
+
+static const char *tilejson_type(cr_field_type t)
+{
+    return t == CR_FT_INTEGER || t == CR_FT_REAL ? "Number"
+           : t == CR_FT_BOOLEAN                  ? "Boolean"
+                                                 : "String";
+}
+
+cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, cr_error *err)
+{
+    const cr_layer_set *set = cr_store_layers(store);
+    sqlite3 *db = cr_store_db(store);
+    json_t *layers = json_array();
+    double b[4] = {180, 90, -180, -90};
+    int minz = 22, maxz = 0;
+    for (size_t i = 0; i < set->n_layers; i++) {
+        const cr_layer_def *d = set->layers[i];
+        const json_t *ts = tile_settings(d);
+        if (ts == NULL) {
+            continue;
+        }
+        int lmin = (int)json_integer_value(json_object_get(ts, "minzoom"));
+        int lmax = json_object_get(ts, "maxzoom")
+                       ? (int)json_integer_value(json_object_get(ts, "maxzoom"))
+                       : 22;
+        minz = lmin < minz ? lmin : minz;
+        maxz = lmax > maxz ? lmax : maxz;
+        json_t *fields = json_object();
+        size_t k;
+        json_t *a;
+        json_array_foreach(json_object_get(ts, "attributes"), k, a)
+        {
+            int fi = cr_layer_def_field_index(d, json_string_value(a));
+            if (fi >= 0 && !d->fields[fi].restricted) {
+                json_object_set_new(fields, d->fields[fi].name,
+                                    json_string(tilejson_type(d->fields[fi].type)));
+            }
+        }
+        json_array_append_new(layers,
+                              json_pack("{s:s, s:s, s:i, s:i, s:o}", "id", d->name, "description",
+                                        d->title ? d->title : d->name, "minzoom", lmin, "maxzoom",
+                                        lmax, "fields", fields));
+        char *sql = sqlite3_mprintf("SELECT min(xmin), min(ymin), max(xmax), max(ymax)"
+                                    " FROM \"idx_%w_geom\"",
+                                    d->name);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            for (int c = 0; c < 4; c++) {
+                double v = sqlite3_column_double(st, c);
+                b[c] = c < 2 ? (v < b[c] ? v : b[c]) : (v > b[c] ? v : b[c]);
+            }
+        }
+        sqlite3_finalize(st);
+        sqlite3_free(sql);
+    }
+    if (b[0] > b[2]) { /* an empty store: the whole world */
+        b[0] = -180, b[1] = -85.0511, b[2] = 180, b[3] = 85.0511;
+    }
+    *out = json_pack("{s:s, s:s, s:s, s:[s], s:i, s:i, s:[f,f,f,f], s:[f,f,i], s:o, s:I}",
+                     "tilejson", "3.0.0", "name", "crossriver", "scheme", "xyz", "tiles", tiles_url,
+                     "minzoom", minz, "maxzoom", maxz, "bounds", b[0], b[1], b[2], b[3], "center",
+                     (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, minz + 6 < maxz ? minz + 6 : maxz,
+                     "vector_layers", layers, "data_generation",
+                     (json_int_t)cr_store_data_generation(store));
+    (void)err;
+    return CR_OK;
+}
+
+/* Columns never shown: internal bookkeeping and unmapped source columns (may hold anything). */
+static int hidden_column(const char *name)
+{
+    static const char *hidden[] = {"geom", "extra", "valid_to", "closed_by_batch"};
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+        if (strcmp(name, hidden[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static json_t *column_json(sqlite3_stmt *st, int c)
+{
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, c));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, c));
+    case SQLITE_TEXT:
+        return json_string((const char *)sqlite3_column_text(st, c));
+    default:
+        return json_null();
+    }
+}
+
+cr_status cr_api_feature(cr_store *store, const char *layer, const char *id, json_t **out,
+                         cr_error *err)
+{
+    const cr_layer_def *d = cr_layer_set_find(cr_store_layers(store), layer);
+    if (d == NULL || tile_settings(d) == NULL) {
+        return cr_error_set(err, CR_ENOTFOUND, "no public layer '%s'", layer);
+    }
+    sqlite3 *db = cr_store_db(store);
+    char *sql = sqlite3_mprintf("SELECT *, AsGeoJSON(geom, 7) FROM \"%w_current\""
+                                " WHERE source_id = ?",
+                                d->name);
+    sqlite3_stmt *st = NULL;
+    int prc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (prc != SQLITE_OK) {
+        return cr_error_set(err, CR_EIO, "feature %s: %s", layer, sqlite3_errmsg(db));
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    cr_status rc = CR_OK;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = cr_error_set(err, CR_ENOTFOUND, "no %s '%s'", layer, id);
+    } else {
+        int n = sqlite3_column_count(st);
+        json_t *props = json_pack("{s:s}", "layer", d->name);
+        for (int c = 0; c < n - 1; c++) {
+            const char *name = sqlite3_column_name(st, c);
+            int fi = cr_layer_def_field_index(d, name);
+            if (hidden_column(name) || strcmp(name, "fid") == 0 ||
+                (fi >= 0 && d->fields[fi].restricted)) {
+                continue;
+            }
+            json_object_set_new(props, name, column_json(st, c));
+        }
+        json_t *geom = sqlite3_column_text(st, n - 1)
+                           ? json_loads((const char *)sqlite3_column_text(st, n - 1), 0, NULL)
+                           : NULL;
+        *out = json_pack("{s:s, s:s, s:o, s:o}", "type", "Feature", "id", id, "properties", props,
+                         "geometry", geom ? geom : json_null());
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_status cr_api_search(cr_store *store, const char *q, int limit, json_t **out, cr_error *err)
+{
+    const cr_layer_set *set = cr_store_layers(store);
+    sqlite3 *db = cr_store_db(store);
+    json_t *hits = json_array();
+    /* LIKE with the wildcards in q escaped: q is text, not a pattern */
+    char *pattern = cr_xmalloc(2 * strlen(q) + 3);
+    char *p = pattern;
+    *p++ = '%';
+    for (const char *c = q; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\') {
+            *p++ = '\\';
+        }
+        *p++ = *c;
+    }
+    *p++ = '%';
+    *p = '\0';
+    cr_status rc = CR_OK;
+    for (size_t i = 0; i < set->n_layers && rc == CR_OK; i++) {
+        const cr_layer_def *d = set->layers[i];
+        if (tile_settings(d) == NULL || json_array_size(hits) >= (size_t)limit) {
+            continue;
+        }
+        int has_name = cr_layer_def_field_index(d, "name") >= 0;
+        char *sql = sqlite3_mprintf(
+            "SELECT source_id, %s, X(c), Y(c) FROM (SELECT source_id, %s AS nm,"
+            " PointOnSurface(geom) AS c FROM \"%w_current\" WHERE source_id LIKE ?1 ESCAPE '\\'"
+            " %s ORDER BY source_id LIMIT ?2)",
+            "nm", has_name ? "name" : "NULL", d->name,
+            has_name ? "OR name LIKE ?1 ESCAPE '\\'" : "");
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+            rc = cr_error_set(err, CR_EIO, "search %s: %s", d->name, sqlite3_errmsg(db));
+        } else {
+            sqlite3_bind_text(st, 1, pattern, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int(st, 2, limit - (int)json_array_size(hits));
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                json_array_append_new(hits,
+                                      json_pack("{s:s, s:s, s:o, s:o, s:o}", "layer", d->name, "id",
+                                                (const char *)sqlite3_column_text(st, 0), "name",
+                                                column_json(st, 1), "lon", column_json(st, 2),
+                                                "lat", column_json(st, 3)));
+            }
+        }
+        sqlite3_finalize(st);
+        sqlite3_free(sql);
+    }
+    free(pattern);
+    if (rc != CR_OK) {
+        json_decref(hits);
+        return rc;
+    }
+    *out = hits;
+    return CR_OK;
+}
