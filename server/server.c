@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,21 @@
 
 #define MAX_PARAM_BYTES 1024
 
+/* Request metrics (/metrics, Prometheus text format); updated by every worker, lock-free. */
+#define N_BUCKETS 9
+static const double BUCKETS[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                          0.025,  0.05,  0.1,    0.5};
+#define MAX_ROUTES 16
+typedef struct {
+    atomic_uint_fast64_t requests[MAX_ROUTES + 1][5]; /* route (last: none) × 1xx…5xx */
+    atomic_uint_fast64_t bucket[N_BUCKETS];           /* non-cumulative here */
+    atomic_uint_fast64_t count, micros;               /* duration count and sum */
+    atomic_uint_fast64_t tiles, tiles_not_modified, tile_bytes, tiles_empty;
+} metrics;
+
 /* Shared, read-only while serving. */
 typedef struct {
+    metrics m;
     const cr_server_config *cfg;
     cr_layer_set *set;
     cr_graph *graph;
@@ -384,6 +398,23 @@ static void handle_search(server_state *s, worker *w, const request *req, respon
                 "application/json; charset=utf-8");
 }
 
+static void record(metrics *m, int route, int status, double seconds)
+{
+    int cls = status >= 100 && status < 600 ? status / 100 - 1 : 4;
+    atomic_fetch_add(&m->requests[route][cls], 1);
+    int b = 0;
+    while (b < N_BUCKETS && seconds > BUCKETS[b]) {
+        b++;
+    }
+    if (b < N_BUCKETS) {
+        atomic_fetch_add(&m->bucket[b], 1);
+    }
+    atomic_fetch_add(&m->count, 1);
+    atomic_fetch_add(&m->micros, (uint_fast64_t)(seconds * 1e6 + 0.5));
+}
+
+static void handle_metrics(server_state *s, worker *w, const request *req, response *res);
+
 typedef struct {
     const char *method;
     const char *path; /* exact, or a prefix when it ends in '/' */
@@ -394,7 +425,77 @@ static const route ROUTES[] = {
     {"GET", "/health", handle_health},         {"GET", "/api/trace", handle_trace},
     {"GET", "/tiles/", handle_tile},           {"GET", "/tiles.json", handle_tilejson},
     {"GET", "/api/features/", handle_feature}, {"GET", "/api/search", handle_search},
+    {"GET", "/metrics", handle_metrics},
 };
+_Static_assert(sizeof ROUTES / sizeof ROUTES[0] <= MAX_ROUTES, "raise MAX_ROUTES");
+
+/* GET /metrics: Prometheus text exposition format 0.0.4. */
+static void handle_metrics(server_state *s, worker *w, const request *req, response *res)
+{
+    static const char *const none[] = {NULL};
+    if (!only_params(req, none, res)) {
+        return;
+    }
+    metrics *m = &s->m;
+    cr_strbuf b = {0};
+    cr_strbuf_puts(&b, "# HELP crossriver_http_requests_total HTTP requests answered, by route and "
+                       "status class.\n# TYPE crossriver_http_requests_total counter\n");
+    size_t n_routes = sizeof ROUTES / sizeof ROUTES[0];
+    for (size_t r = 0; r <= n_routes && r <= MAX_ROUTES; r++) {
+        size_t idx = r == n_routes ? MAX_ROUTES : r;
+        for (int c = 0; c < 5; c++) {
+            uint64_t v = atomic_load(&m->requests[idx][c]);
+            if (v) {
+                cr_strbuf_printf(
+                    &b, "crossriver_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
+                    r == n_routes ? "none" : ROUTES[r].path, c + 1, (unsigned long long)v);
+            }
+        }
+    }
+    cr_strbuf_puts(&b, "# HELP crossriver_http_request_duration_seconds Time to answer a request.\n"
+                       "# TYPE crossriver_http_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < N_BUCKETS; i++) {
+        cum += atomic_load(&m->bucket[i]);
+        cr_strbuf_printf(&b, "crossriver_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                         BUCKETS[i], (unsigned long long)cum);
+    }
+    uint64_t count = atomic_load(&m->count);
+    cr_strbuf_printf(&b,
+                     "crossriver_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+                     "crossriver_http_request_duration_seconds_sum %.6f\n"
+                     "crossriver_http_request_duration_seconds_count %llu\n",
+                     (unsigned long long)count, (double)atomic_load(&m->micros) / 1e6,
+                     (unsigned long long)count);
+    cr_strbuf_printf(&b,
+                     "# HELP crossriver_tiles_total Tile responses (any status).\n"
+                     "# TYPE crossriver_tiles_total counter\ncrossriver_tiles_total %llu\n"
+                     "# HELP crossriver_tiles_not_modified_total Tile revalidations answered 304.\n"
+                     "# TYPE crossriver_tiles_not_modified_total counter\n"
+                     "crossriver_tiles_not_modified_total %llu\n"
+                     "# HELP crossriver_tiles_empty_total Tiles with nothing in them.\n"
+                     "# TYPE crossriver_tiles_empty_total counter\n"
+                     "crossriver_tiles_empty_total %llu\n"
+                     "# HELP crossriver_tile_bytes_total Tile bytes sent (after compression).\n"
+                     "# TYPE crossriver_tile_bytes_total counter\n"
+                     "crossriver_tile_bytes_total %llu\n"
+                     "# HELP crossriver_data_generation The store's data generation.\n"
+                     "# TYPE crossriver_data_generation gauge\n"
+                     "crossriver_data_generation %lld\n"
+                     "# HELP crossriver_network_reaches Reaches in the loaded network.\n"
+                     "# TYPE crossriver_network_reaches gauge\n"
+                     "crossriver_network_reaches %d\n",
+                     (unsigned long long)atomic_load(&m->tiles),
+                     (unsigned long long)atomic_load(&m->tiles_not_modified),
+                     (unsigned long long)atomic_load(&m->tiles_empty),
+                     (unsigned long long)atomic_load(&m->tile_bytes),
+                     (long long)cr_store_data_generation(w->store), s->graph->n_reaches);
+    res->status = MHD_HTTP_OK;
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res->raw_set = 1;
+    res->raw_len = b.len;
+    res->raw = cr_strbuf_take(&b);
+}
 
 static int route_matches(const route *r, const char *url)
 {
@@ -463,11 +564,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, req.params);
     const route *found = NULL;
-    int path_known = 0;
+    int path_known = 0, route_index = MAX_ROUTES;
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
         if (route_matches(&ROUTES[i], url)) {
             path_known = 1;
             found = strcmp(method, ROUTES[i].method) == 0 ? &ROUTES[i] : found;
+            route_index = (int)i;
         }
     }
     cr_error err = {0};
@@ -509,10 +611,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res.status, r);
     MHD_destroy_response(r);
+    double dt = cr_monotonic_s() - t0;
+    record(&s->m, route_index, res.status, dt);
+    if (found && found->fn == handle_tile) {
+        atomic_fetch_add(&s->m.tiles, 1);
+        atomic_fetch_add(&s->m.tile_bytes, len);
+        atomic_fetch_add(&s->m.tiles_not_modified, res.status == MHD_HTTP_NOT_MODIFIED);
+        atomic_fetch_add(&s->m.tiles_empty, res.status == MHD_HTTP_OK && len == 0);
+    }
     char ts[21];
     cr_now_iso8601(ts);
     fprintf(stderr, "%s access %s %s %d %zu %.1fms\n", ts, method, url, res.status, len,
-            (cr_monotonic_s() - t0) * 1000.0);
+            dt * 1000.0);
     json_decref(res.body);
     json_decref(req.params);
     return ok;

@@ -579,6 +579,26 @@ static void test_concurrent_clients_agree(void **state)
     free(first.body);
 }
 
+/* /metrics, read by the Prometheus project's parser, agrees with what the tests did. */
+static void test_metrics_parse_and_add_up(void **state)
+{
+    (void)state;
+    http_reply r;
+    assert_true(http("GET", "/metrics", &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "Content-Type: text/plain; version=0.0.4"));
+    char path[128], cmd[512];
+    snprintf(path, sizeof path, "%s/metrics.txt", g_dir);
+    FILE *f = fopen(path, "w");
+    fwrite(r.body, 1, r.len, f);
+    fclose(f);
+    free(r.body);
+    /* the tile test made 8 tile requests (2 revalidated), the error test 15 bad traces */
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 \"%s/tests/server/metrics_check.py\" %s 8 2 14",
+             getenv("CROSSRIVER_SOURCE"), path);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Last: SIGTERM stops the server cleanly (exit 0) and the log has one line per request. */
 static void test_sigterm_stops_cleanly(void **state)
 {
@@ -622,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_tiles_gzip_etag_and_errors),
         cmocka_unit_test(test_tilejson_features_and_search),
         cmocka_unit_test(test_concurrent_clients_agree),
+        cmocka_unit_test(test_metrics_parse_and_add_up),
         cmocka_unit_test(test_sigterm_stops_cleanly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
