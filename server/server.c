@@ -329,6 +329,19 @@ static void json_answer(response *res, cr_status rc, json_t *out, const cr_error
     res->body = out;
 }
 
+/* The address the client used (its Host header, when it looks like a host), else ours. */
+static void base_url(const server_state *s, const request *req, char *out, size_t n)
+{
+    const char *host = req->host;
+    if (host == NULL || strlen(host) > 255 ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+            strlen(host)) {
+        snprintf(out, n, "http://%s:%d", s->cfg->host, s->cfg->port);
+    } else {
+        snprintf(out, n, "http://%s", host);
+    }
+}
+
 /* GET /tiles.json: TileJSON for the tiles this server serves, at the address the client used. */
 static void handle_tilejson(server_state *s, worker *w, const request *req, response *res)
 {
@@ -336,20 +349,61 @@ static void handle_tilejson(server_state *s, worker *w, const request *req, resp
     if (!only_params(req, none, res)) {
         return;
     }
-    char url[320];
-    const char *host = req->host;
-    /* the Host header only when it looks like a host (no injection into the template) */
-    if (host == NULL || strlen(host) > 255 ||
-        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
-            strlen(host)) {
-        snprintf(url, sizeof url, "http://%s:%d/tiles/{z}/{x}/{y}.mvt", s->cfg->host, s->cfg->port);
-    } else {
-        snprintf(url, sizeof url, "http://%s/tiles/{z}/{x}/{y}.mvt", host);
-    }
+    char base[280], url[320];
+    base_url(s, req, base, sizeof base);
+    snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.mvt", base);
     cr_error err = {0};
     json_t *out = NULL;
     cr_status rc = cr_api_tilejson(w->store, url, &out, &err);
     json_answer(res, rc, out, &err, "application/json; charset=utf-8");
+}
+
+/* GET /styles/{name}.json: a MapLibre style from the styles directory, its "{base}" made the
+ * address the client used. Names are [a-z0-9_-]: nothing else can be reached. */
+static void handle_style(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)w;
+    static const char *const none[] = {NULL};
+    if (!only_params(req, none, res)) {
+        return;
+    }
+    const char *name = req->path + strlen("/styles/");
+    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+    if (n == 0 || n > 64 || strcmp(name + n, ".json") != 0) {
+        error_response(res, MHD_HTTP_NOT_FOUND, "styles are /styles/{name}.json");
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%.*s.json", s->cfg->styles_dir, (int)n, name);
+    char *text = NULL;
+    size_t len = 0;
+    cr_error err = {0};
+    if (cr_read_file(path, &text, &len, &err) != CR_OK) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "no style '%.*s'", (int)n, name);
+        error_response(res, MHD_HTTP_NOT_FOUND, msg);
+        return;
+    }
+    char base[280];
+    base_url(s, req, base, sizeof base);
+    cr_strbuf b = {0};
+    for (const char *p = text; *p;) {
+        const char *hit = strstr(p, "{base}");
+        if (hit == NULL) {
+            cr_strbuf_puts(&b, p);
+            break;
+        }
+        cr_strbuf_append(&b, p, (size_t)(hit - p));
+        cr_strbuf_puts(&b, base);
+        p = hit + strlen("{base}");
+    }
+    free(text);
+    res->status = MHD_HTTP_OK;
+    res->content_type = "application/json; charset=utf-8";
+    res->cache_control = "no-cache";
+    res->raw_set = 1;
+    res->raw_len = b.len;
+    res->raw = cr_strbuf_take(&b);
 }
 
 /* GET /api/features/{layer}/{id} */
@@ -425,7 +479,7 @@ static const route ROUTES[] = {
     {"GET", "/health", handle_health},         {"GET", "/api/trace", handle_trace},
     {"GET", "/tiles/", handle_tile},           {"GET", "/tiles.json", handle_tilejson},
     {"GET", "/api/features/", handle_feature}, {"GET", "/api/search", handle_search},
-    {"GET", "/metrics", handle_metrics},
+    {"GET", "/metrics", handle_metrics},       {"GET", "/styles/", handle_style},
 };
 _Static_assert(sizeof ROUTES / sizeof ROUTES[0] <= MAX_ROUTES, "raise MAX_ROUTES");
 
@@ -626,6 +680,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     json_decref(res.body);
     json_decref(req.params);
     return ok;
+}
+
+const char *cr_server_default_styles_dir(void)
+{
+    const char *env = getenv("CROSSRIVER_STYLES");
+    return env && *env ? env : CR_SOURCE_DIR "/styles";
 }
 
 cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)

@@ -11,6 +11,7 @@
 typedef struct {
     const char *store_path;  /* the store to serve */
     const char *layers_dir;  /* layer definitions */
+    const char *styles_dir;  /* MapLibre styles served at /styles/{name}.json */
     const char *host;        /* address to bind, e.g. 127.0.0.1 */
     int port;                /* TCP port */
     int threads;             /* worker threads */
@@ -18,6 +19,8 @@ typedef struct {
     const char *pid_file;    /* write the process ID here once listening, or NULL */
 } cr_server_config;
 
+/* The styles directory: $CROSSRIVER_STYLES, else the source tree's styles/. */
+const char *cr_server_default_styles_dir(void);
 /* Serve until SIGINT or SIGTERM. Errors: the store, the network or the socket. */
 cr_status cr_server_run(const cr_server_config *cfg, cr_error *err);
 

@@ -579,6 +579,89 @@ static void test_concurrent_clients_agree(void **state)
     free(first.body);
 }
 
+/* Every ["get", NAME] inside v names a field of the layer (fields: TileJSON fields). */
+static void check_gets(const json_t *v, const json_t *fields, const char *layer_id)
+{
+    if (json_is_array(v)) {
+        const char *op = json_string_value(json_array_get(v, 0));
+        if (op && strcmp(op, "get") == 0 && json_array_size(v) == 2) {
+            const char *name = json_string_value(json_array_get(v, 1));
+            if (json_object_get(fields, name) == NULL) {
+                fail_msg("style layer %s reads '%s', which its tiles do not carry", layer_id, name);
+            }
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            check_gets(e, fields, layer_id);
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e)
+        {
+            check_gets(e, fields, layer_id);
+        }
+    }
+}
+
+/* The style passes MapLibre's own validator and only uses layers and fields the tiles have. */
+static void test_style_validates_and_matches_the_tiles(void **state)
+{
+    (void)state;
+    http_reply r;
+    json_t *style = http_json("/styles/zone.json", 200, &r);
+    char path[128], cmd[512];
+    snprintf(path, sizeof path, "%s/zone.json", g_dir);
+    FILE *f = fopen(path, "w");
+    fwrite(r.body, 1, r.len, f);
+    fclose(f);
+    free(r.body);
+    snprintf(
+        cmd, sizeof cmd,
+        "node \"%s/node_modules/@maplibre/maplibre-gl-style-spec/dist/gl-style-validate.mjs\" %s",
+        getenv("CROSSRIVER_SOURCE"), path);
+    assert_int_equal(system(cmd), 0);
+    char want[96];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/tiles.json", g_port);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(style, "sources"), "crossriver"), "url")),
+        want);
+    json_t *tj = http_json("/tiles.json", 200, &r);
+    free(r.body);
+    json_t *vl = json_object_get(tj, "vector_layers");
+    size_t i, used = 0;
+    json_t *l;
+    json_array_foreach(json_object_get(style, "layers"), i, l)
+    {
+        const char *sl = json_string_value(json_object_get(l, "source-layer"));
+        if (sl == NULL) {
+            continue; /* background */
+        }
+        json_t *fields = NULL;
+        for (size_t k = 0; k < json_array_size(vl); k++) {
+            json_t *v = json_array_get(vl, k);
+            if (strcmp(json_string_value(json_object_get(v, "id")), sl) == 0) {
+                fields = json_object_get(v, "fields");
+            }
+        }
+        if (fields == NULL) {
+            fail_msg("style layer uses source-layer '%s', which tiles.json does not list", sl);
+        }
+        check_gets(l, fields, json_string_value(json_object_get(l, "id")));
+        used++;
+    }
+    assert_true(used >= 9);
+    json_decref(tj);
+    json_decref(style);
+    expect_error("GET", "/styles/nope.json", 404, "no style 'nope'");
+    expect_error("GET", "/styles/../CMakeLists.txt", 404, "styles are");
+    expect_error("GET", "/styles/Zone.json", 404, "styles are");
+    expect_error("GET", "/styles/zone.json.bak", 404, "styles are");
+}
+
 /* /metrics, read by the Prometheus project's parser, agrees with what the tests did. */
 static void test_metrics_parse_and_add_up(void **state)
 {
@@ -642,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_tiles_gzip_etag_and_errors),
         cmocka_unit_test(test_tilejson_features_and_search),
         cmocka_unit_test(test_concurrent_clients_agree),
+        cmocka_unit_test(test_style_validates_and_matches_the_tiles),
         cmocka_unit_test(test_metrics_parse_and_add_up),
         cmocka_unit_test(test_sigterm_stops_cleanly),
     };
