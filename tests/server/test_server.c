@@ -87,6 +87,18 @@ static int http(const char *method, const char *target, http_reply *r)
     return http_h(method, target, "", r);
 }
 
+/* Write a reply's body to g_dir/name (path out) and free it. */
+static void save_body(http_reply *r, const char *name, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r->body, 1, r->len, f), r->len);
+    fclose(f);
+    free(r->body);
+    r->body = NULL;
+}
+
 static json_t *http_json(const char *target, int want_status, http_reply *r)
 {
     assert_true(http("GET", target, r));
@@ -267,10 +279,7 @@ static void test_geojson_reads_back_in_gdal(void **state)
     size_t n = json_array_size(json_object_get(j, "features"));
     assert_true(n > 0);
     char path[128];
-    snprintf(path, sizeof path, "%s/trace.geojson", g_dir);
-    FILE *f = fopen(path, "w");
-    fputs(r.body, f);
-    fclose(f);
+    save_body(&r, "trace.geojson", path, sizeof path);
     GDALAllRegister();
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, NULL, NULL, NULL);
     assert_non_null(ds);
@@ -613,11 +622,7 @@ static void test_style_validates_and_matches_the_tiles(void **state)
     http_reply r;
     json_t *style = http_json("/styles/zone.json", 200, &r);
     char path[128], cmd[512];
-    snprintf(path, sizeof path, "%s/zone.json", g_dir);
-    FILE *f = fopen(path, "w");
-    fwrite(r.body, 1, r.len, f);
-    fclose(f);
-    free(r.body);
+    save_body(&r, "zone.json", path, sizeof path);
     snprintf(
         cmd, sizeof cmd,
         "node \"%s/node_modules/@maplibre/maplibre-gl-style-spec/dist/gl-style-validate.mjs\" %s",
@@ -671,11 +676,7 @@ static void test_metrics_parse_and_add_up(void **state)
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.head, "Content-Type: text/plain; version=0.0.4"));
     char path[128], cmd[512];
-    snprintf(path, sizeof path, "%s/metrics.txt", g_dir);
-    FILE *f = fopen(path, "w");
-    fwrite(r.body, 1, r.len, f);
-    fclose(f);
-    free(r.body);
+    save_body(&r, "metrics.txt", path, sizeof path);
     /* the tile test made 8 tile requests (2 revalidated), the error test 15 bad traces */
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 \"%s/tests/server/metrics_check.py\" %s 8 2 14",
              getenv("CROSSRIVER_SOURCE"), path);
