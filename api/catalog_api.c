@@ -50,10 +50,12 @@ cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, 
                                     json_string(tilejson_type(d->fields[fi].type)));
             }
         }
-        json_array_append_new(layers,
-                              json_pack("{s:s, s:s, s:i, s:i, s:o}", "id", d->name, "description",
-                                        d->title ? d->title : d->name, "minzoom", lmin, "maxzoom",
-                                        lmax, "fields", fields));
+        /* id_field: a crossriver member (TileJSON allows more): the attribute that names a
+         * feature for /api/features */
+        json_array_append_new(layers, json_pack("{s:s, s:s, s:i, s:i, s:o, s:s}", "id", d->name,
+                                                "description", d->title ? d->title : d->name,
+                                                "minzoom", lmin, "maxzoom", lmax, "fields", fields,
+                                                "id_field", d->id_field));
         char *sql = sqlite3_mprintf("SELECT min(xmin), min(ymin), max(xmax), max(ymax)"
                                     " FROM \"idx_%w_geom\"",
                                     d->name);

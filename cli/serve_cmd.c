@@ -94,6 +94,8 @@ int cr_cmd_serve(int argc, char **argv)
     cfg.store_path = common.store_path;
     cfg.layers_dir = common.layers_dir;
     cfg.styles_dir = cr_server_default_styles_dir();
+    cfg.web_dir = cr_server_default_web_dir();
+    cfg.vendor_dir = cr_server_default_vendor_dir();
     cr_error err = {0};
     if (cr_server_run(&cfg, &err) != CR_OK) {
         fprintf(stderr, "crossriver serve: %s\n", err.msg);

@@ -406,6 +406,86 @@ static void handle_style(server_state *s, worker *w, const request *req, respons
     res->raw = cr_strbuf_take(&b);
 }
 
+/* Send a file from disk as it is; 404 naming what is missing. */
+static void send_file(response *res, const char *dir, const char *name, const char *type)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *data = NULL;
+    size_t len = 0;
+    cr_error err = {0};
+    if (cr_read_file(path, &data, &len, &err) != CR_OK) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "no file '%.64s' here", name);
+        error_response(res, MHD_HTTP_NOT_FOUND, msg);
+        return;
+    }
+    res->status = MHD_HTTP_OK;
+    res->content_type = type;
+    res->cache_control = "no-cache";
+    res->raw_set = 1;
+    res->raw = data;
+    res->raw_len = len;
+}
+
+static const char *web_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (dot == NULL) {
+        return NULL;
+    }
+    static const char *types[][2] = {{".html", "text/html; charset=utf-8"},
+                                     {".css", "text/css; charset=utf-8"},
+                                     {".mjs", "text/javascript; charset=utf-8"},
+                                     {".js", "text/javascript; charset=utf-8"},
+                                     {".svg", "image/svg+xml"}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (strcmp(dot, types[i][0]) == 0) {
+            return types[i][1];
+        }
+    }
+    return NULL;
+}
+
+/* GET / : the web map page. */
+static void handle_index(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)w;
+    (void)req;
+    send_file(res, s->cfg->web_dir, "index.html", "text/html; charset=utf-8");
+}
+
+/* GET /web/{name}: the page's own files; names are [a-z0-9_-] plus a known extension. */
+static void handle_web(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)w;
+    const char *name = req->path + strlen("/web/");
+    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+    const char *type = web_type(name);
+    if (n == 0 || name[n] != '.' || strchr(name + n + 1, '.') || type == NULL) {
+        error_response(res, MHD_HTTP_NOT_FOUND, "no such resource");
+        return;
+    }
+    send_file(res, s->cfg->web_dir, name, type);
+}
+
+/* GET /vendor/maplibre-gl.{js,css}: MapLibre GL JS from the npm package, nothing else. */
+static void handle_vendor(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)w;
+    const char *name = req->path + strlen("/vendor/");
+    if (strcmp(name, "maplibre-gl.js") != 0 && strcmp(name, "maplibre-gl.css") != 0) {
+        error_response(res, MHD_HTTP_NOT_FOUND, "no such resource");
+        return;
+    }
+    send_file(res, s->cfg->vendor_dir, name, web_type(name));
+    if (res->status == MHD_HTTP_NOT_FOUND) {
+        json_decref(res->body);
+        error_response(res, MHD_HTTP_NOT_FOUND,
+                       "MapLibre GL JS is not installed: run `npm ci` in the source tree");
+    }
+}
+
 /* GET /api/features/{layer}/{id} */
 static void handle_feature(server_state *s, worker *w, const request *req, response *res)
 {
@@ -476,10 +556,17 @@ typedef struct {
 } route;
 
 static const route ROUTES[] = {
-    {"GET", "/health", handle_health},         {"GET", "/api/trace", handle_trace},
-    {"GET", "/tiles/", handle_tile},           {"GET", "/tiles.json", handle_tilejson},
-    {"GET", "/api/features/", handle_feature}, {"GET", "/api/search", handle_search},
-    {"GET", "/metrics", handle_metrics},       {"GET", "/styles/", handle_style},
+    {"GET", "/health", handle_health},
+    {"GET", "/api/trace", handle_trace},
+    {"GET", "/tiles/", handle_tile},
+    {"GET", "/tiles.json", handle_tilejson},
+    {"GET", "/api/features/", handle_feature},
+    {"GET", "/api/search", handle_search},
+    {"GET", "/metrics", handle_metrics},
+    {"GET", "/styles/", handle_style},
+    {"GET", "/", handle_index},
+    {"GET", "/web/", handle_web},
+    {"GET", "/vendor/", handle_vendor},
 };
 _Static_assert(sizeof ROUTES / sizeof ROUTES[0] <= MAX_ROUTES, "raise MAX_ROUTES");
 
@@ -554,7 +641,8 @@ static void handle_metrics(server_state *s, worker *w, const request *req, respo
 static int route_matches(const route *r, const char *url)
 {
     size_t n = strlen(r->path);
-    return r->path[n - 1] == '/' ? strncmp(url, r->path, n) == 0 : strcmp(url, r->path) == 0;
+    return n > 1 && r->path[n - 1] == '/' ? strncmp(url, r->path, n) == 0
+                                          : strcmp(url, r->path) == 0;
 }
 
 static void free_worker(void *p)
@@ -686,6 +774,18 @@ const char *cr_server_default_styles_dir(void)
 {
     const char *env = getenv("CROSSRIVER_STYLES");
     return env && *env ? env : CR_SOURCE_DIR "/styles";
+}
+
+const char *cr_server_default_web_dir(void)
+{
+    const char *env = getenv("CROSSRIVER_WEB");
+    return env && *env ? env : CR_SOURCE_DIR "/web";
+}
+
+const char *cr_server_default_vendor_dir(void)
+{
+    const char *env = getenv("CROSSRIVER_VENDOR");
+    return env && *env ? env : CR_SOURCE_DIR "/node_modules/maplibre-gl/dist";
 }
 
 cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)

@@ -12,6 +12,8 @@ typedef struct {
     const char *store_path;  /* the store to serve */
     const char *layers_dir;  /* layer definitions */
     const char *styles_dir;  /* MapLibre styles served at /styles/{name}.json */
+    const char *web_dir;     /* the web map page: index.html, app.mjs, … */
+    const char *vendor_dir;  /* MapLibre GL JS's dist/ (npm) */
     const char *host;        /* address to bind, e.g. 127.0.0.1 */
     int port;                /* TCP port */
     int threads;             /* worker threads */
@@ -21,6 +23,10 @@ typedef struct {
 
 /* The styles directory: $CROSSRIVER_STYLES, else the source tree's styles/. */
 const char *cr_server_default_styles_dir(void);
+/* The web page: $CROSSRIVER_WEB, else the source tree's web/. */
+const char *cr_server_default_web_dir(void);
+/* MapLibre GL JS: $CROSSRIVER_VENDOR, else node_modules/maplibre-gl/dist of the source tree. */
+const char *cr_server_default_vendor_dir(void);
 /* Serve until SIGINT or SIGTERM. Errors: the store, the network or the socket. */
 cr_status cr_server_run(const cr_server_config *cfg, cr_error *err);
 

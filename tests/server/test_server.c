@@ -667,6 +667,26 @@ static void test_style_validates_and_matches_the_tiles(void **state)
     expect_error("GET", "/styles/zone.json.bak", 404, "styles are");
 }
 
+/* The web map in headless Chromium: draws, searches, traces (tests/web/page_check.mjs). */
+static void test_web_page_in_a_browser(void **state)
+{
+    (void)state;
+    http_reply r;
+    assert_true(http("GET", "/", &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "Content-Type: text/html"));
+    assert_non_null(strstr(r.body, "/vendor/maplibre-gl.js"));
+    free(r.body);
+    expect_error("GET", "/web/../server.c", 404, "no such resource");
+    expect_error("GET", "/web/app.mjs.map", 404, "no such resource");
+    expect_error("GET", "/web/nope.js", 404, "no file 'nope.js'");
+    expect_error("GET", "/vendor/package.json", 404, "no such resource");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "node \"%s/tests/web/page_check.mjs\" http://127.0.0.1:%d %s",
+             getenv("CROSSRIVER_SOURCE"), g_port, g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* /metrics, read by the Prometheus project's parser, agrees with what the tests did. */
 static void test_metrics_parse_and_add_up(void **state)
 {
@@ -727,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_tilejson_features_and_search),
         cmocka_unit_test(test_concurrent_clients_agree),
         cmocka_unit_test(test_style_validates_and_matches_the_tiles),
+        cmocka_unit_test(test_web_page_in_a_browser),
         cmocka_unit_test(test_metrics_parse_and_add_up),
         cmocka_unit_test(test_sigterm_stops_cleanly),
     };
