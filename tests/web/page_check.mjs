@@ -12,11 +12,13 @@ import WebSocket from 'ws';
 const [base, outDir] = process.argv.slice(2);
 const profile = mkdtempSync(join(tmpdir(), 'crossriver-chromium-'));
 const chrome = spawn('chromium', ['--headless', '--no-sandbox', '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader', '--window-size=1400,900', '--remote-debugging-port=0',
+  '--enable-unsafe-swiftshader', '--disable-dev-shm-usage', '--window-size=1400,900',
+  '--remote-debugging-port=0',
   `--user-data-dir=${profile}`, 'about:blank'], { stdio: 'ignore' });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let failures = 0;
 const fail = (m) => { console.error('page_check: ' + m); failures++; };
+chrome.on('error', (e) => fail(`cannot start chromium (scripts/deps.sh installs it): ${e.message}`));
 
 async function until(what, fn, seconds) {
   for (let i = 0; i < seconds * 4; i++) {
