@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"network", cr_cmd_network, "build the river network topology and validate it"},
     {"trace", cr_cmd_trace, "trace up/downstream: reaches, features met, who to notify"},
     {"tile", cr_cmd_tile, "render one vector tile (MVT) from the store"},
+    {"seed", cr_cmd_seed, "pre-render tiles of a bbox and zooms into an MBTiles file"},
     {"serve", cr_cmd_serve, "serve the HTTP API (health, tracing, vector tiles) over the store"},
     {"batches", cr_cmd_batches, "list import batches, or print one batch's rejects as CSV"},
     {"layers", cr_cmd_layers, "list the layer definitions: fields, types, header aliases"},

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MAX_PARAM_BYTES 1024
 
@@ -199,30 +198,6 @@ static void handle_trace(server_state *s, worker *w, const request *req, respons
     res->body = out;
 }
 
-/* gzip (RFC 1952) with a zero mtime, so the same tile always gives the same bytes. */
-static int gzip_bytes(const char *in, size_t n, char **out, size_t *out_len)
-{
-    z_stream zs = {0};
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        return 0;
-    }
-    size_t cap = deflateBound(&zs, (uLong)n) + 32;
-    *out = cr_xmalloc(cap);
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = (Bytef *)*out;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    *out_len = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        free(*out);
-        *out = NULL;
-        return 0;
-    }
-    return 1;
-}
-
 /* Does If-None-Match name this tag (or "*")? Tags compare without the -gz suffix, so a
  * client that switched encodings still revalidates. */
 static int etag_matches(const char *header, const char *hash)
@@ -275,7 +250,7 @@ static void handle_tile(server_state *s, worker *w, const request *req, response
     res->raw_set = 1;
     char *gz = NULL;
     size_t gz_len = 0;
-    if (req->accept_gzip && tile.len > 0 && gzip_bytes(tile.data, tile.len, &gz, &gz_len)) {
+    if (req->accept_gzip && tile.len > 0 && cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
         snprintf(res->etag, sizeof res->etag, "\"%.32s-gz\"", hex);
         res->encoding = "gzip";
         res->raw = gz;

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define MAX_LAT 85.0511287798066
 
@@ -310,4 +311,27 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
     cr_mvt_tile_free(tile);
     GEOS_finish_r(h);
     return rc;
+}
+
+int cr_tile_gzip(const char *in, size_t n, char **out, size_t *out_len)
+{
+    z_stream zs = {0};
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        return 0;
+    }
+    size_t cap = deflateBound(&zs, (uLong)n) + 32;
+    *out = cr_xmalloc(cap);
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (Bytef *)*out;
+    zs.avail_out = (uInt)cap;
+    int rc = deflate(&zs, Z_FINISH);
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        free(*out);
+        *out = NULL;
+        return 0;
+    }
+    return 1;
 }

@@ -35,4 +35,8 @@ void cr_tile_bounds(int z, int x, int y, double bounds[4]);
 cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf *out,
                          cr_tile_stats *stats, cr_error *err);
 
+/* gzip (RFC 1952, level 6, zero mtime): the same tile always gives the same bytes, so the
+ * server's gzip answer and a seeded MBTiles blob are identical. 0 on failure. */
+int cr_tile_gzip(const char *in, size_t n, char **out, size_t *out_len);
+
 #endif

@@ -13,6 +13,7 @@
 #include <ogr_api.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -667,6 +668,60 @@ static void test_style_validates_and_matches_the_tiles(void **state)
     expect_error("GET", "/styles/zone.json.bak", 404, "styles are");
 }
 
+/* crossriver seed: an MBTiles file GDAL reads, whose tiles are the server's gzip bytes. */
+static void test_seed_matches_the_server(void **state)
+{
+    (void)state;
+    char cmd[1024], mb[128];
+    snprintf(mb, sizeof mb, "%s/zone.mbtiles", g_dir);
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" seed --quiet --store %s/s.sqlite --zoom 9-10"
+             " --bbox 120.6,30.9,121.0,31.2 --out %s",
+             g_dir, mb);
+    sh("%s", cmd);
+    char partial[160];
+    snprintf(partial, sizeof partial, "%s.partial", mb);
+    assert_int_equal(access(partial, F_OK), -1); /* renamed into place */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(mb, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT tile_data FROM tiles WHERE zoom_level = 10 AND"
+                                        " tile_column = 855 AND tile_row = 1023 - 419",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    http_reply r;
+    assert_true(http_h("GET", "/tiles/10/855/419.mvt", "Accept-Encoding: gzip\r\n", &r));
+    assert_int_equal(r.status, 200);
+    assert_int_equal((size_t)sqlite3_column_bytes(st, 0), r.len);
+    assert_memory_equal(sqlite3_column_blob(st, 0), r.body, r.len);
+    free(r.body);
+    sqlite3_finalize(st);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT value FROM metadata WHERE name = 'format'", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "pbf");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    /* GDAL's MBTiles driver reads the vector tiles at z10 */
+    const char *opts[] = {"ZOOM_LEVEL=10", NULL};
+    GDALDatasetH ds = GDALOpenEx(mb, GDAL_OF_VECTOR, NULL, opts, NULL);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "outfalls");
+    assert_non_null(l);
+    assert_true(OGR_L_GetFeatureCount(l, 1) > 10);
+    assert_non_null(GDALDatasetGetLayerByName(ds, "reaches"));
+    GDALClose(ds);
+    /* bad options: usage errors, nothing written */
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" seed --store %s/s.sqlite --zoom 9-30 --out %s/bad.mbtiles"
+             " 2> /dev/null; test $? -eq 2 && test ! -e %s/bad.mbtiles",
+             g_dir, g_dir, g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* The web map in headless Chromium: draws, searches, traces (tests/web/page_check.mjs). */
 static void test_web_page_in_a_browser(void **state)
 {
@@ -747,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_tilejson_features_and_search),
         cmocka_unit_test(test_concurrent_clients_agree),
         cmocka_unit_test(test_style_validates_and_matches_the_tiles),
+        cmocka_unit_test(test_seed_matches_the_server),
         cmocka_unit_test(test_web_page_in_a_browser),
         cmocka_unit_test(test_metrics_parse_and_add_up),
         cmocka_unit_test(test_sigterm_stops_cleanly),
