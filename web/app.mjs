@@ -90,7 +90,7 @@ map.on('load', () => {
   map.addSource('trace', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({ id: 'trace-reaches', type: 'line', source: 'trace', filter: ['==', ['get', 'kind'], 'reach'],
     paint: { 'line-color': '#ff2d55', 'line-width': 6, 'line-opacity': 0.75 } });
-  map.addLayer({ id: 'trace-features', type: 'circle', source: 'trace', filter: ['==', ['get', 'kind'], 'feature'],
+  map.addLayer({ id: 'trace-features', type: 'circle', source: 'trace', filter: ['all', ['==', ['get', 'kind'], 'feature'], ['==', ['geometry-type'], 'Point']],
     paint: { 'circle-color': '#ff2d55', 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
 });
 $('trace-btn').addEventListener('click', () => {
