@@ -34,6 +34,12 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
                        const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
                        cr_error *err);
 
+/* Parse one number of a trace request by its HTTP name (max_km, max_hours, velocity,
+ * dispersion, spill_kg, spill_hours) within its bounds, the same for the CLI and HTTP.
+ * shown_as names it in the error (e.g. "--max-km"). CR_EINVAL when malformed or out of range. */
+cr_status cr_api_trace_number(const char *param, const char *shown_as, const char *text,
+                              double *out, cr_error *err);
+
 /* TileJSON 3.0.0 for the store's tiled layers (every one, empty ones included); tiles_url is
  * the template, e.g. http://host/tiles/{z}/{x}/{y}.mvt. */
 cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, cr_error *err);

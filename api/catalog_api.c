@@ -2,15 +2,16 @@
 /* What the web map asks besides tiles: the TileJSON, one feature, a search. Public view only:
  * restricted layers and fields never appear here. */
 #include "api.h"
+#include "tiler/tile.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The settings of a tiled layer the public may see, else NULL. */
 static const json_t *tile_settings(const cr_layer_def *d)
 {
-    const json_t *t = json_object_get(d->json, "tile");
-    return json_is_object(t) && d->geom != CR_GEOM_NONE && !d->restricted ? t : NULL;
+    return d->restricted ? NULL : cr_tile_settings(d);
 }
 
 static const char *tilejson_type(cr_field_type t)
@@ -26,17 +27,15 @@ cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, 
     sqlite3 *db = cr_store_db(store);
     json_t *layers = json_array();
     double b[4] = {180, 90, -180, -90};
-    int minz = 22, maxz = 0;
+    int minz = CR_TILE_MAX_ZOOM, maxz = 0;
     for (size_t i = 0; i < set->n_layers; i++) {
         const cr_layer_def *d = set->layers[i];
         const json_t *ts = tile_settings(d);
         if (ts == NULL) {
             continue;
         }
-        int lmin = (int)json_integer_value(json_object_get(ts, "minzoom"));
-        int lmax = json_object_get(ts, "maxzoom")
-                       ? (int)json_integer_value(json_object_get(ts, "maxzoom"))
-                       : 22;
+        int lmin, lmax;
+        cr_tile_zoom_range(ts, &lmin, &lmax);
         minz = lmin < minz ? lmin : minz;
         maxz = lmax > maxz ? lmax : maxz;
         json_t *fields = json_object();

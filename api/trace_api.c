@@ -206,6 +206,54 @@ static cr_status collect_stops(cr_store *store, const cr_graph *g, const char *w
     return CR_OK;
 }
 
+/* The first column of the statement's next row as parsed GeoJSON, or NULL. */
+static json_t *step_geometry(sqlite3_stmt *st)
+{
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        return json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    }
+    return NULL;
+}
+
+static void append_feature(json_t *features, const json_t *props, const char *kind, json_t *geom)
+{
+    json_t *p = json_deep_copy(props);
+    json_object_set_new(p, "kind", json_string(kind));
+    json_array_append_new(features, json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties", p,
+                                              "geometry", geom ? geom : json_null()));
+}
+
+/* One prepared geometry lookup per layer the trace met (features come sorted by distance,
+ * so layers interleave). */
+typedef struct {
+    char layer[64];
+    sqlite3_stmt *st;
+} layer_stmt;
+
+static sqlite3_stmt *layer_geometry_stmt(sqlite3 *db, layer_stmt *cache, size_t cap, size_t *n,
+                                         const char *layer)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(cache[i].layer, layer) == 0) {
+            return cache[i].st;
+        }
+    }
+    if (*n == cap) {
+        return NULL;
+    }
+    char *sql = sqlite3_mprintf("SELECT AsGeoJSON(geom, 7) FROM \"%w_current\""
+                                " WHERE source_id = ?",
+                                layer);
+    layer_stmt *c = &cache[(*n)++];
+    snprintf(c->layer, sizeof c->layer, "%s", layer);
+    if (sqlite3_prepare_v2(db, sql, -1, &c->st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(c->st);
+        c->st = NULL;
+    }
+    sqlite3_free(sql);
+    return c->st;
+}
+
 /* GeoJSON: the covered part of each reach (with its distance and time) and the features. */
 static json_t *to_geojson(cr_store *store, const cr_graph *g, const json_t *report)
 {
@@ -224,58 +272,62 @@ static json_t *to_geojson(cr_store *store, const cr_graph *g, const json_t *repo
         double len = g->length_m[r] > 0 ? g->length_m[r] : 1;
         double f0 = json_real_value(json_object_get(v, "from_m")) / len;
         double f1 = json_real_value(json_object_get(v, "to_m")) / len;
-        json_t *geom = NULL;
         if (st) {
             sqlite3_reset(st);
             sqlite3_bind_double(st, 1, fmin(fmax(f0, 0), 1));
             sqlite3_bind_double(st, 2, fmin(fmax(f1, 0), 1));
             sqlite3_bind_int64(st, 3, g->reach_fid[r]);
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-                geom = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-            }
         }
-        json_t *props = json_deep_copy(v);
-        json_object_set_new(props, "kind", json_string("reach"));
-        json_array_append_new(features,
-                              json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties", props,
-                                        "geometry", geom ? geom : json_null()));
+        append_feature(features, v, "reach", step_geometry(st));
     }
     sqlite3_finalize(st);
-    st = NULL;
-    char st_layer[64] = "";
+    layer_stmt cache[32];
+    size_t n_cache = 0;
     json_array_foreach(json_object_get(report, "features"), i, v)
     {
         const char *layer = json_string_value(json_object_get(v, "layer"));
-        if (layer && strcmp(layer, st_layer) != 0) { /* features come grouped by layer */
-            sqlite3_finalize(st);
-            char *sql = sqlite3_mprintf("SELECT AsGeoJSON(geom, 7) FROM \"%w_current\""
-                                        " WHERE source_id = ?",
-                                        layer);
-            if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-                st = NULL;
-            }
-            sqlite3_free(sql);
-            snprintf(st_layer, sizeof st_layer, "%s", layer);
-        }
-        json_t *geom = NULL;
-        if (st) {
-            sqlite3_reset(st);
-            sqlite3_bind_text(st, 1, json_string_value(json_object_get(v, "id")), -1,
+        sqlite3_stmt *fs =
+            layer ? layer_geometry_stmt(db, cache, sizeof cache / sizeof cache[0], &n_cache, layer)
+                  : NULL;
+        if (fs) {
+            sqlite3_reset(fs);
+            sqlite3_bind_text(fs, 1, json_string_value(json_object_get(v, "id")), -1,
                               SQLITE_TRANSIENT);
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-                geom = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-            }
         }
-        json_t *props = json_deep_copy(v);
-        json_object_set_new(props, "kind", json_string("feature"));
-        json_array_append_new(features,
-                              json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties", props,
-                                        "geometry", geom ? geom : json_null()));
+        append_feature(features, v, "feature", step_geometry(fs));
     }
-    sqlite3_finalize(st);
+    for (size_t k = 0; k < n_cache; k++) {
+        sqlite3_finalize(cache[k].st);
+    }
     return json_pack("{s:s, s:o, s:O, s:O}", "type", "FeatureCollection", "features", features,
                      "jurisdictions", json_object_get(report, "jurisdictions"), "start",
                      json_object_get(report, "start"));
+}
+
+cr_status cr_api_trace_number(const char *param, const char *shown_as, const char *text,
+                              double *out, cr_error *err)
+{
+    static const struct {
+        const char *param;
+        double lo, hi;
+    } BOUNDS[] = {
+        {"max_km", 0, 1e5},         {"max_hours", 0, 1e6},   {"velocity", 0.001, 10},
+        {"dispersion", 0.001, 1e4}, {"spill_kg", 1e-9, 1e9}, {"spill_hours", 0, 1e4},
+    };
+    for (size_t i = 0; i < sizeof BOUNDS / sizeof BOUNDS[0]; i++) {
+        if (strcmp(param, BOUNDS[i].param) != 0) {
+            continue;
+        }
+        char *end = NULL;
+        double v = strtod(text, &end);
+        if (end == text || *end != '\0' || !(v >= BOUNDS[i].lo && v <= BOUNDS[i].hi)) {
+            return cr_error_set(err, CR_EINVAL, "%s: '%.64s' is not a number in [%g, %g]", shown_as,
+                                text, BOUNDS[i].lo, BOUNDS[i].hi);
+        }
+        *out = v;
+        return CR_OK;
+    }
+    return cr_error_set(err, CR_EINVAL, "%s is not a number of a trace request", param);
 }
 
 cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,

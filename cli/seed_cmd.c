@@ -9,7 +9,6 @@
 #include "tiler/tile.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +20,6 @@ static void help(FILE *out)
                  "Render every tile of the bbox (default: the store's extent) at zooms MIN to MAX\n"
                  "(default 4-12) into an MBTiles 1.3 file (format pbf, gzip, TMS rows), with\n"
                  "TileJSON metadata. Empty tiles are not stored. Progress on a terminal.\n");
-}
-
-static int lon_to_x(double lon, int z)
-{
-    int n = 1 << z, x = (int)floor((lon + 180.0) / 360.0 * n);
-    return x < 0 ? 0 : x >= n ? n - 1 : x;
-}
-
-static int lat_to_y(double lat, int z)
-{
-    int n = 1 << z;
-    double r = fmax(-85.0511287798066, fmin(85.0511287798066, lat)) * M_PI / 180.0;
-    int y = (int)floor((1.0 - log(tan(r) + 1.0 / cos(r)) / M_PI) / 2.0 * n);
-    return y < 0 ? 0 : y >= n ? n - 1 : y;
 }
 
 static int sql_ok(sqlite3 *db, const char *sql)
@@ -161,8 +146,10 @@ int cr_cmd_seed(int argc, char **argv)
     }
     uint64_t total = 0;
     for (int z = zmin; z <= zmax; z++) {
-        total += (uint64_t)(lon_to_x(b[2], z) - lon_to_x(b[0], z) + 1) *
-                 (uint64_t)(lat_to_y(b[1], z) - lat_to_y(b[3], z) + 1);
+        int x0, y0, x1, y1; /* north-west and south-east tiles */
+        cr_tile_at(b[0], b[3], z, &x0, &y0);
+        cr_tile_at(b[2], b[1], z, &x1, &y1);
+        total += (uint64_t)(x1 - x0 + 1) * (uint64_t)(y1 - y0 + 1);
     }
     char partial[1024];
     snprintf(partial, sizeof partial, "%s.partial", out);
@@ -186,8 +173,9 @@ int cr_cmd_seed(int argc, char **argv)
     cr_cli_progress_state prog = {out, cr_monotonic_s(), 0, 0};
     uint64_t done = 0, stored = 0, bytes = 0;
     for (int z = zmin; z <= zmax && code == CR_EXIT_OK; z++) {
-        int x0 = lon_to_x(b[0], z), x1 = lon_to_x(b[2], z);
-        int y0 = lat_to_y(b[3], z), y1 = lat_to_y(b[1], z);
+        int x0, y0, x1, y1;
+        cr_tile_at(b[0], b[3], z, &x0, &y0);
+        cr_tile_at(b[2], b[1], z, &x1, &y1);
         for (int x = x0; x <= x1 && code == CR_EXIT_OK; x++) {
             for (int y = y0; y <= y1 && code == CR_EXIT_OK; y++) {
                 cr_tile_request req = {z, x, y, 0, -1, layers, 0};

@@ -44,16 +44,14 @@ typedef struct {
     char *gates[2];               /* closed, reversed: comma lists */
 } trace_args;
 
-static int parse_number(const char *what, const char *s, double lo, double hi, double *out)
+/* A number of the request, within the bounds the HTTP API uses too. */
+static int parse_number(const char *param, const char *option, const char *s, double *out)
 {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "crossriver trace: %s wants a number in [%g, %g], got '%s'\n", what, lo, hi,
-                s);
+    cr_error err = {0};
+    if (cr_api_trace_number(param, option, s, out, &err) != CR_OK) {
+        fprintf(stderr, "crossriver trace: %s\n", err.msg);
         return 0;
     }
-    *out = v;
     return 1;
 }
 
@@ -110,17 +108,17 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
             a->main_only = strcmp(optarg, "main") == 0;
             break;
         case 'k':
-            if (!parse_number("--max-km", optarg, 0, 1e5, &a->max_km)) {
+            if (!parse_number("max_km", "--max-km", optarg, &a->max_km)) {
                 return 0;
             }
             break;
         case 'H':
-            if (!parse_number("--max-hours", optarg, 0, 1e6, &a->max_hours)) {
+            if (!parse_number("max_hours", "--max-hours", optarg, &a->max_hours)) {
                 return 0;
             }
             break;
         case 'V':
-            if (!parse_number("--velocity", optarg, 0.001, 10, &a->velocity)) {
+            if (!parse_number("velocity", "--velocity", optarg, &a->velocity)) {
                 return 0;
             }
             break;
@@ -132,17 +130,17 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
             a->stop_at = optarg;
             break;
         case 'D':
-            if (!parse_number("--dispersion", optarg, 0.001, 1e4, &a->dispersion)) {
+            if (!parse_number("dispersion", "--dispersion", optarg, &a->dispersion)) {
                 return 0;
             }
             break;
         case 'S':
-            if (!parse_number("--spill-kg", optarg, 1e-9, 1e9, &a->spill_kg)) {
+            if (!parse_number("spill_kg", "--spill-kg", optarg, &a->spill_kg)) {
                 return 0;
             }
             break;
         case 'T':
-            if (!parse_number("--spill-hours", optarg, 0, 1e4, &a->spill_hours)) {
+            if (!parse_number("spill_hours", "--spill-hours", optarg, &a->spill_hours)) {
                 return 0;
             }
             break;

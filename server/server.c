@@ -177,13 +177,22 @@ static void handle_trace(server_state *s, worker *w, const request *req, respons
     tr.gates_reversed = json_string_value(json_object_get(req->params, "gates_reversed"));
     tr.stop_at = json_string_value(json_object_get(req->params, "stop_at"));
     tr.include_restricted = 0; /* no tokens yet: restricted contact fields are never served */
-    if (!number_param(req, "max_km", 0, 1e5, &tr.max_km, res) ||
-        !number_param(req, "max_hours", 0, 1e6, &tr.max_hours, res) ||
-        !number_param(req, "velocity", 0.001, 10, &tr.velocity_ms, res) ||
-        !number_param(req, "dispersion", 0.001, 1e4, &tr.dispersion_m2s, res) ||
-        !number_param(req, "spill_kg", 1e-9, 1e9, &tr.spill_kg, res) ||
-        !number_param(req, "spill_hours", 0, 1e4, &tr.spill_hours, res)) {
-        return;
+    const struct {
+        const char *param;
+        double *out;
+    } numbers[] = {
+        {"max_km", &tr.max_km},        {"max_hours", &tr.max_hours},
+        {"velocity", &tr.velocity_ms}, {"dispersion", &tr.dispersion_m2s},
+        {"spill_kg", &tr.spill_kg},    {"spill_hours", &tr.spill_hours},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const char *text = json_string_value(json_object_get(req->params, numbers[i].param));
+        cr_error nerr = {0};
+        if (text && cr_api_trace_number(numbers[i].param, numbers[i].param, text, numbers[i].out,
+                                        &nerr) != CR_OK) {
+            error_response(res, MHD_HTTP_BAD_REQUEST, nerr.msg);
+            return;
+        }
     }
     cr_error err = {0};
     json_t *out = NULL;

@@ -58,6 +58,24 @@ static int lonlat_to_tile(double *x, double *y, void *user)
     return 1;
 }
 
+void cr_tile_at(double lon, double lat, int z, int *x, int *y)
+{
+    to_tile t = {(double)(1L << z), 0, 0}; /* world tile units at z */
+    double fx = lon, fy = lat;
+    lonlat_to_tile(&fx, &fy, &t);
+    long n = 1L << z, tx = (long)floor(fx), ty = (long)floor(fy);
+    *x = (int)(tx < 0 ? 0 : tx >= n ? n - 1 : tx);
+    *y = (int)(ty < 0 ? 0 : ty >= n ? n - 1 : ty);
+}
+
+void cr_tile_zoom_range(const json_t *settings, int *minz, int *maxz)
+{
+    const json_t *lo = json_object_get(settings, "minzoom"),
+                 *hi = json_object_get(settings, "maxzoom");
+    *minz = lo ? (int)json_integer_value(lo) : 0;
+    *maxz = hi ? (int)json_integer_value(hi) : CR_TILE_MAX_ZOOM;
+}
+
 /* Is name in the comma-separated list? */
 static int in_list(const char *list, const char *name)
 {
@@ -73,7 +91,7 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
-static const json_t *tile_settings(const cr_layer_def *d)
+const json_t *cr_tile_settings(const cr_layer_def *d)
 {
     const json_t *t = json_object_get(d->json, "tile");
     return json_is_object(t) && d->geom != CR_GEOM_NONE ? t : NULL;
@@ -89,7 +107,7 @@ static cr_status check_list(const cr_layer_set *set, const char *list, int restr
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(len < 127 ? len : 127), p);
         const cr_layer_def *d = cr_layer_set_find(set, name);
-        if (d == NULL || tile_settings(d) == NULL || (d->restricted && !restricted)) {
+        if (d == NULL || cr_tile_settings(d) == NULL || (d->restricted && !restricted)) {
             return cr_error_set(err, CR_EINVAL, "layers: '%s' is not a tiled layer", name);
         }
         p += len + (e ? 1 : 0);
@@ -168,11 +186,9 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
                               const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
                               cr_error *err)
 {
-    const json_t *ts = tile_settings(d);
-    int minz = (int)json_integer_value(json_object_get(ts, "minzoom"));
-    int maxz = json_object_get(ts, "maxzoom")
-                   ? (int)json_integer_value(json_object_get(ts, "maxzoom"))
-                   : CR_TILE_MAX_ZOOM;
+    const json_t *ts = cr_tile_settings(d);
+    int minz, maxz;
+    cr_tile_zoom_range(ts, &minz, &maxz);
     if (req->z < minz || req->z > maxz) {
         return CR_OK;
     }
@@ -299,7 +315,7 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
     cr_status rc = CR_OK;
     for (size_t i = 0; i < set->n_layers && rc == CR_OK; i++) {
         const cr_layer_def *d = set->layers[i];
-        if (tile_settings(d) == NULL || (d->restricted && !req->include_restricted) ||
+        if (cr_tile_settings(d) == NULL || (d->restricted && !req->include_restricted) ||
             (req->layers && !in_list(req->layers, d->name))) {
             continue;
         }

@@ -25,8 +25,14 @@ typedef struct {
     size_t dropped;  /* features whose geometry vanished (clipped away or degenerate) */
 } cr_tile_stats;
 
+/* A layer's "tile" settings when it is tiled (has geometry and settings), else NULL. */
+const json_t *cr_tile_settings(const cr_layer_def *d);
+/* A tiled layer's zoom range: "minzoom" (default 0) to "maxzoom" (default CR_TILE_MAX_ZOOM). */
+void cr_tile_zoom_range(const json_t *settings, int *minz, int *maxz);
 /* 1 when z/x/y is a tile: 0 <= z <= CR_TILE_MAX_ZOOM, 0 <= x, y < 2^z. */
 int cr_tile_valid(int z, int x, int y);
+/* The tile at z holding lon/lat (latitude clamped to Web Mercator's ±85.0511°). */
+void cr_tile_at(double lon, double lat, int z, int *x, int *y);
 /* The lon/lat bounds of a tile (west, south, east, north). */
 void cr_tile_bounds(int z, int x, int y, double bounds[4]);
 
