@@ -11,16 +11,17 @@
 
 static void help(FILE *out)
 {
-    fprintf(out,
-            "usage: crossriver serve [--store PATH] [--host 127.0.0.1] [--port 8080]\n"
-            "                        [--threads N] [--cors ORIGIN] [--pid-file PATH]\n\n"
-            "Serve the store over HTTP until SIGINT or SIGTERM: GET /health, GET /api/trace\n"
-            "(`crossriver trace` as query parameters), GET /tiles/{z}/{x}/{y}.mvt, /tiles.json,\n"
-            "/api/features/{layer}/{id} and /api/search?q= (docs/http-api.md).\n"
-            "The store is opened read-only; the network is loaded once at start, so restart\n"
-            "after `crossriver network --load`. One access-log line per request on stderr.\n"
-            "--host defaults to 127.0.0.1 (loopback only); give 0.0.0.0 to listen on all\n"
-            "interfaces. --pid-file is written once the socket is listening.\n");
+    fprintf(out, "usage: crossriver serve [--store PATH] [--host 127.0.0.1] [--port 8080]\n"
+                 "                        [--threads N] [--cors ORIGIN] [--pid-file PATH]\n\n"
+                 "Serve the store over HTTP until SIGINT or SIGTERM: the web map at /, vector\n"
+                 "tiles /tiles/{z}/{x}/{y}.mvt, /tiles.json, /styles/{name}.json, /api/trace\n"
+                 "(`crossriver trace` as query parameters), /api/features/{layer}/{id},\n"
+                 "/api/search?q=, /health and /metrics (docs/http-api.md).\n"
+                 "The store is opened read-only; the network and reach index are loaded once at\n"
+                 "start, so restart after an import that changes reaches, lakes or gates, or\n"
+                 "after `crossriver join`. One access-log line per request on stderr.\n"
+                 "--host defaults to 127.0.0.1 (loopback only); give 0.0.0.0 to listen on all\n"
+                 "interfaces. --pid-file is written once the socket is listening.\n");
 }
 
 static int parse_int(const char *what, const char *s, int lo, int hi, int *out)
