@@ -24,7 +24,7 @@ typedef struct {
     double spill_kg;            /* > 0: spill estimate (downstream only) */
     double spill_hours;         /* release duration */
     int geojson;                /* answer as a GeoJSON FeatureCollection */
-    int include_restricted;     /* contacts' liaison and mobile phone */
+    const cr_access *access;    /* contacts' liaison and mobile phone where it opens them */
 } cr_trace_request;
 
 /* Run a trace request: *out gets the report (reaches, features, jurisdictions, attribution
@@ -43,12 +43,16 @@ cr_status cr_api_trace_number(const char *param, const char *shown_as, const cha
 /* TileJSON 3.0.0 for the store's tiled layers (every one, empty ones included); tiles_url is
  * the template, e.g. http://host/tiles/{z}/{x}/{y}.mvt. */
 cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, cr_error *err);
-/* One current feature as a GeoJSON Feature: public fields, provenance and join results.
- * CR_ENOTFOUND for an unknown layer or ID. */
-cr_status cr_api_feature(cr_store *store, const char *layer, const char *id, json_t **out,
-                         cr_error *err);
+/* One current feature as a GeoJSON Feature: public fields, provenance and join results, and
+ * restricted fields where access opens the layer in the feature's county (*restricted_out set
+ * when any were given). CR_ENOTFOUND for an unknown layer or ID, or a restricted layer access
+ * does not open. */
+cr_status cr_api_feature(cr_store *store, const char *layer, const char *id,
+                         const cr_access *access, json_t **out, int *restricted_out, cr_error *err);
 /* Features whose ID or name contains q (case-insensitive for Latin letters; Chinese as
- * written), at most limit, ordered by layer then ID: [{layer, id, name, lon, lat}]. */
-cr_status cr_api_search(cr_store *store, const char *q, int limit, json_t **out, cr_error *err);
+ * written), at most limit, ordered by layer then ID: [{layer, id, name, lon, lat}]. Restricted
+ * layers only when access opens them in every jurisdiction. */
+cr_status cr_api_search(cr_store *store, const char *q, int limit, const cr_access *access,
+                        json_t **out, cr_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* What the web map asks besides tiles: the TileJSON, one feature, a search. Public view only:
- * restricted layers and fields never appear here. */
+/* What the web map asks besides tiles: the TileJSON, one feature, a search. The TileJSON is the
+ * public catalogue; a feature's restricted fields and restricted layers' features and search
+ * hits appear only where the client's access opens them. */
 #include "api.h"
 #include "tiler/tile.h"
 
@@ -8,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The settings of a tiled layer the public may see, else NULL. */
-static const json_t *tile_settings(const cr_layer_def *d)
+/* The settings of a tiled layer this client may see, else NULL. */
+static const json_t *tile_settings(const cr_layer_def *d, const cr_access *access)
 {
-    return d->restricted ? NULL : cr_tile_settings(d);
+    return d->restricted && !cr_access_layer(access, d->name) ? NULL : cr_tile_settings(d);
 }
 
 static const char *tilejson_type(cr_field_type t)
@@ -30,7 +31,7 @@ cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, 
     int minz = CR_TILE_MAX_ZOOM, maxz = 0;
     for (size_t i = 0; i < set->n_layers; i++) {
         const cr_layer_def *d = set->layers[i];
-        const json_t *ts = tile_settings(d);
+        const json_t *ts = tile_settings(d, NULL);
         if (ts == NULL) {
             continue;
         }
@@ -108,11 +109,12 @@ static json_t *column_json(sqlite3_stmt *st, int c)
     }
 }
 
-cr_status cr_api_feature(cr_store *store, const char *layer, const char *id, json_t **out,
-                         cr_error *err)
+cr_status cr_api_feature(cr_store *store, const char *layer, const char *id,
+                         const cr_access *access, json_t **out, int *restricted_out, cr_error *err)
 {
+    *restricted_out = 0;
     const cr_layer_def *d = cr_layer_set_find(cr_store_layers(store), layer);
-    if (d == NULL || tile_settings(d) == NULL) {
+    if (d == NULL || tile_settings(d, access) == NULL) {
         return cr_error_set(err, CR_ENOTFOUND, "no public layer '%s'", layer);
     }
     sqlite3 *db = cr_store_db(store);
@@ -131,14 +133,27 @@ cr_status cr_api_feature(cr_store *store, const char *layer, const char *id, jso
         rc = cr_error_set(err, CR_ENOTFOUND, "no %s '%s'", layer, id);
     } else {
         int n = sqlite3_column_count(st);
+        const char *code = NULL; /* the feature's jurisdiction, for restricted fields */
+        for (int c = 0; c < n - 1; c++) {
+            if (strcmp(sqlite3_column_name(st, c), "county_code") == 0) {
+                code = (const char *)sqlite3_column_text(st, c);
+            }
+        }
+        int open_here = cr_access_layer(access, d->name) && cr_access_code(access, code);
+        if (d->restricted && !open_here) {
+            sqlite3_finalize(st);
+            return cr_error_set(err, CR_ENOTFOUND, "no %s '%s'", layer, id);
+        }
+        *restricted_out = d->restricted;
         json_t *props = json_pack("{s:s}", "layer", d->name);
         for (int c = 0; c < n - 1; c++) {
             const char *name = sqlite3_column_name(st, c);
             int fi = cr_layer_def_field_index(d, name);
-            if (hidden_column(name) || strcmp(name, "fid") == 0 ||
-                (fi >= 0 && d->fields[fi].restricted)) {
+            int restricted = fi >= 0 && d->fields[fi].restricted;
+            if (hidden_column(name) || strcmp(name, "fid") == 0 || (restricted && !open_here)) {
                 continue;
             }
+            *restricted_out |= restricted && sqlite3_column_type(st, c) != SQLITE_NULL;
             json_object_set_new(props, name, column_json(st, c));
         }
         json_t *geom = sqlite3_column_text(st, n - 1)
@@ -151,7 +166,8 @@ cr_status cr_api_feature(cr_store *store, const char *layer, const char *id, jso
     return rc;
 }
 
-cr_status cr_api_search(cr_store *store, const char *q, int limit, json_t **out, cr_error *err)
+cr_status cr_api_search(cr_store *store, const char *q, int limit, const cr_access *access,
+                        json_t **out, cr_error *err)
 {
     const cr_layer_set *set = cr_store_layers(store);
     sqlite3 *db = cr_store_db(store);
@@ -171,7 +187,10 @@ cr_status cr_api_search(cr_store *store, const char *q, int limit, json_t **out,
     cr_status rc = CR_OK;
     for (size_t i = 0; i < set->n_layers && rc == CR_OK; i++) {
         const cr_layer_def *d = set->layers[i];
-        if (tile_settings(d) == NULL || json_array_size(hits) >= (size_t)limit) {
+        /* a restricted layer only for a client that opens it everywhere (hits carry no
+         * jurisdiction check) */
+        if (tile_settings(d, access) == NULL || json_array_size(hits) >= (size_t)limit ||
+            (d->restricted && !cr_access_all_codes(access))) {
             continue;
         }
         int has_name = cr_layer_def_field_index(d, "name") >= 0;

@@ -365,7 +365,7 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
                 : cr_trace_run(g, reach, measure, &opt, &res, err);
     }
     if (rc == CR_OK) {
-        json_t *report = cr_trace_report(store, g, &res, req->include_restricted);
+        json_t *report = cr_trace_report(store, g, &res, req->access);
         json_object_set_new(start, "reach_id", json_string(g->reach_id[reach]));
         json_object_set_new(start, "measure_m", json_real(round(measure * 10) / 10));
         json_object_set_new(report, "start", json_incref(start));

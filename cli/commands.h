@@ -12,5 +12,6 @@ int cr_cmd_trace(int argc, char **argv);
 int cr_cmd_serve(int argc, char **argv);
 int cr_cmd_tile(int argc, char **argv);
 int cr_cmd_seed(int argc, char **argv);
+int cr_cmd_generalise(int argc, char **argv);
 
 #endif

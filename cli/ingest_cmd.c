@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "etl/etl.h"
+#include "etl/generalise.h"
 #include "etl/join.h"
 #include "exit_codes.h"
 #include "network/network.h"
@@ -371,6 +372,22 @@ int cr_cmd_ingest(int argc, char **argv)
                    rep.components == 1 ? "" : "s", rep.n_issues, rep.n_issues == 1 ? "" : "s");
         }
         cr_network_report_cleanup(&rep);
+    }
+    if (changed && def && cr_generalise_wanted(def) && exit_code != CR_EXIT_FAILURE) {
+        cr_generalise_stats gs;
+        cr_error gerr = {0};
+        if (cr_generalise_layer(store, def, &gs, &gerr) != CR_OK) {
+            fprintf(stderr,
+                    "crossriver ingest: the import is stored, but generalising %s for low "
+                    "zooms failed: %s\n  (run crossriver generalise once the cause is fixed)\n",
+                    def->name, gerr.msg);
+            exit_code = CR_EXIT_FAILURE;
+        } else if (!common.json && !common.quiet) {
+            printf("generalised %lld features at %d zoom levels for low zooms: %lld → %lld "
+                   "vertices at the coarsest (%.2f s)\n",
+                   (long long)gs.features, gs.levels, (long long)gs.vertices_in,
+                   (long long)gs.vertices_out, gs.seconds);
+        }
     }
     if (common.json) {
         json_t *out = json_array_size(all) == 1 ? json_array_get(all, 0) : all;

@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
     {"join", cr_cmd_join, "join features to reaches, counties, towns, zones and boundaries"},
     {"network", cr_cmd_network, "build the river network topology and validate it"},
     {"trace", cr_cmd_trace, "trace up/downstream: reaches, features met, who to notify"},
+    {"generalise", cr_cmd_generalise, "rebuild polygon layers' low-zoom generalisations"},
     {"tile", cr_cmd_tile, "render one vector tile (MVT) from the store"},
     {"seed", cr_cmd_seed, "pre-render tiles of a bbox and zooms into an MBTiles file"},
     {"serve", cr_cmd_serve, "serve the HTTP API (health, tracing, vector tiles) over the store"},

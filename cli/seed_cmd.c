@@ -178,7 +178,7 @@ int cr_cmd_seed(int argc, char **argv)
         cr_tile_at(b[2], b[1], z, &x1, &y1);
         for (int x = x0; x <= x1 && code == CR_EXIT_OK; x++) {
             for (int y = y0; y <= y1 && code == CR_EXIT_OK; y++) {
-                cr_tile_request req = {z, x, y, 0, -1, layers, 0};
+                cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .layers = layers};
                 cr_strbuf tile = {0};
                 cr_tile_stats stats;
                 cr_error err = {0};

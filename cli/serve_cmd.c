@@ -12,14 +12,20 @@
 static void help(FILE *out)
 {
     fprintf(out, "usage: crossriver serve [--store PATH] [--host 127.0.0.1] [--port 8080]\n"
-                 "                        [--threads N] [--cors ORIGIN] [--pid-file PATH]\n\n"
+                 "                        [--threads N] [--cors ORIGIN] [--pid-file PATH]\n"
+                 "                        [--tokens FILE] [--cache-mb 256] [--poll-ms 1000]\n\n"
                  "Serve the store over HTTP until SIGINT or SIGTERM: the web map at /, vector\n"
                  "tiles /tiles/{z}/{x}/{y}.mvt, /tiles.json, /styles/{name}.json, /api/trace\n"
                  "(`crossriver trace` as query parameters), /api/features/{layer}/{id},\n"
                  "/api/search?q=, /health and /metrics (docs/http-api.md).\n"
-                 "The store is opened read-only; the network and reach index are loaded once at\n"
-                 "start, so restart after an import that changes reaches, lakes or gates, or\n"
-                 "after `crossriver join`. One access-log line per request on stderr.\n"
+                 "The store is opened read-only and polled every --poll-ms for new data: an\n"
+                 "import drops exactly the cached tiles it touched, a rebuilt network is loaded\n"
+                 "while requests go on. SIGHUP reloads the layer definitions and --tokens.\n"
+                 "--tokens: bearer tokens (by SHA-256) and the layers and jurisdictions whose\n"
+                 "restricted data each opens (docs/operations.md); without it nothing restricted\n"
+                 "is served. --cache-mb bounds the tile cache (0: none).\n"
+                 "One access-log line per request on stderr, and a 'restricted' line for every\n"
+                 "answer that carried restricted data or refused a token.\n"
                  "--host defaults to 127.0.0.1 (loopback only); give 0.0.0.0 to listen on all\n"
                  "interfaces. --pid-file is written once the socket is listening.\n");
 }
@@ -45,6 +51,9 @@ int cr_cmd_serve(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"cors", required_argument, NULL, 'c'},
         {"pid-file", required_argument, NULL, 'P'},
+        {"tokens", required_argument, NULL, 'T'},
+        {"cache-mb", required_argument, NULL, 'M'},
+        {"poll-ms", required_argument, NULL, 'L'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -54,6 +63,8 @@ int cr_cmd_serve(int argc, char **argv)
     cfg.host = "127.0.0.1";
     cfg.port = 8080;
     cfg.threads = 4;
+    cfg.cache_mb = 256;
+    cfg.poll_ms = 1000;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -79,6 +90,19 @@ int cr_cmd_serve(int argc, char **argv)
             break;
         case 'P':
             cfg.pid_file = optarg;
+            break;
+        case 'T':
+            cfg.tokens_path = optarg;
+            break;
+        case 'M':
+            if (!parse_int("--cache-mb", optarg, 0, 65536, &cfg.cache_mb)) {
+                return CR_EXIT_USAGE;
+            }
+            break;
+        case 'L':
+            if (!parse_int("--poll-ms", optarg, 10, 3600000, &cfg.poll_ms)) {
+                return CR_EXIT_USAGE;
+            }
             break;
         case 'h':
             help(stdout);

@@ -284,7 +284,7 @@ int cr_cmd_trace(int argc, char **argv)
     req.spill_kg = a.spill_kg;
     req.spill_hours = a.spill_hours;
     req.geojson = strcmp(a.format, "geojson") == 0;
-    req.include_restricted = 1; /* the operator of the store */
+    req.access = cr_access_all(); /* the operator of the store */
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
     if (cr_cli_open(&common, &set, &store) != 0) {

@@ -18,7 +18,8 @@ typedef enum {
     CR_EGEOS,  /* GEOS error */
     CR_EPROJ,  /* PROJ error */
     CR_ENOMEM,
-    CR_ENOTFOUND /* a named thing (reach, feature, gate) does not exist */
+    CR_ENOTFOUND, /* a named thing (reach, feature, gate) does not exist */
+    CR_EFORBIDDEN /* restricted, and the caller's token does not open it */
 } cr_status;
 
 typedef struct {

@@ -54,6 +54,8 @@ const char *cr_status_name(cr_status code)
         return "nomem";
     case CR_ENOTFOUND:
         return "not found";
+    case CR_EFORBIDDEN:
+        return "forbidden";
     }
     return "unknown";
 }

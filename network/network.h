@@ -5,6 +5,7 @@
 #ifndef CR_NETWORK_NETWORK_H
 #define CR_NETWORK_NETWORK_H
 
+#include "store/access.h"
 #include "store/store.h"
 
 typedef enum { CR_FLOW_DOWN = 0, CR_FLOW_BOTH = 1, CR_FLOW_GATED = 2 } cr_flow;
@@ -180,10 +181,10 @@ void cr_trace_result_cleanup(cr_trace_result *r);
  * features: [{layer, id, name, distance_km, time_h, …}] (joined point features on the covered
  * parts and protection zones covering a reached reach, by distance), jurisdictions:
  * [{code, name, distance_km, time_h, contacts}] in the order the trace enters them — the
- * notification list}. Restricted contact fields only when include_restricted. Caller frees
- * with json_decref. */
+ * notification list}. Restricted contact fields only where access opens the contacts layer in that
+ * jurisdiction (NULL: none). Caller frees with json_decref. */
 json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
-                        int include_restricted);
+                        const cr_access *access);
 /* Add a spill estimate to every monitoring section and protection zone (intake) of a downstream
  * report: {spill: {leading_edge_h, peak_h, peak_mg_l, trailing_edge_h, discharge_m3s}}. */
 void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result *res,

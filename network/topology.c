@@ -972,6 +972,13 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     if (rc == CR_OK) {
         rc = cr_store_bump_generation(store, &generation, err);
     }
+    if (rc == CR_OK) { /* servers reload the network when this moves */
+        char meta[128];
+        snprintf(meta, sizeof meta,
+                 "INSERT OR REPLACE INTO meta VALUES ('network_generation', '%lld')",
+                 (long long)generation);
+        rc = exec(db, meta, err);
+    }
     if (rc == CR_OK) {
         rc = store_reaches(&g, db, generation, err);
         phase(&t, "store reaches");

@@ -191,7 +191,7 @@ static json_t *contacts(sqlite3 *db, const char *code, int restricted)
 /* Jurisdictions entered in order: from each reached reach's county segments, the point where
  * the trace first enters each county. */
 static json_t *jurisdictions(sqlite3 *db, const cr_graph *g, const cr_trace_result *res,
-                             const int32_t *slot, int restricted)
+                             const int32_t *slot, const cr_access *access)
 {
     json_t *first = json_object(); /* code → [km, h] */
     sqlite3_stmt *st;
@@ -249,7 +249,9 @@ static json_t *jurisdictions(sqlite3 *db, const cr_graph *g, const cr_trace_resu
             arr, json_pack("{s:s, s:s, s:f, s:f, s:o}", "code", code, "name", name, "distance_km",
                            round3(json_real_value(json_array_get(v, 0))), "time_h",
                            round3(json_real_value(json_array_get(v, 1))), "contacts",
-                           contacts(db, code, restricted)));
+                           contacts(db, code,
+                                    cr_access_layer(access, "contacts") &&
+                                        cr_access_code(access, code))));
     }
     json_decref(first);
     return sorted(arr);
@@ -266,7 +268,7 @@ static int by_entry(const void *a, const void *b)
 }
 
 json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
-                        int include_restricted)
+                        const cr_access *access)
 {
     sqlite3 *db = cr_store_db(store);
     int32_t *slot = slots(g, res);
@@ -300,7 +302,7 @@ json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_resul
     }
     zone_features(db, g, res, slot, features);
     json_t *out = json_pack("{s:o, s:o, s:o}", "reaches", reaches, "features", sorted(features),
-                            "jurisdictions", jurisdictions(db, g, res, slot, include_restricted));
+                            "jurisdictions", jurisdictions(db, g, res, slot, access));
     free(slot);
     return out;
 }

@@ -4,6 +4,8 @@
 #include "server.h"
 
 #include "api/api.h"
+#include "store/access.h"
+#include "tile_cache.h"
 #include "tiler/tile.h"
 
 #include <arpa/inet.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,20 +35,41 @@ typedef struct {
     atomic_uint_fast64_t bucket[N_BUCKETS];           /* non-cumulative here */
     atomic_uint_fast64_t count, micros;               /* duration count and sum */
     atomic_uint_fast64_t tiles, tiles_not_modified, tile_bytes, tiles_empty;
+    atomic_uint_fast64_t restricted, auth_failures, reloads, reload_failures;
 } metrics;
 
-/* Shared, read-only while serving. */
+/* What a request reads besides the store: loaded at start, replaced whole on SIGHUP (layer
+ * definitions, tokens) or when the store's network changes, and freed when the last request
+ * using it ends. Read-only while shared. */
+typedef struct {
+    int refs; /* under server_state.snap_lock */
+    cr_graph *graph;
+    cr_join_ref *ref; /* reach index for snapping points (segment index only: thread-safe) */
+    int64_t generation;
+} network;
+
+typedef struct {
+    int refs; /* under server_state.snap_lock */
+    uint64_t id;
+    cr_layer_set *set;
+    cr_access_list *tokens; /* NULL: no token file */
+    network *net;           /* shared with the next snapshot when only the config changed */
+} snapshot;
+
 typedef struct {
     metrics m;
     const cr_server_config *cfg;
-    cr_layer_set *set;
-    cr_graph *graph;
-    cr_join_ref *ref; /* reach index for snapping points (segment index only: thread-safe) */
+    pthread_mutex_t snap_lock;
+    snapshot *snap;               /* current; holds one reference */
+    atomic_uint_fast64_t snap_id; /* snap->id, read without the lock */
+    cr_tile_cache *cache;
+    int64_t data_generation; /* as the poller last saw it (main thread only) */
     pthread_key_t worker_key;
 } server_state;
 
-/* Per worker thread, created on its first request. */
+/* Per worker thread, created on its first request; follows the current snapshot. */
 typedef struct {
+    snapshot *snap; /* a reference held */
     cr_store *store;
     cr_trace_workspace *ws;
 } worker;
@@ -57,6 +81,7 @@ typedef struct {
     int accept_gzip;           /* Accept-Encoding names gzip */
     const char *if_none_match; /* If-None-Match, or NULL */
     const char *host;          /* Host, or NULL */
+    const cr_access *access;   /* the bearer token's rights, or NULL (public) */
 } request;
 
 typedef struct {
@@ -69,6 +94,8 @@ typedef struct {
     char etag[80];             /* ETag header, or "" */
     const char *encoding;      /* Content-Encoding, or NULL */
     const char *cache_control; /* NULL: no-store */
+    size_t restricted;         /* restricted items served (logged) */
+    const char *x_cache;       /* X-Cache for tiles: HIT or MISS */
 } response;
 
 typedef void (*handler_fn)(server_state *s, worker *w, const request *req, response *res);
@@ -82,9 +109,10 @@ static void error_response(response *res, int status, const char *message)
 
 static int http_status(cr_status rc)
 {
-    return rc == CR_EINVAL      ? MHD_HTTP_BAD_REQUEST
-           : rc == CR_ENOTFOUND ? MHD_HTTP_NOT_FOUND
-                                : MHD_HTTP_INTERNAL_SERVER_ERROR;
+    return rc == CR_EINVAL       ? MHD_HTTP_BAD_REQUEST
+           : rc == CR_ENOTFOUND  ? MHD_HTTP_NOT_FOUND
+           : rc == CR_EFORBIDDEN ? MHD_HTTP_FORBIDDEN
+                                 : MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void handle_health(server_state *s, worker *w, const request *req, response *res)
@@ -92,9 +120,12 @@ static void handle_health(server_state *s, worker *w, const request *req, respon
     (void)req;
     res->status = MHD_HTTP_OK;
     res->content_type = "application/json; charset=utf-8";
-    res->body = json_pack("{s:s, s:i, s:i, s:I}", "status", "ok", "reaches", s->graph->n_reaches,
-                          "nodes", s->graph->n_nodes, "data_generation",
-                          (json_int_t)cr_store_data_generation(w->store));
+    res->body = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I}", "status", "ok", "reaches",
+                          w->snap->net->graph->n_reaches, "nodes", w->snap->net->graph->n_nodes,
+                          "data_generation", (json_int_t)cr_store_data_generation(w->store),
+                          "cache_generation", (json_int_t)cr_tile_cache_generation(s->cache),
+                          "network_generation", (json_int_t)w->snap->net->generation, "config_id",
+                          (json_int_t)w->snap->id);
 }
 
 /* Read a number parameter in [lo, hi]; 0 and an error response when bad. */
@@ -176,7 +207,7 @@ static void handle_trace(server_state *s, worker *w, const request *req, respons
     tr.gates_closed = json_string_value(json_object_get(req->params, "gates_closed"));
     tr.gates_reversed = json_string_value(json_object_get(req->params, "gates_reversed"));
     tr.stop_at = json_string_value(json_object_get(req->params, "stop_at"));
-    tr.include_restricted = 0; /* no tokens yet: restricted contact fields are never served */
+    tr.access = req->access;
     const struct {
         const char *param;
         double *out;
@@ -196,7 +227,8 @@ static void handle_trace(server_state *s, worker *w, const request *req, respons
     }
     cr_error err = {0};
     json_t *out = NULL;
-    cr_status rc = cr_api_trace(w->store, s->graph, w->ws, s->ref, &tr, &out, &err);
+    cr_status rc =
+        cr_api_trace(w->store, w->snap->net->graph, w->ws, w->snap->net->ref, &tr, &out, &err);
     if (rc != CR_OK) {
         error_response(res, http_status(rc), err.msg);
         return;
@@ -205,6 +237,17 @@ static void handle_trace(server_state *s, worker *w, const request *req, respons
     res->content_type =
         tr.geojson ? "application/geo+json; charset=utf-8" : "application/json; charset=utf-8";
     res->body = out;
+    size_t i, k;
+    json_t *j, *c;
+    json_t *list =
+        json_object_get(tr.geojson ? json_object_get(out, "properties") : out, "jurisdictions");
+    json_array_foreach(list, i, j)
+    {
+        json_array_foreach(json_object_get(j, "contacts"), k, c)
+        {
+            res->restricted += json_object_get(c, "liaison") || json_object_get(c, "phone");
+        }
+    }
 }
 
 /* Does If-None-Match name this tag (or "*")? Tags compare without the -gz suffix, so a
@@ -220,10 +263,36 @@ static int etag_matches(const char *header, const char *hash)
     return strstr(header, hash) != NULL;
 }
 
-/* GET /tiles/{z}/{x}/{y}.mvt[?layers=a,b] */
+/* Fill res with a tile: gzip when the client takes it, ETag from the content hash (the same
+ * for both encodings apart from the -gz suffix), 304 when If-None-Match names it. */
+static void tile_answer(const request *req, response *res, char *data, size_t len, int gzipped,
+                        const char hash[65])
+{
+    res->status = MHD_HTTP_OK;
+    res->content_type = "application/vnd.mapbox-vector-tile";
+    /* keep, but revalidate: the ETag changes with the data; tiles with restricted data are
+     * for this client only */
+    res->cache_control = req->access ? "private, no-cache" : "no-cache";
+    res->raw_set = 1;
+    res->raw = data;
+    res->raw_len = len;
+    res->encoding = gzipped ? "gzip" : NULL;
+    snprintf(res->etag, sizeof res->etag, "\"%.32s%s\"", hash, gzipped ? "-gz" : "");
+    char short_hash[33];
+    snprintf(short_hash, sizeof short_hash, "%.32s", hash);
+    if (etag_matches(req->if_none_match, short_hash)) {
+        res->status = MHD_HTTP_NOT_MODIFIED;
+        res->encoding = NULL;
+        free(res->raw);
+        res->raw = NULL;
+        res->raw_len = 0;
+    }
+}
+
+/* GET /tiles/{z}/{x}/{y}.mvt[?layers=a,b]: from the cache, else rendered (and cached unless
+ * the client's token limits jurisdictions: those tiles depend on the joins too). */
 static void handle_tile(server_state *s, worker *w, const request *req, response *res)
 {
-    (void)s;
     int z, x, y, end = 0;
     if (sscanf(req->path, "/tiles/%d/%d/%d.mvt%n", &z, &x, &y, &end) != 3 || end == 0 ||
         req->path[end] != '\0') {
@@ -241,8 +310,24 @@ static void handle_tile(server_state *s, worker *w, const request *req, response
             return;
         }
     }
-    cr_tile_request tr = {z, x, y, 0, -1, json_string_value(json_object_get(req->params, "layers")),
-                          0};
+    const char *layers = json_string_value(json_object_get(req->params, "layers"));
+    const char *scope = cr_access_name(req->access);
+    int cacheable = req->access == NULL || cr_access_all_codes(req->access);
+    char hash[65];
+    char *data = NULL;
+    size_t len = 0;
+    int gzipped = 0;
+    if (cacheable && cr_tile_valid(z, x, y) &&
+        cr_tile_cache_get(s->cache, z, x, y, layers, scope, req->accept_gzip, &data, &len, &gzipped,
+                          hash)) {
+        res->restricted = req->access != NULL; /* cached for a token: it may hold restricted data */
+        res->x_cache = "HIT";
+        tile_answer(req, res, data, len, gzipped, hash);
+        return;
+    }
+    int64_t generation = cr_tile_cache_generation(s->cache);
+    cr_tile_request tr = {
+        .z = z, .x = x, .y = y, .buffer = -1, .layers = layers, .access = req->access};
     cr_strbuf tile = {0};
     cr_tile_stats stats;
     cr_error err = {0};
@@ -251,32 +336,25 @@ static void handle_tile(server_state *s, worker *w, const request *req, response
         error_response(res, http_status(err.code), err.msg);
         return;
     }
-    char hex[65];
-    cr_sha256_hex(tile.data ? tile.data : "", tile.len, hex);
-    res->status = MHD_HTTP_OK;
-    res->content_type = "application/vnd.mapbox-vector-tile";
-    res->cache_control = "no-cache"; /* keep, but revalidate: the ETag changes with the data */
-    res->raw_set = 1;
+    res->restricted = stats.restricted;
+    res->x_cache = "MISS";
+    cr_sha256_hex(tile.data ? tile.data : "", tile.len, hash);
     char *gz = NULL;
     size_t gz_len = 0;
-    if (req->accept_gzip && tile.len > 0 && cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
-        snprintf(res->etag, sizeof res->etag, "\"%.32s-gz\"", hex);
-        res->encoding = "gzip";
-        res->raw = gz;
-        res->raw_len = gz_len;
-        cr_strbuf_cleanup(&tile);
-    } else {
-        snprintf(res->etag, sizeof res->etag, "\"%.32s\"", hex);
-        res->raw_len = tile.len;
-        res->raw = cr_strbuf_take(&tile);
+    if (tile.len == 0 || !cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
+        gz = NULL;
     }
-    hex[32] = '\0';
-    if (etag_matches(req->if_none_match, hex)) {
-        res->status = MHD_HTTP_NOT_MODIFIED;
-        res->encoding = NULL;
-        free(res->raw);
-        res->raw = NULL;
-        res->raw_len = 0;
+    if (cacheable) {
+        cr_tile_cache_put(s->cache, generation, z, x, y, layers, scope, tile.data, tile.len, gz,
+                          gz_len, hash);
+    }
+    if (req->accept_gzip && gz) {
+        cr_strbuf_cleanup(&tile);
+        tile_answer(req, res, gz, gz_len, 1, hash);
+    } else {
+        free(gz);
+        len = tile.len;
+        tile_answer(req, res, cr_strbuf_take(&tile), len, 0, hash);
     }
 }
 
@@ -488,7 +566,9 @@ static void handle_feature(server_state *s, worker *w, const request *req, respo
     snprintf(layer, sizeof layer, "%.*s", (int)(slash - rest < 127 ? slash - rest : 127), rest);
     cr_error err = {0};
     json_t *out = NULL;
-    cr_status rc = cr_api_feature(w->store, layer, slash + 1, &out, &err);
+    int restricted = 0;
+    cr_status rc = cr_api_feature(w->store, layer, slash + 1, req->access, &out, &restricted, &err);
+    res->restricted = (size_t)restricted;
     json_answer(res, rc, out, &err, "application/geo+json; charset=utf-8");
 }
 
@@ -511,7 +591,7 @@ static void handle_search(server_state *s, worker *w, const request *req, respon
     }
     cr_error err = {0};
     json_t *out = NULL;
-    cr_status rc = cr_api_search(w->store, q, (int)limit, &out, &err);
+    cr_status rc = cr_api_search(w->store, q, (int)limit, req->access, &out, &err);
     json_answer(res, rc, rc == CR_OK ? json_pack("{s:s, s:o}", "q", q, "results", out) : NULL, &err,
                 "application/json; charset=utf-8");
 }
@@ -614,7 +694,43 @@ static void handle_metrics(server_state *s, worker *w, const request *req, respo
                      (unsigned long long)atomic_load(&m->tiles_not_modified),
                      (unsigned long long)atomic_load(&m->tiles_empty),
                      (unsigned long long)atomic_load(&m->tile_bytes),
-                     (long long)cr_store_data_generation(w->store), s->graph->n_reaches);
+                     (long long)cr_store_data_generation(w->store), w->snap->net->graph->n_reaches);
+    cr_tile_cache_stats cs;
+    cr_tile_cache_get_stats(s->cache, &cs);
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } more[] = {
+        {"tile_cache_hits_total", "counter", "Tiles answered from the cache.", (double)cs.hits},
+        {"tile_cache_misses_total", "counter", "Tiles not in the cache (rendered).",
+         (double)cs.misses},
+        {"tile_cache_stores_total", "counter", "Rendered tiles stored in the cache.",
+         (double)cs.stores},
+        {"tile_cache_refused_total", "counter",
+         "Rendered tiles not stored because the data changed while rendering.", (double)cs.refused},
+        {"tile_cache_evictions_total", "counter", "Tiles dropped to stay within the memory bound.",
+         (double)cs.evictions},
+        {"tile_cache_invalidated_total", "counter", "Tiles dropped because data they show changed.",
+         (double)cs.invalidated},
+        {"tile_cache_entries", "gauge", "Tiles in the cache.", (double)cs.entries},
+        {"tile_cache_bytes", "gauge", "Memory the cached tiles take.", (double)cs.bytes},
+        {"tile_cache_max_bytes", "gauge", "The cache's memory bound.", (double)cs.max_bytes},
+        {"tile_cache_generation", "gauge", "The data generation the cache reflects.",
+         (double)cs.generation},
+        {"restricted_responses_total", "counter", "Responses that carried restricted data.",
+         (double)atomic_load(&m->restricted)},
+        {"auth_failures_total", "counter", "Requests refused for an unknown or expired token.",
+         (double)atomic_load(&m->auth_failures)},
+        {"reloads_total", "counter", "Configuration or network reloads done.",
+         (double)atomic_load(&m->reloads)},
+        {"reload_failures_total", "counter", "Reloads refused (the old configuration stays).",
+         (double)atomic_load(&m->reload_failures)},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        cr_strbuf_printf(
+            &b, "# HELP crossriver_%s %s\n# TYPE crossriver_%s %s\ncrossriver_%s %.0f\n",
+            more[i].name, more[i].help, more[i].name, more[i].type, more[i].name, more[i].value);
+    }
     res->status = MHD_HTTP_OK;
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
     res->raw_set = 1;
@@ -629,30 +745,123 @@ static int route_matches(const route *r, const char *url)
                                           : strcmp(url, r->path) == 0;
 }
 
-static void free_worker(void *p)
+static snapshot *snapshot_acquire(server_state *s)
 {
-    worker *w = p;
-    if (w) {
-        cr_trace_workspace_free(w->ws);
-        cr_store_close(w->store);
-        free(w);
+    pthread_mutex_lock(&s->snap_lock);
+    snapshot *p = s->snap;
+    p->refs++;
+    pthread_mutex_unlock(&s->snap_lock);
+    return p;
+}
+
+static void snapshot_release(server_state *s, snapshot *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&s->snap_lock);
+    int last = --p->refs == 0;
+    int last_net = last && p->net && --p->net->refs == 0;
+    pthread_mutex_unlock(&s->snap_lock);
+    if (last_net) {
+        cr_join_ref_free(p->net->ref);
+        cr_graph_free(p->net->graph);
+        free(p->net);
+    }
+    if (last) {
+        cr_access_list_free(p->tokens);
+        cr_layer_set_free(p->set);
+        free(p);
     }
 }
 
+/* Make next current; requests already using the old one finish with it. */
+static void snapshot_install(server_state *s, snapshot *next)
+{
+    next->refs = 1;
+    pthread_mutex_lock(&s->snap_lock);
+    snapshot *old = s->snap;
+    next->id = old ? old->id + 1 : 1;
+    s->snap = next;
+    atomic_store(&s->snap_id, next->id);
+    pthread_mutex_unlock(&s->snap_lock);
+    snapshot_release(s, old);
+}
+
+typedef struct {
+    server_state *s;
+    worker w;
+} worker_slot;
+
+static void free_worker(void *p)
+{
+    worker_slot *ws = p;
+    if (ws) {
+        cr_trace_workspace_free(ws->w.ws);
+        cr_store_close(ws->w.store);
+        snapshot_release(ws->s, ws->w.snap);
+        free(ws);
+    }
+}
+
+/* This thread's worker on the current snapshot: its store connection is reopened when the
+ * layer definitions changed, its trace workspace remade when the network did. */
 static worker *this_worker(server_state *s, cr_error *err)
 {
-    worker *w = pthread_getspecific(s->worker_key);
-    if (w) {
-        return w;
+    worker_slot *slot = pthread_getspecific(s->worker_key);
+    if (slot && slot->w.snap && slot->w.snap->id == atomic_load(&s->snap_id)) {
+        return &slot->w;
     }
-    w = cr_xcalloc(1, sizeof *w);
-    if (cr_store_open_readonly(s->cfg->store_path, s->set, &w->store, err) != CR_OK) {
-        free(w);
-        return NULL;
+    if (slot == NULL) {
+        slot = cr_xcalloc(1, sizeof *slot);
+        slot->s = s;
+        pthread_setspecific(s->worker_key, slot);
     }
-    w->ws = cr_trace_workspace_new(s->graph);
-    pthread_setspecific(s->worker_key, w);
+    worker *w = &slot->w;
+    snapshot *now = snapshot_acquire(s);
+    if (w->snap == NULL || w->snap->set != now->set || w->store == NULL) {
+        cr_store_close(w->store);
+        w->store = NULL;
+        if (cr_store_open_readonly(s->cfg->store_path, now->set, &w->store, err) != CR_OK) {
+            snapshot_release(s, now);
+            return NULL;
+        }
+    }
+    if (w->snap == NULL || w->snap->net != now->net) {
+        cr_trace_workspace_free(w->ws);
+        w->ws = cr_trace_workspace_new(now->net->graph);
+    }
+    snapshot_release(s, w->snap);
+    w->snap = now;
     return w;
+}
+
+/* Authorization: Bearer TOKEN → req->access. No header: the public. A header that is not a
+ * bearer token, or a token the token file does not list (or lists as expired): 401. */
+static int authorise(server_state *s, worker *w, struct MHD_Connection *c, request *req,
+                     response *res)
+{
+    (void)s;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (auth == NULL) {
+        return 1;
+    }
+    char now[21];
+    cr_now_iso8601(now);
+    now[10] = '\0'; /* YYYY-MM-DD, UTC */
+    const char *token = strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
+    while (token && *token == ' ') {
+        token++;
+    }
+    req->access = token ? cr_access_find(w->snap->tokens, token, now) : NULL;
+    if (req->access == NULL) {
+        error_response(res, MHD_HTTP_UNAUTHORIZED,
+                       w->snap->tokens == NULL
+                           ? "this server has no token file (serve --tokens): no tokens are valid"
+                           : "unknown or expired bearer token");
+        return 0;
+    }
+    return 1;
 }
 
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -682,7 +891,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     *upload_data_size = 0;
     double t0 = cr_monotonic_s();
-    request req = {method, url, json_object(), 0, NULL, NULL};
+    request req = {method, url, json_object(), 0, NULL, NULL, NULL};
     response res = {0};
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
     req.accept_gzip = ae && strstr(ae, "gzip") != NULL;
@@ -709,6 +918,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         error_response(&res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
     } else if (w == NULL) {
         error_response(&res, MHD_HTTP_SERVICE_UNAVAILABLE, err.msg);
+    } else if (!authorise(s, w, c, &req, &res)) {
+        atomic_fetch_add(&s->m.auth_failures, 1);
     } else {
         found->fn(s, w, &req, &res);
     }
@@ -729,8 +940,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (res.encoding) {
         MHD_add_response_header(r, "Content-Encoding", res.encoding);
     }
+    if (res.x_cache) {
+        MHD_add_response_header(r, "X-Cache", res.x_cache);
+    }
     if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED) {
         MHD_add_response_header(r, "Allow", "GET");
+    }
+    if (res.status == MHD_HTTP_UNAUTHORIZED) {
+        MHD_add_response_header(r, "WWW-Authenticate",
+                                "Bearer realm=\"crossriver\", error=\"invalid_token\"");
     }
     if (s->cfg->cors_origin) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", s->cfg->cors_origin);
@@ -747,8 +965,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     char ts[21];
     cr_now_iso8601(ts);
-    fprintf(stderr, "%s access %s %s %d %zu %.1fms\n", ts, method, url, res.status, len,
-            dt * 1000.0);
+    fprintf(stderr, "%s access %s %s %d %zu %.1fms token=%s\n", ts, method, url, res.status, len,
+            dt * 1000.0, cr_access_name(req.access));
+    if (res.restricted || res.status == MHD_HTTP_UNAUTHORIZED || res.status == MHD_HTTP_FORBIDDEN) {
+        /* the restricted-access log: every answer that carried restricted data or refused it */
+        fprintf(stderr, "%s restricted %s token=%s %s %s status=%d items=%zu\n", ts,
+                res.restricted ? "served" : "refused", cr_access_name(req.access), method, url,
+                res.status, res.restricted);
+        atomic_fetch_add(&s->m.restricted, res.restricted > 0);
+    }
     json_decref(res.body);
     json_decref(req.params);
     return ok;
@@ -772,22 +997,162 @@ const char *cr_server_default_vendor_dir(void)
     return env && *env ? env : CR_SOURCE_DIR "/node_modules/maplibre-gl/dist";
 }
 
+static void network_release(server_state *s, network *net)
+{
+    pthread_mutex_lock(&s->snap_lock);
+    int last = --net->refs == 0;
+    pthread_mutex_unlock(&s->snap_lock);
+    if (last) {
+        cr_join_ref_free(net->ref);
+        cr_graph_free(net->graph);
+        free(net);
+    }
+}
+
+/* A snapshot from the files (layer definitions, tokens) and either share (whose reference the
+ * caller took and hands over) or, when share is NULL, the network loaded from the store. */
+static cr_status load_snapshot(server_state *s, network *share, snapshot **out, cr_error *err)
+{
+    const cr_server_config *cfg = s->cfg;
+    snapshot *p = cr_xcalloc(1, sizeof *p);
+    p->net = share;
+    cr_status rc = cr_layer_set_load(cfg->layers_dir, &p->set, err);
+    if (rc == CR_OK && cfg->tokens_path) {
+        rc = cr_access_load(cfg->tokens_path, &p->tokens, err);
+    }
+    if (rc == CR_OK && share == NULL) {
+        network *net = p->net = cr_xcalloc(1, sizeof *net);
+        net->refs = 1;
+        cr_store *store = NULL;
+        rc = cr_store_open_readonly(cfg->store_path, p->set, &store, err);
+        if (rc == CR_OK) {
+            /* the generation first: a rebuild committed meanwhile is seen on the next poll */
+            net->generation = cr_store_meta_int(store, "network_generation");
+            rc = cr_graph_load(store, &net->graph, err);
+        }
+        if (rc == CR_OK) {
+            rc = cr_join_ref_load(store, &net->ref, err);
+        }
+        cr_store_close(store);
+    }
+    if (rc != CR_OK) {
+        if (p->net) {
+            network_release(s, p->net);
+        }
+        cr_access_list_free(p->tokens);
+        cr_layer_set_free(p->set);
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return CR_OK;
+}
+
+/* SIGHUP (config: layer definitions and tokens, the network kept) or a network rebuilt in the
+ * store: load and install a new snapshot while requests go on with the old one; on failure the
+ * old one stays and the error is logged. */
+static void reload(server_state *s, int config)
+{
+    network *share = NULL;
+    if (config) {
+        pthread_mutex_lock(&s->snap_lock);
+        share = s->snap->net;
+        share->refs++;
+        pthread_mutex_unlock(&s->snap_lock);
+    }
+    double t0 = cr_monotonic_s();
+    cr_error err = {0};
+    snapshot *next = NULL;
+    if (load_snapshot(s, share, &next, &err) != CR_OK) {
+        atomic_fetch_add(&s->m.reload_failures, 1);
+        cr_log(CR_LOG_ERROR, "server", "reload refused, still serving the previous %s: %s",
+               config ? "configuration" : "network", err.msg);
+        return;
+    }
+    if (config) {
+        /* tiles depend on the layer definitions: start the cache afresh */
+        cr_tile_cache_clear(s->cache, cr_tile_cache_generation(s->cache));
+    }
+    snapshot_install(s, next);
+    atomic_fetch_add(&s->m.reloads, 1);
+    cr_log(CR_LOG_WARN, "server",
+           "reloaded %s in %.2f s: %zu layer definitions, %zu tokens, %d reaches (network "
+           "generation %lld)",
+           config ? "layer definitions and tokens" : "the network", cr_monotonic_s() - t0,
+           next->set->n_layers, cr_access_count(next->tokens), next->net->graph->n_reaches,
+           (long long)next->net->generation);
+}
+
+/* Has the store moved on? Drop the tiles its changes touch, and reload the network when it was
+ * rebuilt. Runs on the main thread between signals. */
+static void poll_store(server_state *s, cr_store *store)
+{
+    int64_t gen = cr_store_data_generation(store);
+    if (gen == s->data_generation) {
+        return;
+    }
+    cr_store_change *changes = NULL;
+    size_t n = 0;
+    int complete = 0;
+    cr_error err = {0};
+    if (cr_store_changes_since(store, s->data_generation, &changes, &n, &complete, &err) != CR_OK) {
+        cr_log(CR_LOG_ERROR, "server", "reading tile changes: %s", err.msg);
+    }
+    snapshot *cur = snapshot_acquire(s);
+    size_t dropped = 0;
+    if (!complete) {
+        dropped = cr_tile_cache_clear(s->cache, gen);
+    } else {
+        cr_tile_change *tc = cr_xcalloc(n ? n : 1, sizeof *tc);
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            const cr_layer_def *d = cr_layer_set_find(cur->set, changes[i].layer);
+            if (d == NULL || cr_tile_settings(d) == NULL) {
+                continue; /* untiled layers change no tile */
+            }
+            tc[k].layer = changes[i].layer;
+            memcpy(tc[k].box, changes[i].box, sizeof tc[k].box);
+            cr_tile_zoom_range(cr_tile_settings(d), &tc[k].minz, &tc[k].maxz);
+            k++;
+        }
+        /* changes committed after gen was read are in the list too: dropping them early is
+         * harmless, and they are dropped again when their generation is seen */
+        dropped = cr_tile_cache_invalidate(s->cache, tc, k, gen);
+        free(tc);
+    }
+    int network_changed = cr_store_meta_int(store, "network_generation") != cur->net->generation;
+    snapshot_release(s, cur);
+    cr_log(CR_LOG_WARN, "server",
+           "data generation %lld → %lld: %zu change boxes, %zu cached tiles dropped%s",
+           (long long)s->data_generation, (long long)gen, n, dropped,
+           complete ? "" : " (changes not recorded: the whole cache)");
+    free(changes);
+    s->data_generation = gen;
+    if (network_changed) {
+        reload(s, 0);
+    }
+}
+
 cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
 {
     server_state s = {0};
     s.cfg = cfg;
-    cr_status rc = cr_layer_set_load(cfg->layers_dir, &s.set, err);
-    cr_store *store = NULL;
+    pthread_mutex_init(&s.snap_lock, NULL);
+    snapshot *first = NULL;
+    cr_status rc = load_snapshot(&s, NULL, &first, err);
+    cr_store *poll_db = NULL;      /* the main thread's own connection, for polling, */
+    cr_layer_set *poll_set = NULL; /* with its own definitions: snapshots come and go */
     if (rc == CR_OK) {
-        rc = cr_store_open_readonly(cfg->store_path, s.set, &store, err);
+        snapshot_install(&s, first);
+        rc = cr_layer_set_load(cfg->layers_dir, &poll_set, err);
     }
     if (rc == CR_OK) {
-        rc = cr_graph_load(store, &s.graph, err);
+        rc = cr_store_open_readonly(cfg->store_path, poll_set, &poll_db, err);
     }
     if (rc == CR_OK) {
-        rc = cr_join_ref_load(store, &s.ref, err);
+        s.data_generation = cr_store_data_generation(poll_db);
+        s.cache = cr_tile_cache_new((size_t)cfg->cache_mb << 20, s.data_generation);
     }
-    cr_store_close(store);
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)cfg->port);
@@ -795,13 +1160,14 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
         rc = cr_error_set(err, CR_EINVAL, "--host '%s' is not an IPv4 address", cfg->host);
     }
     struct MHD_Daemon *d = NULL;
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     if (rc == CR_OK) {
         /* workers inherit the mask: only this thread waits for the signals */
-        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
         pthread_key_create(&s.worker_key, free_worker);
         d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                              on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -812,8 +1178,11 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
         }
     }
     if (rc == CR_OK) {
-        cr_log(CR_LOG_WARN, "server", "serving %s on http://%s:%d/ (%d threads, %d reaches)",
-               cfg->store_path, cfg->host, cfg->port, cfg->threads, s.graph->n_reaches);
+        cr_log(CR_LOG_WARN, "server",
+               "serving %s on http://%s:%d/ (%d threads, %d reaches, %d MiB tile cache, %zu "
+               "tokens)",
+               cfg->store_path, cfg->host, cfg->port, cfg->threads, first->net->graph->n_reaches,
+               cfg->cache_mb, cr_access_count(first->tokens));
         if (cfg->pid_file) {
             FILE *f = fopen(cfg->pid_file, "w");
             if (f) {
@@ -821,14 +1190,30 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
                 fclose(f);
             }
         }
-        int sig = 0;
-        sigwait(&stop, &sig);
-        cr_log(CR_LOG_WARN, "server", "signal %d: stopping", sig);
+        int poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : 1000;
+        struct timespec wait = {poll_ms / 1000, (long)(poll_ms % 1000) * 1000000L};
+        for (;;) {
+            int sig = sigtimedwait(&sigs, NULL, &wait);
+            if (sig == SIGINT || sig == SIGTERM) {
+                cr_log(CR_LOG_WARN, "server", "signal %d: stopping", sig);
+                break;
+            }
+            if (sig == SIGHUP) {
+                reload(&s, 1);
+            }
+            poll_store(&s, poll_db);
+        }
         MHD_stop_daemon(d);
         pthread_key_delete(s.worker_key);
     }
-    cr_join_ref_free(s.ref);
-    cr_graph_free(s.graph);
-    cr_layer_set_free(s.set);
+    cr_store_close(poll_db);
+    cr_layer_set_free(poll_set);
+    cr_tile_cache_free(s.cache);
+    pthread_mutex_lock(&s.snap_lock);
+    snapshot *last = s.snap;
+    s.snap = NULL;
+    pthread_mutex_unlock(&s.snap_lock);
+    snapshot_release(&s, last);
+    pthread_mutex_destroy(&s.snap_lock);
     return rc;
 }

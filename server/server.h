@@ -19,6 +19,9 @@ typedef struct {
     int threads;             /* worker threads */
     const char *cors_origin; /* Access-Control-Allow-Origin, or NULL for none */
     const char *pid_file;    /* write the process ID here once listening, or NULL */
+    const char *tokens_path; /* bearer tokens for restricted data (docs/operations.md), or NULL */
+    int cache_mb;            /* tile cache bound in MiB; 0: no cache */
+    int poll_ms;             /* how often to look for store changes; <= 0: 1000 */
 } cr_server_config;
 
 /* The styles directory: $CROSSRIVER_STYLES, else the source tree's styles/. */
@@ -27,7 +30,9 @@ const char *cr_server_default_styles_dir(void);
 const char *cr_server_default_web_dir(void);
 /* MapLibre GL JS: $CROSSRIVER_VENDOR, else node_modules/maplibre-gl/dist of the source tree. */
 const char *cr_server_default_vendor_dir(void);
-/* Serve until SIGINT or SIGTERM. Errors: the store, the network or the socket. */
+/* Serve until SIGINT or SIGTERM; SIGHUP reloads the layer definitions and tokens. The store is
+ * polled for new data generations: the tiles they touch leave the cache, and a rebuilt network
+ * is loaded. Errors: the store, the network, the token file or the socket. */
 cr_status cr_server_run(const cr_server_config *cfg, cr_error *err);
 
 #endif

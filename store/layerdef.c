@@ -190,6 +190,60 @@ static cr_status parse_field(json_t *fj, const char *path, size_t idx, cr_field_
     return CR_OK;
 }
 
+/* The "tile" settings (read by the tiler, the server and the generaliser): known keys with
+ * the right types, attributes that are fields, generalisation only for polygons. */
+static cr_status check_tile(const char *path, const cr_layer_def *d, const json_t *tile,
+                            cr_error *err)
+{
+    if (tile == NULL) {
+        return CR_OK;
+    }
+    if (!json_is_object(tile) || d->geom == CR_GEOM_NONE) {
+        return cr_error_set(err, CR_EINVAL,
+                            "%s: tile: an object, and only for a layer with geometry", path);
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)tile, key, v)
+    {
+        int zoom = strcmp(key, "minzoom") == 0 || strcmp(key, "maxzoom") == 0;
+        int ok =
+            zoom ? json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 22
+            : strcmp(key, "simplify_px") == 0   ? json_is_number(v) && json_number_value(v) >= 0
+            : strcmp(key, "drop_priority") == 0 ? json_is_integer(v)
+            : strcmp(key, "attributes") == 0    ? json_is_array(v)
+            : strcmp(key, "generalise") == 0 ? json_is_array(v) && d->geom == CR_GEOM_MULTIPOLYGON
+                                             : -1;
+        if (ok == -1) {
+            return cr_error_set(err, CR_EINVAL,
+                                "%s: tile: unknown key '%s' (minzoom, maxzoom, attributes, "
+                                "simplify_px, drop_priority, generalise)",
+                                path, key);
+        }
+        if (!ok) {
+            return cr_error_set(err, CR_EINVAL, "%s: tile.%s: wrong type or range%s", path, key,
+                                strcmp(key, "generalise") == 0
+                                    ? " (a list of zooms 0–22, polygon layers only)"
+                                    : "");
+        }
+    }
+    size_t i;
+    json_array_foreach(json_object_get(tile, "attributes"), i, v)
+    {
+        if (cr_layer_def_field_index(d, json_string_value(v)) < 0) {
+            return cr_error_set(err, CR_EINVAL, "%s: tile.attributes[%zu]: no field '%s'", path, i,
+                                json_string_value(v) ? json_string_value(v) : "?");
+        }
+    }
+    json_array_foreach(json_object_get(tile, "generalise"), i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 22) {
+            return cr_error_set(err, CR_EINVAL, "%s: tile.generalise[%zu]: a zoom 0–22", path, i);
+        }
+    }
+    return CR_OK;
+}
+
 static cr_status parse_coordinates(json_t *cj, const char *path, cr_layer_def *d, cr_error *err)
 {
     static const char *keys[4] = {"lon", "lat", "x", "y"};
@@ -289,6 +343,9 @@ cr_status cr_layer_def_parse(const char *path, cr_layer_def **out, cr_error *err
     }
     if (rc == CR_OK) {
         rc = check_definition(path, d, err);
+    }
+    if (rc == CR_OK) {
+        rc = check_tile(path, d, json_object_get(root, "tile"), err);
     }
 done:
     if (rc != CR_OK) {

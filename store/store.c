@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 /* spatialite.h needs sqlite3.h first */
 #include <spatialite.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,7 +116,10 @@ static const char *BASE_SCHEMA =
     " reject_id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES import_batches,"
     " source_row INTEGER, source_id TEXT, field TEXT, code TEXT NOT NULL, reason TEXT NOT NULL,"
     " raw_record TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS rejects_batch ON rejects(batch_id, source_row);";
+    "CREATE INDEX IF NOT EXISTS rejects_batch ON rejects(batch_id, source_row);"
+    "CREATE TABLE IF NOT EXISTS tile_changes (generation INTEGER NOT NULL, layer TEXT NOT NULL,"
+    " minx REAL NOT NULL, miny REAL NOT NULL, maxx REAL NOT NULL, maxy REAL NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS tile_changes_generation ON tile_changes(generation);";
 
 /* Derived results (joins, topology) live in "<layer>_derived", keyed by fid and rewritten in
  * bulk by their stage, so source rows are never rewritten by a join; "<layer>_current" shows
@@ -334,16 +338,72 @@ const cr_layer_set *cr_store_layers(const cr_store *s)
 
 int64_t cr_store_data_generation(cr_store *s)
 {
-    sqlite3_stmt *st;
-    int64_t gen = 0;
+    return cr_store_meta_int(s, "data_generation");
+}
+
+cr_status cr_store_changes_since(cr_store *s, int64_t after, cr_store_change **out, size_t *n,
+                                 int *complete, cr_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    *complete = 0;
+    sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT CAST(value AS INTEGER) FROM meta WHERE key='data_generation'",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        gen = sqlite3_column_int64(st, 0);
+                           "SELECT CAST(value AS INTEGER) FROM meta WHERE key='tile_changes_since'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(s, err, "tile changes");
+    }
+    /* recorded since: a store from before tile_changes existed records nothing */
+    int64_t since = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+    sqlite3_finalize(st);
+    if (since > after) {
+        return CR_OK;
+    }
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT generation, layer, minx, miny, maxx, maxy FROM tile_changes"
+                           " WHERE generation > ? ORDER BY generation, rowid",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(s, err, "tile changes");
+    }
+    sqlite3_bind_int64(st, 1, after);
+    size_t cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            *out = cr_xrealloc(*out, cap * sizeof **out);
+        }
+        cr_store_change *c = &(*out)[(*n)++];
+        c->generation = sqlite3_column_int64(st, 0);
+        snprintf(c->layer, sizeof c->layer, "%s", (const char *)sqlite3_column_text(st, 1));
+        for (int k = 0; k < 4; k++) {
+            c->box[k] = sqlite3_column_double(st, 2 + k);
+        }
     }
     sqlite3_finalize(st);
-    return gen;
+    if (step != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return db_error(s, err, "tile changes");
+    }
+    *complete = 1;
+    return CR_OK;
+}
+
+int64_t cr_store_meta_int(cr_store *s, const char *key)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key=?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            v = sqlite3_column_int64(st, 0);
+        }
+    }
+    sqlite3_finalize(st);
+    return v;
 }
 
 cr_status cr_store_bump_generation(cr_store *s, int64_t *generation_out, cr_error *err)
@@ -483,6 +543,77 @@ static cr_status index_batch(cr_store *s, int64_t batch_id, cr_error *err)
     return CR_OK;
 }
 
+/* What the batch changed, for servers' tile caches: the box of every row it added or closed,
+ * at most CR_STORE_MAX_CHANGE_BOXES per batch (more are merged per grid cell, the grid coarser
+ * until they fit). Changes older than 1,000 generations are pruned. */
+static cr_status record_changes(cr_store *s, int64_t batch_id, int64_t gen, cr_error *err)
+{
+    const char *layer = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT layer FROM import_batches WHERE batch_id=?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, batch_id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            layer = (const char *)sqlite3_column_text(st, 0);
+        }
+    }
+    const cr_layer_def *d = layer ? cr_layer_set_find(s->set, layer) : NULL;
+    cr_status rc = CR_OK;
+    if (d && d->geom != CR_GEOM_NONE) {
+        cr_strbuf sql = {0};
+        for (double cells = 0; rc == CR_OK; cells = cells ? cells / 2 : 64) {
+            cr_strbuf_clear(&sql);
+            cr_strbuf_printf(&sql,
+                             "DELETE FROM tile_changes WHERE generation=%lld;"
+                             "INSERT INTO tile_changes SELECT %lld, '%s', min(x0), min(y0),"
+                             " max(x1), max(y1) FROM (SELECT fid, MbrMinX(geom) AS x0,"
+                             " MbrMinY(geom) AS y0, MbrMaxX(geom) AS x1, MbrMaxY(geom) AS y1"
+                             " FROM \"%s\" WHERE (batch_id=%lld OR closed_by_batch=%lld) AND"
+                             " geom IS NOT NULL) GROUP BY %s",
+                             (long long)gen, (long long)gen, d->name, d->name, (long long)batch_id,
+                             (long long)batch_id, cells ? "" : "fid");
+            if (cells) {
+                cr_strbuf_printf(&sql,
+                                 "CAST(floor((x0 + 180) * %g) AS INTEGER),"
+                                 " CAST(floor((y0 + 90) * %g) AS INTEGER)",
+                                 cells, cells);
+            }
+            rc = cr_store_exec(s, sql.data, err);
+            if (rc != CR_OK || sqlite3_changes(s->db) <= CR_STORE_MAX_CHANGE_BOXES ||
+                (cells > 0 && cells < 0.01)) {
+                break;
+            }
+        }
+        cr_strbuf_cleanup(&sql);
+    }
+    sqlite3_finalize(st);
+    if (rc == CR_OK) {
+        char prune[160];
+        snprintf(prune, sizeof prune,
+                 "DELETE FROM tile_changes WHERE generation < %lld;"
+                 "INSERT OR REPLACE INTO meta VALUES ('tile_changes_since', '%lld');",
+                 (long long)(gen - 1000), (long long)(gen - 1000));
+        rc = cr_store_exec(s, prune, err);
+    }
+    return rc;
+}
+
+cr_status cr_store_record_layer_change(cr_store *s, const cr_layer_def *d, int64_t gen,
+                                       cr_error *err)
+{
+    if (d->geom == CR_GEOM_NONE) {
+        return CR_OK;
+    }
+    char *sql = sqlite3_mprintf(
+        "INSERT INTO tile_changes SELECT %lld, '%q', min(xmin), min(ymin), max(xmax), max(ymax)"
+        " FROM \"idx_%w_geom\" HAVING count(*) > 0;"
+        "INSERT OR IGNORE INTO meta VALUES ('tile_changes_since', '%lld');",
+        (long long)gen, d->name, d->name, (long long)(gen - 1000));
+    cr_status rc = cr_store_exec(s, sql, err);
+    sqlite3_free(sql);
+    return rc;
+}
+
 cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, int64_t rows_in, int64_t stored,
                                 int64_t rejected, double seconds, cr_error *err)
 {
@@ -493,7 +624,11 @@ cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, int64_t rows_in, 
     char now[21];
     cr_now_iso8601(now);
     sqlite3_stmt *st;
-    cr_status rc = cr_store_bump_generation(s, NULL, err);
+    int64_t gen = 0;
+    cr_status rc = cr_store_bump_generation(s, &gen, err);
+    if (rc == CR_OK) {
+        rc = record_changes(s, batch_id, gen, err);
+    }
     if (rc != CR_OK) {
         return rc;
     }

@@ -126,6 +126,26 @@ const cr_layer_set *cr_store_layers(const cr_store *store);
 int64_t cr_store_data_generation(cr_store *store);
 /* Bump it inside the caller's transaction; returns the new value in *generation_out. */
 cr_status cr_store_bump_generation(cr_store *store, int64_t *generation_out, cr_error *err);
+/* An integer from the meta table (0 when absent): data_generation, network_generation. */
+int64_t cr_store_meta_int(cr_store *store, const char *key);
+
+/* Every import records the boxes it changed (rows added or closed) under its generation, so a
+ * tile server drops exactly the tiles they touch. */
+#define CR_STORE_MAX_CHANGE_BOXES 4096
+typedef struct {
+    int64_t generation;
+    char layer[64];
+    double box[4]; /* west, south, east, north */
+} cr_store_change;
+/* Record the whole extent of layer d as changed in generation gen (inside the caller's
+ * transaction): for changes that are not row by row, e.g. a rebuilt generalisation. */
+cr_status cr_store_record_layer_change(cr_store *store, const cr_layer_def *d, int64_t gen,
+                                       cr_error *err);
+/* The changes of generations after `after`, oldest first (caller frees *out). *complete is 0
+ * when the store cannot tell (recorded changes start later, or a store from before they were
+ * recorded): the caller must then assume everything changed. */
+cr_status cr_store_changes_since(cr_store *store, int64_t after, cr_store_change **out, size_t *n,
+                                 int *complete, cr_error *err);
 
 /* Run SQL with no result rows; errors carry SQLite's message. */
 cr_status cr_store_exec(cr_store *store, const char *sql, cr_error *err);

@@ -98,7 +98,7 @@ const json_t *cr_tile_settings(const cr_layer_def *d)
 }
 
 /* Every name in the list is a tiled layer the client may see. */
-static cr_status check_list(const cr_layer_set *set, const char *list, int restricted,
+static cr_status check_list(const cr_layer_set *set, const char *list, const cr_access *access,
                             cr_error *err)
 {
     for (const char *p = list; *p;) {
@@ -107,8 +107,11 @@ static cr_status check_list(const cr_layer_set *set, const char *list, int restr
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(len < 127 ? len : 127), p);
         const cr_layer_def *d = cr_layer_set_find(set, name);
-        if (d == NULL || cr_tile_settings(d) == NULL || (d->restricted && !restricted)) {
+        if (d == NULL || cr_tile_settings(d) == NULL) {
             return cr_error_set(err, CR_EINVAL, "layers: '%s' is not a tiled layer", name);
+        }
+        if (d->restricted && !cr_access_layer(access, d->name)) {
+            return cr_error_set(err, CR_EFORBIDDEN, "layers: '%s' is restricted", name);
         }
         p += len + (e ? 1 : 0);
     }
@@ -182,9 +185,61 @@ static void add_geometry(GEOSContextHandle_t h, cr_mvt_layer *l, cr_mvt_geom_typ
     }
 }
 
+/* A feature's weight when a tile is over its caps: the smallest go first. Polygons by area and
+ * lines by length in tile units; points by a hash of the fid (an even, repeatable thinning). */
+typedef struct {
+    double size;
+    uint64_t fid;
+} weight;
+
+static int weight_cmp(const void *a, const void *b)
+{
+    const weight *x = a, *y = b;
+    return x->size < y->size ? -1 : x->size > y->size ? 1 : x->fid < y->fid ? -1 : x->fid > y->fid;
+}
+
+static double point_weight(uint64_t fid)
+{
+    uint64_t h = fid * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 31;
+    return (double)(h >> 11);
+}
+
+/* One layer of a tile: its features (weights kept for thinning) and encoded bytes. */
+typedef struct {
+    const cr_layer_def *d;
+    int priority;
+    weight *w;
+    size_t n_w;
+    cr_strbuf bytes;
+    int has_cut;
+    weight cut; /* keep only features weighing at least this */
+} layer_part;
+
+/* The layer's features in the query box: fid, WKB (generalised at level, else the source),
+ * county (when per_feature), then the attribute columns (cols: ", \"a\", \"b\""). */
+static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per_feature,
+                       const char *cols)
+{
+    cr_strbuf_clear(sql);
+    cr_strbuf_printf(sql, "SELECT c.fid, %s, %s%s FROM \"%s_current\" c",
+                     level >= 0 ? "coalesce(g.wkb, AsBinary(c.geom))" : "AsBinary(c.geom)",
+                     per_feature ? "c.county_code" : "NULL", cols ? cols : "", d->name);
+    if (level >= 0) {
+        /* a feature imported since the last generalisation shows as it is */
+        cr_strbuf_printf(sql, " LEFT JOIN \"%s_generalised\" g ON g.level = %d AND g.fid = c.fid",
+                         d->name, level);
+    }
+    cr_strbuf_printf(sql,
+                     " WHERE c.fid IN (SELECT pkid FROM \"idx_%s_geom\""
+                     " WHERE xmin <= ?2 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?3)"
+                     " ORDER BY c.fid",
+                     d->name);
+}
+
 static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer_def *d,
                               const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
-                              cr_error *err)
+                              layer_part *part, cr_error *err)
 {
     const json_t *ts = cr_tile_settings(d);
     int minz, maxz;
@@ -193,32 +248,67 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
         return CR_OK;
     }
     double simplify = json_number_value(json_object_get(ts, "simplify_px"));
+    /* layers generalised ahead of time (etl/generalise.c): the smallest level at or above z,
+     * and no per-tile simplification at any zoom, so shared boundaries stay shared */
+    int level = -1;
+    const json_t *levels = json_object_get(ts, "generalise");
+    if (json_array_size(levels) > 0) {
+        simplify = 0;
+        size_t li;
+        json_t *lv;
+        json_array_foreach(levels, li, lv)
+        {
+            int z = (int)json_integer_value(lv);
+            level = z >= req->z && (level < 0 || z < level) ? z : level;
+        }
+    }
     uint32_t extent = req->extent ? req->extent : 4096;
     int buffer = req->buffer >= 0 ? req->buffer : 64;
     /* attributes: the listed ones that exist and the client may see, in listed order */
     const json_t *attrs = json_object_get(ts, "attributes");
     int cols[64];
     size_t n_cols = 0;
-    cr_strbuf sql = {0};
-    cr_strbuf_puts(&sql, "SELECT fid, AsBinary(geom)");
+    /* restricted data for this client: the layer's, in the jurisdictions it opens */
+    int opened = cr_access_layer(req->access, d->name);
+    int per_feature = opened && !cr_access_all_codes(req->access);
+    if (d->restricted && per_feature && !cr_layer_joins_points(d)) {
+        return CR_OK; /* only point layers carry a jurisdiction per feature */
+    }
+    cr_strbuf cols_sql = {0};
     size_t i;
     json_t *a;
     json_array_foreach(attrs, i, a)
     {
         int fi = cr_layer_def_field_index(d, json_string_value(a));
-        if (fi < 0 || n_cols == 64 || (d->fields[fi].restricted && !req->include_restricted)) {
+        if (fi < 0 || n_cols == 64 || (d->fields[fi].restricted && !opened)) {
             continue;
         }
         cols[n_cols++] = fi;
-        cr_strbuf_printf(&sql, ", \"%s\"", d->fields[fi].name);
+        cr_strbuf_printf(&cols_sql, ", c.\"%s\"", d->fields[fi].name);
     }
-    cr_strbuf_printf(&sql,
-                     " FROM \"%s_current\" WHERE fid IN (SELECT pkid FROM \"idx_%s_geom\""
-                     " WHERE xmin <= ?2 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?3)"
-                     " ORDER BY fid",
-                     d->name, d->name);
+    cr_strbuf sql = {0};
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (level >= 0) {
+        select_sql(&sql, d, level, per_feature, cols_sql.data);
+        if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+            if (strstr(sqlite3_errmsg(db), "no such table") == NULL) {
+                cr_status rc =
+                    cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
+                cr_strbuf_cleanup(&sql);
+                cr_strbuf_cleanup(&cols_sql);
+                return rc;
+            }
+            /* not generalised (a store from before, or generalisation never ran): the source
+             * geometry, simplified per tile */
+            simplify = json_number_value(json_object_get(ts, "simplify_px"));
+            level = -1;
+        }
+    }
+    if (level < 0) {
+        select_sql(&sql, d, -1, per_feature, cols_sql.data);
+    }
+    cr_strbuf_cleanup(&cols_sql);
+    if (st == NULL && sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
         cr_status rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
         cr_strbuf_cleanup(&sql);
         return rc;
@@ -241,6 +331,12 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
     size_t cap = 0;
     int rc_step;
     while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
+        int open_here =
+            opened &&
+            (!per_feature || cr_access_code(req->access, (const char *)sqlite3_column_text(st, 2)));
+        if (d->restricted && !open_here) {
+            continue;
+        }
         const void *wkb = sqlite3_column_blob(st, 1);
         int wkb_len = sqlite3_column_bytes(st, 1);
         GEOSGeometry *g = wkb ? GEOSWKBReader_read_r(h, reader, wkb, (size_t)wkb_len) : NULL;
@@ -254,9 +350,14 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
             simple = GEOSTopologyPreserveSimplify_r(h, clipped, simplify * extent / 256.0);
         }
         cr_mvt_feature_begin(l, type, 1, (uint64_t)sqlite3_column_int64(st, 0));
+        int restricted_here = 0;
         for (size_t c = 0; c < n_cols; c++) {
             const cr_field_def *fd = &d->fields[cols[c]];
-            int col = (int)c + 2;
+            int col = (int)c + 3;
+            if (fd->restricted && !open_here) {
+                continue;
+            }
+            restricted_here |= fd->restricted && sqlite3_column_type(st, col) != SQLITE_NULL;
             switch (sqlite3_column_type(st, col)) {
             case SQLITE_INTEGER:
                 if (fd->type == CR_FT_BOOLEAN) {
@@ -275,11 +376,28 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
                 break;
             }
         }
-        if (simple || clipped) {
-            add_geometry(h, l, type, simple ? simple : clipped, &buf, &cap);
+        const GEOSGeometry *shown = simple ? simple : clipped;
+        weight fw = {0, (uint64_t)sqlite3_column_int64(st, 0)};
+        if (shown && type == CR_MVT_POLYGON) {
+            GEOSArea_r(h, shown, &fw.size);
+        } else if (shown && type == CR_MVT_LINESTRING) {
+            GEOSLength_r(h, shown, &fw.size);
+        } else {
+            fw.size = point_weight(fw.fid);
+        }
+        int keep = !part->has_cut || weight_cmp(&fw, &part->cut) >= 0;
+        if (shown && keep) {
+            add_geometry(h, l, type, shown, &buf, &cap);
         }
         if (cr_mvt_feature_end(l)) {
             stats->features++;
+            stats->restricted += restricted_here || d->restricted;
+            if (!part->has_cut) {
+                part->w = cr_xrealloc(part->w, (part->n_w + 1) * sizeof *part->w);
+                part->w[part->n_w++] = fw;
+            }
+        } else if (!keep) {
+            stats->capped++;
         } else {
             stats->dropped++;
         }
@@ -298,6 +416,20 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
     return CR_OK;
 }
 
+/* Render one layer into part->bytes (replacing what was there). */
+static cr_status render_part(cr_store *store, GEOSContextHandle_t h, const cr_tile_request *req,
+                             layer_part *part, cr_tile_stats *stats, cr_error *err)
+{
+    cr_mvt_tile *tile = cr_mvt_tile_new();
+    cr_status rc = render_layer(cr_store_db(store), h, part->d, req, tile, stats, part, err);
+    cr_strbuf_clear(&part->bytes);
+    if (rc == CR_OK) {
+        cr_mvt_tile_encode(tile, &part->bytes);
+    }
+    cr_mvt_tile_free(tile);
+    return rc;
+}
+
 cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf *out,
                          cr_tile_stats *stats, cr_error *err)
 {
@@ -307,24 +439,91 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
                             req->x, req->y, CR_TILE_MAX_ZOOM);
     }
     const cr_layer_set *set = cr_store_layers(store);
-    if (req->layers && check_list(set, req->layers, req->include_restricted, err) != CR_OK) {
+    if (req->layers && check_list(set, req->layers, req->access, err) != CR_OK) {
         return err->code;
     }
     GEOSContextHandle_t h = GEOS_init_r();
-    cr_mvt_tile *tile = cr_mvt_tile_new();
+    layer_part *parts = cr_xcalloc(set->n_layers + 1, sizeof *parts);
+    size_t n = 0;
     cr_status rc = CR_OK;
     for (size_t i = 0; i < set->n_layers && rc == CR_OK; i++) {
         const cr_layer_def *d = set->layers[i];
-        if (cr_tile_settings(d) == NULL || (d->restricted && !req->include_restricted) ||
+        if (cr_tile_settings(d) == NULL ||
+            (d->restricted && !cr_access_layer(req->access, d->name)) ||
             (req->layers && !in_list(req->layers, d->name))) {
             continue;
         }
-        rc = render_layer(cr_store_db(store), h, d, req, tile, stats, err);
+        parts[n].d = d;
+        parts[n].priority =
+            (int)json_integer_value(json_object_get(cr_tile_settings(d), "drop_priority"));
+        rc = render_part(store, h, req, &parts[n++], stats, err);
+    }
+    /* Over the caps: thin the layer first in the drop order (lowest drop_priority, then
+     * name), halving what it keeps — smallest polygons and shortest lines first, points evenly
+     * — then the next layer, until the tile fits. */
+    size_t max_bytes = req->max_bytes ? req->max_bytes : CR_TILE_MAX_BYTES;
+    size_t max_features = req->max_features ? req->max_features : CR_TILE_MAX_FEATURES;
+    for (int round = 0; rc == CR_OK && round < 4096; round++) {
+        size_t bytes = 0, features = 0;
+        layer_part *victim = NULL;
+        for (size_t i = 0; i < n; i++) {
+            size_t kept = parts[i].n_w;
+            if (parts[i].has_cut) {
+                kept = 0;
+                for (size_t k = 0; k < parts[i].n_w; k++) {
+                    kept += weight_cmp(&parts[i].w[k], &parts[i].cut) >= 0;
+                }
+            }
+            bytes += parts[i].bytes.len;
+            features += kept;
+            if (kept > 0 && (victim == NULL || parts[i].priority < victim->priority)) {
+                victim = &parts[i];
+            }
+        }
+        if ((bytes <= max_bytes && features <= max_features) || victim == NULL) {
+            break;
+        }
+        if (!victim->has_cut) {
+            qsort(victim->w, victim->n_w, sizeof *victim->w, weight_cmp);
+        }
+        size_t kept = 0; /* sorted: the kept ones are the tail from the cut */
+        while (kept < victim->n_w &&
+               (!victim->has_cut ||
+                weight_cmp(&victim->w[victim->n_w - 1 - kept], &victim->cut) >= 0)) {
+            kept++;
+        }
+        size_t keep = kept / 2;
+        if (keep == 0) { /* nothing left of it: a cut above every feature */
+            victim->cut = victim->w[victim->n_w - 1];
+            victim->cut.fid++;
+        } else {
+            victim->cut = victim->w[victim->n_w - keep];
+        }
+        victim->has_cut = 1;
+        cr_tile_stats scratch = {0};
+        rc = render_part(store, h, req, victim, &scratch, err);
+        stats->capped += kept - keep;
     }
     if (rc == CR_OK) {
-        cr_mvt_tile_encode(tile, out);
+        stats->features = 0;
+        for (size_t i = 0; i < n; i++) {
+            cr_strbuf_append(out, parts[i].bytes.data ? parts[i].bytes.data : "",
+                             parts[i].bytes.len);
+            size_t kept = parts[i].n_w;
+            if (parts[i].has_cut) {
+                kept = 0;
+                for (size_t k = 0; k < parts[i].n_w; k++) {
+                    kept += weight_cmp(&parts[i].w[k], &parts[i].cut) >= 0;
+                }
+            }
+            stats->features += kept;
+        }
     }
-    cr_mvt_tile_free(tile);
+    for (size_t i = 0; i < n; i++) {
+        free(parts[i].w);
+        cr_strbuf_cleanup(&parts[i].bytes);
+    }
+    free(parts);
     GEOS_finish_r(h);
     return rc;
 }

@@ -7,22 +7,30 @@
 #define CR_TILER_TILE_H
 
 #include "core/core.h"
+#include "store/access.h"
 #include "store/store.h"
 
 #define CR_TILE_MAX_ZOOM 22
+/* Per-tile caps (tippecanoe's): a tile over either is thinned in the layers' drop order. */
+#define CR_TILE_MAX_BYTES    500000
+#define CR_TILE_MAX_FEATURES 200000
 
 typedef struct {
-    int z, x, y;            /* the tile (XYZ scheme, y down from the north) */
-    uint32_t extent;        /* 0: 4096 */
-    int buffer;             /* in tile units; < 0: 64 (16 px at 256 px) */
-    const char *layers;     /* comma-separated subset, or NULL for every public tiled layer */
-    int include_restricted; /* 1: restricted layers and attributes too (authorised clients) */
+    int z, x, y;             /* the tile (XYZ scheme, y down from the north) */
+    uint32_t extent;         /* 0: 4096 */
+    int buffer;              /* in tile units; < 0: 64 (16 px at 256 px) */
+    const char *layers;      /* comma-separated subset, or NULL for every public tiled layer */
+    const cr_access *access; /* restricted layers/attributes it opens; NULL: public only */
+    size_t max_bytes;        /* 0: CR_TILE_MAX_BYTES (uncompressed) */
+    size_t max_features;     /* 0: CR_TILE_MAX_FEATURES */
 } cr_tile_request;
 
 typedef struct {
-    size_t layers;   /* layers with at least one feature */
-    size_t features; /* features written */
-    size_t dropped;  /* features whose geometry vanished (clipped away or degenerate) */
+    size_t layers;     /* layers with at least one feature */
+    size_t features;   /* features written */
+    size_t dropped;    /* features whose geometry vanished (clipped away or degenerate) */
+    size_t restricted; /* features written with restricted data (for the access log) */
+    size_t capped;     /* features left out to keep the tile within its caps */
 } cr_tile_stats;
 
 /* A layer's "tile" settings when it is tiled (has geometry and settings), else NULL. */

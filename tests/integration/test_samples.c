@@ -225,7 +225,7 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     cr_trace_options down = {CR_TRACE_DOWN, 0, 60.0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
     cr_trace_result res;
     assert_int_equal(cr_trace_run(g, tph2, 100.0, &down, &res, &e), CR_OK);
-    json_t *report = cr_trace_report(store, g, &res, 0);
+    json_t *report = cr_trace_report(store, g, &res, NULL);
     json_t *juris = json_object_get(report, "jurisdictions");
     assert_string_equal(json_string_value(json_object_get(json_array_get(juris, 0), "code")),
                         "320509");
@@ -268,7 +268,7 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     sqlite3_finalize(st);
     cr_trace_options up = {CR_TRACE_UP, 0, 15.0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
     assert_int_equal(cr_trace_run(g, sec_reach, sec_m, &up, &res, &e), CR_OK);
-    report = cr_trace_report(store, g, &res, 0);
+    report = cr_trace_report(store, g, &res, NULL);
     json_t *attribution = cr_trace_attribution(store, report);
     assert_true(json_array_size(attribution) >= 1);
     json_t *first = json_array_get(attribution, 0);

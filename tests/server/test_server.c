@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* crossriver serve as a client sees it: the samples store served on 127.0.0.1 (a free port),
  * raw HTTP/1.0 requests, answers compared with `crossriver trace` on the same store, GeoJSON
- * read back by GDAL, errors, concurrent clients, and a clean stop by SIGTERM to the PID. */
+ * read back by GDAL, errors, concurrent clients, bearer tokens, the tile cache following an
+ * import, SIGHUP and network reloads under load, and a clean stop by SIGTERM to the PID. */
+#include "core/core.h"
 #include "test_common.h"
 #include "test_store.h"
 
@@ -9,6 +11,7 @@
 #include <errno.h>
 #include <gdal.h>
 #include <jansson.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <ogr_api.h>
 #include <pthread.h>
@@ -152,14 +155,41 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
+/* The token file: "all" opens everything, "qp" the contacts and outfalls of Qingpu (310118),
+ * "old" expired; extra (or NULL) adds one more entry as written. */
+static void write_tokens(const char *extra)
+{
+    char path[128], tmp[140], all[65], qp[65], old[65];
+    snprintf(path, sizeof path, "%s/tokens.json", g_dir);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    cr_sha256_hex("tok-all", 7, all);
+    cr_sha256_hex("tok-qp", 6, qp);
+    cr_sha256_hex("tok-old", 7, old);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"tokens\": [\n"
+            " {\"name\": \"all\", \"token_sha256\": \"%s\", \"layers\": \"*\","
+            " \"jurisdictions\": \"*\"},\n"
+            " {\"name\": \"qp\", \"token_sha256\": \"%s\", \"layers\": [\"contacts\","
+            " \"outfalls\"], \"jurisdictions\": [\"310118\"]},\n"
+            " {\"name\": \"old\", \"token_sha256\": \"%s\", \"layers\": \"*\","
+            " \"jurisdictions\": \"*\", \"expires\": \"2020-01-01\"}%s%s]}\n",
+            all, qp, old, extra ? ",\n " : "", extra ? extra : "");
+    fclose(f);
+    assert_int_equal(rename(tmp, path), 0); /* as an operator would: never half a file */
+}
+
 static int setup(void **state)
 {
     (void)state;
     snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-server-XXXXXX");
     assert_non_null(mkdtemp(g_dir));
     test_samples_store(g_dir);
+    write_tokens(NULL);
     g_port = free_port();
-    char store[128], port[16], pidfile[128], log[128];
+    char store[128], port[16], pidfile[128], log[128], tokens[128];
+    snprintf(tokens, sizeof tokens, "%s/tokens.json", g_dir);
     snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
     snprintf(port, sizeof port, "%d", g_port);
     snprintf(pidfile, sizeof pidfile, "%s/server.pid", g_dir);
@@ -172,7 +202,7 @@ static int setup(void **state)
         }
         execl(getenv("CROSSRIVER_BIN"), "crossriver", "serve", "--store", store, "--host",
               "127.0.0.1", "--port", port, "--threads", "3", "--cors", "*", "--pid-file", pidfile,
-              (char *)NULL);
+              "--tokens", tokens, "--poll-ms", "100", (char *)NULL);
         _exit(127);
     }
     /* ready when the PID file exists and a request is answered (20 s: sanitizer builds) */
@@ -758,6 +788,364 @@ static void test_metrics_parse_and_add_up(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The number after "name " in a /metrics text. */
+static double metric(const char *name)
+{
+    http_reply r;
+    assert_true(http("GET", "/metrics", &r));
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(r.body, key);
+    if (p == NULL) {
+        fail_msg("no metric %s", name);
+    }
+    double v = atof(p + strlen(key));
+    free(r.body);
+    return v;
+}
+
+static int has_bytes(const http_reply *r, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= r->len; i++) {
+        if (memcmp(r->body + i, s, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Which log lines mention all of a, b (and c when not NULL)? */
+static int log_lines(const char *a, const char *b, const char *c)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/server.log", g_dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        n += strstr(line, a) && strstr(line, b) && (c == NULL || strstr(line, c));
+    }
+    fclose(f);
+    return n;
+}
+
+/* Restricted fields only with a token that opens them, in its jurisdictions; bad tokens get a
+ * 401 with WWW-Authenticate; each restricted answer or refusal is in the log. */
+static void test_tokens_open_restricted_data(void **state)
+{
+    (void)state;
+    const char *feature = "/api/features/outfalls/WJ-TPH-0013"; /* Wujiang, has a phone */
+    http_reply r;
+    assert_true(http_h("GET", feature, "Authorization: Bearer tok-all\r\n", &r));
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "properties"), "contact_phone")),
+        "13393275226");
+    json_decref(j);
+    free(r.body);
+    /* Qingpu's token opens outfalls in Qingpu only */
+    assert_true(http_h("GET", feature, "Authorization: Bearer tok-qp\r\n", &r));
+    assert_int_equal(r.status, 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_null(json_object_get(json_object_get(j, "properties"), "contact_phone"));
+    assert_non_null(json_object_get(json_object_get(j, "properties"), "name"));
+    json_decref(j);
+    free(r.body);
+    static const char *const refused[] = {
+        "Authorization: Bearer tok-nope\r\n", "Authorization: Bearer tok-old\r\n", /* expired */
+        "Authorization: Basic dG9rLWFsbA==\r\n", "Authorization: Bearer\r\n"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_true(http_h("GET", feature, refused[i], &r));
+        assert_int_equal(r.status, 401);
+        assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
+        assert_non_null(strstr(r.body, "\"error\""));
+        free(r.body);
+    }
+    /* the trace's notification list: phones only for Qingpu's contacts */
+    const char *trace = "/api/trace?at=120.7519,30.9973&direction=down&max_km=40";
+    assert_true(http_h("GET", trace, "Authorization: Bearer tok-qp\r\n", &r));
+    assert_int_equal(r.status, 200);
+    j = json_loads(r.body, 0, NULL);
+    size_t i, k, opened = 0, closed = 0;
+    json_t *jur, *c;
+    json_array_foreach(json_object_get(j, "jurisdictions"), i, jur)
+    {
+        int qp = strcmp(json_string_value(json_object_get(jur, "code")), "310118") == 0;
+        json_array_foreach(json_object_get(jur, "contacts"), k, c)
+        {
+            assert_int_equal(json_object_get(c, "phone") != NULL, qp);
+            opened += qp;
+            closed += !qp;
+        }
+    }
+    assert_true(opened >= 1 && closed >= 1);
+    json_decref(j);
+    free(r.body);
+    /* tiles: the phone only in the authorised tile, which is private to that client */
+    const char *tile = "/tiles/12/3421/1676.mvt?layers=outfalls";
+    assert_true(http_h("GET", tile, "Authorization: Bearer tok-all\r\n", &r));
+    assert_int_equal(r.status, 200);
+    assert_true(has_bytes(&r, "contact_phone"));
+    assert_non_null(strstr(r.head, "Cache-Control: private, no-cache"));
+    free(r.body);
+    assert_true(http("GET", tile, &r));
+    assert_int_equal(r.status, 200);
+    assert_true(r.len > 100);
+    assert_false(has_bytes(&r, "contact_phone"));
+    free(r.body);
+    assert_int_equal(log_lines(" restricted served token=all ", feature, NULL), 1);
+    assert_int_equal(log_lines(" restricted served token=all ", "/tiles/12/3421/1676.mvt", NULL),
+                     1);
+    assert_int_equal(log_lines(" restricted served token=qp ", "/api/trace", NULL), 1);
+    assert_int_equal(log_lines(" restricted refused token=- ", feature, "status=401"), 4);
+    assert_int_equal(log_lines(" restricted ", "token=qp", feature), 0); /* nothing restricted */
+    assert_int_equal(metric("crossriver_auth_failures_total"), 4);
+}
+
+/* The z/x/y tile holding lon/lat. */
+static void tile_of(double lon, double lat, int z, int *x, int *y)
+{
+    double n = ldexp(1.0, z);
+    *x = (int)floor((lon + 180.0) / 360.0 * n);
+    *y = (int)floor((1.0 - asinh(tan(lat * M_PI / 180.0)) / M_PI) / 2.0 * n);
+}
+
+typedef struct {
+    char etag[96];
+    int hit;
+    int has_new;
+} tile_seen;
+
+static tile_seen get_tile(int z, int x, int y)
+{
+    char target[96];
+    snprintf(target, sizeof target, "/tiles/%d/%d/%d.mvt", z, x, y);
+    http_reply r;
+    assert_true(http("GET", target, &r));
+    assert_int_equal(r.status, 200);
+    tile_seen t = {{0}, 0, 0};
+    assert_non_null(header(&r, "ETag: ", t.etag, sizeof t.etag));
+    char xc[16];
+    assert_non_null(header(&r, "X-Cache: ", xc, sizeof xc));
+    t.hit = strcmp(xc, "HIT") == 0;
+    t.has_new = has_bytes(&r, "SHL-TEST-0001");
+    free(r.body);
+    return t;
+}
+
+/* Tiles come from the cache the second time; an import drops exactly the tiles it touched: the
+ * tile holding the new report and its child are rendered anew (and show it), the tile next
+ * door and one further off stay cached with the same ETag. */
+static void test_cache_hits_and_precise_invalidation(void **state)
+{
+    (void)state;
+    /* the new report sits in the middle of A (z12), so the buffer of no neighbour reaches it */
+    const double lon = 120.7177734375, lat = 31.01527898171125;
+    int ax, ay, cx, cy;
+    tile_of(lon, lat, 12, &ax, &ay);
+    tile_of(lon, lat, 14, &cx, &cy);
+    const int tiles[4][3] = {{12, ax, ay}, {14, cx, cy}, {12, ax + 1, ay}, {12, ax + 2, ay - 1}};
+    tile_seen before[4];
+    double hits0 = metric("crossriver_tile_cache_hits_total");
+    for (int i = 0; i < 4; i++) {
+        get_tile(tiles[i][0], tiles[i][1], tiles[i][2]);
+        before[i] = get_tile(tiles[i][0], tiles[i][1], tiles[i][2]);
+        assert_true(before[i].hit);
+        assert_false(before[i].has_new);
+    }
+    assert_true(metric("crossriver_tile_cache_hits_total") >= hits0 + 4);
+    double invalidated0 = metric("crossriver_tile_cache_invalidated_total");
+    http_reply r;
+    json_t *h = http_json("/health", 200, &r);
+    json_int_t gen0 = json_integer_value(json_object_get(h, "data_generation"));
+    json_decref(h);
+    free(r.body);
+
+    char path[128];
+    snprintf(path, sizeof path, "%s/new_report.geojson", g_dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":"
+            "{\"上报编号\":\"SHL-TEST-0001\",\"上报时间\":\"2025-11-20 09:00\",\"面积\":30.0,"
+            "\"密度\":\"零星\",\"处置状态\":\"已上报\",\"上报人\":\"巡河员张\",\"所在河流\":"
+            "\"太浦河\",\"所属区县\":\"吴江区\"},\"geometry\":{\"type\":\"Point\","
+            "\"coordinates\":[%.10f,%.10f]}}]}",
+            lon, lat);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" ingest --quiet --store %s/s.sqlite --layer hyacinth_reports %s",
+             g_dir, path);
+    sh("%s", cmd);
+    /* the server polls every 100 ms: wait until its cache has caught up with the store */
+    json_int_t gen = 0, cache_gen = -1;
+    for (int i = 0; i < 200 && (gen <= gen0 || cache_gen != gen); i++) {
+        sleep_ms(50);
+        h = http_json("/health", 200, &r);
+        gen = json_integer_value(json_object_get(h, "data_generation"));
+        cache_gen = json_integer_value(json_object_get(h, "cache_generation"));
+        json_decref(h);
+        free(r.body);
+    }
+    assert_true(gen > gen0);
+    assert_int_equal(cache_gen, gen);
+    double dropped = metric("crossriver_tile_cache_invalidated_total") - invalidated0;
+    assert_true(dropped >= 2);
+    for (int i = 0; i < 4; i++) {
+        tile_seen t = get_tile(tiles[i][0], tiles[i][1], tiles[i][2]);
+        int touched = i < 2;
+        assert_int_equal(t.hit, !touched);
+        assert_int_equal(t.has_new, touched);
+        assert_int_equal(strcmp(t.etag, before[i].etag) != 0, touched);
+    }
+    assert_int_equal(log_lines("data generation", "cached tiles dropped", NULL) >= 1, 1);
+}
+
+static volatile int g_load_stop;
+
+static void *load(void *arg)
+{
+    (void)arg;
+    long bad = 0, n = 0;
+    while (!g_load_stop) {
+        http_reply r;
+        const char *t = n % 2 ? "/tiles/11/1710/838.mvt" : "/api/search?q=%E5%85%83%E8%8D%A1";
+        if (!http("GET", t, &r)) {
+            bad++;
+        } else {
+            bad += r.status != 200;
+            free(r.body);
+        }
+        n++;
+    }
+    return (void *)bad;
+}
+
+static json_int_t health_int(const char *key)
+{
+    http_reply r;
+    json_t *h = http_json("/health", 200, &r);
+    json_int_t v = json_integer_value(json_object_get(h, key));
+    json_decref(h);
+    free(r.body);
+    return v;
+}
+
+static int wait_health(const char *key, json_int_t want)
+{
+    for (int i = 0; i < 400; i++) {
+        if (health_int(key) == want) {
+            return 1;
+        }
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+/* SIGHUP: a new token works without a restart while clients keep getting answers; a broken
+ * token file is refused and the previous tokens stay in force. */
+static void test_sighup_reloads_tokens_under_load(void **state)
+{
+    (void)state;
+    char hash[65], entry[256];
+    cr_sha256_hex("tok-new", 7, hash);
+    snprintf(entry, sizeof entry,
+             "{\"name\": \"new\", \"token_sha256\": \"%s\", \"layers\": [\"outfalls\"],"
+             " \"jurisdictions\": \"*\"}",
+             hash);
+    const char *feature = "/api/features/outfalls/WJ-TPH-0013";
+    http_reply r;
+    assert_true(http_h("GET", feature, "Authorization: Bearer tok-new\r\n", &r));
+    assert_int_equal(r.status, 401);
+    free(r.body);
+    g_load_stop = 0;
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, load, NULL), 0);
+    }
+    json_int_t id0 = health_int("config_id");
+    write_tokens(entry);
+    assert_int_equal(kill(g_pid, SIGHUP), 0);
+    assert_true(wait_health("config_id", id0 + 1));
+    assert_true(http_h("GET", feature, "Authorization: Bearer tok-new\r\n", &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "13393275226"));
+    free(r.body);
+    /* a broken file: refused, the tokens loaded before still work */
+    char path[128];
+    snprintf(path, sizeof path, "%s/tokens.json", g_dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"tokens\": [{\"name\": \"x\"}]}", f);
+    fclose(f);
+    double failures0 = metric("crossriver_reload_failures_total");
+    assert_int_equal(kill(g_pid, SIGHUP), 0);
+    for (int i = 0; i < 200 && metric("crossriver_reload_failures_total") == failures0; i++) {
+        sleep_ms(50);
+    }
+    assert_int_equal(metric("crossriver_reload_failures_total"), failures0 + 1);
+    assert_int_equal(health_int("config_id"), id0 + 1);
+    assert_true(http_h("GET", feature, "Authorization: Bearer tok-new\r\n", &r));
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    write_tokens(entry);
+    sleep_ms(300);
+    g_load_stop = 1;
+    long bad = 0;
+    for (int i = 0; i < 3; i++) {
+        void *v;
+        pthread_join(t[i], &v);
+        bad += (long)v;
+    }
+    assert_int_equal(bad, 0); /* no request dropped or failed across the reloads */
+    assert_true(log_lines("reload refused", "token_sha256", NULL) >= 1 ||
+                log_lines("reload refused", "tokens[0]", NULL) >= 1);
+}
+
+/* `crossriver network` on the served store: the server loads the new network by itself
+ * (while answering), and traces keep working. */
+static void test_network_rebuild_is_picked_up(void **state)
+{
+    (void)state;
+    json_int_t net0 = health_int("network_generation");
+    json_int_t reaches = health_int("reaches");
+    g_load_stop = 0;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, load, NULL), 0);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "\"$CROSSRIVER_BIN\" network --store %s/s.sqlite > /dev/null", g_dir);
+    sh("%s", cmd);
+    sqlite3 *db;
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.sqlite", g_dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT CAST(value AS INTEGER) FROM meta"
+                                        " WHERE key='network_generation'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    json_int_t net1 = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(net1 > net0);
+    assert_true(wait_health("network_generation", net1));
+    assert_int_equal(health_int("reaches"), reaches);
+    g_load_stop = 1;
+    void *v;
+    pthread_join(t, &v);
+    assert_int_equal((long)v, 0);
+    http_reply r;
+    json_t *j = http_json("/api/trace?reach=DCH-01&direction=down", 200, &r);
+    assert_true(json_array_size(json_object_get(j, "reaches")) > 1);
+    json_decref(j);
+    free(r.body);
+}
+
 /* Last: SIGTERM stops the server cleanly (exit 0) and the log has one line per request. */
 static void test_sigterm_stops_cleanly(void **state)
 {
@@ -805,6 +1193,10 @@ int main(void)
         cmocka_unit_test(test_seed_matches_the_server),
         cmocka_unit_test(test_web_page_in_a_browser),
         cmocka_unit_test(test_metrics_parse_and_add_up),
+        cmocka_unit_test(test_tokens_open_restricted_data),
+        cmocka_unit_test(test_cache_hits_and_precise_invalidation),
+        cmocka_unit_test(test_sighup_reloads_tokens_under_load),
+        cmocka_unit_test(test_network_rebuild_is_picked_up),
         cmocka_unit_test(test_sigterm_stops_cleanly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

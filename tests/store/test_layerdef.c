@@ -85,6 +85,27 @@ static void test_mistakes_are_errors_naming_the_key(void **state)
     assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"blob\"}", msg), CR_EINVAL);
     assert_string_equal(msg, "geometry must be none, point, linestring or multipolygon");
     assert_int_equal(parse_text("{\"name\": \"x\", \"name\": \"y\"}", msg), CR_EPARSE);
+    /* tile settings: typos, wrong types, unknown attributes, generalising points */
+    static const struct {
+        const char *tile, *msg;
+    } tiles[] = {
+        {"{\"maxzom\": 3}", "tile: unknown key 'maxzom' (minzoom, maxzoom, attributes, "
+                            "simplify_px, drop_priority, generalise)"},
+        {"{\"minzoom\": 30}", "tile.minzoom: wrong type or range"},
+        {"{\"attributes\": [\"id\", \"nmae\"]}", "tile.attributes[1]: no field 'nmae'"},
+        {"{\"generalise\": [4]}",
+         "tile.generalise: wrong type or range (a list of zooms 0–22, polygon layers only)"},
+    };
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"name\":\"x\",\"geometry\":\"linestring\",\"access\":\"public\","
+                 "\"id_field\":\"id\",\"fields\":[{\"name\":\"id\",\"type\":\"text\"}],"
+                 "\"tile\":%s}",
+                 tiles[i].tile);
+        assert_int_equal(parse_text(json, msg), CR_EINVAL);
+        assert_string_equal(msg, tiles[i].msg);
+    }
 }
 
 int main(void)

@@ -51,10 +51,12 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : 1;
 }
 
-/* Render z/x/y into dir/name; returns the byte count. */
-static size_t render(int z, int x, int y, const char *layers, const char *name)
+/* Render z/x/y for a client with access (NULL: the public) into dir/name; the byte count. */
+static size_t render_as(int z, int x, int y, const char *layers, const cr_access *access,
+                        const char *name)
 {
-    cr_tile_request req = {z, x, y, 0, -1, layers, 0};
+    cr_tile_request req = {
+        .z = z, .x = x, .y = y, .buffer = -1, .layers = layers, .access = access};
     cr_strbuf out = {0};
     cr_tile_stats stats;
     cr_error err = {0};
@@ -69,6 +71,11 @@ static size_t render(int z, int x, int y, const char *layers, const char *name)
     size_t n = out.len;
     cr_strbuf_cleanup(&out);
     return n;
+}
+
+static size_t render(int z, int x, int y, const char *layers, const char *name)
+{
+    return render_as(z, x, y, layers, NULL, name);
 }
 
 static GDALDatasetH open_tile(const char *name, int z, int x, int y)
@@ -204,7 +211,7 @@ static void test_zoom_ranges_and_subsets(void **state)
 
 static void expect_einval(int z, int x, int y, const char *layers, const char *words)
 {
-    cr_tile_request req = {z, x, y, 0, -1, layers, 0};
+    cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .layers = layers};
     cr_strbuf out = {0};
     cr_tile_stats stats;
     cr_error err = {0};
@@ -238,6 +245,344 @@ static void test_tiles_are_byte_identical(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Render with caps; the stats. */
+static cr_tile_stats render_capped(size_t max_bytes, size_t max_features, const char *name,
+                                   size_t *len)
+{
+    cr_tile_request req = {
+        .z = Z, .x = X, .y = Y, .buffer = -1, .max_bytes = max_bytes, .max_features = max_features};
+    cr_strbuf out = {0};
+    cr_tile_stats stats;
+    cr_error err = {0};
+    assert_int_equal(cr_tile_render(g_store, &req, &out, &stats, &err), CR_OK);
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_int_equal(fwrite(out.data ? out.data : "", 1, out.len, f), out.len);
+    fclose(f);
+    *len = out.len;
+    cr_strbuf_cleanup(&out);
+    return stats;
+}
+
+typedef struct {
+    const char *name;
+    int priority;
+    long count;
+} layer_count;
+
+static void count_layers(const char *name, layer_count *lc, size_t n)
+{
+    GDALDatasetH ds = open_tile(name, Z, X, Y);
+    for (size_t i = 0; i < n; i++) {
+        OGRLayerH l = GDALDatasetGetLayerByName(ds, lc[i].name);
+        lc[i].count = l ? (long)OGR_L_GetFeatureCount(l, 1) : 0;
+    }
+    GDALClose(ds);
+}
+
+/* Over its caps a tile is thinned in the documented order: the layer with the lowest
+ * drop_priority first, halving it (polygons smallest first), before the next is touched;
+ * what is left fits, and GDAL reads it. */
+static void test_caps_thin_in_drop_order(void **state)
+{
+    (void)state;
+    layer_count full[16];
+    size_t n = 0;
+    for (size_t i = 0; i < g_set->n_layers; i++) {
+        const json_t *ts = cr_tile_settings(g_set->layers[i]);
+        int minz, maxz;
+        if (ts == NULL || (cr_tile_zoom_range(ts, &minz, &maxz), Z < minz || Z > maxz)) {
+            continue;
+        }
+        full[n].name = g_set->layers[i]->name;
+        full[n].priority = (int)json_integer_value(json_object_get(ts, "drop_priority"));
+        n++;
+    }
+    size_t len_full;
+    cr_tile_stats st = render_capped(0, 0, "uncapped.mvt", &len_full);
+    assert_int_equal(st.capped, 0);
+    count_layers("uncapped.mvt", full, n);
+    /* a feature cap that the layers below protection_zones (priority 5) cannot meet alone */
+    long above = 0, zones = 0;
+    for (size_t i = 0; i < n; i++) {
+        above += full[i].priority > 5 ? full[i].count : 0;
+        zones += full[i].priority == 5 ? full[i].count : 0;
+    }
+    assert_true(zones >= 2);
+    size_t len;
+    st = render_capped(0, (size_t)(above + zones - 1), "fcap.mvt", &len);
+    layer_count capped[16];
+    memcpy(capped, full, sizeof capped);
+    count_layers("fcap.mvt", capped, n);
+    for (size_t i = 0; i < n; i++) {
+        long want = full[i].priority < 5    ? 0
+                    : full[i].priority == 5 ? full[i].count / 2
+                                            : full[i].count;
+        if (capped[i].count != want) {
+            fail_msg("%s: %ld features after the cap, want %ld (of %ld)", capped[i].name,
+                     capped[i].count, want, full[i].count);
+        }
+    }
+    assert_true(st.capped > 0);
+    /* the protection zones kept are the largest ones in the tile */
+    GDALDatasetH ds_full = open_tile("uncapped.mvt", Z, X, Y);
+    GDALDatasetH ds_cap = open_tile("fcap.mvt", Z, X, Y);
+    OGRLayerH lf = GDALDatasetGetLayerByName(ds_full, "protection_zones");
+    OGRLayerH lc = GDALDatasetGetLayerByName(ds_cap, "protection_zones");
+    double min_kept = INFINITY, max_dropped = 0;
+    OGRFeatureH f;
+    OGR_L_ResetReading(lf);
+    while ((f = OGR_L_GetNextFeature(lf)) != NULL) {
+        GIntBig id = OGR_F_GetFieldAsInteger64(f, OGR_F_GetFieldIndex(f, "mvt_id"));
+        double area = OGR_G_Area(OGR_F_GetGeometryRef(f));
+        int kept = 0;
+        OGR_L_ResetReading(lc);
+        OGRFeatureH g;
+        while ((g = OGR_L_GetNextFeature(lc)) != NULL) {
+            kept |= OGR_F_GetFieldAsInteger64(g, OGR_F_GetFieldIndex(g, "mvt_id")) == id;
+            OGR_F_Destroy(g);
+        }
+        if (kept) {
+            min_kept = fmin(min_kept, area);
+        } else {
+            max_dropped = fmax(max_dropped, area);
+        }
+        OGR_F_Destroy(f);
+    }
+    GDALClose(ds_full);
+    GDALClose(ds_cap);
+    assert_true(min_kept >= max_dropped * 0.999); /* tile-unit area vs GDAL's: rounding */
+    /* a byte cap: the tile fits, and only a prefix of the drop order lost anything */
+    st = render_capped(len_full / 4, 0, "bcap.mvt", &len);
+    assert_true(len <= len_full / 4);
+    assert_true(len > 0);
+    count_layers("bcap.mvt", capped, n);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < n; k++) {
+            if (capped[i].count < full[i].count && full[k].priority < full[i].priority) {
+                assert_int_equal(capped[k].count, 0);
+            }
+        }
+    }
+}
+
+/* The county polygon with this code in an open tile, or NULL (caller destroys the clone). */
+static OGRGeometryH county_in_tile(GDALDatasetH ds, const char *code)
+{
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "admin_units");
+    assert_non_null(l);
+    OGR_L_ResetReading(l);
+    OGRFeatureH f;
+    OGRGeometryH g = NULL;
+    while ((f = OGR_L_GetNextFeature(l)) != NULL) {
+        if (strcmp(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "code")), code) == 0) {
+            g = OGR_G_Clone(OGR_F_GetGeometryRef(f));
+        }
+        OGR_F_Destroy(f);
+    }
+    return g;
+}
+
+/* At low zooms neighbouring counties share one generalised boundary: for every pair whose
+ * source polygons share an edge, the tile's polygons meet along a line (no gap) and do not
+ * overlap; and the generalisation did reduce the vertices. Read back by GDAL. */
+static void test_low_zoom_boundaries_are_shared(void **state)
+{
+    (void)state;
+    const int z = 6, x = 53, y = 26;
+    render(z, x, y, "admin_units", "z6.mvt");
+    GDALDatasetH ds = open_tile("z6.mvt", z, x, y);
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(cr_store_db(g_store),
+                           "SELECT a.code, b.code, ST_Length(ST_Intersection(a.geom, b.geom), 1)"
+                           " FROM admin_units_current a, admin_units_current b"
+                           " WHERE a.level = 'county' AND b.level = 'county' AND a.fid < b.fid"
+                           " AND ST_Intersects(a.geom, b.geom)"
+                           " AND ST_Length(ST_Intersection(a.geom, b.geom), 1) > 1000",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    int pairs = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *ca = (const char *)sqlite3_column_text(st, 0);
+        const char *cb = (const char *)sqlite3_column_text(st, 1);
+        double shared_m = sqlite3_column_double(st, 2);
+        OGRGeometryH ga = county_in_tile(ds, ca), gb = county_in_tile(ds, cb);
+        if (ga == NULL || gb == NULL) { /* a county outside this tile */
+            OGR_G_DestroyGeometry(ga);
+            OGR_G_DestroyGeometry(gb);
+            continue;
+        }
+        OGRGeometryH inter = OGR_G_Intersection(ga, gb);
+        double overlap = OGR_G_Area(inter);
+        /* the line they share, in Web Mercator metres (~1.17× ground at 31°N) */
+        OGRGeometryH ba = OGR_G_Boundary(ga), bb = OGR_G_Boundary(gb);
+        OGRGeometryH lines = OGR_G_Intersection(ba, bb);
+        double meet = OGR_G_Length(lines);
+        OGR_G_DestroyGeometry(ba);
+        OGR_G_DestroyGeometry(bb);
+        if (overlap > 1.0 || meet < 0.5 * shared_m) {
+            fail_msg("counties %s and %s: overlap %.1f m², shared edge %.0f m in the tile vs "
+                     "%.0f m in the source",
+                     ca, cb, overlap, meet, shared_m);
+        }
+        pairs++;
+        OGR_G_DestroyGeometry(inter);
+        OGR_G_DestroyGeometry(lines);
+        OGR_G_DestroyGeometry(ga);
+        OGR_G_DestroyGeometry(gb);
+    }
+    sqlite3_finalize(st);
+    GDALClose(ds);
+    assert_true(pairs >= 10);
+    /* fewer vertices at z6 than in the source */
+    sqlite3_stmt *v;
+    assert_int_equal(sqlite3_prepare_v2(cr_store_db(g_store),
+                                        "SELECT (SELECT sum(ST_NPoints(geom)) FROM "
+                                        "admin_units_current), (SELECT sum(ST_NPoints(GeomFromWKB("
+                                        "wkb))) FROM admin_units_generalised WHERE level = 6)",
+                                        -1, &v, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(v), SQLITE_ROW);
+    assert_true(sqlite3_column_int64(v, 1) > 0);
+    assert_true(sqlite3_column_int64(v, 1) < sqlite3_column_int64(v, 0) / 2);
+    sqlite3_finalize(v);
+}
+
+/* The county of an outfall by fid, from the store's joins. */
+static void county_of(long long fid, char *out, size_t n)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(cr_store_db(g_store),
+                                        "SELECT county_code FROM outfalls_current WHERE fid=?", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, fid);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, n, "%s",
+             sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+    sqlite3_finalize(st);
+}
+
+/* Restricted attributes (the outfalls' contact phone) only for a token that opens the layer,
+ * and only on features in the token's jurisdictions; the same features either way. Read back
+ * by GDAL. Returns how many features carried a phone. */
+static int phones_in_tile(const cr_access *access, const char *name, const char *only_county)
+{
+    render_as(Z, X, Y, "outfalls", access, name);
+    GDALDatasetH ds = open_tile(name, Z, X, Y);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "outfalls");
+    assert_non_null(l);
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(l);
+    int phone = OGR_FD_GetFieldIndex(defn, "contact_phone");
+    int with = 0, total = 0;
+    OGR_L_ResetReading(l);
+    OGRFeatureH f;
+    while ((f = OGR_L_GetNextFeature(l)) != NULL) {
+        char county[16];
+        county_of(OGR_F_GetFieldAsInteger64(f, OGR_F_GetFieldIndex(f, "mvt_id")), county,
+                  sizeof county);
+        int has = phone >= 0 && OGR_F_IsFieldSetAndNotNull(f, phone);
+        if (has) {
+            assert_non_null(only_county);
+            assert_string_equal(county, only_county); /* never outside the jurisdictions */
+        }
+        with += has;
+        total++;
+        OGR_F_Destroy(f);
+    }
+    GDALClose(ds);
+    assert_true(total >= 10);
+    return with;
+}
+
+static void test_restricted_attributes_follow_the_token(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/tokens.json", g_dir);
+    FILE *f = fopen(path, "w");
+    char h1[65], h2[65], h3[65];
+    cr_sha256_hex("all", 3, h1);
+    cr_sha256_hex("wujiang", 7, h2);
+    cr_sha256_hex("jiashan", 7, h3);
+    fprintf(f,
+            "{\"tokens\": [{\"name\": \"all\", \"token_sha256\": \"%s\", \"layers\": \"*\","
+            " \"jurisdictions\": \"*\"}, {\"name\": \"wj\", \"token_sha256\": \"%s\","
+            " \"layers\": [\"outfalls\"], \"jurisdictions\": [\"320509\"]},"
+            " {\"name\": \"js\", \"token_sha256\": \"%s\", \"layers\": [\"outfalls\"],"
+            " \"jurisdictions\": [\"330421\"]}]}",
+            h1, h2, h3);
+    fclose(f);
+    cr_access_list *tokens = NULL;
+    cr_error err = {0};
+    assert_int_equal(cr_access_load(path, &tokens, &err), CR_OK);
+    assert_null(cr_access_find(tokens, "nope", "2026-01-01"));
+    const cr_access *all = cr_access_find(tokens, "all", "2026-01-01");
+    const cr_access *wj = cr_access_find(tokens, "wujiang", "2026-01-01");
+    const cr_access *js = cr_access_find(tokens, "jiashan", "2026-01-01");
+    assert_non_null(all);
+    assert_non_null(wj);
+    assert_non_null(js);
+    assert_int_equal(phones_in_tile(NULL, "pub.mvt", NULL), 0);
+    int n_wj = phones_in_tile(wj, "wj.mvt", "320509");
+    assert_true(n_wj >= 5); /* Wujiang's outfalls have phones */
+    assert_int_equal(phones_in_tile(all, "all.mvt", "320509"), n_wj); /* only Wujiang has any */
+    assert_int_equal(phones_in_tile(js, "js.mvt", NULL), 0);          /* Jiashan's have none */
+    cr_access_list_free(tokens);
+}
+
+/* Token files are checked strictly, with the file and entry named. */
+static void test_token_file_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *words;
+    } cases[] = {
+        {"{\"tokens\": [{\"name\": \"a\", \"token_sha256\": \"abc\", \"layers\": \"*\", "
+         "\"jurisdictions\": \"*\"}]}",
+         "tokens[0] (a): token_sha256"},
+        {"{\"tokens\": [{\"name\": \"a\", \"token\": \"x\"}]}", "unknown key 'token'"},
+        {"{\"tokens\": [{\"name\": \"a\", \"token_sha256\": "
+         "\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\", \"layers\": 3, "
+         "\"jurisdictions\": \"*\"}]}",
+         "layers"},
+        {"{\"tokens\": [{\"name\": \"a\", \"token_sha256\": "
+         "\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\", \"layers\": \"*\", "
+         "\"jurisdictions\": \"*\", \"expires\": \"soon\"}]}",
+         "expires"},
+        {"{\"tokens\": {}}", "nothing else"},
+        {"{\"tokens\": [", "line 1"},
+    };
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad_tokens.json", g_dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(cases[i].text, f);
+        fclose(f);
+        cr_access_list *l = NULL;
+        cr_error err = {0};
+        assert_int_not_equal(cr_access_load(path, &l, &err), CR_OK);
+        if (strstr(err.msg, cases[i].words) == NULL || strstr(err.msg, path) == NULL) {
+            fail_msg("case %zu: '%s' lacks '%s' or the path", i, err.msg, cases[i].words);
+        }
+        assert_null(l);
+    }
+    /* expiry: valid through the day it names */
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"tokens\": [{\"name\": \"a\", \"token_sha256\": "
+               "\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\", "
+               "\"layers\": \"*\", \"jurisdictions\": \"*\", \"expires\": \"2026-06-30\"}]}");
+    fclose(f);
+    cr_access_list *l = NULL;
+    cr_error err = {0};
+    assert_int_equal(cr_access_load(path, &l, &err), CR_OK);
+    assert_non_null(cr_access_find(l, "x", "2026-06-30")); /* sha256("x") */
+    assert_null(cr_access_find(l, "x", "2026-07-01"));
+    cr_access_list_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +591,10 @@ int main(void)
         cmocka_unit_test(test_zoom_ranges_and_subsets),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_tiles_are_byte_identical),
+        cmocka_unit_test(test_restricted_attributes_follow_the_token),
+        cmocka_unit_test(test_caps_thin_in_drop_order),
+        cmocka_unit_test(test_low_zoom_boundaries_are_shared),
+        cmocka_unit_test(test_token_file_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

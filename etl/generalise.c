@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/* Topological generalisation: node → merge arcs → simplify the arc set → polygonize → give each
+ * feature the faces inside it. */
+#include "generalise.h"
+
+#include <geos_c.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LEVELS 8
+
+int cr_generalise_wanted(const cr_layer_def *d)
+{
+    const json_t *tile = json_object_get(d->json, "tile");
+    return d->geom == CR_GEOM_MULTIPOLYGON && json_is_array(json_object_get(tile, "generalise")) &&
+           json_array_size(json_object_get(tile, "generalise")) > 0;
+}
+
+typedef struct {
+    int64_t fid;
+    GEOSGeometry *g;
+    const GEOSPreparedGeometry *prep;
+} feature;
+
+static int64_t count_vertices(GEOSContextHandle_t h, const GEOSGeometry *g)
+{
+    int n = GEOSGetNumCoordinates_r(h, g);
+    return n > 0 ? n : 0;
+}
+
+/* Query callback: collect face indexes. */
+typedef struct {
+    size_t *items;
+    size_t n, cap;
+} hits;
+
+static void collect(void *item, void *user)
+{
+    hits *hs = user;
+    if (hs->n == hs->cap) {
+        hs->cap = hs->cap ? 2 * hs->cap : 16;
+        hs->items = cr_xrealloc(hs->items, hs->cap * sizeof *hs->items);
+    }
+    hs->items[hs->n++] = (size_t)(uintptr_t)item;
+}
+
+static void geos_error(const char *message, void *user)
+{
+    snprintf(user, 256, "%s", message);
+}
+
+/* One level: the faces of the simplified arcs, handed to the features inside them. */
+static cr_status build_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, size_t n, int level,
+                             double tolerance, const GEOSGeometry *merged, const char *table,
+                             cr_generalise_stats *st, cr_error *err)
+{
+    GEOSGeometry *simple = GEOSTopologyPreserveSimplify_r(h, merged, tolerance);
+    /* arcs that became coincident (a sliver between two nearly equal boundaries closing up)
+     * overlap: node them again, so the faces are built from clean linework */
+    GEOSGeometry *renoded = simple ? GEOSUnaryUnion_r(h, simple) : NULL;
+    const GEOSGeometry *in[1] = {renoded};
+    GEOSGeometry *faces = renoded ? GEOSPolygonize_r(h, in, 1) : NULL;
+    GEOSGeom_destroy_r(h, renoded);
+    if (faces == NULL) {
+        GEOSGeom_destroy_r(h, simple);
+        return cr_error_set(err, CR_EGEOS, "generalise level %d: GEOS could not rebuild faces",
+                            level);
+    }
+    int n_faces = GEOSGetNumGeometries_r(h, faces);
+
+    GEOSSTRtree *tree = GEOSSTRtree_create_r(h, 10);
+    GEOSGeometry **inner = cr_xcalloc((size_t)n_faces + 1, sizeof *inner);
+    for (int i = 0; i < n_faces; i++) {
+        const GEOSGeometry *face = GEOSGetGeometryN_r(h, faces, i);
+        inner[i] = GEOSPointOnSurface_r(h, face);
+        GEOSSTRtree_insert_r(h, tree, inner[i], (void *)(uintptr_t)i);
+    }
+    char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (fid, level, wkb) VALUES (?, ?, ?)", table);
+    sqlite3_stmt *ins = NULL;
+    int prc = sqlite3_prepare_v2(db, sql, -1, &ins, NULL);
+    sqlite3_free(sql);
+    GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
+    cr_status rc = prc == SQLITE_OK ? CR_OK : cr_error_set(err, CR_EDB, "%s", sqlite3_errmsg(db));
+    int64_t vertices = 0;
+    hits hs = {0};
+    for (size_t f = 0; f < n && rc == CR_OK; f++) {
+        hs.n = 0;
+        GEOSSTRtree_query_r(h, tree, fs[f].g, collect, &hs);
+        GEOSGeometry **mine = cr_xcalloc(hs.n + 1, sizeof *mine);
+        unsigned k = 0;
+        for (size_t i = 0; i < hs.n; i++) {
+            size_t fi = hs.items[i];
+            if (GEOSPreparedContains_r(h, fs[f].prep, inner[fi]) == 1) {
+                mine[k++] = GEOSGeom_clone_r(h, GEOSGetGeometryN_r(h, faces, (int)fi));
+            }
+        }
+        GEOSGeometry *out = NULL;
+        if (k > 0) {
+            GEOSGeometry *coll = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, mine, k);
+            out = GEOSUnaryUnion_r(h, coll);
+            GEOSGeom_destroy_r(h, coll);
+        } else {
+            free(mine);
+            mine = NULL;
+        }
+        free(mine);
+        if (out == NULL || GEOSisEmpty_r(h, out)) {
+            /* collapsed at this tolerance (an islet below a pixel): its own simplification */
+            GEOSGeom_destroy_r(h, out);
+            out = GEOSTopologyPreserveSimplify_r(h, fs[f].g, tolerance);
+            st->fell_back++;
+        }
+        vertices += count_vertices(h, out);
+        size_t len = 0;
+        unsigned char *wkb = out ? GEOSWKBWriter_write_r(h, w, out, &len) : NULL;
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, fs[f].fid);
+        sqlite3_bind_int(ins, 2, level);
+        sqlite3_bind_blob(ins, 3, wkb, (int)len, SQLITE_TRANSIENT);
+        if (wkb == NULL || sqlite3_step(ins) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", level,
+                              (long long)fs[f].fid, wkb ? sqlite3_errmsg(db) : "no geometry");
+        }
+        GEOSFree_r(h, wkb);
+        GEOSGeom_destroy_r(h, out);
+    }
+    st->vertices_out = vertices;
+    free(hs.items);
+    sqlite3_finalize(ins);
+    GEOSWKBWriter_destroy_r(h, w);
+    GEOSSTRtree_destroy_r(h, tree);
+    for (int i = 0; i < n_faces; i++) {
+        GEOSGeom_destroy_r(h, inner[i]);
+    }
+    free(inner);
+    GEOSGeom_destroy_r(h, faces);
+    GEOSGeom_destroy_r(h, simple);
+    return rc;
+}
+
+static int level_cmp(const void *a, const void *b)
+{
+    return *(const int *)b - *(const int *)a; /* coarsest (lowest zoom) last */
+}
+
+cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_generalise_stats *st,
+                              cr_error *err)
+{
+    memset(st, 0, sizeof *st);
+    if (!cr_generalise_wanted(d)) {
+        return cr_error_set(err, CR_EINVAL,
+                            "layer %s: no \"generalise\" zoom levels in its tile settings",
+                            d->name);
+    }
+    double t0 = cr_monotonic_s();
+    const json_t *tile = json_object_get(d->json, "tile");
+    int levels[MAX_LEVELS];
+    size_t n_levels = 0, i;
+    json_t *v;
+    json_array_foreach(json_object_get(tile, "generalise"), i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 22 ||
+            n_levels == MAX_LEVELS) {
+            return cr_error_set(err, CR_EINVAL,
+                                "layer %s: tile.generalise: up to %d zoom levels 0–22", d->name,
+                                MAX_LEVELS);
+        }
+        levels[n_levels++] = (int)json_integer_value(v);
+    }
+    qsort(levels, n_levels, sizeof *levels, level_cmp);
+    double px = json_number_value(json_object_get(tile, "simplify_px"));
+    px = px > 0 ? px : 1.0;
+    char table[160];
+    snprintf(table, sizeof table, "%s_generalised", d->name);
+    sqlite3 *db = cr_store_db(store);
+    char *sql = sqlite3_mprintf("BEGIN IMMEDIATE;"
+                                "CREATE TABLE IF NOT EXISTS \"%w\" (fid INTEGER NOT NULL,"
+                                " level INTEGER NOT NULL, wkb BLOB NOT NULL,"
+                                " PRIMARY KEY (level, fid)) WITHOUT ROWID;"
+                                "DELETE FROM \"%w\";",
+                                table, table);
+    cr_status rc = cr_store_exec(store, sql, err);
+    sqlite3_free(sql);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    char msg[256] = "";
+    GEOSContextHandle_t h = GEOS_init_r();
+    GEOSContext_setErrorMessageHandler_r(h, geos_error, msg);
+    GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
+    feature *fs = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st_rows = NULL;
+    sql = sqlite3_mprintf("SELECT fid, AsBinary(geom) FROM \"%w_current\""
+                          " WHERE geom IS NOT NULL ORDER BY fid",
+                          d->name);
+    if (sqlite3_prepare_v2(db, sql, -1, &st_rows, NULL) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EDB, "generalise %s: %s", d->name, sqlite3_errmsg(db));
+    }
+    sqlite3_free(sql);
+    double ymin = 90, ymax = -90;
+    while (rc == CR_OK && sqlite3_step(st_rows) == SQLITE_ROW) {
+        GEOSGeometry *g = GEOSWKBReader_read_r(h, reader, sqlite3_column_blob(st_rows, 1),
+                                               (size_t)sqlite3_column_bytes(st_rows, 1));
+        if (g == NULL) {
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            fs = cr_xrealloc(fs, cap * sizeof *fs);
+        }
+        fs[n].fid = sqlite3_column_int64(st_rows, 0);
+        fs[n].g = g;
+        fs[n].prep = GEOSPrepare_r(h, g);
+        double lo, hi;
+        GEOSGeom_getYMin_r(h, g, &lo);
+        GEOSGeom_getYMax_r(h, g, &hi);
+        ymin = fmin(ymin, lo);
+        ymax = fmax(ymax, hi);
+        st->vertices_in += count_vertices(h, g);
+        n++;
+    }
+    sqlite3_finalize(st_rows);
+    /* every boundary, noded where they meet, merged into arcs between nodes */
+    GEOSGeometry *merged = NULL;
+    if (rc == CR_OK && n > 0) {
+        GEOSGeometry **bounds = cr_xcalloc(n, sizeof *bounds);
+        for (size_t f = 0; f < n; f++) {
+            bounds[f] = GEOSBoundary_r(h, fs[f].g);
+        }
+        GEOSGeometry *all =
+            GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, bounds, (unsigned)n);
+        GEOSGeometry *noded = all ? GEOSUnaryUnion_r(h, all) : NULL;
+        merged = noded ? GEOSLineMerge_r(h, noded) : NULL;
+        GEOSGeom_destroy_r(h, noded);
+        GEOSGeom_destroy_r(h, all);
+        free(bounds);
+        if (merged == NULL) {
+            rc = cr_error_set(err, CR_EGEOS, "generalise %s: noding the boundaries: %s", d->name,
+                              msg);
+        }
+    }
+    /* a pixel at level z in degrees, narrowed by Web Mercator's stretch at the layer's middle */
+    double shrink = cos((ymin + ymax) / 2.0 * M_PI / 180.0);
+    for (size_t l = 0; l < n_levels && rc == CR_OK && n > 0; l++) {
+        double tol = px * 360.0 / (256.0 * ldexp(1.0, levels[l])) * (shrink > 0 ? shrink : 1);
+        rc = build_level(h, db, fs, n, levels[l], tol, merged, table, st, err);
+        st->levels++;
+    }
+    st->features = (int64_t)n;
+    GEOSGeom_destroy_r(h, merged);
+    for (size_t f = 0; f < n; f++) {
+        GEOSPreparedGeom_destroy_r(h, fs[f].prep);
+        GEOSGeom_destroy_r(h, fs[f].g);
+    }
+    free(fs);
+    GEOSWKBReader_destroy_r(h, reader);
+    GEOS_finish_r(h);
+    int64_t gen = 0;
+    if (rc == CR_OK) {
+        rc = cr_store_bump_generation(store, &gen, err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_store_record_layer_change(store, d, gen, err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_store_exec(store, "COMMIT", err);
+    }
+    if (rc != CR_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    st->seconds = cr_monotonic_s() - t0;
+    return rc;
+}
