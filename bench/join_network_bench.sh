@@ -15,15 +15,8 @@ scripts/deps.sh
 scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCR_BUILD_TESTS=OFF >/dev/null
 BIN=build-release/crossriver
 
-if ! command -v pg_config >/dev/null || [ ! -d /usr/share/postgresql/15/extension ] ||
-   ! ls /usr/share/postgresql/15/extension/postgis.control >/dev/null 2>&1; then
-  echo "installing PostgreSQL and PostGIS (Debian)..." >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-15 \
-    postgresql-15-postgis-3 >/dev/null
-fi
-PGBIN=/usr/lib/postgresql/15/bin
+. bench/pg_lib.sh
+pg_install
 
 echo "== generate ($SIZE)"
 region=$(build-release/gen_basin "$SIZE" "$OUT" | tee /dev/stderr | sed 's/.*region //')
@@ -46,43 +39,8 @@ echo "== crossriver: join outfalls (reach, measure, bank, town, county, zone, bo
 read -r join_s join_kb < "$OUT/join.time"
 
 echo "== PostGIS"
-PGDATA=$OUT/pg
-SOCK=$OUT/pgsock
-PGUSER_OS=postgres
-run_pg() { if [ "$(id -u)" -eq 0 ]; then su "$PGUSER_OS" -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
-mkdir -p "$SOCK"
-if [ "$(id -u)" -eq 0 ]; then chown -R "$PGUSER_OS" "$OUT"; fi
-if [ ! -f "$PGDATA/PG_VERSION" ]; then
-  run_pg "$PGBIN/initdb -D '$PGDATA' -A trust -U bench >/dev/null"
-fi
-run_pg "$PGBIN/pg_ctl -D '$PGDATA' -l '$OUT/pg.log' -w \
-  -o \"-k '$SOCK' -c listen_addresses='' -p 55432 -c shared_buffers=2GB -c work_mem=256MB \
-  -c max_parallel_workers_per_gather=2 -c jit=off\" start" >/dev/null
-trap 'run_pg "$PGBIN/pg_ctl -D \"$PGDATA\" -m fast stop" >/dev/null 2>&1 || true' EXIT
-PSQL="$PGBIN/psql -h $SOCK -p 55432 -U bench -d postgres -v ON_ERROR_STOP=1 -q"
-run_pg "$PSQL" <<SQL
-SET client_min_messages = warning;
-DROP TABLE IF EXISTS reaches, outfalls, admin, joined;
-CREATE EXTENSION IF NOT EXISTS postgis;
-CREATE TABLE reaches (reach_id text, name text, reach_class text, flow text, velocity_ms real,
-                      wkt text);
-CREATE TABLE outfalls (outfall_id text, name text, kind text, lon float8, lat float8);
-CREATE TABLE admin (code text, name text, level text, parent_code text, province_code text,
-                    wkt text);
-\copy reaches FROM '$OUT/reaches.csv' CSV HEADER
-\copy outfalls FROM '$OUT/outfalls.csv' CSV HEADER
-\copy admin FROM '$OUT/admin.csv' CSV HEADER
-ALTER TABLE reaches ADD COLUMN geom geometry(LineString, 4326);
-UPDATE reaches SET geom = ST_GeomFromText(wkt, 4326);
-ALTER TABLE outfalls ADD COLUMN geom geometry(Point, 4326);
-UPDATE outfalls SET geom = ST_SetSRID(ST_MakePoint(lon, lat), 4326);
-ALTER TABLE admin ADD COLUMN geom geometry(MultiPolygon, 4326);
-UPDATE admin SET geom = ST_GeomFromText(wkt, 4326);
-CREATE INDEX ON reaches USING gist (geom);
-CREATE INDEX ON outfalls USING gist (geom);
-CREATE INDEX ON admin USING gist (geom);
-VACUUM ANALYZE reaches; VACUUM ANALYZE outfalls; VACUUM ANALYZE admin;
-SQL
+pg_start "$OUT"
+pg_load "$OUT"
 t0=$(date +%s.%N)
 run_pg "$PSQL" <<'SQL'
 CREATE TABLE joined AS

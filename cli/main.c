@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "exit_codes.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    cr_store_global_init();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CR_EXIT_USAGE : CR_EXIT_OK;

@@ -32,6 +32,12 @@ struct cr_store {
     int64_t batch_id;        /* the open batch */
     cr_strbuf scratch;       /* reused for row hashes */
     int in_batch;            /* a transaction is open */
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+        uint64_t used; /* tick of the last use */
+    } cache[CR_STORE_STMT_CACHE];
+    uint64_t tick;
 };
 
 static const char *RESERVED[] = {"fid",      "source_id", "version",        "valid_from",
@@ -290,13 +296,19 @@ cr_status cr_store_open_readonly(const char *path, const cr_layer_set *set, cr_s
     cr_store *s = cr_xcalloc(1, sizeof *s);
     s->set = set;
     s->stmts = cr_xcalloc(set->n_layers, sizeof *s->stmts);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    /* one connection per thread (the server's workers, the tracer): no connection mutex */
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         cr_status rc = cr_error_set(err, CR_EDB, "%s: cannot open store read-only: %s", path,
                                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
         cr_store_close(s);
         return rc;
     }
     sqlite3_busy_timeout(s->db, 10000);
+    /* readers map the file (no copy per page read; pages shared between connections) and keep
+     * a larger page cache: tiles and traces read the same pages over and over */
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 17179869184; PRAGMA cache_size = -65536;", NULL, NULL,
+                 NULL);
     s->spatialite_cache = spatialite_alloc_connection();
     spatialite_init_ex(s->db, s->spatialite_cache, 0);
     *out = s;
@@ -316,6 +328,10 @@ void cr_store_close(cr_store *s)
         sqlite3_finalize(s->stmts[i].rtree_insert);
     }
     free(s->stmts);
+    for (int i = 0; i < CR_STORE_STMT_CACHE; i++) {
+        sqlite3_finalize(s->cache[i].st);
+        free(s->cache[i].sql);
+    }
     cr_strbuf_cleanup(&s->scratch);
     if (s->db) {
         sqlite3_close(s->db);
@@ -334,6 +350,36 @@ sqlite3 *cr_store_db(cr_store *s)
 const cr_layer_set *cr_store_layers(const cr_store *s)
 {
     return s->set;
+}
+
+void cr_store_global_init(void)
+{
+    /* SQLite's allocation statistics take a global mutex on every allocation: off */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+sqlite3_stmt *cr_store_cached(cr_store *s, const char *sql)
+{
+    int victim = 0;
+    for (int i = 0; i < CR_STORE_STMT_CACHE; i++) {
+        if (s->cache[i].sql && strcmp(s->cache[i].sql, sql) == 0) {
+            s->cache[i].used = ++s->tick;
+            sqlite3_reset(s->cache[i].st);
+            sqlite3_clear_bindings(s->cache[i].st);
+            return s->cache[i].st;
+        }
+        victim = s->cache[i].used < s->cache[victim].used ? i : victim;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        return NULL;
+    }
+    sqlite3_finalize(s->cache[victim].st);
+    free(s->cache[victim].sql);
+    s->cache[victim].sql = cr_xstrdup(sql);
+    s->cache[victim].st = st;
+    s->cache[victim].used = ++s->tick;
+    return st;
 }
 
 int64_t cr_store_data_generation(cr_store *s)

@@ -108,6 +108,7 @@ const char *cr_layers_default_dir(void);
 
 typedef struct cr_store cr_store;
 typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
 
 /* Open or create the store at path, with SpatiaLite loaded, WAL mode, and tables for every
  * layer in set (columns added when a definition gains fields). set is borrowed and must
@@ -121,6 +122,14 @@ cr_status cr_store_open_readonly(const char *path, const cr_layer_set *set, cr_s
 /* Borrowed; valid until cr_store_close. */
 sqlite3 *cr_store_db(cr_store *store);
 const cr_layer_set *cr_store_layers(const cr_store *store);
+
+/* Process-wide SQLite settings; call first thing in main (before any store is opened). */
+void cr_store_global_init(void);
+/* A prepared statement for sql, kept with the connection (least recently used of
+ * CR_STORE_STMT_CACHE out first) and reset; NULL when it does not prepare (sqlite3_errmsg of
+ * cr_store_db says why). Never finalize it; reset it when done so no read stays open. */
+#define CR_STORE_STMT_CACHE 32
+sqlite3_stmt *cr_store_cached(cr_store *store, const char *sql);
 
 /* The data generation: bumped by every change tiles may show (imports, joins, networks). */
 int64_t cr_store_data_generation(cr_store *store);

@@ -130,6 +130,8 @@ struct cr_mvt_layer {
     int polygon_alive;  /* the last exterior ring was kept (its holes may follow) */
     int32_t *scratch;   /* cleaned ring/line points */
     size_t cap_scratch;
+    cr_strbuf fbuf, pbuf; /* reused by cr_mvt_feature_end */
+    cr_strbuf vbuf;       /* reused by the attribute calls */
 };
 
 struct cr_mvt_tile {
@@ -156,6 +158,9 @@ void cr_mvt_tile_free(cr_mvt_tile *t)
         free(l->tags);
         free(l->cmds);
         free(l->scratch);
+        cr_strbuf_cleanup(&l->fbuf);
+        cr_strbuf_cleanup(&l->pbuf);
+        cr_strbuf_cleanup(&l->vbuf);
         free(l);
     }
     free(t->layers);
@@ -205,48 +210,48 @@ static void push_tag(cr_mvt_layer *l, const char *key, const cr_strbuf *value)
 
 void cr_mvt_attr_string(cr_mvt_layer *l, const char *key, const char *value)
 {
-    cr_strbuf v = {0};
-    put_bytes(&v, 1, value, strlen(value));
-    push_tag(l, key, &v);
-    cr_strbuf_cleanup(&v);
+    cr_strbuf *v = &l->vbuf;
+    cr_strbuf_clear(v);
+    put_bytes(v, 1, value, strlen(value));
+    push_tag(l, key, v);
 }
 
 void cr_mvt_attr_int(cr_mvt_layer *l, const char *key, int64_t value)
 {
-    cr_strbuf v = {0};
+    cr_strbuf *v = &l->vbuf;
+    cr_strbuf_clear(v);
     if (value >= 0) {
-        put_key(&v, 5, 0); /* uint_value */
-        put_varint(&v, (uint64_t)value);
+        put_key(v, 5, 0); /* uint_value */
+        put_varint(v, (uint64_t)value);
     } else {
-        put_key(&v, 6, 0); /* sint_value */
-        put_varint(&v, zigzag64(value));
+        put_key(v, 6, 0); /* sint_value */
+        put_varint(v, zigzag64(value));
     }
-    push_tag(l, key, &v);
-    cr_strbuf_cleanup(&v);
+    push_tag(l, key, v);
 }
 
 void cr_mvt_attr_double(cr_mvt_layer *l, const char *key, double value)
 {
-    cr_strbuf v = {0};
-    put_key(&v, 3, 1); /* double_value, 64-bit little-endian */
+    cr_strbuf *v = &l->vbuf;
+    cr_strbuf_clear(v);
+    put_key(v, 3, 1); /* double_value, 64-bit little-endian */
     uint64_t bits;
     memcpy(&bits, &value, sizeof bits);
     char le[8];
     for (int i = 0; i < 8; i++) {
         le[i] = (char)(bits >> (8 * i));
     }
-    cr_strbuf_append(&v, le, 8);
-    push_tag(l, key, &v);
-    cr_strbuf_cleanup(&v);
+    cr_strbuf_append(v, le, 8);
+    push_tag(l, key, v);
 }
 
 void cr_mvt_attr_bool(cr_mvt_layer *l, const char *key, int value)
 {
-    cr_strbuf v = {0};
-    put_key(&v, 7, 0);
-    put_varint(&v, value ? 1 : 0);
-    push_tag(l, key, &v);
-    cr_strbuf_cleanup(&v);
+    cr_strbuf *v = &l->vbuf;
+    cr_strbuf_clear(v);
+    put_key(v, 7, 0);
+    put_varint(v, value ? 1 : 0);
+    push_tag(l, key, v);
 }
 
 static uint32_t command(unsigned id, size_t count)
@@ -338,34 +343,38 @@ void cr_mvt_add_ring(cr_mvt_layer *l, const int32_t *xy, size_t n, int exterior)
     push_cmd(l, command(7, 1));
 }
 
+void cr_mvt_feature_discard(cr_mvt_layer *l)
+{
+    l->n_cmds = 0;
+    l->n_tags = 0;
+}
+
 int cr_mvt_feature_end(cr_mvt_layer *l)
 {
     if (l->n_cmds == 0) {
         return 0;
     }
-    cr_strbuf f = {0};
+    cr_strbuf *f = &l->fbuf, *packed = &l->pbuf;
+    cr_strbuf_clear(f);
     if (l->has_id) {
-        put_key(&f, 1, 0);
-        put_varint(&f, l->id);
+        put_key(f, 1, 0);
+        put_varint(f, l->id);
     }
     if (l->n_tags) {
-        cr_strbuf packed = {0};
+        cr_strbuf_clear(packed);
         for (size_t i = 0; i < l->n_tags; i++) {
-            put_varint(&packed, l->tags[i]);
+            put_varint(packed, l->tags[i]);
         }
-        put_bytes(&f, 2, packed.data, packed.len);
-        cr_strbuf_cleanup(&packed);
+        put_bytes(f, 2, packed->data, packed->len);
     }
-    put_key(&f, 3, 0);
-    put_varint(&f, (uint64_t)l->type);
-    cr_strbuf packed = {0};
+    put_key(f, 3, 0);
+    put_varint(f, (uint64_t)l->type);
+    cr_strbuf_clear(packed);
     for (size_t i = 0; i < l->n_cmds; i++) {
-        put_varint(&packed, l->cmds[i]);
+        put_varint(packed, l->cmds[i]);
     }
-    put_bytes(&f, 4, packed.data, packed.len);
-    cr_strbuf_cleanup(&packed);
-    put_bytes(&l->features, 2, f.data, f.len);
-    cr_strbuf_cleanup(&f);
+    put_bytes(f, 4, packed->data, packed->len);
+    put_bytes(&l->features, 2, f->data, f->len);
     l->n_features++;
     return 1;
 }

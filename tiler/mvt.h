@@ -36,6 +36,9 @@ void cr_mvt_add_line(cr_mvt_layer *l, const int32_t *xy, size_t n);
  * of the last polygon. Winding is fixed here; a degenerate exterior drops its holes too. */
 void cr_mvt_add_ring(cr_mvt_layer *l, const int32_t *xy, size_t n, int exterior);
 /* Finish the feature: 1 when written, 0 when nothing of its geometry survived. */
+/* Forget the current feature's geometry and attributes (cr_mvt_feature_end then writes
+ * nothing). */
+void cr_mvt_feature_discard(cr_mvt_layer *l);
 int cr_mvt_feature_end(cr_mvt_layer *l);
 size_t cr_mvt_layer_feature_count(const cr_mvt_layer *l);
 

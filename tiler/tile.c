@@ -52,7 +52,7 @@ static int lonlat_to_tile(double *x, double *y, void *user)
     const to_tile *t = user;
     double lat = fmax(-MAX_LAT, fmin(MAX_LAT, *y)) * M_PI / 180.0;
     double wx = (*x + 180.0) / 360.0;
-    double wy = (1.0 - log(tan(lat) + 1.0 / cos(lat)) / M_PI) / 2.0;
+    double wy = (1.0 - log(tan(M_PI / 4.0 + lat / 2.0)) / M_PI) / 2.0;
     *x = wx * t->scale - t->ox;
     *y = wy * t->scale - t->oy;
     return 1;
@@ -185,6 +185,417 @@ static void add_geometry(GEOSContextHandle_t h, cr_mvt_layer *l, cr_mvt_geom_typ
     }
 }
 
+/* ---- points and lines without GEOS ---------------------------------------------------------
+ * Most features are outfalls and reaches: read SpatiaLite's own geometry BLOB, project, clip
+ * (Liang–Barsky), simplify (Douglas–Peucker) and quantise in place, with no allocation per
+ * feature. Polygons (and anything this reader does not know) go through GEOS. */
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the BLOB reader assumes little-endian");
+
+typedef struct {
+    double *f; /* float tile coordinates of the current line, pairs */
+    size_t f_cap;
+    double *part; /* one clipped part, pairs */
+    size_t part_n, part_cap;
+    unsigned char *keep;
+    size_t keep_cap;
+    size_t *stack;
+    size_t stack_cap;
+    int32_t *q; /* quantised output part */
+    size_t q_cap;
+    double length; /* of what was emitted (weights) */
+    int emitted;
+    double *ring[2]; /* Sutherland–Hodgman ping-pong buffers, pairs */
+    size_t ring_cap;
+    cr_strbuf wkb; /* a clipped polygon for GEOS */
+} fast_ctx;
+
+static void fast_free(fast_ctx *c)
+{
+    free(c->ring[0]);
+    free(c->ring[1]);
+    cr_strbuf_cleanup(&c->wkb);
+    free(c->f);
+    free(c->part);
+    free(c->keep);
+    free(c->stack);
+    free(c->q);
+}
+
+static void grow_to(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need > *cap) {
+        *cap = need * 2;
+        *p = cr_xrealloc(*p, *cap * size);
+    }
+}
+
+static int32_t le_i32(const unsigned char *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24);
+}
+
+static void project(const unsigned char *p, const to_tile *tt, double *x, double *y)
+{
+    memcpy(x, p, 8);
+    memcpy(y, p + 8, 8);
+    lonlat_to_tile(x, y, (void *)tt);
+}
+
+/* Simplify c->part (Douglas–Peucker, tolerance tol), quantise, drop repeats, emit a line. */
+static void emit_part(fast_ctx *c, cr_mvt_layer *l, double tol)
+{
+    size_t n = c->part_n;
+    if (n < 2) {
+        c->part_n = 0;
+        return;
+    }
+    grow_to((void **)&c->keep, &c->keep_cap, n, 1);
+    memset(c->keep, tol > 0 ? 0 : 1, n);
+    c->keep[0] = c->keep[n - 1] = 1;
+    if (tol > 0) {
+        grow_to((void **)&c->stack, &c->stack_cap, 2 * n, sizeof *c->stack);
+        size_t top = 0;
+        c->stack[top++] = 0;
+        c->stack[top++] = n - 1;
+        while (top) {
+            size_t b = c->stack[--top], a = c->stack[--top];
+            double ax = c->part[2 * a], ay = c->part[2 * a + 1];
+            double dx = c->part[2 * b] - ax, dy = c->part[2 * b + 1] - ay;
+            double len2 = dx * dx + dy * dy, best = -1;
+            size_t at = a;
+            for (size_t i = a + 1; i < b; i++) {
+                double px = c->part[2 * i] - ax, py = c->part[2 * i + 1] - ay, d2;
+                if (len2 > 0) {
+                    double cross = px * dy - py * dx;
+                    d2 = cross * cross / len2;
+                } else {
+                    d2 = px * px + py * py;
+                }
+                if (d2 > best) {
+                    best = d2;
+                    at = i;
+                }
+            }
+            if (best > tol * tol) {
+                c->keep[at] = 1;
+                c->stack[top++] = a;
+                c->stack[top++] = at;
+                c->stack[top++] = at;
+                c->stack[top++] = b;
+            }
+        }
+    }
+    grow_to((void **)&c->q, &c->q_cap, 2 * n, sizeof *c->q);
+    size_t m = 0;
+    double px = 0, py = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!c->keep[i]) {
+            continue;
+        }
+        int32_t qx = (int32_t)lround(c->part[2 * i]), qy = (int32_t)lround(c->part[2 * i + 1]);
+        if (m > 0 && qx == c->q[2 * m - 2] && qy == c->q[2 * m - 1]) {
+            continue;
+        }
+        if (m > 0) {
+            c->length += hypot(c->part[2 * i] - px, c->part[2 * i + 1] - py);
+        }
+        px = c->part[2 * i];
+        py = c->part[2 * i + 1];
+        c->q[2 * m] = qx;
+        c->q[2 * m + 1] = qy;
+        m++;
+    }
+    if (m >= 2) {
+        cr_mvt_add_line(l, c->q, m);
+        c->emitted = 1;
+    }
+    c->part_n = 0;
+}
+
+static void part_add(fast_ctx *c, double x, double y)
+{
+    grow_to((void **)&c->part, &c->part_cap, 2 * (c->part_n + 1), sizeof *c->part);
+    c->part[2 * c->part_n] = x;
+    c->part[2 * c->part_n + 1] = y;
+    c->part_n++;
+}
+
+/* Clip the projected line c->f (n points) to [lo, hi]² (Liang–Barsky per segment), emitting
+ * each run that stays inside as a part. */
+static void clip_line(fast_ctx *c, size_t n, double lo, double hi, cr_mvt_layer *l, double tol)
+{
+    int in_part = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        double ax = c->f[2 * i], ay = c->f[2 * i + 1];
+        double dx = c->f[2 * i + 2] - ax, dy = c->f[2 * i + 3] - ay;
+        double t0 = 0, t1 = 1;
+        const double pq[4][2] = {{-dx, ax - lo}, {dx, hi - ax}, {-dy, ay - lo}, {dy, hi - ay}};
+        int visible = 1;
+        for (int k = 0; k < 4 && visible; k++) {
+            double pk = pq[k][0], qk = pq[k][1];
+            if (pk == 0) {
+                visible = qk >= 0;
+            } else {
+                double t = qk / pk;
+                if (pk < 0) {
+                    t0 = t > t0 ? t : t0;
+                } else {
+                    t1 = t < t1 ? t : t1;
+                }
+                visible = t0 <= t1;
+            }
+        }
+        if (!visible) {
+            if (in_part) {
+                emit_part(c, l, tol);
+                in_part = 0;
+            }
+            continue;
+        }
+        if (!in_part || t0 > 0) {
+            if (in_part) {
+                emit_part(c, l, tol);
+            }
+            part_add(c, ax + t0 * dx, ay + t0 * dy);
+        }
+        part_add(c, ax + t1 * dx, ay + t1 * dy);
+        in_part = t1 >= 1;
+        if (!in_part) {
+            emit_part(c, l, tol);
+        }
+    }
+    if (in_part) {
+        emit_part(c, l, tol);
+    }
+}
+
+/* One LINESTRING body at p (count, then x y pairs); returns the bytes read, 0 when short. */
+static size_t fast_line(fast_ctx *c, const unsigned char *p, const unsigned char *end,
+                        const to_tile *tt, double lo, double hi, cr_mvt_layer *l, double tol)
+{
+    if (end - p < 4) {
+        return 0;
+    }
+    int32_t n = le_i32(p);
+    if (n < 0 || (size_t)(end - p - 4) / 16 < (size_t)n) {
+        return 0;
+    }
+    grow_to((void **)&c->f, &c->f_cap, 2 * (size_t)n, sizeof *c->f);
+    for (int32_t i = 0; i < n; i++) {
+        project(p + 4 + 16 * (size_t)i, tt, &c->f[2 * i], &c->f[2 * i + 1]);
+    }
+    clip_line(c, (size_t)n, lo, hi, l, tol);
+    return 4 + 16 * (size_t)n;
+}
+
+static int fast_point(fast_ctx *c, const unsigned char *p, const to_tile *tt, double lo, double hi,
+                      cr_mvt_layer *l)
+{
+    double x, y;
+    project(p, tt, &x, &y);
+    if (x >= lo && x <= hi && y >= lo && y <= hi) {
+        cr_mvt_add_point(l, (int32_t)lround(x), (int32_t)lround(y));
+        c->emitted = 1;
+    }
+    return 1;
+}
+
+/* A SpatiaLite BLOB geometry (little-endian, XY, uncompressed POINT, LINESTRING, MULTIPOINT or
+ * MULTILINESTRING) into the layer. 0 when it is anything else: the caller uses GEOS. */
+static int fast_geometry(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt,
+                         double lo, double hi, cr_mvt_layer *l, double tol)
+{
+    c->length = 0;
+    c->emitted = 0;
+    c->part_n = 0;
+    if (len < 44 || b[0] != 0x00 || b[1] != 0x01 || b[38] != 0x7C || b[len - 1] != 0xFE) {
+        return 0;
+    }
+    const unsigned char *p = b + 43, *end = b + len - 1;
+    switch (le_i32(b + 39)) {
+    case 1:
+        return end - p >= 16 && fast_point(c, p, tt, lo, hi, l);
+    case 2:
+        return fast_line(c, p, end, tt, lo, hi, l, tol) > 0;
+    case 4:
+    case 5: {
+        int multi_line = le_i32(b + 39) == 5;
+        if (end - p < 4) {
+            return 0;
+        }
+        int32_t n = le_i32(p);
+        p += 4;
+        for (int32_t i = 0; i < n; i++) {
+            if (end - p < 5 || p[0] != 0x69 || le_i32(p + 1) != (multi_line ? 2 : 1)) {
+                return 0;
+            }
+            p += 5;
+            if (multi_line) {
+                size_t used = fast_line(c, p, end, tt, lo, hi, l, tol);
+                if (used == 0) {
+                    return 0;
+                }
+                p += used;
+            } else {
+                if (end - p < 16) {
+                    return 0;
+                }
+                fast_point(c, p, tt, lo, hi, l);
+                p += 16;
+            }
+        }
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Clip a closed ring (n points, lon/lat) to the box (Sutherland–Hodgman): the result, closed,
+ * in c->ring[0]; returns its point count (0 when fewer than 4 remain). Edges may run along the
+ * box: the box is wider than the tile, and GEOS's exact cut in tile units removes them. */
+static size_t clip_ring(fast_ctx *c, const unsigned char *pts, size_t n, const double box[4])
+{
+    if (c->ring_cap < 2 * n + 16) {
+        c->ring_cap = 4 * n + 32;
+        c->ring[0] = cr_xrealloc(c->ring[0], c->ring_cap * sizeof(double));
+        c->ring[1] = cr_xrealloc(c->ring[1], c->ring_cap * sizeof(double));
+    }
+    double *in = c->ring[1], *out = c->ring[0];
+    memcpy(in, pts, 16 * n);
+    size_t m = n - 1; /* open ring */
+    for (int edge = 0; edge < 4 && m > 0; edge++) {
+        int axis = edge & 1 ? 1 : 0; /* 0: x (west, east), 1: y (south, north) */
+        int upper = edge >= 2;       /* west, south: keep >= ; east, north: keep <= */
+        double lim = box[axis + (upper ? 2 : 0)];
+        size_t k = 0;
+        for (size_t i = 0; i < m; i++) {
+            const double *a = &in[2 * ((i + m - 1) % m)], *b = &in[2 * i];
+            int a_in = upper ? a[axis] <= lim : a[axis] >= lim;
+            int b_in = upper ? b[axis] <= lim : b[axis] >= lim;
+            if (a_in != b_in) {
+                double t = (lim - a[axis]) / (b[axis] - a[axis]);
+                out[2 * k] = a[0] + t * (b[0] - a[0]);
+                out[2 * k + 1] = a[1] + t * (b[1] - a[1]);
+                out[2 * k + axis] = lim;
+                k++;
+            }
+            if (b_in) {
+                out[2 * k] = b[0];
+                out[2 * k + 1] = b[1];
+                k++;
+            }
+        }
+        m = k;
+        double *swap = in;
+        in = out;
+        out = swap;
+    }
+    if (m < 3) {
+        return 0;
+    }
+    if (in != c->ring[0]) {
+        memcpy(c->ring[0], in, 16 * m);
+    }
+    c->ring[0][2 * m] = c->ring[0][0];
+    c->ring[0][2 * m + 1] = c->ring[0][1];
+    return m + 1;
+}
+
+static void put_u32(cr_strbuf *b, uint32_t v)
+{
+    cr_strbuf_append(b, (const char *)&v, 4);
+}
+
+/* A SpatiaLite POLYGON or MULTIPOLYGON BLOB cut to box, as WKB in c->wkb (an empty
+ * MULTIPOLYGON when nothing is left). 0 for anything else. */
+static int polygon_near(fast_ctx *c, const unsigned char *b, size_t len, const double box[4])
+{
+    if (len < 44 || b[0] != 0x00 || b[1] != 0x01 || b[38] != 0x7C || b[len - 1] != 0xFE) {
+        return 0;
+    }
+    int32_t type = le_i32(b + 39);
+    if (type != 3 && type != 6) {
+        return 0;
+    }
+    const unsigned char *p = b + 43, *end = b + len - 1;
+    int32_t n_polys = 1;
+    if (type == 6) {
+        if (end - p < 4) {
+            return 0;
+        }
+        n_polys = le_i32(p);
+        p += 4;
+    }
+    cr_strbuf_clear(&c->wkb);
+    cr_strbuf_append(&c->wkb, "\x01", 1);
+    put_u32(&c->wkb, 6);
+    size_t count_at = c->wkb.len;
+    put_u32(&c->wkb, 0);
+    uint32_t kept = 0;
+    for (int32_t k = 0; k < n_polys; k++) {
+        if (type == 6) {
+            if (end - p < 5 || p[0] != 0x69 || le_i32(p + 1) != 3) {
+                return 0;
+            }
+            p += 5;
+        }
+        if (end - p < 4) {
+            return 0;
+        }
+        int32_t n_rings = le_i32(p);
+        p += 4;
+        size_t poly_at = c->wkb.len, rings_at = 0;
+        uint32_t rings = 0;
+        for (int32_t r = 0; r < n_rings; r++) {
+            if (end - p < 4) {
+                return 0;
+            }
+            int32_t n = le_i32(p);
+            if (n < 0 || (size_t)(end - p - 4) / 16 < (size_t)n) {
+                return 0;
+            }
+            size_t m = n >= 4 ? clip_ring(c, p + 4, (size_t)n, box) : 0;
+            p += 4 + 16 * (size_t)n;
+            if (m == 0 && r == 0) { /* the exterior is gone: the holes with it */
+                for (int32_t h = 1; h < n_rings; h++) {
+                    if (end - p < 4) {
+                        return 0;
+                    }
+                    int32_t nh = le_i32(p);
+                    if (nh < 0 || (size_t)(end - p - 4) / 16 < (size_t)nh) {
+                        return 0;
+                    }
+                    p += 4 + 16 * (size_t)nh;
+                }
+                break;
+            }
+            if (m == 0) {
+                continue;
+            }
+            if (rings == 0) {
+                cr_strbuf_append(&c->wkb, "\x01", 1);
+                put_u32(&c->wkb, 3);
+                rings_at = c->wkb.len;
+                put_u32(&c->wkb, 0);
+            }
+            put_u32(&c->wkb, (uint32_t)m);
+            cr_strbuf_append(&c->wkb, (const char *)c->ring[0], 16 * m);
+            rings++;
+        }
+        if (rings > 0) {
+            memcpy(c->wkb.data + rings_at, &rings, 4);
+            kept++;
+        } else {
+            c->wkb.len = poly_at;
+        }
+    }
+    memcpy(c->wkb.data + count_at, &kept, 4);
+    return 1;
+}
+
 /* A feature's weight when a tile is over its caps: the smallest go first. Polygons by area and
  * lines by length in tile units; points by a hash of the fid (an even, repeatable thinning). */
 typedef struct {
@@ -210,7 +621,7 @@ typedef struct {
     const cr_layer_def *d;
     int priority;
     weight *w;
-    size_t n_w;
+    size_t n_w, w_cap;
     cr_strbuf bytes;
     int has_cut;
     weight cut; /* keep only features weighing at least this */
@@ -223,7 +634,8 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
 {
     cr_strbuf_clear(sql);
     cr_strbuf_printf(sql, "SELECT c.fid, %s, %s%s FROM \"%s_current\" c",
-                     level >= 0 ? "coalesce(g.wkb, AsBinary(c.geom))" : "AsBinary(c.geom)",
+                     level >= 0 ? "coalesce(g.wkb, AsBinary(c.geom))"
+                                : "c.geom", /* SpatiaLite's BLOB */
                      per_feature ? "c.county_code" : "NULL", cols ? cols : "", d->name);
     if (level >= 0) {
         /* a feature imported since the last generalisation shows as it is */
@@ -237,7 +649,7 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
                      d->name);
 }
 
-static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer_def *d,
+static cr_status render_layer(cr_store *store, GEOSContextHandle_t h, const cr_layer_def *d,
                               const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
                               layer_part *part, cr_error *err)
 {
@@ -288,9 +700,10 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
     }
     cr_strbuf sql = {0};
     sqlite3_stmt *st = NULL;
+    sqlite3 *db = cr_store_db(store);
     if (level >= 0) {
         select_sql(&sql, d, level, per_feature, cols_sql.data);
-        if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        if ((st = cr_store_cached(store, sql.data)) == NULL) {
             if (strstr(sqlite3_errmsg(db), "no such table") == NULL) {
                 cr_status rc =
                     cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
@@ -308,7 +721,7 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
         select_sql(&sql, d, -1, per_feature, cols_sql.data);
     }
     cr_strbuf_cleanup(&cols_sql);
-    if (st == NULL && sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (st == NULL && (st = cr_store_cached(store, sql.data)) == NULL) {
         cr_status rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
         cr_strbuf_cleanup(&sql);
         return rc;
@@ -327,6 +740,11 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
                                                             : CR_MVT_POLYGON;
     cr_mvt_layer *l = cr_mvt_layer_add(tile, d->name, extent);
     GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
+    int raw_blob = level < 0; /* see select_sql */
+    const double pre[4] = {tile_lon(req->x - 0.25, req->z), tile_lat(req->y + 1.25, req->z),
+                           tile_lon(req->x + 1.25, req->z), tile_lat(req->y - 0.25, req->z)};
+    fast_ctx fc = {0};
+    sqlite3_stmt *as_wkb = NULL;
     int32_t *buf = NULL;
     size_t cap = 0;
     int rc_step;
@@ -337,21 +755,69 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
         if (d->restricted && !open_here) {
             continue;
         }
-        const void *wkb = sqlite3_column_blob(st, 1);
-        int wkb_len = sqlite3_column_bytes(st, 1);
-        GEOSGeometry *g = wkb ? GEOSWKBReader_read_r(h, reader, wkb, (size_t)wkb_len) : NULL;
-        GEOSGeometry *tg = g ? GEOSGeom_transformXY_r(h, g, lonlat_to_tile, &tt) : NULL;
-        GEOSGeometry *clipped =
-            tg ? GEOSClipByRect_r(h, tg, -buffer, -buffer, (double)extent + buffer,
-                                  (double)extent + buffer)
-               : NULL;
-        GEOSGeometry *simple = NULL;
-        if (clipped && simplify > 0 && type != CR_MVT_POINT) {
-            simple = GEOSTopologyPreserveSimplify_r(h, clipped, simplify * extent / 256.0);
+        uint64_t fid = (uint64_t)sqlite3_column_int64(st, 0);
+        const unsigned char *blob = sqlite3_column_blob(st, 1);
+        size_t blob_len = (size_t)sqlite3_column_bytes(st, 1);
+        cr_mvt_feature_begin(l, type, 1, fid);
+        weight fw = {0, fid};
+        GEOSGeometry *g = NULL, *tg = NULL, *clipped = NULL, *simple = NULL;
+        const GEOSGeometry *shown = NULL;
+        int fast = blob && raw_blob && type != CR_MVT_POLYGON &&
+                   fast_geometry(&fc, blob, blob_len, &tt, -buffer, (double)extent + buffer, l,
+                                 simplify * extent / 256.0);
+        if (fast) {
+            fw.size = type == CR_MVT_LINESTRING ? fc.length : point_weight(fid);
+        } else if (blob) {
+            int cut = raw_blob && type == CR_MVT_POLYGON && polygon_near(&fc, blob, blob_len, pre);
+            if (cut) {
+                blob = (const unsigned char *)fc.wkb.data; /* only what is near the tile */
+                blob_len = fc.wkb.len;
+            } else if (raw_blob) { /* a BLOB the fast reader does not know: WKB by SpatiaLite */
+                if (as_wkb == NULL) {
+                    sqlite3_prepare_v2(db, "SELECT AsBinary(?)", -1, &as_wkb, NULL);
+                }
+                sqlite3_reset(as_wkb);
+                sqlite3_bind_blob(as_wkb, 1, blob, (int)blob_len, SQLITE_STATIC);
+                blob = as_wkb && sqlite3_step(as_wkb) == SQLITE_ROW ? sqlite3_column_blob(as_wkb, 0)
+                                                                    : NULL;
+                blob_len = blob ? (size_t)sqlite3_column_bytes(as_wkb, 0) : 0;
+            }
+            g = blob ? GEOSWKBReader_read_r(h, reader, blob, blob_len) : NULL;
+            /* a county has thousands of vertices, a tile sees a few: cut in degrees first
+             * (a quarter tile wider, so the exact cut below is what shapes the tile) and
+             * project only what is left */
+            GEOSGeometry *near = g && type != CR_MVT_POINT && !cut
+                                     ? GEOSClipByRect_r(h, g, pre[0], pre[1], pre[2], pre[3])
+                                     : NULL;
+            if (near) {
+                GEOSGeom_destroy_r(h, g);
+                g = near;
+            }
+            tg = g ? GEOSGeom_transformXY_r(h, g, lonlat_to_tile, &tt) : NULL;
+            clipped = tg ? GEOSClipByRect_r(h, tg, -buffer, -buffer, (double)extent + buffer,
+                                            (double)extent + buffer)
+                         : NULL;
+            if (clipped && simplify > 0 && type != CR_MVT_POINT) {
+                simple = GEOSTopologyPreserveSimplify_r(h, clipped, simplify * extent / 256.0);
+            }
+            shown = simple ? simple : clipped;
+            if (shown && type == CR_MVT_POLYGON) {
+                GEOSArea_r(h, shown, &fw.size);
+            } else if (shown && type == CR_MVT_LINESTRING) {
+                GEOSLength_r(h, shown, &fw.size);
+            } else {
+                fw.size = point_weight(fid);
+            }
         }
-        cr_mvt_feature_begin(l, type, 1, (uint64_t)sqlite3_column_int64(st, 0));
+        int keep = !part->has_cut || weight_cmp(&fw, &part->cut) >= 0;
+        if (shown && keep) {
+            add_geometry(h, l, type, shown, &buf, &cap);
+        }
+        if (!keep) {
+            cr_mvt_feature_discard(l);
+        }
         int restricted_here = 0;
-        for (size_t c = 0; c < n_cols; c++) {
+        for (size_t c = 0; c < n_cols && keep; c++) {
             const cr_field_def *fd = &d->fields[cols[c]];
             int col = (int)c + 3;
             if (fd->restricted && !open_here) {
@@ -376,24 +842,11 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
                 break;
             }
         }
-        const GEOSGeometry *shown = simple ? simple : clipped;
-        weight fw = {0, (uint64_t)sqlite3_column_int64(st, 0)};
-        if (shown && type == CR_MVT_POLYGON) {
-            GEOSArea_r(h, shown, &fw.size);
-        } else if (shown && type == CR_MVT_LINESTRING) {
-            GEOSLength_r(h, shown, &fw.size);
-        } else {
-            fw.size = point_weight(fw.fid);
-        }
-        int keep = !part->has_cut || weight_cmp(&fw, &part->cut) >= 0;
-        if (shown && keep) {
-            add_geometry(h, l, type, shown, &buf, &cap);
-        }
         if (cr_mvt_feature_end(l)) {
             stats->features++;
             stats->restricted += restricted_here || d->restricted;
             if (!part->has_cut) {
-                part->w = cr_xrealloc(part->w, (part->n_w + 1) * sizeof *part->w);
+                grow_to((void **)&part->w, &part->w_cap, part->n_w + 1, sizeof *part->w);
                 part->w[part->n_w++] = fw;
             }
         } else if (!keep) {
@@ -407,8 +860,10 @@ static cr_status render_layer(sqlite3 *db, GEOSContextHandle_t h, const cr_layer
         GEOSGeom_destroy_r(h, g);
     }
     free(buf);
+    fast_free(&fc);
+    sqlite3_finalize(as_wkb);
     GEOSWKBReader_destroy_r(h, reader);
-    sqlite3_finalize(st);
+    sqlite3_reset(st); /* cached with the connection */
     if (rc_step != SQLITE_DONE) {
         return cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
     }
@@ -421,7 +876,7 @@ static cr_status render_part(cr_store *store, GEOSContextHandle_t h, const cr_ti
                              layer_part *part, cr_tile_stats *stats, cr_error *err)
 {
     cr_mvt_tile *tile = cr_mvt_tile_new();
-    cr_status rc = render_layer(cr_store_db(store), h, part->d, req, tile, stats, part, err);
+    cr_status rc = render_layer(store, h, part->d, req, tile, stats, part, err);
     cr_strbuf_clear(&part->bytes);
     if (rc == CR_OK) {
         cr_mvt_tile_encode(tile, &part->bytes);
@@ -459,8 +914,8 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
         rc = render_part(store, h, req, &parts[n++], stats, err);
     }
     /* Over the caps: thin the layer first in the drop order (lowest drop_priority, then
-     * name), halving what it keeps — smallest polygons and shortest lines first, points evenly
-     * — then the next layer, until the tile fits. */
+     * name) to what should fit — smallest polygons and shortest lines first, points evenly —
+     * and only when nothing of it is left the next layer, until the tile fits. */
     size_t max_bytes = req->max_bytes ? req->max_bytes : CR_TILE_MAX_BYTES;
     size_t max_features = req->max_features ? req->max_features : CR_TILE_MAX_FEATURES;
     for (int round = 0; rc == CR_OK && round < 4096; round++) {
@@ -492,7 +947,18 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
                 weight_cmp(&victim->w[victim->n_w - 1 - kept], &victim->cut) >= 0)) {
             kept++;
         }
-        size_t keep = kept / 2;
+        /* keep what should fit: the features over the feature cap go, and the layer's bytes
+         * shrink by the excess (estimated per feature, 5 % spare); at least one goes */
+        size_t keep = kept;
+        if (features > max_features) {
+            keep = features - max_features >= keep ? 0 : keep - (features - max_features);
+        }
+        if (bytes > max_bytes && victim->bytes.len > 0) {
+            double share = 1.0 - (double)(bytes - max_bytes) / (double)victim->bytes.len;
+            size_t by_bytes = share <= 0 ? 0 : (size_t)((double)kept * share * 0.95);
+            keep = by_bytes < keep ? by_bytes : keep;
+        }
+        keep = keep >= kept ? kept - 1 : keep;
         if (keep == 0) { /* nothing left of it: a cut above every feature */
             victim->cut = victim->w[victim->n_w - 1];
             victim->cut.fid++;
