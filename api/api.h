@@ -7,6 +7,7 @@
 
 #include "etl/join.h"
 #include "network/network.h"
+#include "network/patrol.h"
 
 typedef struct {
     const char *reach;   /* start: a reach ID, */
@@ -54,5 +55,14 @@ cr_status cr_api_feature(cr_store *store, const char *layer, const char *id,
  * layers only when access opens them in every jurisdiction. */
 cr_status cr_api_search(cr_store *store, const char *q, int limit, const cr_access *access,
                         json_t **out, cr_error *err);
+
+/* A patrol plan (network/patrol.h) in a format: json, geojson, gpx, kml, csv (the checklist,
+ * UTF-8 with BOM) or html (the printable checklist), appended to out; the plan itself in
+ * *plan_out when not NULL (caller frees). Errors: a bad format or date, nothing asked
+ * (CR_EINVAL), nothing found (CR_ENOTFOUND), the store. */
+cr_status cr_api_patrol(cr_store *store, const cr_graph *g, const cr_patrol_request *req,
+                        const char *format, cr_strbuf *out, json_t **plan_out, cr_error *err);
+/* The Content-Type of a patrol format, or NULL for an unknown one. */
+const char *cr_api_patrol_content_type(const char *format);
 
 #endif

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Benchmark helper (not a test): render a fixed list of tiles from a store, cold (no tile cache
  * anywhere: each tile is rendered from the data), after one untimed pass that brings the store
- * into memory. Prints one line per zoom and overall (median, p95, mean in ms of making the MVT;
- * the gzip the server adds on its own line) and writes the
- * gzipped tiles as static files (for nginx) and as an MBTiles 1.3 file (for tileserver-gl), so
- * every server in the throughput run serves the same bytes.
- * Usage: tile_bench STORE LAYERS_DIR TILES.txt OUTDIR  (TILES.txt: one "z x y" per line) */
+ * into memory; each tile's time is the fastest of three timed passes. Prints one line per zoom and
+ * overall (median, p95, mean in ms of making the MVT; the gzip the server adds on its own line) and
+ * writes the gzipped tiles as static files (for nginx) and as an MBTiles 1.3 file (for
+ * tileserver-gl), so every server in the throughput run serves the same bytes. Usage: tile_bench
+ * STORE LAYERS_DIR TILES.txt OUTDIR  (TILES.txt: one "z x y" per line) */
 #include "store/store.h"
 #include "tiler/tile.h"
 
@@ -110,7 +110,9 @@ int main(int argc, char **argv)
     }
     sqlite3_stmt *ins = NULL;
     sqlite3_prepare_v2(mb, "INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?)", -1, &ins, NULL);
-    for (int pass = 0; pass < 2; pass++) {
+    /* pass 0 brings the store into memory; passes 1–3 are timed, each tile's time the fastest
+     * of the three (the PostGIS side is measured the same way) */
+    for (int pass = 0; pass < 4; pass++) {
         for (size_t i = 0; i < n; i++) {
             cr_tile_request req = {.z = jobs[i].z,
                                    .x = jobs[i].x,
@@ -129,10 +131,15 @@ int main(int argc, char **argv)
             size_t gz_len = 0;
             int zipped = out.len > 0 && cr_tile_gzip(out.data, out.len, &gz, &gz_len);
             /* the MVT, as ST_AsMVT makes it; gzip (what the server adds) separately */
-            jobs[i].ms = (t1 - t0) * 1000.0;
-            jobs[i].gzip_ms = (cr_monotonic_s() - t1) * 1000.0;
+            double ms = (t1 - t0) * 1000.0, gzip_ms = (cr_monotonic_s() - t1) * 1000.0;
+            if (pass == 1 || ms < jobs[i].ms) {
+                jobs[i].ms = ms;
+            }
+            if (pass == 1 || gzip_ms < jobs[i].gzip_ms) {
+                jobs[i].gzip_ms = gzip_ms;
+            }
             jobs[i].bytes = out.len;
-            if (pass == 1) {
+            if (pass == 3) {
                 snprintf(path, sizeof path, "%s/static/%d/%d", argv[4], req.z, req.x);
                 mkdirs(path);
                 snprintf(path, sizeof path, "%s/static/%d/%d/%d.pbf", argv[4], req.z, req.x, req.y);

@@ -2,6 +2,7 @@
 /* Upstream/downstream tracing on the CSR graph: Dijkstra over nodes by network distance, so
  * loops, braids and lakes terminate and every reach is reported once, at its shortest
  * distance. Rule: reads the graph only; all state is per call (thread-safe on a shared graph). */
+#include "heap.h"
 #include "network.h"
 
 #include <math.h>
@@ -61,11 +62,6 @@ double cr_trace_default_discharge(cr_reach_class c)
     return 10.0;
 }
 
-typedef struct {
-    double d; /* metres */
-    int32_t node;
-} heap_item;
-
 /* Everything a trace keeps per node, in one cache line's worth. */
 typedef struct {
     double dist;  /* metres from the start, INFINITY when not reached */
@@ -74,50 +70,6 @@ typedef struct {
     int32_t via;  /* the reach it was reached through, -1 at the start */
     uint8_t done; /* settled (Dijkstra) or queued (FIFO) */
 } node_state;
-
-typedef struct {
-    heap_item *a;
-    size_t n, cap;
-} heap;
-
-static void heap_push(heap *h, double d, int32_t node)
-{
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 256;
-        h->a = cr_xrealloc(h->a, h->cap * sizeof *h->a);
-    }
-    size_t i = h->n++;
-    while (i > 0 && h->a[(i - 1) / 2].d > d) {
-        h->a[i] = h->a[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->a[i] = (heap_item){d, node};
-}
-
-static heap_item heap_pop(heap *h)
-{
-    heap_item top = h->a[0];
-    heap_item last = h->a[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) {
-            break;
-        }
-        if (c + 1 < h->n && h->a[c + 1].d < h->a[c].d) {
-            c++;
-        }
-        if (h->a[c].d >= last.d) {
-            break;
-        }
-        h->a[i] = h->a[c];
-        i = c;
-    }
-    if (h->n > 0) {
-        h->a[i] = last;
-    }
-    return top;
-}
 
 typedef struct {
     const cr_graph *g;

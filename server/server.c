@@ -596,6 +596,79 @@ static void handle_search(server_state *s, worker *w, const request *req, respon
                 "application/json; charset=utf-8");
 }
 
+/* GET /api/patrol?river=…|preset=yihe-sanhu|reaches=…[&date=&mode=&from=&to=&speed_kmh=
+ * &dwell_min=&radius_m=&format=] */
+static void handle_patrol(server_state *s, worker *w, const request *req, response *res)
+{
+    (void)s;
+    static const char *const allowed[] = {"river",     "preset",   "reaches", "date",
+                                          "mode",      "from",     "to",      "speed_kmh",
+                                          "dwell_min", "radius_m", "format",  NULL};
+    if (!only_params(req, allowed, res)) {
+        return;
+    }
+    cr_patrol_request pr = {0};
+    pr.dwell_min = -1;
+    pr.access = req->access;
+    pr.rivers = json_string_value(json_object_get(req->params, "river"));
+    pr.reaches = json_string_value(json_object_get(req->params, "reaches"));
+    pr.date = json_string_value(json_object_get(req->params, "date"));
+    const char *preset = json_string_value(json_object_get(req->params, "preset"));
+    const char *mode = json_string_value(json_object_get(req->params, "mode"));
+    const char *format = json_string_value(json_object_get(req->params, "format"));
+    if (preset) {
+        if (strcmp(preset, "yihe-sanhu") != 0 && strcmp(preset, "一河三湖") != 0) {
+            error_response(res, MHD_HTTP_BAD_REQUEST, "preset: yihe-sanhu (一河三湖)");
+            return;
+        }
+        pr.rivers = CR_PATROL_YIHE_SANHU;
+    }
+    if (mode && strcmp(mode, "boat") != 0 && strcmp(mode, "foot") != 0) {
+        error_response(res, MHD_HTTP_BAD_REQUEST, "mode: boat or foot");
+        return;
+    }
+    pr.on_foot = mode && strcmp(mode, "foot") == 0;
+    const char *points[2] = {json_string_value(json_object_get(req->params, "from")),
+                             json_string_value(json_object_get(req->params, "to"))};
+    for (int i = 0; i < 2; i++) {
+        double *p = i ? pr.to : pr.from;
+        char tail;
+        if (points[i] && (sscanf(points[i], "%lf,%lf%c", &p[0], &p[1], &tail) != 2 ||
+                          fabs(p[0]) > 180 || fabs(p[1]) > 90)) {
+            error_response(res, MHD_HTTP_BAD_REQUEST,
+                           i ? "to: LON,LAT in degrees" : "from: LON,LAT in degrees");
+            return;
+        }
+        *(i ? &pr.has_to : &pr.has_from) = points[i] != NULL;
+    }
+    if (!number_param(req, "speed_kmh", 0.1, 100, &pr.speed_kmh, res) ||
+        !number_param(req, "dwell_min", 0, 600, &pr.dwell_min, res) ||
+        !number_param(req, "radius_m", 1, 20000, &pr.radius_m, res)) {
+        return;
+    }
+    format = format ? format : "json";
+    cr_strbuf out = {0};
+    json_t *plan = NULL;
+    cr_error err = {0};
+    if (cr_api_patrol(w->store, w->snap->net->graph, &pr, format, &out, &plan, &err) != CR_OK) {
+        cr_strbuf_cleanup(&out);
+        error_response(res, http_status(err.code), err.msg);
+        return;
+    }
+    size_t i;
+    json_t *leg;
+    json_array_foreach(json_object_get(plan, "legs"), i, leg)
+    {
+        res->restricted += json_object_get(leg, "liaison") != NULL;
+    }
+    json_decref(plan);
+    res->status = MHD_HTTP_OK;
+    res->content_type = cr_api_patrol_content_type(format);
+    res->raw_set = 1;
+    res->raw_len = out.len;
+    res->raw = cr_strbuf_take(&out);
+}
+
 static void record(metrics *m, int route, int status, double seconds)
 {
     int cls = status >= 100 && status < 600 ? status / 100 - 1 : 4;
@@ -622,6 +695,7 @@ typedef struct {
 static const route ROUTES[] = {
     {"GET", "/health", handle_health},
     {"GET", "/api/trace", handle_trace},
+    {"GET", "/api/patrol", handle_patrol},
     {"GET", "/tiles/", handle_tile},
     {"GET", "/tiles.json", handle_tilejson},
     {"GET", "/api/features/", handle_feature},

@@ -38,6 +38,8 @@ struct cr_store {
         uint64_t used; /* tick of the last use */
     } cache[CR_STORE_STMT_CACHE];
     uint64_t tick;
+    int64_t data_version;  /* PRAGMA data_version when has_rows was last valid */
+    signed char *has_rows; /* per layer: -1 unknown, 0 empty, 1 has current rows */
 };
 
 static const char *RESERVED[] = {"fid",      "source_id", "version",        "valid_from",
@@ -328,6 +330,7 @@ void cr_store_close(cr_store *s)
         sqlite3_finalize(s->stmts[i].rtree_insert);
     }
     free(s->stmts);
+    free(s->has_rows);
     for (int i = 0; i < CR_STORE_STMT_CACHE; i++) {
         sqlite3_finalize(s->cache[i].st);
         free(s->cache[i].sql);
@@ -350,6 +353,40 @@ sqlite3 *cr_store_db(cr_store *s)
 const cr_layer_set *cr_store_layers(const cr_store *s)
 {
     return s->set;
+}
+
+int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
+{
+    size_t i = 0;
+    while (i < s->set->n_layers && s->set->layers[i] != d) {
+        i++;
+    }
+    if (i == s->set->n_layers) {
+        return 1;
+    }
+    sqlite3_stmt *v = cr_store_cached(s, "PRAGMA data_version");
+    /* other connections' commits move data_version, this one's total_changes */
+    int64_t version = v && sqlite3_step(v) == SQLITE_ROW
+                          ? sqlite3_column_int64(v, 0) * 1000000007 + sqlite3_total_changes(s->db)
+                          : -1;
+    if (v) {
+        sqlite3_reset(v);
+    }
+    if (s->has_rows == NULL || version != s->data_version || version < 0) {
+        s->has_rows = cr_xrealloc(s->has_rows, s->set->n_layers + 1);
+        memset(s->has_rows, -1, s->set->n_layers + 1);
+        s->data_version = version;
+    }
+    if (s->has_rows[i] < 0) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT 1 FROM \"%s\" WHERE valid_to IS NULL LIMIT 1", d->name);
+        sqlite3_stmt *st = cr_store_cached(s, sql);
+        s->has_rows[i] = st == NULL || sqlite3_step(st) == SQLITE_ROW;
+        if (st) {
+            sqlite3_reset(st);
+        }
+    }
+    return s->has_rows[i];
 }
 
 void cr_store_global_init(void)

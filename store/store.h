@@ -123,6 +123,9 @@ cr_status cr_store_open_readonly(const char *path, const cr_layer_set *set, cr_s
 sqlite3 *cr_store_db(cr_store *store);
 const cr_layer_set *cr_store_layers(const cr_store *store);
 
+/* 1 when layer d has current rows (asked once per change of the database, by any connection:
+ * PRAGMA data_version), 0 when it is empty. */
+int cr_store_layer_has_rows(cr_store *store, const cr_layer_def *d);
 /* Process-wide SQLite settings; call first thing in main (before any store is opened). */
 void cr_store_global_init(void);
 /* A prepared statement for sql, kept with the connection (least recently used of

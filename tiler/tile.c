@@ -649,10 +649,11 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
                      d->name);
 }
 
-static cr_status render_layer(cr_store *store, GEOSContextHandle_t h, const cr_layer_def *d,
+static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr_layer_def *d,
                               const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
                               layer_part *part, cr_error *err)
 {
+    GEOSContextHandle_t h = *hp;
     const json_t *ts = cr_tile_settings(d);
     int minz, maxz;
     cr_tile_zoom_range(ts, &minz, &maxz);
@@ -739,8 +740,8 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t h, const cr_l
                             : d->geom == CR_GEOM_LINESTRING ? CR_MVT_LINESTRING
                                                             : CR_MVT_POLYGON;
     cr_mvt_layer *l = cr_mvt_layer_add(tile, d->name, extent);
-    GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
-    int raw_blob = level < 0; /* see select_sql */
+    GEOSWKBReader *reader = NULL; /* GEOS only when a feature needs it */
+    int raw_blob = level < 0;     /* see select_sql */
     const double pre[4] = {tile_lon(req->x - 0.25, req->z), tile_lat(req->y + 1.25, req->z),
                            tile_lon(req->x + 1.25, req->z), tile_lat(req->y - 0.25, req->z)};
     fast_ctx fc = {0};
@@ -781,6 +782,13 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t h, const cr_l
                 blob = as_wkb && sqlite3_step(as_wkb) == SQLITE_ROW ? sqlite3_column_blob(as_wkb, 0)
                                                                     : NULL;
                 blob_len = blob ? (size_t)sqlite3_column_bytes(as_wkb, 0) : 0;
+            }
+            if (blob && *hp == NULL) {
+                *hp = GEOS_init_r();
+            }
+            h = *hp;
+            if (blob && reader == NULL) {
+                reader = GEOSWKBReader_create_r(h);
             }
             g = blob ? GEOSWKBReader_read_r(h, reader, blob, blob_len) : NULL;
             /* a county has thousands of vertices, a tile sees a few: cut in degrees first
@@ -862,7 +870,9 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t h, const cr_l
     free(buf);
     fast_free(&fc);
     sqlite3_finalize(as_wkb);
-    GEOSWKBReader_destroy_r(h, reader);
+    if (reader) {
+        GEOSWKBReader_destroy_r(h, reader);
+    }
     sqlite3_reset(st); /* cached with the connection */
     if (rc_step != SQLITE_DONE) {
         return cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
@@ -872,11 +882,11 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t h, const cr_l
 }
 
 /* Render one layer into part->bytes (replacing what was there). */
-static cr_status render_part(cr_store *store, GEOSContextHandle_t h, const cr_tile_request *req,
+static cr_status render_part(cr_store *store, GEOSContextHandle_t *hp, const cr_tile_request *req,
                              layer_part *part, cr_tile_stats *stats, cr_error *err)
 {
     cr_mvt_tile *tile = cr_mvt_tile_new();
-    cr_status rc = render_layer(store, h, part->d, req, tile, stats, part, err);
+    cr_status rc = render_layer(store, hp, part->d, req, tile, stats, part, err);
     cr_strbuf_clear(&part->bytes);
     if (rc == CR_OK) {
         cr_mvt_tile_encode(tile, &part->bytes);
@@ -897,21 +907,24 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
     if (req->layers && check_list(set, req->layers, req->access, err) != CR_OK) {
         return err->code;
     }
-    GEOSContextHandle_t h = GEOS_init_r();
+    GEOSContextHandle_t h = NULL; /* made by the first feature that needs GEOS */
     layer_part *parts = cr_xcalloc(set->n_layers + 1, sizeof *parts);
     size_t n = 0;
     cr_status rc = CR_OK;
     for (size_t i = 0; i < set->n_layers && rc == CR_OK; i++) {
         const cr_layer_def *d = set->layers[i];
+        int minz, maxz;
         if (cr_tile_settings(d) == NULL ||
             (d->restricted && !cr_access_layer(req->access, d->name)) ||
-            (req->layers && !in_list(req->layers, d->name))) {
-            continue;
+            (req->layers && !in_list(req->layers, d->name)) ||
+            (cr_tile_zoom_range(cr_tile_settings(d), &minz, &maxz), req->z < minz) ||
+            req->z > maxz || !cr_store_layer_has_rows(store, d)) {
+            continue; /* nothing of it in this tile (the bytes are the same either way) */
         }
         parts[n].d = d;
         parts[n].priority =
             (int)json_integer_value(json_object_get(cr_tile_settings(d), "drop_priority"));
-        rc = render_part(store, h, req, &parts[n++], stats, err);
+        rc = render_part(store, &h, req, &parts[n++], stats, err);
     }
     /* Over the caps: thin the layer first in the drop order (lowest drop_priority, then
      * name) to what should fit — smallest polygons and shortest lines first, points evenly —
@@ -967,7 +980,7 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
         }
         victim->has_cut = 1;
         cr_tile_stats scratch = {0};
-        rc = render_part(store, h, req, victim, &scratch, err);
+        rc = render_part(store, &h, req, victim, &scratch, err);
         stats->capped += kept - keep;
     }
     if (rc == CR_OK) {
@@ -990,7 +1003,9 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
         cr_strbuf_cleanup(&parts[i].bytes);
     }
     free(parts);
-    GEOS_finish_r(h);
+    if (h) {
+        GEOS_finish_r(h);
+    }
     return rc;
 }
 

@@ -1146,6 +1146,157 @@ static void test_network_rebuild_is_picked_up(void **state)
     free(r.body);
 }
 
+/* GET /api/patrol over the samples: 一河三湖 as of a date, legs per jurisdiction (Wujiang first:
+ * the Taipu River leaves Taihu there), contiguous and covering the route; stops ordered along
+ * it, each in its leg; the liaison only with a token; GPX valid against the GPX 1.1 schema
+ * (xmllint) and read by GDAL (one waypoint per stop, one route point per vertex); KML read by
+ * GDAL; the checklist CSV with a BOM and a row per stop; the same plan as `crossriver patrol`;
+ * errors. */
+static void test_patrol_over_the_samples(void **state)
+{
+    (void)state;
+    const char *q = "/api/patrol?preset=yihe-sanhu&date=2025-10-31";
+    http_reply r;
+    json_t *plan = http_json(q, 200, &r);
+    free(r.body);
+    json_t *legs = json_object_get(plan, "legs"), *stops = json_object_get(plan, "stops");
+    double length = json_real_value(json_object_get(plan, "length_km"));
+    assert_true(length > 50);
+    assert_int_equal(json_integer_value(json_object_get(plan, "unreachable_reaches")), 0);
+    assert_true(json_array_size(legs) >= 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(legs, 0), "county_code")),
+                        "320509");
+    int seen_wj = 0, seen_js = 0, seen_qp = 0;
+    double at = 0;
+    size_t i;
+    json_t *leg;
+    json_array_foreach(legs, i, leg)
+    {
+        const char *code = json_string_value(json_object_get(leg, "county_code"));
+        seen_wj |= strcmp(code, "320509") == 0;
+        seen_js |= strcmp(code, "330421") == 0;
+        seen_qp |= strcmp(code, "310118") == 0;
+        assert_true(fabs(json_real_value(json_object_get(leg, "from_km")) - at) < 0.002);
+        at = json_real_value(json_object_get(leg, "to_km"));
+        if (i > 0) { /* a new leg is a new jurisdiction */
+            assert_string_not_equal(code, json_string_value(json_object_get(
+                                              json_array_get(legs, i - 1), "county_code")));
+        }
+        assert_non_null(strstr(json_string_value(json_object_get(leg, "lead_agency")), "河长"));
+        assert_null(json_object_get(leg, "liaison")); /* restricted: no token */
+    }
+    assert_true(seen_wj && seen_js && seen_qp);
+    assert_true(fabs(at - length) < 0.002);
+    assert_true(json_array_size(stops) >= 10);
+    double prev = -1;
+    int kinds = 0;
+    json_t *s;
+    json_array_foreach(stops, i, s)
+    {
+        double km = json_real_value(json_object_get(s, "km"));
+        assert_true(km >= prev);
+        prev = km;
+        json_t *l = json_array_get(legs, (size_t)json_integer_value(json_object_get(s, "leg")) - 1);
+        assert_true(km >= json_real_value(json_object_get(l, "from_km")) - 0.002 &&
+                    km <= json_real_value(json_object_get(l, "to_km")) + 0.002);
+        const char *issue = json_string_value(json_object_get(s, "issue"));
+        kinds |= (strcmp(issue, "hyacinth_open") == 0) | (strncmp(issue, "outfall_", 8) == 0) << 1 |
+                 (strcmp(issue, "cross_boundary_section") == 0) << 2;
+    }
+    assert_int_equal(kinds, 7);
+    /* the command line plans the same */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" patrol --preset yihe-sanhu --date 2025-10-31 --store %s/s.sqlite"
+             " --out %s/patrol.json",
+             g_dir, g_dir);
+    sh("%s", cmd);
+    char path[128];
+    snprintf(path, sizeof path, "%s/patrol.json", g_dir);
+    json_t *cli = json_load_file(path, 0, NULL);
+    assert_non_null(cli);
+    assert_int_equal(json_array_size(json_object_get(cli, "stops")), json_array_size(stops));
+    assert_true(fabs(json_real_value(json_object_get(cli, "length_km")) - length) < 1e-9);
+    assert_non_null(json_object_get(json_array_get(json_object_get(cli, "legs"), 0), "liaison"));
+    json_decref(cli);
+    /* a token opens the liaison of its jurisdictions only */
+    char target[256];
+    assert_true(http_h("GET", q, "Authorization: Bearer tok-qp\r\n", &r));
+    json_t *with = json_loads(r.body, 0, NULL);
+    free(r.body);
+    json_array_foreach(json_object_get(with, "legs"), i, leg)
+    {
+        int qp = strcmp(json_string_value(json_object_get(leg, "county_code")), "310118") == 0;
+        assert_int_equal(json_object_get(leg, "liaison") != NULL, qp);
+    }
+    json_decref(with);
+    /* GPX: the schema and GDAL */
+    snprintf(target, sizeof target, "%s&format=gpx", q);
+    assert_true(http("GET", target, &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "application/gpx+xml"));
+    char gpx[128];
+    save_body(&r, "patrol.gpx", gpx, sizeof gpx);
+    snprintf(cmd, sizeof cmd, "xmllint --noout --schema \"%s/tests/patrol/gpx-1.1.xsd\" %s",
+             getenv("CROSSRIVER_SOURCE"), gpx);
+    sh("%s", cmd);
+    GDALDatasetH ds = GDALOpenEx(gpx, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    assert_int_equal(OGR_L_GetFeatureCount(GDALDatasetGetLayerByName(ds, "waypoints"), 1),
+                     (GIntBig)json_array_size(stops));
+    assert_int_equal(
+        OGR_L_GetFeatureCount(GDALDatasetGetLayerByName(ds, "route_points"), 1),
+        (GIntBig)json_array_size(json_object_get(json_object_get(plan, "route"), "coordinates")));
+    GDALClose(ds);
+    /* the schema is not a rubber stamp: waypoints after the route are refused */
+    snprintf(path, sizeof path, "%s/bad.gpx", g_dir);
+    FILE *f = fopen(path, "w");
+    fputs("<?xml version=\"1.0\"?><gpx version=\"1.1\" creator=\"t\" "
+          "xmlns=\"http://www.topografix.com/GPX/1/1\"><rte/><wpt lat=\"31\" lon=\"120\"/></gpx>",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "xmllint --noout --schema \"%s/tests/patrol/gpx-1.1.xsd\" %s 2>/dev/null",
+             getenv("CROSSRIVER_SOURCE"), path);
+    assert_int_not_equal(system(cmd), 0);
+    /* KML read by GDAL; the checklist */
+    snprintf(target, sizeof target, "%s&format=kml", q);
+    assert_true(http("GET", target, &r));
+    char kml[128];
+    save_body(&r, "patrol.kml", kml, sizeof kml);
+    ds = GDALOpenEx(kml, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    GIntBig kml_features = 0;
+    for (int k = 0; k < GDALDatasetGetLayerCount(ds); k++) {
+        kml_features += OGR_L_GetFeatureCount(GDALDatasetGetLayer(ds, k), 1);
+    }
+    assert_int_equal(kml_features, (GIntBig)json_array_size(stops) + 1);
+    GDALClose(ds);
+    snprintf(target, sizeof target, "%s&format=csv&mode=foot", q);
+    assert_true(http("GET", target, &r));
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "\xEF\xBB\xBF", 3);
+    size_t lines = 0;
+    for (size_t k = 0; k < r.len; k++) {
+        lines += r.body[k] == '\n';
+    }
+    assert_int_equal(lines, json_array_size(stops) + 1);
+    assert_non_null(strstr(r.body, "检查结果 findings"));
+    free(r.body);
+    snprintf(target, sizeof target, "%s&format=html", q);
+    assert_true(http("GET", target, &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "<table>"));
+    free(r.body);
+    json_decref(plan);
+    expect_error("GET", "/api/patrol?date=2025-10-31", 400, "rivers");
+    expect_error("GET", "/api/patrol?river=%E5%A4%AA%E6%B5%A6%E6%B2%B3&date=2025-13-01", 400,
+                 "date");
+    expect_error("GET", "/api/patrol?river=%E5%A4%AA%E6%B5%A6%E6%B2%B3&format=shp", 400, "format");
+    expect_error("GET", "/api/patrol?river=nowhere", 404, "no reach");
+    expect_error("GET", "/api/patrol?preset=yihe-sanhu&from=1,2,3", 400, "from");
+}
+
 /* Last: SIGTERM stops the server cleanly (exit 0) and the log has one line per request. */
 static void test_sigterm_stops_cleanly(void **state)
 {
@@ -1193,6 +1344,7 @@ int main(void)
         cmocka_unit_test(test_seed_matches_the_server),
         cmocka_unit_test(test_web_page_in_a_browser),
         cmocka_unit_test(test_metrics_parse_and_add_up),
+        cmocka_unit_test(test_patrol_over_the_samples),
         cmocka_unit_test(test_tokens_open_restricted_data),
         cmocka_unit_test(test_cache_hits_and_precise_invalidation),
         cmocka_unit_test(test_sighup_reloads_tokens_under_load),

@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: MIT */
+/* The patrol planner: select, route (greedy nearest-unpatrolled over an undirected view of the
+ * network), place the stops, split into legs by jurisdiction. */
+#include "patrol.h"
+
+#include "geo/geo.h"
+#include "heap.h"
+
+#include <float.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double round3(double v)
+{
+    return round(v * 1000.0) / 1000.0;
+}
+
+/* Does the comma-separated list hold an item that text contains (contains = 1) or equals? */
+static int list_match(const char *list, const char *text, int contains)
+{
+    if (list == NULL || text == NULL) {
+        return 0;
+    }
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > 0) {
+            char item[256];
+            snprintf(item, sizeof item, "%.*s", (int)(n < 255 ? n : 255), p);
+            if (contains ? strstr(text, item) != NULL : strcmp(text, item) == 0) {
+                return 1;
+            }
+        }
+        p += n + (e ? 1 : 0);
+    }
+    return 0;
+}
+
+/* ---- shortest paths over the undirected network ---------------------------------------- */
+
+typedef struct {
+    const cr_graph *g;
+    double *dist;
+    int32_t *via; /* reach used to reach the node, -1 */
+    int32_t *touched;
+    size_t n_touched;
+    heap h;
+} paths;
+
+static void paths_reset(paths *p)
+{
+    for (size_t i = 0; i < p->n_touched; i++) {
+        p->dist[p->touched[i]] = INFINITY;
+        p->via[p->touched[i]] = -1;
+    }
+    p->n_touched = 0;
+    p->h.n = 0;
+}
+
+static void relax(paths *p, int32_t v, double d, int32_t reach)
+{
+    if (d < p->dist[v]) {
+        if (isinf(p->dist[v])) {
+            p->touched[p->n_touched++] = v;
+        }
+        p->dist[v] = d;
+        p->via[v] = reach;
+        heap_push(&p->h, d, v);
+    }
+}
+
+static int32_t other_end(const cr_graph *g, int32_t r, int32_t v)
+{
+    return g->from_node[r] == v ? g->to_node[r] : g->from_node[r];
+}
+
+/* Dijkstra from src until stop(v) says yes; returns that node or -1. */
+static int32_t search(paths *p, int32_t src, int (*stop)(void *, int32_t), void *user)
+{
+    const cr_graph *g = p->g;
+    paths_reset(p);
+    relax(p, src, 0, -1);
+    while (p->h.n) {
+        heap_item it = heap_pop(&p->h);
+        if (it.d > p->dist[it.node]) {
+            continue;
+        }
+        if (stop(user, it.node)) {
+            return it.node;
+        }
+        for (int side = 0; side < 2; side++) {
+            const int32_t *start = side ? g->up_start : g->down_start;
+            const int32_t *list = side ? g->up_reach : g->down_reach;
+            for (int32_t k = start[it.node]; k < start[it.node + 1]; k++) {
+                int32_t r = list[k];
+                relax(p, other_end(g, r, it.node), it.d + g->length_m[r], r);
+            }
+        }
+    }
+    return -1;
+}
+
+/* ---- the route ---------------------------------------------------------------------------- */
+
+typedef struct {
+    int32_t reach;
+    int reversed; /* walked from to_node to from_node */
+} step;
+
+typedef struct {
+    const cr_graph *g;
+    uint8_t *selected, *done;
+    int32_t best_reach; /* set by at_unpatrolled */
+    step *steps;
+    size_t n_steps, cap_steps;
+} planner;
+
+/* The unpatrolled selected reach at v with the smallest ID, or -1. */
+static int32_t unpatrolled_at(const planner *pl, int32_t v)
+{
+    const cr_graph *g = pl->g;
+    int32_t best = -1;
+    for (int side = 0; side < 2; side++) {
+        const int32_t *start = side ? g->up_start : g->down_start;
+        const int32_t *list = side ? g->up_reach : g->down_reach;
+        for (int32_t k = start[v]; k < start[v + 1]; k++) {
+            int32_t r = list[k];
+            if (pl->selected[r] && !pl->done[r] &&
+                (best < 0 || strcmp(g->reach_id[r], g->reach_id[best]) < 0)) {
+                best = r;
+            }
+        }
+    }
+    return best;
+}
+
+static int at_unpatrolled(void *user, int32_t v)
+{
+    planner *pl = user;
+    pl->best_reach = unpatrolled_at(pl, v);
+    return pl->best_reach >= 0;
+}
+
+static int at_target(void *user, int32_t v)
+{
+    return v == *(const int32_t *)user;
+}
+
+static void add_step(planner *pl, int32_t r, int32_t from_node)
+{
+    if (pl->n_steps == pl->cap_steps) {
+        pl->cap_steps = pl->cap_steps ? 2 * pl->cap_steps : 64;
+        pl->steps = cr_xrealloc(pl->steps, pl->cap_steps * sizeof *pl->steps);
+    }
+    pl->steps[pl->n_steps++] = (step){r, pl->g->from_node[r] != from_node};
+    pl->done[r] = 1;
+}
+
+/* Append the path found by the last search from src to v (reaches in walking order). */
+static void add_path(planner *pl, const paths *p, int32_t src, int32_t v)
+{
+    size_t n = 0;
+    for (int32_t u = v; u != src; u = other_end(pl->g, p->via[u], u)) {
+        n++;
+    }
+    int32_t *rev = cr_xcalloc(n + 1, sizeof *rev);
+    size_t k = n;
+    for (int32_t u = v; u != src; u = other_end(pl->g, p->via[u], u)) {
+        rev[--k] = p->via[u];
+    }
+    int32_t at = src;
+    for (size_t i = 0; i < n; i++) {
+        add_step(pl, rev[i], at);
+        at = other_end(pl->g, rev[i], at);
+    }
+    free(rev);
+}
+
+/* How many selected reaches the flow passes from v (downstream, every branch). */
+static size_t selected_downstream(const planner *pl, int32_t v, uint8_t *seen, int32_t *queue)
+{
+    const cr_graph *g = pl->g;
+    size_t head = 0, tail = 0, count = 0;
+    queue[tail++] = v;
+    seen[v] = 1;
+    while (head < tail) {
+        int32_t u = queue[head++];
+        for (int32_t k = g->down_start[u]; k < g->down_start[u + 1]; k++) {
+            int32_t r = g->down_reach[k], w = g->to_node[r];
+            count += pl->selected[r];
+            if (!seen[w]) {
+                seen[w] = 1;
+                queue[tail++] = w;
+            }
+        }
+    }
+    for (size_t i = 0; i < tail; i++) {
+        seen[queue[i]] = 0;
+    }
+    return count;
+}
+
+static int32_t default_start(const planner *pl)
+{
+    const cr_graph *g = pl->g;
+    uint8_t *ends = cr_xcalloc((size_t)g->n_nodes + 1, 1);
+    uint8_t *seen = cr_xcalloc((size_t)g->n_nodes + 1, 1);
+    int32_t *queue = cr_xcalloc((size_t)g->n_nodes + 1, sizeof *queue);
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        if (pl->selected[r]) {
+            ends[g->to_node[r]] = 1;
+        }
+    }
+    int32_t best = -1, best_reach = -1;
+    size_t best_count = 0;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        for (int32_t r = 0; r < g->n_reaches; r++) {
+            int32_t v = g->from_node[r];
+            if (!pl->selected[r] || (pass == 0 && ends[v])) {
+                continue; /* first pass: sources of the selection only */
+            }
+            size_t c = selected_downstream(pl, v, seen, queue);
+            if (best < 0 || c > best_count ||
+                (c == best_count && strcmp(g->reach_id[r], g->reach_id[best_reach]) < 0)) {
+                best = v;
+                best_reach = r;
+                best_count = c;
+            }
+        }
+    }
+    free(ends);
+    free(seen);
+    free(queue);
+    return best;
+}
+
+static int32_t nearest_node(const cr_graph *g, const double p[2], double *d_out)
+{
+    int32_t best = -1;
+    double bd = INFINITY;
+    for (int32_t v = 0; v < g->n_nodes; v++) {
+        double d = cr_geodesic_m(p[0], p[1], g->node_lon[v], g->node_lat[v]);
+        if (d < bd) {
+            bd = d;
+            best = v;
+        }
+    }
+    *d_out = bd;
+    return best;
+}
+
+/* ---- geometry, stops and legs ------------------------------------------------------------- */
+
+typedef struct {
+    double *xy; /* lon, lat pairs */
+    size_t n;
+    double *km;              /* cumulative, per vertex */
+    double *from_km, *to_km; /* per step */
+} line;
+
+static cr_status route_line(sqlite3 *db, const cr_graph *g, const planner *pl, line *ln,
+                            cr_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT geom FROM reaches_current WHERE reach_id = ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "patrol: %s", sqlite3_errmsg(db));
+    }
+    ln->from_km = cr_xcalloc(pl->n_steps + 1, sizeof *ln->from_km);
+    ln->to_km = cr_xcalloc(pl->n_steps + 1, sizeof *ln->to_km);
+    double *piece = NULL;
+    size_t cap_xy = 0;
+    for (size_t i = 0; i < pl->n_steps; i++) {
+        const step *s = &pl->steps[i];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, g->reach_id[s->reach], -1, SQLITE_STATIC);
+        size_t m = 0;
+        free(piece);
+        piece = NULL;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            cr_spatialite_append_linestring(sqlite3_column_blob(st, 0),
+                                            (size_t)sqlite3_column_bytes(st, 0), &piece, &m);
+        }
+        if (m == 0) { /* no geometry: the straight line between its nodes */
+            piece = cr_xrealloc(piece, 4 * sizeof *piece);
+            piece[0] = g->node_lon[g->from_node[s->reach]];
+            piece[1] = g->node_lat[g->from_node[s->reach]];
+            piece[2] = g->node_lon[g->to_node[s->reach]];
+            piece[3] = g->node_lat[g->to_node[s->reach]];
+            m = 2;
+        }
+        ln->from_km[i] = ln->n ? ln->km[ln->n - 1] : 0;
+        for (size_t k = 0; k < m; k++) {
+            size_t j = s->reversed ? m - 1 - k : k;
+            double lon = piece[2 * j], lat = piece[2 * j + 1];
+            if (ln->n > 0 && k == 0 && fabs(ln->xy[2 * ln->n - 2] - lon) < 1e-9 &&
+                fabs(ln->xy[2 * ln->n - 1] - lat) < 1e-9) {
+                continue;
+            }
+            if (ln->n + 1 > cap_xy) {
+                cap_xy = cap_xy ? 2 * cap_xy : 256;
+                ln->xy = cr_xrealloc(ln->xy, 2 * cap_xy * sizeof *ln->xy);
+                ln->km = cr_xrealloc(ln->km, cap_xy * sizeof *ln->km);
+            }
+            ln->xy[2 * ln->n] = lon;
+            ln->xy[2 * ln->n + 1] = lat;
+            ln->km[ln->n] =
+                ln->n ? ln->km[ln->n - 1] +
+                            cr_geodesic_m(ln->xy[2 * ln->n - 2], ln->xy[2 * ln->n - 1], lon, lat) /
+                                1000.0
+                      : 0;
+            ln->n++;
+        }
+        ln->to_km[i] = ln->n ? ln->km[ln->n - 1] : 0;
+    }
+    free(piece);
+    sqlite3_finalize(st);
+    return CR_OK;
+}
+
+/* Position along the route of the point nearest to (lon, lat); the distance to it. */
+static double locate(const line *ln, double lon, double lat, double *off_m)
+{
+    cr_local f;
+    cr_local_init(&f, lon, lat);
+    double best = INFINITY, at = 0;
+    for (size_t i = 0; ln->n > 0 && i + 1 < ln->n; i++) {
+        double ax = (ln->xy[2 * i] - lon) * f.kx, ay = (ln->xy[2 * i + 1] - lat) * f.ky;
+        double bx = (ln->xy[2 * i + 2] - lon) * f.kx, by = (ln->xy[2 * i + 3] - lat) * f.ky;
+        double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+        double t = len2 > 0 ? -(ax * dx + ay * dy) / len2 : 0;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        double px = ax + t * dx, py = ay + t * dy, d = sqrt(px * px + py * py);
+        if (d < best) {
+            best = d;
+            at = ln->km[i] + t * (ln->km[i + 1] - ln->km[i]);
+        }
+    }
+    if (ln->n == 1) {
+        best = cr_geodesic_m(lon, lat, ln->xy[0], ln->xy[1]);
+    }
+    *off_m = best;
+    return at;
+}
+
+typedef struct {
+    double km, off_m, lon, lat;
+    char layer[32], id[96], name[160], issue[40], detail[200], county[32];
+} stop;
+
+static int stop_cmp(const void *a, const void *b)
+{
+    const stop *x = a, *y = b;
+    if (x->km != y->km) {
+        return x->km < y->km ? -1 : 1;
+    }
+    int c = strcmp(x->layer, y->layer);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+static const char *col_text(sqlite3_stmt *st, int c)
+{
+    const unsigned char *t = sqlite3_column_text(st, c);
+    return t ? (const char *)t : "";
+}
+
+/* The open issues of one layer, placed on the route when they belong to it. */
+static void collect(sqlite3 *db, const char *sql, const char *date, const char *layer,
+                    const line *ln, const uint8_t *route_reach, const cr_graph *g,
+                    const char *route_lakes, double radius_m, stop **stops, size_t *n, size_t *cap)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return; /* a layer the store does not have yet: no stops from it */
+    }
+    sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        /* id, name, issue, detail, reach_id, lake_id, county_code, lon, lat */
+        double lon = sqlite3_column_double(st, 7), lat = sqlite3_column_double(st, 8), off;
+        double km = locate(ln, lon, lat, &off);
+        int32_t r = sqlite3_column_type(st, 4) == SQLITE_NULL
+                        ? -1
+                        : cr_graph_find_reach(g, col_text(st, 4));
+        const char *lake = col_text(st, 5);
+        int on_route = (r >= 0 && route_reach[r]) || (*lake && list_match(route_lakes, lake, 0)) ||
+                       off <= radius_m;
+        if (!on_route) {
+            continue;
+        }
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 32;
+            *stops = cr_xrealloc(*stops, *cap * sizeof **stops);
+        }
+        stop *s = &(*stops)[(*n)++];
+        memset(s, 0, sizeof *s);
+        s->km = km;
+        s->off_m = off;
+        s->lon = lon;
+        s->lat = lat;
+        snprintf(s->layer, sizeof s->layer, "%s", layer);
+        snprintf(s->id, sizeof s->id, "%s", col_text(st, 0));
+        snprintf(s->name, sizeof s->name, "%s", col_text(st, 1));
+        snprintf(s->issue, sizeof s->issue, "%s", col_text(st, 2));
+        snprintf(s->detail, sizeof s->detail, "%s", col_text(st, 3));
+        snprintf(s->county, sizeof s->county, "%s", col_text(st, 6));
+    }
+    sqlite3_finalize(st);
+}
+
+typedef struct {
+    double from_km, to_km;
+    char code[32];
+} piece;
+
+/* Jurisdiction pieces along the route from the joins' reach→county segments. */
+static piece *jurisdiction_pieces(sqlite3 *db, const cr_graph *g, const planner *pl, const line *ln,
+                                  size_t *n_out)
+{
+    piece *ps = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(db, "SELECT segments FROM reach_jurisdictions WHERE reach_id = ?",
+                                -1, &st, NULL) == SQLITE_OK;
+    for (size_t i = 0; i < pl->n_steps; i++) {
+        const step *s = &pl->steps[i];
+        double a = ln->from_km[i], b = ln->to_km[i], len = g->length_m[s->reach];
+        json_t *segs = NULL;
+        if (ok) {
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, g->reach_id[s->reach], -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                segs = json_loads(col_text(st, 0), 0, NULL);
+            }
+        }
+        size_t k_n = json_array_size(segs) ? json_array_size(segs) : 1;
+        for (size_t k = 0; k < k_n; k++) {
+            size_t kk = s->reversed ? k_n - 1 - k : k;
+            json_t *seg = json_array_get(segs, kk);
+            double m0 = seg ? json_number_value(json_array_get(seg, 1)) : 0;
+            double m1 = seg ? json_number_value(json_array_get(seg, 2)) : len;
+            double f0 = len > 0 ? m0 / len : 0, f1 = len > 0 ? m1 / len : 1;
+            f0 = f0 < 0 ? 0 : f0 > 1 ? 1 : f0;
+            f1 = f1 < 0 ? 0 : f1 > 1 ? 1 : f1;
+            double p0 = s->reversed ? b - f1 * (b - a) : a + f0 * (b - a);
+            double p1 = s->reversed ? b - f0 * (b - a) : a + f1 * (b - a);
+            const char *code = seg ? json_string_value(json_array_get(seg, 0)) : NULL;
+            if (n > 0 && strcmp(ps[n - 1].code, code ? code : "") == 0) {
+                ps[n - 1].to_km = p1; /* the same jurisdiction goes on */
+                continue;
+            }
+            if (n == cap) {
+                cap = cap ? 2 * cap : 32;
+                ps = cr_xrealloc(ps, cap * sizeof *ps);
+            }
+            ps[n].from_km = n ? ps[n - 1].to_km : p0;
+            ps[n].to_km = p1;
+            snprintf(ps[n].code, sizeof ps[n].code, "%s", code ? code : "");
+            n++;
+        }
+        json_decref(segs);
+    }
+    sqlite3_finalize(st);
+    if (n > 0) {
+        ps[0].from_km = 0;
+        ps[n - 1].to_km = ln->n ? ln->km[ln->n - 1] : 0;
+    }
+    *n_out = n;
+    return ps;
+}
+
+static json_t *leg_json(sqlite3 *db, const piece *p, size_t seq, const cr_access *access)
+{
+    json_t *leg = json_pack("{s:I, s:s, s:f, s:f, s:f}", "seq", (json_int_t)seq, "county_code",
+                            p->code, "from_km", round3(p->from_km), "to_km", round3(p->to_km),
+                            "length_km", round3(p->to_km - p->from_km));
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name FROM admin_units_current WHERE code = ? ORDER BY fid"
+                           " LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, p->code, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            json_object_set_new(leg, "county_name", json_string(col_text(st, 0)));
+        }
+    }
+    sqlite3_finalize(st);
+    if (json_object_get(leg, "county_name") == NULL) {
+        json_object_set_new(leg, "county_name",
+                            json_string(*p->code ? p->code : "outside the loaded jurisdictions"));
+    }
+    /* the lead: the river-chief office, else the first contact of the jurisdiction */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT agency, duty_phone, liaison, phone FROM contacts_current"
+                           " WHERE jurisdiction_code = ?"
+                           " ORDER BY role <> 'river_chief_office', role, agency LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, p->code, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            json_object_set_new(leg, "lead_agency", json_string(col_text(st, 0)));
+            json_object_set_new(leg, "duty_phone", json_string(col_text(st, 1)));
+            if (cr_access_layer(access, "contacts") && cr_access_code(access, p->code)) {
+                json_object_set_new(leg, "liaison", json_string(col_text(st, 2)));
+                json_object_set_new(leg, "phone", json_string(col_text(st, 3)));
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    return leg;
+}
+
+/* ---- the plan ------------------------------------------------------------------------------ */
+
+static const char *const STOP_SQL[][2] = {
+    {"hyacinth_reports",
+     "SELECT report_id, river, 'hyacinth_open', 'reported ' || ifnull(reported_at, '?') ||"
+     " ', ' || ifnull(density, '') || ', ' || ifnull(area_m2, '?') || ' m², ' || status,"
+     " reach_id, lake_id, county_code, X(geom), Y(geom) FROM hyacinth_reports_current"
+     " WHERE geom IS NOT NULL AND ifnull(substr(reported_at, 1, 10), '') <= ?1"
+     " AND (status <> 'cleared' OR substr(ifnull(cleared_at, ''), 1, 10) > ?1)"},
+    {"outfalls",
+     "SELECT outfall_id, name, CASE WHEN status = 'rectifying' THEN 'outfall_rectifying'"
+     " WHEN zone_id IS NOT NULL THEN 'outfall_in_protection_zone' ELSE 'outfall_unmatched' END,"
+     " ifnull(kind, '') || ', ' || ifnull(status, '') ||"
+     " CASE WHEN zone_id IS NOT NULL THEN ', zone ' || zone_id || ' (' || ifnull(zone_grade, '')"
+     " || ')' ELSE '' END, reach_id, lake_id, county_code, X(geom), Y(geom)"
+     " FROM outfalls_current WHERE geom IS NOT NULL AND ?1 IS NOT NULL"
+     " AND ifnull(status, '') <> 'closed' AND (status = 'rectifying' OR zone_id IS NOT NULL OR"
+     " instr(ifnull(join_flags, ''), 'unmatched') > 0)"},
+    {"monitoring_sections",
+     "SELECT section_id, name, 'cross_boundary_section', ifnull(upstream_jurisdiction, '') ||"
+     " ' → ' || ifnull(downstream_jurisdiction, '') || ', target ' || ifnull(target_class, '?'),"
+     " reach_id, lake_id, county_code, X(geom), Y(geom) FROM monitoring_sections_current"
+     " WHERE geom IS NOT NULL AND ?1 IS NOT NULL AND (section_kind = 'cross_boundary'"
+     " OR boundary = 1)"},
+};
+
+cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_request *req,
+                         json_t **out, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    planner pl = {g,
+                  cr_xcalloc((size_t)g->n_reaches + 1, 1),
+                  cr_xcalloc((size_t)g->n_reaches + 1, 1),
+                  -1,
+                  NULL,
+                  0,
+                  0};
+    size_t n_selected = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT reach_id, name FROM reaches_current", -1, &st, NULL) ==
+        SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int32_t r = cr_graph_find_reach(g, col_text(st, 0));
+            if (r >= 0 && (list_match(req->rivers, col_text(st, 1), 1) ||
+                           list_match(req->reaches, col_text(st, 0), 0))) {
+                n_selected += !pl.selected[r];
+                pl.selected[r] = 1;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    cr_status rc = CR_OK;
+    if (n_selected == 0) {
+        rc = cr_error_set(err, CR_ENOTFOUND, "no reach in the network matches %s%s%s",
+                          req->rivers ? req->rivers : "", req->rivers && req->reaches ? " / " : "",
+                          req->reaches ? req->reaches : "");
+    }
+    int32_t start = -1, end = -1;
+    double d;
+    if (rc == CR_OK && req->has_from) {
+        start = nearest_node(g, req->from, &d);
+        if (start < 0 || d > 2000) {
+            rc = cr_error_set(err, CR_ENOTFOUND, "from: no network node within 2 km");
+        }
+    } else if (rc == CR_OK) {
+        start = default_start(&pl);
+    }
+    if (rc == CR_OK && req->has_to) {
+        end = nearest_node(g, req->to, &d);
+        if (end < 0 || d > 2000) {
+            rc = cr_error_set(err, CR_ENOTFOUND, "to: no network node within 2 km");
+        }
+    }
+    /* route: nearest unpatrolled selected reach, along it, again */
+    paths p = {g,
+               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(double)),
+               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(int32_t)),
+               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(int32_t)),
+               0,
+               {NULL, 0, 0}};
+    for (int32_t v = 0; v < g->n_nodes; v++) {
+        p.dist[v] = INFINITY;
+        p.via[v] = -1;
+    }
+    int32_t at = start;
+    size_t unreachable = 0;
+    while (rc == CR_OK) {
+        int32_t v = search(&p, at, at_unpatrolled, &pl);
+        if (v < 0) {
+            break; /* the rest is not connected to where we are */
+        }
+        add_path(&pl, &p, at, v);
+        int32_t r = unpatrolled_at(&pl, v);
+        if (r < 0) {
+            continue; /* patrolled on the way */
+        }
+        add_step(&pl, r, v);
+        at = other_end(g, r, v);
+    }
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        unreachable += pl.selected[r] && !pl.done[r];
+    }
+    if (rc == CR_OK && end >= 0 && end != at) {
+        if (search(&p, at, at_target, &end) == end) {
+            add_path(&pl, &p, at, end);
+        } else {
+            rc = cr_error_set(err, CR_ENOTFOUND, "to: not reachable over the network");
+        }
+    }
+    free(p.dist);
+    free(p.via);
+    free(p.touched);
+    free(p.h.a);
+    line ln = {0};
+    if (rc == CR_OK) {
+        rc = route_line(db, g, &pl, &ln, err);
+    }
+    if (rc == CR_OK) {
+        char today[21];
+        cr_now_iso8601(today);
+        today[10] = '\0';
+        const char *date = req->date ? req->date : today;
+        double speed = req->speed_kmh > 0 ? req->speed_kmh : req->on_foot ? 4.0 : 10.0;
+        double dwell = req->dwell_min >= 0 ? req->dwell_min : 10.0;
+        double radius = req->radius_m > 0 ? req->radius_m : 300.0;
+        uint8_t *route_reach = cr_xcalloc((size_t)g->n_reaches + 1, 1);
+        cr_strbuf lakes = {0};
+        json_t *reaches = json_array();
+        for (size_t i = 0; i < pl.n_steps; i++) {
+            const step *s = &pl.steps[i];
+            route_reach[s->reach] = 1;
+            int32_t nodes[2] = {g->from_node[s->reach], g->to_node[s->reach]};
+            for (int k = 0; k < 2; k++) {
+                int32_t lk = g->node_lake[nodes[k]];
+                if (lk >= 0 && !list_match(lakes.data, g->lake_id[lk], 0)) {
+                    cr_strbuf_printf(&lakes, "%s%s", lakes.len ? "," : "", g->lake_id[lk]);
+                }
+            }
+            json_array_append_new(
+                reaches, json_pack("{s:s, s:b, s:b, s:f, s:f}", "reach_id", g->reach_id[s->reach],
+                                   "reversed", s->reversed, "selected", pl.selected[s->reach],
+                                   "from_km", round3(ln.from_km[i]), "to_km", round3(ln.to_km[i])));
+        }
+        stop *stops = NULL;
+        size_t n_stops = 0, cap_stops = 0;
+        for (size_t k = 0; k < sizeof STOP_SQL / sizeof STOP_SQL[0]; k++) {
+            collect(db, STOP_SQL[k][1], date, STOP_SQL[k][0], &ln, route_reach, g,
+                    lakes.data ? lakes.data : "", radius, &stops, &n_stops, &cap_stops);
+        }
+        if (n_stops > 1) {
+            qsort(stops, n_stops, sizeof *stops, stop_cmp);
+        }
+        size_t n_pieces = 0;
+        piece *pieces = jurisdiction_pieces(db, g, &pl, &ln, &n_pieces);
+        json_t *legs = json_array(), *stops_json = json_array();
+        for (size_t i = 0; i < n_pieces; i++) {
+            json_t *leg = leg_json(db, &pieces[i], i + 1, req->access);
+            json_t *seqs = json_array();
+            size_t in_leg = 0;
+            for (size_t k = 0; k < n_stops; k++) {
+                int last = i + 1 == n_pieces;
+                if (stops[k].km >= pieces[i].from_km &&
+                    (stops[k].km < pieces[i].to_km || (last && stops[k].km <= pieces[i].to_km))) {
+                    json_array_append_new(seqs, json_integer((json_int_t)k + 1));
+                    in_leg++;
+                }
+            }
+            double len = pieces[i].to_km - pieces[i].from_km;
+            json_object_set_new(leg, "time_h",
+                                json_real(round3(len / speed + (double)in_leg * dwell / 60.0)));
+            json_object_set_new(leg, "stops", seqs);
+            json_array_append_new(legs, leg);
+        }
+        for (size_t k = 0; k < n_stops; k++) {
+            const stop *s = &stops[k];
+            size_t leg = 0;
+            for (size_t i = 0; i < n_pieces; i++) {
+                leg = s->km >= pieces[i].from_km ? i + 1 : leg;
+            }
+            json_array_append_new(
+                stops_json,
+                json_pack("{s:I, s:f, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f}", "seq",
+                          (json_int_t)k + 1, "km", round3(s->km), "leg", (json_int_t)leg, "layer",
+                          s->layer, "id", s->id, "name", s->name, "issue", s->issue, "detail",
+                          s->detail, "county_code", s->county, "lon", round(s->lon * 1e7) / 1e7,
+                          "lat", round(s->lat * 1e7) / 1e7, "off_route_m", round(s->off_m)));
+        }
+        json_t *coords = json_array();
+        for (size_t i = 0; i < ln.n; i++) {
+            json_array_append_new(coords, json_pack("[f,f]", round(ln.xy[2 * i] * 1e7) / 1e7,
+                                                    round(ln.xy[2 * i + 1] * 1e7) / 1e7));
+        }
+        double length = ln.n ? ln.km[ln.n - 1] : 0;
+        *out = json_pack(
+            "{s:s, s:s, s:s?, s:s?, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:{s:o, s:o}, s:o, s:o}",
+            "date", date, "mode", req->on_foot ? "foot" : "boat", "rivers", req->rivers,
+            "reaches_asked", req->reaches, "speed_kmh", speed, "dwell_min", dwell, "length_km",
+            round3(length), "travel_h", round3(length / speed), "time_h",
+            round3(length / speed + (double)n_stops * dwell / 60.0), "selected_reaches",
+            (json_int_t)n_selected, "unreachable_reaches", (json_int_t)unreachable, "route",
+            "reaches", reaches, "coordinates", coords, "legs", legs, "stops", stops_json);
+        free(pieces);
+        free(stops);
+        free(route_reach);
+        cr_strbuf_cleanup(&lakes);
+    }
+    free(ln.xy);
+    free(ln.km);
+    free(ln.from_km);
+    free(ln.to_km);
+    free(pl.selected);
+    free(pl.done);
+    free(pl.steps);
+    return rc;
+}
