@@ -1,7 +1,7 @@
 // The web map: MapLibre GL (served from /vendor, no network beyond this server), the zone
 // style, layer switcher and legend, popups with the join results, search, a date filter for
 // hyacinth reports, and the trace tool with its notification list and CSV download.
-import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter } from './lib.mjs';
+import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery } from './lib.mjs';
 
 const $ = (id) => document.getElementById(id);
 const status = (msg) => { $('status').textContent = msg || ''; };
@@ -129,3 +129,38 @@ async function runTrace(lngLat) {
     };
   } catch (err) { status(err.message); }
 }
+
+// patrol panel: the route drawn, the legs and the stops listed, GPX and checklist downloads
+map.on('load', () => {
+  map.addSource('patrol', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'patrol-route', type: 'line', source: 'patrol', filter: ['==', ['get', 'kind'], 'route'],
+    paint: { 'line-color': '#0066ff', 'line-width': 5, 'line-opacity': 0.7 } });
+  map.addLayer({ id: 'patrol-stops', type: 'circle', source: 'patrol', filter: ['==', ['get', 'kind'], 'stop'],
+    paint: { 'circle-color': '#0066ff', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+});
+$('patrol-btn').addEventListener('click', async () => {
+  status('');
+  const ask = (format) => patrolQuery({ target: $('patrol-target').value, date: $('patrol-date').value,
+    mode: document.querySelector('input[name=patrol-mode]:checked').value, format });
+  let url;
+  try { url = ask('geojson'); } catch (err) { return status(err.message); }
+  try {
+    const fc = await getJson(url);
+    map.getSource('patrol').setData(fc);
+    const route = fc.features.find((f) => f.properties.kind === 'route');
+    const legs = fc.features.filter((f) => f.properties.kind === 'leg').map((f) => f.properties);
+    const stops = fc.features.filter((f) => f.properties.kind === 'stop').map((f) => f.properties);
+    $('patrol-out').innerHTML =
+      `<p>${Number(route.properties.length_km).toFixed(1)} km, ${Number(route.properties.time_h).toFixed(1)} h, ${stops.length} stops</p>` +
+      '<b>分段 Legs</b><table id="patrol-legs">' +
+      legs.map((l) => `<tr><td>${esc(l.county_name)}</td><td>${Number(l.from_km).toFixed(1)}–${Number(l.to_km).toFixed(1)} km</td>` +
+        `<td>${esc(l.lead_agency ?? '')} ${esc(l.duty_phone ?? '')}</td></tr>`).join('') +
+      '</table><b>检查点 Stops</b><table id="patrol-stops">' +
+      stops.slice(0, 60).map((p) => `<tr><td>${p.seq}</td><td>${Number(p.km).toFixed(1)} km</td><td>${esc(p.id)}</td><td>${esc(p.issue)}</td></tr>`).join('') +
+      `</table><a href="${ask('gpx')}" download="patrol.gpx">GPX</a> · <a href="${ask('csv')}" download="patrol.csv">checklist CSV</a> · ` +
+      `<a href="${ask('html')}" target="_blank" rel="noopener">printable checklist</a>`;
+    const b = route.geometry.coordinates.reduce((acc, c) => [Math.min(acc[0], c[0]), Math.min(acc[1], c[1]),
+      Math.max(acc[2], c[0]), Math.max(acc[3], c[1])], [180, 90, -180, -90]);
+    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 0 });
+  } catch (err) { status(err.message); }
+});

@@ -66,3 +66,20 @@ export function dateFilter(field, from, to) {
   if (to) parts.push(['<=', ['slice', ['to-string', ['get', field]], 0, 10], to]);
   return parts.length > 1 ? parts : null;
 }
+
+// The patrol request for the panel: a preset or rivers, a date, boat or foot; the format asked
+// (geojson for the map, gpx/csv/html for downloads).
+export function patrolQuery({ target, date, mode, format }) {
+  const p = new URLSearchParams();
+  if (target === 'yihe-sanhu') p.set('preset', 'yihe-sanhu');
+  else if (target && target.trim()) p.set('river', target.trim());
+  else throw new Error('patrol: choose 一河三湖 or name a river');
+  if (date) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error('patrol: date YYYY-MM-DD');
+    p.set('date', date);
+  }
+  if (mode !== 'boat' && mode !== 'foot') throw new Error('patrol: boat or foot');
+  p.set('mode', mode);
+  p.set('format', format || 'geojson');
+  return '/api/patrol?' + p.toString();
+}

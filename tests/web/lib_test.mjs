@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter } from '../../web/lib.mjs';
+import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery } from '../../web/lib.mjs';
 
 const style = JSON.parse(readFileSync(new URL('../../styles/zone.json', import.meta.url), 'utf8'));
 
@@ -44,4 +44,14 @@ test('date filter: either bound, or none', () => {
   assert.equal(f[0], 'all');
   assert.equal(f.length, 2);
   assert.deepEqual(f[1][2], '2025-06-01');
+});
+
+test('patrolQuery: preset or river, date, mode, format; bad input refused', () => {
+  assert.equal(patrolQuery({ target: 'yihe-sanhu', date: '2025-10-31', mode: 'boat' }),
+    '/api/patrol?preset=yihe-sanhu&date=2025-10-31&mode=boat&format=geojson');
+  assert.equal(patrolQuery({ target: ' 太浦河 ', mode: 'foot', format: 'gpx' }),
+    '/api/patrol?river=%E5%A4%AA%E6%B5%A6%E6%B2%B3&mode=foot&format=gpx');
+  assert.throws(() => patrolQuery({ target: '', mode: 'boat' }), /river/);
+  assert.throws(() => patrolQuery({ target: 'yihe-sanhu', date: '31/10/2025', mode: 'boat' }), /date/);
+  assert.throws(() => patrolQuery({ target: 'yihe-sanhu', mode: 'car' }), /boat or foot/);
 });

@@ -3,8 +3,9 @@
 // Checks: the page loads and the map goes idle with no error shown; counties, lakes, reaches
 // and sections are drawn on the canvas; search finds 元荡; the trace tool, clicked on the Taipu
 // River in Wujiang, highlights the trace and lists Wujiang, Jiashan, Qingpu and Songjiang to
-// notify, in that order (what `crossriver trace` says for the same point). Leaves
-// OUT_DIR/page.png for people to look at.
+// notify, in that order (what `crossriver trace` says for the same point); the patrol panel
+// plans 一河三湖, draws the route and lists legs starting in Wujiang with Jiashan and Qingpu on
+// the way. Leaves OUT_DIR/page.png and OUT_DIR/patrol.png for people to look at.
 import { chromium } from 'playwright-core';
 import { join } from 'node:path';
 
@@ -57,6 +58,18 @@ try {
   await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.queryRenderedFeatures({ layers: ['trace-reaches'] }).length > 0,
     null, { timeout: 30000 }).catch(() => fail('the traced reaches are not highlighted'));
   await page.screenshot({ path: join(outDir, 'page.png') });
+  // the patrol panel: 一河三湖 by boat; the route drawn, legs by jurisdiction listed
+  await page.fill('#patrol-date', '2025-10-31');
+  await page.click('#patrol-btn');
+  await page.waitForFunction(() => document.querySelectorAll('#patrol-legs tr').length > 0, null, { timeout: 30000 })
+    .catch(() => fail('the patrol panel lists no legs'));
+  const legs = await page.locator('#patrol-legs tr td:first-child').allTextContents();
+  if (legs[0] !== '吴江区' || !legs.includes('嘉善县') || !legs.includes('青浦区')) fail(`patrol legs ${legs}`);
+  const stops = await page.locator('#patrol-stops tr').count();
+  if (stops < 10) fail(`patrol stops ${stops}`);
+  await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.queryRenderedFeatures({ layers: ['patrol-route'] }).length > 0,
+    null, { timeout: 30000 }).catch(() => fail('the patrol route is not drawn'));
+  await page.screenshot({ path: join(outDir, 'patrol.png') });
   if (errors.length) fail(`script errors: ${errors.join('; ')}`);
 } catch (e) {
   fail(e.message.split('\n')[0]);
@@ -64,4 +77,4 @@ try {
   if (browser) await browser.close();
 }
 if (failures) process.exit(1);
-console.log('page_check: the web map draws, searches and traces');
+console.log('page_check: the web map draws, searches, traces and plans a patrol');
