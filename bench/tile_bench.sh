@@ -63,6 +63,8 @@ for z in range(8, 15):
 PY
 wc -l < "$TB/tiles.txt" | xargs echo "   tiles:"
 
+echo "== generalise (what ingest does after each import of these layers)"
+"$BIN" generalise --store "$OUT/store.sqlite"
 echo "== cold: crossriver"
 build-release/tile_bench "$OUT/store.sqlite" layers "$TB/tiles.txt" "$TB" | tee "$TB/cr_cold.txt"
 

@@ -27,10 +27,11 @@ int cr_cmd_generalise(int argc, char **argv)
             continue;
         }
         printf("usage: crossriver generalise [--layer NAME] [--store PATH] [--json]\n\n"
-               "Rebuild the low-zoom generalisations of the polygon layers whose tile settings\n"
-               "list \"generalise\" zoom levels (ingest does this after each import of such a\n"
-               "layer): shared boundaries are simplified once, so neighbours never gap or\n"
-               "overlap. Servers drop the affected tiles by themselves.\n");
+               "Rebuild the low-zoom generalisations of the polygon and line layers whose tile\n"
+               "settings list \"generalise\" zoom levels (ingest does this after each import of\n"
+               "such a layer): polygons' shared boundaries are simplified once, so neighbours\n"
+               "never gap or overlap; lines keep their endpoints. Servers drop the affected\n"
+               "tiles by themselves.\n");
         return opt == 'h' ? CR_EXIT_OK : CR_EXIT_USAGE;
     }
     if (optind < argc) {

@@ -14,7 +14,8 @@
 int cr_generalise_wanted(const cr_layer_def *d)
 {
     const json_t *tile = json_object_get(d->json, "tile");
-    return d->geom == CR_GEOM_MULTIPOLYGON && json_is_array(json_object_get(tile, "generalise")) &&
+    return (d->geom == CR_GEOM_MULTIPOLYGON || d->geom == CR_GEOM_LINESTRING) &&
+           json_is_array(json_object_get(tile, "generalise")) &&
            json_array_size(json_object_get(tile, "generalise")) > 0;
 }
 
@@ -49,6 +50,44 @@ static void collect(void *item, void *user)
 static void geos_error(const char *message, void *user)
 {
     snprintf(user, 256, "%s", message);
+}
+
+/* One level of a line layer: each line simplified on its own (Douglas–Peucker keeps both
+ * endpoints, so reaches still meet where they met). */
+static cr_status build_line_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, size_t n,
+                                  int level, double tolerance, const char *table,
+                                  cr_generalise_stats *st, cr_error *err)
+{
+    char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (fid, level, wkb) VALUES (?, ?, ?)", table);
+    sqlite3_stmt *ins = NULL;
+    int prc = sqlite3_prepare_v2(db, sql, -1, &ins, NULL);
+    sqlite3_free(sql);
+    if (prc != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "%s", sqlite3_errmsg(db));
+    }
+    GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
+    cr_status rc = CR_OK;
+    int64_t vertices = 0;
+    for (size_t f = 0; f < n && rc == CR_OK; f++) {
+        GEOSGeometry *out = GEOSSimplify_r(h, fs[f].g, tolerance);
+        vertices += out ? count_vertices(h, out) : 0;
+        size_t len = 0;
+        unsigned char *wkb = out ? GEOSWKBWriter_write_r(h, w, out, &len) : NULL;
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, fs[f].fid);
+        sqlite3_bind_int(ins, 2, level);
+        sqlite3_bind_blob(ins, 3, wkb, (int)len, SQLITE_TRANSIENT);
+        if (wkb == NULL || sqlite3_step(ins) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", level,
+                              (long long)fs[f].fid, wkb ? sqlite3_errmsg(db) : "no geometry");
+        }
+        GEOSFree_r(h, wkb);
+        GEOSGeom_destroy_r(h, out);
+    }
+    st->vertices_out = vertices;
+    GEOSWKBWriter_destroy_r(h, w);
+    sqlite3_finalize(ins);
+    return rc;
 }
 
 /* One level: the faces of the simplified arcs, handed to the features inside them. */
@@ -213,7 +252,7 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
         }
         fs[n].fid = sqlite3_column_int64(st_rows, 0);
         fs[n].g = g;
-        fs[n].prep = GEOSPrepare_r(h, g);
+        fs[n].prep = d->geom == CR_GEOM_MULTIPOLYGON ? GEOSPrepare_r(h, g) : NULL;
         double lo, hi;
         GEOSGeom_getYMin_r(h, g, &lo);
         GEOSGeom_getYMax_r(h, g, &hi);
@@ -225,7 +264,7 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
     sqlite3_finalize(st_rows);
     /* every boundary, noded where they meet, merged into arcs between nodes */
     GEOSGeometry *merged = NULL;
-    if (rc == CR_OK && n > 0) {
+    if (rc == CR_OK && n > 0 && d->geom == CR_GEOM_MULTIPOLYGON) {
         GEOSGeometry **bounds = cr_xcalloc(n, sizeof *bounds);
         for (size_t f = 0; f < n; f++) {
             bounds[f] = GEOSBoundary_r(h, fs[f].g);
@@ -246,13 +285,17 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
     double shrink = cos((ymin + ymax) / 2.0 * M_PI / 180.0);
     for (size_t l = 0; l < n_levels && rc == CR_OK && n > 0; l++) {
         double tol = px * 360.0 / (256.0 * ldexp(1.0, levels[l])) * (shrink > 0 ? shrink : 1);
-        rc = build_level(h, db, fs, n, levels[l], tol, merged, table, st, err);
+        rc = d->geom == CR_GEOM_MULTIPOLYGON
+                 ? build_level(h, db, fs, n, levels[l], tol, merged, table, st, err)
+                 : build_line_level(h, db, fs, n, levels[l], tol, table, st, err);
         st->levels++;
     }
     st->features = (int64_t)n;
     GEOSGeom_destroy_r(h, merged);
     for (size_t f = 0; f < n; f++) {
-        GEOSPreparedGeom_destroy_r(h, fs[f].prep);
+        if (fs[f].prep) {
+            GEOSPreparedGeom_destroy_r(h, fs[f].prep);
+        }
         GEOSGeom_destroy_r(h, fs[f].g);
     }
     free(fs);

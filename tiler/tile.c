@@ -453,6 +453,57 @@ static int fast_geometry(fast_ctx *c, const unsigned char *b, size_t len, const 
     }
 }
 
+/* The same for little-endian WKB (the generalised levels): POINT, LINESTRING, MULTIPOINT,
+ * MULTILINESTRING, XY. 0 for anything else. */
+static int fast_wkb(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt, double lo,
+                    double hi, cr_mvt_layer *l, double tol)
+{
+    c->length = 0;
+    c->emitted = 0;
+    c->part_n = 0;
+    if (len < 5 || b[0] != 0x01) {
+        return 0;
+    }
+    const unsigned char *p = b + 5, *end = b + len;
+    int32_t type = le_i32(b + 1);
+    switch (type) {
+    case 1:
+        return end - p >= 16 && fast_point(c, p, tt, lo, hi, l);
+    case 2:
+        return fast_line(c, p, end, tt, lo, hi, l, tol) > 0;
+    case 4:
+    case 5: {
+        if (end - p < 4) {
+            return 0;
+        }
+        int32_t n = le_i32(p);
+        p += 4;
+        for (int32_t i = 0; i < n; i++) {
+            if (end - p < 5 || p[0] != 0x01 || le_i32(p + 1) != (type == 5 ? 2 : 1)) {
+                return 0;
+            }
+            p += 5;
+            if (type == 5) {
+                size_t used = fast_line(c, p, end, tt, lo, hi, l, tol);
+                if (used == 0) {
+                    return 0;
+                }
+                p += used;
+            } else {
+                if (end - p < 16) {
+                    return 0;
+                }
+                fast_point(c, p, tt, lo, hi, l);
+                p += 16;
+            }
+        }
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
 /* Clip a closed ring (n points, lon/lat) to the box (Sutherland–Hodgman): the result, closed,
  * in c->ring[0]; returns its point count (0 when fewer than 4 remain). Edges may run along the
  * box: the box is wider than the tile, and GEOS's exact cut in tile units removes them. */
@@ -661,12 +712,12 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
         return CR_OK;
     }
     double simplify = json_number_value(json_object_get(ts, "simplify_px"));
-    /* layers generalised ahead of time (etl/generalise.c): the smallest level at or above z,
-     * and no per-tile simplification at any zoom, so shared boundaries stay shared */
+    /* layers generalised ahead of time (etl/generalise.c): the smallest level at or above z */
     int level = -1;
     const json_t *levels = json_object_get(ts, "generalise");
     if (json_array_size(levels) > 0) {
-        simplify = 0;
+        /* polygons: shared boundaries must stay shared; lines are simplified again, harmlessly */
+        simplify = d->geom == CR_GEOM_MULTIPOLYGON ? 0 : simplify;
         size_t li;
         json_t *lv;
         json_array_foreach(levels, li, lv)
@@ -763,9 +814,11 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
         weight fw = {0, fid};
         GEOSGeometry *g = NULL, *tg = NULL, *clipped = NULL, *simple = NULL;
         const GEOSGeometry *shown = NULL;
-        int fast = blob && raw_blob && type != CR_MVT_POLYGON &&
-                   fast_geometry(&fc, blob, blob_len, &tt, -buffer, (double)extent + buffer, l,
-                                 simplify * extent / 256.0);
+        int fast = blob && type != CR_MVT_POLYGON &&
+                   (raw_blob ? fast_geometry(&fc, blob, blob_len, &tt, -buffer,
+                                             (double)extent + buffer, l, simplify * extent / 256.0)
+                             : fast_wkb(&fc, blob, blob_len, &tt, -buffer, (double)extent + buffer,
+                                        l, simplify * extent / 256.0));
         if (fast) {
             fw.size = type == CR_MVT_LINESTRING ? fc.length : point_weight(fid);
         } else if (blob) {

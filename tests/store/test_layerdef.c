@@ -93,8 +93,9 @@ static void test_mistakes_are_errors_naming_the_key(void **state)
                             "simplify_px, drop_priority, generalise)"},
         {"{\"minzoom\": 30}", "tile.minzoom: wrong type or range"},
         {"{\"attributes\": [\"id\", \"nmae\"]}", "tile.attributes[1]: no field 'nmae'"},
-        {"{\"generalise\": [4]}",
-         "tile.generalise: wrong type or range (a list of zooms 0–22, polygon layers only)"},
+        {"{\"generalise\": 4}",
+         "tile.generalise: wrong type or range (a list of zooms 0–22, polygon and line layers "
+         "only)"},
     };
     for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
         char json[512];

@@ -450,6 +450,43 @@ static void test_low_zoom_boundaries_are_shared(void **state)
     sqlite3_finalize(v);
 }
 
+/* Reaches are generalised per level too, each on its own, keeping both endpoints (the network
+ * still meets at its nodes) and never adding vertices; the z6 tile reads them (GDAL). */
+static void test_line_levels_keep_endpoints(void **state)
+{
+    (void)state;
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(cr_store_db(g_store),
+                           "SELECT c.reach_id, g.level, ST_NPoints(c.geom),"
+                           " ST_NPoints(GeomFromWKB(g.wkb)),"
+                           " ST_Distance(ST_StartPoint(c.geom), ST_StartPoint(GeomFromWKB(g.wkb))),"
+                           " ST_Distance(ST_EndPoint(c.geom), ST_EndPoint(GeomFromWKB(g.wkb)))"
+                           " FROM reaches_current c JOIN reaches_generalised g ON g.fid = c.fid",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    int rows = 0, fewer = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        rows++;
+        assert_true(sqlite3_column_int(st, 3) >= 2);
+        assert_true(sqlite3_column_int(st, 3) <= sqlite3_column_int(st, 2));
+        fewer += sqlite3_column_int(st, 3) < sqlite3_column_int(st, 2);
+        if (sqlite3_column_double(st, 4) != 0 || sqlite3_column_double(st, 5) != 0) {
+            fail_msg("reach %s level %d moved an endpoint", sqlite3_column_text(st, 0),
+                     sqlite3_column_int(st, 1));
+        }
+    }
+    sqlite3_finalize(st);
+    assert_true(rows >= 3 * 20); /* every reach at the three levels */
+    assert_true(fewer > 0);
+    render(6, 53, 26, "reaches", "z6r.mvt");
+    GDALDatasetH ds = open_tile("z6r.mvt", 6, 53, 26);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "reaches");
+    assert_non_null(l);
+    assert_true(OGR_L_GetFeatureCount(l, 1) >= 15);
+    GDALClose(ds);
+}
+
 /* The county of an outfall by fid, from the store's joins. */
 static void county_of(long long fid, char *out, size_t n)
 {
@@ -594,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_restricted_attributes_follow_the_token),
         cmocka_unit_test(test_caps_thin_in_drop_order),
         cmocka_unit_test(test_low_zoom_boundaries_are_shared),
+        cmocka_unit_test(test_line_levels_keep_endpoints),
         cmocka_unit_test(test_token_file_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
