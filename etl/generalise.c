@@ -52,41 +52,71 @@ static void geos_error(const char *message, void *user)
     snprintf(user, 256, "%s", message);
 }
 
+/* Rows of one level into "<layer>_generalised". */
+typedef struct {
+    GEOSContextHandle_t h;
+    sqlite3 *db;
+    sqlite3_stmt *ins;
+    GEOSWKBWriter *w;
+    int level;
+    int64_t vertices;
+} level_writer;
+
+static cr_status writer_open(level_writer *lw, GEOSContextHandle_t h, sqlite3 *db,
+                             const char *table, int level, cr_error *err)
+{
+    *lw = (level_writer){h, db, NULL, NULL, level, 0};
+    char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (fid, level, wkb) VALUES (?, ?, ?)", table);
+    int prc = sqlite3_prepare_v2(db, sql, -1, &lw->ins, NULL);
+    sqlite3_free(sql);
+    if (prc != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "%s", sqlite3_errmsg(db));
+    }
+    lw->w = GEOSWKBWriter_create_r(h);
+    return CR_OK;
+}
+
+/* Store g (taken: destroyed here) as fid's geometry at the level. */
+static cr_status writer_put(level_writer *lw, int64_t fid, GEOSGeometry *g, cr_error *err)
+{
+    lw->vertices += g ? count_vertices(lw->h, g) : 0;
+    size_t len = 0;
+    unsigned char *wkb = g ? GEOSWKBWriter_write_r(lw->h, lw->w, g, &len) : NULL;
+    sqlite3_reset(lw->ins);
+    sqlite3_bind_int64(lw->ins, 1, fid);
+    sqlite3_bind_int(lw->ins, 2, lw->level);
+    sqlite3_bind_blob(lw->ins, 3, wkb, (int)len, SQLITE_TRANSIENT);
+    cr_status rc = CR_OK;
+    if (wkb == NULL || sqlite3_step(lw->ins) != SQLITE_DONE) {
+        rc = cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", lw->level,
+                          (long long)fid, wkb ? sqlite3_errmsg(lw->db) : "no geometry");
+    }
+    GEOSFree_r(lw->h, wkb);
+    GEOSGeom_destroy_r(lw->h, g);
+    return rc;
+}
+
+static void writer_close(level_writer *lw, cr_generalise_stats *st)
+{
+    st->vertices_out = lw->vertices;
+    if (lw->w) {
+        GEOSWKBWriter_destroy_r(lw->h, lw->w);
+    }
+    sqlite3_finalize(lw->ins);
+}
+
 /* One level of a line layer: each line simplified on its own (Douglas–Peucker keeps both
  * endpoints, so reaches still meet where they met). */
 static cr_status build_line_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, size_t n,
                                   int level, double tolerance, const char *table,
                                   cr_generalise_stats *st, cr_error *err)
 {
-    char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (fid, level, wkb) VALUES (?, ?, ?)", table);
-    sqlite3_stmt *ins = NULL;
-    int prc = sqlite3_prepare_v2(db, sql, -1, &ins, NULL);
-    sqlite3_free(sql);
-    if (prc != SQLITE_OK) {
-        return cr_error_set(err, CR_EDB, "%s", sqlite3_errmsg(db));
-    }
-    GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
-    cr_status rc = CR_OK;
-    int64_t vertices = 0;
+    level_writer lw;
+    cr_status rc = writer_open(&lw, h, db, table, level, err);
     for (size_t f = 0; f < n && rc == CR_OK; f++) {
-        GEOSGeometry *out = GEOSSimplify_r(h, fs[f].g, tolerance);
-        vertices += out ? count_vertices(h, out) : 0;
-        size_t len = 0;
-        unsigned char *wkb = out ? GEOSWKBWriter_write_r(h, w, out, &len) : NULL;
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, fs[f].fid);
-        sqlite3_bind_int(ins, 2, level);
-        sqlite3_bind_blob(ins, 3, wkb, (int)len, SQLITE_TRANSIENT);
-        if (wkb == NULL || sqlite3_step(ins) != SQLITE_DONE) {
-            rc = cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", level,
-                              (long long)fs[f].fid, wkb ? sqlite3_errmsg(db) : "no geometry");
-        }
-        GEOSFree_r(h, wkb);
-        GEOSGeom_destroy_r(h, out);
+        rc = writer_put(&lw, fs[f].fid, GEOSSimplify_r(h, fs[f].g, tolerance), err);
     }
-    st->vertices_out = vertices;
-    GEOSWKBWriter_destroy_r(h, w);
-    sqlite3_finalize(ins);
+    writer_close(&lw, st);
     return rc;
 }
 
@@ -116,13 +146,8 @@ static cr_status build_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, si
         inner[i] = GEOSPointOnSurface_r(h, face);
         GEOSSTRtree_insert_r(h, tree, inner[i], (void *)(uintptr_t)i);
     }
-    char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (fid, level, wkb) VALUES (?, ?, ?)", table);
-    sqlite3_stmt *ins = NULL;
-    int prc = sqlite3_prepare_v2(db, sql, -1, &ins, NULL);
-    sqlite3_free(sql);
-    GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
-    cr_status rc = prc == SQLITE_OK ? CR_OK : cr_error_set(err, CR_EDB, "%s", sqlite3_errmsg(db));
-    int64_t vertices = 0;
+    level_writer lw;
+    cr_status rc = writer_open(&lw, h, db, table, level, err);
     hits hs = {0};
     for (size_t f = 0; f < n && rc == CR_OK; f++) {
         hs.n = 0;
@@ -151,24 +176,10 @@ static cr_status build_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, si
             out = GEOSTopologyPreserveSimplify_r(h, fs[f].g, tolerance);
             st->fell_back++;
         }
-        vertices += count_vertices(h, out);
-        size_t len = 0;
-        unsigned char *wkb = out ? GEOSWKBWriter_write_r(h, w, out, &len) : NULL;
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, fs[f].fid);
-        sqlite3_bind_int(ins, 2, level);
-        sqlite3_bind_blob(ins, 3, wkb, (int)len, SQLITE_TRANSIENT);
-        if (wkb == NULL || sqlite3_step(ins) != SQLITE_DONE) {
-            rc = cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", level,
-                              (long long)fs[f].fid, wkb ? sqlite3_errmsg(db) : "no geometry");
-        }
-        GEOSFree_r(h, wkb);
-        GEOSGeom_destroy_r(h, out);
+        rc = writer_put(&lw, fs[f].fid, out, err);
     }
-    st->vertices_out = vertices;
+    writer_close(&lw, st);
     free(hs.items);
-    sqlite3_finalize(ins);
-    GEOSWKBWriter_destroy_r(h, w);
     GEOSSTRtree_destroy_r(h, tree);
     for (int i = 0; i < n_faces; i++) {
         GEOSGeom_destroy_r(h, inner[i]);

@@ -402,70 +402,16 @@ static int fast_point(fast_ctx *c, const unsigned char *p, const to_tile *tt, do
     return 1;
 }
 
-/* A SpatiaLite BLOB geometry (little-endian, XY, uncompressed POINT, LINESTRING, MULTIPOINT or
- * MULTILINESTRING) into the layer. 0 when it is anything else: the caller uses GEOS. */
-static int fast_geometry(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt,
-                         double lo, double hi, cr_mvt_layer *l, double tol)
+/* A geometry body of type (1 POINT, 2 LINESTRING, 4 MULTIPOINT, 5 MULTILINESTRING) at p;
+ * the parts of a multi geometry start with marker (SpatiaLite: 0x69, WKB: its byte order) and
+ * their type. 0 when it is anything else or short. */
+static int fast_body(fast_ctx *c, int32_t type, unsigned char marker, const unsigned char *p,
+                     const unsigned char *end, const to_tile *tt, double lo, double hi,
+                     cr_mvt_layer *l, double tol)
 {
     c->length = 0;
     c->emitted = 0;
     c->part_n = 0;
-    if (len < 44 || b[0] != 0x00 || b[1] != 0x01 || b[38] != 0x7C || b[len - 1] != 0xFE) {
-        return 0;
-    }
-    const unsigned char *p = b + 43, *end = b + len - 1;
-    switch (le_i32(b + 39)) {
-    case 1:
-        return end - p >= 16 && fast_point(c, p, tt, lo, hi, l);
-    case 2:
-        return fast_line(c, p, end, tt, lo, hi, l, tol) > 0;
-    case 4:
-    case 5: {
-        int multi_line = le_i32(b + 39) == 5;
-        if (end - p < 4) {
-            return 0;
-        }
-        int32_t n = le_i32(p);
-        p += 4;
-        for (int32_t i = 0; i < n; i++) {
-            if (end - p < 5 || p[0] != 0x69 || le_i32(p + 1) != (multi_line ? 2 : 1)) {
-                return 0;
-            }
-            p += 5;
-            if (multi_line) {
-                size_t used = fast_line(c, p, end, tt, lo, hi, l, tol);
-                if (used == 0) {
-                    return 0;
-                }
-                p += used;
-            } else {
-                if (end - p < 16) {
-                    return 0;
-                }
-                fast_point(c, p, tt, lo, hi, l);
-                p += 16;
-            }
-        }
-        return 1;
-    }
-    default:
-        return 0;
-    }
-}
-
-/* The same for little-endian WKB (the generalised levels): POINT, LINESTRING, MULTIPOINT,
- * MULTILINESTRING, XY. 0 for anything else. */
-static int fast_wkb(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt, double lo,
-                    double hi, cr_mvt_layer *l, double tol)
-{
-    c->length = 0;
-    c->emitted = 0;
-    c->part_n = 0;
-    if (len < 5 || b[0] != 0x01) {
-        return 0;
-    }
-    const unsigned char *p = b + 5, *end = b + len;
-    int32_t type = le_i32(b + 1);
     switch (type) {
     case 1:
         return end - p >= 16 && fast_point(c, p, tt, lo, hi, l);
@@ -479,7 +425,7 @@ static int fast_wkb(fast_ctx *c, const unsigned char *b, size_t len, const to_ti
         int32_t n = le_i32(p);
         p += 4;
         for (int32_t i = 0; i < n; i++) {
-            if (end - p < 5 || p[0] != 0x01 || le_i32(p + 1) != (type == 5 ? 2 : 1)) {
+            if (end - p < 5 || p[0] != marker || le_i32(p + 1) != (type == 5 ? 2 : 1)) {
                 return 0;
             }
             p += 5;
@@ -502,6 +448,27 @@ static int fast_wkb(fast_ctx *c, const unsigned char *b, size_t len, const to_ti
     default:
         return 0;
     }
+}
+
+/* A SpatiaLite BLOB geometry (little-endian, XY, uncompressed POINT, LINESTRING, MULTIPOINT or
+ * MULTILINESTRING) into the layer. 0 when it is anything else: the caller uses GEOS. */
+static int fast_geometry(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt,
+                         double lo, double hi, cr_mvt_layer *l, double tol)
+{
+    if (len < 44 || b[0] != 0x00 || b[1] != 0x01 || b[38] != 0x7C || b[len - 1] != 0xFE) {
+        return 0;
+    }
+    return fast_body(c, le_i32(b + 39), 0x69, b + 43, b + len - 1, tt, lo, hi, l, tol);
+}
+
+/* The same for little-endian WKB (the generalised levels). */
+static int fast_wkb(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt, double lo,
+                    double hi, cr_mvt_layer *l, double tol)
+{
+    if (len < 5 || b[0] != 0x01) {
+        return 0;
+    }
+    return fast_body(c, le_i32(b + 1), 0x01, b + 5, b + len, tt, lo, hi, l, tol);
 }
 
 /* Clip a closed ring (n points, lon/lat) to the box (Sutherland–Hodgman): the result, closed,
