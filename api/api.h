@@ -65,4 +65,7 @@ cr_status cr_api_patrol(cr_store *store, const cr_graph *g, const cr_patrol_requ
 /* The Content-Type of a patrol format, or NULL for an unknown one. */
 const char *cr_api_patrol_content_type(const char *format);
 
+/* A SQLite column as JSON: integer, real, text, or null (blobs are null). */
+json_t *cr_api_column_json(sqlite3_stmt *st, int column);
+
 #endif

@@ -95,7 +95,7 @@ static int hidden_column(const char *name)
     return 0;
 }
 
-static json_t *column_json(sqlite3_stmt *st, int c)
+json_t *cr_api_column_json(sqlite3_stmt *st, int c)
 {
     switch (sqlite3_column_type(st, c)) {
     case SQLITE_INTEGER:
@@ -154,7 +154,7 @@ cr_status cr_api_feature(cr_store *store, const char *layer, const char *id,
                 continue;
             }
             *restricted_out |= restricted && sqlite3_column_type(st, c) != SQLITE_NULL;
-            json_object_set_new(props, name, column_json(st, c));
+            json_object_set_new(props, name, cr_api_column_json(st, c));
         }
         json_t *geom = sqlite3_column_text(st, n - 1)
                            ? json_loads((const char *)sqlite3_column_text(st, n - 1), 0, NULL)
@@ -207,11 +207,11 @@ cr_status cr_api_search(cr_store *store, const char *q, int limit, const cr_acce
             sqlite3_bind_text(st, 1, pattern, -1, SQLITE_TRANSIENT);
             sqlite3_bind_int(st, 2, limit - (int)json_array_size(hits));
             while (sqlite3_step(st) == SQLITE_ROW) {
-                json_array_append_new(hits,
-                                      json_pack("{s:s, s:s, s:o, s:o, s:o}", "layer", d->name, "id",
-                                                (const char *)sqlite3_column_text(st, 0), "name",
-                                                column_json(st, 1), "lon", column_json(st, 2),
-                                                "lat", column_json(st, 3)));
+                json_array_append_new(
+                    hits, json_pack("{s:s, s:s, s:o, s:o, s:o}", "layer", d->name, "id",
+                                    (const char *)sqlite3_column_text(st, 0), "name",
+                                    cr_api_column_json(st, 1), "lon", cr_api_column_json(st, 2),
+                                    "lat", cr_api_column_json(st, 3)));
             }
         }
         sqlite3_finalize(st);

@@ -23,6 +23,7 @@ static const command COMMANDS[] = {
     {"network", cr_cmd_network, "build the river network topology and validate it"},
     {"trace", cr_cmd_trace, "trace up/downstream: reaches, features met, who to notify"},
     {"generalise", cr_cmd_generalise, "rebuild polygon layers' low-zoom generalisations"},
+    {"export", cr_cmd_export, "boundary-dispute evidence: a BagIt package, and its verification"},
     {"patrol", cr_cmd_patrol, "plan a joint river patrol: route, stops, legs, GPX/KML/checklist"},
     {"tile", cr_cmd_tile, "render one vector tile (MVT) from the store"},
     {"seed", cr_cmd_seed, "pre-render tiles of a bbox and zooms into an MBTiles file"},

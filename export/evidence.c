@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* Build the payload, the BagIt tag files and the zip (libzip, fixed order and times); verify. */
+#include "evidence.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zip.h>
+
+#define BAG "evidence"
+
+static const char *const LAYERS[] = {"outfalls", "monitoring_sections", "hyacinth_reports",
+                                     "mobile_sources", "gates"};
+static const char *const DATE_FIELD[] = {"survey_date", NULL, "reported_at", "observed_at", NULL};
+
+typedef struct {
+    char name[64]; /* under data/ */
+    cr_strbuf body;
+} payload;
+
+static int in_trace(const json_t *trace, const char *layer, const char *id)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(trace, "features"), i, f)
+    {
+        const char *l = json_string_value(json_object_get(f, "layer"));
+        const char *fid = json_string_value(json_object_get(f, "id"));
+        if (l && fid && strcmp(l, layer) == 0 && strcmp(fid, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The features in scope, by layer then fid: GeoJSON features with every column. */
+static cr_status features(cr_store *store, const cr_evidence_case *c, const json_t *trace,
+                          json_t *out, json_t *batch_ids, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    char a[32] = "", b[32] = "";
+    if (c->boundary && sscanf(c->boundary, "%31[^:]:%31s", a, b) != 2) {
+        return cr_error_set(err, CR_EINVAL, "boundary: COUNTY:COUNTY codes, e.g. 320509:310118");
+    }
+    for (size_t k = 0; k < sizeof LAYERS / sizeof LAYERS[0]; k++) {
+        const cr_layer_def *d = cr_layer_set_find(cr_store_layers(store), LAYERS[k]);
+        if (d == NULL) {
+            continue;
+        }
+        char *sql = sqlite3_mprintf(
+            "SELECT *, AsGeoJSON(geom, 7) FROM \"%w_current\" WHERE (?1 IS NULL OR"
+            " ((county_code = ?1 AND boundary_across_code = ?2) OR (county_code = ?2 AND"
+            " boundary_across_code = ?1)) AND boundary_distance_m <= ?3)"
+            " AND (?4 IS NULL OR %s IS NULL OR substr(%s, 1, 10) >= ?4)"
+            " AND (?5 IS NULL OR %s IS NULL OR substr(%s, 1, 10) <= ?5) ORDER BY fid",
+            d->name, DATE_FIELD[k] ? DATE_FIELD[k] : "NULL", DATE_FIELD[k] ? DATE_FIELD[k] : "NULL",
+            DATE_FIELD[k] ? DATE_FIELD[k] : "NULL", DATE_FIELD[k] ? DATE_FIELD[k] : "NULL");
+        sqlite3_stmt *st = NULL;
+        int prc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        sqlite3_free(sql);
+        if (prc != SQLITE_OK) {
+            return cr_error_set(err, CR_EDB, "evidence %s: %s", d->name, sqlite3_errmsg(db));
+        }
+        if (c->boundary) {
+            sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+            sqlite3_bind_double(st, 3, (c->buffer_km > 0 ? c->buffer_km : 2.0) * 1000.0);
+        }
+        if (c->from_date) {
+            sqlite3_bind_text(st, 4, c->from_date, -1, SQLITE_STATIC);
+        }
+        if (c->to_date) {
+            sqlite3_bind_text(st, 5, c->to_date, -1, SQLITE_STATIC);
+        }
+        int n = sqlite3_column_count(st);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_t *props = json_pack("{s:s}", "layer", d->name);
+            const char *id = NULL;
+            for (int col = 0; col < n - 1; col++) {
+                const char *name = sqlite3_column_name(st, col);
+                if (strcmp(name, "geom") == 0) {
+                    continue;
+                }
+                json_object_set_new(props, name, cr_api_column_json(st, col));
+                if (strcmp(name, "source_id") == 0) {
+                    id = (const char *)sqlite3_column_text(st, col);
+                }
+            }
+            if (trace && (id == NULL || !in_trace(trace, d->name, id))) {
+                json_decref(props);
+                continue;
+            }
+            char key[32];
+            snprintf(key, sizeof key, "%lld",
+                     (long long)json_integer_value(json_object_get(props, "batch_id")));
+            json_object_set_new(batch_ids, key, json_true());
+            const char *gj = (const char *)sqlite3_column_text(st, n - 1);
+            json_t *geom = gj ? json_loads(gj, 0, NULL) : NULL;
+            json_array_append_new(out, json_pack("{s:s, s:o, s:o}", "type", "Feature", "properties",
+                                                 props, "geometry", geom ? geom : json_null()));
+        }
+        sqlite3_finalize(st);
+    }
+    return CR_OK;
+}
+
+static char *dumps(const json_t *j)
+{
+    return json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+}
+
+static void csv_field(cr_strbuf *b, const json_t *v, int last)
+{
+    char num[64];
+    const char *s = json_is_string(v) ? json_string_value(v)
+                    : json_is_integer(v)
+                        ? (snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), num)
+                    : json_is_real(v)
+                        ? (snprintf(num, sizeof num, "%.10g", json_real_value(v)), num)
+                        : "";
+    if (strpbrk(s, ",\"\r\n")) {
+        cr_strbuf_puts(b, "\"");
+        for (const char *p = s; *p; p++) {
+            cr_strbuf_append(b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+        }
+        cr_strbuf_puts(b, "\"");
+    } else {
+        cr_strbuf_puts(b, s);
+    }
+    cr_strbuf_puts(b, last ? "\r\n" : ",");
+}
+
+static const char *const CSV_COLUMNS[] = {"layer",
+                                          "source_id",
+                                          "name",
+                                          "county_code",
+                                          "town_code",
+                                          "boundary_distance_m",
+                                          "boundary_across_code",
+                                          "reach_id",
+                                          "measure_m",
+                                          "bank",
+                                          "zone_id",
+                                          "lon",
+                                          "lat",
+                                          "raw_x",
+                                          "raw_y",
+                                          "coord_method",
+                                          "batch_id",
+                                          "source_row",
+                                          "content_sha256",
+                                          "valid_from"};
+
+static void features_csv(const json_t *fs, cr_strbuf *b)
+{
+    cr_strbuf_puts(b, "\xEF\xBB\xBF");
+    size_t nc = sizeof CSV_COLUMNS / sizeof CSV_COLUMNS[0];
+    for (size_t c = 0; c < nc; c++) {
+        json_t *h = json_string(CSV_COLUMNS[c]);
+        csv_field(b, h, c + 1 == nc);
+        json_decref(h);
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(fs, i, f)
+    {
+        const json_t *p = json_object_get(f, "properties");
+        const json_t *coords = json_object_get(json_object_get(f, "geometry"), "coordinates");
+        for (size_t c = 0; c < nc; c++) {
+            const json_t *v = strcmp(CSV_COLUMNS[c], "lon") == 0 ? json_array_get(coords, 0)
+                              : strcmp(CSV_COLUMNS[c], "lat") == 0
+                                  ? json_array_get(coords, 1)
+                                  : json_object_get(p, CSV_COLUMNS[c]);
+            csv_field(b, v, c + 1 == nc);
+        }
+    }
+}
+
+/* Import batches the features came from. */
+static json_t *batches(sqlite3 *db, const json_t *ids)
+{
+    json_t *out = json_array();
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT batch_id, layer, file_name, sha256, encoding, crs, valid_from,"
+                           " finished_at, rows_in, stored, rejected FROM import_batches"
+                           " ORDER BY batch_id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return out;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(st, 0));
+        if (json_object_get(ids, key) == NULL) {
+            continue;
+        }
+        json_t *b = json_object();
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            json_object_set_new(b, sqlite3_column_name(st, c), cr_api_column_json(st, c));
+        }
+        json_array_append_new(out, b);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static json_t *case_json(const cr_evidence_case *c)
+{
+    json_t *j = json_object();
+    if (c->boundary) {
+        json_object_set_new(j, "boundary", json_string(c->boundary));
+        json_object_set_new(j, "buffer_km", json_real(c->buffer_km > 0 ? c->buffer_km : 2.0));
+    }
+    if (c->has_trace) {
+        const cr_trace_request *t = &c->trace;
+        json_t *tj =
+            json_pack("{s:s, s:s}", "direction", t->direction == CR_TRACE_UP ? "up" : "down",
+                      "mode", t->main_only ? "main" : "all");
+        if (t->reach) {
+            json_object_set_new(tj, "reach", json_string(t->reach));
+        }
+        if (t->feature) {
+            json_object_set_new(tj, "feature", json_string(t->feature));
+        }
+        if (t->at) {
+            json_object_set_new(tj, "at", json_pack("[f,f]", t->lon, t->lat));
+        }
+        json_object_set_new(tj, "max_km", json_real(t->max_km));
+        json_object_set_new(tj, "max_hours", json_real(t->max_hours));
+        json_object_set_new(tj, "spill_kg", json_real(t->spill_kg));
+        json_object_set_new(tj, "spill_hours", json_real(t->spill_hours));
+        json_object_set_new(j, "trace", tj);
+    }
+    if (c->from_date) {
+        json_object_set_new(j, "from_date", json_string(c->from_date));
+    }
+    if (c->to_date) {
+        json_object_set_new(j, "to_date", json_string(c->to_date));
+    }
+    return j;
+}
+
+static int parse_as_of(const char *s, time_t *out)
+{
+    struct tm tm = {0};
+    char tail;
+    if (s == NULL || strlen(s) != 20 ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &tail) != 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = timegm(&tm);
+    return *out != (time_t)-1;
+}
+
+/* Write the bag into a zip at path: entries in a fixed order, each with the as-of time. */
+static cr_status write_zip(const char *path, payload *files, size_t n, time_t mtime, cr_error *err)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    if (za == NULL) {
+        return cr_error_set(err, CR_EIO, "%s: cannot create the zip (libzip error %d)", path, zerr);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s/%s", BAG, files[i].name);
+        zip_source_t *src = zip_source_buffer(za, files[i].body.data ? files[i].body.data : "",
+                                              files[i].body.len, 0);
+        zip_int64_t idx = src ? zip_file_add(za, name, src, ZIP_FL_ENC_UTF_8) : -1;
+        if (idx < 0) {
+            zip_source_free(src);
+            zip_discard(za);
+            return cr_error_set(err, CR_EIO, "%s: cannot add %s", path, name);
+        }
+        zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 9);
+        zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0);
+    }
+    if (zip_close(za) != 0) {
+        cr_status rc = cr_error_set(err, CR_EIO, "%s: %s", path, zip_strerror(za));
+        zip_discard(za);
+        return rc;
+    }
+    return CR_OK;
+}
+
+static void add(payload *files, size_t *n, const char *name, const char *text, size_t len)
+{
+    snprintf(files[*n].name, sizeof files[*n].name, "%s", name);
+    memset(&files[*n].body, 0, sizeof files[*n].body);
+    cr_strbuf_append(&files[*n].body, text, len);
+    (*n)++;
+}
+
+cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
+                             const cr_join_ref *ref, const cr_evidence_case *c,
+                             const char *zip_path, const char *audit_by, char sha_out[65],
+                             json_t **summary, cr_error *err)
+{
+    time_t mtime;
+    if (!parse_as_of(c->as_of, &mtime)) {
+        return cr_error_set(err, CR_EINVAL, "as-of: YYYY-MM-DDTHH:MM:SSZ (UTC) is required");
+    }
+    if (!c->boundary && !c->has_trace) {
+        return cr_error_set(err, CR_EINVAL,
+                            "a case needs a boundary (A:B) or an incident/section trace");
+    }
+    json_t *trace = NULL, *trace_geo = NULL;
+    cr_status rc = CR_OK;
+    if (c->has_trace) {
+        cr_trace_request t = c->trace;
+        t.geojson = 0;
+        t.access = cr_access_all();
+        rc = cr_api_trace(store, g, ws, ref, &t, &trace, err);
+        if (rc == CR_OK) {
+            t.geojson = 1;
+            rc = cr_api_trace(store, g, ws, ref, &t, &trace_geo, err);
+        }
+    }
+    json_t *fs = json_array(), *ids = json_object();
+    if (rc == CR_OK) {
+        rc = features(store, c, trace, fs, ids, err);
+    }
+    payload files[12];
+    size_t n = 0;
+    if (rc == CR_OK) {
+        json_t *fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", fs);
+        char *s = dumps(fc);
+        add(files, &n, "data/features.geojson", s, strlen(s));
+        free(s);
+        json_decref(fc);
+        cr_strbuf csv = {0};
+        features_csv(fs, &csv);
+        add(files, &n, "data/features.csv", csv.data, csv.len);
+        cr_strbuf_cleanup(&csv);
+        if (trace_geo) {
+            s = dumps(trace_geo);
+            add(files, &n, "data/trace.geojson", s, strlen(s));
+            free(s);
+            s = dumps(trace);
+            add(files, &n, "data/trace.json", s, strlen(s));
+            free(s);
+        }
+        json_t *cj =
+            json_pack("{s:o, s:s, s:s, s:s?, s:I, s:o}", "case", case_json(c), "software",
+                      "crossriver " CR_VERSION, "as_of", c->as_of, "issuer", c->issuer, "features",
+                      (json_int_t)json_array_size(fs), "batches", batches(cr_store_db(store), ids));
+        s = dumps(cj);
+        add(files, &n, "data/case.json", s, strlen(s));
+        free(s);
+        json_decref(cj);
+        /* BagIt: the manifest over data/, then the tag files and their manifest */
+        cr_strbuf man = {0};
+        size_t oxum_bytes = 0;
+        for (size_t i = 0; i < n; i++) {
+            char hex[65];
+            cr_sha256_hex(files[i].body.data ? files[i].body.data : "", files[i].body.len, hex);
+            cr_strbuf_printf(&man, "%s  %s\n", hex, files[i].name);
+            oxum_bytes += files[i].body.len;
+        }
+        const char *bagit = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
+        cr_strbuf info = {0};
+        cr_strbuf_printf(&info,
+                         "Source-Organization: %s\nBagging-Date: %.10s\nPayload-Oxum: %zu.%zu\n"
+                         "External-Description: crossriver evidence package; see "
+                         "data/case.json\n",
+                         c->issuer ? c->issuer : "unknown", c->as_of, oxum_bytes, n);
+        add(files, &n, "bagit.txt", bagit, strlen(bagit));
+        add(files, &n, "bag-info.txt", info.data, info.len);
+        add(files, &n, "manifest-sha256.txt", man.data, man.len);
+        cr_strbuf tag = {0};
+        for (size_t i = n - 3; i < n; i++) {
+            char hex[65];
+            cr_sha256_hex(files[i].body.data, files[i].body.len, hex);
+            cr_strbuf_printf(&tag, "%s  %s\n", hex, files[i].name);
+        }
+        add(files, &n, "tagmanifest-sha256.txt", tag.data, tag.len);
+        cr_strbuf_cleanup(&man);
+        cr_strbuf_cleanup(&info);
+        cr_strbuf_cleanup(&tag);
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s.partial", zip_path);
+        rc = write_zip(tmp, files, n, mtime, err);
+        if (rc == CR_OK && rename(tmp, zip_path) != 0) {
+            rc = cr_error_set(err, CR_EIO, "%s: cannot rename into place", zip_path);
+        }
+        if (rc != CR_OK) {
+            unlink(tmp);
+        }
+        for (size_t i = 0; i < n; i++) {
+            cr_strbuf_cleanup(&files[i].body);
+        }
+    }
+    if (rc == CR_OK) {
+        rc = cr_sha256_file(zip_path, sha_out, err);
+    }
+    if (rc == CR_OK && audit_by) {
+        json_t *cj = case_json(c);
+        char *cs = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(cj);
+        char now[21];
+        cr_now_iso8601(now);
+        char *sql = sqlite3_mprintf(
+            "CREATE TABLE IF NOT EXISTS evidence_exports (export_id INTEGER PRIMARY KEY,"
+            " exported_at TEXT NOT NULL, exported_by TEXT NOT NULL, as_of TEXT NOT NULL,"
+            " issuer TEXT, case_json TEXT NOT NULL, package TEXT NOT NULL,"
+            " package_sha256 TEXT NOT NULL);"
+            "INSERT INTO evidence_exports (exported_at, exported_by, as_of, issuer, case_json,"
+            " package, package_sha256) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q);",
+            now, audit_by, c->as_of, c->issuer, cs, zip_path, sha_out);
+        rc = cr_store_exec(store, sql, err);
+        sqlite3_free(sql);
+        free(cs);
+    }
+    if (rc == CR_OK && summary) {
+        *summary =
+            json_pack("{s:s, s:s, s:I, s:b}", "package", zip_path, "sha256", sha_out, "features",
+                      (json_int_t)json_array_size(fs), "trace", trace_geo != NULL);
+    }
+    json_decref(fs);
+    json_decref(ids);
+    json_decref(trace);
+    json_decref(trace_geo);
+    return rc;
+}
+
+/* The whole of one entry, or NULL. */
+static char *read_entry(zip_t *za, zip_int64_t idx, size_t *len)
+{
+    zip_stat_t sb;
+    if (zip_stat_index(za, (zip_uint64_t)idx, 0, &sb) != 0) {
+        return NULL;
+    }
+    zip_file_t *f = zip_fopen_index(za, (zip_uint64_t)idx, 0);
+    if (f == NULL) {
+        return NULL;
+    }
+    char *buf = cr_xmalloc(sb.size + 1);
+    zip_int64_t got = zip_fread(f, buf, sb.size);
+    zip_fclose(f);
+    if (got < 0 || (zip_uint64_t)got != sb.size) {
+        free(buf);
+        return NULL;
+    }
+    buf[sb.size] = '\0';
+    *len = sb.size;
+    return buf;
+}
+
+static char *read_named(zip_t *za, const char *name, size_t *len)
+{
+    char full[256];
+    snprintf(full, sizeof full, "%s/%s", BAG, name);
+    zip_int64_t idx = zip_name_locate(za, full, 0);
+    return idx < 0 ? NULL : read_entry(za, idx, len);
+}
+
+/* Check the lines of a manifest; 1 when all hold. */
+static int check_manifest(zip_t *za, const char *manifest, json_t *files, json_t *problems,
+                          json_t *listed)
+{
+    size_t len = 0;
+    char *text = read_named(za, manifest, &len);
+    if (text == NULL) {
+        json_array_append_new(problems, json_sprintf("%s is missing", manifest));
+        return 0;
+    }
+    int ok = 1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char hex[65], path[200];
+        if (sscanf(line, "%64s  %199[^\n]", hex, path) != 2) {
+            json_array_append_new(problems, json_sprintf("%s: bad line '%.80s'", manifest, line));
+            ok = 0;
+            continue;
+        }
+        json_object_set_new(listed, path, json_true());
+        size_t n = 0;
+        char *body = read_named(za, path, &n);
+        char got[65] = "";
+        if (body) {
+            cr_sha256_hex(body, n, got);
+        }
+        int same = body && strcmp(got, hex) == 0;
+        json_array_append_new(files, json_pack("{s:s, s:b}", "path", path, "ok", same));
+        if (!same) {
+            json_array_append_new(
+                problems, body
+                              ? json_sprintf("%s: SHA-256 %s, the manifest says %s", path, got, hex)
+                              : json_sprintf("%s: listed in %s but missing", path, manifest));
+            ok = 0;
+        }
+        free(body);
+    }
+    free(text);
+    return ok;
+}
+
+cr_status cr_evidence_verify(const char *zip_path, json_t **report, cr_error *err)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(zip_path, ZIP_RDONLY, &zerr);
+    if (za == NULL) {
+        return cr_error_set(err, CR_EINVAL, "%s: not a zip file (libzip error %d)", zip_path, zerr);
+    }
+    json_t *files = json_array(), *problems = json_array(), *listed = json_object();
+    size_t len = 0;
+    char *bagit = read_named(za, "bagit.txt", &len);
+    if (bagit == NULL || strstr(bagit, "BagIt-Version:") == NULL) {
+        free(bagit);
+        zip_discard(za);
+        json_decref(files);
+        json_decref(problems);
+        json_decref(listed);
+        return cr_error_set(err, CR_EINVAL, "%s: no BagIt bag (%s/bagit.txt) inside", zip_path,
+                            BAG);
+    }
+    free(bagit);
+    int ok = check_manifest(za, "manifest-sha256.txt", files, problems, listed);
+    ok &= check_manifest(za, "tagmanifest-sha256.txt", files, problems, listed);
+    /* every payload file is in the manifest; the Payload-Oxum adds up */
+    size_t bytes = 0, count = 0;
+    zip_int64_t n = zip_get_num_entries(za, 0);
+    for (zip_int64_t i = 0; i < n; i++) {
+        const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
+        zip_stat_t sb;
+        if (name && strncmp(name, BAG "/data/", strlen(BAG "/data/")) == 0 &&
+            zip_stat_index(za, (zip_uint64_t)i, 0, &sb) == 0) {
+            bytes += sb.size;
+            count++;
+            if (json_object_get(listed, name + strlen(BAG "/")) == NULL) {
+                json_array_append_new(problems, json_sprintf("%s is not in the manifest", name));
+                ok = 0;
+            }
+        }
+    }
+    char *info = read_named(za, "bag-info.txt", &len);
+    size_t ob = 0, oc = 0;
+    const char *ox = info ? strstr(info, "Payload-Oxum: ") : NULL;
+    if (ox == NULL || sscanf(ox, "Payload-Oxum: %zu.%zu", &ob, &oc) != 2 || ob != bytes ||
+        oc != count) {
+        json_array_append_new(problems, json_sprintf("Payload-Oxum %zu.%zu, the payload is "
+                                                     "%zu.%zu",
+                                                     ob, oc, bytes, count));
+        ok = 0;
+    }
+    free(info);
+    zip_discard(za);
+    json_decref(listed);
+    *report = json_pack("{s:b, s:s, s:o, s:o}", "ok", ok, "bag", BAG, "files", files, "problems",
+                        problems);
+    return CR_OK;
+}
+
+cr_status cr_evidence_read_case(const char *zip_path, json_t **case_out, cr_error *err)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(zip_path, ZIP_RDONLY, &zerr);
+    if (za == NULL) {
+        return cr_error_set(err, CR_EINVAL, "%s: not a zip file", zip_path);
+    }
+    size_t len = 0;
+    char *text = read_named(za, "data/case.json", &len);
+    zip_discard(za);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (j == NULL) {
+        return cr_error_set(err, CR_EINVAL, "%s: no readable data/case.json", zip_path);
+    }
+    *case_out = j;
+    return CR_OK;
+}

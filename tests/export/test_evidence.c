@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* Evidence packages from the samples store through `crossriver export`: byte-identical for the
+ * same store, case and as-of; a BagIt bag whose manifests hold; GDAL reads the payload inside
+ * the zip; case.json names every import batch with its SHA-256; a boundary case keeps only
+ * features near that boundary; tampering is found and named; the store re-run confirms the
+ * package; every export is in the audit table. */
+#include "core/core.h"
+#include "test_common.h"
+#include "test_store.h"
+
+#include <gdal.h>
+#include <jansson.h>
+#include <ogr_api.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <zip.h>
+
+static char g_dir[64];
+
+static int run(const char *fmt, const char *a, const char *b)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, fmt, a, b);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-evidence-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    test_samples_store(g_dir);
+    GDALAllRegister();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
+#define TRACE_CASE                                                                                   \
+    "\"$CROSSRIVER_BIN\" export evidence --quiet --store %s/s.sqlite --out %s --as-of "              \
+    "2025-11-01T00:00:00Z --issuer 吴江区生态环境局 --at 120.7519,30.9973 --direction down " \
+    "--max-km 20"
+
+static char *entry(const char *zip_path, const char *name, size_t *len)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(zip_path, ZIP_RDONLY, &zerr);
+    assert_non_null(za);
+    zip_stat_t sb;
+    if (zip_stat(za, name, 0, &sb) != 0) {
+        zip_discard(za);
+        return NULL;
+    }
+    zip_file_t *f = zip_fopen(za, name, 0);
+    char *buf = malloc(sb.size + 1);
+    assert_int_equal(zip_fread(f, buf, sb.size), (zip_int64_t)sb.size);
+    buf[sb.size] = '\0';
+    zip_fclose(f);
+    zip_discard(za);
+    *len = sb.size;
+    return buf;
+}
+
+static void test_same_case_same_bytes_and_a_valid_bag(void **state)
+{
+    (void)state;
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/a.zip", g_dir);
+    snprintf(b, sizeof b, "%s/b.zip", g_dir);
+    assert_int_equal(run(TRACE_CASE, g_dir, a), 0);
+    assert_int_equal(run(TRACE_CASE, g_dir, b), 0);
+    assert_int_equal(run("cmp -s %s %s", a, b), 0); /* byte-identical */
+    /* the bag: tag files and payload, each manifest line true */
+    static const char *const names[] = {
+        "evidence/data/features.geojson", "evidence/data/features.csv",
+        "evidence/data/trace.geojson",    "evidence/data/trace.json",
+        "evidence/data/case.json",        "evidence/bagit.txt",
+        "evidence/bag-info.txt",          "evidence/manifest-sha256.txt",
+        "evidence/tagmanifest-sha256.txt"};
+    size_t len;
+    char *manifest = entry(a, "evidence/manifest-sha256.txt", &len);
+    assert_non_null(manifest);
+    size_t payload_bytes = 0, payload_files = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n;
+        char *body = entry(a, names[i], &n);
+        if (body == NULL) {
+            fail_msg("%s missing", names[i]);
+        }
+        if (strstr(names[i], "/data/")) {
+            char hex[65], line[256];
+            cr_sha256_hex(body, n, hex);
+            snprintf(line, sizeof line, "%s  %s\n", hex, names[i] + strlen("evidence/"));
+            assert_non_null(strstr(manifest, line));
+            payload_bytes += n;
+            payload_files++;
+        }
+        free(body);
+    }
+    char *info = entry(a, "evidence/bag-info.txt", &len);
+    char oxum[64];
+    snprintf(oxum, sizeof oxum, "Payload-Oxum: %zu.%zu\n", payload_bytes, payload_files);
+    assert_non_null(strstr(info, oxum));
+    assert_non_null(strstr(info, "Source-Organization: 吴江区生态环境局\n"));
+    assert_non_null(strstr(info, "Bagging-Date: 2025-11-01\n"));
+    free(info);
+    free(manifest);
+    /* case.json: the case, the software, every import batch the features came from */
+    char *cj_text = entry(a, "evidence/data/case.json", &len);
+    json_t *cj = json_loads(cj_text, 0, NULL);
+    free(cj_text);
+    assert_non_null(cj);
+    assert_string_equal(json_string_value(json_object_get(cj, "as_of")), "2025-11-01T00:00:00Z");
+    assert_non_null(strstr(json_string_value(json_object_get(cj, "software")), "crossriver"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(cj, "case"), "trace"), "direction")),
+                        "down");
+    json_t *batches = json_object_get(cj, "batches");
+    assert_true(json_array_size(batches) >= 3);
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.sqlite", g_dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    size_t i;
+    json_t *bj;
+    json_array_foreach(batches, i, bj)
+    {
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(db, "SELECT sha256, file_name FROM import_batches WHERE batch_id=?", -1,
+                           &st, NULL);
+        sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(bj, "batch_id")));
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0),
+                            json_string_value(json_object_get(bj, "sha256")));
+        assert_non_null(json_string_value(json_object_get(bj, "encoding")));
+        sqlite3_finalize(st);
+    }
+    /* GDAL reads the payload inside the zip */
+    char vsi[256];
+    snprintf(vsi, sizeof vsi, "/vsizip/%s/evidence/data/features.geojson", a);
+    GDALDatasetH ds = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    assert_int_equal(OGR_L_GetFeatureCount(GDALDatasetGetLayer(ds, 0), 1),
+                     json_integer_value(json_object_get(cj, "features")));
+    assert_true(json_integer_value(json_object_get(cj, "features")) > 10);
+    GDALClose(ds);
+    snprintf(vsi, sizeof vsi, "/vsizip/%s/evidence/data/trace.geojson", a);
+    ds = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    assert_true(OGR_L_GetFeatureCount(GDALDatasetGetLayer(ds, 0), 1) > 1);
+    GDALClose(ds);
+    json_decref(cj);
+    /* verified, and made again from its case on the store: the same */
+    assert_int_equal(run("\"$CROSSRIVER_BIN\" export verify %s%s > /dev/null", a, ""), 0);
+    char store_opt[128];
+    snprintf(store_opt, sizeof store_opt, " --store %s/s.sqlite", g_dir);
+    assert_int_equal(run("\"$CROSSRIVER_BIN\" export verify %s%s > /dev/null", a, store_opt), 0);
+    /* every export is in the audit table, with the package's hash */
+    char hex[65];
+    cr_error err = {0};
+    assert_int_equal(cr_sha256_file(a, hex, &err), CR_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT count(*), max(package_sha256) FROM evidence_exports", -1, &st,
+                       NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), hex);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A changed byte, an added file: found and named; not a bag: refused. */
+static void test_tampering_is_found(void **state)
+{
+    (void)state;
+    char a[128], t[128];
+    snprintf(a, sizeof a, "%s/a.zip", g_dir);
+    snprintf(t, sizeof t, "%s/t.zip", g_dir);
+    assert_int_equal(run("cp %s %s", a, t), 0);
+    int zerr = 0;
+    zip_t *za = zip_open(t, 0, &zerr);
+    assert_non_null(za);
+    size_t len;
+    char *csv = entry(a, "evidence/data/features.csv", &len);
+    char *p = strstr(csv, "outfalls");
+    assert_non_null(p);
+    p[0] = 'O'; /* one byte */
+    zip_source_t *src = zip_source_buffer(za, csv, len, 1);
+    assert_true(zip_file_add(za, "evidence/data/features.csv", src, ZIP_FL_OVERWRITE) >= 0);
+    zip_source_t *extra = zip_source_buffer(za, "x", 1, 0);
+    assert_true(zip_file_add(za, "evidence/data/extra.txt", extra, 0) >= 0);
+    assert_int_equal(zip_close(za), 0);
+    char out[128];
+    snprintf(out, sizeof out, "%s/verify.txt", g_dir);
+    assert_int_equal(run("\"$CROSSRIVER_BIN\" export verify %s > %s", t, out), 4);
+    char *text = NULL;
+    size_t n = 0;
+    cr_error err = {0};
+    assert_int_equal(cr_read_file(out, &text, &n, &err), CR_OK);
+    assert_non_null(strstr(text, "NOT INTACT"));
+    assert_non_null(strstr(text, "data/features.csv: SHA-256"));
+    assert_non_null(strstr(text, "evidence/data/extra.txt is not in the manifest"));
+    assert_non_null(strstr(text, "Payload-Oxum"));
+    free(text);
+    assert_int_equal(run("\"$CROSSRIVER_BIN\" export verify %s/s.sqlite%s 2>/dev/null", g_dir, ""),
+                     1);
+}
+
+/* A stretch of boundary with a buffer: only features within it, on either side. */
+static void test_boundary_case(void **state)
+{
+    (void)state;
+    char z[128];
+    snprintf(z, sizeof z, "%s/boundary.zip", g_dir);
+    assert_int_equal(run("\"$CROSSRIVER_BIN\" export evidence --quiet --store %s/s.sqlite --out %s"
+                         " --as-of 2025-11-01T00:00:00Z --boundary 320509:310118 --buffer-km 2",
+                         g_dir, z),
+                     0);
+    size_t len;
+    char *text = entry(z, "evidence/data/features.geojson", &len);
+    json_t *fc = json_loads(text, 0, NULL);
+    free(text);
+    json_t *fs = json_object_get(fc, "features");
+    assert_true(json_array_size(fs) >= 5);
+    size_t i;
+    json_t *f;
+    int sides = 0;
+    json_array_foreach(fs, i, f)
+    {
+        json_t *p = json_object_get(f, "properties");
+        const char *c = json_string_value(json_object_get(p, "county_code"));
+        const char *across = json_string_value(json_object_get(p, "boundary_across_code"));
+        assert_true((strcmp(c, "320509") == 0 && strcmp(across, "310118") == 0) ||
+                    (strcmp(c, "310118") == 0 && strcmp(across, "320509") == 0));
+        assert_true(json_number_value(json_object_get(p, "boundary_distance_m")) <= 2000.0);
+        assert_non_null(json_object_get(p, "raw_x")); /* the source coordinates beside */
+        assert_non_null(json_object_get(p, "content_sha256"));
+        sides |= strcmp(c, "320509") == 0 ? 1 : 2;
+    }
+    assert_int_equal(sides, 3);
+    json_decref(fc);
+    assert_int_equal(run("\"$CROSSRIVER_BIN\" export evidence --quiet --store %s/s.sqlite --out %s"
+                         " --boundary 320509:310118 2>/dev/null",
+                         g_dir, z),
+                     2); /* no --as-of */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_case_same_bytes_and_a_valid_bag),
+        cmocka_unit_test(test_tampering_is_found),
+        cmocka_unit_test(test_boundary_case),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
