@@ -2,6 +2,8 @@
 /* Build the payload, the BagIt tag files and the zip (libzip, fixed order and times); verify. */
 #include "evidence.h"
 
+#include "tiler/tile.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,12 +290,158 @@ static cr_status write_zip(const char *path, payload *files, size_t n, time_t mt
     return CR_OK;
 }
 
-static void add(payload *files, size_t *n, const char *name, const char *text, size_t len)
+typedef struct {
+    payload *items;
+    size_t n, cap;
+} payloads;
+
+static void add(payloads *ps, const char *name, const char *text, size_t len)
 {
-    snprintf(files[*n].name, sizeof files[*n].name, "%s", name);
-    memset(&files[*n].body, 0, sizeof files[*n].body);
-    cr_strbuf_append(&files[*n].body, text, len);
-    (*n)++;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? 2 * ps->cap : 16;
+        ps->items = cr_xrealloc(ps->items, ps->cap * sizeof *ps->items);
+    }
+    payload *p = &ps->items[ps->n++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    memset(&p->body, 0, sizeof p->body);
+    cr_strbuf_append(&p->body, text ? text : "", len);
+}
+
+static void xml(cr_strbuf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+        if (e) {
+            cr_strbuf_puts(b, e);
+        } else {
+            cr_strbuf_append(b, s, 1);
+        }
+    }
+}
+
+static const char *geom_type(const json_t *f)
+{
+    const char *t = json_string_value(json_object_get(json_object_get(f, "geometry"), "type"));
+    return t ? t : "";
+}
+
+/* KML for field viewers: the point features as placemarks, the traced reaches as lines. */
+static void features_kml(const json_t *fs, const json_t *trace_geo, cr_strbuf *b)
+{
+    cr_strbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://"
+                      "www.opengis.net/kml/2.2\"><Document><name>crossriver evidence</name>\n");
+    size_t i;
+    json_t *f;
+    json_array_foreach(fs, i, f)
+    {
+        const json_t *p = json_object_get(f, "properties");
+        const json_t *c = json_object_get(json_object_get(f, "geometry"), "coordinates");
+        if (strcmp(geom_type(f), "Point") != 0) {
+            continue;
+        }
+        cr_strbuf_puts(b, "<Placemark><name>");
+        xml(b, json_string_value(json_object_get(p, "layer")));
+        cr_strbuf_puts(b, ":");
+        xml(b, json_string_value(json_object_get(p, "source_id")));
+        cr_strbuf_puts(b, "</name><description>");
+        xml(b, json_string_value(json_object_get(p, "name")));
+        cr_strbuf_puts(b, " · county ");
+        xml(b, json_string_value(json_object_get(p, "county_code")));
+        cr_strbuf_puts(b, " · reach ");
+        xml(b, json_string_value(json_object_get(p, "reach_id")));
+        cr_strbuf_printf(b,
+                         "</description><Point><coordinates>%.7f,%.7f</coordinates></Point>"
+                         "</Placemark>\n",
+                         json_number_value(json_array_get(c, 0)),
+                         json_number_value(json_array_get(c, 1)));
+    }
+    json_array_foreach(json_object_get(trace_geo, "features"), i, f)
+    {
+        if (strcmp(geom_type(f), "LineString") != 0) {
+            continue;
+        }
+        cr_strbuf_puts(b, "<Placemark><name>trace ");
+        xml(b, json_string_value(json_object_get(json_object_get(f, "properties"), "reach_id")));
+        cr_strbuf_puts(b, "</name><LineString><coordinates>");
+        size_t k;
+        json_t *c;
+        json_array_foreach(json_object_get(json_object_get(f, "geometry"), "coordinates"), k, c)
+        {
+            cr_strbuf_printf(b, "%s%.7f,%.7f", k ? " " : "",
+                             json_number_value(json_array_get(c, 0)),
+                             json_number_value(json_array_get(c, 1)));
+        }
+        cr_strbuf_puts(b, "</coordinates></LineString></Placemark>\n");
+    }
+    cr_strbuf_puts(b, "</Document></kml>\n");
+}
+
+static void extend(double box[4], const json_t *c)
+{
+    if (json_is_number(json_array_get(c, 0))) {
+        double x = json_number_value(json_array_get(c, 0));
+        double y = json_number_value(json_array_get(c, 1));
+        box[0] = x < box[0] ? x : box[0];
+        box[1] = y < box[1] ? y : box[1];
+        box[2] = x > box[2] ? x : box[2];
+        box[3] = y > box[3] ? y : box[3];
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(c, i, v)
+    {
+        extend(box, v);
+    }
+}
+
+/* The public tiles of the case area at z10–z12 (at most 64 a zoom), the bytes `crossriver
+ * tile` makes; their hashes are in the manifest, their zooms and ranges in tiles_json. */
+static cr_status case_tiles(cr_store *store, const json_t *fs, const json_t *trace_geo,
+                            payloads *ps, json_t *tiles_json, cr_error *err)
+{
+    double box[4] = {180, 90, -180, -90};
+    size_t i;
+    json_t *f;
+    json_array_foreach(fs, i, f)
+    {
+        extend(box, json_object_get(json_object_get(f, "geometry"), "coordinates"));
+    }
+    json_array_foreach(json_object_get(trace_geo, "features"), i, f)
+    {
+        extend(box, json_object_get(json_object_get(f, "geometry"), "coordinates"));
+    }
+    if (box[0] > box[2]) {
+        return CR_OK;
+    }
+    for (int z = 10; z <= 12; z++) {
+        int x0, y0, x1, y1;
+        cr_tile_at(box[0], box[3], z, &x0, &y0);
+        cr_tile_at(box[2], box[1], z, &x1, &y1);
+        if ((long)(x1 - x0 + 1) * (y1 - y0 + 1) > 64) {
+            continue;
+        }
+        json_array_append_new(tiles_json, json_pack("{s:i, s:i, s:i, s:i, s:i}", "z", z, "x0", x0,
+                                                    "y0", y0, "x1", x1, "y1", y1));
+        for (int x = x0; x <= x1; x++) {
+            for (int y = y0; y <= y1; y++) {
+                cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1};
+                cr_strbuf t = {0};
+                cr_tile_stats st;
+                cr_status rc = cr_tile_render(store, &req, &t, &st, err);
+                if (rc == CR_OK && t.len > 0) {
+                    char name[64];
+                    snprintf(name, sizeof name, "data/tiles/%d/%d/%d.mvt", z, x, y);
+                    add(ps, name, t.data, t.len);
+                }
+                cr_strbuf_cleanup(&t);
+                if (rc != CR_OK) {
+                    return rc;
+                }
+            }
+        }
+    }
+    return CR_OK;
 }
 
 cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
@@ -325,42 +473,49 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
     if (rc == CR_OK) {
         rc = features(store, c, trace, fs, ids, err);
     }
-    payload files[12];
-    size_t n = 0;
+    payloads ps = {0};
+    json_t *tiles_json = json_array();
     if (rc == CR_OK) {
         json_t *fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", fs);
         char *s = dumps(fc);
-        add(files, &n, "data/features.geojson", s, strlen(s));
+        add(&ps, "data/features.geojson", s, strlen(s));
         free(s);
         json_decref(fc);
-        cr_strbuf csv = {0};
-        features_csv(fs, &csv);
-        add(files, &n, "data/features.csv", csv.data, csv.len);
-        cr_strbuf_cleanup(&csv);
+        cr_strbuf text = {0};
+        features_csv(fs, &text);
+        add(&ps, "data/features.csv", text.data, text.len);
+        cr_strbuf_clear(&text);
+        features_kml(fs, trace_geo, &text);
+        add(&ps, "data/features.kml", text.data, text.len);
+        cr_strbuf_cleanup(&text);
         if (trace_geo) {
             s = dumps(trace_geo);
-            add(files, &n, "data/trace.geojson", s, strlen(s));
+            add(&ps, "data/trace.geojson", s, strlen(s));
             free(s);
             s = dumps(trace);
-            add(files, &n, "data/trace.json", s, strlen(s));
+            add(&ps, "data/trace.json", s, strlen(s));
             free(s);
         }
-        json_t *cj =
-            json_pack("{s:o, s:s, s:s, s:s?, s:I, s:o}", "case", case_json(c), "software",
-                      "crossriver " CR_VERSION, "as_of", c->as_of, "issuer", c->issuer, "features",
-                      (json_int_t)json_array_size(fs), "batches", batches(cr_store_db(store), ids));
-        s = dumps(cj);
-        add(files, &n, "data/case.json", s, strlen(s));
+        rc = case_tiles(store, fs, trace_geo, &ps, tiles_json, err);
+    }
+    if (rc == CR_OK) {
+        json_t *cj = json_pack("{s:o, s:s, s:s, s:s?, s:I, s:O, s:o}", "case", case_json(c),
+                               "software", "crossriver " CR_VERSION, "as_of", c->as_of, "issuer",
+                               c->issuer, "features", (json_int_t)json_array_size(fs), "tiles",
+                               tiles_json, "batches", batches(cr_store_db(store), ids));
+        char *s = dumps(cj);
+        add(&ps, "data/case.json", s, strlen(s));
         free(s);
         json_decref(cj);
         /* BagIt: the manifest over data/, then the tag files and their manifest */
         cr_strbuf man = {0};
-        size_t oxum_bytes = 0;
-        for (size_t i = 0; i < n; i++) {
+        size_t oxum_bytes = 0, n_payload = ps.n;
+        for (size_t i = 0; i < ps.n; i++) {
             char hex[65];
-            cr_sha256_hex(files[i].body.data ? files[i].body.data : "", files[i].body.len, hex);
-            cr_strbuf_printf(&man, "%s  %s\n", hex, files[i].name);
-            oxum_bytes += files[i].body.len;
+            cr_sha256_hex(ps.items[i].body.data ? ps.items[i].body.data : "", ps.items[i].body.len,
+                          hex);
+            cr_strbuf_printf(&man, "%s  %s\n", hex, ps.items[i].name);
+            oxum_bytes += ps.items[i].body.len;
         }
         const char *bagit = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
         cr_strbuf info = {0};
@@ -368,33 +523,35 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
                          "Source-Organization: %s\nBagging-Date: %.10s\nPayload-Oxum: %zu.%zu\n"
                          "External-Description: crossriver evidence package; see "
                          "data/case.json\n",
-                         c->issuer ? c->issuer : "unknown", c->as_of, oxum_bytes, n);
-        add(files, &n, "bagit.txt", bagit, strlen(bagit));
-        add(files, &n, "bag-info.txt", info.data, info.len);
-        add(files, &n, "manifest-sha256.txt", man.data, man.len);
+                         c->issuer ? c->issuer : "unknown", c->as_of, oxum_bytes, n_payload);
+        add(&ps, "bagit.txt", bagit, strlen(bagit));
+        add(&ps, "bag-info.txt", info.data, info.len);
+        add(&ps, "manifest-sha256.txt", man.data, man.len);
         cr_strbuf tag = {0};
-        for (size_t i = n - 3; i < n; i++) {
+        for (size_t i = ps.n - 3; i < ps.n; i++) {
             char hex[65];
-            cr_sha256_hex(files[i].body.data, files[i].body.len, hex);
-            cr_strbuf_printf(&tag, "%s  %s\n", hex, files[i].name);
+            cr_sha256_hex(ps.items[i].body.data, ps.items[i].body.len, hex);
+            cr_strbuf_printf(&tag, "%s  %s\n", hex, ps.items[i].name);
         }
-        add(files, &n, "tagmanifest-sha256.txt", tag.data, tag.len);
+        add(&ps, "tagmanifest-sha256.txt", tag.data, tag.len);
         cr_strbuf_cleanup(&man);
         cr_strbuf_cleanup(&info);
         cr_strbuf_cleanup(&tag);
         char tmp[1100];
         snprintf(tmp, sizeof tmp, "%s.partial", zip_path);
-        rc = write_zip(tmp, files, n, mtime, err);
+        rc = write_zip(tmp, ps.items, ps.n, mtime, err);
         if (rc == CR_OK && rename(tmp, zip_path) != 0) {
             rc = cr_error_set(err, CR_EIO, "%s: cannot rename into place", zip_path);
         }
         if (rc != CR_OK) {
             unlink(tmp);
         }
-        for (size_t i = 0; i < n; i++) {
-            cr_strbuf_cleanup(&files[i].body);
-        }
     }
+    for (size_t i = 0; i < ps.n; i++) {
+        cr_strbuf_cleanup(&ps.items[i].body);
+    }
+    free(ps.items);
+    json_decref(tiles_json);
     if (rc == CR_OK) {
         rc = cr_sha256_file(zip_path, sha_out, err);
     }

@@ -81,32 +81,76 @@ static void test_same_case_same_bytes_and_a_valid_bag(void **state)
     assert_int_equal(run(TRACE_CASE, g_dir, b), 0);
     assert_int_equal(run("cmp -s %s %s", a, b), 0); /* byte-identical */
     /* the bag: tag files and payload, each manifest line true */
-    static const char *const names[] = {
-        "evidence/data/features.geojson", "evidence/data/features.csv",
-        "evidence/data/trace.geojson",    "evidence/data/trace.json",
-        "evidence/data/case.json",        "evidence/bagit.txt",
-        "evidence/bag-info.txt",          "evidence/manifest-sha256.txt",
-        "evidence/tagmanifest-sha256.txt"};
+    static const char *const names[] = {"evidence/data/features.geojson",
+                                        "evidence/data/features.csv",
+                                        "evidence/data/features.kml",
+                                        "evidence/data/trace.geojson",
+                                        "evidence/data/trace.json",
+                                        "evidence/data/case.json",
+                                        "evidence/bagit.txt",
+                                        "evidence/bag-info.txt",
+                                        "evidence/manifest-sha256.txt",
+                                        "evidence/tagmanifest-sha256.txt"};
     size_t len;
     char *manifest = entry(a, "evidence/manifest-sha256.txt", &len);
     assert_non_null(manifest);
-    size_t payload_bytes = 0, payload_files = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t n;
         char *body = entry(a, names[i], &n);
         if (body == NULL) {
             fail_msg("%s missing", names[i]);
         }
-        if (strstr(names[i], "/data/")) {
-            char hex[65], line[256];
-            cr_sha256_hex(body, n, hex);
-            snprintf(line, sizeof line, "%s  %s\n", hex, names[i] + strlen("evidence/"));
-            assert_non_null(strstr(manifest, line));
-            payload_bytes += n;
-            payload_files++;
+        free(body);
+    }
+    /* every payload file (tiles included) is in the manifest with its hash */
+    size_t payload_bytes = 0, payload_files = 0, tiles = 0;
+    int zerr = 0;
+    zip_t *za = zip_open(a, ZIP_RDONLY, &zerr);
+    char first_tile[128] = "";
+    for (zip_int64_t k = 0; k < zip_get_num_entries(za, 0); k++) {
+        const char *name = zip_get_name(za, (zip_uint64_t)k, 0);
+        if (strncmp(name, "evidence/data/", 14) != 0) {
+            continue;
+        }
+        size_t n;
+        char *body = entry(a, name, &n);
+        char hex[65], line[256];
+        cr_sha256_hex(body, n, hex);
+        snprintf(line, sizeof line, "%s  %s\n", hex, name + strlen("evidence/"));
+        if (strstr(manifest, line) == NULL) {
+            fail_msg("%s: not in the manifest with its hash", name);
+        }
+        payload_bytes += n;
+        payload_files++;
+        if (strncmp(name, "evidence/data/tiles/", 20) == 0) {
+            tiles++;
+            if (!*first_tile) {
+                snprintf(first_tile, sizeof first_tile, "%s", name);
+            }
         }
         free(body);
     }
+    zip_discard(za);
+    assert_true(tiles >= 3);
+    /* a tile in the package is byte for byte the tile `crossriver tile` makes */
+    int tz, tx, ty;
+    assert_int_equal(sscanf(first_tile, "evidence/data/tiles/%d/%d/%d.mvt", &tz, &tx, &ty), 3);
+    char tile_path[128], zxy[64], cmd[512];
+    snprintf(tile_path, sizeof tile_path, "%s/tile.mvt", g_dir);
+    snprintf(zxy, sizeof zxy, "%d/%d/%d", tz, tx, ty);
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" tile %s --store %s/s.sqlite --out %s 2>/dev/null", zxy, g_dir,
+             tile_path);
+    assert_int_equal(system(cmd), 0);
+    size_t tn, pn;
+    char *from_cli = NULL;
+    cr_error terr = {0};
+    assert_int_equal(cr_read_file(tile_path, &from_cli, &tn, &terr), CR_OK);
+    char *in_pkg = entry(a, first_tile, &pn);
+    assert_int_equal(tn, pn);
+    assert_memory_equal(from_cli, in_pkg, pn);
+    free(from_cli);
+    free(in_pkg);
     char *info = entry(a, "evidence/bag-info.txt", &len);
     char oxum[64];
     snprintf(oxum, sizeof oxum, "Payload-Oxum: %zu.%zu\n", payload_bytes, payload_files);
@@ -154,6 +198,13 @@ static void test_same_case_same_bytes_and_a_valid_bag(void **state)
                      json_integer_value(json_object_get(cj, "features")));
     assert_true(json_integer_value(json_object_get(cj, "features")) > 10);
     GDALClose(ds);
+    snprintf(vsi, sizeof vsi, "/vsizip/%s/evidence/data/features.kml", a);
+    ds = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    assert_true(OGR_L_GetFeatureCount(GDALDatasetGetLayer(ds, 0), 1) >=
+                json_integer_value(json_object_get(cj, "features")));
+    GDALClose(ds);
+    assert_true(json_array_size(json_object_get(cj, "tiles")) >= 1);
     snprintf(vsi, sizeof vsi, "/vsizip/%s/evidence/data/trace.geojson", a);
     ds = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
     assert_non_null(ds);
