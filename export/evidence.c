@@ -2,8 +2,10 @@
 /* Build the payload, the BagIt tag files and the zip (libzip, fixed order and times); verify. */
 #include "evidence.h"
 
+#include "geo/geo.h"
 #include "tiler/tile.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,10 +399,10 @@ static void extend(double box[4], const json_t *c)
 
 /* The public tiles of the case area at z10–z12 (at most 64 a zoom), the bytes `crossriver
  * tile` makes; their hashes are in the manifest, their zooms and ranges in tiles_json. */
-static cr_status case_tiles(cr_store *store, const json_t *fs, const json_t *trace_geo,
-                            payloads *ps, json_t *tiles_json, cr_error *err)
+/* The extent of the features and the trace (west > east when there is nothing). */
+static void case_box(const json_t *fs, const json_t *trace_geo, double box[4])
 {
-    double box[4] = {180, 90, -180, -90};
+    box[0] = 180, box[1] = 90, box[2] = -180, box[3] = -90;
     size_t i;
     json_t *f;
     json_array_foreach(fs, i, f)
@@ -411,6 +413,13 @@ static cr_status case_tiles(cr_store *store, const json_t *fs, const json_t *tra
     {
         extend(box, json_object_get(json_object_get(f, "geometry"), "coordinates"));
     }
+}
+
+static cr_status case_tiles(cr_store *store, const json_t *fs, const json_t *trace_geo,
+                            payloads *ps, json_t *tiles_json, cr_error *err)
+{
+    double box[4];
+    case_box(fs, trace_geo, box);
     if (box[0] > box[2]) {
         return CR_OK;
     }
@@ -442,6 +451,260 @@ static cr_status case_tiles(cr_store *store, const json_t *fs, const json_t *tra
         }
     }
     return CR_OK;
+}
+
+/* ---- the printable report and its map ------------------------------------------------------ */
+
+#define MAP_W   900.0
+#define MAP_H   600.0
+#define MAP_PAD 30.0
+
+typedef struct {
+    double x0, y0, scale; /* Web Mercator units (radians) → SVG pixels */
+    double box[4];        /* lon/lat the map shows */
+} map_frame;
+
+static double merc_y(double lat)
+{
+    return log(tan(M_PI / 4.0 + lat * M_PI / 360.0));
+}
+
+void cr_evidence_map_xy(const double box[4], double lon, double lat, double *x, double *y)
+{
+    double w = (box[2] - box[0]) * M_PI / 180.0, h = merc_y(box[3]) - merc_y(box[1]);
+    double scale = fmin((MAP_W - 2 * MAP_PAD) / (w > 0 ? w : 1e-9),
+                        (MAP_H - 2 * MAP_PAD) / (h > 0 ? h : 1e-9));
+    *x = MAP_PAD + (lon - box[0]) * M_PI / 180.0 * scale;
+    *y = MAP_H - MAP_PAD - (merc_y(lat) - merc_y(box[1])) * scale;
+}
+
+static void svg_path(cr_strbuf *b, const double box[4], const json_t *coords)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(coords, i, c)
+    {
+        double x, y;
+        cr_evidence_map_xy(box, json_number_value(json_array_get(c, 0)),
+                           json_number_value(json_array_get(c, 1)), &x, &y);
+        cr_strbuf_printf(b, "%s%.1f %.1f", i ? " L" : "M", x, y);
+    }
+}
+
+static const char *layer_colour(const char *layer)
+{
+    static const char *c[][2] = {{"outfalls", "#d62728"},
+                                 {"monitoring_sections", "#1f77b4"},
+                                 {"hyacinth_reports", "#2ca02c"},
+                                 {"mobile_sources", "#9467bd"},
+                                 {"gates", "#8c564b"},
+                                 {"protection_zones", "#ff7f0e"}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (layer && strcmp(layer, c[i][0]) == 0) {
+            return c[i][1];
+        }
+    }
+    return "#555";
+}
+
+/* An SVG map of the case: counties and their boundary, traced reaches, features with labels,
+ * a scale bar, a north arrow and a legend. data-bbox says what it shows, each feature carries
+ * data-id, so the placement can be checked. */
+static void map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const double in[4],
+                    cr_strbuf *b)
+{
+    double box[4] = {in[0], in[1], in[2], in[3]};
+    double mx = (box[2] - box[0]) * 0.08 + 0.002, my = (box[3] - box[1]) * 0.08 + 0.002;
+    box[0] -= mx, box[2] += mx, box[1] -= my, box[3] += my;
+    cr_strbuf_printf(b,
+                     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+                     "width=\"%.0f\" height=\"%.0f\" data-bbox=\"%.7f,%.7f,%.7f,%.7f\" "
+                     "font-family=\"sans-serif\" font-size=\"10\">\n"
+                     "<rect width=\"100%%\" height=\"100%%\" fill=\"#f4f7fa\"/>\n",
+                     MAP_W, MAP_H, MAP_W, MAP_H, box[0], box[1], box[2], box[3]);
+    /* counties meeting the map, outlines only */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT code, name, AsGeoJSON(geom, 6) FROM admin_units_current"
+                           " WHERE level = 'county' AND MbrIntersects(geom, BuildMbr(?, ?, ?, ?))"
+                           " ORDER BY code",
+                           -1, &st, NULL) == SQLITE_OK) {
+        for (int k = 0; k < 4; k++) {
+            sqlite3_bind_double(st, k + 1, box[k]);
+        }
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_t *g = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+            cr_strbuf_printf(b,
+                             "<path data-county=\"%s\" fill=\"#ffffff\" fill-opacity=\"0.6\" "
+                             "stroke=\"#333\" stroke-width=\"1.2\" d=\"",
+                             (const char *)sqlite3_column_text(st, 0));
+            size_t i, k;
+            json_t *poly, *ring;
+            json_array_foreach(json_object_get(g, "coordinates"), i, poly)
+            {
+                json_array_foreach(poly, k, ring)
+                {
+                    svg_path(b, box, ring);
+                    cr_strbuf_puts(b, " Z ");
+                }
+            }
+            cr_strbuf_puts(b, "\"/>\n");
+            json_decref(g);
+        }
+    }
+    sqlite3_finalize(st);
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(trace_geo, "features"), i, f)
+    {
+        if (strcmp(geom_type(f), "LineString") == 0) {
+            cr_strbuf_puts(b, "<path fill=\"none\" stroke=\"#0066ff\" stroke-width=\"3\" d=\"");
+            svg_path(b, box, json_object_get(json_object_get(f, "geometry"), "coordinates"));
+            cr_strbuf_puts(b, "\"/>\n");
+        }
+    }
+    size_t labelled = 0;
+    json_array_foreach(fs, i, f)
+    {
+        if (strcmp(geom_type(f), "Point") != 0) {
+            continue;
+        }
+        const json_t *p = json_object_get(f, "properties");
+        const json_t *c = json_object_get(json_object_get(f, "geometry"), "coordinates");
+        double x, y;
+        cr_evidence_map_xy(box, json_number_value(json_array_get(c, 0)),
+                           json_number_value(json_array_get(c, 1)), &x, &y);
+        cr_strbuf_printf(b,
+                         "<circle data-id=\"%s:", json_string_value(json_object_get(p, "layer")));
+        xml(b, json_string_value(json_object_get(p, "source_id")));
+        cr_strbuf_printf(b, "\" cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"%s\" stroke=\"#fff\"/>\n",
+                         x, y, layer_colour(json_string_value(json_object_get(p, "layer"))));
+        if (labelled++ < 40) {
+            cr_strbuf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", x + 5, y - 4);
+            xml(b, json_string_value(json_object_get(p, "source_id")));
+            cr_strbuf_puts(b, "</text>\n");
+        }
+    }
+    /* scale bar: a round length near a fifth of the width, at the map's middle latitude */
+    double km_per_px;
+    {
+        double x0, y0, x1, y1;
+        double mid = (box[1] + box[3]) / 2;
+        cr_evidence_map_xy(box, box[0], mid, &x0, &y0);
+        cr_evidence_map_xy(box, box[2], mid, &x1, &y1);
+        km_per_px = cr_geodesic_m(box[0], mid, box[2], mid) / 1000.0 / (x1 - x0);
+    }
+    double want = km_per_px * MAP_W / 5, len = 1;
+    while (len * 10 <= want) {
+        len *= 10;
+    }
+    len = want >= 5 * len ? 5 * len : want >= 2 * len ? 2 * len : len;
+    double px = len / km_per_px;
+    cr_strbuf_printf(
+        b,
+        "<g data-scale-km=\"%g\"><rect x=\"20\" y=\"%.0f\" width=\"%.1f\" height=\"6\" "
+        "fill=\"#000\"/><text x=\"20\" y=\"%.0f\">%g km</text></g>\n",
+        len, MAP_H - 18, px, MAP_H - 22, len);
+    cr_strbuf_printf(b,
+                     "<g transform=\"translate(%.0f 40)\"><path d=\"M0 -22 L8 6 L0 0 L-8 6 Z\" "
+                     "fill=\"#000\"/><text x=\"-4\" y=\"20\" font-size=\"14\">N</text></g>\n",
+                     MAP_W - 30);
+    static const char *legend[][2] = {{"outfalls", "排污口 outfall"},
+                                      {"monitoring_sections", "断面 section"},
+                                      {"hyacinth_reports", "水葫芦 hyacinth"},
+                                      {"mobile_sources", "船舶 ship"},
+                                      {"gates", "闸泵 gate"}};
+    cr_strbuf_printf(b,
+                     "<g transform=\"translate(%.0f %.0f)\"><rect x=\"-6\" y=\"-14\" "
+                     "width=\"150\" height=\"112\" fill=\"#fff\" stroke=\"#999\"/>\n",
+                     MAP_W - 160, MAP_H - 120);
+    for (size_t k = 0; k < sizeof legend / sizeof legend[0]; k++) {
+        cr_strbuf_printf(b,
+                         "<circle cx=\"4\" cy=\"%zu\" r=\"4\" fill=\"%s\"/><text x=\"14\" "
+                         "y=\"%zu\">%s</text>\n",
+                         k * 16, layer_colour(legend[k][0]), k * 16 + 4, legend[k][1]);
+    }
+    cr_strbuf_puts(b, "<path d=\"M0 80 L10 80\" stroke=\"#0066ff\" stroke-width=\"3\"/><text "
+                      "x=\"14\" y=\"84\">追踪 trace</text></g>\n</svg>\n");
+}
+
+static void report_html(const json_t *cj, const json_t *fs, const json_t *trace, const char *svg,
+                        cr_strbuf *b)
+{
+    cr_strbuf_puts(b,
+                   "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+                   "<title>证据包 Evidence package</title><style>body{font:12px sans-serif;"
+                   "margin:16px}table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px "
+                   "solid #666;padding:2px 6px}th{background:#eee}svg{border:1px solid #999;"
+                   "max-width:100%;height:auto}</style></head><body>\n<h1>证据包 Evidence "
+                   "package</h1>\n<p>");
+    xml(b, json_string_value(json_object_get(cj, "issuer")));
+    cr_strbuf_puts(b, " · as of ");
+    xml(b, json_string_value(json_object_get(cj, "as_of")));
+    cr_strbuf_puts(b, " · ");
+    xml(b, json_string_value(json_object_get(cj, "software")));
+    char *case_text = json_dumps(json_object_get(cj, "case"), JSON_COMPACT | JSON_SORT_KEYS);
+    cr_strbuf_puts(b, "</p>\n<p>Case: <code>");
+    xml(b, case_text);
+    free(case_text);
+    cr_strbuf_printf(b, "</code> · %lld features</p>\n",
+                     (long long)json_integer_value(json_object_get(cj, "features")));
+    cr_strbuf_puts(b, svg);
+    /* outfalls met by the trace, grouped by jurisdiction, with distance and time */
+    if (trace) {
+        cr_strbuf_puts(b, "<h2>排污口 Outfalls on the trace, by jurisdiction</h2>\n");
+        size_t j;
+        json_t *jur;
+        json_array_foreach(json_object_get(trace, "jurisdictions"), j, jur)
+        {
+            const char *code = json_string_value(json_object_get(jur, "code"));
+            cr_strbuf_puts(b, "<h3>");
+            xml(b, json_string_value(json_object_get(jur, "name")));
+            cr_strbuf_puts(b, "</h3><table><tr><th>ID</th><th>名称 name</th><th>河段 reach</th>"
+                              "<th>km</th><th>h</th></tr>\n");
+            size_t i;
+            json_t *f;
+            json_array_foreach(json_object_get(trace, "features"), i, f)
+            {
+                const char *layer = json_string_value(json_object_get(f, "layer"));
+                const char *fc = json_string_value(json_object_get(f, "county_code"));
+                if (!layer || strcmp(layer, "outfalls") != 0 || !fc || !code ||
+                    strcmp(fc, code) != 0) {
+                    continue;
+                }
+                cr_strbuf_puts(b, "<tr><td>");
+                xml(b, json_string_value(json_object_get(f, "id")));
+                cr_strbuf_puts(b, "</td><td>");
+                xml(b, json_string_value(json_object_get(f, "name")));
+                cr_strbuf_puts(b, "</td><td>");
+                xml(b, json_string_value(json_object_get(f, "reach_id")));
+                cr_strbuf_printf(b, "</td><td>%.3f</td><td>%.2f</td></tr>\n",
+                                 json_number_value(json_object_get(f, "distance_km")),
+                                 json_number_value(json_object_get(f, "time_h")));
+            }
+            cr_strbuf_puts(b, "</table>\n");
+        }
+    }
+    cr_strbuf_puts(b, "<h2>断面 Section readings</h2><p>The store holds no section readings; the "
+                      "sections in scope are in features.csv.</p>\n");
+    cr_strbuf_puts(b, "<h2>数据来源 Data sources</h2><table><tr><th>batch</th><th>layer</th>"
+                      "<th>file</th><th>encoding</th><th>CRS</th><th>SHA-256</th></tr>\n");
+    size_t i;
+    json_t *bt;
+    json_array_foreach(json_object_get(cj, "batches"), i, bt)
+    {
+        cr_strbuf_printf(b, "<tr><td>%lld</td>",
+                         (long long)json_integer_value(json_object_get(bt, "batch_id")));
+        const char *keys[] = {"layer", "file_name", "encoding", "crs", "sha256"};
+        for (size_t k = 0; k < 5; k++) {
+            cr_strbuf_puts(b, "<td>");
+            xml(b, json_string_value(json_object_get(bt, keys[k])));
+            cr_strbuf_puts(b, "</td>");
+        }
+        cr_strbuf_puts(b, "</tr>\n");
+    }
+    (void)fs;
+    cr_strbuf_puts(b, "</table>\n</body></html>\n");
 }
 
 cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
@@ -506,6 +769,17 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
         char *s = dumps(cj);
         add(&ps, "data/case.json", s, strlen(s));
         free(s);
+        double box[4];
+        case_box(fs, trace_geo, box);
+        if (box[0] <= box[2]) {
+            cr_strbuf svg = {0}, html = {0};
+            map_svg(cr_store_db(store), fs, trace_geo, box, &svg);
+            add(&ps, "data/map.svg", svg.data, svg.len);
+            report_html(cj, fs, trace, svg.data, &html);
+            add(&ps, "data/report.html", html.data, html.len);
+            cr_strbuf_cleanup(&svg);
+            cr_strbuf_cleanup(&html);
+        }
         json_decref(cj);
         /* BagIt: the manifest over data/, then the tag files and their manifest */
         cr_strbuf man = {0};

@@ -35,6 +35,10 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
  * CR_OK even when tampered (see ok); errors only when the file is no zip or no bag. */
 cr_status cr_evidence_verify(const char *zip_path, json_t **report, cr_error *err);
 
+/* Where lon/lat falls on the package's SVG map (900 × 600 px, Web Mercator) whose data-bbox
+ * is box (west, south, east, north). */
+void cr_evidence_map_xy(const double box[4], double lon, double lat, double *x, double *y);
+
 /* The case a package was made for, from its case.json (caller frees). */
 cr_status cr_evidence_read_case(const char *zip_path, json_t **case_json, cr_error *err);
 

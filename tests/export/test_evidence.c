@@ -10,7 +10,9 @@
 
 #include <gdal.h>
 #include <jansson.h>
+#include <math.h>
 #include <ogr_api.h>
+#include <proj.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,11 +308,83 @@ static void test_boundary_case(void **state)
                      2); /* no --as-of */
 }
 
+/* The report's SVG map puts every feature where PROJ's Web Mercator says (within 0.05 px of the
+ * map's frame, from data-bbox), and the report renders in Chromium (screenshot kept). */
+static void test_report_map_and_browser(void **state)
+{
+    (void)state;
+    char a[128];
+    snprintf(a, sizeof a, "%s/a.zip", g_dir);
+    size_t len;
+    char *svg = entry(a, "evidence/data/map.svg", &len);
+    assert_non_null(svg);
+    double box[4];
+    const char *bb = strstr(svg, "data-bbox=\"");
+    assert_non_null(bb);
+    assert_int_equal(
+        sscanf(bb, "data-bbox=\"%lf,%lf,%lf,%lf\"", &box[0], &box[1], &box[2], &box[3]), 4);
+    char *gj = entry(a, "evidence/data/features.geojson", &len);
+    json_t *fc = json_loads(gj, 0, NULL);
+    free(gj);
+    PJ_CONTEXT *ctx = proj_context_create();
+    PJ *p0 = proj_create_crs_to_crs(ctx, "EPSG:4326", "EPSG:3857", NULL);
+    PJ *pj = proj_normalize_for_visualization(ctx, p0);
+    PJ_COORD lo = proj_trans(pj, PJ_FWD, proj_coord(box[0], box[1], 0, 0));
+    PJ_COORD hi = proj_trans(pj, PJ_FWD, proj_coord(box[2], box[3], 0, 0));
+    double scale = fmin((900.0 - 60.0) / (hi.xy.x - lo.xy.x), (600.0 - 60.0) / (hi.xy.y - lo.xy.y));
+    size_t i, checked = 0;
+    json_t *f;
+    json_array_foreach(json_object_get(fc, "features"), i, f)
+    {
+        const json_t *p = json_object_get(f, "properties");
+        const json_t *c = json_object_get(json_object_get(f, "geometry"), "coordinates");
+        if (!json_is_number(json_array_get(c, 0))) {
+            continue;
+        }
+        char key[160];
+        snprintf(key, sizeof key, "data-id=\"%s:%s\" cx=\"",
+                 json_string_value(json_object_get(p, "layer")),
+                 json_string_value(json_object_get(p, "source_id")));
+        const char *at = strstr(svg, key);
+        assert_non_null(at);
+        double cx, cy;
+        assert_int_equal(sscanf(at + strlen(key), "%lf\" cy=\"%lf", &cx, &cy), 2);
+        PJ_COORD m = proj_trans(pj, PJ_FWD,
+                                proj_coord(json_number_value(json_array_get(c, 0)),
+                                           json_number_value(json_array_get(c, 1)), 0, 0));
+        double want_x = 30.0 + (m.xy.x - lo.xy.x) * scale;
+        double want_y = 600.0 - 30.0 - (m.xy.y - lo.xy.y) * scale;
+        if (fabs(cx - want_x) > 0.05 || fabs(cy - want_y) > 0.05) {
+            fail_msg("%s at (%.2f, %.2f), PROJ puts it at (%.2f, %.2f)", key, cx, cy, want_x,
+                     want_y);
+        }
+        checked++;
+    }
+    assert_true(checked > 10);
+    proj_destroy(pj);
+    proj_destroy(p0);
+    proj_context_destroy(ctx);
+    json_decref(fc);
+    free(svg);
+    char *html = entry(a, "evidence/data/report.html", &len);
+    char report[128];
+    snprintf(report, sizeof report, "%s/report.html", g_dir);
+    FILE *out = fopen(report, "wb");
+    assert_int_equal(fwrite(html, 1, len, out), len);
+    fclose(out);
+    free(html);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "node \"%s/tests/export/report_check.mjs\" %s %s/report.png",
+             getenv("CROSSRIVER_SOURCE"), report, g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_case_same_bytes_and_a_valid_bag),
         cmocka_unit_test(test_tampering_is_found),
+        cmocka_unit_test(test_report_map_and_browser),
         cmocka_unit_test(test_boundary_case),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
