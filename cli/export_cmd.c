@@ -16,7 +16,8 @@ static void help(FILE *out)
             "usage: crossriver export evidence --out FILE.zip --as-of YYYY-MM-DDTHH:MM:SSZ\n"
             "           [--issuer NAME] (--boundary A:B [--buffer-km 2] |\n"
             "           (--at LON,LAT | --reach ID | --feature LAYER:ID) --direction up|down\n"
-            "           [--max-km N]) [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--store PATH]\n"
+            "           [--max-km N] [--spill-kg KG --spill-hours H]) [--from YYYY-MM-DD]\n"
+            "           [--to YYYY-MM-DD] [--store PATH]\n"
             "       crossriver export verify FILE.zip [--store PATH]\n\n"
             "evidence: a BagIt bag in one zip with the features in scope (GeoJSON, CSV with\n"
             "join results, raw source coordinates and provenance), the trace of an incident\n"
@@ -56,37 +57,6 @@ static void free_network(network *n)
     cr_graph_free(n->g);
 }
 
-/* The case of a package's case.json, for a re-run (strings borrowed from j). */
-static void case_from_json(const json_t *j, cr_evidence_case *c)
-{
-    const json_t *cj = json_object_get(j, "case"), *t = json_object_get(cj, "trace");
-    c->boundary = json_string_value(json_object_get(cj, "boundary"));
-    c->buffer_km = json_number_value(json_object_get(cj, "buffer_km"));
-    c->from_date = json_string_value(json_object_get(cj, "from_date"));
-    c->to_date = json_string_value(json_object_get(cj, "to_date"));
-    c->as_of = json_string_value(json_object_get(j, "as_of"));
-    c->issuer = json_string_value(json_object_get(j, "issuer"));
-    if (t) {
-        c->has_trace = 1;
-        c->trace.reach = json_string_value(json_object_get(t, "reach"));
-        c->trace.feature = json_string_value(json_object_get(t, "feature"));
-        const json_t *at = json_object_get(t, "at");
-        if (at) {
-            c->trace.at = 1;
-            c->trace.lon = json_number_value(json_array_get(at, 0));
-            c->trace.lat = json_number_value(json_array_get(at, 1));
-        }
-        c->trace.direction = strcmp(json_string_value(json_object_get(t, "direction")), "up") == 0
-                                 ? CR_TRACE_UP
-                                 : CR_TRACE_DOWN;
-        c->trace.main_only = strcmp(json_string_value(json_object_get(t, "mode")), "main") == 0;
-        c->trace.max_km = json_number_value(json_object_get(t, "max_km"));
-        c->trace.max_hours = json_number_value(json_object_get(t, "max_hours"));
-        c->trace.spill_kg = json_number_value(json_object_get(t, "spill_kg"));
-        c->trace.spill_hours = json_number_value(json_object_get(t, "spill_hours"));
-    }
-}
-
 static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
 {
     if (optind >= argc) {
@@ -112,7 +82,7 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
                    cr_cli_open(common, &set, &store) == 0 && load_network(store, &n, &err);
         cr_evidence_case c = {0};
         if (made) {
-            case_from_json(cj, &c);
+            cr_evidence_case_from_json(cj, &c);
             made = cr_evidence_export(store, n.g, n.ws, n.ref, &c, again, NULL, sha, NULL, &err) ==
                    CR_OK;
         }
@@ -177,6 +147,8 @@ int cr_cmd_export(int argc, char **argv)
         {"max-km", required_argument, NULL, 'k'},
         {"from", required_argument, NULL, 'F'},
         {"to", required_argument, NULL, 'T'},
+        {"spill-kg", required_argument, NULL, 'S'},
+        {"spill-hours", required_argument, NULL, 'H'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -234,6 +206,12 @@ int cr_cmd_export(int argc, char **argv)
             break;
         case 'F':
             c.from_date = optarg;
+            break;
+        case 'S':
+            c.trace.spill_kg = atof(optarg);
+            break;
+        case 'H':
+            c.trace.spill_hours = atof(optarg);
             break;
         case 'T':
             c.to_date = optarg;

@@ -5,6 +5,9 @@
 #include "geo/geo.h"
 #include "tiler/tile.h"
 
+#include <cpl_conv.h>
+#include <gdal.h>
+#include <gdal_utils.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -685,6 +688,44 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
             cr_strbuf_puts(b, "</table>\n");
         }
     }
+    if (trace == NULL) { /* a boundary case: the outfalls in scope by county, nearest first */
+        cr_strbuf_puts(b, "<h2>排污口 Outfalls near the boundary, by county</h2>\n");
+        const char *prev = NULL;
+        size_t i;
+        json_t *f;
+        for (int pass = 0; pass < 2; pass++) { /* the first county met, then the other */
+            const char *county = NULL;
+            json_array_foreach(fs, i, f)
+            {
+                const json_t *p = json_object_get(f, "properties");
+                const char *layer = json_string_value(json_object_get(p, "layer"));
+                const char *code = json_string_value(json_object_get(p, "county_code"));
+                if (!layer || strcmp(layer, "outfalls") != 0 || !code ||
+                    (prev && strcmp(code, prev) == 0) || (county && strcmp(code, county) != 0)) {
+                    continue;
+                }
+                if (county == NULL) {
+                    county = code;
+                    cr_strbuf_puts(b, "<h3>");
+                    xml(b, code);
+                    cr_strbuf_puts(b, "</h3><table><tr><th>ID</th><th>名称 name</th><th>河段 "
+                                      "reach</th><th>to the boundary, m</th></tr>\n");
+                }
+                cr_strbuf_puts(b, "<tr><td>");
+                xml(b, json_string_value(json_object_get(p, "source_id")));
+                cr_strbuf_puts(b, "</td><td>");
+                xml(b, json_string_value(json_object_get(p, "name")));
+                cr_strbuf_puts(b, "</td><td>");
+                xml(b, json_string_value(json_object_get(p, "reach_id")));
+                cr_strbuf_printf(b, "</td><td>%.0f</td></tr>\n",
+                                 json_number_value(json_object_get(p, "boundary_distance_m")));
+            }
+            if (county) {
+                cr_strbuf_puts(b, "</table>\n");
+            }
+            prev = county;
+        }
+    }
     cr_strbuf_puts(b, "<h2>断面 Section readings</h2><p>The store holds no section readings; the "
                       "sections in scope are in features.csv.</p>\n");
     cr_strbuf_puts(b, "<h2>数据来源 Data sources</h2><table><tr><th>batch</th><th>layer</th>"
@@ -703,8 +744,190 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
         }
         cr_strbuf_puts(b, "</tr>\n");
     }
-    (void)fs;
     cr_strbuf_puts(b, "</table>\n</body></html>\n");
+}
+
+/* The stretch of boundary between two counties: the line their outlines share. */
+static json_t *boundary_geojson(cr_store *store, const char *pair, cr_error *err)
+{
+    char a[32] = "", b[32] = "";
+    sscanf(pair, "%31[^:]:%31s", a, b);
+    sqlite3_stmt *st = NULL;
+    json_t *out = NULL;
+    if (sqlite3_prepare_v2(cr_store_db(store),
+                           "SELECT AsGeoJSON(ST_Intersection(ST_Boundary(x.geom),"
+                           " ST_Boundary(y.geom)), 7) FROM admin_units_current x,"
+                           " admin_units_current y WHERE x.code = ? AND y.code = ?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+            json_t *g = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            out = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}, s:o}]}", "type", "FeatureCollection",
+                            "features", "type", "Feature", "properties", "county_a", a, "county_b",
+                            b, "geometry", g ? g : json_null());
+        }
+    }
+    sqlite3_finalize(st);
+    if (out == NULL) {
+        cr_error_set(err, CR_ENOTFOUND,
+                     "boundary: counties %s and %s share no boundary in the store", a, b);
+    }
+    return out;
+}
+
+/* ---- the GeoPackage ------------------------------------------------------------------------- */
+
+static const char *PROVENANCE_KEYS[] = {"batch_id",       "source_row", "version", "valid_from",
+                                        "content_sha256", "raw_x",      "raw_y",   "coord_method"};
+
+/* Append a GeoJSON text as a layer of the GeoPackage at path (created by the first call). */
+static cr_status gpkg_layer(const char *path, const char *geojson, const char *layer, int first,
+                            cr_error *err)
+{
+    char vsi[96];
+    snprintf(vsi, sizeof vsi, "/vsimem/crossriver-evidence-%s.geojson", layer);
+    VSIFCloseL(VSIFileFromMemBuffer(vsi, (GByte *)geojson, (vsi_l_offset)strlen(geojson), FALSE));
+    GDALDatasetH src = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    char *argv[] = {(char *)"-f",
+                    (char *)"GPKG",
+                    (char *)"-nln",
+                    (char *)layer,
+                    (char *)"-lco",
+                    (char *)"FID=row_id",
+                    first ? NULL : (char *)"-update",
+                    NULL};
+    GDALVectorTranslateOptions *o = GDALVectorTranslateOptionsNew(argv, NULL);
+    int usage_error = 0;
+    GDALDatasetH dst =
+        src ? GDALVectorTranslate(
+                  first ? path : NULL,
+                  first ? NULL
+                        : GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_UPDATE, NULL, NULL, NULL),
+                  1, &src, o, &usage_error)
+            : NULL;
+    GDALVectorTranslateOptionsFree(o);
+    cr_status rc =
+        dst ? CR_OK : cr_error_set(err, CR_EIO, "GeoPackage %s: %s", layer, CPLGetLastErrorMsg());
+    if (dst) {
+        GDALClose(dst);
+    }
+    if (src) {
+        GDALClose(src);
+    }
+    VSIUnlink(vsi);
+    return rc;
+}
+
+/* The features, the trace and the boundary as a GeoPackage, with each feature row's
+ * provenance in the metadata extension (gpkg_metadata, gpkg_metadata_reference); timestamps are
+ * the as-of time, so the bytes follow from the store, the case and as-of. */
+static cr_status write_gpkg(const char *path, const json_t *fs, const json_t *trace_geo,
+                            const json_t *boundary, const char *as_of, cr_error *err)
+{
+    unlink(path);
+    GDALAllRegister();
+    CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", as_of);
+    CPLSetThreadLocalConfigOption("OGR_SQLITE_JOURNAL", "OFF");
+    json_t *fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", fs);
+    char *text = json_dumps(fc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+    json_decref(fc);
+    cr_status rc = gpkg_layer(path, text, "features", 1, err);
+    free(text);
+    const json_t *more[2][2] = {{trace_geo, NULL}, {boundary, NULL}};
+    const char *names[2] = {"trace", "boundary"};
+    for (int k = 0; k < 2 && rc == CR_OK; k++) {
+        if (more[k][0]) {
+            text = json_dumps(more[k][0], JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+            rc = gpkg_layer(path, text, names[k], 0, err);
+            free(text);
+        }
+    }
+    CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", NULL);
+    CPLSetThreadLocalConfigOption("OGR_SQLITE_JOURNAL", NULL);
+    sqlite3 *db = NULL;
+    if (rc == CR_OK && sqlite3_open(path, &db) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EIO, "%s: cannot open the GeoPackage", path);
+    }
+    if (rc == CR_OK) {
+        char *sql = sqlite3_mprintf(
+            "PRAGMA journal_mode = OFF; BEGIN;"
+            "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT,"
+            " extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL,"
+            " CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));"
+            "CREATE TABLE gpkg_metadata (id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,"
+            " md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL,"
+            " mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');"
+            "CREATE TABLE gpkg_metadata_reference (reference_scope TEXT NOT NULL,"
+            " table_name TEXT, column_name TEXT, row_id_value INTEGER,"
+            " timestamp DATETIME NOT NULL DEFAULT (strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now')),"
+            " md_file_id INTEGER NOT NULL, md_parent_id INTEGER,"
+            " CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),"
+            " CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));"
+            "INSERT OR IGNORE INTO gpkg_extensions VALUES"
+            " ('gpkg_metadata', NULL, 'gpkg_metadata',"
+            " 'http://www.geopackage.org/spec121/#extension_metadata', 'read-write'),"
+            " ('gpkg_metadata_reference', NULL, 'gpkg_metadata',"
+            " 'http://www.geopackage.org/spec121/#extension_metadata', 'read-write');");
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
+                 ? CR_OK
+                 : cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
+        sqlite3_free(sql);
+    }
+    sqlite3_stmt *md = NULL, *ref = NULL;
+    if (rc == CR_OK &&
+        (sqlite3_prepare_v2(db,
+                            "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type,"
+                            " metadata) VALUES ('feature', 'https://crossriver.invalid/provenance',"
+                            " 'application/json', ?)",
+                            -1, &md, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(db,
+                            "INSERT INTO gpkg_metadata_reference (reference_scope, table_name,"
+                            " row_id_value, timestamp, md_file_id) VALUES ('row', 'features', ?,"
+                            " ?, ?)",
+                            -1, &ref, NULL) != SQLITE_OK)) {
+        rc = cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(fs, i, f)
+    {
+        if (rc != CR_OK) {
+            break;
+        }
+        const json_t *p = json_object_get(f, "properties");
+        json_t *prov = json_pack("{s:O?, s:O?}", "layer", json_object_get(p, "layer"), "source_id",
+                                 json_object_get(p, "source_id"));
+        for (size_t k = 0; k < sizeof PROVENANCE_KEYS / sizeof PROVENANCE_KEYS[0]; k++) {
+            json_t *v = json_object_get(p, PROVENANCE_KEYS[k]);
+            json_object_set(prov, PROVENANCE_KEYS[k], v ? v : json_null());
+        }
+        char *ptext = json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(prov);
+        sqlite3_reset(md);
+        sqlite3_bind_text(md, 1, ptext, -1, SQLITE_TRANSIENT);
+        free(ptext);
+        if (sqlite3_step(md) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
+            break;
+        }
+        sqlite3_reset(ref);
+        sqlite3_bind_int64(ref, 1, (sqlite3_int64)i + 1); /* fid: features in order from 1 */
+        sqlite3_bind_text(ref, 2, as_of, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ref, 3, sqlite3_last_insert_rowid(db));
+        if (sqlite3_step(ref) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
+        }
+    }
+    sqlite3_finalize(md);
+    sqlite3_finalize(ref);
+    if (db) {
+        if (rc == CR_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            rc = cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
+        }
+        sqlite3_close(db);
+    }
+    return rc;
 }
 
 cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
@@ -760,6 +983,28 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
             free(s);
         }
         rc = case_tiles(store, fs, trace_geo, &ps, tiles_json, err);
+    }
+    if (rc == CR_OK) {
+        json_t *boundary = c->boundary ? boundary_geojson(store, c->boundary, err) : NULL;
+        rc = c->boundary && boundary == NULL ? err->code : CR_OK;
+        if (boundary) {
+            char *s = dumps(boundary);
+            add(&ps, "data/boundary.geojson", s, strlen(s));
+            free(s);
+        }
+        char gpkg[1100];
+        snprintf(gpkg, sizeof gpkg, "%s.partial.gpkg", zip_path);
+        if (rc == CR_OK) {
+            rc = write_gpkg(gpkg, fs, trace_geo, boundary, c->as_of, err);
+        }
+        char *data = NULL;
+        size_t len = 0;
+        if (rc == CR_OK && cr_read_file(gpkg, &data, &len, err) == CR_OK) {
+            add(&ps, "data/features.gpkg", data, len);
+        }
+        free(data);
+        unlink(gpkg);
+        json_decref(boundary);
     }
     if (rc == CR_OK) {
         json_t *cj = json_pack("{s:o, s:s, s:s, s:s?, s:I, s:O, s:o}", "case", case_json(c),
@@ -857,6 +1102,37 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
     json_decref(trace);
     json_decref(trace_geo);
     return rc;
+}
+
+/* The case of a package's case.json, for a re-run (strings borrowed from j). */
+void cr_evidence_case_from_json(const json_t *j, cr_evidence_case *c)
+{
+    const json_t *cj = json_object_get(j, "case"), *t = json_object_get(cj, "trace");
+    c->boundary = json_string_value(json_object_get(cj, "boundary"));
+    c->buffer_km = json_number_value(json_object_get(cj, "buffer_km"));
+    c->from_date = json_string_value(json_object_get(cj, "from_date"));
+    c->to_date = json_string_value(json_object_get(cj, "to_date"));
+    c->as_of = json_string_value(json_object_get(j, "as_of"));
+    c->issuer = json_string_value(json_object_get(j, "issuer"));
+    if (t) {
+        c->has_trace = 1;
+        c->trace.reach = json_string_value(json_object_get(t, "reach"));
+        c->trace.feature = json_string_value(json_object_get(t, "feature"));
+        const json_t *at = json_object_get(t, "at");
+        if (at) {
+            c->trace.at = 1;
+            c->trace.lon = json_number_value(json_array_get(at, 0));
+            c->trace.lat = json_number_value(json_array_get(at, 1));
+        }
+        const char *dir = json_string_value(json_object_get(t, "direction"));
+        const char *mode = json_string_value(json_object_get(t, "mode"));
+        c->trace.direction = dir && strcmp(dir, "up") == 0 ? CR_TRACE_UP : CR_TRACE_DOWN;
+        c->trace.main_only = mode && strcmp(mode, "main") == 0;
+        c->trace.max_km = json_number_value(json_object_get(t, "max_km"));
+        c->trace.max_hours = json_number_value(json_object_get(t, "max_hours"));
+        c->trace.spill_kg = json_number_value(json_object_get(t, "spill_kg"));
+        c->trace.spill_hours = json_number_value(json_object_get(t, "spill_hours"));
+    }
 }
 
 /* The whole of one entry, or NULL. */

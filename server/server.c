@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include "api/api.h"
+#include "export/evidence.h"
 #include "store/access.h"
 #include "tile_cache.h"
 #include "tiler/tile.h"
@@ -82,6 +83,8 @@ typedef struct {
     const char *if_none_match; /* If-None-Match, or NULL */
     const char *host;          /* Host, or NULL */
     const cr_access *access;   /* the bearer token's rights, or NULL (public) */
+    const char *body;          /* POST body (NUL-terminated), or NULL */
+    size_t body_len;
 } request;
 
 typedef struct {
@@ -669,6 +672,73 @@ static void handle_patrol(server_state *s, worker *w, const request *req, respon
     res->raw = cr_strbuf_take(&out);
 }
 
+/* POST /api/export/evidence: an evidence package (docs/evidence.md) for a token that opens every
+ * layer in every jurisdiction; the body is a case shaped like case.json. The answer is the zip;
+ * its SHA-256 is the ETag; the export is audited under the token's name. */
+static void handle_export(server_state *s, worker *w, const request *req, response *res)
+{
+    static const char *const none[] = {NULL};
+    if (!only_params(req, none, res)) {
+        return;
+    }
+    if (req->access == NULL || !cr_access_all_codes(req->access) ||
+        !cr_access_layer(req->access, "outfalls") || !cr_access_layer(req->access, "contacts")) {
+        error_response(res, req->access ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED,
+                       "evidence packages need a bearer token that opens every layer in every "
+                       "jurisdiction");
+        return;
+    }
+    json_error_t je;
+    json_t *body = req->body ? json_loadb(req->body, req->body_len, 0, &je) : NULL;
+    if (!json_is_object(body) || !json_is_object(json_object_get(body, "case"))) {
+        json_decref(body);
+        error_response(res, MHD_HTTP_BAD_REQUEST,
+                       "the body: {\"case\": {…}, \"as_of\": \"…Z\", \"issuer\": …} (see "
+                       "docs/evidence.md)");
+        return;
+    }
+    cr_evidence_case c = {0};
+    cr_evidence_case_from_json(body, &c);
+    cr_error err = {0};
+    cr_store *rw = NULL; /* the audit row needs a writable connection */
+    char path[64] = "/tmp/crossriver-evidence-XXXXXX";
+    int fd = mkstemp(path);
+    char zip_path[80], sha[65];
+    snprintf(zip_path, sizeof zip_path, "%s.zip", path);
+    cr_status rc = fd < 0 ? cr_error_set(&err, CR_EIO, "no temporary file") : CR_OK;
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    if (rc == CR_OK) {
+        rc = cr_store_open(s->cfg->store_path, w->snap->set, &rw, &err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_evidence_export(rw, w->snap->net->graph, w->ws, w->snap->net->ref, &c, zip_path,
+                                cr_access_name(req->access), sha, NULL, &err);
+    }
+    cr_store_close(rw);
+    json_decref(body);
+    char *data = NULL;
+    size_t len = 0;
+    if (rc == CR_OK) {
+        rc = cr_read_file(zip_path, &data, &len, &err);
+    }
+    unlink(zip_path);
+    if (rc != CR_OK) {
+        error_response(res, http_status(rc), err.msg);
+        return;
+    }
+    res->status = MHD_HTTP_OK;
+    res->content_type = "application/zip";
+    res->raw_set = 1;
+    res->raw = data;
+    res->raw_len = len;
+    res->restricted = 1;
+    res->cache_control = "private, no-store";
+    snprintf(res->etag, sizeof res->etag, "\"%s\"", sha);
+}
+
 static void record(metrics *m, int route, int status, double seconds)
 {
     int cls = status >= 100 && status < 600 ? status / 100 - 1 : 4;
@@ -696,6 +766,7 @@ static const route ROUTES[] = {
     {"GET", "/health", handle_health},
     {"GET", "/api/trace", handle_trace},
     {"GET", "/api/patrol", handle_patrol},
+    {"POST", "/api/export/evidence", handle_export},
     {"GET", "/tiles/", handle_tile},
     {"GET", "/tiles.json", handle_tilejson},
     {"GET", "/api/features/", handle_feature},
@@ -952,20 +1023,50 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* A request's body, gathered over the calls MHD makes. */
+typedef struct {
+    cr_strbuf body;
+    int too_big;
+} upload;
+
+#define MAX_BODY_BYTES (1 << 20)
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls;
+    (void)c;
+    (void)code;
+    upload *up = *con_cls;
+    if (up) {
+        cr_strbuf_cleanup(&up->body);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     (void)version;
-    (void)upload_data;
     server_state *s = cls;
-    if (*con_cls == NULL) { /* first call: headers only; answer on the next */
-        *con_cls = s;
+    if (*con_cls == NULL) { /* first call: headers only; the body (if any) comes next */
+        *con_cls = cr_xcalloc(1, sizeof(upload));
         return MHD_YES;
     }
-    *upload_data_size = 0;
+    upload *up = *con_cls;
+    if (*upload_data_size > 0) { /* a piece of the body */
+        if (up->body.len + *upload_data_size > MAX_BODY_BYTES) {
+            up->too_big = 1;
+        } else {
+            cr_strbuf_append(&up->body, upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     double t0 = cr_monotonic_s();
-    request req = {method, url, json_object(), 0, NULL, NULL, NULL};
+    request req = {method, url, json_object(), 0, NULL, NULL, NULL, up->body.data, up->body.len};
     response res = {0};
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
     req.accept_gzip = ae && strstr(ae, "gzip") != NULL;
@@ -983,7 +1084,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     cr_error err = {0};
     worker *w = found ? this_worker(s, &err) : NULL;
-    if (json_object_get(req.params, "\x01invalid")) {
+    if (up->too_big) {
+        error_response(&res, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
+    } else if (json_object_get(req.params, "\x01invalid")) {
         error_response(&res, MHD_HTTP_BAD_REQUEST,
                        "a query parameter is repeated, too long or oversized");
     } else if (!path_known) {
@@ -1018,7 +1121,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         MHD_add_response_header(r, "X-Cache", res.x_cache);
     }
     if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED) {
-        MHD_add_response_header(r, "Allow", "GET");
+        MHD_add_response_header(r, "Allow", ROUTES[route_index].method);
     }
     if (res.status == MHD_HTTP_UNAUTHORIZED) {
         MHD_add_response_header(r, "WWW-Authenticate",
@@ -1246,7 +1349,8 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
         d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                              on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                             MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_END);
         if (d == NULL) {
             rc = cr_error_set(err, CR_EIO, "cannot listen on %s:%d", cfg->host, cfg->port);
         }

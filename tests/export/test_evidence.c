@@ -200,6 +200,33 @@ static void test_same_case_same_bytes_and_a_valid_bag(void **state)
                      json_integer_value(json_object_get(cj, "features")));
     assert_true(json_integer_value(json_object_get(cj, "features")) > 10);
     GDALClose(ds);
+    /* the GeoPackage: ogrinfo opens it; every feature row has its provenance in the metadata
+     * extension, pointing at the right row */
+    snprintf(vsi, sizeof vsi, "/vsizip/%s/evidence/data/features.gpkg", a);
+    char ogr_cmd[512];
+    snprintf(ogr_cmd, sizeof ogr_cmd,
+             "ogrinfo -so -q %s | grep -q 'features (Point)' && "
+             "ogrinfo -so -q %s | grep -q 'trace'",
+             vsi, vsi);
+    assert_int_equal(system(ogr_cmd), 0);
+    ds = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    assert_int_equal(OGR_L_GetFeatureCount(GDALDatasetGetLayerByName(ds, "features"), 1),
+                     json_integer_value(json_object_get(cj, "features")));
+    OGRLayerH q = GDALDatasetExecuteSQL(
+        ds,
+        "SELECT count(*) FROM features f JOIN gpkg_metadata_reference r ON r.row_id_value ="
+        " f.row_id AND r.table_name = 'features' JOIN gpkg_metadata m ON m.id = r.md_file_id"
+        " WHERE json_extract(m.metadata, '$.source_id') = f.source_id AND"
+        " json_extract(m.metadata, '$.content_sha256') = f.content_sha256",
+        NULL, NULL);
+    assert_non_null(q);
+    OGRFeatureH qf = OGR_L_GetNextFeature(q);
+    assert_int_equal(OGR_F_GetFieldAsInteger64(qf, 0),
+                     json_integer_value(json_object_get(cj, "features")));
+    OGR_F_Destroy(qf);
+    GDALDatasetReleaseResultSet(ds, q);
+    GDALClose(ds);
     snprintf(vsi, sizeof vsi, "/vsizip/%s/evidence/data/features.kml", a);
     ds = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
     assert_non_null(ds);
@@ -302,6 +329,17 @@ static void test_boundary_case(void **state)
     }
     assert_int_equal(sides, 3);
     json_decref(fc);
+    /* the stretch of boundary itself: a line, in the GeoJSON and the GeoPackage */
+    text = entry(z, "evidence/data/boundary.geojson", &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "LineString"));
+    free(text);
+    char vsi[256];
+    snprintf(vsi, sizeof vsi, "/vsizip/%s/evidence/data/features.gpkg", z);
+    GDALDatasetH ds = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    assert_int_equal(OGR_L_GetFeatureCount(GDALDatasetGetLayerByName(ds, "boundary"), 1), 1);
+    GDALClose(ds);
     assert_int_equal(run("\"$CROSSRIVER_BIN\" export evidence --quiet --store %s/s.sqlite --out %s"
                          " --boundary 320509:310118 2>/dev/null",
                          g_dir, z),

@@ -43,8 +43,10 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* One request with extra header lines ("Name: value\r\n"…); 0 when the connection failed. */
-static int http_h(const char *method, const char *target, const char *headers, http_reply *r)
+/* One request with extra header lines ("Name: value\r\n"…) and a body (may be ""); 0 when the
+ * connection failed. */
+static int http_hb(const char *method, const char *target, const char *headers, const char *body,
+                   http_reply *r)
 {
     memset(r, 0, sizeof *r);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -56,10 +58,22 @@ static int http_h(const char *method, const char *target, const char *headers, h
         close(fd);
         return 0;
     }
-    char req[2048];
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method,
-                     target, g_port, headers);
-    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t blen = strlen(body);
+    char *req = malloc(2048 + blen);
+    int n = snprintf(req, 2048, "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n%s", method, target,
+                     g_port, headers);
+    if (blen) {
+        n += snprintf(req + n, 2048 - (size_t)n, "Content-Length: %zu\r\n", blen);
+    }
+    n += snprintf(req + n, 2048 - (size_t)n, "\r\n");
+    memcpy(req + n, body, blen);
+    size_t total = (size_t)n + blen, sent = 0;
+    while (sent < total) {
+        ssize_t w = write(fd, req + sent, total - sent);
+        assert_true(w > 0);
+        sent += (size_t)w;
+    }
+    free(req);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     ssize_t got;
@@ -84,6 +98,11 @@ static int http_h(const char *method, const char *target, const char *headers, h
     memcpy(r->body, sep + 4, r->len + 1);
     free(buf);
     return 1;
+}
+
+static int http_h(const char *method, const char *target, const char *headers, http_reply *r)
+{
+    return http_hb(method, target, headers, "", r);
 }
 
 static int http(const char *method, const char *target, http_reply *r)
@@ -1297,6 +1316,75 @@ static void test_patrol_over_the_samples(void **state)
     expect_error("GET", "/api/patrol?preset=yihe-sanhu&from=1,2,3", 400, "from");
 }
 
+/* POST /api/export/evidence: for a full token, the zip `crossriver export evidence` makes for
+ * the same case (byte for byte), its SHA-256 as the ETag, audited under the token's name;
+ * refused without a token (401), with a partial one (403), for a bad body (400), an oversized
+ * one (413), and as GET (405, Allow: POST). */
+static void test_evidence_over_http(void **state)
+{
+    (void)state;
+    const char *body = "{\"case\": {\"trace\": {\"at\": [120.7519, 30.9973], \"direction\": "
+                       "\"down\", \"max_km\": 20}}, \"as_of\": \"2025-11-01T00:00:00Z\", "
+                       "\"issuer\": \"吴江区生态环境局\"}";
+    http_reply r;
+    assert_true(
+        http_hb("POST", "/api/export/evidence", "Authorization: Bearer tok-all\r\n", body, &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "Content-Type: application/zip"));
+    char hex[65], etag[100], want[80];
+    cr_sha256_hex(r.body, r.len, hex);
+    snprintf(want, sizeof want, "\"%s\"", hex);
+    assert_non_null(header(&r, "ETag: ", etag, sizeof etag));
+    assert_string_equal(etag, want);
+    char path[128], cmd[768];
+    save_body(&r, "post.zip", path, sizeof path);
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" export evidence --quiet --store %s/s.sqlite --out %s/cli.zip"
+             " --as-of 2025-11-01T00:00:00Z --issuer 吴江区生态环境局 --at 120.7519,30.9973"
+             " --direction down --max-km 20 && cmp -s %s %s/cli.zip && \"$CROSSRIVER_BIN\" export"
+             " verify %s > /dev/null",
+             g_dir, g_dir, path, g_dir, path);
+    sh("%s", cmd);
+    sqlite3 *db;
+    char store[128];
+    snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
+    assert_int_equal(sqlite3_open_v2(store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM evidence_exports WHERE exported_by ="
+                                        " 'all' AND package_sha256 = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(http_hb("POST", "/api/export/evidence", "", body, &r));
+    assert_int_equal(r.status, 401);
+    free(r.body);
+    assert_true(
+        http_hb("POST", "/api/export/evidence", "Authorization: Bearer tok-qp\r\n", body, &r));
+    assert_int_equal(r.status, 403);
+    free(r.body);
+    assert_true(
+        http_hb("POST", "/api/export/evidence", "Authorization: Bearer tok-all\r\n", "{}", &r));
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    char *big = malloc((1 << 20) + 2);
+    memset(big, ' ', (1 << 20) + 1);
+    big[(1 << 20) + 1] = '\0';
+    assert_true(
+        http_hb("POST", "/api/export/evidence", "Authorization: Bearer tok-all\r\n", big, &r));
+    assert_int_equal(r.status, 413);
+    free(r.body);
+    free(big);
+    assert_true(http("GET", "/api/export/evidence", &r));
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.head, "Allow: POST"));
+    free(r.body);
+}
+
 /* Last: SIGTERM stops the server cleanly (exit 0) and the log has one line per request. */
 static void test_sigterm_stops_cleanly(void **state)
 {
@@ -1346,6 +1434,7 @@ int main(void)
         cmocka_unit_test(test_metrics_parse_and_add_up),
         cmocka_unit_test(test_patrol_over_the_samples),
         cmocka_unit_test(test_tokens_open_restricted_data),
+        cmocka_unit_test(test_evidence_over_http),
         cmocka_unit_test(test_cache_hits_and_precise_invalidation),
         cmocka_unit_test(test_sighup_reloads_tokens_under_load),
         cmocka_unit_test(test_network_rebuild_is_picked_up),
