@@ -556,6 +556,24 @@ static void map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, cons
         }
     }
     sqlite3_finalize(st);
+    /* the rivers of the area, thin, under the trace */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT AsGeoJSON(geom, 6) FROM reaches_current"
+                           " WHERE MbrIntersects(geom, BuildMbr(?, ?, ?, ?)) ORDER BY fid",
+                           -1, &st, NULL) == SQLITE_OK) {
+        for (int k = 0; k < 4; k++) {
+            sqlite3_bind_double(st, k + 1, box[k]);
+        }
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_t *g = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            cr_strbuf_puts(b, "<path data-reach=\"1\" fill=\"none\" stroke=\"#7fb2e5\" "
+                              "stroke-width=\"1.5\" d=\"");
+            svg_path(b, box, json_object_get(g, "coordinates"));
+            cr_strbuf_puts(b, "\"/>\n");
+            json_decref(g);
+        }
+    }
+    sqlite3_finalize(st);
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(trace_geo, "features"), i, f)

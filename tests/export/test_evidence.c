@@ -361,6 +361,9 @@ static void test_report_map_and_browser(void **state)
     assert_non_null(bb);
     assert_int_equal(
         sscanf(bb, "data-bbox=\"%lf,%lf,%lf,%lf\"", &box[0], &box[1], &box[2], &box[3]), 4);
+    assert_non_null(strstr(svg, "data-reach=")); /* the rivers are drawn */
+    assert_non_null(strstr(svg, "data-county="));
+    assert_non_null(strstr(svg, " km</text>")); /* scale bar */
     char *gj = entry(a, "evidence/data/features.geojson", &len);
     json_t *fc = json_loads(gj, 0, NULL);
     free(gj);
