@@ -4,6 +4,7 @@
  * Rule: every write happens inside a batch transaction opened by cr_store_begin_batch. */
 #include "store.h"
 
+#include <math.h>
 #include <sqlite3.h>
 /* spatialite.h needs sqlite3.h first */
 #include <spatialite.h>
@@ -628,7 +629,68 @@ static cr_status index_batch(cr_store *s, int64_t batch_id, cr_error *err)
 
 /* What the batch changed, for servers' tile caches: the box of every row it added or closed,
  * at most CR_STORE_MAX_CHANGE_BOXES per batch (more are merged per grid cell, the grid coarser
- * until they fit). Changes older than 1,000 generations are pruned. */
+ * until they fit). One scan of the layer; the grouping is done here. Changes older than 1,000
+ * generations are pruned. */
+typedef struct {
+    double b[4];
+    int64_t cell;
+} change_box;
+
+/* The grid cell of a box's south-west corner, n_cells per degree (0: each box its own). */
+static int64_t cell_key(const change_box *bx, double n_cells, size_t i)
+{
+    return n_cells > 0 ? (int64_t)floor((bx->b[0] + 180) * n_cells) * 1000003 +
+                             (int64_t)floor((bx->b[1] + 90) * n_cells)
+                       : (int64_t)i;
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+    int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
+    return p < q ? -1 : p > q;
+}
+
+static int change_cmp(const void *x, const void *y)
+{
+    return key_cmp(&((const change_box *)x)->cell, &((const change_box *)y)->cell);
+}
+
+/* How many cells the boxes fall in. */
+static size_t count_cells(const change_box *bx, size_t n, double n_cells, int64_t *keys)
+{
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = cell_key(&bx[i], n_cells, i);
+    }
+    qsort(keys, n, sizeof *keys, key_cmp);
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        c += i == 0 || keys[i] != keys[i - 1];
+    }
+    return c;
+}
+
+/* Merge the boxes of each cell into one (in cell order); returns how many are left. */
+static size_t merge_cells(change_box *bx, size_t n, double n_cells)
+{
+    for (size_t i = 0; i < n; i++) {
+        bx[i].cell = cell_key(&bx[i], n_cells, i);
+    }
+    qsort(bx, n, sizeof *bx, change_cmp);
+    size_t groups = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (groups == 0 || bx[i].cell != bx[groups - 1].cell) {
+            bx[groups++] = bx[i];
+            continue;
+        }
+        change_box *g = &bx[groups - 1];
+        g->b[0] = fmin(g->b[0], bx[i].b[0]);
+        g->b[1] = fmin(g->b[1], bx[i].b[1]);
+        g->b[2] = fmax(g->b[2], bx[i].b[2]);
+        g->b[3] = fmax(g->b[3], bx[i].b[3]);
+    }
+    return groups;
+}
+
 static cr_status record_changes(cr_store *s, int64_t batch_id, int64_t gen, cr_error *err)
 {
     const char *layer = NULL;
@@ -641,35 +703,63 @@ static cr_status record_changes(cr_store *s, int64_t batch_id, int64_t gen, cr_e
         }
     }
     const cr_layer_def *d = layer ? cr_layer_set_find(s->set, layer) : NULL;
+    sqlite3_finalize(st);
     cr_status rc = CR_OK;
+    change_box *bx = NULL;
+    size_t n = 0, cap = 0;
     if (d && d->geom != CR_GEOM_NONE) {
-        cr_strbuf sql = {0};
-        for (double cells = 0; rc == CR_OK; cells = cells ? cells / 2 : 64) {
-            cr_strbuf_clear(&sql);
-            cr_strbuf_printf(&sql,
-                             "DELETE FROM tile_changes WHERE generation=%lld;"
-                             "INSERT INTO tile_changes SELECT %lld, '%s', min(x0), min(y0),"
-                             " max(x1), max(y1) FROM (SELECT fid, MbrMinX(geom) AS x0,"
-                             " MbrMinY(geom) AS y0, MbrMaxX(geom) AS x1, MbrMaxY(geom) AS y1"
-                             " FROM \"%s\" WHERE (batch_id=%lld OR closed_by_batch=%lld) AND"
-                             " geom IS NOT NULL) GROUP BY %s",
-                             (long long)gen, (long long)gen, d->name, d->name, (long long)batch_id,
-                             (long long)batch_id, cells ? "" : "fid");
-            if (cells) {
-                cr_strbuf_printf(&sql,
-                                 "CAST(floor((x0 + 180) * %g) AS INTEGER),"
-                                 " CAST(floor((y0 + 90) * %g) AS INTEGER)",
-                                 cells, cells);
-            }
-            rc = cr_store_exec(s, sql.data, err);
-            if (rc != CR_OK || sqlite3_changes(s->db) <= CR_STORE_MAX_CHANGE_BOXES ||
-                (cells > 0 && cells < 0.01)) {
-                break;
+        char *sql = sqlite3_mprintf("SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom),"
+                                    " MbrMaxY(geom) FROM \"%w\" WHERE (batch_id = ?1 OR"
+                                    " closed_by_batch = ?1) AND geom IS NOT NULL",
+                                    d->name);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            rc = db_error(s, err, "tile changes");
+        }
+        sqlite3_free(sql);
+        if (rc == CR_OK) {
+            sqlite3_bind_int64(st, 1, batch_id);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 256;
+                    bx = cr_xrealloc(bx, cap * sizeof *bx);
+                }
+                for (int k = 0; k < 4; k++) {
+                    bx[n].b[k] = sqlite3_column_double(st, k);
+                }
+                n++;
             }
         }
-        cr_strbuf_cleanup(&sql);
+        sqlite3_finalize(st);
     }
-    sqlite3_finalize(st);
+    /* coarser cells until the boxes fit: at 1/512 cell per degree they are all one */
+    double cells = 0;
+    if (n > CR_STORE_MAX_CHANGE_BOXES) {
+        int64_t *keys = cr_xmalloc(n * sizeof *keys);
+        for (cells = 64; count_cells(bx, n, cells, keys) > CR_STORE_MAX_CHANGE_BOXES;) {
+            cells /= 2;
+        }
+        free(keys);
+    }
+    size_t groups = merge_cells(bx, n, cells);
+    if (rc == CR_OK && groups > 0) {
+        if (sqlite3_prepare_v2(s->db, "INSERT INTO tile_changes VALUES (?, ?, ?, ?, ?, ?)", -1, &st,
+                               NULL) != SQLITE_OK) {
+            rc = db_error(s, err, "tile changes");
+        }
+        for (size_t i = 0; rc == CR_OK && i < groups; i++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, gen);
+            sqlite3_bind_text(st, 2, d->name, -1, SQLITE_STATIC);
+            for (int k = 0; k < 4; k++) {
+                sqlite3_bind_double(st, 3 + k, bx[i].b[k]);
+            }
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                rc = db_error(s, err, "tile changes");
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    free(bx);
     if (rc == CR_OK) {
         char prune[160];
         snprintf(prune, sizeof prune,

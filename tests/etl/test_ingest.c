@@ -465,6 +465,42 @@ static void test_shapefile_encoding_from_cpg_code_page_and_bytes(void **state)
     }
 }
 
+/* Every import records the boxes it changed for tile servers: one per row for a small import,
+ * merged per grid cell for a large one (at most 4,096), and always covering every row. */
+static void test_imports_record_their_change_boxes(void **state)
+{
+    fixture *f = *state;
+    cr_strbuf csv = {0};
+    cr_strbuf_puts(&csv, "排污口编码,排污口名称,排污口类型,受纳水体,经度,纬度\n");
+    for (int i = 0; i < 5000; i++) {
+        cr_strbuf_printf(&csv, "BIG-%05d,排口%d,工业排污口,太浦河,%.6f,%.6f\n", i, i,
+                         120.40 + (i % 100) * 0.009, 30.80 + (i / 100) * 0.009);
+    }
+    const char *path = write_file(f, "big.csv", csv.data);
+    cr_strbuf_cleanup(&csv);
+    cr_ingest_options o = defaults();
+    cr_ingest_result r;
+    cr_error e = {0};
+    assert_int_equal(ingest(f, "outfalls", path, &o, &r, &e), CR_OK);
+    assert_int_equal(r.stored, 5000);
+    int64_t boxes = count(f, "SELECT count(*) FROM tile_changes");
+    assert_true(boxes > 1 && boxes <= 4096);
+    /* every stored point lies in one of the boxes */
+    assert_int_equal(count(f, "SELECT count(*) FROM outfalls o WHERE NOT EXISTS (SELECT 1 FROM"
+                              " tile_changes c WHERE X(o.geom) BETWEEN c.minx AND c.maxx AND"
+                              " Y(o.geom) BETWEEN c.miny AND c.maxy)"),
+                     0);
+    /* a small re-survey: one box per row it added or closed */
+    path = write_file(f, "small.csv",
+                      "排污口编码,排污口名称,排污口类型,受纳水体,经度,纬度\n"
+                      "BIG-00001,排口1,工业排污口,太浦河,120.5,30.9\n"
+                      "NEW-00001,新排口,工业排污口,太浦河,120.6,30.95\n");
+    assert_int_equal(ingest(f, "outfalls", path, &o, &r, &e), CR_OK);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_changes WHERE generation ="
+                              " (SELECT max(generation) FROM tile_changes)"),
+                     3); /* BIG-00001 closed and its new version, NEW-00001 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +518,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_shapefile_encoding_from_cpg_code_page_and_bytes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_imports_record_their_change_boxes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
