@@ -41,6 +41,10 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
 cr_status cr_api_trace_number(const char *param, const char *shown_as, const char *text,
                               double *out, cr_error *err);
 
+/* "LON,LAT" in degrees (longitude within ±180, latitude within ±90, nothing after): 1 and the
+ * point, else 0. The same for every option and parameter that takes a point. */
+int cr_api_parse_point(const char *text, double *lon, double *lat);
+
 /* TileJSON 3.0.0 for the store's tiled layers (every one, empty ones included); tiles_url is
  * the template, e.g. http://host/tiles/{z}/{x}/{y}.mvt. */
 cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, cr_error *err);

@@ -39,44 +39,6 @@ static double num(const json_t *o, const char *key)
     return json_number_value(json_object_get(o, key));
 }
 
-/* XML text: & < > " escaped. */
-static void xml(cr_strbuf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            cr_strbuf_puts(b, "&amp;");
-            break;
-        case '<':
-            cr_strbuf_puts(b, "&lt;");
-            break;
-        case '>':
-            cr_strbuf_puts(b, "&gt;");
-            break;
-        case '"':
-            cr_strbuf_puts(b, "&quot;");
-            break;
-        default:
-            cr_strbuf_append(b, s, 1);
-        }
-    }
-}
-
-/* A CSV field, quoted when it needs to be. */
-static void csv(cr_strbuf *b, const char *s, int last)
-{
-    if (strpbrk(s, ",\"\r\n")) {
-        cr_strbuf_puts(b, "\"");
-        for (; *s; s++) {
-            cr_strbuf_append(b, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
-        }
-        cr_strbuf_puts(b, "\"");
-    } else {
-        cr_strbuf_puts(b, s);
-    }
-    cr_strbuf_puts(b, last ? "\r\n" : ",");
-}
-
 static const char *issue_text(const char *issue)
 {
     static const char *names[][2] = {
@@ -185,7 +147,7 @@ static void gpx(const json_t *plan, cr_strbuf *b)
                       " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
                       " xsi:schemaLocation=\"http://www.topografix.com/GPX/1/1"
                       " http://www.topografix.com/GPX/1/1/gpx.xsd\">\n<metadata><name>");
-    xml(b, name.data);
+    cr_xml_append(b, name.data);
     cr_strbuf_printf(b, "</name><desc>%.3f km, %.2f h</desc><time>%sT00:00:00Z</time></metadata>\n",
                      num(plan, "length_km"), num(plan, "time_h"), str(plan, "date"));
     size_t i;
@@ -195,21 +157,21 @@ static void gpx(const json_t *plan, cr_strbuf *b)
         const json_t *leg = leg_of(plan, json_integer_value(json_object_get(s, "leg")));
         cr_strbuf_printf(b, "<wpt lat=\"%.7f\" lon=\"%.7f\"><name>", num(s, "lat"), num(s, "lon"));
         cr_strbuf_printf(b, "%lld ", (long long)json_integer_value(json_object_get(s, "seq")));
-        xml(b, str(s, "id"));
+        cr_xml_append(b, str(s, "id"));
         cr_strbuf_puts(b, "</name><cmt>");
-        xml(b, issue_text(str(s, "issue")));
+        cr_xml_append(b, issue_text(str(s, "issue")));
         cr_strbuf_puts(b, "</cmt><desc>");
-        xml(b, str(s, "name"));
+        cr_xml_append(b, str(s, "name"));
         cr_strbuf_puts(b, " — ");
-        xml(b, str(s, "detail"));
+        cr_xml_append(b, str(s, "detail"));
         cr_strbuf_printf(b, " (km %.3f, ", num(s, "km"));
-        xml(b, leg ? str(leg, "county_name") : str(s, "county_code"));
+        cr_xml_append(b, leg ? str(leg, "county_name") : str(s, "county_code"));
         cr_strbuf_puts(b, ")</desc><type>");
-        xml(b, str(s, "issue"));
+        cr_xml_append(b, str(s, "issue"));
         cr_strbuf_puts(b, "</type></wpt>\n");
     }
     cr_strbuf_puts(b, "<rte><name>");
-    xml(b, name.data);
+    cr_xml_append(b, name.data);
     cr_strbuf_puts(b, "</name>\n");
     json_array_foreach(json_object_get(json_object_get(plan, "route"), "coordinates"), i, s)
     {
@@ -227,10 +189,10 @@ static void kml(const json_t *plan, cr_strbuf *b)
     title(plan, &name);
     cr_strbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                       "<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document><name>");
-    xml(b, name.data);
+    cr_xml_append(b, name.data);
     cr_strbuf_puts(b, "</name>\n<Style id=\"route\"><LineStyle><color>ff0066ff</color><width>4"
                       "</width></LineStyle></Style>\n<Placemark><name>");
-    xml(b, name.data);
+    cr_xml_append(b, name.data);
     cr_strbuf_printf(b,
                      "</name><description>%.3f km, %.2f h</description><styleUrl>#route"
                      "</styleUrl><LineString><coordinates>",
@@ -248,13 +210,13 @@ static void kml(const json_t *plan, cr_strbuf *b)
     {
         cr_strbuf_printf(b, "<Placemark><name>%lld ",
                          (long long)json_integer_value(json_object_get(s, "seq")));
-        xml(b, str(s, "id"));
+        cr_xml_append(b, str(s, "id"));
         cr_strbuf_puts(b, "</name><description>");
-        xml(b, issue_text(str(s, "issue")));
+        cr_xml_append(b, issue_text(str(s, "issue")));
         cr_strbuf_puts(b, "; ");
-        xml(b, str(s, "name"));
+        cr_xml_append(b, str(s, "name"));
         cr_strbuf_puts(b, "; ");
-        xml(b, str(s, "detail"));
+        cr_xml_append(b, str(s, "detail"));
         cr_strbuf_printf(b,
                          "</description><Point><coordinates>%.7f,%.7f</coordinates></Point>"
                          "</Placemark>\n",
@@ -273,7 +235,7 @@ static void checklist_csv(const json_t *plan, cr_strbuf *b)
                                  "经度 lon",          "纬度 lat",   "离航线 off route m",
                                  "检查结果 findings", "签字 signed"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) {
-        csv(b, head[i], i + 1 == sizeof head / sizeof head[0]);
+        cr_csv_append_cell(b, head[i], i + 1 == sizeof head / sizeof head[0]);
     }
     size_t i;
     json_t *s;
@@ -282,24 +244,24 @@ static void checklist_csv(const json_t *plan, cr_strbuf *b)
         const json_t *leg = leg_of(plan, json_integer_value(json_object_get(s, "leg")));
         char n[64];
         snprintf(n, sizeof n, "%lld", (long long)json_integer_value(json_object_get(s, "seq")));
-        csv(b, n, 0);
+        cr_csv_append_cell(b, n, 0);
         snprintf(n, sizeof n, "%.3f", num(s, "km"));
-        csv(b, n, 0);
-        csv(b, leg ? str(leg, "county_name") : str(s, "county_code"), 0);
-        csv(b, leg ? str(leg, "lead_agency") : "", 0);
-        csv(b, str(s, "layer"), 0);
-        csv(b, str(s, "id"), 0);
-        csv(b, str(s, "name"), 0);
-        csv(b, issue_text(str(s, "issue")), 0);
-        csv(b, str(s, "detail"), 0);
+        cr_csv_append_cell(b, n, 0);
+        cr_csv_append_cell(b, leg ? str(leg, "county_name") : str(s, "county_code"), 0);
+        cr_csv_append_cell(b, leg ? str(leg, "lead_agency") : "", 0);
+        cr_csv_append_cell(b, str(s, "layer"), 0);
+        cr_csv_append_cell(b, str(s, "id"), 0);
+        cr_csv_append_cell(b, str(s, "name"), 0);
+        cr_csv_append_cell(b, issue_text(str(s, "issue")), 0);
+        cr_csv_append_cell(b, str(s, "detail"), 0);
         snprintf(n, sizeof n, "%.7f", num(s, "lon"));
-        csv(b, n, 0);
+        cr_csv_append_cell(b, n, 0);
         snprintf(n, sizeof n, "%.7f", num(s, "lat"));
-        csv(b, n, 0);
+        cr_csv_append_cell(b, n, 0);
         snprintf(n, sizeof n, "%.0f", num(s, "off_route_m"));
-        csv(b, n, 0);
-        csv(b, "", 0);
-        csv(b, "", 1);
+        cr_csv_append_cell(b, n, 0);
+        cr_csv_append_cell(b, "", 0);
+        cr_csv_append_cell(b, "", 1);
     }
 }
 
@@ -309,12 +271,12 @@ static void checklist_html(const json_t *plan, cr_strbuf *b)
     title(plan, &name);
     cr_strbuf_puts(b,
                    "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>");
-    xml(b, name.data);
+    cr_xml_append(b, name.data);
     cr_strbuf_puts(b, "</title><style>body{font:13px sans-serif;margin:16px}table{border-collapse:"
                       "collapse;width:100%;margin-bottom:16px}th,td{border:1px solid #555;"
                       "padding:3px 5px;vertical-align:top}th{background:#eee}td.blank{width:18%}"
                       "@media print{button{display:none}}</style></head><body>\n<h1>");
-    xml(b, name.data);
+    cr_xml_append(b, name.data);
     cr_strbuf_printf(b,
                      "</h1>\n<p>全程 %.3f km · 航行 %.2f h · 含停留 %.2f h · %s %.0f km/h · "
                      "每处停留 %.0f min</p>\n<h2>分段 Legs</h2>\n<table><tr><th>#</th><th>辖区"
@@ -329,17 +291,17 @@ static void checklist_html(const json_t *plan, cr_strbuf *b)
     {
         cr_strbuf_printf(b, "<tr><td>%lld</td><td>",
                          (long long)json_integer_value(json_object_get(v, "seq")));
-        xml(b, str(v, "county_name"));
+        cr_xml_append(b, str(v, "county_name"));
         cr_strbuf_printf(b, "</td><td>%.3f–%.3f</td><td>%.3f</td><td>%.2f</td><td>",
                          num(v, "from_km"), num(v, "to_km"), num(v, "length_km"), num(v, "time_h"));
-        xml(b, str(v, "lead_agency"));
+        cr_xml_append(b, str(v, "lead_agency"));
         cr_strbuf_puts(b, "</td><td>");
-        xml(b, str(v, "duty_phone"));
+        cr_xml_append(b, str(v, "duty_phone"));
         cr_strbuf_puts(b, "</td><td>");
-        xml(b, str(v, "liaison"));
+        cr_xml_append(b, str(v, "liaison"));
         if (*str(v, "phone")) {
             cr_strbuf_puts(b, " ");
-            xml(b, str(v, "phone"));
+            cr_xml_append(b, str(v, "phone"));
         }
         cr_strbuf_printf(b, "</td><td>%zu</td></tr>\n",
                          json_array_size(json_object_get(v, "stops")));
@@ -352,15 +314,15 @@ static void checklist_html(const json_t *plan, cr_strbuf *b)
         const json_t *leg = leg_of(plan, json_integer_value(json_object_get(v, "leg")));
         cr_strbuf_printf(b, "<tr><td>%lld</td><td>%.3f</td><td>",
                          (long long)json_integer_value(json_object_get(v, "seq")), num(v, "km"));
-        xml(b, leg ? str(leg, "county_name") : str(v, "county_code"));
+        cr_xml_append(b, leg ? str(leg, "county_name") : str(v, "county_code"));
         cr_strbuf_puts(b, "</td><td>");
-        xml(b, str(v, "id"));
+        cr_xml_append(b, str(v, "id"));
         cr_strbuf_puts(b, "</td><td>");
-        xml(b, str(v, "name"));
+        cr_xml_append(b, str(v, "name"));
         cr_strbuf_puts(b, "</td><td>");
-        xml(b, issue_text(str(v, "issue")));
+        cr_xml_append(b, issue_text(str(v, "issue")));
         cr_strbuf_puts(b, "</td><td>");
-        xml(b, str(v, "detail"));
+        cr_xml_append(b, str(v, "detail"));
         cr_strbuf_printf(b,
                          "</td><td>%.6f, %.6f</td><td class=\"blank\"></td><td class=\"blank\">"
                          "</td></tr>\n",

@@ -402,3 +402,10 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
     json_decref(start);
     return rc;
 }
+
+int cr_api_parse_point(const char *text, double *lon, double *lat)
+{
+    char tail;
+    return text && sscanf(text, "%lf,%lf%c", lon, lat, &tail) == 2 && fabs(*lon) <= 180 &&
+           fabs(*lat) <= 90;
+}

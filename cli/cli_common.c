@@ -79,3 +79,17 @@ void cr_cli_progress_end(cr_cli_progress_state *p)
         p->drawn = 0;
     }
 }
+
+int cr_cli_number(const char *cmd, const char *option, const char *text, double lo, double hi,
+                  double *out)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "crossriver %s: %s wants a number in [%g, %g], got '%s'\n", cmd, option, lo,
+                hi, text);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}

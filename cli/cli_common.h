@@ -29,6 +29,9 @@ int cr_cli_common_option(cr_cli_common *c, int opt, const char *arg);
 void cr_cli_common_init(cr_cli_common *c);
 /* Load layer definitions and open the store; prints the error and returns non-zero on failure. */
 int cr_cli_open(const cr_cli_common *c, cr_layer_set **set, cr_store **store);
+/* A number option in [lo, hi]; otherwise prints "crossriver CMD: OPTION wants …" and returns 0. */
+int cr_cli_number(const char *cmd, const char *option, const char *text, double lo, double hi,
+                  double *out);
 /* Progress callback that draws one self-updating line on a terminal (stderr) only. */
 void cr_cli_progress(void *user, uint64_t done, uint64_t total);
 

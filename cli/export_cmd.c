@@ -28,12 +28,6 @@ static void help(FILE *out)
             "Exit codes: 0 intact, 1 failure, 2 usage, 4 tampered or different.\n");
 }
 
-static int parse_point(const char *s, double *lon, double *lat)
-{
-    char tail;
-    return sscanf(s, "%lf,%lf%c", lon, lat, &tail) == 2 && fabs(*lon) <= 180 && fabs(*lat) <= 90;
-}
-
 typedef struct {
     cr_graph *g;
     cr_join_ref *ref;
@@ -157,6 +151,7 @@ int cr_cmd_export(int argc, char **argv)
     cr_evidence_case c = {0};
     const char *out = NULL, *direction = NULL;
     int opt, store_given = 0;
+    cr_error nerr = {0};
     optind = 2;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         store_given |= opt == 1001;
@@ -177,14 +172,12 @@ int cr_cmd_export(int argc, char **argv)
             c.boundary = optarg;
             break;
         case 'B':
-            c.buffer_km = atof(optarg);
-            if (!(c.buffer_km > 0 && c.buffer_km <= 100)) {
-                fprintf(stderr, "crossriver export: --buffer-km: (0, 100]\n");
+            if (!cr_cli_number("export", "--buffer-km", optarg, 0.001, 100, &c.buffer_km)) {
                 return CR_EXIT_USAGE;
             }
             break;
         case 'p':
-            if (!parse_point(optarg, &c.trace.lon, &c.trace.lat)) {
+            if (!cr_api_parse_point(optarg, &c.trace.lon, &c.trace.lat)) {
                 fprintf(stderr, "crossriver export: --at LON,LAT\n");
                 return CR_EXIT_USAGE;
             }
@@ -202,16 +195,28 @@ int cr_cmd_export(int argc, char **argv)
             direction = optarg;
             break;
         case 'k':
-            c.trace.max_km = atof(optarg);
+            if (cr_api_trace_number("max_km", "--max-km", optarg, &c.trace.max_km, &nerr) !=
+                CR_OK) {
+                fprintf(stderr, "crossriver export: %s\n", nerr.msg);
+                return CR_EXIT_USAGE;
+            }
             break;
         case 'F':
             c.from_date = optarg;
             break;
         case 'S':
-            c.trace.spill_kg = atof(optarg);
+            if (cr_api_trace_number("spill_kg", "--spill-kg", optarg, &c.trace.spill_kg, &nerr) !=
+                CR_OK) {
+                fprintf(stderr, "crossriver export: %s\n", nerr.msg);
+                return CR_EXIT_USAGE;
+            }
             break;
         case 'H':
-            c.trace.spill_hours = atof(optarg);
+            if (cr_api_trace_number("spill_hours", "--spill-hours", optarg, &c.trace.spill_hours,
+                                    &nerr) != CR_OK) {
+                fprintf(stderr, "crossriver export: %s\n", nerr.msg);
+                return CR_EXIT_USAGE;
+            }
             break;
         case 'T':
             c.to_date = optarg;

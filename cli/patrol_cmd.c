@@ -31,24 +31,10 @@ static void help(FILE *out)
 
 static int parse_point(const char *what, const char *s, double p[2])
 {
-    char tail;
-    if (sscanf(s, "%lf,%lf%c", &p[0], &p[1], &tail) != 2 || fabs(p[0]) > 180 || fabs(p[1]) > 90) {
+    if (!cr_api_parse_point(s, &p[0], &p[1])) {
         fprintf(stderr, "crossriver patrol: %s wants LON,LAT in degrees, got '%s'\n", what, s);
         return 0;
     }
-    return 1;
-}
-
-static int parse_number(const char *what, const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "crossriver patrol: %s wants a number in [%g, %g], got '%s'\n", what, lo,
-                hi, s);
-        return 0;
-    }
-    *out = v;
     return 1;
 }
 
@@ -118,17 +104,17 @@ int cr_cmd_patrol(int argc, char **argv)
             req.has_to = 1;
             break;
         case 's':
-            if (!parse_number("--speed", optarg, 0.1, 100, &req.speed_kmh)) {
+            if (!cr_cli_number("patrol", "--speed", optarg, 0.1, 100, &req.speed_kmh)) {
                 return CR_EXIT_USAGE;
             }
             break;
         case 'w':
-            if (!parse_number("--dwell", optarg, 0, 600, &req.dwell_min)) {
+            if (!cr_cli_number("patrol", "--dwell", optarg, 0, 600, &req.dwell_min)) {
                 return CR_EXIT_USAGE;
             }
             break;
         case 'a':
-            if (!parse_number("--radius", optarg, 1, 20000, &req.radius_m)) {
+            if (!cr_cli_number("patrol", "--radius", optarg, 1, 20000, &req.radius_m)) {
                 return CR_EXIT_USAGE;
             }
             break;

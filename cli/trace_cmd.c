@@ -265,9 +265,8 @@ int cr_cmd_trace(int argc, char **argv)
     req.reach = a.reach;
     req.feature = a.feature;
     if (a.at) {
-        char tail;
-        if (sscanf(a.at, "%lf,%lf%c", &req.lon, &req.lat, &tail) != 2) {
-            fprintf(stderr, "crossriver trace: --at wants LON,LAT, got '%s'\n", a.at);
+        if (!cr_api_parse_point(a.at, &req.lon, &req.lat)) {
+            fprintf(stderr, "crossriver trace: --at wants LON,LAT in degrees, got '%s'\n", a.at);
             return CR_EXIT_USAGE;
         }
         req.at = 1;

@@ -80,6 +80,10 @@ cr_status cr_read_file(const char *path, char **data_out, size_t *len_out, cr_er
 
 /* Write one CSV cell (always quoted, quotes doubled), then ',' or, when last, '\n'. */
 void cr_csv_write_cell(FILE *out, const char *value, int last);
+/* The same, appended to b. */
+void cr_csv_append_cell(cr_strbuf *b, const char *value, int last);
+/* text with & < > " escaped for XML (and HTML), appended to b. */
+void cr_xml_append(cr_strbuf *b, const char *text);
 
 /* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" into out[21]. */
 void cr_now_iso8601(char out[21]);

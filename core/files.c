@@ -128,15 +128,39 @@ cr_status cr_read_file(const char *path, char **data_out, size_t *len_out, cr_er
     return CR_OK;
 }
 
-void cr_csv_write_cell(FILE *out, const char *value, int last)
+void cr_csv_append_cell(cr_strbuf *b, const char *value, int last)
 {
-    fputc('"', out);
+    cr_strbuf_puts(b, "\"");
     for (const char *p = value ? value : ""; *p; p++) {
         if (*p == '"') {
-            fputc('"', out);
+            cr_strbuf_puts(b, "\"\""); /* a quote is doubled */
+        } else {
+            cr_strbuf_append(b, p, 1);
         }
-        fputc(*p, out);
     }
-    fputc('"', out);
-    fputc(last ? '\n' : ',', out);
+    cr_strbuf_puts(b, last ? "\"\n" : "\",");
+}
+
+void cr_csv_write_cell(FILE *out, const char *value, int last)
+{
+    cr_strbuf b = {0};
+    cr_csv_append_cell(&b, value, last);
+    fwrite(b.data, 1, b.len, out);
+    cr_strbuf_cleanup(&b);
+}
+
+void cr_xml_append(cr_strbuf *b, const char *text)
+{
+    for (const char *p = text ? text : ""; *p; p++) {
+        const char *e = *p == '&'   ? "&amp;"
+                        : *p == '<' ? "&lt;"
+                        : *p == '>' ? "&gt;"
+                        : *p == '"' ? "&quot;"
+                                    : NULL;
+        if (e) {
+            cr_strbuf_puts(b, e);
+        } else {
+            cr_strbuf_append(b, p, 1);
+        }
+    }
 }

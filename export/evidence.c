@@ -122,22 +122,13 @@ static char *dumps(const json_t *j)
 static void csv_field(cr_strbuf *b, const json_t *v, int last)
 {
     char num[64];
-    const char *s = json_is_string(v) ? json_string_value(v)
-                    : json_is_integer(v)
-                        ? (snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), num)
-                    : json_is_real(v)
-                        ? (snprintf(num, sizeof num, "%.10g", json_real_value(v)), num)
-                        : "";
-    if (strpbrk(s, ",\"\r\n")) {
-        cr_strbuf_puts(b, "\"");
-        for (const char *p = s; *p; p++) {
-            cr_strbuf_append(b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
-        }
-        cr_strbuf_puts(b, "\"");
-    } else {
-        cr_strbuf_puts(b, s);
-    }
-    cr_strbuf_puts(b, last ? "\r\n" : ",");
+    const char *text =
+        json_is_string(v) ? json_string_value(v)
+        : json_is_integer(v)
+            ? (snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), num)
+        : json_is_real(v) ? (snprintf(num, sizeof num, "%.10g", json_real_value(v)), num)
+                          : "";
+    cr_csv_append_cell(b, text, last);
 }
 
 static const char *const CSV_COLUMNS[] = {"layer",
@@ -312,18 +303,6 @@ static void add(payloads *ps, const char *name, const char *text, size_t len)
     cr_strbuf_append(&p->body, text ? text : "", len);
 }
 
-static void xml(cr_strbuf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
-        if (e) {
-            cr_strbuf_puts(b, e);
-        } else {
-            cr_strbuf_append(b, s, 1);
-        }
-    }
-}
-
 static const char *geom_type(const json_t *f)
 {
     const char *t = json_string_value(json_object_get(json_object_get(f, "geometry"), "type"));
@@ -345,15 +324,15 @@ static void features_kml(const json_t *fs, const json_t *trace_geo, cr_strbuf *b
             continue;
         }
         cr_strbuf_puts(b, "<Placemark><name>");
-        xml(b, json_string_value(json_object_get(p, "layer")));
+        cr_xml_append(b, json_string_value(json_object_get(p, "layer")));
         cr_strbuf_puts(b, ":");
-        xml(b, json_string_value(json_object_get(p, "source_id")));
+        cr_xml_append(b, json_string_value(json_object_get(p, "source_id")));
         cr_strbuf_puts(b, "</name><description>");
-        xml(b, json_string_value(json_object_get(p, "name")));
+        cr_xml_append(b, json_string_value(json_object_get(p, "name")));
         cr_strbuf_puts(b, " · county ");
-        xml(b, json_string_value(json_object_get(p, "county_code")));
+        cr_xml_append(b, json_string_value(json_object_get(p, "county_code")));
         cr_strbuf_puts(b, " · reach ");
-        xml(b, json_string_value(json_object_get(p, "reach_id")));
+        cr_xml_append(b, json_string_value(json_object_get(p, "reach_id")));
         cr_strbuf_printf(b,
                          "</description><Point><coordinates>%.7f,%.7f</coordinates></Point>"
                          "</Placemark>\n",
@@ -366,7 +345,8 @@ static void features_kml(const json_t *fs, const json_t *trace_geo, cr_strbuf *b
             continue;
         }
         cr_strbuf_puts(b, "<Placemark><name>trace ");
-        xml(b, json_string_value(json_object_get(json_object_get(f, "properties"), "reach_id")));
+        cr_xml_append(
+            b, json_string_value(json_object_get(json_object_get(f, "properties"), "reach_id")));
         cr_strbuf_puts(b, "</name><LineString><coordinates>");
         size_t k;
         json_t *c;
@@ -597,12 +577,12 @@ static void map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, cons
                            json_number_value(json_array_get(c, 1)), &x, &y);
         cr_strbuf_printf(b,
                          "<circle data-id=\"%s:", json_string_value(json_object_get(p, "layer")));
-        xml(b, json_string_value(json_object_get(p, "source_id")));
+        cr_xml_append(b, json_string_value(json_object_get(p, "source_id")));
         cr_strbuf_printf(b, "\" cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"%s\" stroke=\"#fff\"/>\n",
                          x, y, layer_colour(json_string_value(json_object_get(p, "layer"))));
         if (labelled++ < 40) {
             cr_strbuf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", x + 5, y - 4);
-            xml(b, json_string_value(json_object_get(p, "source_id")));
+            cr_xml_append(b, json_string_value(json_object_get(p, "source_id")));
             cr_strbuf_puts(b, "</text>\n");
         }
     }
@@ -659,14 +639,14 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
                    "solid #666;padding:2px 6px}th{background:#eee}svg{border:1px solid #999;"
                    "max-width:100%;height:auto}</style></head><body>\n<h1>证据包 Evidence "
                    "package</h1>\n<p>");
-    xml(b, json_string_value(json_object_get(cj, "issuer")));
+    cr_xml_append(b, json_string_value(json_object_get(cj, "issuer")));
     cr_strbuf_puts(b, " · as of ");
-    xml(b, json_string_value(json_object_get(cj, "as_of")));
+    cr_xml_append(b, json_string_value(json_object_get(cj, "as_of")));
     cr_strbuf_puts(b, " · ");
-    xml(b, json_string_value(json_object_get(cj, "software")));
+    cr_xml_append(b, json_string_value(json_object_get(cj, "software")));
     char *case_text = json_dumps(json_object_get(cj, "case"), JSON_COMPACT | JSON_SORT_KEYS);
     cr_strbuf_puts(b, "</p>\n<p>Case: <code>");
-    xml(b, case_text);
+    cr_xml_append(b, case_text);
     free(case_text);
     cr_strbuf_printf(b, "</code> · %lld features</p>\n",
                      (long long)json_integer_value(json_object_get(cj, "features")));
@@ -680,7 +660,7 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
         {
             const char *code = json_string_value(json_object_get(jur, "code"));
             cr_strbuf_puts(b, "<h3>");
-            xml(b, json_string_value(json_object_get(jur, "name")));
+            cr_xml_append(b, json_string_value(json_object_get(jur, "name")));
             cr_strbuf_puts(b, "</h3><table><tr><th>ID</th><th>名称 name</th><th>河段 reach</th>"
                               "<th>km</th><th>h</th></tr>\n");
             size_t i;
@@ -694,11 +674,11 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
                     continue;
                 }
                 cr_strbuf_puts(b, "<tr><td>");
-                xml(b, json_string_value(json_object_get(f, "id")));
+                cr_xml_append(b, json_string_value(json_object_get(f, "id")));
                 cr_strbuf_puts(b, "</td><td>");
-                xml(b, json_string_value(json_object_get(f, "name")));
+                cr_xml_append(b, json_string_value(json_object_get(f, "name")));
                 cr_strbuf_puts(b, "</td><td>");
-                xml(b, json_string_value(json_object_get(f, "reach_id")));
+                cr_xml_append(b, json_string_value(json_object_get(f, "reach_id")));
                 cr_strbuf_printf(b, "</td><td>%.3f</td><td>%.2f</td></tr>\n",
                                  json_number_value(json_object_get(f, "distance_km")),
                                  json_number_value(json_object_get(f, "time_h")));
@@ -725,16 +705,16 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
                 if (county == NULL) {
                     county = code;
                     cr_strbuf_puts(b, "<h3>");
-                    xml(b, code);
+                    cr_xml_append(b, code);
                     cr_strbuf_puts(b, "</h3><table><tr><th>ID</th><th>名称 name</th><th>河段 "
                                       "reach</th><th>to the boundary, m</th></tr>\n");
                 }
                 cr_strbuf_puts(b, "<tr><td>");
-                xml(b, json_string_value(json_object_get(p, "source_id")));
+                cr_xml_append(b, json_string_value(json_object_get(p, "source_id")));
                 cr_strbuf_puts(b, "</td><td>");
-                xml(b, json_string_value(json_object_get(p, "name")));
+                cr_xml_append(b, json_string_value(json_object_get(p, "name")));
                 cr_strbuf_puts(b, "</td><td>");
-                xml(b, json_string_value(json_object_get(p, "reach_id")));
+                cr_xml_append(b, json_string_value(json_object_get(p, "reach_id")));
                 cr_strbuf_printf(b, "</td><td>%.0f</td></tr>\n",
                                  json_number_value(json_object_get(p, "boundary_distance_m")));
             }
@@ -757,7 +737,7 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
         const char *keys[] = {"layer", "file_name", "encoding", "crs", "sha256"};
         for (size_t k = 0; k < 5; k++) {
             cr_strbuf_puts(b, "<td>");
-            xml(b, json_string_value(json_object_get(bt, keys[k])));
+            cr_xml_append(b, json_string_value(json_object_get(bt, keys[k])));
             cr_strbuf_puts(b, "</td>");
         }
         cr_strbuf_puts(b, "</tr>\n");

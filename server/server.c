@@ -196,9 +196,7 @@ static void handle_trace(server_state *s, worker *w, const request *req, respons
         return;
     }
     if (at) {
-        char tail;
-        if (sscanf(at, "%lf,%lf%c", &tr.lon, &tr.lat, &tail) != 2 || fabs(tr.lon) > 180 ||
-            fabs(tr.lat) > 90) {
+        if (!cr_api_parse_point(at, &tr.lon, &tr.lat)) {
             error_response(res, MHD_HTTP_BAD_REQUEST, "at: LON,LAT in degrees");
             return;
         }
@@ -635,9 +633,7 @@ static void handle_patrol(server_state *s, worker *w, const request *req, respon
                              json_string_value(json_object_get(req->params, "to"))};
     for (int i = 0; i < 2; i++) {
         double *p = i ? pr.to : pr.from;
-        char tail;
-        if (points[i] && (sscanf(points[i], "%lf,%lf%c", &p[0], &p[1], &tail) != 2 ||
-                          fabs(p[0]) > 180 || fabs(p[1]) > 90)) {
+        if (points[i] && !cr_api_parse_point(points[i], &p[0], &p[1])) {
             error_response(res, MHD_HTTP_BAD_REQUEST,
                            i ? "to: LON,LAT in degrees" : "from: LON,LAT in degrees");
             return;
