@@ -672,6 +672,9 @@ static size_t count_cells(const change_box *bx, size_t n, double n_cells, int64_
 /* Merge the boxes of each cell into one (in cell order); returns how many are left. */
 static size_t merge_cells(change_box *bx, size_t n, double n_cells)
 {
+    if (n == 0) {
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         bx[i].cell = cell_key(&bx[i], n_cells, i);
     }
