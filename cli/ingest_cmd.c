@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* crossriver ingest: parse options, call cr_etl_ingest_file per file, print the summary. */
+#include "after_import.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "etl/etl.h"
@@ -32,8 +33,21 @@ static void help(FILE *out)
             "                       'region', else the Taihu basin 118.8,29.6,122.2,32.4)\n"
             "  --config FILE        deployment config JSON (default ./crossriver.json if present)\n"
             "  --valid-from DATE    survey date for history (default: now)\n"
-            "  --full-survey        the file lists every current feature: features it no\n"
-            "                       longer lists are closed (valid_to set, history kept)\n"
+            "  --full-survey        the file lists every current feature of its scope:\n"
+            "                       features there that it no longer lists are closed\n"
+            "                       (valid_to set, history kept)\n"
+            "  --scope S            full survey scope: county=CODE[,CODE...] or all;\n"
+            "                       default: the counties the file's rows lie in\n"
+            "  --max-close-share F  refuse a full survey that would close more than this\n"
+            "                       share of the in-scope features (default: config\n"
+            "                       full_survey.max_close_share, else 0.2)\n"
+            "  --force              go on where a safety check refuses (a full survey that\n"
+            "                       closes too much or stores nothing, a file with no rows)\n"
+            "  --dry-run            read and check everything, print what would be added,\n"
+            "                       updated and closed, store nothing\n"
+            "  --set F=VALUE        a constant for field F on rows that have no value (e.g.\n"
+            "                       --set reach_class=tributary for a foreign dataset)\n"
+            "  --header-row N       spreadsheets: the header is on row N (default: found)\n"
             "  --rejects FILE.csv   also write rejected rows as UTF-8 CSV with BOM\n"
             "  --no-join            do not run the joins afterwards (crossriver join does)\n"
             "  --store PATH         store file (default ./crossriver.sqlite)\n"
@@ -46,6 +60,7 @@ typedef struct {
     const char *layer;
     cr_ingest_options opt;
     cr_field_map maps[64];
+    cr_field_map constants[64];
     const char *config;
     const char *rejects;
     int region_given;
@@ -81,7 +96,18 @@ static int load_config(ingest_args *a)
         return 0;
     }
     json_t *region = json_object_get(root, "region");
+    json_t *share = json_object_get(json_object_get(root, "full_survey"), "max_close_share");
     int ok = 1;
+    if (share && a->opt.max_close_share == 0) {
+        ok = json_is_number(share) && json_number_value(share) > 0 && json_number_value(share) <= 1;
+        if (!ok) {
+            fprintf(stderr,
+                    "crossriver ingest: %s: full_survey.max_close_share must be a "
+                    "number in (0, 1]\n",
+                    path);
+        }
+        a->opt.max_close_share = ok ? json_number_value(share) : 0;
+    }
     if (region && !a->region_given) {
         ok = json_is_array(region) && json_array_size(region) == 4;
         for (size_t i = 0; ok && i < 4; i++) {
@@ -94,6 +120,21 @@ static int load_config(ingest_args *a)
     }
     json_decref(root);
     return ok;
+}
+
+/* NAME=VALUE into the next free entry of pairs (at most 64). */
+static int parse_pair(const char *option, const char *form, char *arg, cr_field_map *pairs,
+                      size_t *n)
+{
+    char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg || eq[1] == '\0' || *n == 64) {
+        fprintf(stderr, "crossriver ingest: %s wants %s, got '%s'\n", option, form, arg);
+        return 0;
+    }
+    *eq = '\0';
+    pairs[*n].target = arg;
+    pairs[(*n)++].source = eq + 1;
+    return 1;
 }
 
 static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args *a)
@@ -110,6 +151,12 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args 
         {"full-survey", no_argument, NULL, 'F'},
         {"rejects", required_argument, NULL, 'R'},
         {"no-join", no_argument, NULL, 'J'},
+        {"scope", required_argument, NULL, 'S'},
+        {"max-close-share", required_argument, NULL, 'M'},
+        {"force", no_argument, NULL, 'X'},
+        {"dry-run", no_argument, NULL, 'D'},
+        {"set", required_argument, NULL, 'T'},
+        {"header-row", required_argument, NULL, 'H'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -129,16 +176,46 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args 
         case 'e':
             a->opt.encoding = optarg;
             break;
-        case 'f': {
-            char *eq = strchr(optarg, '=');
-            if (eq == NULL || eq == optarg || eq[1] == '\0' || a->opt.n_maps == 64) {
-                fprintf(stderr, "crossriver ingest: --field wants TARGET=SOURCE, got '%s'\n",
-                        optarg);
+        case 'f':
+            if (!parse_pair("--field", "TARGET=SOURCE", optarg, a->maps, &a->opt.n_maps)) {
                 return 0;
             }
-            *eq = '\0';
-            a->maps[a->opt.n_maps].target = optarg;
-            a->maps[a->opt.n_maps++].source = eq + 1;
+            break;
+        case 'T':
+            if (!parse_pair("--set", "FIELD=VALUE", optarg, a->constants, &a->opt.n_constants)) {
+                return 0;
+            }
+            break;
+        case 'S': {
+            cr_scope sc;
+            cr_error e = {0};
+            if (cr_etl_parse_scope(optarg, &sc, &e) != CR_OK) {
+                fprintf(stderr, "crossriver ingest: %s\n", e.msg);
+                return 0;
+            }
+            cr_scope_cleanup(&sc);
+            a->opt.scope = optarg;
+            break;
+        }
+        case 'M':
+            if (!cr_cli_number("ingest", "--max-close-share", optarg, 1e-9, 1,
+                               &a->opt.max_close_share)) {
+                return 0;
+            }
+            break;
+        case 'X':
+            a->opt.force = 1;
+            break;
+        case 'D':
+            a->opt.dry_run = 1;
+            break;
+        case 'H': {
+            double row = 0;
+            if (!cr_cli_number("ingest", "--header-row", optarg, 1, 1000, &row) ||
+                row != (int)row) {
+                return 0;
+            }
+            a->opt.header_row = (int)row;
             break;
         }
         case 's':
@@ -183,6 +260,11 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args 
             return 0;
         }
     }
+    if ((a->opt.scope || a->opt.max_close_share > 0) && !a->opt.full_survey) {
+        fprintf(stderr, "crossriver ingest: --scope and --max-close-share go with "
+                        "--full-survey\n");
+        return 0;
+    }
     if (a->layer == NULL || optind >= argc) {
         fprintf(stderr, "crossriver ingest: %s\n",
                 a->layer == NULL ? "--layer is required" : "no FILE given");
@@ -197,16 +279,62 @@ static json_t *result_json(const char *path, const char *layer, const cr_ingest_
     for (size_t i = 0; i < r->n_reasons; i++) {
         json_object_set_new(reasons, r->reasons[i].code, json_integer(r->reasons[i].count));
     }
-    return json_pack("{s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, "
-                     "s:s, s:s, s:f, s:o}",
-                     "file", path, "layer", layer, "batch_id", (json_int_t)r->batch_id,
-                     "already_imported", r->already_imported, "rows_in", (json_int_t)r->rows_in,
-                     "stored", (json_int_t)r->stored, "inserted", (json_int_t)r->inserted,
-                     "updated", (json_int_t)r->updated, "unchanged", (json_int_t)r->unchanged,
-                     "closed", (json_int_t)r->closed, "rejected", (json_int_t)r->rejected,
-                     "repaired", (json_int_t)r->repaired, "encoding", r->encoding, "crs", r->crs,
-                     "sha256", r->sha256, "source_layer", r->source_layer, "seconds", r->seconds,
-                     "rejected_by_reason", reasons);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, "
+                          "s:s, s:s, s:s, s:f, s:o}",
+                          "file", path, "layer", layer, "batch_id", (json_int_t)r->batch_id,
+                          "already_imported", r->already_imported, "rows_in",
+                          (json_int_t)r->rows_in, "stored", (json_int_t)r->stored, "inserted",
+                          (json_int_t)r->inserted, "updated", (json_int_t)r->updated, "unchanged",
+                          (json_int_t)r->unchanged, "closed", (json_int_t)r->closed, "rejected",
+                          (json_int_t)r->rejected, "repaired", (json_int_t)r->repaired, "encoding",
+                          r->encoding, "crs", r->crs, "sha256", r->sha256, "source_layer",
+                          r->source_layer, "seconds", r->seconds, "rejected_by_reason", reasons);
+    json_object_set_new(o, "reopened", json_integer(r->reopened));
+    json_object_set_new(o, "superseded_batch",
+                        r->superseded ? json_integer(r->superseded) : json_null());
+    json_object_set_new(o, "dry_run", json_boolean(r->dry_run));
+    if (r->scope[0]) {
+        json_object_set_new(o, "scope",
+                            json_pack("{s:s, s:I, s:I}", "jurisdictions", r->scope, "in_scope",
+                                      (json_int_t)r->in_scope, "out_of_scope",
+                                      (json_int_t)r->out_of_scope));
+    }
+    if (r->dry_run) {
+        json_t *ch = json_array();
+        for (size_t i = 0; i < r->n_changes; i++) {
+            json_array_append_new(
+                ch, json_pack("{s:s, s:s}", "change", r->changes[i].what, "id", r->changes[i].id));
+        }
+        json_object_set_new(o, "changes", ch);
+    }
+    return o;
+}
+
+/* A dry run's changes, a line per kind with the first IDs. */
+static void print_changes(const cr_ingest_result *r)
+{
+    static const char *kinds[] = {"add", "update", "close"};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->n_changes; i++) {
+            if (strcmp(r->changes[i].what, kinds[k]) != 0) {
+                continue;
+            }
+            printf("%s%s", n == 0 ? "  would " : n < 12 ? ", " : "", n == 0 ? kinds[k] : "");
+            if (n == 0) {
+                printf(": %s", r->changes[i].id);
+            } else if (n < 12) {
+                printf("%s", r->changes[i].id);
+            }
+            n++;
+        }
+        if (n > 12) {
+            printf(", … (%zu in all; --json lists every one)", n);
+        }
+        if (n > 0) {
+            printf("\n");
+        }
+    }
 }
 
 static void print_first_rejects(cr_store *store, int64_t batch_id, const char *path)
@@ -235,15 +363,31 @@ static void print_summary(cr_store *store, const char *path, const char *layer,
                path, layer, (long long)r->batch_id, r->sha256);
         return;
     }
-    printf("%s → %s  (batch %lld)\n", path, layer, (long long)r->batch_id);
+    if (r->dry_run) {
+        printf("%s → %s  (dry run: nothing was stored)\n", path, layer);
+    } else {
+        printf("%s → %s  (batch %lld)\n", path, layer, (long long)r->batch_id);
+    }
     printf("  encoding %s · CRS %s · sheet/layer %s\n", r->encoding, r->crs, r->source_layer);
     printf("  rows in %lld = stored %lld (new %lld, updated %lld, unchanged %lld) + rejected "
            "%lld\n",
            (long long)r->rows_in, (long long)r->stored, (long long)r->inserted,
            (long long)r->updated, (long long)r->unchanged, (long long)r->rejected);
-    if (r->repaired || r->closed) {
-        printf("  geometries repaired %lld · features closed (not in this full survey) %lld\n",
-               (long long)r->repaired, (long long)r->closed);
+    if (r->superseded) {
+        printf("  supersedes batch %lld (the same file imported with other options): its %lld "
+               "versions closed, %lld it had closed made current again\n",
+               (long long)r->superseded, (long long)r->closed, (long long)r->reopened);
+    }
+    if (r->scope[0]) {
+        printf("  full survey of %s: %lld current features there, %lld closed as no longer "
+               "listed; %lld elsewhere left alone\n",
+               r->scope, (long long)r->in_scope, (long long)r->closed, (long long)r->out_of_scope);
+    }
+    if (r->repaired) {
+        printf("  geometries repaired %lld\n", (long long)r->repaired);
+    }
+    if (r->dry_run) {
+        print_changes(r);
     }
     if (r->rejected) {
         printf("  rejected by reason:");
@@ -251,7 +395,9 @@ static void print_summary(cr_store *store, const char *path, const char *layer,
             printf("%s %s %lld", i ? "," : "", r->reasons[i].code, (long long)r->reasons[i].count);
         }
         printf("\n");
-        print_first_rejects(store, r->batch_id, path);
+        if (!r->dry_run) {
+            print_first_rejects(store, r->batch_id, path);
+        }
         if (r->rejected > 8) {
             printf("    … all of them: crossriver batches --rejects %lld > rejects.csv\n",
                    (long long)r->batch_id);
@@ -272,13 +418,6 @@ static FILE *open_rejects(const char *path)
     return f;
 }
 
-/* Layers whose change means the network must be rebuilt. */
-static int network_input(const char *layer)
-{
-    return strcmp(layer, "reaches") == 0 || strcmp(layer, "lakes") == 0 ||
-           strcmp(layer, "gates") == 0;
-}
-
 int cr_cmd_ingest(int argc, char **argv)
 {
     cr_cli_common common;
@@ -286,6 +425,7 @@ int cr_cmd_ingest(int argc, char **argv)
     ingest_args a = {0};
     memcpy(a.opt.region, CR_REGION_TAIHU, sizeof a.opt.region);
     a.opt.maps = a.maps;
+    a.opt.constants = a.constants;
     if (!parse_args(argc, argv, &common, &a)) {
         fprintf(stderr, "(crossriver ingest --help for usage)\n");
         return CR_EXIT_USAGE;
@@ -297,7 +437,8 @@ int cr_cmd_ingest(int argc, char **argv)
     }
     const cr_layer_def *def = cr_layer_set_find(set, a.layer);
     int exit_code = CR_EXIT_OK;
-    int changed = 0;
+    int64_t batches[256]; /* the batches this run stored */
+    size_t n_batches = 0;
     json_t *all = json_array();
     if (def == NULL) {
         fprintf(stderr, "crossriver ingest: unknown layer '%s' (see: crossriver layers)\n",
@@ -328,65 +469,20 @@ int cr_cmd_ingest(int argc, char **argv)
         if (res.rejected > 0 && !res.already_imported && exit_code == CR_EXIT_OK) {
             exit_code = CR_EXIT_REJECTED;
         }
-        changed |= !res.already_imported;
+        if (!res.already_imported && !res.dry_run && n_batches < 256) {
+            batches[n_batches++] = res.batch_id;
+        }
         json_array_append_new(all, result_json(argv[i], a.layer, &res));
         if (!common.json && !common.quiet) {
             print_summary(store, argv[i], a.layer, &res);
         }
+        cr_ingest_result_cleanup(&res);
     }
-    if (changed && !a.no_join) {
-        cr_join_stats js;
-        cr_error jerr = {0};
-        if (cr_join_after_ingest(store, a.layer, &js, &jerr) != CR_OK) {
-            fprintf(stderr,
-                    "crossriver ingest: the import is stored, but the join failed: %s\n"
-                    "  (run crossriver join once the cause is fixed)\n",
-                    jerr.msg);
+    if (n_batches > 0) {
+        cr_cli_after_import after = {"ingest",  a.layer,   batches,
+                                     n_batches, a.no_join, !common.json && !common.quiet};
+        if (cr_cli_after_import_run(store, &after) != CR_EXIT_OK) {
             exit_code = CR_EXIT_FAILURE;
-        } else if (js.features > 0 && !common.json && !common.quiet) {
-            printf("joined %lld features: %lld on a reach or in a lake, %lld unmatched, %lld "
-                   "flagged for review (%.2f s)\n",
-                   (long long)js.features, (long long)js.matched, (long long)js.unmatched,
-                   (long long)js.flagged, js.seconds);
-        }
-    }
-    if (changed && !a.no_join && network_input(a.layer) && exit_code != CR_EXIT_FAILURE) {
-        cr_network_options nopt = {5.0, 50.0};
-        json_t *snap = json_object_get(
-            json_object_get(json_object_get(cr_layer_set_find(set, "reaches")->json, "join"),
-                            "network"),
-            "snap_tolerance_m");
-        nopt.snap_tolerance_m = json_is_number(snap) ? json_number_value(snap) : 5.0;
-        cr_network_report rep;
-        cr_error nerr = {0};
-        if (cr_network_build(store, &nopt, &rep, &nerr) != CR_OK) {
-            fprintf(stderr,
-                    "crossriver ingest: the import is stored, but the network build "
-                    "failed: %s\n",
-                    nerr.msg);
-            exit_code = CR_EXIT_FAILURE;
-        } else if (!common.json && !common.quiet) {
-            printf("network: %lld reaches, %lld nodes, %lld component%s, %zu validation issue%s "
-                   "(details: crossriver network)\n",
-                   (long long)rep.reaches, (long long)rep.nodes, (long long)rep.components,
-                   rep.components == 1 ? "" : "s", rep.n_issues, rep.n_issues == 1 ? "" : "s");
-        }
-        cr_network_report_cleanup(&rep);
-    }
-    if (changed && def && cr_generalise_wanted(def) && exit_code != CR_EXIT_FAILURE) {
-        cr_generalise_stats gs;
-        cr_error gerr = {0};
-        if (cr_generalise_layer(store, def, &gs, &gerr) != CR_OK) {
-            fprintf(stderr,
-                    "crossriver ingest: the import is stored, but generalising %s for low "
-                    "zooms failed: %s\n  (run crossriver generalise once the cause is fixed)\n",
-                    def->name, gerr.msg);
-            exit_code = CR_EXIT_FAILURE;
-        } else if (!common.json && !common.quiet) {
-            printf("generalised %lld features at %d zoom levels for low zooms: %lld → %lld "
-                   "vertices at the coarsest (%.2f s)\n",
-                   (long long)gs.features, gs.levels, (long long)gs.vertices_in,
-                   (long long)gs.vertices_out, gs.seconds);
         }
     }
     if (common.json) {

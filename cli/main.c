@@ -28,7 +28,9 @@ static const command COMMANDS[] = {
     {"tile", cr_cmd_tile, "render one vector tile (MVT) from the store"},
     {"seed", cr_cmd_seed, "pre-render tiles of a bbox and zooms into an MBTiles file"},
     {"serve", cr_cmd_serve, "serve the HTTP API (health, tracing, vector tiles) over the store"},
-    {"batches", cr_cmd_batches, "list import batches, or print one batch's rejects as CSV"},
+    {"batches", cr_cmd_batches,
+     "import history; one batch's rejects as CSV; undo a batch (--revert)"},
+    {"review", cr_cmd_review, "rows and batches flagged for review, with their flags"},
     {"layers", cr_cmd_layers, "list the layer definitions: fields, types, header aliases"},
 };
 

@@ -89,22 +89,47 @@ typedef struct {
     double region[4];         /* W, S, E, N in degrees: coordinates must fall inside */
     const char *valid_from;   /* survey date for history, or NULL for the import time */
     int full_survey;          /* 1: current features missing from the file are closed */
-    FILE *rejects_csv;        /* if not NULL, rejects are also written here (caller opens) */
-    cr_progress_fn progress;  /* may be NULL */
-    void *progress_user;      /* passed to progress */
+    const char *scope;        /* full survey: NULL for the counties of the file's rows, "all", or
+                                 "county=CODE[,CODE…]"; features elsewhere are never closed */
+    double max_close_share;   /* full survey: refuse to close more than this share of the
+                                 in-scope features (0: CR_INGEST_MAX_CLOSE_SHARE) */
+    int force;                /* 1: go on where a safety check would refuse */
+    int dry_run;              /* 1: do everything and report it, store nothing */
+    const cr_field_map *constants; /* --set field=value: a value for rows that have none */
+    size_t n_constants;            /* entries in constants */
+    int header_row;                /* spreadsheets: the header's row (1-based), 0 to find it */
+    FILE *rejects_csv;             /* if not NULL, rejects are also written here (caller opens) */
+    cr_progress_fn progress;       /* may be NULL */
+    void *progress_user;           /* passed to progress */
 } cr_ingest_options;
 
 #define CR_INGEST_MAX_REASONS 16
+/* A full survey closes at most this share of the in-scope features unless forced. */
+#define CR_INGEST_MAX_CLOSE_SHARE 0.2
+
+/* One change a dry run would make. */
+typedef struct {
+    char what[12]; /* "add", "update", "close", "reopen" */
+    char *id;      /* stable ID, owned */
+} cr_ingest_change;
 
 typedef struct {
-    int64_t batch_id;       /* the new batch, or the earlier one when already imported */
-    int already_imported;   /* 1: same file (SHA-256) was imported before: nothing done */
-    int64_t rows_in;        /* rows read from the file */
-    int64_t stored;         /* inserted + updated + unchanged */
-    int64_t inserted;       /* new stable IDs */
-    int64_t updated;        /* new version of an existing stable ID (old one kept) */
-    int64_t unchanged;      /* identical to the current version */
-    int64_t closed;         /* with full_survey: current features absent from the file */
+    int64_t batch_id;     /* the new batch, or the earlier one when already imported */
+    int already_imported; /* 1: same file (SHA-256) was imported before: nothing done */
+    int64_t rows_in;      /* rows read from the file */
+    int64_t stored;       /* inserted + updated + unchanged */
+    int64_t inserted;     /* new stable IDs */
+    int64_t updated;      /* new version of an existing stable ID (old one kept) */
+    int64_t unchanged;    /* identical to the current version */
+    int64_t closed;       /* versions closed: full survey (absent from the file), supersede */
+    int64_t reopened;     /* supersede: versions the superseded batch had closed, current again */
+    int64_t superseded;   /* the earlier import of the same file this one supersedes, or 0 */
+    int64_t in_scope;     /* full survey: current features in scope before closing */
+    int64_t out_of_scope; /* full survey: current features outside the scope (left alone) */
+    char scope[256];      /* full survey: the scope in words, e.g. "county 330421 嘉善县" */
+    int dry_run;          /* 1: nothing was stored (batch_id is what it would have been) */
+    cr_ingest_change *changes; /* dry run: what would change (first CR_INGEST_MAX_CHANGES) */
+    size_t n_changes;
     int64_t rejected;       /* rows written to rejects */
     int64_t repaired;       /* stored after a geometry repair (noted on the row) */
     char encoding[64];      /* detected or forced encoding */
@@ -119,6 +144,20 @@ typedef struct {
     size_t n_reasons; /* entries used in reasons */
 } cr_ingest_result;
 
+#define CR_INGEST_MAX_CHANGES 10000
+/* Free what a result owns (the dry run's changes); safe on any result. */
+void cr_ingest_result_cleanup(cr_ingest_result *result);
+
+typedef struct {
+    int all;           /* every feature of the layer */
+    char (*codes)[32]; /* county codes, owned */
+    size_t n;
+} cr_scope;
+/* Parse a full survey's --scope: "all" or "county=CODE[,CODE…]" (6-digit administrative
+ * codes). Free with cr_scope_cleanup. */
+cr_status cr_etl_parse_scope(const char *text, cr_scope *out, cr_error *err);
+void cr_scope_cleanup(cr_scope *scope);
+
 /* First line of a rejects CSV (UTF-8 BOM, then the header), as --rejects and
  * `crossriver batches --rejects` write it; rows are file,row,source_id,field,code,reason,raw. */
 #define CR_REJECTS_CSV_HEADER                                                                      \
@@ -132,5 +171,18 @@ extern const double CR_REGION_TAIHU[4];
  * Not thread-safe for one store. */
 cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const char *path,
                              const cr_ingest_options *opt, cr_ingest_result *result, cr_error *err);
+
+typedef struct {
+    int64_t batch_id; /* the revert batch */
+    char layer[64];   /* the layer it changed */
+    int64_t closed;   /* versions the undone batch had left current, now closed */
+    int64_t reopened; /* versions it had closed, current again (as new versions) */
+} cr_revert_result;
+
+/* Undo batch batch_id as a new batch of its own (kind "revert"), in one transaction: history
+ * keeps every version. Refused when the batch is already undone or superseded, or when a later
+ * batch changed any of its features (those are named: undo them first). Not thread-safe. */
+cr_status cr_etl_revert_batch(cr_store *store, int64_t batch_id, cr_revert_result *out,
+                              cr_error *err);
 
 #endif

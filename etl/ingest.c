@@ -57,9 +57,8 @@ static int64_t idset_add(cr_idset *set, const char *key, int64_t row)
     return 0;
 }
 
-static int idset_contains(void *user, const char *key)
+int cr_ingest_idset_contains(const cr_idset *set, const char *key)
 {
-    const cr_idset *set = user;
     if (set->cap == 0) {
         return 0;
     }
@@ -527,12 +526,29 @@ static int looks_easting(double v)
     return (v > 0 && v < 1.0e6) || (v >= 1.0e7 && v < 1.0e8);
 }
 
-/* Parse lon/lat columns; records problems, returns 1 with coordinates on success. */
-static int point_from_lonlat(ingest_ctx *c, row_state *r, const char *lon_txt, const char *lat_txt,
-                             double *x, double *y, cr_error *fatal)
+/* A CRS to suggest for projected coordinates given without one: the CGCS2000 3-degree
+ * Gauss-Krüger zone its prefix names (EPSG:4513 is zone 25 … EPSG:4533 zone 45), the 6-degree
+ * one (EPSG:4491 zone 13 … EPSG:4501 zone 23), else the zone without prefix at 120°E. */
+static void suggest_projected_crs(double easting, char out[96])
 {
-    const char *lon_col = c->col_name[c->coord_col[CR_COORD_LON]];
-    const char *lat_col = c->col_name[c->coord_col[CR_COORD_LAT]];
+    int zone = easting >= 1e7 && easting < 1e8 ? (int)floor(easting / 1e6) : 0;
+    if (zone >= 25 && zone <= 45) {
+        snprintf(out, 96, "EPSG:%d (CGCS2000 3-degree Gauss-Kruger zone %d)", 4513 + zone - 25,
+                 zone);
+    } else if (zone >= 13 && zone <= 23) {
+        snprintf(out, 96, "EPSG:%d (CGCS2000 6-degree Gauss-Kruger zone %d)", 4491 + zone - 13,
+                 zone);
+    } else {
+        snprintf(out, 96, "e.g. EPSG:4549 (CGCS2000 3-degree Gauss-Kruger, CM 120E)");
+    }
+}
+
+/* Parse lon/lat text from the columns named lon_col, lat_col; records problems, returns 1 with
+ * coordinates on success. */
+static int point_from_lonlat(ingest_ctx *c, row_state *r, const char *lon_col, const char *lat_col,
+                             const char *lon_txt, const char *lat_txt, double *x, double *y,
+                             cr_error *fatal)
+{
     cr_error e1 = {0};
     cr_error e2 = {0};
     int ok_lon = cr_etl_parse_angle(lon_txt, CR_AXIS_LON, x, &e1) == CR_OK;
@@ -552,13 +568,19 @@ static int point_from_lonlat(ingest_ctx *c, row_state *r, const char *lon_txt, c
         return 0;
     }
     double v;
+    double w = 0;
     if (cr_etl_parse_real(ok_lon ? lat_txt : lon_txt, &v, NULL) == CR_OK && fabs(v) > 1000) {
+        /* the larger of the two is the easting when both are metres (X = northing order) */
+        if (cr_etl_parse_real(ok_lon ? lon_txt : lat_txt, &w, NULL) != CR_OK || w < v) {
+            w = v;
+        }
+        char hint[96];
+        suggest_projected_crs(w, hint);
         cr_error_set(fatal, CR_EINVAL,
                      "%s:%lld: %s '%s': looks like a projected coordinate in metres, but the "
-                     "source CRS %s is geographic; give the CRS with --crs (e.g. EPSG:4549) and "
-                     "map the columns as x/y",
+                     "source CRS %s is geographic; give the CRS with --crs, %s",
                      c->path, (long long)r->row, ok_lon ? lat_col : lon_col,
-                     ok_lon ? lat_txt : lon_txt, cr_crs_label(c->crs));
+                     ok_lon ? lat_txt : lon_txt, cr_crs_label(c->crs), hint);
         return 0;
     }
     if (!ok_lon) {
@@ -570,15 +592,12 @@ static int point_from_lonlat(ingest_ctx *c, row_state *r, const char *lon_txt, c
     return 0;
 }
 
-/* Parse projected x/y columns (either order: the magnitudes tell easting from northing here). */
-static int point_from_xy(ingest_ctx *c, row_state *r, const char *x_txt, const char *y_txt,
-                         double *x, double *y, cr_error *fatal)
+/* Parse projected x/y text from the columns named x_col, y_col (either order: the magnitudes
+ * tell easting from northing here). */
+static int point_from_xy(ingest_ctx *c, row_state *r, const char *x_col, const char *y_col,
+                         const char *x_txt, const char *y_txt, double *x, double *y,
+                         cr_error *fatal)
 {
-    const char *x_col = c->col_name[c->coord_col[CR_COORD_X]];
-    const char *y_col = c->col_name[c->coord_col[CR_COORD_Y]];
-    if (cr_crs_is_geographic(c->crs)) {
-        return point_from_lonlat(c, r, x_txt, y_txt, x, y, fatal);
-    }
     cr_error e = {0};
     if (cr_etl_parse_real(x_txt, x, &e) != CR_OK) {
         problem(r, "coordinates", "x", "%s '%s': %s", x_col, x_txt, e.msg);
@@ -655,57 +674,75 @@ static int transform_point(ingest_ctx *c, row_state *r, double x, double y, cr_e
     return 1;
 }
 
+/* A point from the row's geometry; its coordinates' text goes to *a, *b (caller frees). */
+static int point_from_geometry(ingest_ctx *c, OGRFeatureH f, row_state *r, char **a, char **b,
+                               double *x, double *y, cr_error *fatal)
+{
+    OGRGeometryH g = OGR_F_GetGeometryRef(f);
+    if (g && !OGR_G_IsEmpty(g) && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbMultiPoint &&
+        OGR_G_GetGeometryCount(g) == 1) {
+        g = OGR_G_GetGeometryRef(g, 0);
+    }
+    if (g == NULL || OGR_G_IsEmpty(g)) {
+        problem(r, "coordinates", "lon",
+                "no coordinates (no geometry and no longitude/latitude values)");
+        return 0;
+    }
+    if (wkbFlatten(OGR_G_GetGeometryType(g)) != wkbPoint) {
+        problem(r, "geometry", "geom", "geometry is %s, not a point", OGR_G_GetGeometryName(g));
+        return 0;
+    }
+    *x = OGR_G_GetX(g, 0);
+    *y = OGR_G_GetY(g, 0);
+    char text[40];
+    snprintf(text, sizeof text, "%.10g", *x);
+    *a = cr_xstrdup(text);
+    snprintf(text, sizeof text, "%.10g", *y);
+    *b = cr_xstrdup(text);
+    cr_error e = {0};
+    if (cr_crs_is_geographic(c->crs) && (fabs(*x) > 360 || fabs(*y) > 360)) {
+        char hint[96];
+        suggest_projected_crs(fmax(fabs(*x), fabs(*y)), hint);
+        cr_error_set(fatal, CR_EINVAL,
+                     "%s:%lld: point (%s, %s) looks projected (metres), but the source CRS %s "
+                     "is geographic; give the CRS with --crs, %s",
+                     c->path, (long long)r->row, *a, *b, cr_crs_label(c->crs), hint);
+        return 0;
+    }
+    if (!cr_crs_is_geographic(c->crs) && cr_crs_check_easting(c->crs, *x, &e) != CR_OK) {
+        cr_error_set(fatal, CR_EINVAL, "%s:%lld: %s", c->path, (long long)r->row, e.msg);
+        return 0;
+    }
+    return 1;
+}
+
 static void read_point(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *fatal)
 {
+    int pair = CR_COORD_LON; /* the first pair of coordinate columns with both values */
     char *a = column_text(f, c->coord_col[CR_COORD_LON]);
     char *b = column_text(f, c->coord_col[CR_COORD_LAT]);
+    if (a == NULL || b == NULL) {
+        free(a);
+        free(b);
+        pair = CR_COORD_X;
+        a = column_text(f, c->coord_col[CR_COORD_X]);
+        b = column_text(f, c->coord_col[CR_COORD_Y]);
+    }
     double x = 0;
     double y = 0;
     int ok = 0;
     if (a && b) {
-        ok = point_from_lonlat(c, r, a, b, &x, &y, fatal);
+        /* the CRS decides how the text reads, whatever the columns are called: degrees (in
+         * lon/lat or x/y columns) for a geographic one, metres for a projected one */
+        const char *ca = c->col_name[c->coord_col[pair]];
+        const char *cb = c->col_name[c->coord_col[pair + 1]];
+        ok = cr_crs_is_geographic(c->crs) ? point_from_lonlat(c, r, ca, cb, a, b, &x, &y, fatal)
+                                          : point_from_xy(c, r, ca, cb, a, b, &x, &y, fatal);
     } else {
         free(a);
         free(b);
-        a = column_text(f, c->coord_col[CR_COORD_X]);
-        b = column_text(f, c->coord_col[CR_COORD_Y]);
-        if (a && b) {
-            ok = point_from_xy(c, r, a, b, &x, &y, fatal);
-        } else {
-            OGRGeometryH g = OGR_F_GetGeometryRef(f);
-            if (g && !OGR_G_IsEmpty(g) && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbMultiPoint &&
-                OGR_G_GetGeometryCount(g) == 1) {
-                g = OGR_G_GetGeometryRef(g, 0);
-            }
-            if (g && !OGR_G_IsEmpty(g) && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint) {
-                x = OGR_G_GetX(g, 0);
-                y = OGR_G_GetY(g, 0);
-                char bx[40];
-                char by[40];
-                snprintf(bx, sizeof bx, "%.10g", x);
-                snprintf(by, sizeof by, "%.10g", y);
-                free(a);
-                free(b);
-                a = cr_xstrdup(bx);
-                b = cr_xstrdup(by);
-                ok = 1;
-                if (!cr_crs_is_geographic(c->crs)) {
-                    cr_error e = {0};
-                    if (cr_crs_check_easting(c->crs, x, &e) != CR_OK) {
-                        cr_error_set(fatal, CR_EINVAL, "%s:%lld: %s", c->path, (long long)r->row,
-                                     e.msg);
-                        ok = 0;
-                    }
-                }
-            } else if (g && !OGR_G_IsEmpty(g)) {
-                problem(r, "geometry", "geom", "geometry is %s, not a point",
-                        OGR_G_GetGeometryName(g));
-            } else {
-                problem(r, "coordinates", "lon",
-                        "no coordinates (no geometry and no "
-                        "longitude/latitude values)");
-            }
-        }
+        a = b = NULL;
+        ok = point_from_geometry(c, f, r, &a, &b, &x, &y, fatal);
     }
     if (ok && fatal->code == CR_OK && r->n_problems == 0) {
         transform_point(c, r, x, y, fatal);
@@ -972,6 +1009,17 @@ static cr_status store_row(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error 
         return cr_error_prefix(err, "%s:%lld", c->path, (long long)r->row);
     }
     c->res->stored++;
+    if (c->opt->full_survey && r->wkb) {
+        if (c->n_points == c->cap_points) {
+            c->cap_points = c->cap_points ? 2 * c->cap_points : 256;
+            c->points = cr_xrealloc(c->points, c->cap_points * sizeof *c->points);
+        }
+        c->points[c->n_points][0] = (r->bbox[0] + r->bbox[2]) / 2;
+        c->points[c->n_points++][1] = (r->bbox[1] + r->bbox[3]) / 2;
+    }
+    if (out != CR_UPSERT_UNCHANGED) {
+        cr_ingest_record_change(c, out == CR_UPSERT_INSERTED ? "add" : "update", sr.source_id);
+    }
     c->res->repaired += r->repaired;
     c->res->inserted += out == CR_UPSERT_INSERTED;
     c->res->updated += out == CR_UPSERT_UPDATED;
@@ -1041,6 +1089,33 @@ static void geos_message_r(const char *message, void *userdata)
     snprintf(userdata, 256, "%s", message);
 }
 
+void cr_ingest_record_change(ingest_ctx *c, const char *what, const char *id)
+{
+    cr_ingest_result *res = c->res;
+    if (!c->opt->dry_run || res->n_changes >= CR_INGEST_MAX_CHANGES) {
+        return;
+    }
+    if ((res->n_changes & (res->n_changes + 1)) == 0 || res->n_changes == 0) {
+        res->changes = cr_xrealloc(res->changes, (2 * res->n_changes + 2) * sizeof *res->changes);
+    }
+    cr_ingest_change *ch = &res->changes[res->n_changes++];
+    snprintf(ch->what, sizeof ch->what, "%s", what);
+    ch->id = cr_xstrdup(id ? id : "");
+}
+
+void cr_ingest_result_cleanup(cr_ingest_result *result)
+{
+    for (size_t i = 0; i < result->n_changes; i++) {
+        free(result->changes[i].id);
+    }
+    free(result->changes);
+    result->changes = NULL;
+    result->n_changes = 0;
+}
+
+/* The options that shape what an import stores, as JSON: the same file imported again with
+ * equal options is a no-op, with other options it supersedes the earlier batch. Keys added
+ * after the first release are written only when set, so older batches compare equal. */
 static char *options_json(const ingest_ctx *c)
 {
     json_t *o = json_object();
@@ -1058,6 +1133,20 @@ static char *options_json(const ingest_ctx *c)
                         json_pack("[ffff]", c->opt->region[0], c->opt->region[1], c->opt->region[2],
                                   c->opt->region[3]));
     json_object_set_new(o, "full_survey", json_boolean(c->opt->full_survey));
+    if (c->opt->full_survey && c->opt->scope) {
+        json_object_set_new(o, "scope", json_string(c->opt->scope));
+    }
+    if (c->opt->n_constants > 0) {
+        json_t *set = json_object();
+        for (size_t i = 0; i < c->opt->n_constants; i++) {
+            json_object_set_new(set, c->opt->constants[i].target,
+                                json_string(c->opt->constants[i].source));
+        }
+        json_object_set_new(o, "set", set);
+    }
+    if (c->opt->header_row > 0) {
+        json_object_set_new(o, "header_row", json_integer(c->opt->header_row));
+    }
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;
@@ -1095,6 +1184,92 @@ static cr_status read_rows(ingest_ctx *c, cr_error *err)
     return rc;
 }
 
+/* Options of an earlier batch and of this import name the same import: equal JSON, and the
+ * same --valid-from when this one gives it. */
+static int same_options(const cr_batch_summary *b, const char *opts, const char *valid_from)
+{
+    json_t *x = b->options ? json_loads(b->options, 0, NULL) : NULL;
+    json_t *y = json_loads(opts, 0, NULL);
+    int same = x && y && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same && (valid_from == NULL || strncmp(b->valid_from, valid_from, 19) == 0);
+}
+
+/* The same file was imported before: a no-op with the same options, else *supersede_out is
+ * the batch this import replaces. */
+static cr_status check_earlier(ingest_ctx *c, const char *opts, int64_t *supersede_out,
+                               cr_error *err)
+{
+    cr_ingest_result *res = c->res;
+    int64_t earlier = cr_store_find_active_batch(c->store, c->def->name, res->sha256);
+    *supersede_out = 0;
+    if (earlier == 0) {
+        return CR_OK;
+    }
+    cr_batch_summary b;
+    cr_status rc = cr_store_get_batch(c->store, earlier, &b, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    if (same_options(&b, opts, c->opt->valid_from)) {
+        res->already_imported = 1;
+        res->batch_id = earlier;
+        res->rows_in = b.rows_in;
+        res->stored = res->unchanged = b.stored;
+        res->rejected = b.rejected;
+        snprintf(res->encoding, sizeof res->encoding, "%s", b.encoding);
+        snprintf(res->crs, sizeof res->crs, "%s", b.crs);
+        snprintf(res->source_layer, sizeof res->source_layer, "%s", b.source_layer);
+    } else {
+        *supersede_out = earlier;
+    }
+    cr_batch_summary_cleanup(&b);
+    return CR_OK;
+}
+
+/* Undo the superseded batch inside this one, so the file's rows replace it. */
+static cr_status supersede(ingest_ctx *c, int64_t earlier, cr_error *err)
+{
+    cr_ingest_result *res = c->res;
+    cr_status rc = cr_store_revert_rows(c->store, c->def, earlier, res->batch_id, &res->closed,
+                                        &res->reopened, err);
+    if (rc != CR_OK) {
+        return cr_error_prefix(err,
+                               "%s: imported before as batch %lld with other options; this "
+                               "import would supersede it, but",
+                               c->path, (long long)earlier);
+    }
+    res->superseded = earlier;
+    return CR_OK;
+}
+
+static cr_status finish(ingest_ctx *c, cr_error *err)
+{
+    cr_ingest_result *res = c->res;
+    res->seconds = cr_monotonic_s() - c->t0;
+    if (res->rows_in != res->stored + res->rejected) {
+        return cr_error_set(
+            err, CR_EINVAL, "%s: internal error: %lld rows in, %lld stored, %lld rejected", c->path,
+            (long long)res->rows_in, (long long)res->stored, (long long)res->rejected);
+    }
+    if (res->rows_in == 0 && !c->opt->force) {
+        return cr_error_set(err, CR_EINVAL,
+                            "%s: the file has no rows (%s); nothing to import (give --force to "
+                            "record an empty batch)",
+                            c->path,
+                            c->src.spreadsheet ? "a header and nothing under it" : "no features");
+    }
+    if (c->opt->dry_run) {
+        res->dry_run = 1;
+        cr_store_rollback(c->store);
+        return CR_OK;
+    }
+    cr_batch_counts n = {res->rows_in,   res->stored, res->rejected, res->inserted, res->updated,
+                         res->unchanged, res->closed, res->reopened, res->seconds};
+    return cr_store_commit_batch(c->store, res->batch_id, &n, err);
+}
+
 static cr_status run(ingest_ctx *c, cr_error *err)
 {
     cr_ingest_result *res = c->res;
@@ -1102,55 +1277,43 @@ static cr_status run(ingest_ctx *c, cr_error *err)
     if (rc != CR_OK) {
         return rc;
     }
-    int64_t earlier = cr_store_find_batch(c->store, c->def->name, res->sha256);
-    if (earlier != 0) {
-        cr_batch_summary b;
-        rc = cr_store_get_batch(c->store, earlier, &b, err);
-        if (rc == CR_OK) {
-            res->already_imported = 1;
-            res->batch_id = earlier;
-            res->rows_in = b.rows_in;
-            res->stored = res->unchanged = b.stored;
-            res->rejected = b.rejected;
-            snprintf(res->encoding, sizeof res->encoding, "%s", b.encoding);
-            snprintf(res->crs, sizeof res->crs, "%s", b.crs);
-            snprintf(res->source_layer, sizeof res->source_layer, "%s", b.source_layer);
-        }
+    char *opts = options_json(c);
+    int64_t earlier = 0;
+    rc = check_earlier(c, opts, &earlier, err);
+    if (rc != CR_OK || res->already_imported) {
+        free(opts);
         return rc;
     }
     rc = cr_source_open(c->path, c->opt->encoding, c->opt->source_layer, &c->src, err);
+    if (rc == CR_OK) {
+        snprintf(res->encoding, sizeof res->encoding, "%s", c->src.encoding);
+        snprintf(res->source_layer, sizeof res->source_layer, "%s", OGR_L_GetName(c->src.layer));
+        rc = map_columns(c, err);
+    }
+    if (rc == CR_OK) {
+        rc = open_crs(c, err);
+    }
+    if (rc == CR_OK) {
+        cr_batch_info info = {
+            c->def->name,      c->path, res->sha256,        res->encoding, res->crs,
+            res->source_layer, opts,    c->opt->valid_from, "import",      earlier};
+        rc = cr_store_begin_batch(c->store, &info, &res->batch_id, err);
+    }
+    free(opts);
     if (rc != CR_OK) {
         return rc;
     }
-    snprintf(res->encoding, sizeof res->encoding, "%s", c->src.encoding);
-    snprintf(res->source_layer, sizeof res->source_layer, "%s", OGR_L_GetName(c->src.layer));
-    if ((rc = map_columns(c, err)) != CR_OK || (rc = open_crs(c, err)) != CR_OK) {
-        return rc;
+    if (earlier != 0) {
+        rc = supersede(c, earlier, err);
     }
-    char *opts = options_json(c);
-    cr_batch_info info = {c->def->name, c->path,           res->sha256, res->encoding,
-                          res->crs,     res->source_layer, opts,        c->opt->valid_from};
-    rc = cr_store_begin_batch(c->store, &info, &res->batch_id, err);
-    free(opts);
     if (rc == CR_OK) {
         rc = read_rows(c, err);
     }
     if (rc == CR_OK && c->opt->full_survey) {
-        rc = cr_store_close_missing(c->store, c->def, res->batch_id, idset_contains, &c->ids,
-                                    &res->closed, err);
+        rc = cr_ingest_close_unlisted(c, err);
     }
-    res->seconds = cr_monotonic_s() - c->t0;
     if (rc == CR_OK) {
-        if (res->rows_in != res->stored + res->rejected) {
-            rc = cr_error_set(err, CR_EINVAL,
-                              "%s: internal error: %lld rows in, %lld stored, %lld "
-                              "rejected",
-                              c->path, (long long)res->rows_in, (long long)res->stored,
-                              (long long)res->rejected);
-        } else {
-            rc = cr_store_commit_batch(c->store, res->batch_id, res->rows_in, res->stored,
-                                       res->rejected, res->seconds, err);
-        }
+        rc = finish(c, err);
     }
     if (rc != CR_OK) {
         cr_store_rollback(c->store);
@@ -1186,6 +1349,7 @@ cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const c
     cr_source_close(&c.src);
     cr_crs_free(c.crs);
     idset_cleanup(&c.ids);
+    free(c.points);
     for (int i = 0; i < c.n_cols; i++) {
         free(c.col_name[i]);
         free(c.col_folded[i]);

@@ -40,6 +40,8 @@ typedef struct {
     GEOSWKBWriter *wkb_writer;    /* owned */
     char geos_msg[256];           /* last GEOS error */
     cr_idset ids;                 /* stable IDs seen in this file */
+    double (*points)[2];          /* full survey: a point of each stored row, for the scope */
+    size_t n_points, cap_points;
 } ingest_ctx;
 
 typedef struct {
@@ -61,5 +63,13 @@ typedef struct {
     size_t wkb_len;
     double bbox[4]; /* geometry extent */
 } row_state;
+
+/* 1 when key is in the set. */
+int cr_ingest_idset_contains(const cr_idset *set, const char *key);
+/* Dry runs: note that the import would add/update/close/reopen the feature with this ID. */
+void cr_ingest_record_change(ingest_ctx *c, const char *what, const char *id);
+/* Full survey (survey.c): settle the scope, close the current features in it that the file
+ * no longer lists, and refuse (an error) when that stores nothing or closes too much. */
+cr_status cr_ingest_close_unlisted(ingest_ctx *c, cr_error *err);
 
 #endif

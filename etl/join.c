@@ -636,6 +636,20 @@ int cr_join_nearest_reach(const cr_join_ref *ref, double lon, double lat, double
     return 1;
 }
 
+double cr_join_river_distance(const cr_join_ref *ref, double lon, double lat, const char *river,
+                              double max_m)
+{
+    cr_seg_hit h;
+    if (river == NULL || *river == '\0') {
+        return cr_segindex_nearest(ref->reach_ix, lon, lat, max_m, NULL, NULL, &h) ? h.dist_m : -1;
+    }
+    char *folded = cr_text_fold(river);
+    filter_user fu = {ref, folded, 0};
+    int found = cr_segindex_nearest(ref->reach_ix, lon, lat, max_m, reach_named, &fu, &h);
+    free(folded);
+    return found ? h.dist_m : -1;
+}
+
 void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, double tolerance_m,
                            const char *river_name, const char *claimed_county, cr_join_point *out)
 {
@@ -1075,8 +1089,8 @@ static int is_reference(const char *layer)
            strcmp(layer, "protection_zones") == 0;
 }
 
-cr_status cr_join_after_ingest(cr_store *store, const char *layer, cr_join_stats *total,
-                               cr_error *err)
+cr_status cr_join_after_ingest(cr_store *store, const char *layer, const int64_t *batches,
+                               size_t n_batches, cr_join_stats *total, cr_error *err)
 {
     memset(total, 0, sizeof *total);
     const cr_layer_set *set = cr_store_layers(store);
@@ -1102,6 +1116,10 @@ cr_status cr_join_after_ingest(cr_store *store, const char *layer, cr_join_stats
         total->flagged += s.flagged;
         total->outside += s.outside;
         total->seconds += s.seconds;
+    }
+    for (size_t i = 0; rc == CR_OK && i < n_batches; i++) {
+        cr_crs_verdict v;
+        rc = cr_join_check_batch_crs(store, ref, batches[i], &v, err);
     }
     cr_join_ref_free(ref);
     return rc;

@@ -54,9 +54,32 @@ int cr_join_nearest_reach(const cr_join_ref *ref, double lon, double lat, double
 cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
                         cr_join_stats *stats, cr_error *err);
 
-/* After an import into layer: rejoin what it affects (the layer itself, or every joined layer
- * when reference data changed). stats_out gets the totals. */
-cr_status cr_join_after_ingest(cr_store *store, const char *layer, cr_join_stats *stats_out,
-                               cr_error *err);
+/* Distance in metres from lon,lat to the nearest reach named like river (any reach when river
+ * is NULL or ""), within max_m; -1 when there is none. Thread-safe on a loaded ref. */
+double cr_join_river_distance(const cr_join_ref *ref, double lon, double lat, const char *river,
+                              double max_m);
+
+/* A batch's CRS judged over all its points (etl/crs_check.c). */
+typedef struct {
+    int flagged;         /* 1: the points fit another CRS systematically better */
+    char suggestion[32]; /* the --crs that would fit ("gcj02" or "EPSG:4490"), or "" */
+    int64_t points;      /* points with a named river (or any reach) near them */
+    double median_m;     /* median distance to it as imported */
+    double alt_median_m; /* … and as read in the suggested CRS */
+    char note[512];      /* what the flag means, in words; "" when not flagged */
+} cr_crs_verdict;
+
+/* Test the points a batch wrote against the rivers they name (or the nearest reach): when,
+ * read in another CRS (GCJ-02 for a WGS84/CGCS2000 import, WGS84 for a GCJ-02 or BD-09 one),
+ * they sit systematically closer — the 400–700 m GCJ-02 offset — the batch is flagged in
+ * import_batches (flags 'crs_suspect', flag_note); otherwise its flags are cleared. */
+cr_status cr_join_check_batch_crs(cr_store *store, const cr_join_ref *ref, int64_t batch_id,
+                                  cr_crs_verdict *out, cr_error *err);
+
+/* After imports into layer: rejoin what they affect (the layer itself, or every joined layer
+ * when reference data changed), then test each of the batches' CRS (may be none).
+ * stats_out gets the totals. */
+cr_status cr_join_after_ingest(cr_store *store, const char *layer, const int64_t *batches,
+                               size_t n_batches, cr_join_stats *stats_out, cr_error *err);
 
 #endif

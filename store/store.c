@@ -4,6 +4,8 @@
  * Rule: every write happens inside a batch transaction opened by cr_store_begin_batch. */
 #include "store.h"
 
+#include "store_internal.h"
+
 #include <math.h>
 #include <sqlite3.h>
 /* spatialite.h needs sqlite3.h first */
@@ -14,41 +16,12 @@
 
 #define SCHEMA_VERSION "1"
 
-typedef struct {
-    sqlite3_stmt *select_current; /* fid, version, content_sha256 by source_id */
-    sqlite3_stmt *close_row;      /* set valid_to on one fid */
-    sqlite3_stmt *insert_row;     /* insert one version */
-    sqlite3_stmt *select_fields;  /* every field column of one fid */
-    sqlite3_stmt *rtree_insert;   /* spatial index entries of a batch's new rows */
-    int64_t empty_in_batch;       /* batch at whose start the layer had no current rows */
-    int64_t checked_in_batch;     /* batch for which empty_in_batch was decided */
-} layer_stmts;
-
-struct cr_store {
-    sqlite3 *db;             /* owned */
-    void *spatialite_cache;  /* owned, spatialite_alloc_connection */
-    const cr_layer_set *set; /* borrowed */
-    layer_stmts *stmts;      /* one per layer in set, prepared lazily */
-    char valid_from[32];     /* of the open batch */
-    int64_t batch_id;        /* the open batch */
-    cr_strbuf scratch;       /* reused for row hashes */
-    int in_batch;            /* a transaction is open */
-    struct {
-        char *sql;
-        sqlite3_stmt *st;
-        uint64_t used; /* tick of the last use */
-    } cache[CR_STORE_STMT_CACHE];
-    uint64_t tick;
-    int64_t data_version;  /* PRAGMA data_version when has_rows was last valid */
-    signed char *has_rows; /* per layer: -1 unknown, 0 empty, 1 has current rows */
-};
-
 static const char *RESERVED[] = {"fid",      "source_id", "version",        "valid_from",
                                  "valid_to", "batch_id",  "source_row",     "content_sha256",
                                  "raw_x",    "raw_y",     "coord_method",   "notes",
                                  "extra",    "geom",      "closed_by_batch"};
 
-static cr_status db_error(cr_store *s, cr_error *err, const char *what)
+cr_status cr_store_db_error(cr_store *s, cr_error *err, const char *what)
 {
     return cr_error_set(err, CR_EDB, "%s: %s", what, sqlite3_errmsg(s->db));
 }
@@ -129,6 +102,21 @@ static const char *BASE_SCHEMA =
     "CREATE TABLE IF NOT EXISTS tile_changes (generation INTEGER NOT NULL, layer TEXT NOT NULL,"
     " minx REAL NOT NULL, miny REAL NOT NULL, maxx REAL NOT NULL, maxy REAL NOT NULL);"
     "CREATE INDEX IF NOT EXISTS tile_changes_generation ON tile_changes(generation);";
+
+/* Columns of import_batches added after the first schema (ALTER TABLE on older stores). */
+static const cr_derived_column BATCH_COLUMNS[] = {
+    {"kind", "TEXT NOT NULL DEFAULT 'import'"}, /* import | revert */
+    {"target_batch", "INTEGER"},  /* the batch an import supersedes or a revert undoes */
+    {"superseded_by", "INTEGER"}, /* a later import of the same file with other options */
+    {"reverted_by", "INTEGER"},   /* the revert batch that undid it */
+    {"inserted", "INTEGER"},
+    {"updated", "INTEGER"},
+    {"unchanged", "INTEGER"},
+    {"closed", "INTEGER"},   /* versions closed (full survey, supersede, revert) */
+    {"reopened", "INTEGER"}, /* versions made current again (supersede, revert) */
+    {"flags", "TEXT"},       /* batch review flags, e.g. crs_suspect */
+    {"flag_note", "TEXT"},   /* what the flags mean for this batch, in words */
+};
 
 /* Derived results (joins, topology) live in "<layer>_derived", keyed by fid and rewritten in
  * bulk by their stage, so source rows are never rewritten by a join; "<layer>_current" shows
@@ -215,11 +203,19 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
                              "DROP TRIGGER \"tmd_%s_geom\";",
                              d->name, d->name, d->name, d->name, d->name);
         }
+        /* current versions by ID; closed versions by ID too (revert, a feature that comes
+         * back after a full survey closed it), kept out of the way of bulk inserts */
         cr_strbuf_printf(&sql,
                          "CREATE UNIQUE INDEX \"%s_current_id\" ON \"%s\"(source_id)"
-                         " WHERE valid_to IS NULL;",
-                         d->name, d->name);
+                         " WHERE valid_to IS NULL;"
+                         "CREATE INDEX \"%s_history\" ON \"%s\"(source_id, version)"
+                         " WHERE valid_to IS NOT NULL;",
+                         d->name, d->name, d->name, d->name);
     } else {
+        cr_strbuf_printf(&sql,
+                         "CREATE INDEX IF NOT EXISTS \"%s_history\" ON \"%s\"(source_id, version)"
+                         " WHERE valid_to IS NOT NULL;",
+                         d->name, d->name);
         for (size_t i = 0; i < d->n_fields; i++) {
             if (!column_exists(s, d->name, d->fields[i].name)) {
                 cr_strbuf_printf(&sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s;", d->name,
@@ -246,6 +242,14 @@ static cr_status create_schema(cr_store *s, cr_error *err)
     }
     if (rc == CR_OK) {
         rc = cr_store_exec(s, BASE_SCHEMA, err);
+    }
+    for (size_t i = 0; rc == CR_OK && i < sizeof BATCH_COLUMNS / sizeof BATCH_COLUMNS[0]; i++) {
+        if (!column_exists(s, "import_batches", BATCH_COLUMNS[i].name)) {
+            char sql[200];
+            snprintf(sql, sizeof sql, "ALTER TABLE import_batches ADD COLUMN %s %s",
+                     BATCH_COLUMNS[i].name, BATCH_COLUMNS[i].type);
+            rc = cr_store_exec(s, sql, err);
+        }
     }
     for (size_t i = 0; rc == CR_OK && i < s->set->n_layers; i++) {
         rc = create_layer_table(s, s->set->layers[i], err);
@@ -329,6 +333,7 @@ void cr_store_close(cr_store *s)
         sqlite3_finalize(s->stmts[i].insert_row);
         sqlite3_finalize(s->stmts[i].select_fields);
         sqlite3_finalize(s->stmts[i].rtree_insert);
+        sqlite3_finalize(s->stmts[i].last_closed);
     }
     free(s->stmts);
     free(s->has_rows);
@@ -435,7 +440,7 @@ cr_status cr_store_changes_since(cr_store *s, int64_t after, cr_store_change **o
     if (sqlite3_prepare_v2(s->db,
                            "SELECT CAST(value AS INTEGER) FROM meta WHERE key='tile_changes_since'",
                            -1, &st, NULL) != SQLITE_OK) {
-        return db_error(s, err, "tile changes");
+        return cr_store_db_error(s, err, "tile changes");
     }
     /* recorded since: a store from before tile_changes existed records nothing */
     int64_t since = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
@@ -447,7 +452,7 @@ cr_status cr_store_changes_since(cr_store *s, int64_t after, cr_store_change **o
                            "SELECT generation, layer, minx, miny, maxx, maxy FROM tile_changes"
                            " WHERE generation > ? ORDER BY generation, rowid",
                            -1, &st, NULL) != SQLITE_OK) {
-        return db_error(s, err, "tile changes");
+        return cr_store_db_error(s, err, "tile changes");
     }
     sqlite3_bind_int64(st, 1, after);
     size_t cap = 0;
@@ -469,7 +474,7 @@ cr_status cr_store_changes_since(cr_store *s, int64_t after, cr_store_change **o
         free(*out);
         *out = NULL;
         *n = 0;
-        return db_error(s, err, "tile changes");
+        return cr_store_db_error(s, err, "tile changes");
     }
     *complete = 1;
     return CR_OK;
@@ -502,51 +507,6 @@ cr_status cr_store_bump_generation(cr_store *s, int64_t *generation_out, cr_erro
     return rc;
 }
 
-int64_t cr_store_find_batch(cr_store *s, const char *layer, const char *sha256)
-{
-    sqlite3_stmt *st;
-    int64_t id = 0;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT batch_id FROM import_batches WHERE layer=? AND sha256=?"
-                           " AND finished_at IS NOT NULL ORDER BY batch_id LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, layer, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, sha256, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            id = sqlite3_column_int64(st, 0);
-        }
-    }
-    sqlite3_finalize(st);
-    return id;
-}
-
-cr_status cr_store_get_batch(cr_store *s, int64_t batch_id, cr_batch_summary *out, cr_error *err)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT rows_in, stored, rejected, encoding, crs, source_layer"
-                           " FROM import_batches WHERE batch_id=?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return db_error(s, err, "import_batches");
-    }
-    sqlite3_bind_int64(st, 1, batch_id);
-    cr_status rc = CR_OK;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        out->rows_in = sqlite3_column_int64(st, 0);
-        out->stored = sqlite3_column_int64(st, 1);
-        out->rejected = sqlite3_column_int64(st, 2);
-        snprintf(out->encoding, sizeof out->encoding, "%s",
-                 (const char *)sqlite3_column_text(st, 3) ?: "");
-        snprintf(out->crs, sizeof out->crs, "%s", (const char *)sqlite3_column_text(st, 4) ?: "");
-        snprintf(out->source_layer, sizeof out->source_layer, "%s",
-                 (const char *)sqlite3_column_text(st, 5) ?: "");
-    } else {
-        rc = cr_error_set(err, CR_EINVAL, "no import batch %lld", (long long)batch_id);
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 int64_t cr_store_count_current(cr_store *s, const char *layer)
 {
     char sql[160];
@@ -561,7 +521,7 @@ int64_t cr_store_count_current(cr_store *s, const char *layer)
     return n;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+void cr_store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
     if (v) {
         sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
@@ -584,22 +544,26 @@ cr_status cr_store_begin_batch(cr_store *s, const cr_batch_info *info, int64_t *
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO import_batches (layer, file_name, sha256, encoding, crs,"
-                           " source_layer, options, valid_from, started_at)"
-                           " VALUES (?,?,?,?,?,?,?,?,?)",
+                           " source_layer, options, valid_from, started_at, kind, target_batch)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK) {
-        return db_error(s, err, "import_batches");
+        return cr_store_db_error(s, err, "import_batches");
     }
-    bind_text_or_null(st, 1, info->layer);
-    bind_text_or_null(st, 2, info->file_name);
-    bind_text_or_null(st, 3, info->sha256);
-    bind_text_or_null(st, 4, info->encoding);
-    bind_text_or_null(st, 5, info->crs);
-    bind_text_or_null(st, 6, info->source_layer);
-    bind_text_or_null(st, 7, info->options);
-    bind_text_or_null(st, 8, s->valid_from);
-    bind_text_or_null(st, 9, now);
+    cr_store_bind_text_or_null(st, 1, info->layer);
+    cr_store_bind_text_or_null(st, 2, info->file_name);
+    cr_store_bind_text_or_null(st, 3, info->sha256);
+    cr_store_bind_text_or_null(st, 4, info->encoding);
+    cr_store_bind_text_or_null(st, 5, info->crs);
+    cr_store_bind_text_or_null(st, 6, info->source_layer);
+    cr_store_bind_text_or_null(st, 7, info->options);
+    cr_store_bind_text_or_null(st, 8, s->valid_from);
+    cr_store_bind_text_or_null(st, 9, now);
+    sqlite3_bind_text(st, 10, info->kind ? info->kind : "import", -1, SQLITE_STATIC);
+    if (info->target_batch > 0) {
+        sqlite3_bind_int64(st, 11, info->target_batch);
+    }
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = db_error(s, err, "import_batches");
+        rc = cr_store_db_error(s, err, "import_batches");
     }
     sqlite3_finalize(st);
     if (rc == CR_OK) {
@@ -621,7 +585,7 @@ static cr_status index_batch(cr_store *s, int64_t batch_id, cr_error *err)
         int step = sqlite3_step(ls->rtree_insert);
         sqlite3_reset(ls->rtree_insert);
         if (step != SQLITE_DONE) {
-            return db_error(s, err, "spatial index");
+            return cr_store_db_error(s, err, "spatial index");
         }
     }
     return CR_OK;
@@ -716,7 +680,7 @@ static cr_status record_changes(cr_store *s, int64_t batch_id, int64_t gen, cr_e
                                     " closed_by_batch = ?1) AND geom IS NOT NULL",
                                     d->name);
         if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-            rc = db_error(s, err, "tile changes");
+            rc = cr_store_db_error(s, err, "tile changes");
         }
         sqlite3_free(sql);
         if (rc == CR_OK) {
@@ -747,7 +711,7 @@ static cr_status record_changes(cr_store *s, int64_t batch_id, int64_t gen, cr_e
     if (rc == CR_OK && groups > 0) {
         if (sqlite3_prepare_v2(s->db, "INSERT INTO tile_changes VALUES (?, ?, ?, ?, ?, ?)", -1, &st,
                                NULL) != SQLITE_OK) {
-            rc = db_error(s, err, "tile changes");
+            rc = cr_store_db_error(s, err, "tile changes");
         }
         for (size_t i = 0; rc == CR_OK && i < groups; i++) {
             sqlite3_reset(st);
@@ -757,7 +721,7 @@ static cr_status record_changes(cr_store *s, int64_t batch_id, int64_t gen, cr_e
                 sqlite3_bind_double(st, 3 + k, bx[i].b[k]);
             }
             if (sqlite3_step(st) != SQLITE_DONE) {
-                rc = db_error(s, err, "tile changes");
+                rc = cr_store_db_error(s, err, "tile changes");
             }
         }
         sqlite3_finalize(st);
@@ -790,8 +754,8 @@ cr_status cr_store_record_layer_change(cr_store *s, const cr_layer_def *d, int64
     return rc;
 }
 
-cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, int64_t rows_in, int64_t stored,
-                                int64_t rejected, double seconds, cr_error *err)
+cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, const cr_batch_counts *n,
+                                cr_error *err)
 {
     cr_status irc = index_batch(s, batch_id, err);
     if (irc != CR_OK) {
@@ -810,21 +774,27 @@ cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, int64_t rows_in, 
     }
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE import_batches SET finished_at=?, seconds=?, rows_in=?,"
-                           " stored=?, rejected=?, generation=(SELECT CAST(value AS INTEGER)"
+                           " stored=?, rejected=?, inserted=?, updated=?, unchanged=?, closed=?,"
+                           " reopened=?, generation=(SELECT CAST(value AS INTEGER)"
                            " FROM meta WHERE key='data_generation') WHERE batch_id=?",
                            -1, &st, NULL) != SQLITE_OK) {
-        return db_error(s, err, "import_batches");
+        return cr_store_db_error(s, err, "import_batches");
     }
     sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, 2, seconds);
-    sqlite3_bind_int64(st, 3, rows_in);
-    sqlite3_bind_int64(st, 4, stored);
-    sqlite3_bind_int64(st, 5, rejected);
-    sqlite3_bind_int64(st, 6, batch_id);
+    sqlite3_bind_double(st, 2, n->seconds);
+    const int64_t v[] = {n->rows_in, n->stored,    n->rejected, n->inserted,
+                         n->updated, n->unchanged, n->closed,   n->reopened};
+    for (int i = 0; i < 8; i++) {
+        sqlite3_bind_int64(st, 3 + i, v[i]);
+    }
+    sqlite3_bind_int64(st, 11, batch_id);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = db_error(s, err, "import batch counts");
+        rc = cr_store_db_error(s, err, "import batch counts");
     }
     sqlite3_finalize(st);
+    if (rc == CR_OK) {
+        rc = cr_store_mark_target(s, batch_id, err);
+    }
     if (rc == CR_OK) {
         rc = cr_store_exec(s, "COMMIT", err);
     }
@@ -852,23 +822,24 @@ cr_status cr_store_add_reject(cr_store *s, int64_t batch_id, int64_t source_row,
                            "INSERT INTO rejects (batch_id, source_row, source_id, field, code,"
                            " reason, raw_record) VALUES (?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK) {
-        return db_error(s, err, "rejects");
+        return cr_store_db_error(s, err, "rejects");
     }
     sqlite3_bind_int64(st, 1, batch_id);
     sqlite3_bind_int64(st, 2, source_row);
-    bind_text_or_null(st, 3, source_id);
-    bind_text_or_null(st, 4, field);
-    bind_text_or_null(st, 5, code);
-    bind_text_or_null(st, 6, reason);
-    bind_text_or_null(st, 7, raw_json);
+    cr_store_bind_text_or_null(st, 3, source_id);
+    cr_store_bind_text_or_null(st, 4, field);
+    cr_store_bind_text_or_null(st, 5, code);
+    cr_store_bind_text_or_null(st, 6, reason);
+    cr_store_bind_text_or_null(st, 7, raw_json);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = db_error(s, err, "rejects");
+        rc = cr_store_db_error(s, err, "rejects");
     }
     sqlite3_finalize(st);
     return rc;
 }
 
-static cr_status prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts **out, cr_error *err)
+cr_status cr_store_prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts **out,
+                                 cr_error *err)
 {
     size_t idx = 0;
     while (idx < s->set->n_layers && s->set->layers[idx] != d) {
@@ -889,12 +860,20 @@ static cr_status prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts *
                      " WHERE source_id=? AND valid_to IS NULL",
                      d->name);
     if (sqlite3_prepare_v2(s->db, sql.data, -1, &ls->select_current, NULL) != SQLITE_OK) {
-        rc = db_error(s, err, d->name);
+        rc = cr_store_db_error(s, err, d->name);
+    }
+    cr_strbuf_clear(&sql);
+    cr_strbuf_printf(&sql,
+                     "SELECT max(version) FROM \"%s\" WHERE source_id=? AND valid_to IS NOT NULL",
+                     d->name);
+    if (rc == CR_OK &&
+        sqlite3_prepare_v2(s->db, sql.data, -1, &ls->last_closed, NULL) != SQLITE_OK) {
+        rc = cr_store_db_error(s, err, d->name);
     }
     cr_strbuf_clear(&sql);
     cr_strbuf_printf(&sql, "UPDATE \"%s\" SET valid_to=?, closed_by_batch=? WHERE fid=?", d->name);
     if (rc == CR_OK && sqlite3_prepare_v2(s->db, sql.data, -1, &ls->close_row, NULL) != SQLITE_OK) {
-        rc = db_error(s, err, d->name);
+        rc = cr_store_db_error(s, err, d->name);
     }
     cr_strbuf_clear(&sql);
     cr_strbuf_printf(&sql,
@@ -914,7 +893,7 @@ static cr_status prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts *
     cr_strbuf_puts(&sql, d->geom != CR_GEOM_NONE ? ", GeomFromWKB(?, 4326))" : ")");
     if (rc == CR_OK &&
         sqlite3_prepare_v2(s->db, sql.data, -1, &ls->insert_row, NULL) != SQLITE_OK) {
-        rc = db_error(s, err, d->name);
+        rc = cr_store_db_error(s, err, d->name);
     }
     cr_strbuf_clear(&sql);
     cr_strbuf_clear(&sql);
@@ -928,7 +907,7 @@ static cr_status prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts *
                          d->name, d->name);
         if (rc == CR_OK &&
             sqlite3_prepare_v2(s->db, sql.data, -1, &ls->rtree_insert, NULL) != SQLITE_OK) {
-            rc = db_error(s, err, d->name);
+            rc = cr_store_db_error(s, err, d->name);
         }
         cr_strbuf_clear(&sql);
     }
@@ -939,7 +918,7 @@ static cr_status prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts *
     cr_strbuf_printf(&sql, " FROM \"%s\" WHERE fid=?", d->name);
     if (rc == CR_OK &&
         sqlite3_prepare_v2(s->db, sql.data, -1, &ls->select_fields, NULL) != SQLITE_OK) {
-        rc = db_error(s, err, d->name);
+        rc = cr_store_db_error(s, err, d->name);
     }
     cr_strbuf_cleanup(&sql);
     return rc;
@@ -1008,15 +987,15 @@ static char **carry_over(layer_stmts *ls, const cr_layer_def *d, int64_t fid,
     return v;
 }
 
-static cr_status close_fid(cr_store *s, layer_stmts *ls, int64_t batch_id, int64_t fid,
-                           cr_error *err)
+cr_status cr_store_close_fid(cr_store *s, layer_stmts *ls, int64_t batch_id, int64_t fid,
+                             cr_error *err)
 {
     sqlite3_reset(ls->close_row);
     sqlite3_bind_text(ls->close_row, 1, s->valid_from, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ls->close_row, 2, batch_id);
     sqlite3_bind_int64(ls->close_row, 3, fid);
     if (sqlite3_step(ls->close_row) != SQLITE_DONE) {
-        return db_error(s, err, "closing the previous version");
+        return cr_store_db_error(s, err, "closing the previous version");
     }
     return CR_OK;
 }
@@ -1034,11 +1013,38 @@ static void bind_value(sqlite3_stmt *st, int col, cr_field_type t, const char *v
     }
 }
 
+/* 1 when the layer's table holds no version at all (so no lookups are needed). */
+static int layer_has_no_rows(cr_store *s, const cr_layer_def *d)
+{
+    char *sql = sqlite3_mprintf("SELECT NOT EXISTS (SELECT 1 FROM \"%w\")", d->name);
+    sqlite3_stmt *st;
+    int empty = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        empty = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return empty;
+}
+
+/* The highest closed version of an ID, 0 when it has none: a feature that comes back after a
+ * full survey or a revert closed it continues its numbering. */
+static int64_t last_closed_version(layer_stmts *ls, const char *source_id)
+{
+    sqlite3_stmt *st = ls->last_closed;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, source_id, -1, SQLITE_STATIC);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
 cr_status cr_store_upsert(cr_store *s, const cr_layer_def *d, int64_t batch_id,
                           const cr_store_row *row, cr_upsert_outcome *outcome, cr_error *err)
 {
     layer_stmts *ls;
-    cr_status rc = prepare_layer(s, d, &ls, err);
+    cr_status rc = cr_store_prepare_layer(s, d, &ls, err);
     if (rc != CR_OK) {
         return rc;
     }
@@ -1049,7 +1055,7 @@ cr_status cr_store_upsert(cr_store *s, const cr_layer_def *d, int64_t batch_id,
         /* A layer with no current rows when the batch starts cannot hold a row's earlier
          * version (IDs repeated within a file are rejected before): skip the lookups. */
         ls->checked_in_batch = batch_id;
-        ls->empty_in_batch = cr_store_count_current(s, d->name) == 0 ? batch_id : 0;
+        ls->empty_in_batch = layer_has_no_rows(s, d) ? batch_id : 0;
     }
     sqlite3_stmt *sel = ls->select_current;
     sqlite3_reset(sel);
@@ -1073,10 +1079,12 @@ cr_status cr_store_upsert(cr_store *s, const cr_layer_def *d, int64_t batch_id,
         old_fid = sqlite3_column_int64(sel, 0);
         version = sqlite3_column_int64(sel, 1) + 1;
     } else if (step != SQLITE_DONE) {
-        return db_error(s, err, d->name);
+        return cr_store_db_error(s, err, d->name);
+    } else if (ls->empty_in_batch != batch_id) {
+        version = last_closed_version(ls, row->source_id) + 1;
     }
     sqlite3_reset(sel);
-    if (old_fid != 0 && (rc = close_fid(s, ls, batch_id, old_fid, err)) != CR_OK) {
+    if (old_fid != 0 && (rc = cr_store_close_fid(s, ls, batch_id, old_fid, err)) != CR_OK) {
         free_values(carried, d->n_fields);
         return rc;
     }
@@ -1093,11 +1101,11 @@ cr_status cr_store_upsert(cr_store *s, const cr_layer_def *d, int64_t batch_id,
     for (size_t i = 0; i < d->n_fields; i++) {
         bind_value(ins, c++, d->fields[i].type, row->values[i]);
     }
-    bind_text_or_null(ins, c++, row->raw_x);
-    bind_text_or_null(ins, c++, row->raw_y);
-    bind_text_or_null(ins, c++, row->coord_method);
-    bind_text_or_null(ins, c++, row->notes);
-    bind_text_or_null(ins, c++, row->extra_json);
+    cr_store_bind_text_or_null(ins, c++, row->raw_x);
+    cr_store_bind_text_or_null(ins, c++, row->raw_y);
+    cr_store_bind_text_or_null(ins, c++, row->coord_method);
+    cr_store_bind_text_or_null(ins, c++, row->notes);
+    cr_store_bind_text_or_null(ins, c++, row->extra_json);
     if (d->geom != CR_GEOM_NONE) {
         sqlite3_bind_blob(ins, c++, row->wkb, (int)row->wkb_len, SQLITE_STATIC);
     }
@@ -1105,44 +1113,10 @@ cr_status cr_store_upsert(cr_store *s, const cr_layer_def *d, int64_t batch_id,
     sqlite3_reset(ins);
     free_values(carried, d->n_fields);
     if (step != SQLITE_DONE) {
-        return db_error(s, err, d->name);
+        return cr_store_db_error(s, err, d->name);
     }
     if (rc == CR_OK) {
-        *outcome = old_fid ? CR_UPSERT_UPDATED : CR_UPSERT_INSERTED;
-    }
-    return rc;
-}
-
-cr_status cr_store_close_missing(cr_store *s, const cr_layer_def *d, int64_t batch_id,
-                                 int (*seen)(void *user, const char *source_id), void *user,
-                                 int64_t *closed_out, cr_error *err)
-{
-    layer_stmts *ls;
-    cr_status rc = prepare_layer(s, d, &ls, err);
-    if (rc != CR_OK) {
-        return rc;
-    }
-    char sql[200];
-    snprintf(sql, sizeof sql, "SELECT fid, source_id FROM \"%s\" WHERE valid_to IS NULL", d->name);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_error(s, err, d->name);
-    }
-    int64_t *fids = NULL;
-    size_t n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (!seen(user, (const char *)sqlite3_column_text(st, 1))) {
-            fids = cr_xrealloc(fids, (n + 1) * sizeof *fids);
-            fids[n++] = sqlite3_column_int64(st, 0);
-        }
-    }
-    sqlite3_finalize(st);
-    for (size_t i = 0; i < n && rc == CR_OK; i++) {
-        rc = close_fid(s, ls, batch_id, fids[i], err);
-    }
-    free(fids);
-    if (rc == CR_OK) {
-        *closed_out = (int64_t)n;
+        *outcome = old_fid || version > 1 ? CR_UPSERT_UPDATED : CR_UPSERT_INSERTED;
     }
     return rc;
 }

@@ -163,17 +163,26 @@ cr_status cr_store_changes_since(cr_store *store, int64_t after, cr_store_change
 cr_status cr_store_exec(cr_store *store, const char *sql, cr_error *err);
 
 typedef struct {
-    int64_t rows_in, stored, rejected; /* counts when it finished */
-    char encoding[96];                 /* as recorded */
+    int64_t batch_id;
+    char kind[16];                      /* "import" or "revert" */
+    int64_t target_batch;               /* superseded (import) or undone (revert), or 0 */
+    int64_t superseded_by, reverted_by; /* 0 when active */
+    int64_t rows_in, stored, rejected;  /* counts when it finished */
+    char layer[64];
+    char encoding[96]; /* as recorded */
     char crs[160];
     char source_layer[128];
+    char valid_from[32];
+    char *options; /* JSON of the options that shaped it; owned, freed by _cleanup */
 } cr_batch_summary;
 
-/* The recorded summary of a finished batch. */
+/* The recorded summary of a finished batch. Free with cr_batch_summary_cleanup. */
 cr_status cr_store_get_batch(cr_store *store, int64_t batch_id, cr_batch_summary *out,
                              cr_error *err);
-/* An earlier batch of this layer with the same file SHA-256, or 0. */
-int64_t cr_store_find_batch(cr_store *store, const char *layer, const char *sha256);
+void cr_batch_summary_cleanup(cr_batch_summary *b);
+/* The newest finished import of this layer with the same file SHA-256 that is still in force
+ * (neither superseded nor reverted), or 0. */
+int64_t cr_store_find_active_batch(cr_store *store, const char *layer, const char *sha256);
 
 typedef struct {
     const char *layer;        /* target layer */
@@ -184,14 +193,24 @@ typedef struct {
     const char *source_layer; /* OGR layer / sheet */
     const char *options;      /* JSON of the options that shaped the import */
     const char *valid_from;   /* history time for rows of this batch */
+    const char *kind;         /* "import" (NULL) or "revert" */
+    int64_t target_batch;     /* the batch this import supersedes or this revert undoes, or 0 */
 } cr_batch_info;
+
+typedef struct {
+    int64_t rows_in, stored, rejected; /* rows_in == stored + rejected */
+    int64_t inserted, updated, unchanged;
+    int64_t closed;   /* versions closed by the batch */
+    int64_t reopened; /* versions made current again */
+    double seconds;
+} cr_batch_counts;
 
 /* BEGIN IMMEDIATE and insert the batch row; *batch_id_out is its ID. */
 cr_status cr_store_begin_batch(cr_store *store, const cr_batch_info *info, int64_t *batch_id_out,
                                cr_error *err);
-/* Record final counts, bump the data generation, COMMIT. */
-cr_status cr_store_commit_batch(cr_store *store, int64_t batch_id, int64_t rows_in, int64_t stored,
-                                int64_t rejected, double seconds, cr_error *err);
+/* Record final counts, bump the data generation, mark the target batch, COMMIT. */
+cr_status cr_store_commit_batch(cr_store *store, int64_t batch_id, const cr_batch_counts *counts,
+                                cr_error *err);
 /* ROLLBACK whatever the batch wrote (never fails loudly). */
 void cr_store_rollback(cr_store *store);
 
@@ -224,11 +243,21 @@ typedef enum { CR_UPSERT_INSERTED, CR_UPSERT_UPDATED, CR_UPSERT_UNCHANGED } cr_u
  * Fields flagged in row->carry keep the current version's value (partial re-surveys). */
 cr_status cr_store_upsert(cr_store *store, const cr_layer_def *def, int64_t batch_id,
                           const cr_store_row *row, cr_upsert_outcome *outcome, cr_error *err);
-/* Close (valid_to) the current features of the layer for which seen(user, source_id) is 0:
- * a full survey that no longer lists a feature closes it (销号); history keeps it. */
-cr_status cr_store_close_missing(cr_store *store, const cr_layer_def *def, int64_t batch_id,
-                                 int (*seen)(void *user, const char *source_id), void *user,
-                                 int64_t *closed_out, cr_error *err);
+/* Visit every current feature of layer d; visit(user, source_id, point) returns 1 to close it
+ * (valid_to, closed_by_batch: history keeps it). point is lon,lat of a point on the geometry,
+ * NULL for a layer without geometry. A full survey closes what it no longer lists (销号). */
+cr_status cr_store_close_where(cr_store *store, const cr_layer_def *d, int64_t batch_id,
+                               int (*visit)(void *user, const char *source_id, const double *point),
+                               void *user, int64_t *closed_out, cr_error *err);
+
+/* Undo batch target inside the open batch batch_id (same layer): the versions target wrote
+ * that are still current are closed, and the versions it closed are current again as new
+ * versions of the open batch; nothing is deleted. Refused, naming them, when a later batch
+ * changed any of the same features (revert those first). */
+cr_status cr_store_revert_rows(cr_store *store, const cr_layer_def *d, int64_t target,
+                               int64_t batch_id, int64_t *closed_out, int64_t *reopened_out,
+                               cr_error *err);
+
 /* Count current (valid_to IS NULL) features of a layer, or -1 on error. */
 int64_t cr_store_count_current(cr_store *store, const char *layer);
 

@@ -286,6 +286,8 @@ static void test_later_survey_keeps_history_and_carries_absent_columns(void **st
              "H-1,一号,工业,120.70,30.90\nH-2,二号,工业,120.71,30.91\nH-4,四号,其他,120.73,"
              "30.93\n");
     o.full_survey = 1;
+    o.scope = "all";          /* this store has no counties to scope the survey by */
+    o.max_close_share = 0.25; /* it closes 1 of 4 */
     o.valid_from = "2025-12-01T00:00:00";
     assert_int_equal(ingest(f, "outfalls", write_file(f, "v3.csv", csv), &o, &r, &e), CR_OK);
     assert_int_equal(r.closed, 1);
@@ -385,7 +387,7 @@ static void test_file_level_problems_store_nothing(void **state)
                       "断面编码,断面名称,断面类型,经度,纬度\nS1,a,国控,586878.8,3435210.4\n", &o,
                       "metres.csv:2: 经度 '586878.8': looks like a projected coordinate in "
                       "metres, but the source CRS EPSG:4490 is geographic; give the CRS with "
-                      "--crs (e.g. EPSG:4549) and map the columns as x/y");
+                      "--crs, e.g. EPSG:4549 (CGCS2000 3-degree Gauss-Kruger, CM 120E)");
     cr_field_map m = {"nosuch", "编号"};
     o.maps = &m;
     o.n_maps = 1;
