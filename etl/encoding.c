@@ -60,15 +60,64 @@ static int valid_in(const char *buf, size_t len, const char *enc)
     return 1;
 }
 
+/* Lines of the text: the first that is not valid UTF-8 (0 if none) and the first that is valid
+ * and carries at least two multi-byte characters — evidence of UTF-8 that GBK text almost never
+ * forms by chance (0 if none). */
+static void utf8_lines(const char *buf, size_t len, int64_t *first_bad, int64_t *first_good)
+{
+    *first_bad = *first_good = 0;
+    int64_t line = 1;
+    for (size_t start = 0; start < len; line++) {
+        const char *nl = memchr(buf + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        int multibyte = 0;
+        for (size_t i = start; i < end; i++) {
+            multibyte += ((unsigned char)buf[i] & 0xC0) == 0xC0;
+        }
+        if (!cr_utf8_valid(buf + start, end - start)) {
+            *first_bad = *first_bad ? *first_bad : line;
+        } else if (multibyte >= 2) {
+            *first_good = *first_good ? *first_good : line;
+        }
+        if (*first_bad && *first_good) {
+            return;
+        }
+        start = end + 1;
+    }
+}
+
+int64_t cr_etl_line_of_offset(const char *buf, size_t len, size_t offset)
+{
+    int64_t line = 1;
+    for (size_t i = 0; i < offset && i < len; i++) {
+        line += buf[i] == '\n';
+    }
+    return line;
+}
+
 cr_status cr_etl_detect_encoding(const char *buf, size_t len, char enc_out[32], size_t *bom_len_out,
                                  cr_error *err)
 {
     const unsigned char *u = (const unsigned char *)buf;
     *bom_len_out = 0;
+    int64_t bad = 0;
+    int64_t good = 0;
     if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
         *bom_len_out = 3;
         if (!cr_utf8_valid(buf + 3, len - 3)) {
-            return cr_error_set(err, CR_EPARSE, "UTF-8 byte order mark but the text is not UTF-8");
+            utf8_lines(buf + 3, len - 3, &bad, &good);
+            if (!good && valid_in(buf + 3, len - 3, "GB18030")) {
+                return cr_error_set(err, CR_EPARSE,
+                                    "starts with a UTF-8 byte-order mark, but the text after it "
+                                    "is GB18030/GBK, not UTF-8 (line %lld is the first that is "
+                                    "not UTF-8); import it with --encoding gbk (the mark is "
+                                    "dropped)",
+                                    (long long)bad);
+            }
+            return cr_error_set(err, CR_EPARSE,
+                                "mixed encodings: UTF-8 byte-order mark%s, but line %lld is not "
+                                "UTF-8; save the whole file in one encoding",
+                                good ? " and UTF-8 text" : "", (long long)bad);
         }
         snprintf(enc_out, 32, "UTF-8 (BOM)");
         return CR_OK;
@@ -82,10 +131,19 @@ cr_status cr_etl_detect_encoding(const char *buf, size_t len, char enc_out[32], 
         snprintf(enc_out, 32, "UTF-8");
         return CR_OK;
     }
+    utf8_lines(buf, len, &bad, &good);
+    if (good) {
+        return cr_error_set(err, CR_EPARSE,
+                            "mixed encodings: line %lld is UTF-8, but line %lld is not (GBK?); "
+                            "save the whole file in one encoding, or force one with --encoding",
+                            (long long)good, (long long)bad);
+    }
     if (valid_in(buf, len, "GB18030")) {
         snprintf(enc_out, 32, "GB18030");
         return CR_OK;
     }
     return cr_error_set(err, CR_EPARSE,
-                        "text is neither UTF-8 nor GB18030/GBK; name its encoding with --encoding");
+                        "text is neither UTF-8 nor GB18030/GBK (line %lld is not UTF-8); name its "
+                        "encoding with --encoding",
+                        (long long)bad);
 }

@@ -35,9 +35,12 @@ cr_status cr_etl_parse_boolean(const char *text, int *out, cr_error *err);
 
 /* Detect a text file's encoding: a BOM (UTF-8, UTF-16LE/BE), else strict UTF-8, else GB18030.
  * enc_out gets "UTF-8", "UTF-8 (BOM)", "UTF-16LE (BOM)", "UTF-16BE (BOM)" or "GB18030";
- * *bom_len_out the BOM bytes to skip. Fails when the bytes are none of these. */
+ * *bom_len_out the BOM bytes to skip. Fails, naming the first bad line, when the bytes are none
+ * of these, when UTF-8 and other lines are mixed, or when a UTF-8 BOM precedes GBK text. */
 cr_status cr_etl_detect_encoding(const char *buf, size_t len, char enc_out[32], size_t *bom_len_out,
                                  cr_error *err);
+/* The 1-based line of byte offset in buf, for messages. */
+int64_t cr_etl_line_of_offset(const char *buf, size_t len, size_t offset);
 /* Convert buf from an iconv encoding name ("GB18030", "UTF-16LE", …) to UTF-8.
  * *out is NUL-terminated; caller frees with free(). Errors name the byte offset. */
 cr_status cr_etl_to_utf8(const char *buf, size_t len, const char *from, char **out, size_t *out_len,

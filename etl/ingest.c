@@ -133,6 +133,49 @@ static int implied_by_mapped_field(const ingest_ctx *c, const char *target)
     return 0;
 }
 
+static void normalise_field(const ingest_ctx *c, row_state *r, size_t i, const char *raw);
+
+/* --set FIELD=VALUE: checked once, as a value of its field, before any row is read. */
+static cr_status map_constants(ingest_ctx *c, cr_error *err)
+{
+    const cr_layer_def *d = c->def;
+    c->constant = cr_xcalloc(d->n_fields, sizeof *c->constant);
+    for (size_t k = 0; k < c->opt->n_constants; k++) {
+        const cr_field_map *fm = &c->opt->constants[k];
+        int fi = cr_layer_def_field_index(d, fm->target);
+        if (fi < 0) {
+            return cr_error_set(err, CR_EINVAL, "%s: --set %s=%s: layer %s has no field '%s'",
+                                c->path, fm->target, fm->source, d->name, fm->target);
+        }
+        row_state r = {0};
+        r.values = cr_xcalloc(d->n_fields, sizeof *r.values);
+        r.failed = cr_xcalloc(d->n_fields, 1);
+        r.from_kind = cr_xcalloc(d->n_fields, 1);
+        int saved = c->field_col[fi];
+        c->field_col[fi] = -1; /* messages name --set */
+        normalise_field(c, &r, (size_t)fi, fm->source);
+        c->field_col[fi] = saved;
+        cr_status rc = CR_OK;
+        if (r.n_problems > 0) {
+            rc = cr_error_set(err, CR_EINVAL, "%s: --set %s=%s: %s", c->path, fm->target,
+                              fm->source, r.reason.data);
+        }
+        for (size_t i = 0; i < d->n_fields; i++) {
+            free(r.values[i]);
+        }
+        free(r.values);
+        free(r.failed);
+        free(r.from_kind);
+        cr_strbuf_cleanup(&r.reason);
+        cr_strbuf_cleanup(&r.notes);
+        if (rc != CR_OK) {
+            return rc;
+        }
+        c->constant[fi] = fm->source;
+    }
+    return CR_OK;
+}
+
 static cr_status map_columns(ingest_ctx *c, cr_error *err)
 {
     const cr_layer_def *d = c->def;
@@ -142,7 +185,9 @@ static cr_status map_columns(ingest_ctx *c, cr_error *err)
     c->col_folded = cr_xcalloc((size_t)c->n_cols + 1, sizeof *c->col_folded);
     c->col_used = cr_xcalloc((size_t)c->n_cols + 1, 1);
     for (int i = 0; i < c->n_cols; i++) {
-        c->col_name[i] = cr_text_trim(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i)));
+        const char *name = i < c->n_header_names ? c->header_names[i]
+                                                 : OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i));
+        c->col_name[i] = cr_text_trim(name);
         c->col_folded[i] = cr_text_fold(c->col_name[i]);
     }
     c->field_col = cr_xcalloc(d->n_fields, sizeof *c->field_col);
@@ -186,6 +231,10 @@ static cr_status map_columns(ingest_ctx *c, cr_error *err)
                 match_aliases(c, d->fields[i].name, d->fields[i].aliases, d->fields[i].n_aliases);
         }
     }
+    cr_status rc = map_constants(c, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
     for (int k = 0; k < 4; k++) {
         if (c->coord_col[k] < 0) {
             c->coord_col[k] = match_aliases(c, NULL, d->coord_aliases[k], d->n_coord_aliases[k]);
@@ -196,17 +245,19 @@ static cr_status map_columns(ingest_ctx *c, cr_error *err)
     }
     c->carry = cr_xcalloc(d->n_fields, 1);
     for (size_t i = 0; i < d->n_fields; i++) {
-        c->carry[i] = c->field_col[i] < 0 && !implied_by_mapped_field(c, d->fields[i].name);
+        c->carry[i] = c->field_col[i] < 0 && !c->constant[i] &&
+                      !implied_by_mapped_field(c, d->fields[i].name);
     }
     for (size_t i = 0; i < d->n_fields; i++) {
         const cr_field_def *f = &d->fields[i];
-        if (f->required && c->field_col[i] < 0 && !implied_by_mapped_field(c, f->name)) {
+        if (f->required && c->field_col[i] < 0 && !c->constant[i] &&
+            !implied_by_mapped_field(c, f->name)) {
             cr_strbuf sb = {0};
             alias_list(&sb, f->aliases, f->n_aliases);
             cr_error_set(err, CR_EINVAL,
                          "%s: no column for required field '%s' (looked for %s); map one with "
-                         "--field %s=COLUMN",
-                         c->path, f->name, sb.data ? sb.data : f->name, f->name);
+                         "--field %s=COLUMN, or give every row one value with --set %s=VALUE",
+                         c->path, f->name, sb.data ? sb.data : f->name, f->name, f->name);
             cr_strbuf_cleanup(&sb);
             return CR_EINVAL;
         }
@@ -379,15 +430,68 @@ static const cr_value_map *lookup_value(const cr_field_def *fd, const char *raw)
 }
 
 /* Normalise one field's raw text into r->values[i] (NULL when blank) or record a problem. */
+/* A field whose enumeration implies field i's value (sub_kind → kind), or -1. */
+static int implying_field(const cr_layer_def *d, size_t i)
+{
+    for (size_t k = 0; k < d->n_fields; k++) {
+        if (d->fields[k].implies_field &&
+            strcmp(d->fields[k].implies_field, d->fields[i].name) == 0) {
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+/* The kind column holds a known sub-kind (雨洪排口 under 排污口类型): store the kind it implies
+ * and the sub-kind, with a note. Returns 1 when it did. */
+static int sub_kind_in_kind_column(const ingest_ctx *c, row_state *r, size_t i, const char *col,
+                                   const char *raw)
+{
+    int k = implying_field(c->def, i);
+    const cr_value_map *m = k >= 0 ? lookup_value(&c->def->fields[k], raw) : NULL;
+    const char *implied =
+        m ? json_string_value(json_object_get(c->def->fields[k].implies_map, m->canonical)) : NULL;
+    if (implied == NULL) {
+        return 0;
+    }
+    r->values[i] = cr_xstrdup(implied);
+    r->failed[i] = 0;
+    if (r->values[k] == NULL) {
+        r->values[k] = cr_xstrdup(m->canonical);
+        r->from_kind[k] = 1;
+    }
+    note(r, "%s '%s' is a sub-kind: %s %s, %s %s", col, raw, c->def->fields[i].name, implied,
+         c->def->fields[k].name, m->canonical);
+    return 1;
+}
+
+/* The label of field i's source for messages: its column, or its own name (a --set value). */
+static const char *field_source(const ingest_ctx *c, size_t i)
+{
+    return c->field_col[i] >= 0 ? c->col_name[c->field_col[i]] : c->def->fields[i].name;
+}
+
 static void normalise_field(const ingest_ctx *c, row_state *r, size_t i, const char *raw)
 {
     const cr_field_def *fd = &c->def->fields[i];
-    const char *col = c->col_name[c->field_col[i]];
+    const char *col = field_source(c, i);
     cr_error e = {0};
     char buf[64];
+    if (r->values[i] != NULL && r->from_kind[i]) {
+        /* the kind column already named this sub-kind: its own column must agree */
+        const cr_value_map *m = fd->n_values > 0 ? lookup_value(fd, raw) : NULL;
+        if (m && strcmp(m->canonical, r->values[i]) == 0) {
+            return;
+        }
+        free(r->values[i]);
+        r->values[i] = NULL;
+    }
     r->failed[i] = 1; /* cleared below once a value is stored */
     if (fd->n_values > 0) {
         const cr_value_map *m = lookup_value(fd, raw);
+        if (m == NULL && sub_kind_in_kind_column(c, r, i, col, raw)) {
+            return;
+        }
         if (m == NULL) {
             cr_strbuf allowed = {0};
             for (size_t v = 0; v < fd->n_values && v < 12; v++) {
@@ -479,7 +583,7 @@ static void apply_implications(const ingest_ctx *c, row_state *r)
             r->values[t] = cr_xstrdup(implied);
         } else if (strcmp(r->values[t], implied) != 0) {
             problem(r, "implies", d->fields[t].name, "%s '%s' belongs to %s, but %s says %s",
-                    c->col_name[c->field_col[i]], r->values[i], implied,
+                    field_source(c, i), r->values[i], implied,
                     c->field_col[t] >= 0 ? c->col_name[c->field_col[t]] : d->fields[t].name,
                     r->values[t]);
         }
@@ -494,6 +598,11 @@ static void read_fields(ingest_ctx *c, OGRFeatureH f, row_state *r)
         if (raw != NULL) {
             normalise_field(c, r, i, raw);
             free(raw);
+        }
+    }
+    for (size_t i = 0; i < d->n_fields; i++) {
+        if (c->constant[i] && r->values[i] == NULL && !r->failed[i]) {
+            normalise_field(c, r, i, c->constant[i]);
         }
     }
     apply_implications(c, r);
@@ -1034,6 +1143,7 @@ static void row_cleanup(ingest_ctx *c, row_state *r)
     }
     free(r->values);
     free(r->failed);
+    free(r->from_kind);
     free(r->raw_x);
     free(r->raw_y);
     if (r->geos_wkb) {
@@ -1050,6 +1160,7 @@ static cr_status process_row(ingest_ctx *c, OGRFeatureH f, int64_t row, cr_error
     r.row = row;
     r.values = cr_xcalloc(c->def->n_fields, sizeof *r.values);
     r.failed = cr_xcalloc(c->def->n_fields, 1);
+    r.from_kind = cr_xcalloc(c->def->n_fields, 1);
     r.id_index = cr_layer_def_field_index(c->def, c->def->id_field);
     cr_error fatal = {0};
     read_fields(c, f, &r);
@@ -1070,7 +1181,7 @@ static cr_status process_row(ingest_ctx *c, OGRFeatureH f, int64_t row, cr_error
         if (first != 0) {
             problem(&r, "duplicate_id", c->def->id_field,
                     "%s '%s': duplicate ID (first at row %lld)",
-                    c->col_name[c->field_col[r.id_index]], sid, (long long)first);
+                    field_source(c, (size_t)r.id_index), sid, (long long)first);
         }
     }
     rc = r.n_problems ? reject_row(c, f, &r, err) : store_row(c, f, &r, err);
@@ -1158,6 +1269,19 @@ static int64_t kill_after_rows(void)
     return v ? strtoll(v, NULL, 10) : -1;
 }
 
+/* 1 when every cell of the row is empty (a spacer row in a sheet). */
+static int blank_row(const ingest_ctx *c, OGRFeatureH f)
+{
+    for (int i = 0; i < c->n_cols; i++) {
+        char *t = column_text(f, i);
+        free(t);
+        if (t != NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static cr_status read_rows(ingest_ctx *c, cr_error *err)
 {
     cr_status rc = CR_OK;
@@ -1167,8 +1291,17 @@ static cr_status read_rows(ingest_ctx *c, cr_error *err)
     OGR_L_ResetReading(c->src.layer);
     while (rc == CR_OK && (f = OGR_L_GetNextFeature(c->src.layer)) != NULL) {
         index++;
+        if (c->src.headerless && (OGR_F_GetFID(f) < c->data_from_row || blank_row(c, f))) {
+            c->blank_rows += OGR_F_GetFID(f) >= c->data_from_row;
+            OGR_F_Destroy(f);
+            continue;
+        }
         c->res->rows_in++;
-        rc = process_row(c, f, c->src.spreadsheet ? index + 1 : index, err);
+        /* the row number a person sees: the sheet's row, or the line (the header is line 1) */
+        int64_t row = c->src.headerless    ? OGR_F_GetFID(f)
+                      : c->src.spreadsheet ? index + 1 + c->src.skipped_lines
+                                           : index;
+        rc = process_row(c, f, row, err);
         OGR_F_Destroy(f);
         if (c->opt->progress && (index & 1023) == 0) {
             c->opt->progress(c->opt->progress_user, (uint64_t)index,
@@ -1284,10 +1417,16 @@ static cr_status run(ingest_ctx *c, cr_error *err)
         free(opts);
         return rc;
     }
-    rc = cr_source_open(c->path, c->opt->encoding, c->opt->source_layer, &c->src, err);
+    rc = cr_source_open(c->path, c->opt->encoding, c->opt->source_layer, cr_ingest_csv_header, c,
+                        &c->src, err);
     if (rc == CR_OK) {
         snprintf(res->encoding, sizeof res->encoding, "%s", c->src.encoding);
         snprintf(res->source_layer, sizeof res->source_layer, "%s", OGR_L_GetName(c->src.layer));
+        if (c->src.headerless && !cr_ingest_header_names_fields(c)) {
+            rc = cr_ingest_find_sheet_header(c, err);
+        }
+    }
+    if (rc == CR_OK) {
         rc = map_columns(c, err);
     }
     if (rc == CR_OK) {
@@ -1359,6 +1498,11 @@ cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const c
     free(c.col_used);
     free(c.field_col);
     free(c.carry);
+    free(c.constant);
+    for (int i = 0; i < c.n_header_names; i++) {
+        free(c.header_names[i]);
+    }
+    free(c.header_names);
     GEOSWKBReader_destroy_r(c.geos, c.wkb_reader);
     GEOSWKBWriter_destroy_r(c.geos, c.wkb_writer);
     GEOS_finish_r(c.geos);

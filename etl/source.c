@@ -142,14 +142,26 @@ static cr_status text_to_vsimem(const char *path, const char *forced, cr_source 
     char enc[32];
     size_t bom = 0;
     const char *from;
+    const unsigned char *u = (const unsigned char *)data;
+    int utf8_bom = len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF;
+    size_t blank = utf8_bom ? 3 : 0;
+    while (blank < len && (data[blank] == ' ' || data[blank] == '\t' || data[blank] == '\r' ||
+                           data[blank] == '\n')) {
+        blank++;
+    }
+    if (blank == len) {
+        free(data);
+        return cr_error_set(err, CR_EINVAL, "%s: the file is empty (%zu bytes%s)", path, len,
+                            len == 0   ? ""
+                            : utf8_bom ? ": a byte-order mark only"
+                                       : " of blanks");
+    }
     if (forced) {
         from = canonical_encoding(forced);
-        snprintf(src->encoding, sizeof src->encoding, "%s (--encoding)", from);
-        const unsigned char *u = (const unsigned char *)data;
-        if (strcmp(from, "UTF-8") == 0 && len >= 3 && u[0] == 0xEF && u[1] == 0xBB &&
-            u[2] == 0xBF) {
-            bom = 3;
-        }
+        /* a UTF-8 mark over text in another encoding (an editor's doing) is dropped too */
+        bom = utf8_bom ? 3 : 0;
+        snprintf(src->encoding, sizeof src->encoding, "%s (--encoding%s)", from,
+                 utf8_bom && strcmp(from, "UTF-8") != 0 ? "; UTF-8 byte-order mark dropped" : "");
     } else {
         rc = cr_etl_detect_encoding(data, len, enc, &bom, err);
         if (rc != CR_OK) {
@@ -166,14 +178,24 @@ static cr_status text_to_vsimem(const char *path, const char *forced, cr_source 
     size_t utf8_len = 0;
     if (strcmp(from, "UTF-8") == 0) {
         if (!cr_utf8_valid(data + bom, len - bom)) {
+            cr_error e = {0};
+            size_t ignored;
+            cr_etl_detect_encoding(data + bom, len - bom, enc, &ignored, &e);
             free(data);
-            return cr_error_set(err, CR_EPARSE, "%s: not valid UTF-8", path);
+            return cr_error_set(err, CR_EPARSE, "%s: not valid UTF-8: %s", path,
+                                e.msg[0] ? e.msg : "bad bytes");
         }
         utf8 = cr_xstrndup(data + bom, len - bom);
         utf8_len = len - bom;
     } else if ((rc = cr_etl_to_utf8(data + bom, len - bom, from, &utf8, &utf8_len, err)) != CR_OK) {
+        size_t at = 0;
+        const char *p = err ? strstr(err->msg, " at byte ") : NULL;
+        if (p) {
+            at = (size_t)strtoull(p + 9, NULL, 10);
+        }
+        int64_t line = cr_etl_line_of_offset(data + bom, len - bom, at);
         free(data);
-        return cr_error_prefix(err, "%s", path);
+        return cr_error_prefix(err, "%s: line %lld", path, (long long)line);
     }
     free(data);
     for (size_t i = 0; i < utf8_len; i++) {
@@ -210,6 +232,9 @@ cr_status cr_source_sha256(const char *path, char hex_out[65], cr_error *err)
     return rc;
 }
 
+static cr_status open_dataset(const char *path, const char *source_layer, cr_source *src,
+                              cr_error *err);
+
 /* Last GDAL error message, captured for our own error text. */
 static void CPL_STDCALL capture_error(CPLErr cls, CPLErrorNum num, const char *msg)
 {
@@ -220,8 +245,32 @@ static void CPL_STDCALL capture_error(CPLErr cls, CPLErrorNum num, const char *m
     }
 }
 
+/* Drop the first `bytes` (`lines` lines) of the staged UTF-8 copy. */
+static cr_status drop_leading(cr_source *src, size_t bytes, int64_t lines, cr_error *err)
+{
+    vsi_l_offset size = 0;
+    GByte *buf = VSIGetMemFileBuffer(src->open_path, &size, FALSE);
+    if (buf == NULL || bytes == 0 || bytes > size) {
+        return CR_OK;
+    }
+    char *rest = cr_xstrndup((const char *)buf + bytes, (size_t)size - bytes);
+    VSIUnlink(src->open_path);
+    VSILFILE *f =
+        VSIFileFromMemBuffer(src->open_path, (GByte *)rest, (vsi_l_offset)(size - bytes), TRUE);
+    if (f == NULL) {
+        free(rest);
+        src->vsimem = 0;
+        return cr_error_set(err, CR_EIO, "%s: cannot stage the UTF-8 copy", src->open_path);
+    }
+    VSIFCloseL(f);
+    src->skipped_lines = lines;
+    src->line_count -= lines;
+    return CR_OK;
+}
+
 cr_status cr_source_open(const char *path, const char *forced_encoding, const char *source_layer,
-                         cr_source *src, cr_error *err)
+                         cr_source_header_fn header, void *header_user, cr_source *src,
+                         cr_error *err)
 {
     memset(src, 0, sizeof *src);
     snprintf(src->open_path, sizeof src->open_path, "%s", path);
@@ -230,6 +279,17 @@ cr_status cr_source_open(const char *path, const char *forced_encoding, const ch
     if (ext_is(path, "csv") || ext_is(path, "txt") || ext_is(path, "tsv")) {
         src->spreadsheet = 1;
         rc = text_to_vsimem(path, forced_encoding, src, err);
+        vsi_l_offset size = 0;
+        GByte *text =
+            rc == CR_OK && header ? VSIGetMemFileBuffer(src->open_path, &size, FALSE) : NULL;
+        size_t skip = 0;
+        int64_t lines = 0;
+        if (text != NULL) {
+            rc = header(header_user, (const char *)text, (size_t)size, &skip, &lines, err);
+        }
+        if (rc == CR_OK && skip > 0) {
+            rc = drop_leading(src, skip, lines, err);
+        }
         oo = CSLSetNameValue(oo, "AUTODETECT_TYPE", "NO");
         oo = CSLSetNameValue(oo, "HEADERS", "YES");
         oo = CSLSetNameValue(oo, "KEEP_GEOM_COLUMNS", "NO"); /* WKT is the geometry, once */
@@ -238,7 +298,8 @@ cr_status cr_source_open(const char *path, const char *forced_encoding, const ch
     } else if (ext_is(path, "xlsx")) {
         src->spreadsheet = 1;
         snprintf(src->encoding, sizeof src->encoding, "UTF-8 (XLSX)");
-        oo = CSLSetNameValue(oo, "HEADERS", "FORCE");
+        src->headerless = 1; /* the header is found among the rows (title rows above it) */
+        oo = CSLSetNameValue(oo, "HEADERS", "DISABLE");
         oo = CSLSetNameValue(oo, "FIELD_TYPES", "STRING");
     } else if (ext_is(path, "shp") || ext_is(path, "dbf")) {
         rc = shapefile_encoding(path, forced_encoding, src, err);
@@ -256,12 +317,26 @@ cr_status cr_source_open(const char *path, const char *forced_encoding, const ch
         cr_source_close(src);
         return rc;
     }
+    src->open_options = oo;
+    rc = open_dataset(path, source_layer, src, err);
+    if (rc != CR_OK) {
+        cr_source_close(src);
+        return rc;
+    }
+    src->total = src->spreadsheet && src->line_count > 0 ? src->line_count - 1
+                                                         : OGR_L_GetFeatureCount(src->layer, 0);
+    return CR_OK;
+}
+
+static cr_status open_dataset(const char *path, const char *source_layer, cr_source *src,
+                              cr_error *err)
+{
+    cr_status rc = CR_OK;
     char gdal_msg[256] = "";
     CPLPushErrorHandlerEx(capture_error, gdal_msg);
     src->ds = GDALOpenEx(src->open_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL,
-                         (const char *const *)oo, NULL);
+                         (const char *const *)src->open_options, NULL);
     CPLPopErrorHandler();
-    CSLDestroy(oo);
     if (src->ds == NULL) {
         rc = cr_error_set(err, CR_EIO, "%s: cannot read%s%s", path, gdal_msg[0] ? ": " : "",
                           gdal_msg);
@@ -282,13 +357,7 @@ cr_status cr_source_open(const char *path, const char *forced_encoding, const ch
                    path, GDALDatasetGetLayerCount(src->ds), OGR_L_GetName(src->layer));
         }
     }
-    if (rc != CR_OK) {
-        cr_source_close(src);
-        return rc;
-    }
-    src->total = src->spreadsheet && src->line_count > 0 ? src->line_count - 1
-                                                         : OGR_L_GetFeatureCount(src->layer, 0);
-    return CR_OK;
+    return rc;
 }
 
 void cr_source_close(cr_source *src)
@@ -301,4 +370,6 @@ void cr_source_close(cr_source *src)
         VSIUnlink(src->open_path);
         src->vsimem = 0;
     }
+    CSLDestroy(src->open_options);
+    src->open_options = NULL;
 }
