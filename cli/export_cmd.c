@@ -17,15 +17,20 @@ static void help(FILE *out)
             "           [--issuer NAME] (--boundary A:B [--buffer-km 2] |\n"
             "           (--at LON,LAT | --reach ID | --feature LAYER:ID) --direction up|down\n"
             "           [--max-km N] [--spill-kg KG --spill-hours H]) [--from YYYY-MM-DD]\n"
-            "           [--to YYYY-MM-DD] [--store PATH]\n"
+            "           [--to YYYY-MM-DD] [--include-personal] [--store PATH]\n"
             "       crossriver export verify FILE.zip [--store PATH]\n\n"
             "evidence: a BagIt bag in one zip with the features in scope (GeoJSON, CSV with\n"
             "join results, raw source coordinates and provenance), the trace of an incident\n"
             "case, and case.json with every import batch they came from. The same store, case\n"
-            "and --as-of give the same bytes. Each export is recorded in evidence_exports.\n"
-            "verify: re-checks every SHA-256 and the payload; with --store, makes the package\n"
-            "again from its case.json and confirms the same payload (the trace re-run).\n"
-            "Exit codes: 0 intact, 1 failure, 2 usage, 4 tampered or different.\n");
+            "and --as-of give the same bytes. --as-of T: the versions valid at T (surveys dated\n"
+            "by T, not yet closed then) and only the batches dated by T; --from/--to cut the\n"
+            "events (hyacinth reports, ship observations), never the standing inventory.\n"
+            "Contact persons and phones are left out unless --include-personal (audited).\n"
+            "Each export is recorded in evidence_exports.\n"
+            "verify: re-checks every SHA-256 and the payload (intact or not); with --store,\n"
+            "also makes the package again from its case.json as of its own time and says\n"
+            "whether the store still reproduces it (a later back-dated import may not).\n"
+            "Exit codes: 0 intact, 1 failure, 2 usage, 4 tampered.\n");
 }
 
 typedef struct {
@@ -65,7 +70,7 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
         return CR_EXIT_FAILURE;
     }
     int ok = json_is_true(json_object_get(report, "ok"));
-    if (ok && store_given) { /* make it again from its case and compare the payload */
+    if (ok && store_given) { /* make it again from its case, as of its own time, and compare */
         json_t *cj = NULL;
         cr_layer_set *set = NULL;
         cr_store *store = NULL;
@@ -77,6 +82,7 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
         cr_evidence_case c = {0};
         if (made) {
             cr_evidence_case_from_json(cj, &c);
+            json_object_set(report, "as_of", json_object_get(cj, "as_of"));
             made = cr_evidence_export(store, n.g, n.ws, n.ref, &c, again, NULL, sha, NULL, &err) ==
                    CR_OK;
         }
@@ -87,11 +93,11 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
             int same = cr_sha256_file(path, sha_a, &err) == CR_OK &&
                        cr_sha256_file(again, sha_b, &err) == CR_OK && strcmp(sha_a, sha_b) == 0;
             json_object_set_new(report, "store_rerun", json_string(same ? "same" : "different"));
-            ok = same;
+            json_object_set_new(report, "reproduced", json_boolean(same));
             json_decref(rerun);
         } else {
             json_object_set_new(report, "store_rerun", json_string(err.msg));
-            ok = 0;
+            json_object_set_new(report, "reproduced", json_false());
         }
         remove(again);
         free_network(&n);
@@ -113,8 +119,19 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
             printf("  %s\n", json_string_value(p));
         }
         if (json_object_get(report, "store_rerun")) {
-            printf("  made again from its case on the store: %s\n",
-                   json_string_value(json_object_get(report, "store_rerun")));
+            int same = json_is_true(json_object_get(report, "reproduced"));
+            printf("  made again from its case on the store, as of %s: %s\n",
+                   json_string_value(json_object_get(report, "as_of"))
+                       ? json_string_value(json_object_get(report, "as_of"))
+                       : "its own time",
+                   same ? "the same bytes: the store still reproduces it"
+                        : "different: the store no longer reproduces it (the package is intact; "
+                          "the store changed its past since, e.g. a back-dated import or a "
+                          "revert)");
+            if (!same && strcmp(json_string_value(json_object_get(report, "store_rerun")),
+                                "different") != 0) {
+                printf("    %s\n", json_string_value(json_object_get(report, "store_rerun")));
+            }
         }
     }
     json_decref(report);
@@ -143,6 +160,7 @@ int cr_cmd_export(int argc, char **argv)
         {"to", required_argument, NULL, 'T'},
         {"spill-kg", required_argument, NULL, 'S'},
         {"spill-hours", required_argument, NULL, 'H'},
+        {"include-personal", no_argument, NULL, 'P'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -220,6 +238,9 @@ int cr_cmd_export(int argc, char **argv)
             break;
         case 'T':
             c.to_date = optarg;
+            break;
+        case 'P':
+            c.include_personal = 1;
             break;
         case 'h':
             help(stdout);

@@ -781,7 +781,12 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     st = NULL;
     double t = cr_monotonic_s();
     phase(&t, "read points");
-    cr_strbuf_printf(&sql, "DELETE FROM \"%s_derived\"", def->name);
+    /* the current versions are joined anew; closed versions keep the joins they had while
+     * current (evidence as of a past time shows them) */
+    cr_strbuf_printf(&sql,
+                     "DELETE FROM \"%s_derived\" WHERE fid IN (SELECT fid FROM \"%s\" WHERE"
+                     " valid_to IS NULL)",
+                     def->name, def->name);
     rc = cr_store_exec(store, sql.data, err);
     cr_strbuf_clear(&sql);
     cr_strbuf_printf(&sql,
@@ -869,7 +874,12 @@ static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const c
     cr_join_ref *ref = (cr_join_ref *)cref;
     sqlite3 *db = cr_store_db(store);
     cr_strbuf sql = {0};
-    cr_strbuf_printf(&sql, "DELETE FROM \"%s_derived\"", def->name);
+    /* the current versions are joined anew; closed versions keep the joins they had while
+     * current (evidence as of a past time shows them) */
+    cr_strbuf_printf(&sql,
+                     "DELETE FROM \"%s_derived\" WHERE fid IN (SELECT fid FROM \"%s\" WHERE"
+                     " valid_to IS NULL)",
+                     def->name, def->name);
     cr_status rc = cr_store_exec(store, sql.data, err);
     cr_strbuf_clear(&sql);
     cr_strbuf_printf(&sql,

@@ -10,6 +10,7 @@
 #include <gdal_utils.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,9 @@
 
 static const char *const LAYERS[] = {"outfalls", "monitoring_sections", "hyacinth_reports",
                                      "mobile_sources", "gates"};
-static const char *const DATE_FIELD[] = {"survey_date", NULL, "reported_at", "observed_at", NULL};
+/* The date of an event (reports, ship observations) that --from/--to filter; the standing
+ * inventory (outfalls, sections, gates) has none and is never filtered. */
+static const char *const EVENT_DATE[] = {NULL, NULL, "reported_at", "observed_at", NULL};
 
 typedef struct {
     char name[64]; /* under data/ */
@@ -43,7 +46,15 @@ static int in_trace(const json_t *trace, const char *layer, const char *id)
     return 0;
 }
 
-/* The features in scope, by layer then fid: GeoJSON features with every column. */
+/* 1 for a restricted field (contact person, phones): personal data, left out unless asked. */
+static int personal(const cr_layer_def *d, const char *column)
+{
+    int i = cr_layer_def_field_index(d, column);
+    return d->restricted || (i >= 0 && d->fields[i].restricted);
+}
+
+/* The features in scope, by layer then fid: GeoJSON features with every column (personal data
+ * only when the case includes it), as they were at the as-of time. */
 static cr_status features(cr_store *store, const cr_evidence_case *c, const json_t *trace,
                           json_t *out, json_t *batch_ids, cr_error *err)
 {
@@ -57,14 +68,26 @@ static cr_status features(cr_store *store, const cr_evidence_case *c, const json
         if (d == NULL) {
             continue;
         }
+        const char *date = EVENT_DATE[k] ? EVENT_DATE[k] : "NULL";
+        cr_strbuf derived = {0};
+        size_t n_derived = 0;
+        const cr_derived_column *dc = cr_layer_derived_columns(d, &n_derived);
+        for (size_t i = 0; i < n_derived; i++) {
+            cr_strbuf_printf(&derived, ", x.\"%s\"", dc[i].name);
+        }
+        /* the versions valid at the as-of time, with the joins they had while current */
         char *sql = sqlite3_mprintf(
-            "SELECT *, AsGeoJSON(geom, 7) FROM \"%w_current\" WHERE (?1 IS NULL OR"
+            "SELECT * FROM (SELECT l.*%s, AsGeoJSON(l.geom, 7) AS geojson FROM \"%w\" l%s%s%s"
+            " WHERE substr(l.valid_from, 1, 19) <= substr(?6, 1, 19) AND (l.valid_to IS NULL OR"
+            " substr(l.valid_to, 1, 19) > substr(?6, 1, 19))) WHERE (?1 IS NULL OR"
             " ((county_code = ?1 AND boundary_across_code = ?2) OR (county_code = ?2 AND"
             " boundary_across_code = ?1)) AND boundary_distance_m <= ?3)"
             " AND (?4 IS NULL OR %s IS NULL OR substr(%s, 1, 10) >= ?4)"
             " AND (?5 IS NULL OR %s IS NULL OR substr(%s, 1, 10) <= ?5) ORDER BY fid",
-            d->name, DATE_FIELD[k] ? DATE_FIELD[k] : "NULL", DATE_FIELD[k] ? DATE_FIELD[k] : "NULL",
-            DATE_FIELD[k] ? DATE_FIELD[k] : "NULL", DATE_FIELD[k] ? DATE_FIELD[k] : "NULL");
+            derived.data ? derived.data : "", d->name, n_derived ? " LEFT JOIN \"" : "",
+            n_derived ? d->name : "", n_derived ? "_derived\" x ON x.fid = l.fid" : "", date, date,
+            date, date);
+        cr_strbuf_cleanup(&derived);
         sqlite3_stmt *st = NULL;
         int prc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
         sqlite3_free(sql);
@@ -82,13 +105,14 @@ static cr_status features(cr_store *store, const cr_evidence_case *c, const json
         if (c->to_date) {
             sqlite3_bind_text(st, 5, c->to_date, -1, SQLITE_STATIC);
         }
+        sqlite3_bind_text(st, 6, c->as_of, -1, SQLITE_STATIC);
         int n = sqlite3_column_count(st);
         while (sqlite3_step(st) == SQLITE_ROW) {
             json_t *props = json_pack("{s:s}", "layer", d->name);
             const char *id = NULL;
             for (int col = 0; col < n - 1; col++) {
                 const char *name = sqlite3_column_name(st, col);
-                if (strcmp(name, "geom") == 0) {
+                if (strcmp(name, "geom") == 0 || (!c->include_personal && personal(d, name))) {
                     continue;
                 }
                 json_object_set_new(props, name, cr_api_column_json(st, col));
@@ -231,6 +255,9 @@ static json_t *case_json(const cr_evidence_case *c)
         json_object_set_new(tj, "spill_kg", json_real(t->spill_kg));
         json_object_set_new(tj, "spill_hours", json_real(t->spill_hours));
         json_object_set_new(j, "trace", tj);
+    }
+    if (c->include_personal) {
+        json_object_set_new(j, "personal_data", json_true());
     }
     if (c->from_date) {
         json_object_set_new(j, "from_date", json_string(c->from_date));
@@ -783,8 +810,11 @@ static const char *PROVENANCE_KEYS[] = {"batch_id",       "source_row", "version
 static cr_status gpkg_layer(const char *path, const char *geojson, const char *layer, int first,
                             cr_error *err)
 {
-    char vsi[96];
-    snprintf(vsi, sizeof vsi, "/vsimem/crossriver-evidence-%s.geojson", layer);
+    /* /vsimem/ names are process-wide: each call its own, so concurrent exports never meet */
+    static atomic_uint_fast64_t serial;
+    char vsi[128];
+    snprintf(vsi, sizeof vsi, "/vsimem/crossriver-evidence-%llu-%s.geojson",
+             (unsigned long long)atomic_fetch_add(&serial, 1), layer);
     VSIFCloseL(VSIFileFromMemBuffer(vsi, (GByte *)geojson, (vsi_l_offset)strlen(geojson), FALSE));
     GDALDatasetH src = GDALOpenEx(vsi, GDAL_OF_VECTOR, NULL, NULL, NULL);
     char *argv[] = {(char *)"-f",
@@ -928,6 +958,26 @@ static cr_status write_gpkg(const char *path, const json_t *fs, const json_t *tr
     return rc;
 }
 
+/* 1 when some finished batch is dated at or before as_of; first gets the earliest date. */
+static int store_held_anything(cr_store *store, const char *as_of, char first[32])
+{
+    sqlite3_stmt *st;
+    int held = 0;
+    if (sqlite3_prepare_v2(cr_store_db(store),
+                           "SELECT min(valid_from), sum(substr(valid_from, 1, 19) <= substr(?, 1,"
+                           " 19)) FROM import_batches WHERE finished_at IS NOT NULL",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, as_of, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *f = (const char *)sqlite3_column_text(st, 0);
+            snprintf(first, 32, "%s", f ? f : "");
+            held = sqlite3_column_int64(st, 1) > 0;
+        }
+    }
+    sqlite3_finalize(st);
+    return held;
+}
+
 cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
                              const cr_join_ref *ref, const cr_evidence_case *c,
                              const char *zip_path, const char *audit_by, char sha_out[65],
@@ -941,12 +991,18 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
         return cr_error_set(err, CR_EINVAL,
                             "a case needs a boundary (A:B) or an incident/section trace");
     }
+    char first[32] = "";
+    if (!store_held_anything(store, c->as_of, first)) {
+        return cr_error_set(err, CR_EINVAL,
+                            "as of %s the store held nothing: its earliest batch is dated %s",
+                            c->as_of, first[0] ? first : "(none: nothing was imported)");
+    }
     json_t *trace = NULL, *trace_geo = NULL;
     cr_status rc = CR_OK;
     if (c->has_trace) {
         cr_trace_request t = c->trace;
         t.geojson = 0;
-        t.access = cr_access_all();
+        t.access = c->include_personal ? cr_access_all() : NULL; /* liaisons' mobiles */
         rc = cr_api_trace(store, g, ws, ref, &t, &trace, err);
         if (rc == CR_OK) {
             t.geojson = 1;
@@ -1082,11 +1138,19 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
             "CREATE TABLE IF NOT EXISTS evidence_exports (export_id INTEGER PRIMARY KEY,"
             " exported_at TEXT NOT NULL, exported_by TEXT NOT NULL, as_of TEXT NOT NULL,"
             " issuer TEXT, case_json TEXT NOT NULL, package TEXT NOT NULL,"
-            " package_sha256 TEXT NOT NULL);"
-            "INSERT INTO evidence_exports (exported_at, exported_by, as_of, issuer, case_json,"
-            " package, package_sha256) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q);",
-            now, audit_by, c->as_of, c->issuer, cs, zip_path, sha_out);
+            " package_sha256 TEXT NOT NULL, personal_data INTEGER NOT NULL DEFAULT 0);");
         rc = cr_store_exec(store, sql, err);
+        sqlite3_free(sql);
+        /* stores from before personal data was audited */
+        cr_store_exec(store,
+                      "ALTER TABLE evidence_exports ADD COLUMN personal_data INTEGER NOT"
+                      " NULL DEFAULT 0",
+                      NULL);
+        sql = sqlite3_mprintf(
+            "INSERT INTO evidence_exports (exported_at, exported_by, as_of, issuer, case_json,"
+            " package, package_sha256, personal_data) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q, %d);",
+            now, audit_by, c->as_of, c->issuer, cs, zip_path, sha_out, c->include_personal);
+        rc = rc == CR_OK ? cr_store_exec(store, sql, err) : rc;
         sqlite3_free(sql);
         free(cs);
     }
@@ -1110,6 +1174,7 @@ void cr_evidence_case_from_json(const json_t *j, cr_evidence_case *c)
     c->buffer_km = json_number_value(json_object_get(cj, "buffer_km"));
     c->from_date = json_string_value(json_object_get(cj, "from_date"));
     c->to_date = json_string_value(json_object_get(cj, "to_date"));
+    c->include_personal = json_is_true(json_object_get(cj, "personal_data"));
     c->as_of = json_string_value(json_object_get(j, "as_of"));
     c->issuer = json_string_value(json_object_get(j, "issuer"));
     if (t) {

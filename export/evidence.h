@@ -16,10 +16,13 @@ typedef struct {
     double buffer_km;       /*   with it: features this close to that boundary (default 2) */
     int has_trace;          /* an incident point, reach or section, traced (trace below) */
     cr_trace_request trace; /* start, direction, bounds */
-    const char *from_date;  /* time window on dated features (YYYY-MM-DD, inclusive), or NULL */
+    const char *from_date;  /* time window on events — hyacinth reports, ship observations —
+                               (YYYY-MM-DD, inclusive), or NULL; the inventory is never cut */
     const char *to_date;
-    const char *as_of;  /* YYYY-MM-DDTHH:MM:SSZ: the package's timestamps (required) */
-    const char *issuer; /* the issuing jurisdiction (bag-info Source-Organization) */
+    int include_personal; /* 1: contact persons and phones too (audited); else left out */
+    const char *as_of;    /* YYYY-MM-DDTHH:MM:SSZ: the versions valid then, the batches dated by
+                             then, and the package's timestamps (required) */
+    const char *issuer;   /* the issuing jurisdiction (bag-info Source-Organization) */
 } cr_evidence_case;
 
 /* Write the package to zip_path (replaced atomically) and record it in the store's

@@ -22,7 +22,9 @@ static void test_detects_boms(void **state)
     assert_int_equal(bom, 2);
     cr_error e = {0};
     assert_int_equal(cr_etl_detect_encoding("\xEF\xBB\xBF\xC5\xC5", 5, enc, &bom, &e), CR_EPARSE);
-    assert_string_equal(e.msg, "UTF-8 byte order mark but the text is not UTF-8");
+    assert_string_equal(e.msg, "starts with a UTF-8 byte-order mark, but the text after it is "
+                               "GB18030/GBK, not UTF-8 (line 1 is the first that is not UTF-8); "
+                               "import it with --encoding gbk (the mark is dropped)");
 }
 
 static void test_strict_utf8_then_gb18030(void **state)
@@ -56,8 +58,8 @@ static void test_neither_utf8_nor_gb18030_is_an_error(void **state)
     cr_error e = {0};
     /* 0x80 alone and 0xFF are invalid as GB18030 lead bytes. */
     assert_int_equal(cr_etl_detect_encoding("ab\x80\xFF", 4, enc, &bom, &e), CR_EPARSE);
-    assert_string_equal(e.msg,
-                        "text is neither UTF-8 nor GB18030/GBK; name its encoding with --encoding");
+    assert_string_equal(e.msg, "text is neither UTF-8 nor GB18030/GBK (line 1 is not UTF-8); "
+                               "name its encoding with --encoding");
     char *out = NULL;
     size_t n;
     assert_int_equal(cr_etl_to_utf8("ab\xFF", 3, "GB18030", &out, &n, &e), CR_EPARSE);

@@ -370,7 +370,8 @@ static void test_file_level_problems_store_nothing(void **state)
     cr_ingest_options o = defaults();
     expect_file_error(f, "outfalls", "noname.csv", "编号,经度,纬度\nA,120.7,30.9\n", &o,
                       "noname.csv: no column for required field 'name' (looked for 排污口名称, "
-                      "排口名称, 名称, name, outfall_name); map one with --field name=COLUMN");
+                      "排口名称, 名称, name, outfall_name); map one with --field name=COLUMN, or "
+                      "give every row one value with --set name=VALUE");
     expect_file_error(f, "outfalls", "nocoord.csv", "编号,名称,类型\nA,a,工业\n", &o,
                       "nocoord.csv: no geometry and no longitude/latitude columns (looked for "
                       "经度, 东经, 经度坐标, 中心经度, longitude, lon, …); map them with --field "
