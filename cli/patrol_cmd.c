@@ -17,13 +17,15 @@ static void help(FILE *out)
             "                         [--date YYYY-MM-DD] [--mode boat|foot] [--from LON,LAT]\n"
             "                         [--to LON,LAT] [--speed KMH] [--dwell MIN] [--radius M]\n"
             "                         [--format json|geojson|gpx|kml|csv|html] [--out FILE]\n"
-            "                         [--store PATH]\n\n"
+            "                         [--include-personal] [--store PATH]\n\n"
             "Plan a joint river patrol (联合巡河): an ordered route along the network over the\n"
             "reaches whose name contains one of NAMES (comma-separated; --preset yihe-sanhu is\n"
             "一河三湖: 太浦河,淀山湖,元荡,汾湖) or the given reach IDs, with stops at the open\n"
             "issues on the way as of --date (default today): hyacinth reports not cleared,\n"
             "outfalls under rectification, in a protection zone or unmatched, cross-boundary\n"
-            "sections; legs by jurisdiction with the lead agency and liaison; length and time\n"
+            "sections; legs by jurisdiction with the lead agency and its duty phone (the\n"
+            "liaison's name and mobile only with --include-personal, recorded in the store's\n"
+            "audit_log); length and time\n"
             "by boat (10 km/h) or on foot (4 km/h) plus --dwell minutes per stop (10).\n"
             "--format gpx/kml for GPS units and field viewers, csv/html for the printable\n"
             "checklist with a blank findings column. To standard output or --out FILE.\n");
@@ -51,6 +53,7 @@ int cr_cmd_patrol(int argc, char **argv)
         {"speed", required_argument, NULL, 's'},
         {"dwell", required_argument, NULL, 'w'},
         {"radius", required_argument, NULL, 'a'},
+        {"include-personal", no_argument, NULL, 'I'},
         {"format", required_argument, NULL, 'F'},
         {"out", required_argument, NULL, 'o'},
         CR_CLI_COMMON_LONGOPTS,
@@ -61,6 +64,7 @@ int cr_cmd_patrol(int argc, char **argv)
     cr_patrol_request req = {0};
     req.dwell_min = -1;
     const char *format = "json", *out_path = NULL;
+    int personal = 0;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -121,6 +125,9 @@ int cr_cmd_patrol(int argc, char **argv)
         case 'F':
             format = optarg;
             break;
+        case 'I':
+            personal = 1;
+            break;
         case 'o':
             out_path = optarg;
             break;
@@ -136,7 +143,8 @@ int cr_cmd_patrol(int argc, char **argv)
         fprintf(stderr, "crossriver patrol: unexpected argument '%s'\n", argv[optind]);
         return CR_EXIT_USAGE;
     }
-    req.access = cr_access_all(); /* the operator of the store */
+    /* the operator of the store sees everything, but prints personal data only when asked */
+    req.access = personal ? cr_access_all() : NULL;
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
     if (cr_cli_open(&common, &set, &store) != 0) {
@@ -150,6 +158,12 @@ int cr_cmd_patrol(int argc, char **argv)
         cr_api_patrol(store, g, &req, format, &out, NULL, &err) != CR_OK) {
         fprintf(stderr, "crossriver patrol: %s\n", err.msg);
         rc = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
+    } else if (personal &&
+               cr_store_audit(store, getenv("USER") ? getenv("USER") : "operator",
+                              "patrol plan with personal data",
+                              out_path ? out_path : "(standard output)", &err) != CR_OK) {
+        fprintf(stderr, "crossriver patrol: %s\n", err.msg);
+        rc = CR_EXIT_FAILURE;
     } else {
         FILE *f = out_path ? fopen(out_path, "wb") : stdout;
         if (f == NULL || fwrite(out.data ? out.data : "", 1, out.len, f) != out.len) {

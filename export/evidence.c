@@ -1151,6 +1151,10 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
             " package, package_sha256, personal_data) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q, %d);",
             now, audit_by, c->as_of, c->issuer, cs, zip_path, sha_out, c->include_personal);
         rc = rc == CR_OK ? cr_store_exec(store, sql, err) : rc;
+        if (rc == CR_OK && c->include_personal) {
+            rc = cr_store_audit(store, audit_by, "evidence package with personal data", zip_path,
+                                err);
+        }
         sqlite3_free(sql);
         free(cs);
     }

@@ -276,3 +276,20 @@ cr_status cr_store_revert_rows(cr_store *s, const cr_layer_def *d, int64_t targe
     cr_store_exec(s, "DROP TABLE IF EXISTS temp.revert_ids", NULL);
     return rc;
 }
+
+cr_status cr_store_audit(cr_store *s, const char *who, const char *action, const char *detail,
+                         cr_error *err)
+{
+    char now[21];
+    cr_now_iso8601(now);
+    char *sql =
+        sqlite3_mprintf("CREATE TABLE IF NOT EXISTS audit_log (audit_id INTEGER PRIMARY KEY,"
+                        " at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,"
+                        " detail TEXT);"
+                        "INSERT INTO audit_log (at, who, action, detail) VALUES"
+                        " (%Q, %Q, %Q, %Q);",
+                        now, who, action, detail);
+    cr_status rc = cr_store_exec(s, sql, err);
+    sqlite3_free(sql);
+    return rc;
+}

@@ -258,6 +258,11 @@ cr_status cr_store_revert_rows(cr_store *store, const cr_layer_def *d, int64_t t
                                int64_t batch_id, int64_t *closed_out, int64_t *reopened_out,
                                cr_error *err);
 
+/* Record in audit_log that who did action (e.g. printed personal data), with a detail; its own
+ * transaction unless a batch is open. */
+cr_status cr_store_audit(cr_store *store, const char *who, const char *action, const char *detail,
+                         cr_error *err);
+
 /* Count current (valid_to IS NULL) features of a layer, or -1 on error. */
 int64_t cr_store_count_current(cr_store *store, const char *layer);
 

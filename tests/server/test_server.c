@@ -1236,8 +1236,24 @@ static void test_patrol_over_the_samples(void **state)
     assert_non_null(cli);
     assert_int_equal(json_array_size(json_object_get(cli, "stops")), json_array_size(stops));
     assert_true(fabs(json_real_value(json_object_get(cli, "length_km")) - length) < 1e-9);
+    /* personal data (the liaison's name and mobile) only when asked, and then audited */
+    assert_null(json_object_get(json_array_get(json_object_get(cli, "legs"), 0), "liaison"));
+    assert_non_null(json_object_get(json_array_get(json_object_get(cli, "legs"), 0), "duty_phone"));
+    json_decref(cli);
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" patrol --preset yihe-sanhu --date 2025-10-31 --store %s/s.sqlite"
+             " --include-personal --out %s/patrol.json",
+             g_dir, g_dir);
+    sh("%s", cmd);
+    cli = json_load_file(path, 0, NULL);
     assert_non_null(json_object_get(json_array_get(json_object_get(cli, "legs"), 0), "liaison"));
     json_decref(cli);
+    char audit[512];
+    snprintf(audit, sizeof audit,
+             "sqlite3 %s/s.sqlite \"SELECT count(*) FROM audit_log WHERE action = 'patrol plan"
+             " with personal data' AND detail = '%s/patrol.json'\" | grep -qx 1",
+             g_dir, g_dir);
+    assert_int_equal(system(audit), 0);
     /* a token opens the liaison of its jurisdictions only */
     char target[256];
     assert_true(http_h("GET", q, "Authorization: Bearer tok-qp\r\n", &r));
@@ -1320,6 +1336,86 @@ static void test_patrol_over_the_samples(void **state)
  * the same case (byte for byte), its SHA-256 as the ETag, audited under the token's name;
  * refused without a token (401), with a partial one (403), for a bad body (400), an oversized
  * one (413), and as GET (405, Allow: POST). */
+/* A POST from a thread of its own (no cmocka asserts here): status and the body's SHA-256. */
+typedef struct {
+    const char *body;
+    int status;
+    char sha[65];
+} export_call;
+
+static void *post_export(void *arg)
+{
+    export_call *c = arg;
+    c->status = -1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)g_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return NULL;
+    }
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST /api/export/evidence HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: "
+                     "Bearer tok-all\r\nContent-Length: %zu\r\n\r\n",
+                     strlen(c->body));
+    if (write(fd, head, (size_t)n) != n ||
+        write(fd, c->body, strlen(c->body)) != (ssize_t)strlen(c->body)) {
+        close(fd);
+        return NULL;
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+    ssize_t got;
+    while ((got = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)got;
+        if (len + 1 == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    close(fd);
+    buf[len] = '\0'; /* the head has no NUL: the search stops at its end */
+    char *sep = strstr(buf, "\r\n\r\n");
+    if (sep && sscanf(buf, "HTTP/1.%*d %d", &c->status) == 1) {
+        cr_sha256_hex(sep + 4, len - (size_t)(sep + 4 - buf), c->sha);
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Eight different exports at once: GDAL's /vsimem/ names are process-wide, so each export must
+ * use names of its own; every answer is the package the same case gives alone. */
+static void concurrent_exports_agree(void)
+{
+    export_call calls[8];
+    char bodies[8][256];
+    char want[8][65];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(bodies[i], sizeof bodies[i],
+                 "{\"case\": {\"trace\": {\"at\": [120.7519, 30.9973], \"direction\": "
+                 "\"down\", \"max_km\": %d}}, \"as_of\": \"2025-11-01T00:00:00Z\"}",
+                 4 + 2 * i);
+        calls[i].body = bodies[i];
+        post_export(&calls[i]); /* alone first */
+        assert_int_equal(calls[i].status, 200);
+        snprintf(want[i], sizeof want[i], "%s", calls[i].sha);
+    }
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, post_export, &calls[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+    }
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(calls[i].status, 200);
+        assert_string_equal(calls[i].sha, want[i]);
+    }
+}
+
 static void test_evidence_over_http(void **state)
 {
     (void)state;
@@ -1338,6 +1434,7 @@ static void test_evidence_over_http(void **state)
     assert_string_equal(etag, want);
     char path[128], cmd[768];
     save_body(&r, "post.zip", path, sizeof path);
+    concurrent_exports_agree();
     snprintf(cmd, sizeof cmd,
              "\"$CROSSRIVER_BIN\" export evidence --quiet --store %s/s.sqlite --out %s/cli.zip"
              " --as-of 2025-11-01T00:00:00Z --issuer 吴江区生态环境局 --at 120.7519,30.9973"
@@ -1357,7 +1454,7 @@ static void test_evidence_over_http(void **state)
                      SQLITE_OK);
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_int_equal(sqlite3_column_int(st, 0), 1); /* one audit row per export */
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_true(http_hb("POST", "/api/export/evidence", "", body, &r));
