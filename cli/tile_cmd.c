@@ -12,9 +12,12 @@
 
 static void help(FILE *out)
 {
-    fprintf(out, "usage: crossriver tile Z/X/Y [--layers a,b] [--out FILE] [--store PATH]\n\n"
+    fprintf(out, "usage: crossriver tile Z/X/Y [--layers a,b] [--as-of YYYY-MM-DDTHH:MM:SSZ]\n"
+                 "                          [--out FILE] [--store PATH]\n\n"
                  "Render one Mapbox Vector Tile (XYZ scheme, extent 4096) from the store, as the\n"
                  "server serves it, uncompressed; to FILE or standard output (not a terminal).\n"
+                 "--as-of draws the inventories and events as they were then (as an evidence\n"
+                 "package does); the reference geography is drawn as it is.\n"
                  "The summary (layers, features, bytes) goes to stderr; --json makes it JSON.\n");
 }
 
@@ -23,6 +26,7 @@ int cr_cmd_tile(int argc, char **argv)
     static const struct option longopts[] = {
         {"layers", required_argument, NULL, 'l'},
         {"out", required_argument, NULL, 'o'},
+        {"as-of", required_argument, NULL, 'a'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -31,6 +35,7 @@ int cr_cmd_tile(int argc, char **argv)
     cr_tile_request req = {0};
     req.buffer = -1;
     const char *out_path = NULL;
+    const char *as_of = NULL;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -44,6 +49,19 @@ int cr_cmd_tile(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
+        case 'a': {
+            int f[6];
+            char z = 0;
+            if (sscanf(optarg, "%4d-%2d-%2dT%2d:%2d:%2d%c", &f[0], &f[1], &f[2], &f[3], &f[4],
+                       &f[5], &z) < 6 ||
+                (z != 0 && z != 'Z')) {
+                fprintf(stderr, "crossriver tile: --as-of wants YYYY-MM-DDTHH:MM:SSZ, got '%s'\n",
+                        optarg);
+                return CR_EXIT_USAGE;
+            }
+            as_of = optarg;
+            break;
+        }
         case 'h':
             help(stdout);
             return CR_EXIT_OK;
@@ -76,7 +94,8 @@ int cr_cmd_tile(int argc, char **argv)
     cr_tile_stats stats;
     cr_error err = {0};
     int code = CR_EXIT_OK;
-    if (cr_tile_render(store, &req, &tile, &stats, &err) != CR_OK) {
+    if ((as_of && cr_store_as_of_begin(store, as_of, &err) != CR_OK) ||
+        cr_tile_render(store, &req, &tile, &stats, &err) != CR_OK) {
         fprintf(stderr, "crossriver tile: %s\n", err.msg);
         code = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
     } else {

@@ -22,9 +22,6 @@
 
 static const char *const LAYERS[] = {"outfalls", "monitoring_sections", "hyacinth_reports",
                                      "mobile_sources", "gates"};
-/* The date of an event (reports, ship observations) that --from/--to filter; the standing
- * inventory (outfalls, sections, gates) has none and is never filtered. */
-static const char *const EVENT_DATE[] = {NULL, NULL, "reported_at", "observed_at", NULL};
 
 typedef struct {
     char name[64]; /* under data/ */
@@ -68,26 +65,17 @@ static cr_status features(cr_store *store, const cr_evidence_case *c, const json
         if (d == NULL) {
             continue;
         }
-        const char *date = EVENT_DATE[k] ? EVENT_DATE[k] : "NULL";
-        cr_strbuf derived = {0};
-        size_t n_derived = 0;
-        const cr_derived_column *dc = cr_layer_derived_columns(d, &n_derived);
-        for (size_t i = 0; i < n_derived; i++) {
-            cr_strbuf_printf(&derived, ", x.\"%s\"", dc[i].name);
-        }
-        /* the versions valid at the as-of time, with the joins they had while current */
+        /* --from/--to cut events (layers whose history says when each happened), never the
+         * standing inventory */
+        const char *date = d->event_field ? d->event_field : "NULL";
+        /* "_current" is the as-of view here (as_of_views) */
         char *sql = sqlite3_mprintf(
-            "SELECT * FROM (SELECT l.*%s, AsGeoJSON(l.geom, 7) AS geojson FROM \"%w\" l%s%s%s"
-            " WHERE substr(l.valid_from, 1, 19) <= substr(?6, 1, 19) AND (l.valid_to IS NULL OR"
-            " substr(l.valid_to, 1, 19) > substr(?6, 1, 19))) WHERE (?1 IS NULL OR"
+            "SELECT *, AsGeoJSON(geom, 7) FROM \"%w_current\" WHERE (?1 IS NULL OR"
             " ((county_code = ?1 AND boundary_across_code = ?2) OR (county_code = ?2 AND"
             " boundary_across_code = ?1)) AND boundary_distance_m <= ?3)"
             " AND (?4 IS NULL OR %s IS NULL OR substr(%s, 1, 10) >= ?4)"
             " AND (?5 IS NULL OR %s IS NULL OR substr(%s, 1, 10) <= ?5) ORDER BY fid",
-            derived.data ? derived.data : "", d->name, n_derived ? " LEFT JOIN \"" : "",
-            n_derived ? d->name : "", n_derived ? "_derived\" x ON x.fid = l.fid" : "", date, date,
-            date, date);
-        cr_strbuf_cleanup(&derived);
+            d->name, date, date, date, date);
         sqlite3_stmt *st = NULL;
         int prc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
         sqlite3_free(sql);
@@ -105,14 +93,16 @@ static cr_status features(cr_store *store, const cr_evidence_case *c, const json
         if (c->to_date) {
             sqlite3_bind_text(st, 5, c->to_date, -1, SQLITE_STATIC);
         }
-        sqlite3_bind_text(st, 6, c->as_of, -1, SQLITE_STATIC);
         int n = sqlite3_column_count(st);
         while (sqlite3_step(st) == SQLITE_ROW) {
             json_t *props = json_pack("{s:s}", "layer", d->name);
             const char *id = NULL;
             for (int col = 0; col < n - 1; col++) {
                 const char *name = sqlite3_column_name(st, col);
-                if (strcmp(name, "geom") == 0 || (!c->include_personal && personal(d, name))) {
+                /* join_generation counts join runs: bookkeeping that changes with every later
+                 * import, so it would keep a package from being made again */
+                if (strcmp(name, "geom") == 0 || strcmp(name, "join_generation") == 0 ||
+                    (!c->include_personal && personal(d, name))) {
                     continue;
                 }
                 json_object_set_new(props, name, cr_api_column_json(st, col));
@@ -998,8 +988,8 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
                             c->as_of, first[0] ? first : "(none: nothing was imported)");
     }
     json_t *trace = NULL, *trace_geo = NULL;
-    cr_status rc = CR_OK;
-    if (c->has_trace) {
+    cr_status rc = cr_store_as_of_begin(store, c->as_of, err);
+    if (rc == CR_OK && c->has_trace) {
         cr_trace_request t = c->trace;
         t.geojson = 0;
         t.access = c->include_personal ? cr_access_all() : NULL; /* liaisons' mobiles */
@@ -1125,6 +1115,7 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
     }
     free(ps.items);
     json_decref(tiles_json);
+    cr_store_as_of_end(store);
     if (rc == CR_OK) {
         rc = cr_sha256_file(zip_path, sha_out, err);
     }

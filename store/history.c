@@ -293,3 +293,69 @@ cr_status cr_store_audit(cr_store *s, const char *who, const char *action, const
     sqlite3_free(sql);
     return rc;
 }
+
+/* The view of one layer as of as_of (see cr_store_as_of_begin). */
+static cr_status as_of_view(cr_store *s, const cr_layer_def *d, const char *as_of, cr_error *err)
+{
+    cr_strbuf cols = {0};
+    char *info = sqlite3_mprintf("SELECT name FROM pragma_table_info('%q')", d->name);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, info, -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            /* open at as_of by construction: not yet closed then */
+            int open = strcmp(name, "valid_to") == 0 || strcmp(name, "closed_by_batch") == 0;
+            cr_strbuf_printf(&cols, "%s%s\"%s\"", cols.len ? ", " : "", open ? "NULL AS " : "l.",
+                             name);
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(info);
+    size_t n_derived = 0;
+    const cr_derived_column *dc = cr_layer_derived_columns(d, &n_derived);
+    for (size_t i = 0; i < n_derived; i++) {
+        cr_strbuf_printf(&cols, ", x.\"%s\"", dc[i].name);
+    }
+    /* an event is there once it happened and its batch was in: both by as_of */
+    char *event = d->event_field ? sqlite3_mprintf(" AND (l.\"%w\" IS NULL OR substr(l.\"%w\", 1,"
+                                                   " 19) <= substr(%Q, 1, 19))",
+                                                   d->event_field, d->event_field, as_of)
+                                 : sqlite3_mprintf("%s", "");
+    char *sql = sqlite3_mprintf(
+        "CREATE TEMP VIEW \"%w_current\" AS SELECT %s FROM main.\"%w\" l%s%s%s WHERE"
+        " substr(l.valid_from, 1, 19) <= substr(%Q, 1, 19) AND (l.valid_to IS NULL OR"
+        " substr(l.valid_to, 1, 19) > substr(%Q, 1, 19))%s",
+        d->name, cols.data, d->name, n_derived ? " LEFT JOIN main.\"" : "",
+        n_derived ? d->name : "", n_derived ? "_derived\" x ON x.fid = l.fid" : "", as_of, as_of,
+        event);
+    cr_status rc = cr_store_exec(s, sql, err);
+    sqlite3_free(sql);
+    sqlite3_free(event);
+    cr_strbuf_cleanup(&cols);
+    return rc;
+}
+
+cr_status cr_store_as_of_begin(cr_store *s, const char *as_of, cr_error *err)
+{
+    cr_status rc = CR_OK;
+    for (size_t k = 0; rc == CR_OK && k < s->set->n_layers; k++) {
+        const cr_layer_def *d = s->set->layers[k];
+        if (d->history != CR_HISTORY_REFERENCE) {
+            rc = as_of_view(s, d, as_of, err);
+        }
+    }
+    if (rc != CR_OK) {
+        cr_store_as_of_end(s);
+    }
+    return rc;
+}
+
+void cr_store_as_of_end(cr_store *s)
+{
+    for (size_t k = 0; k < s->set->n_layers; k++) {
+        char *sql =
+            sqlite3_mprintf("DROP VIEW IF EXISTS temp.\"%w_current\"", s->set->layers[k]->name);
+        sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        sqlite3_free(sql);
+    }
+}

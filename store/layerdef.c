@@ -293,6 +293,41 @@ static cr_status check_definition(const char *path, cr_layer_def *d, cr_error *e
     return CR_OK;
 }
 
+/* "history": {"kind": "inventory" | "event" | "reference", "event_time": FIELD}: how the layer
+ * reads "as of a time" (store.h, cr_store_as_of_views). Absent: reference. */
+static cr_status parse_history(const char *path, cr_layer_def *d, const json_t *h, cr_error *err)
+{
+    d->history = CR_HISTORY_REFERENCE;
+    if (h == NULL) {
+        return CR_OK;
+    }
+    const char *kind = json_string_value(json_object_get(h, "kind"));
+    const char *event = json_string_value(json_object_get(h, "event_time"));
+    static const char *KINDS[] = {"reference", "inventory", "event"};
+    int k = -1;
+    for (int i = 0; kind && i < 3; i++) {
+        k = strcmp(kind, KINDS[i]) == 0 ? i : k;
+    }
+    if (!json_is_object(h) || k < 0 || json_object_size(h) > (size_t)(event ? 2 : 1)) {
+        return cr_error_set(err, CR_EINVAL,
+                            "%s: history: {\"kind\": reference|inventory|event, \"event_time\": "
+                            "FIELD (events only)}",
+                            path);
+    }
+    d->history = (cr_history_kind)k;
+    int f = event ? cr_layer_def_field_index(d, event) : -1;
+    if ((d->history == CR_HISTORY_EVENT) != (event != NULL) ||
+        (event &&
+         (f < 0 || (d->fields[f].type != CR_FT_DATE && d->fields[f].type != CR_FT_DATETIME)))) {
+        return cr_error_set(err, CR_EINVAL,
+                            "%s: history: an event layer names its date or datetime field in "
+                            "event_time (and only an event layer)",
+                            path);
+    }
+    d->event_field = event ? d->fields[f].name : NULL;
+    return CR_OK;
+}
+
 cr_status cr_layer_def_parse(const char *path, cr_layer_def **out, cr_error *err)
 {
     json_error_t jerr;
@@ -348,6 +383,9 @@ cr_status cr_layer_def_parse(const char *path, cr_layer_def **out, cr_error *err
     }
     if (rc == CR_OK) {
         rc = check_tile(path, d, json_object_get(root, "tile"), err);
+    }
+    if (rc == CR_OK) {
+        rc = parse_history(path, d, json_object_get(root, "history"), err);
     }
 done:
     if (rc != CR_OK) {

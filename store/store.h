@@ -49,6 +49,10 @@ typedef struct {
     json_t *implies_map;  /* canonical → implied canonical; borrowed from the definition */
 } cr_field_def;
 
+/* How a layer reads "as of a time": reference geography as it is now; an inventory by its
+ * versions' valid time; events by when they happened. */
+typedef enum { CR_HISTORY_REFERENCE = 0, CR_HISTORY_INVENTORY, CR_HISTORY_EVENT } cr_history_kind;
+
 typedef struct {
     char *name;        /* layer and table name */
     char *title;       /* human title */
@@ -59,7 +63,9 @@ typedef struct {
     size_t n_fields;
     char **coord_aliases[4]; /* lon, lat, x (easting), y (northing) column aliases */
     size_t n_coord_aliases[4];
-    json_t *json; /* the whole definition (join/tile settings for later stages) */
+    cr_history_kind history; /* "history.kind" */
+    const char *event_field; /* events: the field saying when it happened (borrowed), or NULL */
+    json_t *json;            /* the whole definition (join/tile settings for later stages) */
 } cr_layer_def;
 
 typedef struct {
@@ -257,6 +263,16 @@ cr_status cr_store_close_where(cr_store *store, const cr_layer_def *d, int64_t b
 cr_status cr_store_revert_rows(cr_store *store, const cr_layer_def *d, int64_t target,
                                int64_t batch_id, int64_t *closed_out, int64_t *reopened_out,
                                cr_error *err);
+
+/* As of a time, on this connection only: every inventory and event layer's "<layer>_current"
+ * becomes a TEMP view (SQLite resolves temp before main) of the versions valid at as_of, with
+ * the joins they had then: versions whose batch is dated (valid_from: its survey date, else its
+ * import time) by as_of and not closed by then, and for events only those that happened
+ * (event_time) by as_of. Reference layers stay as they are. Everything read through "_current"
+ * (features, traces, tiles) then sees as_of. Undo with cr_store_as_of_end. as_of:
+ * "YYYY-MM-DDTHH:MM:SS[Z]". */
+cr_status cr_store_as_of_begin(cr_store *store, const char *as_of, cr_error *err);
+void cr_store_as_of_end(cr_store *store);
 
 /* Record in audit_log that who did action (e.g. printed personal data), with a detail; its own
  * transaction unless a batch is open. */

@@ -134,15 +134,16 @@ static void test_same_case_same_bytes_and_a_valid_bag(void **state)
     }
     zip_discard(za);
     assert_true(tiles >= 3);
-    /* a tile in the package is byte for byte the tile `crossriver tile` makes */
+    /* a tile in the package is byte for byte the tile `crossriver tile` makes as of its time */
     int tz, tx, ty;
     assert_int_equal(sscanf(first_tile, "evidence/data/tiles/%d/%d/%d.mvt", &tz, &tx, &ty), 3);
     char tile_path[128], zxy[64], cmd[512];
     snprintf(tile_path, sizeof tile_path, "%s/tile.mvt", g_dir);
     snprintf(zxy, sizeof zxy, "%d/%d/%d", tz, tx, ty);
     snprintf(cmd, sizeof cmd,
-             "\"$CROSSRIVER_BIN\" tile %s --store %s/s.sqlite --out %s 2>/dev/null", zxy, g_dir,
-             tile_path);
+             "\"$CROSSRIVER_BIN\" tile %s --as-of 2025-11-01T00:00:00Z --store %s/s.sqlite --out %s"
+             " 2>/dev/null",
+             zxy, g_dir, tile_path);
     assert_int_equal(system(cmd), 0);
     size_t tn, pn;
     char *from_cli = NULL;
@@ -346,6 +347,151 @@ static void test_boundary_case(void **state)
                      2); /* no --as-of */
 }
 
+/* The features of a boundary package made with extra options on store path (a copy). */
+static json_t *boundary_features(const char *store, const char *as_of, const char *extra)
+{
+    char z[160], cmd[1024];
+    snprintf(z, sizeof z, "%s/asof.zip", g_dir);
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" export evidence --quiet --store %s --out %s --as-of %s"
+             " --boundary 320509:310118 --buffer-km 5 %s",
+             store, z, as_of, extra);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    size_t len;
+    char *text = entry(z, "evidence/data/features.geojson", &len);
+    json_t *fc = json_loads(text, 0, NULL);
+    free(text);
+    text = entry(z, "evidence/data/case.json", &len);
+    json_t *cj = json_loads(text, 0, NULL);
+    free(text);
+    json_object_set_new(fc, "case", cj);
+    return fc;
+}
+
+static int count_where(const json_t *fc, const char *key, const char *value)
+{
+    int n = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(fc, "features"), i, f)
+    {
+        const char *v = json_string_value(json_object_get(json_object_get(f, "properties"), key));
+        n += value ? (v && strncmp(v, value, strlen(value)) == 0) : v != NULL;
+    }
+    return n;
+}
+
+/* As of T: the versions valid then (with the joins they had), only batches dated by T; the
+ * window cuts events, never the inventory; personal data only when asked, and audited. */
+static void test_as_of_window_and_personal_data(void **state)
+{
+    (void)state;
+    char store[128];
+    snprintf(store, sizeof store, "%s/asof.sqlite", g_dir);
+    assert_int_equal(run("sqlite3 %s/s.sqlite \"VACUUM INTO '%s'\"", g_dir, store), 0);
+    json_t *sep = boundary_features(store, "2025-09-01T00:00:00Z", "");
+    json_t *nov = boundary_features(store, "2025-11-01T00:00:00Z", "");
+    /* the Q3 update (valid from 2025-09-15) is not in September's package, but is in November's */
+    assert_int_equal(count_where(sep, "valid_from", "2025-09-15"), 0);
+    assert_true(count_where(nov, "valid_from", "2025-09-15") > 0);
+    size_t n_sep = json_array_size(json_object_get(sep, "features"));
+    assert_true(n_sep > 10);
+    /* every version of September's, closed since or not, has its joins */
+    assert_int_equal(count_where(sep, "county_code", NULL), (int)n_sep);
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(json_object_get(sep, "case"), "batches"), i, b)
+    {
+        assert_true(
+            strncmp(json_string_value(json_object_get(b, "valid_from")), "2025-09-01", 10) <= 0);
+    }
+    /* June to October cuts hyacinth reports and ship records, not the outfalls surveyed before */
+    json_t *win =
+        boundary_features(store, "2025-11-01T00:00:00Z", "--from 2025-06-01 --to 2025-10-31");
+    assert_int_equal(count_where(win, "layer", "outfalls"), count_where(nov, "layer", "outfalls"));
+    assert_true(count_where(nov, "layer", "outfalls") > 10);
+    /* personal data: left out, or included with the flag and audited */
+    assert_int_equal(count_where(nov, "contact_phone", NULL), 0);
+    json_t *pers = boundary_features(store, "2025-11-01T00:00:00Z", "--include-personal");
+    assert_true(count_where(pers, "contact_phone", NULL) > 0);
+    assert_int_equal(
+        run("sqlite3 %s \"SELECT count(*) FROM evidence_exports WHERE personal_data = 1;"
+            " SELECT count(*) FROM audit_log WHERE action = 'evidence package with"
+            " personal data'\" | tr '\\n' ' ' | grep -qx '1 1 '%s",
+            store, ""),
+        0);
+    assert_int_equal(run("\"$CROSSRIVER_BIN\" export evidence --quiet --store %s --out /dev/null"
+                         " --as-of 2024-01-01T00:00:00Z --boundary 320509:310118 2>&1 | grep -q"
+                         " 'as of 2024-01-01T00:00:00Z the store held nothing'%s",
+                         store, ""),
+                     0);
+    json_decref(sep);
+    json_decref(nov);
+    json_decref(win);
+    json_decref(pers);
+}
+
+/* verify --store re-makes a package as of its own time: a later import leaves it reproducible,
+ * a back-dated one does not, and the package stays intact either way. */
+static void test_verify_after_later_imports(void **state)
+{
+    (void)state;
+    char store[128], z[128], csv[160], cmd[2048];
+    snprintf(store, sizeof store, "%s/later.sqlite", g_dir);
+    snprintf(z, sizeof z, "%s/later.zip", g_dir);
+    snprintf(csv, sizeof csv, "%s/later.csv", g_dir);
+    assert_int_equal(run("sqlite3 %s/s.sqlite \"VACUUM INTO '%s'\"", g_dir, store), 0);
+    json_t *fc = boundary_features(store, "2025-11-01T00:00:00Z", "");
+    assert_int_equal(run("cp %s/asof.zip %s", g_dir, z), 0);
+    const json_t *f = NULL;
+    size_t i;
+    json_t *each;
+    json_array_foreach(json_object_get(fc, "features"), i, each)
+    {
+        const char *layer =
+            json_string_value(json_object_get(json_object_get(each, "properties"), "layer"));
+        if (f == NULL && strcmp(layer, "outfalls") == 0) {
+            f = each;
+        }
+    }
+    assert_non_null(f);
+    const json_t *p = json_object_get(f, "properties");
+    const json_t *xy = json_object_get(json_object_get(f, "geometry"), "coordinates");
+    FILE *out = fopen(csv, "w");
+    fprintf(out, "排污口编码,排污口名称,排污口类型,经度,纬度\n%s,%s（更名）,%s,%.7f,%.7f\n",
+            json_string_value(json_object_get(p, "source_id")),
+            json_string_value(json_object_get(p, "name")),
+            json_string_value(json_object_get(p, "kind")), json_number_value(json_array_get(xy, 0)),
+            json_number_value(json_array_get(xy, 1)));
+    fclose(out);
+    const char *verify = "\"$CROSSRIVER_BIN\" export verify --store %s %s > %s/verify.txt";
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" ingest --quiet --store %s --layer outfalls --valid-from"
+             " 2025-12-01 %s",
+             store, csv);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, verify, store, z, g_dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run("grep -q 'intact' %s/verify.txt && grep -q 'the store still reproduces"
+                         " it' %s/verify.txt",
+                         g_dir, g_dir),
+                     0);
+    /* the same file again, dated before the package's time: the store's past has changed */
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" ingest --quiet --store %s --layer outfalls --valid-from"
+             " 2025-10-01 %s",
+             store, csv);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, verify, store, z, g_dir);
+    assert_int_equal(system(cmd), 0); /* intact: exit 0 */
+    assert_int_equal(run("grep -q ': intact' %s/verify.txt && grep -q 'the store no longer"
+                         " reproduces it' %s/verify.txt",
+                         g_dir, g_dir),
+                     0);
+    json_decref(fc);
+}
+
 /* The report's SVG map puts every feature where PROJ's Web Mercator says (within 0.05 px of the
  * map's frame, from data-bbox), and the report renders in Chromium (screenshot kept). */
 static void test_report_map_and_browser(void **state)
@@ -427,6 +573,8 @@ int main(void)
         cmocka_unit_test(test_tampering_is_found),
         cmocka_unit_test(test_report_map_and_browser),
         cmocka_unit_test(test_boundary_case),
+        cmocka_unit_test(test_as_of_window_and_personal_data),
+        cmocka_unit_test(test_verify_after_later_imports),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
