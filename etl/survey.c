@@ -131,6 +131,7 @@ static cr_status settle_scope(ingest_ctx *c, cr_scope *sc, cr_error *err)
         return rc;
     }
     if (c->def->geom == CR_GEOM_NONE) {
+        cr_scope_cleanup(sc);
         return cr_error_set(err, CR_EINVAL,
                             "%s: a full survey of %s (a layer without geometry) cannot be scoped "
                             "by county: give --scope all to close what the file does not list",
@@ -139,10 +140,12 @@ static cr_status settle_scope(ingest_ctx *c, cr_scope *sc, cr_error *err)
     for (size_t i = 0; i < sc->n; i++) {
         char *name = county_name(c->store, sc->codes[i]);
         if (name == NULL) {
-            return cr_error_set(err, CR_EINVAL,
-                                "%s: --scope county=%s: no such county among the admin units "
-                                "(crossriver layers; import them first)",
-                                c->path, sc->codes[i]);
+            cr_error_set(err, CR_EINVAL,
+                         "%s: --scope county=%s: no such county among the admin units "
+                         "(crossriver layers; import them first)",
+                         c->path, sc->codes[i]);
+            cr_scope_cleanup(sc);
+            return CR_EINVAL;
         }
         free(name);
     }
