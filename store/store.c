@@ -507,20 +507,6 @@ cr_status cr_store_bump_generation(cr_store *s, int64_t *generation_out, cr_erro
     return rc;
 }
 
-int64_t cr_store_count_current(cr_store *s, const char *layer)
-{
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE valid_to IS NULL", layer);
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        n = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return n;
-}
-
 void cr_store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
     if (v) {

@@ -279,7 +279,4 @@ void cr_store_as_of_end(cr_store *store);
 cr_status cr_store_audit(cr_store *store, const char *who, const char *action, const char *detail,
                          cr_error *err);
 
-/* Count current (valid_to IS NULL) features of a layer, or -1 on error. */
-int64_t cr_store_count_current(cr_store *store, const char *layer);
-
 #endif

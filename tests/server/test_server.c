@@ -43,12 +43,9 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* One request with extra header lines ("Name: value\r\n"…) and a body (may be ""); 0 when the
- * connection failed. */
-static int http_hb(const char *method, const char *target, const char *headers, const char *body,
-                   http_reply *r)
+/* A connection to the server under test, or -1. */
+static int connect_server(void)
 {
-    memset(r, 0, sizeof *r);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
@@ -56,6 +53,19 @@ static int http_hb(const char *method, const char *target, const char *headers, 
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One request with extra header lines ("Name: value\r\n"…) and a body (may be ""); 0 when the
+ * connection failed. */
+static int http_hb(const char *method, const char *target, const char *headers, const char *body,
+                   http_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    int fd = connect_server();
+    if (fd < 0) {
         return 0;
     }
     size_t blen = strlen(body);
@@ -1347,13 +1357,8 @@ static void *post_export(void *arg)
 {
     export_call *c = arg;
     c->status = -1;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)g_port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
+    int fd = connect_server();
+    if (fd < 0) {
         return NULL;
     }
     char head[512];
