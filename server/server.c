@@ -599,9 +599,22 @@ static void handle_search(server_state *s, worker *w, const request *req, respon
 
 /* GET /api/patrol?river=…|preset=yihe-sanhu|reaches=…[&date=&mode=&from=&to=&speed_kmh=
  * &dwell_min=&radius_m=&format=] */
+/* Personal data served to a token goes into the store's audit_log (a writable connection of
+ * its own); 0 with err set when it cannot be recorded, and then it is not served. */
+static int audit_personal(server_state *s, worker *w, const request *req, const char *action,
+                          const char *detail, cr_error *err)
+{
+    cr_store *rw = NULL;
+    cr_status rc = cr_store_open(s->cfg->store_path, w->snap->set, &rw, err);
+    if (rc == CR_OK) {
+        rc = cr_store_audit(rw, cr_access_name(req->access), action, detail, err);
+    }
+    cr_store_close(rw);
+    return rc == CR_OK;
+}
+
 static void handle_patrol(server_state *s, worker *w, const request *req, response *res)
 {
-    (void)s;
     static const char *const allowed[] = {"river",     "preset",   "reaches", "date",
                                           "mode",      "from",     "to",      "speed_kmh",
                                           "dwell_min", "radius_m", "format",  NULL};
@@ -661,6 +674,12 @@ static void handle_patrol(server_state *s, worker *w, const request *req, respon
         res->restricted += json_object_get(leg, "liaison") != NULL;
     }
     json_decref(plan);
+    if (res->restricted > 0 &&
+        !audit_personal(s, w, req, "patrol plan with personal data", format, &err)) {
+        cr_strbuf_cleanup(&out);
+        error_response(res, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+        return;
+    }
     res->status = MHD_HTTP_OK;
     res->content_type = cr_api_patrol_content_type(format);
     res->raw_set = 1;

@@ -1275,6 +1275,12 @@ static void test_patrol_over_the_samples(void **state)
         assert_int_equal(json_object_get(leg, "liaison") != NULL, qp);
     }
     json_decref(with);
+    /* … and serving it is recorded in the audit log under the token's name */
+    snprintf(audit, sizeof audit,
+             "sqlite3 %s/s.sqlite \"SELECT count(*) FROM audit_log WHERE action = 'patrol plan"
+             " with personal data' AND who = 'qp'\" | grep -qx 1",
+             g_dir);
+    assert_int_equal(system(audit), 0);
     /* GPX: the schema and GDAL */
     snprintf(target, sizeof target, "%s&format=gpx", q);
     assert_true(http("GET", target, &r));
