@@ -9,6 +9,10 @@
 #include "network/network.h"
 #include "network/patrol.h"
 
+/* Where distances are measured from: the start point (a reach start: the end the trace enters
+ * it by, its outlet upstream and its inlet downstream), or a named end of the start reach. */
+typedef enum { CR_ORIGIN_START = 0, CR_ORIGIN_INLET, CR_ORIGIN_OUTLET } cr_trace_origin;
+
 typedef struct {
     const char *reach;   /* start: a reach ID, */
     const char *feature; /* or LAYER:ID of a joined point feature, */
@@ -16,7 +20,11 @@ typedef struct {
     double lon, lat;
     cr_trace_direction direction;
     int main_only;              /* mainstem only */
-    double max_km, max_hours;   /* bounds, <= 0 for none */
+    double max_km, max_hours;   /* bounds where has_max_*, else (and <= 0) none */
+    int has_max_km;             /* 1: max_km is a bound (0 = the start reach, partly) */
+    int has_max_hours;          /* 1: max_hours is a bound */
+    int exclude_start;          /* 1: report only what lies beyond the start reach */
+    cr_trace_origin origin;     /* where distances are measured from */
     double velocity_ms;         /* > 0: override */
     double dispersion_m2s;      /* > 0: override */
     const char *gates_closed;   /* comma list of gate IDs, or NULL */
@@ -25,6 +33,7 @@ typedef struct {
     double spill_kg;            /* > 0: spill estimate (downstream only) */
     double spill_hours;         /* release duration */
     int geojson;                /* answer as a GeoJSON FeatureCollection */
+    int table;                  /* the command line's table (format=table, CLI only) */
     const cr_access *access;    /* contacts' liaison and mobile phone where it opens them */
 } cr_trace_request;
 
@@ -34,6 +43,16 @@ typedef struct {
 cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
                        const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
                        cr_error *err);
+
+/* Turn a trace request's parameters — an object of strings (HTTP query, the command line's
+ * options by their HTTP names) or of JSON values (an evidence case: numbers, "at": [lon, lat])
+ * — into *req, validated: reach | feature | at (exactly one), direction (required), mode,
+ * max_km, max_hours (0 is a bound), velocity, dispersion, gates_closed, gates_reversed,
+ * stop_at, spill_kg, spill_hours, exclude_start (0/1), origin (start|inlet|outlet), format.
+ * Messages name parameters as HTTP does (max_km) or, with cli_names, as options (--max-km).
+ * Strings in *req are borrowed from params. CR_EINVAL with the message on a bad request. */
+cr_status cr_api_trace_parse(const json_t *params, int cli_names, cr_trace_request *req,
+                             cr_error *err);
 
 /* Parse one number of a trace request by its HTTP name (max_km, max_hours, velocity,
  * dispersion, spill_kg, spill_hours) within its bounds, the same for the CLI and HTTP.

@@ -356,13 +356,36 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
     if (rc == CR_OK && req->stop_at) {
         rc = collect_stops(store, g, req->stop_at, reach, measure, &stops, &n_stops, err);
     }
-    cr_trace_options opt = {req->direction,   req->main_only,      req->max_km, req->max_hours,
-                            req->velocity_ms, req->dispersion_m2s, closed,      n_closed,
-                            reversed,         n_reversed,          stops,       n_stops};
+    /* --origin: distances from the other end of the start reach; the bound measures from it */
+    int far_end =
+        rc == CR_OK && ((req->origin == CR_ORIGIN_INLET && req->direction == CR_TRACE_UP) ||
+                        (req->origin == CR_ORIGIN_OUTLET && req->direction == CR_TRACE_DOWN));
+    double offset_km = far_end ? g->length_m[reach] / 1000.0 : 0;
+    cr_trace_options opt = {
+        .direction = req->direction,
+        .main_only = req->main_only,
+        .max_km = req->max_km > 0 || req->has_max_km ? req->max_km + offset_km : 0,
+        .max_hours = req->max_hours,
+        .has_max_km = req->has_max_km,
+        .has_max_hours = req->has_max_hours,
+        .exclude_start = req->exclude_start,
+        .velocity_ms = req->velocity_ms,
+        .dispersion_m2s = req->dispersion_m2s,
+        .closed = closed,
+        .n_closed = n_closed,
+        .reversed = reversed,
+        .n_reversed = n_reversed,
+        .stops = stops,
+        .n_stops = n_stops,
+    };
     cr_trace_result res = {0};
     if (rc == CR_OK) {
         rc = ws ? cr_trace_run_ws(g, ws, reach, measure, &opt, &res, err)
                 : cr_trace_run(g, reach, measure, &opt, &res, err);
+    }
+    for (size_t i = 0; rc == CR_OK && i < res.n; i++) {
+        res.reaches[i].entry_km -= offset_km;
+        res.reaches[i].exit_km -= offset_km;
     }
     if (rc == CR_OK) {
         json_t *report = cr_trace_report(store, g, &res, req->access);
@@ -373,9 +396,14 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
                             json_string(req->direction == CR_TRACE_DOWN ? "down" : "up"));
         json_object_set_new(report, "mode", json_string(req->main_only ? "main" : "all"));
         json_object_set_new(report, "max_km",
-                            req->max_km > 0 ? json_real(req->max_km) : json_null());
+                            req->max_km > 0 || req->has_max_km ? json_real(req->max_km)
+                                                               : json_null());
         json_object_set_new(report, "max_hours",
-                            req->max_hours > 0 ? json_real(req->max_hours) : json_null());
+                            req->max_hours > 0 || req->has_max_hours ? json_real(req->max_hours)
+                                                                     : json_null());
+        static const char *const ORIGIN[] = {"start", "inlet", "outlet"};
+        json_object_set_new(report, "origin", json_string(ORIGIN[req->origin]));
+        json_object_set_new(report, "exclude_start", json_boolean(req->exclude_start));
         json_object_set_new(report, "stop_at",
                             req->stop_at ? json_string(req->stop_at) : json_null());
         if (req->spill_kg > 0) {

@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         }
     }
     cr_trace_workspace *ws = cr_trace_workspace_new(g); /* one per thread, reused */
-    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options up = {.direction = CR_TRACE_UP};
     cr_trace_result res;
     double best = 1e9;
     size_t whole = 0;
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     double ms[N];
     size_t reached = 0;
     unsigned long long x = 42;
-    cr_trace_options down = {CR_TRACE_DOWN, 0, 20.0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options down = {.direction = CR_TRACE_DOWN, .max_km = 20.0};
     for (int i = 0; i < N; i++) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         /* the k-th reach in ID order, as the NetworkX script picks them */

@@ -81,7 +81,9 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
                    cr_cli_open(common, &set, &store) == 0 && load_network(store, &n, &err);
         cr_evidence_case c = {0};
         if (made) {
-            cr_evidence_case_from_json(cj, &c);
+            made = cr_evidence_case_from_json(cj, &c, &err) == CR_OK;
+        }
+        if (made) {
             json_object_set(report, "as_of", json_object_get(cj, "as_of"));
             made = cr_evidence_export(store, n.g, n.ws, n.ref, &c, again, NULL, sha, NULL, &err) ==
                    CR_OK;
@@ -138,7 +140,29 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
     return ok ? CR_EXIT_OK : 4;
 }
 
-int cr_cmd_export(int argc, char **argv)
+/* The trace-request parameter an option sets. */
+static const char *trace_param(int opt)
+{
+    switch (opt) {
+    case 'p':
+        return "at";
+    case 'r':
+        return "reach";
+    case 'f':
+        return "feature";
+    case 'd':
+        return "direction";
+    case 'k':
+        return "max_km";
+    case 'S':
+        return "spill_kg";
+    default:
+        return "spill_hours";
+    }
+}
+
+/* The command, with tparams (owned by the caller) collecting the case's trace parameters. */
+static int export_main(int argc, char **argv, json_t *tparams)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         help(argc < 2 ? stderr : stdout);
@@ -167,7 +191,7 @@ int cr_cmd_export(int argc, char **argv)
     cr_cli_common common;
     cr_cli_common_init(&common);
     cr_evidence_case c = {0};
-    const char *out = NULL, *direction = NULL;
+    const char *out = NULL;
     int opt, store_given = 0;
     cr_error nerr = {0};
     optind = 2;
@@ -195,46 +219,18 @@ int cr_cmd_export(int argc, char **argv)
             }
             break;
         case 'p':
-            if (!cr_api_parse_point(optarg, &c.trace.lon, &c.trace.lat)) {
-                fprintf(stderr, "crossriver export: --at LON,LAT\n");
-                return CR_EXIT_USAGE;
-            }
-            c.trace.at = c.has_trace = 1;
-            break;
         case 'r':
-            c.trace.reach = optarg;
-            c.has_trace = 1;
-            break;
         case 'f':
-            c.trace.feature = optarg;
-            c.has_trace = 1;
-            break;
         case 'd':
-            direction = optarg;
-            break;
         case 'k':
-            if (cr_api_trace_number("max_km", "--max-km", optarg, &c.trace.max_km, &nerr) !=
-                CR_OK) {
-                fprintf(stderr, "crossriver export: %s\n", nerr.msg);
-                return CR_EXIT_USAGE;
-            }
+            json_object_set_new(tparams, trace_param(opt), json_string(optarg));
             break;
         case 'F':
             c.from_date = optarg;
             break;
         case 'S':
-            if (cr_api_trace_number("spill_kg", "--spill-kg", optarg, &c.trace.spill_kg, &nerr) !=
-                CR_OK) {
-                fprintf(stderr, "crossriver export: %s\n", nerr.msg);
-                return CR_EXIT_USAGE;
-            }
-            break;
         case 'H':
-            if (cr_api_trace_number("spill_hours", "--spill-hours", optarg, &c.trace.spill_hours,
-                                    &nerr) != CR_OK) {
-                fprintf(stderr, "crossriver export: %s\n", nerr.msg);
-                return CR_EXIT_USAGE;
-            }
+            json_object_set_new(tparams, trace_param(opt), json_string(optarg));
             break;
         case 'T':
             c.to_date = optarg;
@@ -257,16 +253,15 @@ int cr_cmd_export(int argc, char **argv)
         fprintf(stderr, "crossriver export: evidence or verify, not '%s'\n", what);
         return CR_EXIT_USAGE;
     }
-    if (out == NULL || (c.has_trace && direction == NULL)) {
-        fprintf(stderr, "crossriver export evidence: --out%s are required\n",
-                c.has_trace ? " and --direction" : "");
+    c.has_trace = json_object_size(tparams) > 0;
+    if (out == NULL) {
+        fprintf(stderr, "crossriver export evidence: --out is required\n");
         return CR_EXIT_USAGE;
     }
-    if (direction && strcmp(direction, "up") != 0 && strcmp(direction, "down") != 0) {
-        fprintf(stderr, "crossriver export evidence: --direction up or down\n");
+    if (c.has_trace && cr_api_trace_parse(tparams, 1, &c.trace, &nerr) != CR_OK) {
+        fprintf(stderr, "crossriver export evidence: %s\n", nerr.msg);
         return CR_EXIT_USAGE;
     }
-    c.trace.direction = direction && strcmp(direction, "up") == 0 ? CR_TRACE_UP : CR_TRACE_DOWN;
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
     if (cr_cli_open(&common, &set, &store) != 0) {
@@ -293,4 +288,12 @@ int cr_cmd_export(int argc, char **argv)
     cr_store_close(store);
     cr_layer_set_free(set);
     return rc;
+}
+
+int cr_cmd_export(int argc, char **argv)
+{
+    json_t *tparams = json_object(); /* the case's trace, as trace-request parameters */
+    int code = export_main(argc, argv, tparams);
+    json_decref(tparams);
+    return code;
 }

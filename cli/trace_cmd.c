@@ -19,7 +19,8 @@ static void help(FILE *out)
                  "                        [--max-hours H] [--velocity M_PER_S]\n"
                  "                        [--gates closed=ID,…] [--gates reversed=ID,…]\n"
                  "                        [--spill-kg M [--spill-hours T] [--dispersion D]]\n"
-                 "                        [--stop-at section|boundary]\n"
+                 "                        [--stop-at section|boundary] [--exclude-start]\n"
+                 "                        [--origin start|inlet|outlet]\n"
                  "                        [--format json|geojson|table] [--store PATH]\n\n"
                  "Follow the network downstream (where does it go, who must know, when does it\n"
                  "arrive) or upstream (where could it come from). Every branch (all) or the\n"
@@ -31,31 +32,15 @@ static void help(FILE *out)
                  "time and concentration (mg/L) and trailing edge of M kg released over T hours\n"
                  "(1-D advection-dispersion; see docs/tracing.md).\n"
                  "--stop-at section stops at the first cross-boundary monitoring section on each\n"
-                 "path; --stop-at boundary at the first change of jurisdiction.\n");
+                 "path; --stop-at boundary at the first change of jurisdiction.\n"
+                 "--max-km 0 / --max-hours 0 are bounds: the start reach, partly. Distances are\n"
+                 "from the start (a reach: its outlet upstream, its inlet downstream); --origin\n"
+                 "inlet|outlet measures them, and --max-km, from that end of a --reach instead.\n"
+                 "--exclude-start leaves the start reach out (only what lies beyond).\n");
 }
 
-typedef struct {
-    const char *reach, *feature, *at, *format;
-    int direction; /* -1 unset */
-    int main_only;
-    double max_km, max_hours, velocity, dispersion;
-    double spill_kg, spill_hours; /* spill estimate (downstream), kg over hours */
-    const char *stop_at;          /* "section" or "boundary" */
-    char *gates[2];               /* closed, reversed: comma lists */
-} trace_args;
-
-/* A number of the request, within the bounds the HTTP API uses too. */
-static int parse_number(const char *param, const char *option, const char *s, double *out)
-{
-    cr_error err = {0};
-    if (cr_api_trace_number(param, option, s, out, &err) != CR_OK) {
-        fprintf(stderr, "crossriver trace: %s\n", err.msg);
-        return 0;
-    }
-    return 1;
-}
-
-static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *a)
+/* The options, as the request's parameters (their HTTP names), for cr_api_trace_parse. */
+static int parse_args(int argc, char **argv, cr_cli_common *common, json_t *params)
 {
     static const struct option longopts[] = {
         {"reach", required_argument, NULL, 'r'},
@@ -72,110 +57,45 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, trace_args *
         {"spill-kg", required_argument, NULL, 'S'},
         {"spill-hours", required_argument, NULL, 'T'},
         {"stop-at", required_argument, NULL, 'A'},
+        {"exclude-start", no_argument, NULL, 'X'},
+        {"origin", required_argument, NULL, 'O'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
+    static const struct {
+        int opt;
+        const char *param;
+    } PARAM[] = {{'r', "reach"},   {'f', "feature"},    {'a', "at"},        {'d', "direction"},
+                 {'m', "mode"},    {'k', "max_km"},     {'H', "max_hours"}, {'V', "velocity"},
+                 {'F', "format"},  {'D', "dispersion"}, {'S', "spill_kg"},  {'T', "spill_hours"},
+                 {'A', "stop_at"}, {'O', "origin"}};
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         if (cr_cli_common_option(common, opt, optarg)) {
             continue;
         }
-        switch (opt) {
-        case 'r':
-            a->reach = optarg;
-            break;
-        case 'f':
-            a->feature = optarg;
-            break;
-        case 'a':
-            a->at = optarg;
-            break;
-        case 'd':
-            a->direction = strcmp(optarg, "down") == 0 ? CR_TRACE_DOWN
-                           : strcmp(optarg, "up") == 0 ? CR_TRACE_UP
-                                                       : -2;
-            if (a->direction == -2) {
-                fprintf(stderr, "crossriver trace: --direction is up or down, not '%s'\n", optarg);
-                return 0;
-            }
-            break;
-        case 'm':
-            if (strcmp(optarg, "all") != 0 && strcmp(optarg, "main") != 0) {
-                fprintf(stderr, "crossriver trace: --mode is all or main, not '%s'\n", optarg);
-                return 0;
-            }
-            a->main_only = strcmp(optarg, "main") == 0;
-            break;
-        case 'k':
-            if (!parse_number("max_km", "--max-km", optarg, &a->max_km)) {
-                return 0;
-            }
-            break;
-        case 'H':
-            if (!parse_number("max_hours", "--max-hours", optarg, &a->max_hours)) {
-                return 0;
-            }
-            break;
-        case 'V':
-            if (!parse_number("velocity", "--velocity", optarg, &a->velocity)) {
-                return 0;
-            }
-            break;
-        case 'A':
-            if (strcmp(optarg, "section") != 0 && strcmp(optarg, "boundary") != 0) {
-                fprintf(stderr, "crossriver trace: --stop-at is section or boundary\n");
-                return 0;
-            }
-            a->stop_at = optarg;
-            break;
-        case 'D':
-            if (!parse_number("dispersion", "--dispersion", optarg, &a->dispersion)) {
-                return 0;
-            }
-            break;
-        case 'S':
-            if (!parse_number("spill_kg", "--spill-kg", optarg, &a->spill_kg)) {
-                return 0;
-            }
-            break;
-        case 'T':
-            if (!parse_number("spill_hours", "--spill-hours", optarg, &a->spill_hours)) {
-                return 0;
-            }
-            break;
-        case 'g':
-            if (strncmp(optarg, "closed=", 7) == 0) {
-                a->gates[0] = optarg + 7;
-            } else if (strncmp(optarg, "reversed=", 9) == 0) {
-                a->gates[1] = optarg + 9;
-            } else {
-                fprintf(stderr, "crossriver trace: --gates wants closed=ID,… or reversed=ID,…\n");
-                return 0;
-            }
-            break;
-        case 'F':
-            a->format = optarg;
-            if (strcmp(optarg, "json") && strcmp(optarg, "geojson") && strcmp(optarg, "table")) {
-                fprintf(stderr, "crossriver trace: --format is json, geojson or table\n");
-                return 0;
-            }
-            break;
-        case 'h':
+        const char *param = NULL;
+        for (size_t i = 0; i < sizeof PARAM / sizeof PARAM[0]; i++) {
+            param = PARAM[i].opt == opt ? PARAM[i].param : param;
+        }
+        if (param) {
+            json_object_set_new(params, param, json_string(optarg));
+        } else if (opt == 'X') {
+            json_object_set_new(params, "exclude_start", json_string("1"));
+        } else if (opt == 'g' && strncmp(optarg, "closed=", 7) == 0) {
+            json_object_set_new(params, "gates_closed", json_string(optarg + 7));
+        } else if (opt == 'g' && strncmp(optarg, "reversed=", 9) == 0) {
+            json_object_set_new(params, "gates_reversed", json_string(optarg + 9));
+        } else if (opt == 'g') {
+            fprintf(stderr, "crossriver trace: --gates wants closed=ID,… or reversed=ID,…\n");
+            return 0;
+        } else if (opt == 'h') {
             help(stdout);
             exit(CR_EXIT_OK);
-        default:
+        } else {
             return 0;
         }
-    }
-    if (a->spill_kg > 0 && a->direction != CR_TRACE_DOWN) {
-        fprintf(stderr, "crossriver trace: a spill estimate goes downstream (--direction down)\n");
-        return 0;
-    }
-    if ((a->reach != NULL) + (a->feature != NULL) + (a->at != NULL) != 1 || a->direction < 0) {
-        fprintf(stderr, "crossriver trace: give one of --reach, --feature, --at, and "
-                        "--direction\n");
-        return 0;
     }
     return 1;
 }
@@ -254,39 +174,24 @@ int cr_cmd_trace(int argc, char **argv)
 {
     cr_cli_common common;
     cr_cli_common_init(&common);
-    trace_args a = {0};
-    a.direction = -1;
-    a.format = "json";
-    if (!parse_args(argc, argv, &common, &a)) {
+    json_t *params = json_object();
+    cr_trace_request req;
+    cr_error perr = {0};
+    if (!parse_args(argc, argv, &common, params)) {
+        json_decref(params);
         fprintf(stderr, "(crossriver trace --help for usage)\n");
         return CR_EXIT_USAGE;
     }
-    cr_trace_request req = {0};
-    req.reach = a.reach;
-    req.feature = a.feature;
-    if (a.at) {
-        if (!cr_api_parse_point(a.at, &req.lon, &req.lat)) {
-            fprintf(stderr, "crossriver trace: --at wants LON,LAT in degrees, got '%s'\n", a.at);
-            return CR_EXIT_USAGE;
-        }
-        req.at = 1;
+    if (cr_api_trace_parse(params, 1, &req, &perr) != CR_OK) {
+        fprintf(stderr, "crossriver trace: %s\n(crossriver trace --help for usage)\n", perr.msg);
+        json_decref(params);
+        return CR_EXIT_USAGE;
     }
-    req.direction = (cr_trace_direction)a.direction;
-    req.main_only = a.main_only;
-    req.max_km = a.max_km;
-    req.max_hours = a.max_hours;
-    req.velocity_ms = a.velocity;
-    req.dispersion_m2s = a.dispersion;
-    req.gates_closed = a.gates[0];
-    req.gates_reversed = a.gates[1];
-    req.stop_at = a.stop_at;
-    req.spill_kg = a.spill_kg;
-    req.spill_hours = a.spill_hours;
-    req.geojson = strcmp(a.format, "geojson") == 0;
     req.access = cr_access_all(); /* the operator of the store */
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
     if (cr_cli_open(&common, &set, &store) != 0) {
+        json_decref(params);
         return CR_EXIT_FAILURE;
     }
     int code = CR_EXIT_OK;
@@ -304,7 +209,7 @@ int cr_cmd_trace(int argc, char **argv)
     if (rc != CR_OK) {
         fprintf(stderr, "crossriver trace: %s\n", err.msg);
         code = rc == CR_EINVAL || rc == CR_ENOTFOUND ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
-    } else if (strcmp(a.format, "table") == 0) {
+    } else if (req.table) {
         print_table(out);
     } else {
         char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -312,6 +217,7 @@ int cr_cmd_trace(int argc, char **argv)
         free(s);
     }
     json_decref(out);
+    json_decref(params); /* the request's strings were borrowed from it */
     cr_join_ref_free(ref);
     cr_graph_free(g);
     cr_store_close(store);

@@ -240,10 +240,17 @@ static json_t *case_json(const cr_evidence_case *c)
         if (t->at) {
             json_object_set_new(tj, "at", json_pack("[f,f]", t->lon, t->lat));
         }
-        json_object_set_new(tj, "max_km", json_real(t->max_km));
-        json_object_set_new(tj, "max_hours", json_real(t->max_hours));
-        json_object_set_new(tj, "spill_kg", json_real(t->spill_kg));
-        json_object_set_new(tj, "spill_hours", json_real(t->spill_hours));
+        /* what was asked, so that cr_api_trace_parse reads the same request back */
+        if (t->max_km > 0 || t->has_max_km) {
+            json_object_set_new(tj, "max_km", json_real(t->max_km));
+        }
+        if (t->max_hours > 0 || t->has_max_hours) {
+            json_object_set_new(tj, "max_hours", json_real(t->max_hours));
+        }
+        if (t->spill_kg > 0) {
+            json_object_set_new(tj, "spill_kg", json_real(t->spill_kg));
+            json_object_set_new(tj, "spill_hours", json_real(t->spill_hours));
+        }
         json_object_set_new(j, "trace", tj);
     }
     if (c->include_personal) {
@@ -1161,10 +1168,12 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
     return rc;
 }
 
-/* The case of a package's case.json, for a re-run (strings borrowed from j). */
-void cr_evidence_case_from_json(const json_t *j, cr_evidence_case *c)
+/* The case of a package's case.json, for a re-run (strings borrowed from j); its trace goes
+ * through the one trace-request parser, so a bad one is refused as over HTTP. */
+cr_status cr_evidence_case_from_json(const json_t *j, cr_evidence_case *c, cr_error *err)
 {
     const json_t *cj = json_object_get(j, "case"), *t = json_object_get(cj, "trace");
+    memset(c, 0, sizeof *c);
     c->boundary = json_string_value(json_object_get(cj, "boundary"));
     c->buffer_km = json_number_value(json_object_get(cj, "buffer_km"));
     c->from_date = json_string_value(json_object_get(cj, "from_date"));
@@ -1172,25 +1181,15 @@ void cr_evidence_case_from_json(const json_t *j, cr_evidence_case *c)
     c->include_personal = json_is_true(json_object_get(cj, "personal_data"));
     c->as_of = json_string_value(json_object_get(j, "as_of"));
     c->issuer = json_string_value(json_object_get(j, "issuer"));
-    if (t) {
-        c->has_trace = 1;
-        c->trace.reach = json_string_value(json_object_get(t, "reach"));
-        c->trace.feature = json_string_value(json_object_get(t, "feature"));
-        const json_t *at = json_object_get(t, "at");
-        if (at) {
-            c->trace.at = 1;
-            c->trace.lon = json_number_value(json_array_get(at, 0));
-            c->trace.lat = json_number_value(json_array_get(at, 1));
-        }
-        const char *dir = json_string_value(json_object_get(t, "direction"));
-        const char *mode = json_string_value(json_object_get(t, "mode"));
-        c->trace.direction = dir && strcmp(dir, "up") == 0 ? CR_TRACE_UP : CR_TRACE_DOWN;
-        c->trace.main_only = mode && strcmp(mode, "main") == 0;
-        c->trace.max_km = json_number_value(json_object_get(t, "max_km"));
-        c->trace.max_hours = json_number_value(json_object_get(t, "max_hours"));
-        c->trace.spill_kg = json_number_value(json_object_get(t, "spill_kg"));
-        c->trace.spill_hours = json_number_value(json_object_get(t, "spill_hours"));
+    if (t == NULL) {
+        return CR_OK;
     }
+    if (!json_is_object(t)) {
+        return cr_error_set(err, CR_EINVAL, "case.trace: an object of trace parameters");
+    }
+    c->has_trace = 1;
+    cr_status rc = cr_api_trace_parse(t, 0, &c->trace, err);
+    return rc == CR_OK ? CR_OK : cr_error_prefix(err, "case.trace");
 }
 
 /* The whole of one entry, or NULL. */

@@ -43,9 +43,10 @@ cr_status cr_evidence_verify(const char *zip_path, json_t **report, cr_error *er
 void cr_evidence_map_xy(const double box[4], double lon, double lat, double *x, double *y);
 
 /* A case from JSON shaped like case.json ({case: {boundary?, buffer_km?, trace?: {reach?,
- * feature?, at?: [lon, lat], direction, mode?, max_km?, …}, from_date?, to_date?}, as_of,
- * issuer?}); strings are borrowed from j. */
-void cr_evidence_case_from_json(const json_t *j, cr_evidence_case *c);
+ * feature?, at?: [lon, lat], direction, mode?, max_km?, …}, from_date?, to_date?,
+ * personal_data?}, as_of, issuer?}); strings are borrowed from j. The trace is validated as
+ * every trace request is (cr_api_trace_parse): CR_EINVAL naming what is wrong. */
+cr_status cr_evidence_case_from_json(const json_t *j, cr_evidence_case *c, cr_error *err);
 
 /* The case a package was made for, from its case.json (caller frees). */
 cr_status cr_evidence_read_case(const char *zip_path, json_t **case_json, cr_error *err);

@@ -104,8 +104,8 @@ typedef struct {
 typedef struct {
     cr_trace_direction direction; /* with the flow, or against it */
     int main_only;                /* mainstem only (else every branch) */
-    double max_km;                /* network distance bound, <= 0 for none */
-    double max_hours;             /* travel time bound, <= 0 for none */
+    double max_km;                /* network distance bound (has_max_km), else <= 0 for none */
+    double max_hours;             /* travel time bound (has_max_hours), else <= 0 for none */
     double velocity_ms;           /* > 0: use for every reach (overrides data and defaults) */
     double dispersion_m2s;        /* > 0: longitudinal dispersion for every reach, else by class */
     const int32_t *closed;        /* reaches a closed gate blocks */
@@ -114,6 +114,9 @@ typedef struct {
     size_t n_reversed;
     const cr_trace_stop *stops; /* the trace goes no further than these points (by reach) */
     size_t n_stops;
+    int has_max_km;    /* 1: max_km bounds the trace even when 0 (the start reach, partly) */
+    int has_max_hours; /* 1: max_hours bounds it even when 0 */
+    int exclude_start; /* 1: the start reach is left out of the result */
 } cr_trace_options;
 
 /* One reach reached: the part covered, where the trace entered and left it. */

@@ -149,8 +149,76 @@ static uint64_t cell_key(int64_t cx, int64_t cy)
     return ((uint64_t)(cx + (1 << 30)) << 32) | (uint64_t)(cy + (1 << 30));
 }
 
+/* Two endpoints within the tolerance, d2 their squared distance in metres. */
+typedef struct {
+    double d2;
+    int32_t a, b;
+} snap_pair;
+
+static int compare_pairs(const void *x, const void *y)
+{
+    const snap_pair *p = x, *q = y;
+    if (p->d2 != q->d2) {
+        return p->d2 < q->d2 ? -1 : 1;
+    }
+    return p->a != q->a ? p->a - q->a : p->b - q->b;
+}
+
+/* Would joining the sets of endpoints a and b put both ends of one reach into one node? The
+ * ends of reach r are endpoints 2r and 2r+1; members lists each set's endpoints. */
+static int folds_a_reach(int32_t *parent, const int32_t *head, const int32_t *next,
+                         const int32_t *size, int32_t a, int32_t b)
+{
+    int32_t ra = find(parent, a), rb = find(parent, b);
+    if (ra == rb) {
+        return 0;
+    }
+    int32_t small = size[ra] <= size[rb] ? ra : rb, other = small == ra ? rb : ra;
+    for (int32_t e = head[small]; e >= 0; e = next[e]) {
+        if (find(parent, e ^ 1) == other) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Join the candidate pairs nearest first, never merging a reach's two ends: a reach shorter
+ * than the tolerance keeps its place in the chain instead of folding into a self-loop. */
+static void join_pairs(net *g, snap_pair *pairs, size_t n_pairs, size_t ne)
+{
+    if (n_pairs > 1) {
+        qsort(pairs, n_pairs, sizeof *pairs, compare_pairs);
+    }
+    int32_t *head = cr_xmalloc((ne + 1) * sizeof *head);
+    int32_t *next = cr_xmalloc((ne + 1) * sizeof *next);
+    int32_t *tail = cr_xmalloc((ne + 1) * sizeof *tail);
+    int32_t *size = cr_xmalloc((ne + 1) * sizeof *size);
+    for (size_t e = 0; e < ne; e++) {
+        head[e] = tail[e] = (int32_t)e;
+        next[e] = -1;
+        size[e] = 1;
+    }
+    for (size_t k = 0; k < n_pairs; k++) {
+        int32_t a = pairs[k].a, b = pairs[k].b;
+        int32_t ra = find(g->parent, a), rb = find(g->parent, b);
+        if (ra == rb || folds_a_reach(g->parent, head, next, size, a, b)) {
+            continue;
+        }
+        unite(g->parent, ra, rb);
+        int32_t root = find(g->parent, ra), gone = root == ra ? rb : ra;
+        next[tail[root]] = head[gone]; /* the member lists are concatenated */
+        tail[root] = tail[gone];
+        size[root] += size[gone];
+    }
+    free(head);
+    free(next);
+    free(tail);
+    free(size);
+}
+
 /* Endpoints within tol metres become one node: grid cells of tol, 3×3 neighbourhood, cells
- * found through an open-addressing table over the sorted entries. */
+ * found through an open-addressing table over the sorted entries; the pairs found are joined
+ * nearest first (join_pairs). */
 static void snap_endpoints(net *g, double tol)
 {
     size_t ne = 2 * g->n;
@@ -180,6 +248,8 @@ static void snap_endpoints(net *g, double tol)
     for (size_t k = 0; k < cap; k++) {
         slot[k] = -1;
     }
+    snap_pair *pairs = NULL;
+    size_t n_pairs = 0, cap_pairs = 0;
     for (size_t k = 0; k < ne; k++) {
         if (k > 0 && cells[k].key == cells[k - 1].key) {
             continue;
@@ -206,8 +276,13 @@ static void snap_endpoints(net *g, double tol)
                     /* metres in the local frame: exact enough at a few metres, and cheap */
                     double dxm = (q[0] - p[0]) * f.kx;
                     double dym = (q[1] - p[1]) * f.ky;
-                    if ((size_t)cells[k].e != e && dxm * dxm + dym * dym <= tol * tol) {
-                        unite(g->parent, (int32_t)e, cells[k].e);
+                    if ((size_t)cells[k].e > e && dxm * dxm + dym * dym <= tol * tol) {
+                        if (n_pairs == cap_pairs) {
+                            cap_pairs = cap_pairs ? 2 * cap_pairs : 1024;
+                            pairs = cr_xrealloc(pairs, cap_pairs * sizeof *pairs);
+                        }
+                        pairs[n_pairs++] =
+                            (snap_pair){dxm * dxm + dym * dym, (int32_t)e, cells[k].e};
                     }
                 }
             }
@@ -215,6 +290,8 @@ static void snap_endpoints(net *g, double tol)
     }
     free(slot);
     free(cells);
+    join_pairs(g, pairs, n_pairs, ne);
+    free(pairs);
 }
 
 /* Lakes are nodes: every reach end inside a lake (or within tol of its shore) joins the lake's

@@ -427,8 +427,9 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
     t.opt = opt;
     t.out = out;
     t.ws = ws;
-    t.max_m = opt->max_km > 0 ? opt->max_km * 1000.0 : INFINITY;
-    t.max_h = opt->max_hours > 0 ? opt->max_hours : INFINITY;
+    /* a bound given as 0 is a bound: the start reach, partly (zero means zero) */
+    t.max_m = opt->max_km > 0 || opt->has_max_km ? fmax(opt->max_km, 0) * 1000.0 : INFINITY;
+    t.max_h = opt->max_hours > 0 || opt->has_max_hours ? fmax(opt->max_hours, 0) : INFINITY;
     t.ns = ws->ns;
     t.gates = opt->n_closed > 0 || opt->n_reversed > 0;
     prepare_rates(ws, g, opt);
@@ -499,6 +500,15 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
     free(t.stop_first);
     ws->h = t.h;
     workspace_reset(ws, opt, out);
+    if (opt->exclude_start) {
+        size_t k = 0;
+        for (size_t i = 0; i < out->n; i++) {
+            if (out->reaches[i].reach != start) {
+                out->reaches[k++] = out->reaches[i];
+            }
+        }
+        out->n = k;
+    }
     return CR_OK;
 }
 

@@ -153,79 +153,13 @@ static int number_param(const request *req, const char *name, double lo, double 
 
 static void handle_trace(server_state *s, worker *w, const request *req, response *res)
 {
-    static const char *allowed[] = {
-        "reach",          "feature",   "at",       "direction",   "mode",
-        "max_km",         "max_hours", "velocity", "dispersion",  "gates_closed",
-        "gates_reversed", "stop_at",   "spill_kg", "spill_hours", "format"};
-    const char *key;
-    json_t *val;
-    json_object_foreach(req->params, key, val)
-    {
-        int ok = 0;
-        for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
-            ok |= strcmp(key, allowed[i]) == 0;
-        }
-        if (!ok) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "unknown parameter '%.64s' (see docs/http-api.md)", key);
-            error_response(res, MHD_HTTP_BAD_REQUEST, msg);
-            return;
-        }
-    }
-    cr_trace_request tr = {0};
-    tr.reach = json_string_value(json_object_get(req->params, "reach"));
-    tr.feature = json_string_value(json_object_get(req->params, "feature"));
-    const char *at = json_string_value(json_object_get(req->params, "at"));
-    const char *dir = json_string_value(json_object_get(req->params, "direction"));
-    const char *mode = json_string_value(json_object_get(req->params, "mode"));
-    const char *format = json_string_value(json_object_get(req->params, "format"));
-    if ((tr.reach != NULL) + (tr.feature != NULL) + (at != NULL) != 1) {
-        error_response(res, MHD_HTTP_BAD_REQUEST, "give exactly one of reach, feature, at");
+    cr_trace_request tr;
+    cr_error perr = {0};
+    if (cr_api_trace_parse(req->params, 0, &tr, &perr) != CR_OK) {
+        error_response(res, MHD_HTTP_BAD_REQUEST, perr.msg);
         return;
     }
-    if (dir == NULL || (strcmp(dir, "up") != 0 && strcmp(dir, "down") != 0)) {
-        error_response(res, MHD_HTTP_BAD_REQUEST, "direction: up or down is required");
-        return;
-    }
-    if (mode && strcmp(mode, "all") != 0 && strcmp(mode, "main") != 0) {
-        error_response(res, MHD_HTTP_BAD_REQUEST, "mode: all or main");
-        return;
-    }
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "geojson") != 0) {
-        error_response(res, MHD_HTTP_BAD_REQUEST, "format: json or geojson");
-        return;
-    }
-    if (at) {
-        if (!cr_api_parse_point(at, &tr.lon, &tr.lat)) {
-            error_response(res, MHD_HTTP_BAD_REQUEST, "at: LON,LAT in degrees");
-            return;
-        }
-        tr.at = 1;
-    }
-    tr.direction = strcmp(dir, "up") == 0 ? CR_TRACE_UP : CR_TRACE_DOWN;
-    tr.main_only = mode && strcmp(mode, "main") == 0;
-    tr.geojson = format && strcmp(format, "geojson") == 0;
-    tr.gates_closed = json_string_value(json_object_get(req->params, "gates_closed"));
-    tr.gates_reversed = json_string_value(json_object_get(req->params, "gates_reversed"));
-    tr.stop_at = json_string_value(json_object_get(req->params, "stop_at"));
     tr.access = req->access;
-    const struct {
-        const char *param;
-        double *out;
-    } numbers[] = {
-        {"max_km", &tr.max_km},        {"max_hours", &tr.max_hours},
-        {"velocity", &tr.velocity_ms}, {"dispersion", &tr.dispersion_m2s},
-        {"spill_kg", &tr.spill_kg},    {"spill_hours", &tr.spill_hours},
-    };
-    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
-        const char *text = json_string_value(json_object_get(req->params, numbers[i].param));
-        cr_error nerr = {0};
-        if (text && cr_api_trace_number(numbers[i].param, numbers[i].param, text, numbers[i].out,
-                                        &nerr) != CR_OK) {
-            error_response(res, MHD_HTTP_BAD_REQUEST, nerr.msg);
-            return;
-        }
-    }
     cr_error err = {0};
     json_t *out = NULL;
     cr_status rc =
@@ -713,8 +647,12 @@ static void handle_export(server_state *s, worker *w, const request *req, respon
         return;
     }
     cr_evidence_case c = {0};
-    cr_evidence_case_from_json(body, &c);
     cr_error err = {0};
+    if (cr_evidence_case_from_json(body, &c, &err) != CR_OK) {
+        json_decref(body);
+        error_response(res, MHD_HTTP_BAD_REQUEST, err.msg);
+        return;
+    }
     cr_store *rw = NULL; /* the audit row needs a writable connection */
     char path[64] = "/tmp/crossriver-evidence-XXXXXX";
     int fd = mkstemp(path);

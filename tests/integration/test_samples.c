@@ -222,7 +222,7 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     assert_int_equal(cr_join_layer(store, ref, cr_layer_set_find(set, "reaches"), &js, &e), CR_OK);
     cr_join_ref_free(ref);
     int32_t tph2 = cr_graph_find_reach(g, "TPH-02");
-    cr_trace_options down = {CR_TRACE_DOWN, 0, 60.0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options down = {CR_TRACE_DOWN, 0, 60.0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     cr_trace_result res;
     assert_int_equal(cr_trace_run(g, tph2, 100.0, &down, &res, &e), CR_OK);
     json_t *report = cr_trace_report(store, g, &res, NULL);
@@ -266,7 +266,7 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     int32_t sec_reach = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
     double sec_m = sqlite3_column_double(st, 1);
     sqlite3_finalize(st);
-    cr_trace_options up = {CR_TRACE_UP, 0, 15.0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options up = {CR_TRACE_UP, 0, 15.0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     assert_int_equal(cr_trace_run(g, sec_reach, sec_m, &up, &res, &e), CR_OK);
     report = cr_trace_report(store, g, &res, NULL);
     json_t *attribution = cr_trace_attribution(store, report);

@@ -223,6 +223,47 @@ static void test_disconnected_dangling_duplicate_and_snapping(void **state)
     test_store_free(t);
 }
 
+/* Issue 17: a 1 m reach between two long ones keeps its place in the chain (its two ends are
+ * never one node), so the validator sees no zero-length reach and no cycle, and a downstream
+ * mainstem trace goes A → S → B. */
+static void test_a_short_reach_never_folds_onto_itself(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    const reach_spec r[] = {
+        {"A", "河", "顺流", "[[120.50,31.00],[120.52,31.00]]"},
+        /* 1 m long (0.0000105° of longitude at 31°N), well inside the 5 m tolerance */
+        {"S", "河", "顺流", "[[120.52,31.00],[120.5200105,31.00]]"},
+        {"B", "河", "顺流", "[[120.5200105,31.00],[120.54,31.00]]"},
+        /* a side branch leaving at S's end: the mainstem must not take it */
+        {"X", "支", "顺流", "[[120.5200105,31.00],[120.53,30.99]]"},
+    };
+    ingest_reaches(t, r, 4);
+    cr_network_report rep;
+    build(t, &rep);
+    assert_int_equal(reach_int(t, "A", "to_node"), reach_int(t, "S", "from_node"));
+    assert_int_equal(reach_int(t, "S", "to_node"), reach_int(t, "B", "from_node"));
+    assert_int_not_equal(reach_int(t, "S", "from_node"), reach_int(t, "S", "to_node"));
+    assert_int_equal(rep.nodes, 5);
+    assert_false(has_issue(&rep, "zero_length", "S"));
+    assert_false(has_issue(&rep, "cycle", "S"));
+    cr_graph *g = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_graph_load(t->store, &g, &e), CR_OK);
+    cr_trace_options o = {.direction = CR_TRACE_DOWN, .main_only = 1};
+    cr_trace_result res;
+    assert_int_equal(cr_trace_run(g, cr_graph_find_reach(g, "A"), 0, &o, &res, &e), CR_OK);
+    char order[64] = "";
+    for (size_t i = 0; i < res.n; i++) {
+        strcat(order, g->reach_id[res.reaches[i].reach]);
+    }
+    assert_string_equal(order, "ASB");
+    cr_trace_result_cleanup(&res);
+    cr_graph_free(g);
+    cr_network_report_cleanup(&rep);
+    test_store_free(t);
+}
+
 typedef struct {
     const cr_graph *g; /* shared, read-only */
     int32_t start;     /* reach */
@@ -297,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_one_way_cycle_is_reported_and_both_ways_is_not),
         cmocka_unit_test(test_disconnected_dangling_duplicate_and_snapping),
         cmocka_unit_test(test_graph_is_shared_read_only_between_threads),
+        cmocka_unit_test(test_a_short_reach_never_folds_onto_itself),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,7 +90,7 @@ static void test_down_and_up_distances_times_and_partial_cuts(void **state)
     /* each reach is 0.01° of longitude at 31°N: its geodesic length is the unit here */
     const double km = g_g->length_m[cr_graph_find_reach(g_g, "A")] / 1000.0;
     near(g_g->length_m[cr_graph_find_reach(g_g, "B")] / 1000.0, km, "equal reaches");
-    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     cr_trace_result res;
     trace("A", km * 500, &o, &res); /* from the middle of A */
     assert_int_equal(res.n, 3);
@@ -127,7 +127,7 @@ static void test_down_and_up_distances_times_and_partial_cuts(void **state)
 
     /* a stop point 300 m into B: the trace reaches it and goes no further */
     cr_trace_stop stop = {cr_graph_find_reach(g_g, "B"), 300.0};
-    cr_trace_options st = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, &stop, 1};
+    cr_trace_options st = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, &stop, 1, 0, 0, 0};
     trace("A", 0, &st, &res);
     b = find(&res, "B");
     assert_true(b->stopped && !b->partial);
@@ -135,7 +135,7 @@ static void test_down_and_up_distances_times_and_partial_cuts(void **state)
     assert_null(find(&res, "C"));
     cr_trace_result_cleanup(&res);
 
-    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     trace("C", km * 250, &up, &res);
     assert_int_equal(res.n, 3);
     c = find(&res, "C");
@@ -163,7 +163,7 @@ static void test_braid_bidirectional_gates_and_cycle(void **state)
         {"Y3", "环", "顺流", "[[120.55,31.01],[120.54,31.0]]", 0.3, 0},
     };
     load(net, 8, NULL);
-    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     cr_trace_result res;
     trace("S", 0, &o, &res);
     /* every reach once: both braid branches, the tidal channel (backwards, flagged), the
@@ -194,13 +194,13 @@ static void test_braid_bidirectional_gates_and_cycle(void **state)
     trace("S", 0, &o, &res);
     assert_null(find(&res, "Y1"));
     cr_trace_result_cleanup(&res);
-    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, 0, NULL, 0, &t_reach, 1, NULL, 0};
+    cr_trace_options up = {CR_TRACE_UP, 0, 0, 0, 0, 0, NULL, 0, &t_reach, 1, NULL, 0, 0, 0, 0};
     trace("L", 100, &up, &res);
     assert_null(find(&res, "T")); /* reversed T flows out of L's end, not into it */
     cr_trace_result_cleanup(&res);
 
     /* mainstem only: the 主河 path, not the 汊河 branch nor the tidal channel */
-    cr_trace_options m = {CR_TRACE_DOWN, 1, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options m = {CR_TRACE_DOWN, 1, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     trace("S", 0, &m, &res);
     assert_non_null(find(&res, "L"));
     assert_null(find(&res, "R"));
@@ -221,7 +221,7 @@ static void test_lake_adds_its_residence_time(void **state)
          "{\"lake_id\":\"L\",\"name\":\"湖\",\"residence_days\":2},\"geometry\":{\"type\":"
          "\"Polygon\",\"coordinates\":[[[120.60,31.00],[120.64,31.00],[120.64,31.03],"
          "[120.60,31.03],[120.60,31.00]]]}}]}");
-    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     cr_trace_result res;
     trace("IN", 0, &o, &res);
     const cr_trace_reach *in = find(&res, "IN");
@@ -266,7 +266,7 @@ static void test_spill_matches_the_closed_form_on_a_uniform_channel(void **state
     };
     load(net, 5, NULL);
     const double u = 0.3, d = 30.0, q = 80.0, mass = 1000.0;
-    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, d, NULL, 0, NULL, 0, NULL, 0};
+    cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, d, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
     cr_trace_result res;
     trace("U1", 0, &o, &res);
     const cr_trace_reach *u4 = find(&res, "U4");
@@ -309,9 +309,42 @@ static void test_spill_matches_the_closed_form_on_a_uniform_channel(void **state
     unload();
 }
 
+/* Issue 17: zero means zero — max_km 0 or max_hours 0 is the start reach alone, partly; an
+ * absent bound stays unbounded; exclude_start leaves the start reach out. */
+static void test_zero_bounds_mean_zero(void **state)
+{
+    (void)state;
+    load(LINE, 3, NULL);
+    cr_trace_result res;
+    cr_trace_options o = {.direction = CR_TRACE_DOWN, .max_km = 0, .has_max_km = 1};
+    trace("A", 100, &o, &res);
+    assert_int_equal(res.n, 1);
+    assert_non_null(find(&res, "A"));
+    assert_true(find(&res, "A")->partial);
+    near(find(&res, "A")->exit_km, 0, "nothing covered");
+    cr_trace_result_cleanup(&res);
+    cr_trace_options h = {.direction = CR_TRACE_UP, .max_hours = 0, .has_max_hours = 1};
+    trace("C", g_g->length_m[cr_graph_find_reach(g_g, "C")], &h, &res);
+    assert_int_equal(res.n, 1);
+    assert_non_null(find(&res, "C"));
+    cr_trace_result_cleanup(&res);
+    cr_trace_options none = {.direction = CR_TRACE_DOWN};
+    trace("A", 0, &none, &res);
+    assert_int_equal(res.n, 3);
+    cr_trace_result_cleanup(&res);
+    cr_trace_options beyond = {.direction = CR_TRACE_DOWN, .exclude_start = 1};
+    trace("A", 0, &beyond, &res);
+    assert_int_equal(res.n, 2);
+    assert_null(find(&res, "A"));
+    assert_non_null(find(&res, "B"));
+    cr_trace_result_cleanup(&res);
+    unload();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_bounds_mean_zero),
         cmocka_unit_test(test_down_and_up_distances_times_and_partial_cuts),
         cmocka_unit_test(test_braid_bidirectional_gates_and_cycle),
         cmocka_unit_test(test_lake_adds_its_residence_time),
