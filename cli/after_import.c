@@ -88,7 +88,7 @@ static int join_step(cr_store *store, const cr_cli_after_import *a)
 
 static int network_step(cr_store *store, const cr_cli_after_import *a)
 {
-    cr_network_options nopt = {5.0, 50.0};
+    cr_network_options nopt = {5.0, 50.0, 0};
     const cr_layer_def *reaches = cr_layer_set_find(cr_store_layers(store), "reaches");
     json_t *snap =
         reaches
@@ -96,6 +96,7 @@ static int network_step(cr_store *store, const cr_cli_after_import *a)
                               "snap_tolerance_m")
             : NULL;
     nopt.snap_tolerance_m = json_is_number(snap) ? json_number_value(snap) : 5.0;
+    nopt.from_attributes = cr_network_topology_from_attributes(store);
     cr_network_report rep;
     cr_error err = {0};
     int code = CR_EXIT_OK;

@@ -7,11 +7,13 @@
 
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void help(FILE *out)
 {
     fprintf(out,
-            "usage: crossriver network [--snap M] [--dangle M] [--store PATH] [--json]\n"
+            "usage: crossriver network [--topology geometry|attributes] [--snap M] [--dangle M]\n"
+            "                          [--store PATH] [--json]\n"
             "       crossriver network --load [--store PATH] [--json]\n\n"
             "Build the river network from the current reaches: reach ends within --snap metres\n"
             "(default: the reaches layer's snap_tolerance_m, else 5) become one node; ends left\n"
@@ -20,6 +22,10 @@ static void help(FILE *out)
             "component on each reach, and the nodes in network_nodes. Reports disconnected\n"
             "components, dangling ends within --dangle metres (default 50) of another reach,\n"
             "cycles among one-way reaches, zero-length and duplicate reaches.\n"
+            "--topology attributes takes the nodes from the reaches' own from/to node IDs or\n"
+            "NEXT_DOWN (mapped with ingest --field) instead of snapping, and reports where the\n"
+            "geometry disagrees (ends joined that lie apart, ends touching but not joined); the\n"
+            "choice is kept and used by later rebuilds (default: the last one, else geometry).\n"
             "--load reads the stored network into memory as the tracer and server do (CSR\n"
             "arrays), checks its invariants and reports the time; nothing is rebuilt.\n"
             "Exit codes: 0 built (issues are reported, not fatal), 1 failure, 2 usage.\n");
@@ -97,13 +103,15 @@ int cr_cmd_network(int argc, char **argv)
         {"snap", required_argument, NULL, 's'},
         {"dangle", required_argument, NULL, 'd'},
         {"load", no_argument, NULL, 'L'},
+        {"topology", required_argument, NULL, 'T'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cr_cli_common common;
     cr_cli_common_init(&common);
-    cr_network_options opt = {-1, 50.0};
+    cr_network_options opt = {-1, 50.0, 0};
     int load_only = 0;
+    const char *topology = NULL;
     int opt_c;
     optind = 1;
     while ((opt_c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -121,6 +129,15 @@ int cr_cmd_network(int argc, char **argv)
             *(opt_c == 's' ? &opt.snap_tolerance_m : &opt.dangle_check_m) = v;
         } else if (opt_c == 'L') {
             load_only = 1;
+        } else if (opt_c == 'T') {
+            if (strcmp(optarg, "attributes") != 0 && strcmp(optarg, "geometry") != 0) {
+                fprintf(stderr,
+                        "crossriver network: --topology is geometry or attributes, not "
+                        "'%s'\n",
+                        optarg);
+                return CR_EXIT_USAGE;
+            }
+            topology = optarg;
         } else if (opt_c == 'h') {
             help(stdout);
             return CR_EXIT_OK;
@@ -143,6 +160,8 @@ int cr_cmd_network(int argc, char **argv)
     if (opt.snap_tolerance_m < 0) {
         opt.snap_tolerance_m = default_snap(set);
     }
+    opt.from_attributes =
+        topology ? strcmp(topology, "attributes") == 0 : cr_network_topology_from_attributes(store);
     cr_network_report rep;
     cr_error err = {0};
     int code = CR_EXIT_OK;

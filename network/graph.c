@@ -212,6 +212,7 @@ static void renumber(cr_graph *g)
     PERMUTE(uint8_t, g->flow, nr, new_reach);
     PERMUTE(int32_t, g->strahler, nr, new_reach);
     PERMUTE(uint8_t, g->reach_class, nr, new_reach);
+    PERMUTE(uint8_t, g->minor, nr, new_reach);
     PERMUTE(int32_t, g->mainstem, nr, new_reach);
     PERMUTE(double, g->node_lon, nn, new_node);
     PERMUTE(double, g->node_lat, nn, new_node);
@@ -234,7 +235,7 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
     if (sqlite3_prepare_v2(db,
                            "SELECT r.fid, r.source_id, d.from_node, d.to_node, d.length_m,"
                            " r.velocity_ms, r.flow, d.strahler, r.reach_class, d.mainstem,"
-                           " r.discharge_m3s"
+                           " r.discharge_m3s, r.divergence"
                            " FROM reaches r JOIN"
                            " reaches_derived d ON d.fid = r.fid WHERE r.valid_to IS NULL"
                            " ORDER BY r.source_id",
@@ -258,6 +259,7 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
             g->flow = cr_xrealloc(g->flow, cap * sizeof *g->flow);
             g->strahler = cr_xrealloc(g->strahler, cap * sizeof *g->strahler);
             g->reach_class = cr_xrealloc(g->reach_class, cap * sizeof *g->reach_class);
+            g->minor = cr_xrealloc(g->minor, cap * sizeof *g->minor);
             g->mainstem = cr_xrealloc(g->mainstem, cap * sizeof *g->mainstem);
         }
         int32_t r = g->n_reaches++;
@@ -274,6 +276,8 @@ cr_status cr_graph_load(cr_store *store, cr_graph **out, cr_error *err)
         g->flow[r] = (uint8_t)cr_flow_parse(flow);
         g->strahler[r] = sqlite3_column_int(st, 7);
         g->reach_class[r] = (uint8_t)class_of((const char *)sqlite3_column_text(st, 8));
+        const char *div = (const char *)sqlite3_column_text(st, 11);
+        g->minor[r] = div != NULL && strcmp(div, "minor") == 0;
         g->mainstem[r] = intern_mainstem(g, (const char *)sqlite3_column_text(st, 9), &names);
         max_node = g->from_node[r] > max_node ? g->from_node[r] : max_node;
         max_node = g->to_node[r] > max_node ? g->to_node[r] : max_node;
@@ -320,6 +324,7 @@ void cr_graph_free(cr_graph *g)
     }
     free(g->mainstem_name);
     free(g->reach_class);
+    free(g->minor);
     free(g->mainstem);
     free(g->reach_id);
     free(g->id_order);

@@ -24,11 +24,15 @@ cr_flow cr_flow_parse(const char *text);
 typedef struct {
     double snap_tolerance_m; /* endpoints closer than this are one node */
     double dangle_check_m;   /* a dangling end this close to another reach is reported */
+    int from_attributes;     /* 1: nodes from the reaches' from/to node IDs or NEXT_DOWN (the
+                                dataset's own topology), reporting where the geometry disagrees;
+                                0: from snapping the geometry */
 } cr_network_options;
 
 /* One validation finding. */
 typedef struct {
-    char kind[24];    /* "disconnected", "dangling", "cycle", "zero_length", "duplicate" */
+    char kind[24];    /* "disconnected", "dangling", "cycle", "zero_length", "duplicate",
+                         "topology" (attributes missing), "topology_mismatch" */
     char detail[480]; /* reach IDs, node, distance */
 } cr_network_issue;
 
@@ -50,6 +54,9 @@ typedef struct {
 cr_status cr_network_build(cr_store *store, const cr_network_options *opt,
                            cr_network_report *report, cr_error *err);
 void cr_network_report_cleanup(cr_network_report *report);
+/* 1 when the store's network was last built from the reaches' attributes (meta
+ * network_topology), so a rebuild after an import keeps that choice. */
+int cr_network_topology_from_attributes(cr_store *store);
 
 /* The graph in compressed sparse rows. Reach r flows (as digitised) from from_node[r] to
  * to_node[r]; down_start/down_reach list, per node, the reaches leaving it; up_start/up_reach
@@ -67,6 +74,7 @@ typedef struct {
     uint8_t *flow;         /* cr_flow */
     int32_t *strahler;
     uint8_t *reach_class; /* CR_CLASS_* for default velocities */
+    uint8_t *minor;       /* 1: a minor path at a split (the data's divergence): main skips it */
     int32_t *mainstem;    /* index into mainstem_name */
     char **mainstem_name;
     int32_t n_mainstems;
@@ -103,7 +111,7 @@ typedef struct {
 
 typedef struct {
     cr_trace_direction direction; /* with the flow, or against it */
-    int main_only;                /* mainstem only (else every branch) */
+    int main_only;                /* mainstem only (else every branch, minor paths included) */
     double max_km;                /* network distance bound (has_max_km), else <= 0 for none */
     double max_hours;             /* travel time bound (has_max_hours), else <= 0 for none */
     double velocity_ms;           /* > 0: use for every reach (overrides data and defaults) */

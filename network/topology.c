@@ -26,6 +26,9 @@ typedef struct {
     char *mainstem;
     int32_t component;
     char *gates; /* JSON array or NULL */
+    /* the dataset's own topology and main-river key, where it has them (NULL otherwise) */
+    char *from_key, *to_key, *next_down, *levelpath;
+    uint8_t topology_given; /* any of from/to node or NEXT_DOWN was given (0: an outlet too) */
 } reach;
 
 typedef struct {
@@ -92,7 +95,8 @@ static cr_status load(net *g, sqlite3 *db, cr_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT fid, source_id, name, flow, lake_id, geom"
+                           "SELECT fid, source_id, name, flow, lake_id, geom, from_node_id,"
+                           " to_node_id, next_down_id, levelpath_id"
                            " FROM reaches WHERE valid_to IS NULL AND geom IS NOT NULL",
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "network: %s", sqlite3_errmsg(db));
@@ -123,6 +127,14 @@ static cr_status load(net *g, sqlite3 *db, cr_error *err)
         r->first = first;
         r->n = n;
         r->length_m = cr_polyline_length_m(g->coords + 2 * first, n);
+        char **keys[4] = {&r->from_key, &r->to_key, &r->next_down, &r->levelpath};
+        for (int k = 0; k < 4; k++) {
+            const char *v = (const char *)sqlite3_column_text(st, 6 + k);
+            /* HydroRIVERS writes NEXT_DOWN 0 at an outlet */
+            int none = v == NULL || *v == '\0' || (k == 2 && strcmp(v, "0") == 0);
+            *keys[k] = none ? NULL : cr_xstrdup(v);
+            r->topology_given |= k < 3 && v != NULL && *v != '\0';
+        }
     }
     sqlite3_finalize(st);
     /* reach-ID order makes node numbering and every derivation deterministic */
@@ -292,6 +304,145 @@ static void snap_endpoints(net *g, double tol)
     free(cells);
     join_pairs(g, pairs, n_pairs, ne);
     free(pairs);
+}
+
+/* ---- the dataset's own topology --------------------------------------------------------- */
+
+typedef struct {
+    const char *key; /* a node ID, borrowed from a reach */
+    int32_t e;       /* the first endpoint with it */
+} key_slot;
+
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Endpoint e joins the first endpoint that named the same node (open addressing). */
+static void unite_by_key(net *g, key_slot *tab, size_t cap, const char *key, int32_t e)
+{
+    size_t h = (size_t)hash_key(key) & (cap - 1);
+    while (tab[h].key && strcmp(tab[h].key, key) != 0) {
+        h = (h + 1) & (cap - 1);
+    }
+    if (tab[h].key == NULL) {
+        tab[h].key = key;
+        tab[h].e = e;
+    } else {
+        unite(g->parent, tab[h].e, e);
+    }
+}
+
+static int32_t reach_index(const net *g, const char *id)
+{
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(g->r[mid].id, id);
+        if (c == 0) {
+            return (int32_t)mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+/* Nodes from the reaches' own attributes: ends that name the same from/to node ID are one
+ * node, and a reach's downstream end is its NEXT_DOWN reach's upstream end. A reach with
+ * neither is reported and left unconnected. */
+static void nodes_from_attributes(net *g)
+{
+    size_t cap = 16;
+    while (cap < 4 * g->n) {
+        cap <<= 1;
+    }
+    key_slot *tab = cr_xcalloc(cap, sizeof *tab);
+    for (size_t i = 0; i < g->n; i++) {
+        const reach *r = &g->r[i];
+        if (r->from_key) {
+            unite_by_key(g, tab, cap, r->from_key, (int32_t)(2 * i));
+        }
+        if (r->to_key) {
+            unite_by_key(g, tab, cap, r->to_key, (int32_t)(2 * i + 1));
+        }
+        if (r->next_down) {
+            int32_t d = reach_index(g, r->next_down);
+            if (d < 0) {
+                add_issue(g->rep, "topology", "reach %s: NEXT_DOWN %s is no reach of the network",
+                          r->id, r->next_down);
+            } else {
+                unite(g->parent, (int32_t)(2 * i + 1), 2 * d);
+            }
+        }
+        if (!r->topology_given) {
+            add_issue(g->rep, "topology",
+                      "reach %s has no topology attributes (from/to node, "
+                      "NEXT_DOWN): left unconnected",
+                      r->id);
+        }
+    }
+    free(tab);
+}
+
+/* Where the attributes and the geometry disagree: ends joined by the attributes that lie
+ * farther apart than tol, and ends within tol that the attributes keep apart. */
+static void compare_with_geometry(net *g, double tol)
+{
+    size_t ne = 2 * g->n;
+    cr_local f;
+    cr_local_init(&f, 0, ne ? endpoint(g, 0)[1] : 0);
+    int32_t *first = cr_xmalloc((ne + 1) * sizeof *first);
+    for (size_t e = 0; e < ne; e++) {
+        first[e] = -1;
+    }
+    size_t far = 0;
+    for (size_t e = 0; e < ne && far < 50; e++) {
+        int32_t root = find(g->parent, (int32_t)e);
+        if (first[root] < 0) {
+            first[root] = (int32_t)e;
+            continue;
+        }
+        const double *p = endpoint(g, (size_t)first[root]), *q = endpoint(g, e);
+        double d = hypot((q[0] - p[0]) * f.kx, (q[1] - p[1]) * f.ky);
+        if (d > tol) {
+            add_issue(g->rep, "topology_mismatch",
+                      "the attributes join the %s end of reach %s and the %s end of reach %s, "
+                      "%.0f m apart",
+                      first[root] % 2 ? "downstream" : "upstream", g->r[first[root] / 2].id,
+                      e % 2 ? "downstream" : "upstream", g->r[e / 2].id, d);
+            far++;
+        }
+    }
+    free(first);
+    /* the geometry's own nodes, on a copy of the union-find */
+    int32_t *attr = g->parent;
+    g->parent = cr_xmalloc((ne + 1) * sizeof *g->parent);
+    for (size_t e = 0; e <= ne; e++) {
+        g->parent[e] = (int32_t)e;
+    }
+    snap_endpoints(g, tol);
+    size_t apart = 0;
+    for (size_t e = 0; e < ne && apart < 50; e++) {
+        int32_t ge = find(g->parent, (int32_t)e);
+        if (ge != (int32_t)e && find(attr, ge) != find(attr, (int32_t)e)) {
+            add_issue(g->rep, "topology_mismatch",
+                      "the %s end of reach %s touches the %s end of reach %s, but the "
+                      "attributes do not connect them",
+                      e % 2 ? "downstream" : "upstream", g->r[e / 2].id,
+                      ge % 2 ? "downstream" : "upstream", g->r[ge / 2].id);
+            apart++;
+        }
+    }
+    free(g->parent);
+    g->parent = attr;
 }
 
 /* Lakes are nodes: every reach end inside a lake (or within tol of its shore) joins the lake's
@@ -745,6 +896,16 @@ static void derive_orders(net *g, const adjacency *a, const int32_t *order)
  * the arriving reach with the longest upstream path, and it inherits the identity. */
 static void derive_mainstems(net *g, const adjacency *a, const int32_t *order)
 {
+    /* the dataset's main-river key first: one mainstem from source to mouth, whatever the
+     * names along it; reaches without one follow the name-and-length rule below */
+    for (size_t i = 0; i < g->n; i++) {
+        reach *r = &g->r[i];
+        if (r->levelpath) {
+            size_t len = strlen(r->levelpath) + 16;
+            r->mainstem = cr_xmalloc(len);
+            snprintf(r->mainstem, len, "levelpath %s", r->levelpath);
+        }
+    }
     for (size_t k = g->n; k-- > 0;) {
         reach *r = &g->r[order[k]];
         if (r->mainstem == NULL) {
@@ -763,7 +924,8 @@ static void derive_mainstems(net *g, const adjacency *a, const int32_t *order)
                 cont = in;
             }
         }
-        if (cont != NULL && (cont->name[0] == '\0' || strcmp(cont->name, r->name) == 0)) {
+        if (cont != NULL && !cont->levelpath && !r->levelpath &&
+            (cont->name[0] == '\0' || strcmp(cont->name, r->name) == 0)) {
             cont->mainstem = cr_xstrdup(r->mainstem);
         }
     }
@@ -960,6 +1122,10 @@ static void free_net(net *g)
         free(g->r[i].name);
         free(g->r[i].lake_id);
         free(g->r[i].mainstem);
+        free(g->r[i].from_key);
+        free(g->r[i].to_key);
+        free(g->r[i].next_down);
+        free(g->r[i].levelpath);
         free(g->r[i].gates);
     }
     free(g->r);
@@ -1018,7 +1184,12 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
         for (size_t i = 0; i < total; i++) {
             g.parent[i] = (int32_t)i;
         }
-        snap_endpoints(&g, opt->snap_tolerance_m);
+        if (opt->from_attributes) {
+            nodes_from_attributes(&g);
+            compare_with_geometry(&g, opt->snap_tolerance_m);
+        } else {
+            snap_endpoints(&g, opt->snap_tolerance_m);
+        }
         phase(&t, "snap endpoints");
         rc = gather_lakes(&g, db, opt->snap_tolerance_m, err);
         phase(&t, "lakes");
@@ -1050,10 +1221,11 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
         rc = cr_store_bump_generation(store, &generation, err);
     }
     if (rc == CR_OK) { /* servers reload the network when this moves */
-        char meta[128];
+        char meta[200];
         snprintf(meta, sizeof meta,
-                 "INSERT OR REPLACE INTO meta VALUES ('network_generation', '%lld')",
-                 (long long)generation);
+                 "INSERT OR REPLACE INTO meta VALUES ('network_generation', '%lld');"
+                 "INSERT OR REPLACE INTO meta VALUES ('network_topology', '%s')",
+                 (long long)generation, opt->from_attributes ? "attributes" : "geometry");
         rc = exec(db, meta, err);
     }
     if (rc == CR_OK) {
@@ -1080,6 +1252,20 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     free_net(&g);
     rep->seconds = cr_monotonic_s() - t0;
     return rc;
+}
+
+int cr_network_topology_from_attributes(cr_store *store)
+{
+    sqlite3_stmt *st;
+    int yes = 0;
+    if (sqlite3_prepare_v2(cr_store_db(store),
+                           "SELECT value = 'attributes' FROM meta WHERE key = 'network_topology'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        yes = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return yes;
 }
 
 void cr_network_report_cleanup(cr_network_report *rep)

@@ -211,10 +211,15 @@ static void reach_node(tracer *t, int32_t w, double d, double h, double var, int
 
 /* In main mode, may the trace continue from node v (reached via reach `via`) into reach s?
  * Downstream: the reach carrying the same mainstem, else (a tributary ending in a river) the
- * leaving reach of highest order. Upstream: the start reach's mainstem only. */
+ * leaving reach of highest order. Upstream: the start reach's mainstem only. A mainstem is the
+ * data's main-river key (level path) where it has one, across name changes; minor paths at
+ * splits are never taken. */
 static int main_allows(const tracer *t, int32_t v, int32_t via, int32_t s)
 {
     const cr_graph *g = t->g;
+    if (g->minor[s]) {
+        return 0; /* a minor path at a split is never the main one */
+    }
     if (t->opt->direction == CR_TRACE_UP) {
         return g->mainstem[s] == t->start_mainstem;
     }
@@ -222,7 +227,7 @@ static int main_allows(const tracer *t, int32_t v, int32_t via, int32_t s)
     int32_t best = -1;
     for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
         int32_t c = g->down_reach[k];
-        if (t->blocked[c] || t->reversed[c]) {
+        if (t->blocked[c] || t->reversed[c] || g->minor[c]) {
             continue;
         }
         if (g->mainstem[c] == ms) {

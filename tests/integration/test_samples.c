@@ -194,7 +194,7 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     /* Wujiang outfalls near the Qingpu line see Qingpu across it */
     assert_true(count(db, "SELECT count(*) FROM outfalls_current WHERE county_code='320509' AND"
                           " boundary_across_code='310118'") > 0);
-    cr_network_options nopt = {5.0, 50.0};
+    cr_network_options nopt = {5.0, 50.0, 0};
     cr_network_report rep;
     assert_int_equal(cr_network_build(store, &nopt, &rep, &e), CR_OK);
     assert_int_equal(rep.components, 1);

@@ -36,7 +36,7 @@ static void ingest_reaches(test_store *t, const reach_spec *r, size_t n)
 
 static void build(test_store *t, cr_network_report *rep)
 {
-    cr_network_options o = {5.0, 50.0};
+    cr_network_options o = {5.0, 50.0, 0};
     cr_error e = {0};
     if (cr_network_build(t->store, &o, rep, &e) != CR_OK) {
         fail_msg("%s", e.msg);

@@ -38,7 +38,7 @@ static int setup(void **state)
     (void)state;
     g_t = test_store_new();
     test_store_ingest(g_t, "reaches", "reaches.geojson", REACHES, NULL);
-    cr_network_options o = {5.0, 50.0};
+    cr_network_options o = {5.0, 50.0, 0};
     cr_network_report rep;
     cr_error e = {0};
     assert_int_equal(cr_network_build(g_t->store, &o, &rep, &e), CR_OK);

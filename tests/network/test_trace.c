@@ -39,7 +39,7 @@ static void load(const spec *r, size_t n, const char *lakes)
     cr_strbuf_puts(&sb, "]}");
     test_store_ingest(g_t, "reaches", "reaches.geojson", sb.data, NULL);
     cr_strbuf_cleanup(&sb);
-    cr_network_options o = {5.0, 50.0};
+    cr_network_options o = {5.0, 50.0, 0};
     cr_network_report rep;
     cr_error e = {0};
     assert_int_equal(cr_network_build(g_t->store, &o, &rep, &e), CR_OK);
