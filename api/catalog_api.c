@@ -44,7 +44,12 @@ cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, 
         json_t *a;
         json_array_foreach(json_object_get(ts, "attributes"), k, a)
         {
-            int fi = cr_layer_def_field_index(d, json_string_value(a));
+            const char *an = json_string_value(a);
+            if (an && strncmp(an, "accumulated.", 12) == 0) {
+                json_object_set_new(fields, an, json_string("Number")); /* an upstream total */
+                continue;
+            }
+            int fi = cr_layer_def_field_index(d, an);
             if (fi >= 0 && !d->fields[fi].restricted) {
                 json_object_set_new(fields, d->fields[fi].name,
                                     json_string(tilejson_type(d->fields[fi].type)));

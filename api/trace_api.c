@@ -330,6 +330,23 @@ cr_status cr_api_trace_number(const char *param, const char *shown_as, const cha
     return cr_error_set(err, CR_EINVAL, "%s is not a number of a trace request", param);
 }
 
+/* The stored upstream totals of one reach: {field: value}. */
+static json_t *accumulated_at(cr_store *store, const cr_graph *g, int32_t reach)
+{
+    json_t *out = json_object();
+    sqlite3_stmt *st = cr_store_cached(store, "SELECT field, value FROM reach_accumulations"
+                                              " WHERE reach_fid = ? ORDER BY field");
+    if (st) {
+        sqlite3_bind_int64(st, 1, g->reach_fid[reach]);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_object_set_new(out, (const char *)sqlite3_column_text(st, 0),
+                                json_real(sqlite3_column_double(st, 1)));
+        }
+        sqlite3_reset(st);
+    }
+    return out;
+}
+
 cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
                        const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
                        cr_error *err)
@@ -413,8 +430,10 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
                                           req->spill_hours, "dispersion_m2s", req->dispersion_m2s));
         }
         if (req->direction == CR_TRACE_UP) {
-            /* upstream: the candidate sources, for a joint investigation (追踪溯源) */
+            /* upstream: the candidate sources, for a joint investigation (追踪溯源), and the
+             * totals accumulated upstream of the start (crossriver accumulate) */
             json_object_set_new(report, "attribution", cr_trace_attribution(store, report));
+            json_object_set_new(report, "accumulated", accumulated_at(store, g, reach));
         }
         if (req->geojson) {
             *out = to_geojson(store, g, report);

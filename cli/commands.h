@@ -16,5 +16,6 @@ int cr_cmd_generalise(int argc, char **argv);
 int cr_cmd_patrol(int argc, char **argv);
 int cr_cmd_export(int argc, char **argv);
 int cr_cmd_review(int argc, char **argv);
+int cr_cmd_accumulate(int argc, char **argv);
 
 #endif

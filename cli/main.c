@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"join", cr_cmd_join, "join features to reaches, counties, towns, zones and boundaries"},
     {"network", cr_cmd_network, "build the river network topology and validate it"},
     {"trace", cr_cmd_trace, "trace up/downstream: reaches, features met, who to notify"},
+    {"accumulate", cr_cmd_accumulate, "sum a quantity over everything upstream of every reach"},
     {"generalise", cr_cmd_generalise, "rebuild polygon layers' low-zoom generalisations"},
     {"export", cr_cmd_export, "boundary-dispute evidence: a BagIt package, and its verification"},
     {"patrol", cr_cmd_patrol, "plan a joint river patrol: route, stops, legs, GPX/KML/checklist"},

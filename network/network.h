@@ -99,6 +99,37 @@ int32_t cr_graph_find_reach(const cr_graph *g, const char *reach_id);
 /* 1 when the CSR arrays are consistent (for assert()). */
 int cr_graph_check(const cr_graph *g);
 
+/* ---- upstream accumulation ------------------------------------------------------------ */
+
+typedef enum { CR_SPLIT_MAIN = 0, CR_SPLIT_FRACTION } cr_split_rule;
+
+typedef struct {
+    const char *field;          /* a reach field (discharge_m3s) or LAYER.FIELD summed over the
+                                   point features joined to each reach (outfalls.discharge_m3d) */
+    cr_split_rule split;        /* at a split: all to the main path, or by fraction_field */
+    const char *fraction_field; /* reaches: the share of a split a leaving reach takes */
+} cr_accumulate_options;
+
+typedef struct {
+    int64_t reaches;   /* reaches accumulated */
+    int64_t sources;   /* values found (reaches with the field, or features) */
+    double at_outlets; /* the totals leaving the network */
+    int64_t in_cycles; /* reaches on one-way cycles, cut where each closes */
+    double seconds;
+} cr_accumulate_report;
+
+/* Sum opt->field over everything upstream of every reach (the reach itself included), in flow
+ * order, splitting by opt->split; the totals are stored in reach_accumulations (field,
+ * reach_fid, value), where tiles (attribute "accumulated.FIELD") and traces find them, and the
+ * reaches' tiles are invalidated. *values_out (may be NULL) gets them per graph reach (caller
+ * frees with free()). CR_EINVAL for a field that is not a number. */
+cr_status cr_network_accumulate(cr_store *store, const cr_graph *g,
+                                const cr_accumulate_options *opt, double **values_out,
+                                cr_accumulate_report *report, cr_error *err);
+/* Store totals per graph reach under field (one transaction; replaces that field's). */
+cr_status cr_network_store_accumulation(cr_store *store, const cr_graph *g, const char *field,
+                                        const double *total, cr_error *err);
+
 /* ---- tracing ------------------------------------------------------------------------- */
 
 typedef enum { CR_TRACE_DOWN = 0, CR_TRACE_UP = 1 } cr_trace_direction;

@@ -190,6 +190,20 @@ static cr_status parse_field(json_t *fj, const char *path, size_t idx, cr_field_
     return CR_OK;
 }
 
+/* "accumulated.FIELD" or "accumulated.LAYER.FIELD" with identifier characters only. */
+static int accumulated_name(const char *name)
+{
+    if (name == NULL || strncmp(name, "accumulated.", 12) != 0 || name[12] == '\0') {
+        return 0;
+    }
+    for (const char *p = name + 12; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The "tile" settings (read by the tiler, the server and the generaliser): known keys with
  * the right types, attributes that are fields, generalisation only for polygons. */
 static cr_status check_tile(const char *path, const cr_layer_def *d, const json_t *tile,
@@ -232,6 +246,9 @@ static cr_status check_tile(const char *path, const cr_layer_def *d, const json_
     size_t i;
     json_array_foreach(json_object_get(tile, "attributes"), i, v)
     {
+        if (cr_layer_is_network(d) && accumulated_name(json_string_value(v))) {
+            continue; /* a total of `crossriver accumulate` (reach_accumulations) */
+        }
         if (cr_layer_def_field_index(d, json_string_value(v)) < 0) {
             return cr_error_set(err, CR_EINVAL, "%s: tile.attributes[%zu]: no field '%s'", path, i,
                                 json_string_value(v) ? json_string_value(v) : "?");

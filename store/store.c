@@ -101,7 +101,10 @@ static const char *BASE_SCHEMA =
     "CREATE INDEX IF NOT EXISTS rejects_batch ON rejects(batch_id, source_row);"
     "CREATE TABLE IF NOT EXISTS tile_changes (generation INTEGER NOT NULL, layer TEXT NOT NULL,"
     " minx REAL NOT NULL, miny REAL NOT NULL, maxx REAL NOT NULL, maxy REAL NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS tile_changes_generation ON tile_changes(generation);";
+    "CREATE INDEX IF NOT EXISTS tile_changes_generation ON tile_changes(generation);"
+    "CREATE TABLE IF NOT EXISTS reach_accumulations (field TEXT NOT NULL,"
+    " reach_fid INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (field, reach_fid))"
+    " WITHOUT ROWID;";
 
 /* Columns of import_batches added after the first schema (ALTER TABLE on older stores). */
 static const cr_derived_column BATCH_COLUMNS[] = {

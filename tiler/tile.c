@@ -697,7 +697,8 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
     int buffer = req->buffer >= 0 ? req->buffer : 64;
     /* attributes: the listed ones that exist and the client may see, in listed order */
     const json_t *attrs = json_object_get(ts, "attributes");
-    int cols[64];
+    int cols[64]; /* field index, or -1 for an accumulated total (acc_name) */
+    const char *acc_name[64];
     size_t n_cols = 0;
     /* restricted data for this client: the layer's, in the jurisdictions it opens */
     int opened = cr_access_layer(req->access, d->name);
@@ -710,7 +711,18 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
     json_t *a;
     json_array_foreach(attrs, i, a)
     {
-        int fi = cr_layer_def_field_index(d, json_string_value(a));
+        const char *an = json_string_value(a);
+        if (an && strncmp(an, "accumulated.", 12) == 0 && n_cols < 64) {
+            /* a total of crossriver accumulate (names are checked by the layer definition) */
+            acc_name[n_cols] = an;
+            cols[n_cols++] = -1;
+            cr_strbuf_printf(&cols_sql,
+                             ", (SELECT value FROM reach_accumulations WHERE field = '%s' AND"
+                             " reach_fid = c.fid)",
+                             an + 12);
+            continue;
+        }
+        int fi = cr_layer_def_field_index(d, an);
         if (fi < 0 || n_cols == 64 || (d->fields[fi].restricted && !opened)) {
             continue;
         }
@@ -846,8 +858,14 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
         }
         int restricted_here = 0;
         for (size_t c = 0; c < n_cols && keep; c++) {
-            const cr_field_def *fd = &d->fields[cols[c]];
             int col = (int)c + 3;
+            if (cols[c] < 0) {
+                if (sqlite3_column_type(st, col) != SQLITE_NULL) {
+                    cr_mvt_attr_double(l, acc_name[c], sqlite3_column_double(st, col));
+                }
+                continue;
+            }
+            const cr_field_def *fd = &d->fields[cols[c]];
             if (fd->restricted && !open_here) {
                 continue;
             }

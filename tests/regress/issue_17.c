@@ -3,10 +3,14 @@
  * cr_api_trace): one parser with one set of messages, zero bounds honoured, the start reach
  * excluded on request, and distances measured from either end of the start reach. */
 #include "api/api.h"
+#include "etl/join.h"
 #include "test_common.h"
 #include "test_store.h"
+#include "tiler/tile.h"
 
+#include <gdal.h>
 #include <math.h>
+#include <ogr_api.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -310,6 +314,176 @@ static void test_level_path_across_names_and_a_diversion(void **state)
     test_store_free(t);
 }
 
+/* ---- 5. upstream accumulation ------------------------------------------------------- */
+
+static double total_of(test_store *t, const char *field, const char *reach)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce((SELECT value * 1000 FROM reach_accumulations a JOIN reaches_current"
+             " r ON r.fid = a.reach_fid WHERE a.field = '%s' AND r.source_id = '%s'), -1)",
+             field, reach);
+    return (double)test_store_count(t, sql) / 1000.0; /* exact to 1e-3 for these sums */
+}
+
+static void accumulate(test_store *t, const char *field, cr_split_rule split, const char *fraction,
+                       cr_accumulate_report *rep)
+{
+    cr_graph *g = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_graph_load(t->store, &g, &e), CR_OK);
+    cr_accumulate_options o = {field, split, fraction};
+    double *v = NULL;
+    if (cr_network_accumulate(t->store, g, &o, &v, rep, &e) != CR_OK) {
+        fail_msg("%s", e.msg);
+    }
+    free(v);
+    cr_graph_free(g);
+}
+
+/* A binary tree three levels deep (15 reaches), 1 m³/s on each: every reach carries the
+ * reaches of its subtree, 2^(levels below + 1) − 1 — the closed form. */
+static void test_dendritic_tree_closed_form(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    cr_strbuf sb = {0};
+    cr_strbuf_puts(&sb, "{\"type\":\"FeatureCollection\",\"features\":[");
+    /* node k (1-based heap numbering) sits at depth d = floor(log2 k); reach k runs from node
+     * k to its parent k/2 (node 0 is the outlet below the root) */
+    for (int k = 1; k <= 15; k++) {
+        int d = 0;
+        while ((2 << d) <= k) {
+            d++;
+        }
+        int parent = k / 2;
+        int pd = parent ? (int)floor(log2(parent)) : -1;
+        double x = 120.5 + ((k - (1 << d)) + 0.5) / (1 << d) * 0.2, y = 31.0 + 0.02 * (d + 1);
+        double px = parent ? 120.5 + ((parent - (1 << pd)) + 0.5) / (1 << pd) * 0.2 : 120.6;
+        double py = 31.0 + 0.02 * (pd + 1);
+        cr_strbuf_printf(&sb,
+                         "%s{\"type\":\"Feature\",\"properties\":{\"reach_id\":\"K%02d\","
+                         "\"name\":\"树%d\",\"reach_class\":\"支流\",\"flow\":\"顺流\","
+                         "\"discharge_m3s\":1},\"geometry\":{\"type\":\"LineString\","
+                         "\"coordinates\":[[%.6f,%.6f],[%.6f,%.6f]]}}",
+                         k > 1 ? "," : "", k, k, x, y, px, py);
+    }
+    cr_strbuf_puts(&sb, "]}");
+    test_store_ingest(t, "reaches", "tree.geojson", sb.data, NULL);
+    cr_strbuf_cleanup(&sb);
+    cr_network_options o = {5.0, 50.0, 0};
+    cr_network_report rep;
+    cr_error e = {0};
+    assert_int_equal(cr_network_build(t->store, &o, &rep, &e), CR_OK);
+    cr_network_report_cleanup(&rep);
+    cr_accumulate_report ar;
+    accumulate(t, "discharge_m3s", CR_SPLIT_MAIN, NULL, &ar);
+    for (int k = 1; k <= 15; k++) {
+        int d = (int)floor(log2(k));
+        char id[8];
+        snprintf(id, sizeof id, "K%02d", k);
+        assert_true(fabs(total_of(t, "discharge_m3s", id) - ((1 << (4 - d)) - 1)) < 1e-9);
+    }
+    assert_true(fabs(ar.at_outlets - 15) < 1e-9);
+    assert_int_equal(ar.in_cycles, 0);
+    test_store_free(t);
+}
+
+/* A braid, a diversion leaving the network and a lake: the split rules, and the totals. */
+static void test_braid_diversion_and_lake(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    static const char lakes[] =
+        "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":"
+        "{\"lake_id\":\"LK\",\"name\":\"湖\"},\"geometry\":{\"type\":\"Polygon\","
+        "\"coordinates\":[[[120.60,30.99],[120.62,30.99],[120.62,31.01],[120.60,31.01],"
+        "[120.60,30.99]]]}}]}";
+    test_store_ingest(t, "lakes", "lakes.geojson", lakes, NULL);
+    /* A splits into B1 and B2 (a minor path), which meet again, and X, a minor diversion out
+     * of the network; C flows on into the lake, I2 also; O leaves the lake. */
+    const reach_spec r[] = {
+        {"A", "干", "\"discharge_m3s\":10", "[[120.50,31.00],[120.52,31.00]]"},
+        {"B1", "干", "\"discharge_m3s\":1,\"width_m\":30,\"divergence\":\"1\"",
+         "[[120.52,31.00],[120.535,31.005],[120.55,31.00]]"},
+        {"B2", "汊", "\"discharge_m3s\":2,\"width_m\":70,\"divergence\":\"2\"",
+         "[[120.52,31.00],[120.535,30.995],[120.55,31.00]]"},
+        {"C", "干", "\"discharge_m3s\":0", "[[120.55,31.00],[120.605,31.00]]"},
+        /* a diversion leaving the network from A's end to an outlet of its own */
+        {"X", "引", "\"discharge_m3s\":0.5,\"width_m\":0,\"divergence\":\"2\"",
+         "[[120.52,31.00],[120.53,30.97]]"},
+        {"I2", "入", "\"discharge_m3s\":3", "[[120.61,30.95],[120.61,30.995]]"},
+        {"O", "出", "\"discharge_m3s\":1", "[[120.615,31.005],[120.66,31.00]]"},
+    };
+    cr_network_report rep;
+    build_reaches(t, r, 7, 0, &rep);
+    cr_network_report_cleanup(&rep);
+    cr_accumulate_report ar;
+    accumulate(t, "discharge_m3s", CR_SPLIT_MAIN, NULL, &ar);
+    /* all of A to the main path B1; B2 only its own; both meet again above C */
+    assert_true(fabs(total_of(t, "discharge_m3s", "B1") - 11) < 1e-9);
+    assert_true(fabs(total_of(t, "discharge_m3s", "B2") - 2) < 1e-9);
+    assert_true(fabs(total_of(t, "discharge_m3s", "C") - 13) < 1e-9);
+    /* the lake mixes what comes in: C and I2, plus O's own */
+    assert_true(fabs(total_of(t, "discharge_m3s", "O") - 17) < 1e-9);
+    assert_true(fabs(total_of(t, "discharge_m3s", "X") - 0.5) < 1e-9); /* none of A */
+    assert_true(fabs(ar.at_outlets - 17.5) < 1e-9);
+    accumulate(t, "discharge_m3s", CR_SPLIT_FRACTION, "width_m", &ar);
+    assert_true(fabs(total_of(t, "discharge_m3s", "B1") - 4) < 1e-9);  /* 1 + 0.3 × 10 */
+    assert_true(fabs(total_of(t, "discharge_m3s", "B2") - 9) < 1e-9);  /* 2 + 0.7 × 10 */
+    assert_true(fabs(total_of(t, "discharge_m3s", "X") - 0.5) < 1e-9); /* a share of 0 */
+    assert_true(fabs(total_of(t, "discharge_m3s", "O") - 17) < 1e-9);
+    /* the features joined to a reach: an outfall on A counts on every reach below it */
+    char csv[256];
+    snprintf(csv, sizeof csv,
+             "排污口编码,排污口名称,排污口类型,日排放量,经度,纬度\n"
+             "F-1,一号,工业,250,120.51,31.0002\n");
+    test_store_ingest(t, "outfalls", "f.csv", csv, NULL);
+    cr_join_stats js;
+    cr_error e = {0};
+    assert_int_equal(cr_join_after_ingest(t->store, "outfalls", NULL, 0, &js, &e), CR_OK);
+    accumulate(t, "outfalls.discharge_m3d", CR_SPLIT_MAIN, NULL, &ar);
+    assert_int_equal(ar.sources, 1);
+    assert_true(fabs(total_of(t, "outfalls.discharge_m3d", "O") - 250) < 1e-9);
+    assert_true(fabs(total_of(t, "outfalls.discharge_m3d", "B2") - 0) < 1e-9);
+    /* the totals are in the reaches' tiles (as GDAL's MVT driver reads them) */
+    int x, y;
+    cr_tile_at(120.51, 31.0, 12, &x, &y);
+    cr_tile_request req = {.z = 12, .x = x, .y = y, .buffer = -1, .layers = "reaches"};
+    cr_strbuf tile = {0};
+    cr_tile_stats st;
+    assert_int_equal(cr_tile_render(t->store, &req, &tile, &st, &e), CR_OK);
+    char path[160], zs[16], xs[16], ys[16];
+    snprintf(path, sizeof path, "%s/acc.mvt", t->dir);
+    FILE *out = fopen(path, "wb");
+    fwrite(tile.data, 1, tile.len, out);
+    fclose(out);
+    cr_strbuf_cleanup(&tile);
+    GDALAllRegister();
+    snprintf(zs, sizeof zs, "Z=%d", 12);
+    snprintf(xs, sizeof xs, "X=%d", x);
+    snprintf(ys, sizeof ys, "Y=%d", y);
+    const char *opts[] = {zs, xs, ys, NULL};
+    const char *drivers[] = {"MVT", NULL};
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "reaches");
+    assert_non_null(l);
+    int found = 0;
+    OGRFeatureH f;
+    while ((f = OGR_L_GetNextFeature(l)) != NULL) {
+        int a = OGR_F_GetFieldIndex(f, "accumulated.outfalls.discharge_m3d");
+        if (strcmp(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "reach_id")), "A") == 0) {
+            assert_true(a >= 0 && fabs(OGR_F_GetFieldAsDouble(f, a) - 250) < 1e-9);
+            found = 1;
+        }
+        OGR_F_Destroy(f);
+    }
+    assert_true(found);
+    GDALClose(ds);
+    test_store_free(t);
+}
+
 int main(void)
 {
     cr_store_global_init();
@@ -320,6 +494,8 @@ int main(void)
         cmocka_unit_test(test_attribute_topology_disagreeing_with_geometry),
         cmocka_unit_test(test_next_down_network),
         cmocka_unit_test(test_level_path_across_names_and_a_diversion),
+        cmocka_unit_test(test_dendritic_tree_closed_form),
+        cmocka_unit_test(test_braid_diversion_and_lake),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
