@@ -7,7 +7,7 @@
 
 #include "etl/join.h"
 #include "network/network.h"
-#include "network/patrol.h"
+#include "ops/ops.h"
 
 /* Where distances are measured from: the start point (a reach start: the end the trace enters
  * it by, its outlet upstream and its inlet downstream), or a named end of the start reach. */

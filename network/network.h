@@ -219,22 +219,4 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
                           const cr_trace_options *opt, cr_trace_result *out, cr_error *err);
 void cr_trace_result_cleanup(cr_trace_result *r);
 
-/* The trace as JSON for people and programs: {reaches: [{reach_id, distance_km, time_h, …}],
- * features: [{layer, id, name, distance_km, time_h, …}] (joined point features on the covered
- * parts and protection zones covering a reached reach, by distance), jurisdictions:
- * [{code, name, distance_km, time_h, contacts}] in the order the trace enters them — the
- * notification list}. Restricted contact fields only where access opens the contacts layer in that
- * jurisdiction (NULL: none). Caller frees with json_decref. */
-json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
-                        const cr_access *access);
-/* Add a spill estimate to every monitoring section and protection zone (intake) of a downstream
- * report: {spill: {leading_edge_h, peak_h, peak_mg_l, trailing_edge_h, discharge_m3s}}. */
-void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result *res,
-                        const cr_trace_options *opt, double mass_kg, double release_h);
-/* Source attribution (追踪溯源) from an upstream trace's report: the candidate outfalls, ranked
- * by network distance (then travel time), grouped by the county they are in, groups in the
- * order of their nearest candidate: [{county_code, county_name, outfalls: [{id, name, kind,
- * distance_km, time_h, …}]}]. New reference; caller frees with json_decref. */
-json_t *cr_trace_attribution(cr_store *store, const json_t *report);
-
 #endif

@@ -2,7 +2,7 @@
 /* Upstream/downstream tracing on the CSR graph: Dijkstra over nodes by network distance, so
  * loops, braids and lakes terminate and every reach is reported once, at its shortest
  * distance. Rule: reads the graph only; all state is per call (thread-safe on a shared graph). */
-#include "heap.h"
+#include "core/heap.h"
 #include "network.h"
 
 #include <math.h>
@@ -87,7 +87,7 @@ typedef struct {
     int32_t start_mainstem;
     cr_trace_result *out;
     size_t cap; /* reaches allocated in out */
-    heap h;
+    cr_heap h;
     struct cr_trace_workspace *ws; /* to note the nodes touched */
     int fifo;                      /* unbounded: label-correcting with a FIFO queue */
     int32_t *queue;                /* ring of nodes (fifo), n_nodes + 1 */
@@ -202,7 +202,7 @@ static void reach_node(tracer *t, int32_t w, double d, double h, double var, int
     n->var = var;
     n->via = via;
     if (!t->fifo) {
-        heap_push(&t->h, d, w);
+        cr_heap_push(&t->h, d, w);
     } else if (!n->done) {
         n->done = 1;
         t->queue[(t->q_head + t->q_len++) & (t->q_cap - 1)] = w;
@@ -332,7 +332,7 @@ struct cr_trace_workspace {
     int rates_ready;
     int32_t *queue; /* FIFO ring for unbounded traces, allocated on first use */
     size_t n_touched, cap_touched;
-    heap h;
+    cr_heap h;
 };
 
 cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
@@ -491,7 +491,7 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
         expand(&t, v);
     }
     while (!t.fifo && t.h.n > 0) {
-        heap_item it = heap_pop(&t.h);
+        cr_heap_item it = cr_heap_pop(&t.h);
         if (t.ns[it.node].done || it.d > t.ns[it.node].dist) {
             continue;
         }

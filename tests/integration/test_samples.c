@@ -4,6 +4,7 @@
 #include "etl/etl.h"
 #include "etl/join.h"
 #include "network/network.h"
+#include "ops/ops.h"
 #include "test_common.h"
 
 #include <sqlite3.h>

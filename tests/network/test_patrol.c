@@ -3,7 +3,7 @@
  * order, a river and a spur (a dead end patrolled and come back from), from and to points
  * against the flow, and what is refused. */
 #include "geo/geo.h"
-#include "network/patrol.h"
+#include "ops/ops.h"
 #include "test_common.h"
 #include "test_store.h"
 

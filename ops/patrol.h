@@ -13,10 +13,10 @@
  * - the route is split into legs by jurisdiction (the joins' reach→county segments), each with
  *   its lead agency (the river-chief office) and, where the caller may see them, the liaison;
  * - time = length / speed (10 km/h by boat, 4 km/h on foot) + a dwell per stop (10 min). */
-#ifndef CR_NETWORK_PATROL_H
-#define CR_NETWORK_PATROL_H
+#ifndef CR_OPS_PATROL_H
+#define CR_OPS_PATROL_H
 
-#include "network.h"
+#include "network/network.h"
 
 typedef struct {
     const char *rivers;      /* comma-separated names (a reach matches when its name contains

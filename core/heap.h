@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* heap: the binary min-heap of (distance, node) the network's shortest-path searches share
- * (tracing, patrol routes). Internal to network/. */
-#ifndef CR_NETWORK_HEAP_H
-#define CR_NETWORK_HEAP_H
+/* heap: the binary min-heap of (distance, node) that shortest-path searches share (tracing,
+ * patrol routes). Header only; the caller owns h->a and frees it with free(). */
+#ifndef CR_CORE_HEAP_H
+#define CR_CORE_HEAP_H
 
 #include "core/core.h"
 
 typedef struct {
     double d; /* metres */
     int32_t node;
-} heap_item;
+} cr_heap_item;
 
 typedef struct {
-    heap_item *a;
+    cr_heap_item *a;
     size_t n, cap;
-} heap;
+} cr_heap;
 
-static inline void heap_push(heap *h, double d, int32_t node)
+static inline void cr_heap_push(cr_heap *h, double d, int32_t node)
 {
     if (h->n == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 256;
@@ -27,13 +27,13 @@ static inline void heap_push(heap *h, double d, int32_t node)
         h->a[i] = h->a[(i - 1) / 2];
         i = (i - 1) / 2;
     }
-    h->a[i] = (heap_item){d, node};
+    h->a[i] = (cr_heap_item){d, node};
 }
 
-static inline heap_item heap_pop(heap *h)
+static inline cr_heap_item cr_heap_pop(cr_heap *h)
 {
-    heap_item top = h->a[0];
-    heap_item last = h->a[--h->n];
+    cr_heap_item top = h->a[0];
+    cr_heap_item last = h->a[--h->n];
     size_t i = 0;
     for (;;) {
         size_t c = 2 * i + 1;

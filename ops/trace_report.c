@@ -2,7 +2,7 @@
 /* What a trace means for people: the reaches with distance and time, the features met on the
  * way (from the stored joins), and the jurisdictions entered in order with their contacts —
  * the notification list. Rule: read-only on the store. */
-#include "network.h"
+#include "ops.h"
 
 #include <math.h>
 #include <sqlite3.h>

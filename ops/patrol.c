@@ -3,8 +3,8 @@
  * network), place the stops, split into legs by jurisdiction. */
 #include "patrol.h"
 
+#include "core/heap.h"
 #include "geo/geo.h"
-#include "heap.h"
 
 #include <float.h>
 #include <math.h>
@@ -47,7 +47,7 @@ typedef struct {
     int32_t *via; /* reach used to reach the node, -1 */
     int32_t *touched;
     size_t n_touched;
-    heap h;
+    cr_heap h;
 } paths;
 
 static void paths_reset(paths *p)
@@ -68,7 +68,7 @@ static void relax(paths *p, int32_t v, double d, int32_t reach)
         }
         p->dist[v] = d;
         p->via[v] = reach;
-        heap_push(&p->h, d, v);
+        cr_heap_push(&p->h, d, v);
     }
 }
 
@@ -84,7 +84,7 @@ static int32_t search(paths *p, int32_t src, int (*stop)(void *, int32_t), void 
     paths_reset(p);
     relax(p, src, 0, -1);
     while (p->h.n) {
-        heap_item it = heap_pop(&p->h);
+        cr_heap_item it = cr_heap_pop(&p->h);
         if (it.d > p->dist[it.node]) {
             continue;
         }

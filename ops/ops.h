@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* ops: the work of joint prevention and control on top of the network — what a trace means
+ * for people (the features met, who to notify in order, a spill's arrival, the candidate
+ * sources upstream) and joint patrols (ops/patrol.h). Rule: network/ is topology, graph and
+ * trace; everything that reads outfalls, reports or contacts for people lives here. */
+#ifndef CR_OPS_OPS_H
+#define CR_OPS_OPS_H
+
+#include "network/network.h"
+#include "ops/patrol.h"
+
+/* The trace as JSON for people and programs: {reaches: [{reach_id, distance_km, time_h, …}],
+ * features: [{layer, id, name, distance_km, time_h, …}] (joined point features on the covered
+ * parts and protection zones covering a reached reach, by distance), jurisdictions:
+ * [{code, name, distance_km, time_h, contacts}] in the order the trace enters them — the
+ * notification list}. Restricted contact fields only where access opens the contacts layer in that
+ * jurisdiction (NULL: none). Caller frees with json_decref. */
+json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
+                        const cr_access *access);
+/* Add a spill estimate to every monitoring section and protection zone (intake) of a downstream
+ * report: {spill: {leading_edge_h, peak_h, peak_mg_l, trailing_edge_h, discharge_m3s}}. */
+void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result *res,
+                        const cr_trace_options *opt, double mass_kg, double release_h);
+/* Source attribution (追踪溯源) from an upstream trace's report: the candidate outfalls, ranked
+ * by network distance (then travel time), grouped by the county they are in, groups in the
+ * order of their nearest candidate: [{county_code, county_name, outfalls: [{id, name, kind,
+ * distance_km, time_h, …}]}]. New reference; caller frees with json_decref. */
+json_t *cr_trace_attribution(cr_store *store, const json_t *report);
+
+#endif
