@@ -53,4 +53,31 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
  * server's gzip answer and a seeded MBTiles blob are identical. 0 on failure. */
 int cr_tile_gzip(const char *in, size_t n, char **out, size_t *out_len);
 
+/* ---- seeding -------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *out_path;        /* the MBTiles file (written to out_path.partial, renamed) */
+    double bbox[4];              /* west, south, east, north in degrees */
+    int zmin, zmax;              /* zoom range, inclusive */
+    const char *layers;          /* comma-separated subset, or NULL for every public layer */
+    const json_t *vector_layers; /* TileJSON vector_layers for the metadata (borrowed), or NULL */
+    cr_progress_fn progress;     /* may be NULL */
+    void *progress_user;
+} cr_seed_options;
+
+typedef struct {
+    uint64_t total;  /* tiles of the bbox and zooms */
+    uint64_t done;   /* rendered */
+    uint64_t stored; /* not empty, so stored */
+    uint64_t bytes;  /* gzip bytes stored */
+} cr_seed_stats;
+
+/* Tiles in bbox at zooms zmin..zmax. */
+uint64_t cr_tile_count(const double bbox[4], int zmin, int zmax);
+/* Render every tile of o->bbox at o->zmin..o->zmax into an MBTiles 1.3 file (format pbf, gzip
+ * as the server sends them, TMS rows, TileJSON metadata); empty tiles are not stored. Errors
+ * name the tile; nothing is left behind but a complete file. */
+cr_status cr_tiler_seed_mbtiles(cr_store *store, const cr_seed_options *o, cr_seed_stats *stats,
+                                cr_error *err);
+
 #endif
