@@ -31,16 +31,6 @@ static void help(FILE *out)
             "Exit codes: 0 built (issues are reported, not fatal), 1 failure, 2 usage.\n");
 }
 
-/* Default snapping tolerance from the reaches layer definition. */
-static double default_snap(const cr_layer_set *set)
-{
-    const cr_layer_def *d = cr_layer_set_find(set, "reaches");
-    json_t *v = d ? json_object_get(json_object_get(json_object_get(d->json, "join"), "network"),
-                                    "snap_tolerance_m")
-                  : NULL;
-    return json_is_number(v) ? json_number_value(v) : 5.0;
-}
-
 static void print_report(const cr_network_report *r, int json)
 {
     if (json) {
@@ -157,11 +147,11 @@ int cr_cmd_network(int argc, char **argv)
         cr_layer_set_free(set);
         return code;
     }
-    if (opt.snap_tolerance_m < 0) {
-        opt.snap_tolerance_m = default_snap(set);
-    }
-    opt.from_attributes =
-        topology ? strcmp(topology, "attributes") == 0 : cr_network_topology_from_attributes(store);
+    cr_network_options defaults;
+    cr_network_options_for(store, &defaults);
+    opt.snap_tolerance_m =
+        opt.snap_tolerance_m < 0 ? defaults.snap_tolerance_m : opt.snap_tolerance_m;
+    opt.from_attributes = topology ? strcmp(topology, "attributes") == 0 : defaults.from_attributes;
     cr_network_report rep;
     cr_error err = {0};
     int code = CR_EXIT_OK;

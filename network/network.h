@@ -57,6 +57,9 @@ void cr_network_report_cleanup(cr_network_report *report);
 /* 1 when the store's network was last built from the reaches' attributes (meta
  * network_topology), so a rebuild after an import keeps that choice. */
 int cr_network_topology_from_attributes(cr_store *store);
+/* The options a rebuild uses: the reaches layer's join.network.snap_tolerance_m (else 5 m),
+ * a 50 m dangle check, and the store's last topology choice. */
+void cr_network_options_for(cr_store *store, cr_network_options *out);
 
 /* The graph in compressed sparse rows. Reach r flows (as digitised) from from_node[r] to
  * to_node[r]; down_start/down_reach list, per node, the reaches leaving it; up_start/up_reach

@@ -1254,6 +1254,17 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     return rc;
 }
 
+void cr_network_options_for(cr_store *store, cr_network_options *out)
+{
+    const cr_layer_def *d = cr_layer_set_find(cr_store_layers(store), "reaches");
+    json_t *v = d ? json_object_get(json_object_get(json_object_get(d->json, "join"), "network"),
+                                    "snap_tolerance_m")
+                  : NULL;
+    out->snap_tolerance_m = json_is_number(v) ? json_number_value(v) : 5.0;
+    out->dangle_check_m = 50.0;
+    out->from_attributes = cr_network_topology_from_attributes(store);
+}
+
 int cr_network_topology_from_attributes(cr_store *store)
 {
     sqlite3_stmt *st;
