@@ -7,7 +7,6 @@
 #include "exit_codes.h"
 
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,25 +23,26 @@ static void help(FILE *out)
             "batch of its own (refused while a later batch changed the same features).\n");
 }
 
-static int print_rejects(sqlite3 *db, long long batch)
+static int print_rejects(cr_store *store, int64_t batch)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT b.file_name, r.source_row, r.source_id, r.field, r.code,"
-                           " r.reason, r.raw_record FROM rejects r JOIN import_batches b"
-                           " USING (batch_id) WHERE batch_id=? ORDER BY r.source_row",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "crossriver batches: %s\n", sqlite3_errmsg(db));
+    json_t *rows = NULL;
+    cr_error err = {0};
+    if (cr_store_list_rejects(store, batch, 0, &rows, &err) != CR_OK) {
+        fprintf(stderr, "crossriver batches: %s\n", err.msg);
         return CR_EXIT_FAILURE;
     }
-    sqlite3_bind_int64(st, 1, batch);
+    static const char *const KEYS[] = {"file", "row",    "source_id", "field",
+                                       "code", "reason", "raw_record"};
     fputs(CR_REJECTS_CSV_HEADER, stdout);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int i = 0; i < 7; i++) {
-            cr_csv_write_cell(stdout, (const char *)sqlite3_column_text(st, i), i == 6);
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        for (int k = 0; k < 7; k++) {
+            cr_csv_write_cell(stdout, json_string_value(json_object_get(r, KEYS[k])), k == 6);
         }
     }
-    sqlite3_finalize(st);
+    json_decref(rows);
     return CR_EXIT_OK;
 }
 
@@ -74,24 +74,45 @@ static int revert(cr_store *store, int64_t batch, const cr_cli_common *common, i
     return cr_cli_after_import_run(store, &after);
 }
 
-/* What became of a batch, in words, for the listing. */
-static void batch_state(sqlite3_stmt *st, char *out, size_t n)
+static const char *text(const json_t *o, const char *key)
 {
-    const char *kind = (const char *)sqlite3_column_text(st, 11);
-    int64_t target = sqlite3_column_int64(st, 12);
-    int64_t superseded = sqlite3_column_int64(st, 13);
-    int64_t reverted = sqlite3_column_int64(st, 14);
-    if (reverted) {
-        snprintf(out, n, "reverted by %lld", (long long)reverted);
-    } else if (superseded) {
-        snprintf(out, n, "superseded by %lld", (long long)superseded);
-    } else if (kind && strcmp(kind, "revert") == 0) {
-        snprintf(out, n, "reverts %lld", (long long)target);
-    } else if (target) {
-        snprintf(out, n, "supersedes %lld", (long long)target);
-    } else {
-        snprintf(out, n, "in force");
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+static int list(cr_store *store, const char *layer, int as_json)
+{
+    json_t *arr = NULL;
+    cr_error err = {0};
+    if (cr_store_list_batches(store, layer, &arr, &err) != CR_OK) {
+        fprintf(stderr, "crossriver batches: %s\n", err.msg);
+        return CR_EXIT_FAILURE;
     }
+    if (as_json) {
+        char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", s);
+        free(s);
+        json_decref(arr);
+        return CR_EXIT_OK;
+    }
+    printf("%-6s %-18s %8s %8s %8s  %-20s %-16s %-17s %s\n", "batch", "layer", "rows_in", "stored",
+           "rejected", "started", "encoding", "state", "file");
+    size_t i;
+    json_t *b;
+    json_array_foreach(arr, i, b)
+    {
+        printf("%-6lld %-18s %8lld %8lld %8lld  %-20s %-16s %-17s %s\n",
+               (long long)json_integer_value(json_object_get(b, "batch_id")), text(b, "layer"),
+               (long long)json_integer_value(json_object_get(b, "rows_in")),
+               (long long)json_integer_value(json_object_get(b, "stored")),
+               (long long)json_integer_value(json_object_get(b, "rejected")), text(b, "started_at"),
+               text(b, "encoding"), text(b, "state"), text(b, "file"));
+        if (*text(b, "flags")) {
+            printf("       ! %s: %s\n", text(b, "flags"), text(b, "flag_note"));
+        }
+    }
+    json_decref(arr);
+    return CR_EXIT_OK;
 }
 
 int cr_cmd_batches(int argc, char **argv)
@@ -140,69 +161,14 @@ int cr_cmd_batches(int argc, char **argv)
     if (cr_cli_open(&common, &set, &store) != 0) {
         return CR_EXIT_FAILURE;
     }
-    sqlite3 *db = cr_store_db(store);
     int code = CR_EXIT_OK;
     if (rejects > 0) {
-        code = print_rejects(db, rejects);
-        goto done;
-    }
-    if (revert_batch > 0) {
+        code = print_rejects(store, rejects);
+    } else if (revert_batch > 0) {
         code = revert(store, (int64_t)revert_batch, &common, no_join);
-        goto done;
+    } else {
+        code = list(store, layer, common.json);
     }
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db,
-                       "SELECT batch_id, layer, file_name, sha256, encoding, crs, started_at,"
-                       " rows_in, stored, rejected, seconds, kind, target_batch, superseded_by,"
-                       " reverted_by, flags, flag_note, closed, reopened FROM import_batches"
-                       " WHERE (?1 IS NULL OR layer=?1) AND finished_at IS NOT NULL"
-                       " ORDER BY batch_id",
-                       -1, &st, NULL);
-    sqlite3_bind_text(st, 1, layer, -1, SQLITE_STATIC);
-    json_t *arr = json_array();
-    if (!common.json) {
-        printf("%-6s %-18s %8s %8s %8s  %-20s %-16s %-17s %s\n", "batch", "layer", "rows_in",
-               "stored", "rejected", "started", "encoding", "state", "file");
-    }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *txt[17];
-        for (int i = 0; i < 17; i++) {
-            txt[i] = (const char *)sqlite3_column_text(st, i);
-            txt[i] = txt[i] ? txt[i] : "";
-        }
-        char state[48];
-        batch_state(st, state, sizeof state);
-        if (common.json) {
-            json_t *o =
-                json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "batch_id",
-                          (json_int_t)sqlite3_column_int64(st, 0), "layer", txt[1], "file", txt[2],
-                          "sha256", txt[3], "encoding", txt[4], "crs", txt[5], "started_at", txt[6],
-                          "rows_in", (json_int_t)sqlite3_column_int64(st, 7), "stored",
-                          (json_int_t)sqlite3_column_int64(st, 8), "rejected",
-                          (json_int_t)sqlite3_column_int64(st, 9));
-            json_object_set_new(o, "kind", json_string(txt[11][0] ? txt[11] : "import"));
-            json_object_set_new(o, "state", json_string(state));
-            json_object_set_new(o, "closed", json_integer(sqlite3_column_int64(st, 17)));
-            json_object_set_new(o, "reopened", json_integer(sqlite3_column_int64(st, 18)));
-            json_object_set_new(o, "flags", txt[15][0] ? json_string(txt[15]) : json_null());
-            json_object_set_new(o, "flag_note", txt[16][0] ? json_string(txt[16]) : json_null());
-            json_array_append_new(arr, o);
-        } else {
-            printf("%-6s %-18s %8s %8s %8s  %-20s %-16s %-17s %s\n", txt[0], txt[1], txt[7], txt[8],
-                   txt[9], txt[6], txt[4], state, txt[2]);
-            if (txt[15][0]) {
-                printf("       ! %s: %s\n", txt[15], txt[16]);
-            }
-        }
-    }
-    sqlite3_finalize(st);
-    if (common.json) {
-        char *s = json_dumps(arr, JSON_INDENT(2));
-        printf("%s\n", s);
-        free(s);
-    }
-    json_decref(arr);
-done:
     cr_store_close(store);
     cr_layer_set_free(set);
     return code;

@@ -10,7 +10,6 @@
 #include "network/network.h"
 
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,19 +338,18 @@ static void print_changes(const cr_ingest_result *r)
 
 static void print_first_rejects(cr_store *store, int64_t batch_id, const char *path)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(cr_store_db(store),
-                           "SELECT source_row, reason FROM rejects WHERE batch_id=?"
-                           " ORDER BY source_row LIMIT 8",
-                           -1, &st, NULL) != SQLITE_OK) {
+    json_t *rows = NULL;
+    if (cr_store_list_rejects(store, batch_id, 8, &rows, NULL) != CR_OK) {
         return;
     }
-    sqlite3_bind_int64(st, 1, batch_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        printf("    %s:%lld: %s\n", path, (long long)sqlite3_column_int64(st, 0),
-               (const char *)sqlite3_column_text(st, 1));
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        printf("    %s:%s: %s\n", path, json_string_value(json_object_get(r, "row")),
+               json_string_value(json_object_get(r, "reason")));
     }
-    sqlite3_finalize(st);
+    json_decref(rows);
 }
 
 static void print_summary(cr_store *store, const char *path, const char *layer,

@@ -188,4 +188,11 @@ typedef struct {
 cr_status cr_etl_revert_batch(cr_store *store, int64_t batch_id, cr_revert_result *out,
                               cr_error *err);
 
+/* What needs a clerk's review: {batches: [{batch_id, layer, file, flags, note}] (flagged as a
+ * whole, in force), rows: [{layer, id, name, batch_id, source_row, flags}] (current rows whose
+ * joins raised flags)}, of one layer (or all: NULL) and one batch (or all: 0). Caller frees
+ * *out with json_decref. CR_EINVAL for an unknown layer. */
+cr_status cr_etl_review(cr_store *store, const char *layer, int64_t batch, json_t **out,
+                        cr_error *err);
+
 #endif

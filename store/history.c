@@ -359,3 +359,99 @@ void cr_store_as_of_end(cr_store *s)
         sqlite3_free(sql);
     }
 }
+
+/* What became of a batch, in words. */
+static void batch_state(const char *kind, int64_t target, int64_t superseded, int64_t reverted,
+                        char *out, size_t n)
+{
+    if (reverted) {
+        snprintf(out, n, "reverted by %lld", (long long)reverted);
+    } else if (superseded) {
+        snprintf(out, n, "superseded by %lld", (long long)superseded);
+    } else if (kind && strcmp(kind, "revert") == 0) {
+        snprintf(out, n, "reverts %lld", (long long)target);
+    } else if (target) {
+        snprintf(out, n, "supersedes %lld", (long long)target);
+    } else {
+        snprintf(out, n, "in force");
+    }
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    return v && *v ? json_string(v) : json_null();
+}
+
+cr_status cr_store_list_batches(cr_store *s, const char *layer, json_t **out, cr_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT batch_id, layer, file_name, sha256, encoding, crs, started_at,"
+                           " rows_in, stored, rejected, seconds, kind, target_batch, superseded_by,"
+                           " reverted_by, flags, flag_note, closed, reopened FROM import_batches"
+                           " WHERE (?1 IS NULL OR layer=?1) AND finished_at IS NOT NULL"
+                           " ORDER BY batch_id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_store_db_error(s, err, "import_batches");
+    }
+    sqlite3_bind_text(st, 1, layer, -1, SQLITE_STATIC);
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 11);
+        char state[48];
+        batch_state(kind, sqlite3_column_int64(st, 12), sqlite3_column_int64(st, 13),
+                    sqlite3_column_int64(st, 14), state, sizeof state);
+        json_t *o = json_object();
+        json_object_set_new(o, "batch_id", json_integer(sqlite3_column_int64(st, 0)));
+        static const char *const TEXT[] = {"layer",    "file", "sha256",
+                                           "encoding", "crs",  "started_at"};
+        for (int i = 0; i < 6; i++) {
+            const char *v = (const char *)sqlite3_column_text(st, 1 + i);
+            json_object_set_new(o, TEXT[i], json_string(v ? v : ""));
+        }
+        json_object_set_new(o, "rows_in", json_integer(sqlite3_column_int64(st, 7)));
+        json_object_set_new(o, "stored", json_integer(sqlite3_column_int64(st, 8)));
+        json_object_set_new(o, "rejected", json_integer(sqlite3_column_int64(st, 9)));
+        json_object_set_new(o, "kind", json_string(kind && *kind ? kind : "import"));
+        json_object_set_new(o, "state", json_string(state));
+        json_object_set_new(o, "closed", json_integer(sqlite3_column_int64(st, 17)));
+        json_object_set_new(o, "reopened", json_integer(sqlite3_column_int64(st, 18)));
+        json_object_set_new(o, "flags", text_or_null(st, 15));
+        json_object_set_new(o, "flag_note", text_or_null(st, 16));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    *out = arr;
+    return CR_OK;
+}
+
+cr_status cr_store_list_rejects(cr_store *s, int64_t batch_id, int limit, json_t **out,
+                                cr_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT b.file_name, r.source_row, r.source_id, r.field, r.code,"
+                           " r.reason, r.raw_record FROM rejects r JOIN import_batches b"
+                           " USING (batch_id) WHERE batch_id = ?1 ORDER BY r.source_row"
+                           " LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_store_db_error(s, err, "rejects");
+    }
+    sqlite3_bind_int64(st, 1, batch_id);
+    sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+    static const char *const KEYS[] = {"file", "row",    "source_id", "field",
+                                       "code", "reason", "raw_record"};
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int i = 0; i < 7; i++) {
+            const char *v = (const char *)sqlite3_column_text(st, i);
+            json_object_set_new(o, KEYS[i], v ? json_string(v) : json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    *out = arr;
+    return CR_OK;
+}

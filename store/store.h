@@ -274,6 +274,16 @@ cr_status cr_store_revert_rows(cr_store *store, const cr_layer_def *d, int64_t t
 cr_status cr_store_as_of_begin(cr_store *store, const char *as_of, cr_error *err);
 void cr_store_as_of_end(cr_store *store);
 
+/* The finished batches (of layer, or all when NULL), oldest first: [{batch_id, layer, file,
+ * sha256, encoding, crs, started_at, rows_in, stored, rejected, kind, state ("in force",
+ * "superseded by N", "reverted by N", "reverts N", "supersedes N"), closed, reopened, flags,
+ * flag_note}]. Caller frees *out with json_decref. */
+cr_status cr_store_list_batches(cr_store *store, const char *layer, json_t **out, cr_error *err);
+/* One batch's rejected rows by source row, at most limit (<= 0: all): [{file, row, source_id,
+ * field, code, reason, raw_record}] (values as stored text). Caller frees with json_decref. */
+cr_status cr_store_list_rejects(cr_store *store, int64_t batch_id, int limit, json_t **out,
+                                cr_error *err);
+
 /* Record in audit_log that who did action (e.g. printed personal data), with a detail; its own
  * transaction unless a batch is open. */
 cr_status cr_store_audit(cr_store *store, const char *who, const char *action, const char *detail,
