@@ -5,7 +5,6 @@
 #ifndef CR_API_API_H
 #define CR_API_API_H
 
-#include "etl/join.h"
 #include "network/network.h"
 #include "ops/ops.h"
 
@@ -38,10 +37,10 @@ typedef struct {
 } cr_trace_request;
 
 /* Run a trace request: *out gets the report (reaches, features, jurisdictions, attribution
- * upstream, spill, start, parameters) or its GeoJSON. ref (for snapping points) may be NULL
- * when req->at is 0. ws belongs to the calling thread. Caller frees *out with json_decref. */
+ * upstream, spill, start, parameters) or its GeoJSON. reaches (the reach index, for snapping
+ * points) may be NULL when req->at is 0. ws belongs to the calling thread. Caller frees *out with json_decref. */
 cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                       const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
+                       const cr_reach_index *reaches, const cr_trace_request *req, json_t **out,
                        cr_error *err);
 
 /* Turn a trace request's parameters — an object of strings (HTTP query, the command line's

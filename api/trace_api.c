@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* The start: reach index and measure (metres from its upstream end). */
-static cr_status find_start(cr_store *store, const cr_graph *g, const cr_join_ref *ref,
+static cr_status find_start(cr_store *store, const cr_graph *g, const cr_reach_index *ref,
                             const cr_trace_request *req, int32_t *reach, double *measure,
                             json_t *start, cr_error *err)
 {
@@ -75,17 +75,17 @@ static cr_status find_start(cr_store *store, const cr_graph *g, const cr_join_re
     if (ref == NULL) {
         return cr_error_set(err, CR_EINVAL, "snapping a point needs the reach index");
     }
-    char id[64];
-    double offset = 0;
-    if (!cr_join_nearest_reach(ref, req->lon, req->lat, 2000, id, measure, &offset)) {
+    cr_reach_hit hit;
+    if (!cr_reach_index_nearest(ref, req->lon, req->lat, 2000, NULL, &hit)) {
         return cr_error_set(err, CR_ENOTFOUND, "no reach within 2 km of %.6f,%.6f", req->lon,
                             req->lat);
     }
-    *reach = cr_graph_find_reach(g, id);
+    *measure = hit.measure_m;
+    *reach = cr_graph_find_reach(g, hit.id);
     json_object_set_new(start, "at", json_pack("[f, f]", req->lon, req->lat));
-    json_object_set_new(start, "snapped_m", json_real(round(offset * 10) / 10));
+    json_object_set_new(start, "snapped_m", json_real(round(hit.dist_m * 10) / 10));
     return *reach >= 0 ? CR_OK
-                       : cr_error_set(err, CR_ENOTFOUND, "reach %s is not in the network", id);
+                       : cr_error_set(err, CR_ENOTFOUND, "reach %s is not in the network", hit.id);
 }
 
 /* Reaches carrying the listed gates (joined to them), appended to *out. */
@@ -348,7 +348,7 @@ static json_t *accumulated_at(cr_store *store, const cr_graph *g, int32_t reach)
 }
 
 cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                       const cr_join_ref *ref, const cr_trace_request *req, json_t **out,
+                       const cr_reach_index *ref, const cr_trace_request *req, json_t **out,
                        cr_error *err)
 {
     if (req->spill_kg > 0 && req->direction != CR_TRACE_DOWN) {

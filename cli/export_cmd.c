@@ -35,14 +35,14 @@ static void help(FILE *out)
 
 typedef struct {
     cr_graph *g;
-    cr_join_ref *ref;
+    cr_reach_index *ref;
     cr_trace_workspace *ws;
 } network;
 
 static int load_network(cr_store *store, network *n, cr_error *err)
 {
     if (cr_graph_load(store, &n->g, err) != CR_OK ||
-        cr_join_ref_load(store, &n->ref, err) != CR_OK) {
+        cr_reach_index_load(store, &n->ref, err) != CR_OK) {
         return 0;
     }
     n->ws = cr_trace_workspace_new(n->g);
@@ -52,7 +52,7 @@ static int load_network(cr_store *store, network *n, cr_error *err)
 static void free_network(network *n)
 {
     cr_trace_workspace_free(n->ws);
-    cr_join_ref_free(n->ref);
+    cr_reach_index_free(n->ref);
     cr_graph_free(n->g);
 }
 

@@ -196,11 +196,11 @@ int cr_cmd_trace(int argc, char **argv)
     int code = CR_EXIT_OK;
     cr_error err = {0};
     cr_graph *g = NULL;
-    cr_join_ref *ref = NULL;
+    cr_reach_index *ref = NULL;
     json_t *out = NULL;
     cr_status rc = cr_graph_load(store, &g, &err);
     if (rc == CR_OK && req.at) {
-        rc = cr_join_ref_load(store, &ref, &err);
+        rc = cr_reach_index_load(store, &ref, &err);
     }
     if (rc == CR_OK) {
         rc = cr_api_trace(store, g, NULL, ref, &req, &out, &err);
@@ -217,7 +217,7 @@ int cr_cmd_trace(int argc, char **argv)
     }
     json_decref(out);
     json_decref(params); /* the request's strings were borrowed from it */
-    cr_join_ref_free(ref);
+    cr_reach_index_free(ref);
     cr_graph_free(g);
     cr_store_close(store);
     cr_layer_set_free(set);

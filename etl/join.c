@@ -5,6 +5,7 @@
 #include "join.h"
 
 #include "geo/geo.h"
+#include "network/network.h"
 
 #include <geos_c.h>
 #include <math.h>
@@ -38,22 +39,15 @@ typedef struct {
     const GEOSPreparedGeometry *prep;
 } zone;
 
-typedef struct {
-    int64_t fid;    /* row */
-    char *id;       /* reach_id */
-    char *folded;   /* name folded */
-    double bbox[4]; /* minx, miny, maxx, maxy */
-    size_t first;   /* first vertex in ref->coords (pairs) */
-    size_t n;       /* vertices */
-} reach;
+typedef cr_indexed_reach reach; /* the reach index's (network/reach_index.c) */
 
 struct cr_join_ref {
     GEOSContextHandle_t geos;
-    reach *reaches;
+    cr_reach_index *rx; /* owned; the fields below borrow from it */
+    const reach *reaches;
     size_t n_reaches;
-    double *coords; /* all reach vertices, lon,lat pairs */
-    size_t n_coords;
-    cr_segindex *reach_ix; /* owner = reach index */
+    const double *coords; /* all reach vertices, lon,lat pairs */
+    const cr_segindex *reach_ix; /* owner = reach index */
     admin_unit *units;     /* counties first, then towns */
     size_t n_counties, n_towns;
     GEOSSTRtree *county_tree, *town_tree, *zone_tree, *lake_tree;
@@ -87,64 +81,16 @@ static char *column_dup(sqlite3_stmt *st, int i)
     return cr_xstrdup(v ? v : "");
 }
 
-static int compare_reach_ids(const void *a, const void *b)
+static cr_status load_reaches(cr_join_ref *ref, cr_store *store, cr_error *err)
 {
-    return strcmp(((const reach *)a)->id, ((const reach *)b)->id);
-}
-
-static cr_status load_reaches(cr_join_ref *ref, sqlite3 *db, cr_error *err)
-{
-    sqlite3_stmt *st;
-    cr_status rc = prepare(db,
-                           "SELECT source_id, name, geom, fid FROM reaches"
-                           " WHERE valid_to IS NULL AND geom IS NOT NULL",
-                           &st, err);
-    if (rc != CR_OK) {
-        return rc;
+    cr_status rc = cr_reach_index_load(store, &ref->rx, err);
+    if (rc == CR_OK) {
+        ref->reaches = ref->rx->reaches;
+        ref->n_reaches = ref->rx->n;
+        ref->coords = ref->rx->coords;
+        ref->reach_ix = ref->rx->ix;
     }
-    size_t cap = 0;
-    ref->reach_ix = cr_segindex_new();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        size_t first = ref->n_coords;
-        size_t n = cr_spatialite_append_linestring(sqlite3_column_blob(st, 2),
-                                                   (size_t)sqlite3_column_bytes(st, 2),
-                                                   &ref->coords, &ref->n_coords);
-        if (n < 2) {
-            continue;
-        }
-        if (ref->n_reaches == cap) {
-            cap = cap ? cap * 2 : 1024;
-            ref->reaches = cr_xrealloc(ref->reaches, cap * sizeof *ref->reaches);
-        }
-        reach *r = &ref->reaches[ref->n_reaches];
-        r->id = column_dup(st, 0);
-        r->fid = sqlite3_column_int64(st, 3);
-        char *name = column_dup(st, 1);
-        r->folded = cr_text_fold(name);
-        free(name);
-        r->first = first;
-        r->n = n;
-        r->bbox[0] = r->bbox[1] = INFINITY;
-        r->bbox[2] = r->bbox[3] = -INFINITY;
-        for (size_t i = first; i < first + n; i++) {
-            r->bbox[0] = fmin(r->bbox[0], ref->coords[2 * i]);
-            r->bbox[1] = fmin(r->bbox[1], ref->coords[2 * i + 1]);
-            r->bbox[2] = fmax(r->bbox[2], ref->coords[2 * i]);
-            r->bbox[3] = fmax(r->bbox[3], ref->coords[2 * i + 1]);
-        }
-        ref->n_reaches++;
-    }
-    sqlite3_finalize(st);
-    /* by reach ID, so ties and every result are independent of the table's row order */
-    if (ref->n_reaches > 1) {
-        qsort(ref->reaches, ref->n_reaches, sizeof *ref->reaches, compare_reach_ids);
-    }
-    for (size_t i = 0; i < ref->n_reaches; i++) {
-        const reach *r = &ref->reaches[i];
-        cr_segindex_add_line(ref->reach_ix, (int32_t)i, ref->coords + 2 * r->first, r->n);
-    }
-    cr_segindex_build(ref->reach_ix);
-    return CR_OK;
+    return rc;
 }
 
 static GEOSGeometry *read_wkb(cr_join_ref *ref, sqlite3_stmt *st, int col)
@@ -303,7 +249,7 @@ cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err)
     ref->geos = GEOS_init_r();
     GEOSContext_setErrorMessageHandler_r(ref->geos, geos_error, ref->msg);
     sqlite3 *db = cr_store_db(store);
-    cr_status rc = load_reaches(ref, db, err);
+    cr_status rc = load_reaches(ref, store, err);
     phase(&t, "load and index reaches");
     if (rc == CR_OK) {
         rc = load_admin(ref, db, err);
@@ -338,13 +284,7 @@ void cr_join_ref_free(cr_join_ref *ref)
     if (ref == NULL) {
         return;
     }
-    for (size_t i = 0; i < ref->n_reaches; i++) {
-        free(ref->reaches[i].id);
-        free(ref->reaches[i].folded);
-    }
-    free(ref->reaches);
-    free(ref->coords);
-    cr_segindex_free(ref->reach_ix);
+    cr_reach_index_free(ref->rx);
     cr_segindex_free(ref->boundary_ix);
     for (size_t i = 0; i < ref->n_counties; i++) {
         cr_segindex_free(ref->county_ix[i]);
@@ -441,10 +381,7 @@ static void add_flag(cr_join_point *p, const char *flag)
 
 static int names_match(const char *a_folded, const char *b_folded)
 {
-    if (*a_folded == '\0' || *b_folded == '\0') {
-        return 0;
-    }
-    return strstr(a_folded, b_folded) != NULL || strstr(b_folded, a_folded) != NULL;
+    return cr_reach_names_match(a_folded, b_folded);
 }
 
 typedef struct {

@@ -976,7 +976,7 @@ static int store_held_anything(cr_store *store, const char *as_of, char first[32
 }
 
 cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                             const cr_join_ref *ref, const cr_evidence_case *c,
+                             const cr_reach_index *reaches, const cr_evidence_case *c,
                              const char *zip_path, const char *audit_by, char sha_out[65],
                              json_t **summary, cr_error *err)
 {
@@ -1000,10 +1000,10 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
         cr_trace_request t = c->trace;
         t.geojson = 0;
         t.access = c->include_personal ? cr_access_all() : NULL; /* liaisons' mobiles */
-        rc = cr_api_trace(store, g, ws, ref, &t, &trace, err);
+        rc = cr_api_trace(store, g, ws, reaches, &t, &trace, err);
         if (rc == CR_OK) {
             t.geojson = 1;
-            rc = cr_api_trace(store, g, ws, ref, &t, &trace_geo, err);
+            rc = cr_api_trace(store, g, ws, reaches, &t, &trace_geo, err);
         }
     }
     json_t *fs = json_array(), *ids = json_object();

@@ -29,7 +29,7 @@ typedef struct {
  * evidence_exports audit table (who, when, the case, the package's SHA-256) unless audit_by is
  * NULL. sha_out gets the package's SHA-256; *summary (may be NULL) counts what is in it. */
 cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                             const cr_join_ref *ref, const cr_evidence_case *c,
+                             const cr_reach_index *reaches, const cr_evidence_case *c,
                              const char *zip_path, const char *audit_by, char sha_out[65],
                              json_t **summary, cr_error *err);
 

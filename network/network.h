@@ -5,6 +5,7 @@
 #ifndef CR_NETWORK_NETWORK_H
 #define CR_NETWORK_NETWORK_H
 
+#include "geo/geo.h"
 #include "store/access.h"
 #include "store/store.h"
 
@@ -101,6 +102,45 @@ void cr_graph_free(cr_graph *g);
 int32_t cr_graph_find_reach(const cr_graph *g, const char *reach_id);
 /* 1 when the CSR arrays are consistent (for assert()). */
 int cr_graph_check(const cr_graph *g);
+
+/* ---- the reach index -------------------------------------------------------------------- */
+
+/* One reach of the index: its row, ID, folded name and vertices (in cr_reach_index.coords). */
+typedef struct {
+    int64_t fid;
+    char *id;       /* reach_id */
+    char *folded;   /* name folded (cr_text_fold), for river-name matches */
+    double bbox[4]; /* minx, miny, maxx, maxy */
+    size_t first;   /* first vertex in coords (lon,lat pairs) */
+    size_t n;       /* vertices */
+} cr_indexed_reach;
+
+/* The current reaches on the segment grid; read-only after loading (any thread may query). */
+typedef struct {
+    cr_indexed_reach *reaches; /* sorted by ID */
+    size_t n;
+    double *coords; /* every vertex, lon,lat pairs */
+    size_t n_coords;
+    cr_segindex *ix; /* owner = index into reaches */
+} cr_reach_index;
+
+typedef struct {
+    int32_t reach;    /* index into reaches */
+    const char *id;   /* borrowed from the index */
+    double dist_m;    /* from the point */
+    double measure_m; /* along the reach from its first vertex */
+    int side;         /* > 0 left, < 0 right (looking along the reach), 0 on it */
+} cr_reach_hit;
+
+/* Load the index of the current reaches. Free with cr_reach_index_free. */
+cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *err);
+void cr_reach_index_free(cr_reach_index *rx);
+/* The nearest reach within max_m of lon,lat (named like river when river is not NULL or ""):
+ * 1 and *out, else 0. Thread-safe. */
+int cr_reach_index_nearest(const cr_reach_index *rx, double lon, double lat, double max_m,
+                           const char *river, cr_reach_hit *out);
+/* 1 when one folded name contains the other (a record's river and a reach's name). */
+int cr_reach_names_match(const char *a_folded, const char *b_folded);
 
 /* ---- upstream accumulation ------------------------------------------------------------ */
 

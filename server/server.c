@@ -45,7 +45,7 @@ typedef struct {
 typedef struct {
     int refs; /* under server_state.snap_lock */
     cr_graph *graph;
-    cr_join_ref *ref; /* reach index for snapping points (segment index only: thread-safe) */
+    cr_reach_index *ref; /* reach index for snapping points (read-only: thread-safe) */
     int64_t generation;
 } network;
 
@@ -862,7 +862,7 @@ static void snapshot_release(server_state *s, snapshot *p)
     int last_net = last && p->net && --p->net->refs == 0;
     pthread_mutex_unlock(&s->snap_lock);
     if (last_net) {
-        cr_join_ref_free(p->net->ref);
+        cr_reach_index_free(p->net->ref);
         cr_graph_free(p->net->graph);
         free(p->net);
     }
@@ -1133,7 +1133,7 @@ static void network_release(server_state *s, network *net)
     int last = --net->refs == 0;
     pthread_mutex_unlock(&s->snap_lock);
     if (last) {
-        cr_join_ref_free(net->ref);
+        cr_reach_index_free(net->ref);
         cr_graph_free(net->graph);
         free(net);
     }
@@ -1161,7 +1161,7 @@ static cr_status load_snapshot(server_state *s, network *share, snapshot **out, 
             rc = cr_graph_load(store, &net->graph, err);
         }
         if (rc == CR_OK) {
-            rc = cr_join_ref_load(store, &net->ref, err);
+            rc = cr_reach_index_load(store, &net->ref, err);
         }
         cr_store_close(store);
     }
