@@ -4,6 +4,7 @@
  * read back by GDAL, errors, concurrent clients, bearer tokens, the tile cache following an
  * import, SIGHUP and network reloads under load, and a clean stop by SIGTERM to the PID. */
 #include "core/core.h"
+#include "server/server_internal.h"
 #include "test_common.h"
 #include "test_store.h"
 
@@ -401,6 +402,11 @@ static void test_bad_requests_get_clear_errors(void **state)
     expect_error("GET", "/api/trace?reach=DCH-01&direction=down&format=kml", 400, "format");
     expect_error("GET", "/api/trace?reach=DCH-01&direction=down&gates_closed=NOPE", 404, "NOPE");
     expect_error("GET", "/no/such/thing", 404, "no such resource");
+    /* routes that take no parameters refuse unknown ones like the rest (the route table) */
+    expect_error("GET", "/health?x=1", 400, "unknown parameter 'x'");
+    expect_error("GET", "/metrics?debug=1", 400, "unknown parameter 'debug'");
+    expect_error("GET", "/web/app.mjs?v=2", 400, "unknown parameter 'v'");
+    expect_error("GET", "/?q=1", 400, "unknown parameter 'q'");
     expect_error("POST", "/api/trace", 405, "method not allowed");
     /* the server is still healthy after all that */
     http_reply r;
@@ -1526,6 +1532,35 @@ static void test_sigterm_stops_cleanly(void **state)
     assert_int_equal(post405, 1);
 }
 
+/* Every route of the route table has a section in docs/http-api.md (tippecanoe's man-page
+ * check): a "## " heading naming its method and path (a prefix route with what follows). */
+static void test_every_route_is_documented(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/http-api.md", getenv("CROSSRIVER_SOURCE"));
+    char *doc = NULL;
+    size_t len = 0;
+    cr_error e = {0};
+    assert_int_equal(cr_read_file(path, &doc, &len, &e), CR_OK);
+    for (size_t i = 0; i < CR_N_ROUTES; i++) {
+        const cr_route *r = &CR_ROUTES[i];
+        int found = 0;
+        for (const char *line = doc; line && *line && !found; line = strchr(line, '\n')) {
+            line += *line == '\n';
+            size_t n = strcspn(line, "\n");
+            char head[256];
+            snprintf(head, sizeof head, "%.*s", (int)(n < 255 ? n : 255), line);
+            found = strncmp(head, "## ", 3) == 0 && strstr(head, r->method) != NULL &&
+                    strstr(head, r->path) != NULL;
+        }
+        if (!found) {
+            fail_msg("route %s %s has no section in docs/http-api.md", r->method, r->path);
+        }
+    }
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1547,6 +1582,7 @@ int main(void)
         cmocka_unit_test(test_sighup_reloads_tokens_under_load),
         cmocka_unit_test(test_network_rebuild_is_picked_up),
         cmocka_unit_test(test_sigterm_stops_cleanly),
+        cmocka_unit_test(test_every_route_is_documented),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

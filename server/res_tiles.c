@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /tiles/{z}/{x}/{y}.mvt and GET /tiles.json. */
+#include "server_internal.h"
+#include "tiler/tile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fill res with a tile: gzip when the client takes it, ETag from the content hash (the same
+ * for both encodings apart from the -gz suffix; the route answers 304 on a match). */
+static void tile_answer(const request *req, response *res, char *data, size_t len, int gzipped,
+                        const char hash[65])
+{
+    res->content_type = "application/vnd.mapbox-vector-tile";
+    /* keep, but revalidate: the ETag changes with the data; tiles with restricted data are
+     * for this client only */
+    res->cache_control = req->access ? "private, no-cache" : "no-cache";
+    res->raw_set = 1;
+    res->raw = data;
+    res->raw_len = len;
+    res->encoding = gzipped ? "gzip" : NULL;
+    snprintf(res->etag, sizeof res->etag, "\"%.32s%s\"", hash, gzipped ? "-gz" : "");
+}
+
+/* From the cache, else rendered (and cached unless the client's token limits jurisdictions:
+ * those tiles depend on the joins too). */
+cr_status cr_res_tile(server_state *s, worker *w, const request *req, response *res, cr_error *err)
+{
+    int z, x, y, end = 0;
+    if (sscanf(req->path, "/tiles/%d/%d/%d.mvt%n", &z, &x, &y, &end) != 3 || end == 0 ||
+        req->path[end] != '\0') {
+        return cr_error_set(err, CR_ENOTFOUND, "tiles are /tiles/{z}/{x}/{y}.mvt");
+    }
+    const char *layers = json_string_value(json_object_get(req->params, "layers"));
+    const char *scope = cr_access_name(req->access);
+    int cacheable = req->access == NULL || cr_access_all_codes(req->access);
+    char hash[65];
+    char *data = NULL;
+    size_t len = 0;
+    int gzipped = 0;
+    if (cacheable && cr_tile_valid(z, x, y) &&
+        cr_tile_cache_get(s->cache, z, x, y, layers, scope, req->accept_gzip, &data, &len, &gzipped,
+                          hash)) {
+        res->restricted = req->access != NULL; /* cached for a token: it may hold restricted data */
+        res->x_cache = "HIT";
+        tile_answer(req, res, data, len, gzipped, hash);
+        return CR_OK;
+    }
+    int64_t generation = cr_tile_cache_generation(s->cache);
+    cr_tile_request tr = {
+        .z = z, .x = x, .y = y, .buffer = -1, .layers = layers, .access = req->access};
+    cr_strbuf tile = {0};
+    cr_tile_stats stats;
+    cr_status rc = cr_tile_render(w->store, &tr, &tile, &stats, err);
+    if (rc != CR_OK) {
+        cr_strbuf_cleanup(&tile);
+        return rc;
+    }
+    res->restricted = stats.restricted;
+    res->x_cache = "MISS";
+    cr_sha256_hex(tile.data ? tile.data : "", tile.len, hash);
+    char *gz = NULL;
+    size_t gz_len = 0;
+    if (tile.len == 0 || !cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
+        gz = NULL;
+    }
+    if (cacheable) {
+        cr_tile_cache_put(s->cache, generation, z, x, y, layers, scope, tile.data, tile.len, gz,
+                          gz_len, hash);
+    }
+    if (req->accept_gzip && gz) {
+        cr_strbuf_cleanup(&tile);
+        tile_answer(req, res, gz, gz_len, 1, hash);
+    } else {
+        free(gz);
+        len = tile.len;
+        tile_answer(req, res, cr_strbuf_take(&tile), len, 0, hash);
+    }
+    return CR_OK;
+}
+
+/* TileJSON for the tiles this server serves, at the address the client used. */
+cr_status cr_res_tilejson(server_state *s, worker *w, const request *req, response *res,
+                          cr_error *err)
+{
+    char base[280], url[320];
+    cr_srv_base_url(s, req, base, sizeof base);
+    snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.mvt", base);
+    cr_status rc = cr_api_tilejson(w->store, url, &res->body, err);
+    res->content_type = "application/json; charset=utf-8";
+    return rc;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The route table: every route the server answers, with what it takes and how it is served.
+ * Rule: a route not here does not exist (404); a path here with another method is 405. */
+#include "server_internal.h"
+
+static const char *const NONE[] = {NULL};
+static const char *const TILE_PARAMS[] = {"layers", NULL};
+static const char *const SEARCH_PARAMS[] = {"q", "limit", NULL};
+static const char *const PATROL_PARAMS[] = {"river",     "preset",   "reaches", "date",
+                                            "mode",      "from",     "to",      "speed_kmh",
+                                            "dwell_min", "radius_m", "format",  NULL};
+
+const cr_route CR_ROUTES[] = {
+    {"GET", "/health", cr_res_health, 0, NONE, NULL},
+    {"GET", "/api/trace", cr_res_trace, CR_ROUTE_ANY_PARAMS, NULL, NULL},
+    {"GET", "/api/patrol", cr_res_patrol, 0, PATROL_PARAMS, NULL},
+    {"POST", "/api/export/evidence", cr_res_export, CR_ROUTE_FULL_TOKEN, NONE, NULL},
+    {"GET", "/tiles/", cr_res_tile, CR_ROUTE_PREFIX | CR_ROUTE_ETAG | CR_ROUTE_TILE_METRICS,
+     TILE_PARAMS, "tiles take layers=a,b"},
+    {"GET", "/tiles.json", cr_res_tilejson, 0, NONE, NULL},
+    {"GET", "/api/features/", cr_res_feature, CR_ROUTE_PREFIX, NONE, NULL},
+    {"GET", "/api/search", cr_res_search, 0, SEARCH_PARAMS, NULL},
+    {"GET", "/metrics", cr_res_metrics, 0, NONE, NULL},
+    {"GET", "/styles/", cr_res_style, CR_ROUTE_PREFIX | CR_ROUTE_NO_STORE, NONE, NULL},
+    {"GET", "/", cr_res_index, CR_ROUTE_NO_STORE, NONE, NULL},
+    {"GET", "/web/", cr_res_web, CR_ROUTE_PREFIX | CR_ROUTE_NO_STORE, NONE, NULL},
+    {"GET", "/vendor/", cr_res_vendor, CR_ROUTE_PREFIX | CR_ROUTE_NO_STORE, NONE, NULL},
+};
+const size_t CR_N_ROUTES = sizeof CR_ROUTES / sizeof CR_ROUTES[0];
+_Static_assert(sizeof CR_ROUTES / sizeof CR_ROUTES[0] <= CR_MAX_ROUTES, "raise CR_MAX_ROUTES");
