@@ -187,56 +187,46 @@ static void kml(const json_t *plan, cr_strbuf *b)
 {
     cr_strbuf name = {0};
     title(plan, &name);
-    cr_strbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                      "<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document><name>");
-    cr_xml_append(b, name.data);
-    cr_strbuf_puts(b, "</name>\n<Style id=\"route\"><LineStyle><color>ff0066ff</color><width>4"
-                      "</width></LineStyle></Style>\n<Placemark><name>");
-    cr_xml_append(b, name.data);
-    cr_strbuf_printf(b,
-                     "</name><description>%.3f km, %.2f h</description><styleUrl>#route"
-                     "</styleUrl><LineString><coordinates>",
-                     num(plan, "length_km"), num(plan, "time_h"));
+    cr_kml_begin(b, name.data);
+    cr_strbuf_puts(b, "<Style id=\"route\"><LineStyle><color>ff0066ff</color><width>4"
+                      "</width></LineStyle></Style>\n");
+    char desc[96];
+    snprintf(desc, sizeof desc, "%.3f km, %.2f h", num(plan, "length_km"), num(plan, "time_h"));
+    cr_kml_line_begin(b, name.data, desc, "route");
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(json_object_get(plan, "route"), "coordinates"), i, s)
     {
-        cr_strbuf_printf(b, "%s%.7f,%.7f", i ? " " : "", json_real_value(json_array_get(s, 0)),
-                         json_real_value(json_array_get(s, 1)));
+        cr_kml_line_vertex(b, i, json_real_value(json_array_get(s, 0)),
+                           json_real_value(json_array_get(s, 1)));
     }
-    cr_strbuf_puts(b, "</coordinates></LineString></Placemark>\n<Folder><name>检查点 Stops"
-                      "</name>\n");
+    cr_kml_line_end(b);
+    cr_kml_folder_begin(b, "检查点 Stops");
     json_array_foreach(json_object_get(plan, "stops"), i, s)
     {
-        cr_strbuf_printf(b, "<Placemark><name>%lld ",
-                         (long long)json_integer_value(json_object_get(s, "seq")));
-        cr_xml_append(b, str(s, "id"));
-        cr_strbuf_puts(b, "</name><description>");
-        cr_xml_append(b, issue_text(str(s, "issue")));
-        cr_strbuf_puts(b, "; ");
-        cr_xml_append(b, str(s, "name"));
-        cr_strbuf_puts(b, "; ");
-        cr_xml_append(b, str(s, "detail"));
-        cr_strbuf_printf(b,
-                         "</description><Point><coordinates>%.7f,%.7f</coordinates></Point>"
-                         "</Placemark>\n",
-                         num(s, "lon"), num(s, "lat"));
+        cr_strbuf label = {0}, text = {0};
+        cr_strbuf_printf(&label, "%lld %s",
+                         (long long)json_integer_value(json_object_get(s, "seq")), str(s, "id"));
+        cr_strbuf_printf(&text, "%s; %s; %s", issue_text(str(s, "issue")), str(s, "name"),
+                         str(s, "detail"));
+        cr_kml_point(b, label.data, text.data, num(s, "lon"), num(s, "lat"));
+        cr_strbuf_cleanup(&label);
+        cr_strbuf_cleanup(&text);
     }
-    cr_strbuf_puts(b, "</Folder></Document></kml>\n");
+    cr_kml_folder_end(b);
+    cr_kml_end(b);
     cr_strbuf_cleanup(&name);
 }
 
 static void checklist_csv(const json_t *plan, cr_strbuf *b)
 {
-    cr_strbuf_puts(b, "\xEF\xBB\xBF"); /* BOM: Excel and WPS read UTF-8 */
-    static const char *head[] = {"序号 seq",          "里程 km",    "辖区 jurisdiction",
-                                 "牵头单位 lead",     "图层 layer", "编号 id",
-                                 "名称 name",         "问题 issue", "说明 detail",
-                                 "经度 lon",          "纬度 lat",   "离航线 off route m",
-                                 "检查结果 findings", "签字 signed"};
-    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) {
-        cr_csv_append_cell(b, head[i], i + 1 == sizeof head / sizeof head[0]);
-    }
+    cr_csv_begin(b);
+    static const char *const head[] = {"序号 seq",          "里程 km",    "辖区 jurisdiction",
+                                       "牵头单位 lead",     "图层 layer", "编号 id",
+                                       "名称 name",         "问题 issue", "说明 detail",
+                                       "经度 lon",          "纬度 lat",   "离航线 off route m",
+                                       "检查结果 findings", "签字 signed"};
+    cr_csv_row(b, head, sizeof head / sizeof head[0]);
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(plan, "stops"), i, s)
@@ -269,13 +259,12 @@ static void checklist_html(const json_t *plan, cr_strbuf *b)
 {
     cr_strbuf name = {0};
     title(plan, &name);
-    cr_strbuf_puts(b,
-                   "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>");
-    cr_xml_append(b, name.data);
-    cr_strbuf_puts(b, "</title><style>body{font:13px sans-serif;margin:16px}table{border-collapse:"
-                      "collapse;width:100%;margin-bottom:16px}th,td{border:1px solid #555;"
-                      "padding:3px 5px;vertical-align:top}th{background:#eee}td.blank{width:18%}"
-                      "@media print{button{display:none}}</style></head><body>\n<h1>");
+    cr_html_begin(b, name.data,
+                  "body{font:13px sans-serif;margin:16px}table{border-collapse:collapse;width:"
+                  "100%;margin-bottom:16px}th,td{border:1px solid #555;padding:3px 5px;"
+                  "vertical-align:top}th{background:#eee}td.blank{width:18%}@media print{button"
+                  "{display:none}}");
+    cr_strbuf_puts(b, "<h1>");
     cr_xml_append(b, name.data);
     cr_strbuf_printf(b,
                      "</h1>\n<p>全程 %.3f km · 航行 %.2f h · 含停留 %.2f h · %s %.0f km/h · "
@@ -328,7 +317,8 @@ static void checklist_html(const json_t *plan, cr_strbuf *b)
                          "</td></tr>\n",
                          num(v, "lon"), num(v, "lat"));
     }
-    cr_strbuf_puts(b, "</table>\n</body></html>\n");
+    cr_strbuf_puts(b, "</table>\n");
+    cr_html_end(b);
     cr_strbuf_cleanup(&name);
 }
 

@@ -85,6 +85,27 @@ void cr_csv_append_cell(cr_strbuf *b, const char *value, int last);
 /* text with & < > " escaped for XML (and HTML), appended to b. */
 void cr_xml_append(cr_strbuf *b, const char *text);
 
+/* ---- document writers (core/documents.c), shared by every report ----------------------- */
+
+/* CSV: the UTF-8 byte-order mark (Excel, WPS), then rows of quoted cells. */
+void cr_csv_begin(cr_strbuf *b);
+void cr_csv_row(cr_strbuf *b, const char *const *cells, size_t n);
+/* A printable HTML page (zh-CN, UTF-8) with its title and style sheet, and its end; a table
+ * cell (tag "td" or "th") with escaped text. */
+void cr_html_begin(cr_strbuf *b, const char *title, const char *css);
+void cr_html_cell(cr_strbuf *b, const char *tag, const char *text);
+void cr_html_end(cr_strbuf *b);
+/* KML 2.2: a document, folders, point placemarks, line placemarks vertex by vertex (style: a
+ * <Style id> of the document, or NULL). Names and descriptions are escaped here. */
+void cr_kml_begin(cr_strbuf *b, const char *name);
+void cr_kml_folder_begin(cr_strbuf *b, const char *name);
+void cr_kml_folder_end(cr_strbuf *b);
+void cr_kml_point(cr_strbuf *b, const char *name, const char *description, double lon, double lat);
+void cr_kml_line_begin(cr_strbuf *b, const char *name, const char *description, const char *style);
+void cr_kml_line_vertex(cr_strbuf *b, size_t i, double lon, double lat);
+void cr_kml_line_end(cr_strbuf *b);
+void cr_kml_end(cr_strbuf *b);
+
 /* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" into out[21]. */
 void cr_now_iso8601(char out[21]);
 /* Monotonic seconds for rates and timings. */

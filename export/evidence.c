@@ -168,13 +168,9 @@ static const char *const CSV_COLUMNS[] = {"layer",
 
 static void features_csv(const json_t *fs, cr_strbuf *b)
 {
-    cr_strbuf_puts(b, "\xEF\xBB\xBF");
+    cr_csv_begin(b);
     size_t nc = sizeof CSV_COLUMNS / sizeof CSV_COLUMNS[0];
-    for (size_t c = 0; c < nc; c++) {
-        json_t *h = json_string(CSV_COLUMNS[c]);
-        csv_field(b, h, c + 1 == nc);
-        json_decref(h);
-    }
+    cr_csv_row(b, CSV_COLUMNS, nc);
     size_t i;
     json_t *f;
     json_array_foreach(fs, i, f)
@@ -336,8 +332,7 @@ static const char *geom_type(const json_t *f)
 /* KML for field viewers: the point features as placemarks, the traced reaches as lines. */
 static void features_kml(const json_t *fs, const json_t *trace_geo, cr_strbuf *b)
 {
-    cr_strbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://"
-                      "www.opengis.net/kml/2.2\"><Document><name>crossriver evidence</name>\n");
+    cr_kml_begin(b, "crossriver evidence");
     size_t i;
     json_t *f;
     json_array_foreach(fs, i, f)
@@ -347,42 +342,39 @@ static void features_kml(const json_t *fs, const json_t *trace_geo, cr_strbuf *b
         if (strcmp(geom_type(f), "Point") != 0) {
             continue;
         }
-        cr_strbuf_puts(b, "<Placemark><name>");
-        cr_xml_append(b, json_string_value(json_object_get(p, "layer")));
-        cr_strbuf_puts(b, ":");
-        cr_xml_append(b, json_string_value(json_object_get(p, "source_id")));
-        cr_strbuf_puts(b, "</name><description>");
-        cr_xml_append(b, json_string_value(json_object_get(p, "name")));
-        cr_strbuf_puts(b, " · county ");
-        cr_xml_append(b, json_string_value(json_object_get(p, "county_code")));
-        cr_strbuf_puts(b, " · reach ");
-        cr_xml_append(b, json_string_value(json_object_get(p, "reach_id")));
-        cr_strbuf_printf(b,
-                         "</description><Point><coordinates>%.7f,%.7f</coordinates></Point>"
-                         "</Placemark>\n",
-                         json_number_value(json_array_get(c, 0)),
-                         json_number_value(json_array_get(c, 1)));
+        cr_strbuf name = {0}, text = {0};
+        const char *n = json_string_value(json_object_get(p, "name"));
+        const char *cc = json_string_value(json_object_get(p, "county_code"));
+        const char *r = json_string_value(json_object_get(p, "reach_id"));
+        cr_strbuf_printf(&name, "%s:%s", json_string_value(json_object_get(p, "layer")),
+                         json_string_value(json_object_get(p, "source_id")));
+        cr_strbuf_printf(&text, "%s · county %s · reach %s", n ? n : "", cc ? cc : "", r ? r : "");
+        cr_kml_point(b, name.data, text.data, json_number_value(json_array_get(c, 0)),
+                     json_number_value(json_array_get(c, 1)));
+        cr_strbuf_cleanup(&name);
+        cr_strbuf_cleanup(&text);
     }
     json_array_foreach(json_object_get(trace_geo, "features"), i, f)
     {
         if (strcmp(geom_type(f), "LineString") != 0) {
             continue;
         }
-        cr_strbuf_puts(b, "<Placemark><name>trace ");
-        cr_xml_append(
-            b, json_string_value(json_object_get(json_object_get(f, "properties"), "reach_id")));
-        cr_strbuf_puts(b, "</name><LineString><coordinates>");
+        cr_strbuf name = {0};
+        const char *id =
+            json_string_value(json_object_get(json_object_get(f, "properties"), "reach_id"));
+        cr_strbuf_printf(&name, "trace %s", id ? id : "");
+        cr_kml_line_begin(b, name.data, NULL, NULL);
+        cr_strbuf_cleanup(&name);
         size_t k;
         json_t *c;
         json_array_foreach(json_object_get(json_object_get(f, "geometry"), "coordinates"), k, c)
         {
-            cr_strbuf_printf(b, "%s%.7f,%.7f", k ? " " : "",
-                             json_number_value(json_array_get(c, 0)),
-                             json_number_value(json_array_get(c, 1)));
+            cr_kml_line_vertex(b, k, json_number_value(json_array_get(c, 0)),
+                               json_number_value(json_array_get(c, 1)));
         }
-        cr_strbuf_puts(b, "</coordinates></LineString></Placemark>\n");
+        cr_kml_line_end(b);
     }
-    cr_strbuf_puts(b, "</Document></kml>\n");
+    cr_kml_end(b);
 }
 
 static void extend(double box[4], const json_t *c)
@@ -656,13 +648,11 @@ static void map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, cons
 static void report_html(const json_t *cj, const json_t *fs, const json_t *trace, const char *svg,
                         cr_strbuf *b)
 {
-    cr_strbuf_puts(b,
-                   "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-                   "<title>证据包 Evidence package</title><style>body{font:12px sans-serif;"
-                   "margin:16px}table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px "
-                   "solid #666;padding:2px 6px}th{background:#eee}svg{border:1px solid #999;"
-                   "max-width:100%;height:auto}</style></head><body>\n<h1>证据包 Evidence "
-                   "package</h1>\n<p>");
+    cr_html_begin(b, "证据包 Evidence package",
+                  "body{font:12px sans-serif;margin:16px}table{border-collapse:collapse;margin:8px "
+                  "0 16px}th,td{border:1px solid #666;padding:2px 6px}th{background:#eee}svg{"
+                  "border:1px solid #999;max-width:100%;height:auto}");
+    cr_strbuf_puts(b, "<h1>证据包 Evidence package</h1>\n<p>");
     cr_xml_append(b, json_string_value(json_object_get(cj, "issuer")));
     cr_strbuf_puts(b, " · as of ");
     cr_xml_append(b, json_string_value(json_object_get(cj, "as_of")));
@@ -766,7 +756,8 @@ static void report_html(const json_t *cj, const json_t *fs, const json_t *trace,
         }
         cr_strbuf_puts(b, "</tr>\n");
     }
-    cr_strbuf_puts(b, "</table>\n</body></html>\n");
+    cr_strbuf_puts(b, "</table>\n");
+    cr_html_end(b);
 }
 
 /* The stretch of boundary between two counties: the line their outlines share. */
