@@ -38,7 +38,8 @@ typedef struct {
 
 /* Run a trace request: *out gets the report (reaches, features, jurisdictions, attribution
  * upstream, spill, start, parameters) or its GeoJSON. reaches (the reach index, for snapping
- * points) may be NULL when req->at is 0. ws belongs to the calling thread. Caller frees *out with json_decref. */
+ * points) may be NULL when req->at is 0. ws belongs to the calling thread. Caller frees *out with
+ * json_decref. */
 cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
                        const cr_reach_index *reaches, const cr_trace_request *req, json_t **out,
                        cr_error *err);

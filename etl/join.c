@@ -46,9 +46,9 @@ struct cr_join_ref {
     cr_reach_index *rx; /* owned; the fields below borrow from it */
     const reach *reaches;
     size_t n_reaches;
-    const double *coords; /* all reach vertices, lon,lat pairs */
+    const double *coords;        /* all reach vertices, lon,lat pairs */
     const cr_segindex *reach_ix; /* owner = reach index */
-    admin_unit *units;     /* counties first, then towns */
+    admin_unit *units;           /* counties first, then towns */
     size_t n_counties, n_towns;
     GEOSSTRtree *county_tree, *town_tree, *zone_tree, *lake_tree;
     zone *lakes; /* lakes (zone struct: id, geometry; grade unused) */
