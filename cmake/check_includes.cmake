@@ -1,0 +1,25 @@
+# A wrong-way include fails the build: every `#include "mod/..."` in a module's own files must
+# name the module itself or a module its library links directly (PUBLIC or PRIVATE).
+# Run by the `check_includes` target with -DSRC=<source dir> -DDEPS=<file written at configure>;
+# DEPS holds one line per module: "<dir> <dir it links> <dir it links> ...".
+file(STRINGS "${DEPS}" lines)
+set(bad "")
+foreach(line IN LISTS lines)
+  string(REPLACE " " ";" parts "${line}")
+  list(GET parts 0 mod)
+  file(GLOB files "${SRC}/${mod}/*.c" "${SRC}/${mod}/*.h")
+  foreach(f IN LISTS files)
+    file(STRINGS "${f}" incs REGEX "^#include \"[a-z_]+/")
+    foreach(inc IN LISTS incs)
+      string(REGEX REPLACE "^#include \"([a-z_]+)/.*" "\\1" dep "${inc}")
+      list(FIND parts "${dep}" at)
+      if(at EQUAL -1)
+        file(RELATIVE_PATH rel "${SRC}" "${f}")
+        string(APPEND bad "  ${rel}: ${inc} — ${mod}/ does not link ${dep}/\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "includes against the module graph (link the module, or move the code):\n${bad}")
+endif()
