@@ -3,6 +3,8 @@
  * feature the faces inside it. */
 #include "generalise.h"
 
+#include "geo/handlers.h"
+
 #include <geos_c.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -45,11 +47,6 @@ static void collect(void *item, void *user)
         hs->items = cr_xrealloc(hs->items, hs->cap * sizeof *hs->items);
     }
     hs->items[hs->n++] = (size_t)(uintptr_t)item;
-}
-
-static void geos_error(const char *message, void *user)
-{
-    snprintf(user, 256, "%s", message);
 }
 
 /* Rows of one level into "<layer>_generalised". */
@@ -236,9 +233,8 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
     if (rc != CR_OK) {
         return rc;
     }
-    char msg[256] = "";
-    GEOSContextHandle_t h = GEOS_init_r();
-    GEOSContext_setErrorMessageHandler_r(h, geos_error, msg);
+    cr_geos_messages msgs;
+    GEOSContextHandle_t h = cr_geos_init(&msgs, "generalise", CR_LOG_DEBUG);
     GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
     feature *fs = NULL;
     size_t n = 0, cap = 0;
@@ -289,7 +285,7 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
         free(bounds);
         if (merged == NULL) {
             rc = cr_error_set(err, CR_EGEOS, "generalise %s: noding the boundaries: %s", d->name,
-                              msg);
+                              msgs.last);
         }
     }
     /* a pixel at level z in degrees, narrowed by Web Mercator's stretch at the layer's middle */

@@ -896,7 +896,7 @@ static GEOSGeometry *to_multipolygon(ingest_ctx *c, row_state *r, GEOSGeometry *
     GEOSContextHandle_t h = c->geos;
     int valid = GEOSisValid_r(h, g);
     if (valid == 2) {
-        problem(r, "geometry", "geom", "geometry check failed: %s", c->geos_msg);
+        problem(r, "geometry", "geom", "geometry check failed: %s", c->geos_msgs.last);
         GEOSGeom_destroy_r(h, g);
         return NULL;
     }
@@ -1021,7 +1021,7 @@ static void read_shape(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *fat
     GEOSGeometry *g = GEOSWKBReader_read_r(h, c->wkb_reader, wkb, (size_t)size);
     free(wkb);
     if (g == NULL) {
-        problem(r, "geometry", "geom", "unreadable geometry: %s", c->geos_msg);
+        problem(r, "geometry", "geom", "unreadable geometry: %s", c->geos_msgs.last);
         return;
     }
     xy_user u = {c->crs, r->method, {0}, 0};
@@ -1188,16 +1188,6 @@ static cr_status process_row(ingest_ctx *c, OGRFeatureH f, int64_t row, cr_error
 done:
     row_cleanup(c, &r);
     return rc;
-}
-
-static void geos_message(const char *fmt, ...)
-{
-    (void)fmt;
-}
-
-static void geos_message_r(const char *message, void *userdata)
-{
-    snprintf(userdata, 256, "%s", message);
 }
 
 void cr_ingest_record_change(ingest_ctx *c, const char *what, const char *id)
@@ -1463,11 +1453,7 @@ static cr_status run(ingest_ctx *c, cr_error *err)
 cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const char *path,
                              const cr_ingest_options *opt, cr_ingest_result *result, cr_error *err)
 {
-    static int registered = 0;
-    if (!registered) {
-        GDALAllRegister();
-        registered = 1;
-    }
+    cr_gdal_init();
     ingest_ctx c = {0};
     c.store = store;
     c.def = layer;
@@ -1476,9 +1462,7 @@ cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const c
     c.res = result;
     c.t0 = cr_monotonic_s();
     memset(result, 0, sizeof *result);
-    c.geos = GEOS_init_r();
-    GEOSContext_setErrorMessageHandler_r(c.geos, geos_message_r, c.geos_msg);
-    GEOSContext_setNoticeHandler_r(c.geos, (GEOSMessageHandler)geos_message);
+    c.geos = cr_geos_init(&c.geos_msgs, "etl", CR_LOG_DEBUG); /* problems become rejects */
     c.wkb_reader = GEOSWKBReader_create_r(c.geos);
     c.wkb_writer = GEOSWKBWriter_create_r(c.geos);
     GEOSWKBWriter_setByteOrder_r(c.geos, c.wkb_writer, GEOS_WKB_NDR);

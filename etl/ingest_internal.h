@@ -3,6 +3,7 @@
 #ifndef CR_ETL_INGEST_INTERNAL_H
 #define CR_ETL_INGEST_INTERNAL_H
 
+#include "geo/handlers.h"
 #include "source.h"
 
 #include <geos_c.h>
@@ -39,7 +40,7 @@ typedef struct {
     GEOSContextHandle_t geos;     /* owned */
     GEOSWKBReader *wkb_reader;    /* owned */
     GEOSWKBWriter *wkb_writer;    /* owned */
-    char geos_msg[256];           /* last GEOS error */
+    cr_geos_messages geos_msgs;   /* the last GEOS error */
     cr_idset ids;                 /* stable IDs seen in this file */
     char **header_names;          /* XLSX: column names from the header row(s) found, owned */
     int n_header_names;

@@ -5,6 +5,7 @@
 #include "join.h"
 
 #include "geo/geo.h"
+#include "geo/handlers.h"
 #include "network/network.h"
 
 #include <geos_c.h>
@@ -55,15 +56,10 @@ struct cr_join_ref {
     size_t n_lakes;
     zone *zones;
     size_t n_zones;
-    cr_segindex *boundary_ix; /* county rings, owner = county index */
-    cr_segindex **county_ix;  /* per county: its own rings, for its boundary distance */
-    char msg[256];            /* last GEOS error */
+    cr_segindex *boundary_ix;   /* county rings, owner = county index */
+    cr_segindex **county_ix;    /* per county: its own rings, for its boundary distance */
+    cr_geos_messages geos_msgs; /* GEOS errors: logged as warnings */
 };
-
-static void geos_error(const char *message, void *user)
-{
-    snprintf(user, 256, "%s", message);
-}
 
 /* ---- loading ------------------------------------------------------------------------- */
 
@@ -246,8 +242,7 @@ cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err)
 {
     double t = cr_monotonic_s();
     cr_join_ref *ref = cr_xcalloc(1, sizeof *ref);
-    ref->geos = GEOS_init_r();
-    GEOSContext_setErrorMessageHandler_r(ref->geos, geos_error, ref->msg);
+    ref->geos = cr_geos_init(&ref->geos_msgs, "join", CR_LOG_WARN);
     sqlite3 *db = cr_store_db(store);
     cr_status rc = load_reaches(ref, store, err);
     phase(&t, "load and index reaches");

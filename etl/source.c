@@ -338,8 +338,10 @@ static cr_status open_dataset(const char *path, const char *source_layer, cr_sou
                          (const char *const *)src->open_options, NULL);
     CPLPopErrorHandler();
     if (src->ds == NULL) {
-        rc = cr_error_set(err, CR_EIO, "%s: cannot read%s%s", path, gdal_msg[0] ? ": " : "",
-                          gdal_msg);
+        rc = cr_error_set(err, CR_EIO, "%s: cannot read: %s", path,
+                          gdal_msg[0] ? gdal_msg
+                                      : "not a vector format GDAL knows (CSV, XLSX, Shapefile, "
+                                        "GeoJSON, GeoPackage, KML, ...) or a damaged file");
     } else if (GDALDatasetGetLayerCount(src->ds) == 0) {
         rc = cr_error_set(err, CR_EINVAL, "%s: no layers", path);
     } else if (source_layer != NULL) {

@@ -2,6 +2,7 @@
 /* The GeoPackage: the features, the trace and the boundary, with each row's provenance in the
  * metadata extension. */
 #include "evidence_internal.h"
+#include "geo/handlers.h"
 
 #include <cpl_conv.h>
 #include <gdal.h>
@@ -67,7 +68,7 @@ cr_status cr_ev_write_gpkg(const char *path, const json_t *fs, const json_t *tra
                            const json_t *boundary, const char *as_of, cr_error *err)
 {
     unlink(path);
-    GDALAllRegister();
+    cr_gdal_init();
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", as_of);
     CPLSetThreadLocalConfigOption("OGR_SQLITE_JOURNAL", "OFF");
     json_t *fc = json_pack("{s:s, s:O}", "type", "FeatureCollection", "features", fs);

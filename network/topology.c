@@ -3,6 +3,7 @@
  * stop inside them), validate, derive Strahler order, upstream length and mainstem, and store
  * it all. Rule: every step is deterministic (reaches are processed in reach_id order). */
 #include "geo/geo.h"
+#include "geo/handlers.h"
 #include "network.h"
 
 #include <geos_c.h>
@@ -457,7 +458,8 @@ static cr_status gather_lakes(net *g, sqlite3 *db, double tol, cr_error *err)
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "network: %s", sqlite3_errmsg(db));
     }
-    GEOSContextHandle_t h = GEOS_init_r();
+    cr_geos_messages msgs;
+    GEOSContextHandle_t h = cr_geos_init(&msgs, "network", CR_LOG_WARN);
     GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
     size_t ne = 2 * g->n;
     cr_local f;

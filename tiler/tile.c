@@ -3,6 +3,7 @@
  * features by fid, attributes in definition order), so tiles are reproducible evidence. */
 #include "tile.h"
 
+#include "geo/handlers.h"
 #include "mvt.h"
 
 #include <geos_c.h>
@@ -667,6 +668,10 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
                      d->name);
 }
 
+/* The GEOS messages of this thread's tile context (a feature GEOS fails on is left out of the
+ * tile, with a warning). */
+static _Thread_local cr_geos_messages tile_geos_msgs;
+
 static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr_layer_def *d,
                               const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
                               layer_part *part, cr_error *err)
@@ -816,7 +821,7 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
                 blob_len = blob ? (size_t)sqlite3_column_bytes(as_wkb, 0) : 0;
             }
             if (blob && *hp == NULL) {
-                *hp = GEOS_init_r();
+                *hp = cr_geos_init(&tile_geos_msgs, "tiler", CR_LOG_WARN);
             }
             h = *hp;
             if (blob && reader == NULL) {
