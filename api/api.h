@@ -65,30 +65,33 @@ cr_status cr_api_trace_number(const char *param, const char *shown_as, const cha
 int cr_api_parse_point(const char *text, double *lon, double *lat);
 
 /* TileJSON 3.0.0 for the store's tiled layers (every one, empty ones included); tiles_url is
- * the template, e.g. http://host/tiles/{z}/{x}/{y}.mvt. */
+ * the template, e.g. http://host/tiles/{z}/{x}/{y}.mvt. Caller frees *out with json_decref. */
 cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, cr_error *err);
 /* One current feature as a GeoJSON Feature: public fields, provenance and join results, and
  * restricted fields where access opens the layer in the feature's county (*restricted_out set
  * when any were given). CR_ENOTFOUND for an unknown layer or ID, or a restricted layer access
- * does not open. */
+ * does not open. Caller frees *out with json_decref. */
 cr_status cr_api_feature(cr_store *store, const char *layer, const char *id,
                          const cr_access *access, json_t **out, int *restricted_out, cr_error *err);
 /* Features whose ID or name contains q (case-insensitive for Latin letters; Chinese as
  * written), at most limit, ordered by layer then ID: [{layer, id, name, lon, lat}]. Restricted
- * layers only when access opens them in every jurisdiction. */
+ * layers only when access opens them in every jurisdiction. Caller frees *out with
+ * json_decref. */
 cr_status cr_api_search(cr_store *store, const char *q, int limit, const cr_access *access,
                         json_t **out, cr_error *err);
 
-/* A patrol plan (network/patrol.h) in a format: json, geojson, gpx, kml, csv (the checklist,
- * UTF-8 with BOM) or html (the printable checklist), appended to out; the plan itself in
- * *plan_out when not NULL (caller frees). Errors: a bad format or date, nothing asked
+/* A patrol plan (ops/patrol.h) in a format: json, geojson, gpx, kml, csv (the checklist,
+ * UTF-8 with BOM) or html (the printable checklist), appended to out (the caller's buffer:
+ * caller frees it with cr_strbuf_cleanup, also after an error); the plan itself in *plan_out
+ * when not NULL (caller frees with json_decref). Errors: a bad format or date, nothing asked
  * (CR_EINVAL), nothing found (CR_ENOTFOUND), the store. */
 cr_status cr_api_patrol(cr_store *store, const cr_graph *g, const cr_patrol_request *req,
                         const char *format, cr_strbuf *out, json_t **plan_out, cr_error *err);
-/* The Content-Type of a patrol format, or NULL for an unknown one. */
+/* The Content-Type of a patrol format (a static string), or NULL for an unknown one. */
 const char *cr_api_patrol_content_type(const char *format);
 
-/* A SQLite column as JSON: integer, real, text, or null (blobs are null). */
+/* A SQLite column as JSON: integer, real, text, or null (blobs are null); a new reference the
+ * caller frees with json_decref (or hands to json_object_set_new). */
 json_t *cr_api_column_json(sqlite3_stmt *st, int column);
 
 #endif

@@ -27,7 +27,8 @@ typedef struct {
 /* Handle one of the common options; returns 1 when it was one. */
 int cr_cli_common_option(cr_cli_common *c, int opt, const char *arg);
 void cr_cli_common_init(cr_cli_common *c);
-/* Load layer definitions and open the store; prints the error and returns non-zero on failure. */
+/* Load layer definitions and open the store; prints the error and returns non-zero on failure.
+ * Caller closes *store (cr_store_close), then frees *set (cr_layer_set_free). */
 int cr_cli_open(const cr_cli_common *c, cr_layer_set **set, cr_store **store);
 /* A number option in [lo, hi]; otherwise prints "crossriver CMD: OPTION wants …" and returns 0. */
 int cr_cli_number(const char *cmd, const char *option, const char *text, double lo, double hi,

@@ -33,9 +33,10 @@ cr_status cr_error_set(cr_error *err, cr_status code, const char *fmt, ...)
 /* Prefix an existing message: "ctx: old message". Returns err->code. */
 cr_status cr_error_prefix(cr_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The status's name, e.g. "CR_EINVAL" (a static string). */
 const char *cr_status_name(cr_status code);
 
-/* Allocation that aborts on out-of-memory (recorded in the log first). */
+/* Allocation that aborts on out-of-memory (recorded in the log first). Caller frees with free. */
 void *cr_xmalloc(size_t n);
 void *cr_xcalloc(size_t count, size_t n);
 void *cr_xrealloc(void *p, size_t n);

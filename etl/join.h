@@ -10,6 +10,7 @@
 /* Reference data for joins, loaded once from the store (reaches, admin units, zones). */
 typedef struct cr_join_ref cr_join_ref;
 
+/* Caller frees *out with cr_join_ref_free (NULL after an error). */
 cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err);
 void cr_join_ref_free(cr_join_ref *ref);
 

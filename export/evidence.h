@@ -27,7 +27,8 @@ typedef struct {
 
 /* Write the package to zip_path (replaced atomically) and record it in the store's
  * evidence_exports audit table (who, when, the case, the package's SHA-256) unless audit_by is
- * NULL. sha_out gets the package's SHA-256; *summary (may be NULL) counts what is in it. */
+ * NULL. sha_out gets the package's SHA-256; *summary (summary may be NULL) counts what is in it;
+ * caller frees it with json_decref. */
 cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
                              const cr_reach_index *reaches, const cr_evidence_case *c,
                              const char *zip_path, const char *audit_by, char sha_out[65],
@@ -35,7 +36,8 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
 
 /* Check a package: every file in the manifests has its SHA-256, no payload file is missing or
  * extra, the Payload-Oxum holds. *report: {ok, bag, files: [{path, ok}], problems: [...]}.
- * CR_OK even when tampered (see ok); errors only when the file is no zip or no bag. */
+ * CR_OK even when tampered (see ok); errors only when the file is no zip or no bag. Caller frees
+ * *report with json_decref. */
 cr_status cr_evidence_verify(const char *zip_path, json_t **report, cr_error *err);
 
 /* Where lon/lat falls on the package's SVG map (900 × 600 px, Web Mercator) whose data-bbox

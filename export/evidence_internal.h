@@ -20,6 +20,8 @@ typedef struct {
     size_t n, cap;
 } payloads;
 
+/* Every json_t * and char * returned here is new: the caller frees it (json_decref, free);
+ * cr_ev_geom_type returns a static string. */
 /* evidence_case.c */
 cr_status cr_ev_features(cr_store *store, const cr_evidence_case *c, const json_t *trace,
                          json_t *out, json_t *batch_ids, cr_error *err);

@@ -224,8 +224,8 @@ typedef struct {
 } cr_trace_result;
 
 /* Per-thread scratch space sized to a graph, reused across traces: only what a trace touched
- * is reset, so a short trace costs nothing in proportion to the network. Free with
- * cr_trace_workspace_free. */
+ * is reset, so a short trace costs nothing in proportion to the network. Caller frees it with
+ * cr_trace_workspace_free, before the graph. */
 typedef struct cr_trace_workspace cr_trace_workspace;
 cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g);
 void cr_trace_workspace_free(cr_trace_workspace *ws);

@@ -40,7 +40,8 @@ typedef struct {
  * legs: [{seq, county_code, county_name, from_km, to_km, length_km, time_h, lead_agency,
  * duty_phone, liaison?, phone?, stops: [seq…]}], stops: [{seq, km, leg, layer, id, name, issue,
  * detail, county_code, lon, lat, off_route_m}]}. Errors: nothing selected or a point with no
- * node within 2 km (CR_ENOTFOUND), the store. */
+ * node within 2 km (CR_ENOTFOUND), the store. Strings in req are borrowed for the call; caller
+ * frees *out with json_decref (left untouched after an error). */
 cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_request *req,
                          json_t **out, cr_error *err);
 

@@ -33,18 +33,14 @@ cr_status cr_res_tile(server_state *s, worker *w, const request *req, response *
         return cr_error_set(err, CR_ENOTFOUND, "tiles are /tiles/{z}/{x}/{y}.mvt");
     }
     const char *layers = json_string_value(json_object_get(req->params, "layers"));
-    const char *scope = cr_access_name(req->access);
+    cr_tile_key key = {z, x, y, layers, cr_access_name(req->access)};
     int cacheable = req->access == NULL || cr_access_all_codes(req->access);
-    char hash[65];
-    char *data = NULL;
-    size_t len = 0;
-    int gzipped = 0;
+    cr_tile_copy hit;
     if (cacheable && cr_tile_valid(z, x, y) &&
-        cr_tile_cache_get(s->cache, z, x, y, layers, scope, req->accept_gzip, &data, &len, &gzipped,
-                          hash)) {
+        cr_tile_cache_get(s->cache, &key, req->accept_gzip, &hit)) {
         res->restricted = req->access != NULL; /* cached for a token: it may hold restricted data */
         res->x_cache = "HIT";
-        tile_answer(req, res, data, len, gzipped, hash);
+        tile_answer(req, res, hit.data, hit.len, hit.gzipped, hit.hash);
         return CR_OK;
     }
     int64_t generation = cr_tile_cache_generation(s->cache);
@@ -59,6 +55,7 @@ cr_status cr_res_tile(server_state *s, worker *w, const request *req, response *
     }
     res->restricted = stats.restricted;
     res->x_cache = "MISS";
+    char hash[65];
     cr_sha256_hex(tile.data ? tile.data : "", tile.len, hash);
     char *gz = NULL;
     size_t gz_len = 0;
@@ -66,15 +63,16 @@ cr_status cr_res_tile(server_state *s, worker *w, const request *req, response *
         gz = NULL;
     }
     if (cacheable) {
-        cr_tile_cache_put(s->cache, generation, z, x, y, layers, scope, tile.data, tile.len, gz,
-                          gz_len, hash);
+        cr_tile_bytes bytes = {tile.data, gz, tile.len, gz_len, ""};
+        memcpy(bytes.hash, hash, sizeof hash);
+        cr_tile_cache_put(s->cache, generation, &key, &bytes);
     }
     if (req->accept_gzip && gz) {
         cr_strbuf_cleanup(&tile);
         tile_answer(req, res, gz, gz_len, 1, hash);
     } else {
         free(gz);
-        len = tile.len;
+        size_t len = tile.len;
         tile_answer(req, res, cr_strbuf_take(&tile), len, 0, hash);
     }
     return CR_OK;

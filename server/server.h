@@ -24,6 +24,7 @@ typedef struct {
     int poll_ms;             /* how often to look for store changes; <= 0: 1000 */
 } cr_server_config;
 
+/* The default directories (borrowed: the environment's string or a static one). */
 /* The styles directory: $CROSSRIVER_STYLES, else the source tree's styles/. */
 const char *cr_server_default_styles_dir(void);
 /* The web page: $CROSSRIVER_WEB, else the source tree's web/. */

@@ -67,10 +67,13 @@ typedef struct {
     cr_trace_workspace *ws;
 } worker;
 
+/* The snapshot in force, with a reference the caller gives back with cr_srv_snapshot_release;
+ * install takes over next's reference. */
 snapshot *cr_srv_snapshot_acquire(server_state *s);
 void cr_srv_snapshot_release(server_state *s, snapshot *p);
 void cr_srv_snapshot_install(server_state *s, snapshot *next);
-/* A snapshot from the files and the network loaded from the store. */
+/* A snapshot from the files and the network loaded from the store, which the caller installs
+ * (cr_srv_snapshot_install). */
 cr_status cr_srv_load_snapshot(server_state *s, snapshot **out, cr_error *err);
 /* This thread's worker on the current snapshot; with_store 0: the snapshot only (static files
  * open no store connection). NULL with err on failure. */

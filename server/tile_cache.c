@@ -20,7 +20,7 @@ typedef struct entry {
     struct entry *prev, *next; /* LRU: head is the most recent */
     int z, x, y;
     char *layers; /* NULL: all layers */
-    char *scope;
+    char *access; /* the access entry's name */
     char *raw, *gz;
     size_t raw_len, gz_len, bytes;
     char hash[65];
@@ -61,7 +61,7 @@ cr_tile_cache *cr_tile_cache_new(size_t max_bytes, int64_t generation)
 static void entry_free(entry *e)
 {
     free(e->layers);
-    free(e->scope);
+    free(e->access);
     free(e->raw);
     free(e->gz);
     free(e);
@@ -143,22 +143,21 @@ static int same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
-static entry *find(cr_tile_cache *c, int z, int x, int y, const char *layers, const char *scope)
+static entry *find(cr_tile_cache *c, const cr_tile_key *k)
 {
-    for (entry *e = c->buckets[bucket_of(c, z, x, y)]; e; e = e->chain) {
-        if (e->z == z && e->x == x && e->y == y && same(e->layers, layers) &&
-            strcmp(e->scope, scope) == 0) {
+    for (entry *e = c->buckets[bucket_of(c, k->z, k->x, k->y)]; e; e = e->chain) {
+        if (e->z == k->z && e->x == k->x && e->y == k->y && same(e->layers, k->layers) &&
+            strcmp(e->access, k->access) == 0) {
             return e;
         }
     }
     return NULL;
 }
 
-int cr_tile_cache_get(cr_tile_cache *c, int z, int x, int y, const char *layers, const char *scope,
-                      int want_gzip, char **data, size_t *len, int *gzipped, char hash[65])
+int cr_tile_cache_get(cr_tile_cache *c, const cr_tile_key *k, int want_gzip, cr_tile_copy *out)
 {
     pthread_mutex_lock(&c->mu);
-    entry *e = find(c, z, x, y, layers, scope);
+    entry *e = find(c, k);
     if (e == NULL) {
         c->misses++;
         pthread_mutex_unlock(&c->mu);
@@ -167,14 +166,14 @@ int cr_tile_cache_get(cr_tile_cache *c, int z, int x, int y, const char *layers,
     c->hits++;
     lru_unlink(c, e);
     lru_push(c, e);
-    *gzipped = want_gzip && e->gz != NULL;
-    const char *src = *gzipped ? e->gz : e->raw;
-    *len = *gzipped ? e->gz_len : e->raw_len;
-    *data = cr_xmalloc(*len ? *len : 1);
-    if (*len) {
-        memcpy(*data, src, *len);
+    out->gzipped = want_gzip && e->gz != NULL;
+    const char *src = out->gzipped ? e->gz : e->raw;
+    out->len = out->gzipped ? e->gz_len : e->raw_len;
+    out->data = cr_xmalloc(out->len ? out->len : 1);
+    if (out->len) {
+        memcpy(out->data, src, out->len);
     }
-    memcpy(hash, e->hash, 65);
+    memcpy(out->hash, e->hash, 65);
     pthread_mutex_unlock(&c->mu);
     return 1;
 }
@@ -209,15 +208,16 @@ static char *dup_bytes(const char *p, size_t n)
     return d;
 }
 
-void cr_tile_cache_put(cr_tile_cache *c, int64_t generation, int z, int x, int y,
-                       const char *layers, const char *scope, const char *raw, size_t raw_len,
-                       const char *gz, size_t gz_len, const char hash[65])
+void cr_tile_cache_put(cr_tile_cache *c, int64_t generation, const cr_tile_key *k,
+                       const cr_tile_bytes *t)
 {
-    size_t bytes =
-        sizeof(entry) + raw_len + gz_len + (layers ? strlen(layers) : 0) + strlen(scope) + 64;
+    size_t gz_len = t->gz ? t->gz_len : 0;
+    size_t bytes = sizeof(entry) + t->raw_len + gz_len + (k->layers ? strlen(k->layers) : 0) +
+                   strlen(k->access) + 64;
+    int z = k->z;
     pthread_mutex_lock(&c->mu);
     if (generation != c->generation || bytes > c->max_bytes / 8 || z < 0 || z > MAX_Z ||
-        find(c, z, x, y, layers, scope)) {
+        find(c, k)) {
         c->refused += generation != c->generation;
         pthread_mutex_unlock(&c->mu);
         return;
@@ -230,18 +230,18 @@ void cr_tile_cache_put(cr_tile_cache *c, int64_t generation, int z, int x, int y
         grow(c);
     }
     entry *e = cr_xcalloc(1, sizeof *e);
-    e->z = z, e->x = x, e->y = y;
-    e->layers = layers ? cr_xstrdup(layers) : NULL;
-    e->scope = cr_xstrdup(scope);
-    e->raw = dup_bytes(raw ? raw : "", raw_len);
-    e->raw_len = raw_len;
-    e->gz = dup_bytes(gz, gz_len);
-    e->gz_len = gz ? gz_len : 0;
+    e->z = z, e->x = k->x, e->y = k->y;
+    e->layers = k->layers ? cr_xstrdup(k->layers) : NULL;
+    e->access = cr_xstrdup(k->access);
+    e->raw = dup_bytes(t->raw ? t->raw : "", t->raw_len);
+    e->raw_len = t->raw_len;
+    e->gz = dup_bytes(t->gz, gz_len);
+    e->gz_len = gz_len;
     e->bytes = bytes;
-    memcpy(e->hash, hash, 65);
-    size_t k = bucket_of(c, z, x, y);
-    e->chain = c->buckets[k];
-    c->buckets[k] = e;
+    memcpy(e->hash, t->hash, 65);
+    size_t b = bucket_of(c, z, k->x, k->y);
+    e->chain = c->buckets[b];
+    c->buckets[b] = e;
     lru_push(c, e);
     c->n++;
     c->bytes += bytes;

@@ -86,6 +86,7 @@ void cr_layer_set_free(cr_layer_set *set);
 const cr_layer_def *cr_layer_set_find(const cr_layer_set *set, const char *name);
 /* Index of a field by name, or -1. */
 int cr_layer_def_field_index(const cr_layer_def *def, const char *name);
+/* Names as layer files spell them (static strings). */
 const char *cr_field_type_name(cr_field_type t);
 const char *cr_geom_kind_name(cr_geom_kind g);
 /* Columns a later stage derives and stores on a layer's rows (joins, network topology),
@@ -122,7 +123,7 @@ typedef struct sqlite3_stmt sqlite3_stmt;
 cr_status cr_store_open(const char *path, const cr_layer_set *set, cr_store **out, cr_error *err);
 void cr_store_close(cr_store *store);
 /* Open an existing store read-only (the server's per-thread connections): no schema changes,
- * readers never block the importer (WAL). */
+ * readers never block the importer (WAL). Caller frees *out with cr_store_close. */
 cr_status cr_store_open_readonly(const char *path, const cr_layer_set *set, cr_store **out,
                                  cr_error *err);
 /* Borrowed; valid until cr_store_close. */

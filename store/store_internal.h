@@ -41,7 +41,7 @@ struct cr_store {
 /* The error of the last SQLite call on s, prefixed by what. */
 cr_status cr_store_db_error(cr_store *s, cr_error *err, const char *what);
 void cr_store_bind_text_or_null(sqlite3_stmt *st, int i, const char *v);
-/* The prepared statements of layer d (prepared on first use). */
+/* The prepared statements of layer d (prepared on first use; owned by the store). */
 cr_status cr_store_prepare_layer(cr_store *s, const cr_layer_def *d, layer_stmts **out,
                                  cr_error *err);
 /* Close one version: valid_to = the open batch's time, closed_by_batch = batch_id. */

@@ -17,6 +17,7 @@ typedef enum { CR_MVT_POINT = 1, CR_MVT_LINESTRING = 2, CR_MVT_POLYGON = 3 } cr_
 typedef struct cr_mvt_tile cr_mvt_tile;
 typedef struct cr_mvt_layer cr_mvt_layer;
 
+/* Caller frees with cr_mvt_tile_free (which frees its layers). */
 cr_mvt_tile *cr_mvt_tile_new(void);
 void cr_mvt_tile_free(cr_mvt_tile *t);
 /* Add a layer (name unique within the tile; extent usually 4096). Owned by the tile. */

@@ -33,7 +33,8 @@ typedef struct {
     size_t capped;     /* features left out to keep the tile within its caps */
 } cr_tile_stats;
 
-/* A layer's "tile" settings when it is tiled (has geometry and settings), else NULL. */
+/* A layer's "tile" settings when it is tiled (has geometry and settings), else NULL; borrowed
+ * from the layer definition. */
 const json_t *cr_tile_settings(const cr_layer_def *d);
 /* A tiled layer's zoom range: "minzoom" (default 0) to "maxzoom" (default CR_TILE_MAX_ZOOM). */
 void cr_tile_zoom_range(const json_t *settings, int *minz, int *maxz);
@@ -50,7 +51,8 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
                          cr_tile_stats *stats, cr_error *err);
 
 /* gzip (RFC 1952, level 6, zero mtime): the same tile always gives the same bytes, so the
- * server's gzip answer and a seeded MBTiles blob are identical. 0 on failure. */
+ * server's gzip answer and a seeded MBTiles blob are identical. Caller frees *out with free.
+ * 0 on failure (nothing to free). */
 int cr_tile_gzip(const char *in, size_t n, char **out, size_t *out_len);
 
 /* ---- seeding -------------------------------------------------------------------------- */
