@@ -672,253 +672,326 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
  * tile, with a warning). */
 static _Thread_local cr_geos_messages tile_geos_msgs;
 
-static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr_layer_def *d,
-                              const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
-                              layer_part *part, cr_error *err)
-{
-    GEOSContextHandle_t h = *hp;
-    const json_t *ts = cr_tile_settings(d);
-    int minz, maxz;
-    cr_tile_zoom_range(ts, &minz, &maxz);
-    if (req->z < minz || req->z > maxz) {
-        return CR_OK;
-    }
-    double simplify = json_number_value(json_object_get(ts, "simplify_px"));
-    /* layers generalised ahead of time (etl/generalise.c): the smallest level at or above z */
-    int level = -1;
-    const json_t *levels = json_object_get(ts, "generalise");
-    if (json_array_size(levels) > 0) {
-        /* polygons: shared boundaries must stay shared; lines are simplified again, harmlessly */
-        simplify = d->geom == CR_GEOM_MULTIPOLYGON ? 0 : simplify;
-        size_t li;
-        json_t *lv;
-        json_array_foreach(levels, li, lv)
-        {
-            int z = (int)json_integer_value(lv);
-            level = z >= req->z && (level < 0 || z < level) ? z : level;
-        }
-    }
-    uint32_t extent = req->extent ? req->extent : 4096;
-    int buffer = req->buffer >= 0 ? req->buffer : 64;
-    /* attributes: the listed ones that exist and the client may see, in listed order */
-    const json_t *attrs = json_object_get(ts, "attributes");
-    int cols[64]; /* field index, or -1 for an accumulated total (acc_name) */
+/* What one layer shows in this tile, decided before any row is read. */
+typedef struct {
+    const cr_layer_def *d;
+    const json_t *ts;      /* the layer's tile settings */
+    cr_mvt_geom_type type; /* the MVT geometry of the layer */
+    int level;             /* the generalised level read (etl/generalise.c), or -1: the source */
+    double simplify;       /* tolerance in pixels of a 256-pixel tile; 0: none */
+    uint32_t extent;
+    int buffer;
+    int opened;      /* the client may see the layer's restricted data ... */
+    int per_feature; /* ... in the jurisdictions it opens, feature by feature */
+    int cols[64];    /* attributes: a field index, or -1 for an accumulated total (acc_name) */
     const char *acc_name[64];
-    size_t n_cols = 0;
-    /* restricted data for this client: the layer's, in the jurisdictions it opens */
-    int opened = cr_access_layer(req->access, d->name);
-    int per_feature = opened && !cr_access_all_codes(req->access);
-    if (d->restricted && per_feature && !cr_layer_joins_points(d)) {
-        return CR_OK; /* only point layers carry a jurisdiction per feature */
+    size_t n_cols;
+} layer_plan;
+
+/* Layers generalised ahead of time: the smallest level at or above z, or -1. Polygons read
+ * from a level are not simplified again (shared boundaries must stay shared); lines are,
+ * harmlessly. */
+static void plan_level(layer_plan *p, int z)
+{
+    p->simplify = json_number_value(json_object_get(p->ts, "simplify_px"));
+    p->level = -1;
+    const json_t *levels = json_object_get(p->ts, "generalise");
+    if (json_array_size(levels) == 0) {
+        return;
     }
-    cr_strbuf cols_sql = {0};
+    p->simplify = p->d->geom == CR_GEOM_MULTIPOLYGON ? 0 : p->simplify;
+    size_t li;
+    json_t *lv;
+    json_array_foreach(levels, li, lv)
+    {
+        int lz = (int)json_integer_value(lv);
+        p->level = lz >= z && (p->level < 0 || lz < p->level) ? lz : p->level;
+    }
+}
+
+/* The attributes: the listed ones that exist and the client may see, in listed order; their
+ * select-list terms into cols_sql. */
+static void plan_columns(layer_plan *p, cr_strbuf *cols_sql)
+{
+    const cr_layer_def *d = p->d;
     size_t i;
     json_t *a;
-    json_array_foreach(attrs, i, a)
+    json_array_foreach(json_object_get(p->ts, "attributes"), i, a)
     {
         const char *an = json_string_value(a);
-        if (an && strncmp(an, "accumulated.", 12) == 0 && n_cols < 64) {
+        if (an && strncmp(an, "accumulated.", 12) == 0 && p->n_cols < 64) {
             /* a total of crossriver accumulate (names are checked by the layer definition) */
-            acc_name[n_cols] = an;
-            cols[n_cols++] = -1;
-            cr_strbuf_printf(&cols_sql,
+            p->acc_name[p->n_cols] = an;
+            p->cols[p->n_cols++] = -1;
+            cr_strbuf_printf(cols_sql,
                              ", (SELECT value FROM reach_accumulations WHERE field = '%s' AND"
                              " reach_fid = c.fid)",
                              an + 12);
             continue;
         }
         int fi = cr_layer_def_field_index(d, an);
-        if (fi < 0 || n_cols == 64 || (d->fields[fi].restricted && !opened)) {
+        if (fi < 0 || p->n_cols == 64 || (d->fields[fi].restricted && !p->opened)) {
             continue;
         }
-        cols[n_cols++] = fi;
-        cr_strbuf_printf(&cols_sql, ", c.\"%s\"", d->fields[fi].name);
+        p->cols[p->n_cols++] = fi;
+        cr_strbuf_printf(cols_sql, ", c.\"%s\"", d->fields[fi].name);
     }
-    cr_strbuf sql = {0};
-    sqlite3_stmt *st = NULL;
+}
+
+/* The layer's query (cached with the connection), bound to the tile plus its buffer in
+ * degrees. A level that was never generalised (a store from before, or generalisation never
+ * ran) falls back to the source geometry, simplified per tile. */
+static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_request *req,
+                             sqlite3_stmt **out, cr_error *err)
+{
+    const cr_layer_def *d = p->d;
     sqlite3 *db = cr_store_db(store);
-    if (level >= 0) {
-        select_sql(&sql, d, level, per_feature, cols_sql.data);
+    cr_strbuf cols_sql = {0}, sql = {0};
+    plan_columns(p, &cols_sql);
+    sqlite3_stmt *st = NULL;
+    cr_status rc = CR_OK;
+    if (p->level >= 0) {
+        select_sql(&sql, d, p->level, p->per_feature, cols_sql.data);
         if ((st = cr_store_cached(store, sql.data)) == NULL) {
             if (strstr(sqlite3_errmsg(db), "no such table") == NULL) {
-                cr_status rc =
-                    cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
-                cr_strbuf_cleanup(&sql);
-                cr_strbuf_cleanup(&cols_sql);
-                return rc;
+                rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
             }
-            /* not generalised (a store from before, or generalisation never ran): the source
-             * geometry, simplified per tile */
-            simplify = json_number_value(json_object_get(ts, "simplify_px"));
-            level = -1;
+            p->simplify = json_number_value(json_object_get(p->ts, "simplify_px"));
+            p->level = -1;
         }
     }
-    if (level < 0) {
-        select_sql(&sql, d, -1, per_feature, cols_sql.data);
+    if (rc == CR_OK && p->level < 0) {
+        select_sql(&sql, d, -1, p->per_feature, cols_sql.data);
+    }
+    if (rc == CR_OK && st == NULL && (st = cr_store_cached(store, sql.data)) == NULL) {
+        rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
     }
     cr_strbuf_cleanup(&cols_sql);
-    if (st == NULL && (st = cr_store_cached(store, sql.data)) == NULL) {
-        cr_status rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
-        cr_strbuf_cleanup(&sql);
+    cr_strbuf_cleanup(&sql);
+    if (rc != CR_OK) {
         return rc;
     }
-    cr_strbuf_cleanup(&sql);
-    /* the query box: the tile plus its buffer, in degrees */
-    double f = (double)buffer / extent;
+    double f = (double)p->buffer / p->extent;
     sqlite3_bind_double(st, 1, tile_lon(req->x - f, req->z));
     sqlite3_bind_double(st, 2, tile_lon(req->x + 1 + f, req->z));
     sqlite3_bind_double(st, 3, tile_lat(req->y + 1 + f, req->z));
     sqlite3_bind_double(st, 4, tile_lat(req->y - f, req->z));
-    to_tile tt = {(double)(1L << req->z) * extent, (double)req->x * extent,
-                  (double)req->y * extent};
-    cr_mvt_geom_type type = d->geom == CR_GEOM_POINT        ? CR_MVT_POINT
-                            : d->geom == CR_GEOM_LINESTRING ? CR_MVT_LINESTRING
-                                                            : CR_MVT_POLYGON;
-    cr_mvt_layer *l = cr_mvt_layer_add(tile, d->name, extent);
-    GEOSWKBReader *reader = NULL; /* GEOS only when a feature needs it */
-    int raw_blob = level < 0;     /* see select_sql */
-    const double pre[4] = {tile_lon(req->x - 0.25, req->z), tile_lat(req->y + 1.25, req->z),
-                           tile_lon(req->x + 1.25, req->z), tile_lat(req->y - 0.25, req->z)};
-    fast_ctx fc = {0};
-    sqlite3_stmt *as_wkb = NULL;
-    int32_t *buf = NULL;
-    size_t cap = 0;
-    int rc_step;
-    while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
-        int open_here =
-            opened &&
-            (!per_feature || cr_access_code(req->access, (const char *)sqlite3_column_text(st, 2)));
-        if (d->restricted && !open_here) {
+    *out = st;
+    return CR_OK;
+}
+
+/* The reading state of one layer in one tile: the fast WKB reader, and GEOS only when a feature
+ * needs it. */
+typedef struct {
+    GEOSContextHandle_t *hp; /* the render's GEOS context, made on first need */
+    GEOSWKBReader *reader;
+    sqlite3 *db;
+    sqlite3_stmt *as_wkb; /* SpatiaLite BLOB → WKB, for BLOBs the fast reader does not know */
+    fast_ctx fc;
+    to_tile tt;
+    double pre[4]; /* the tile a quarter wider each way, in degrees */
+    int raw_blob;  /* rows hold SpatiaLite BLOBs (the source), not WKB (a level): see select_sql */
+    int32_t *buf;
+    size_t cap;
+} layer_reader;
+
+/* A geometry the fast path cannot take, through GEOS: into tile coordinates, clipped to the
+ * tile plus its buffer, simplified. *size gets its weight (area, length) when there is one.
+ * NULL when nothing of it is left; else the caller destroys it. */
+static GEOSGeometry *slow_geometry(layer_reader *r, const layer_plan *p, const unsigned char *blob,
+                                   size_t blob_len, double *size)
+{
+    int cut =
+        r->raw_blob && p->type == CR_MVT_POLYGON && polygon_near(&r->fc, blob, blob_len, r->pre);
+    if (cut) {
+        blob = (const unsigned char *)r->fc.wkb.data; /* only what is near the tile */
+        blob_len = r->fc.wkb.len;
+    } else if (r->raw_blob) {
+        if (r->as_wkb == NULL) {
+            sqlite3_prepare_v2(r->db, "SELECT AsBinary(?)", -1, &r->as_wkb, NULL);
+        }
+        sqlite3_reset(r->as_wkb);
+        sqlite3_bind_blob(r->as_wkb, 1, blob, (int)blob_len, SQLITE_STATIC);
+        blob = r->as_wkb && sqlite3_step(r->as_wkb) == SQLITE_ROW
+                   ? sqlite3_column_blob(r->as_wkb, 0)
+                   : NULL;
+        blob_len = blob ? (size_t)sqlite3_column_bytes(r->as_wkb, 0) : 0;
+    }
+    if (blob == NULL) {
+        return NULL;
+    }
+    if (*r->hp == NULL) {
+        *r->hp = cr_geos_init(&tile_geos_msgs, "tiler", CR_LOG_WARN);
+    }
+    GEOSContextHandle_t h = *r->hp;
+    if (r->reader == NULL) {
+        r->reader = GEOSWKBReader_create_r(h);
+    }
+    GEOSGeometry *g = GEOSWKBReader_read_r(h, r->reader, blob, blob_len);
+    /* a county has thousands of vertices, a tile sees a few: cut in degrees first (a quarter
+     * tile wider, so the exact cut below is what shapes the tile) and project only what is left */
+    GEOSGeometry *near = g && p->type != CR_MVT_POINT && !cut
+                             ? GEOSClipByRect_r(h, g, r->pre[0], r->pre[1], r->pre[2], r->pre[3])
+                             : NULL;
+    if (near) {
+        GEOSGeom_destroy_r(h, g);
+        g = near;
+    }
+    GEOSGeometry *tg = g ? GEOSGeom_transformXY_r(h, g, lonlat_to_tile, &r->tt) : NULL;
+    GEOSGeom_destroy_r(h, g);
+    double hi = (double)p->extent + p->buffer;
+    GEOSGeometry *shown = tg ? GEOSClipByRect_r(h, tg, -p->buffer, -p->buffer, hi, hi) : NULL;
+    GEOSGeom_destroy_r(h, tg);
+    if (shown && p->simplify > 0 && p->type != CR_MVT_POINT) {
+        GEOSGeometry *simple =
+            GEOSTopologyPreserveSimplify_r(h, shown, p->simplify * p->extent / 256.0);
+        if (simple) {
+            GEOSGeom_destroy_r(h, shown);
+            shown = simple;
+        }
+    }
+    if (shown && p->type == CR_MVT_POLYGON) {
+        GEOSArea_r(h, shown, size);
+    } else if (shown && p->type == CR_MVT_LINESTRING) {
+        GEOSLength_r(h, shown, size);
+    }
+    return shown;
+}
+
+/* The row's attributes on the current feature (MVT has no null: NULL columns are left out);
+ * 1 when restricted data was written. */
+static int write_attributes(cr_mvt_layer *l, sqlite3_stmt *st, const layer_plan *p, int open_here)
+{
+    int restricted_here = 0;
+    for (size_t c = 0; c < p->n_cols; c++) {
+        int col = (int)c + 3;
+        int type = sqlite3_column_type(st, col);
+        if (p->cols[c] < 0) {
+            if (type != SQLITE_NULL) {
+                cr_mvt_attr_double(l, p->acc_name[c], sqlite3_column_double(st, col));
+            }
             continue;
         }
-        uint64_t fid = (uint64_t)sqlite3_column_int64(st, 0);
-        const unsigned char *blob = sqlite3_column_blob(st, 1);
-        size_t blob_len = (size_t)sqlite3_column_bytes(st, 1);
-        cr_mvt_feature_begin(l, type, 1, fid);
-        weight fw = {0, fid};
-        GEOSGeometry *g = NULL, *tg = NULL, *clipped = NULL, *simple = NULL;
-        const GEOSGeometry *shown = NULL;
-        int fast = blob && type != CR_MVT_POLYGON &&
-                   (raw_blob ? fast_geometry(&fc, blob, blob_len, &tt, -buffer,
-                                             (double)extent + buffer, l, simplify * extent / 256.0)
-                             : fast_wkb(&fc, blob, blob_len, &tt, -buffer, (double)extent + buffer,
-                                        l, simplify * extent / 256.0));
-        if (fast) {
-            fw.size = type == CR_MVT_LINESTRING ? fc.length : point_weight(fid);
-        } else if (blob) {
-            int cut = raw_blob && type == CR_MVT_POLYGON && polygon_near(&fc, blob, blob_len, pre);
-            if (cut) {
-                blob = (const unsigned char *)fc.wkb.data; /* only what is near the tile */
-                blob_len = fc.wkb.len;
-            } else if (raw_blob) { /* a BLOB the fast reader does not know: WKB by SpatiaLite */
-                if (as_wkb == NULL) {
-                    sqlite3_prepare_v2(db, "SELECT AsBinary(?)", -1, &as_wkb, NULL);
-                }
-                sqlite3_reset(as_wkb);
-                sqlite3_bind_blob(as_wkb, 1, blob, (int)blob_len, SQLITE_STATIC);
-                blob = as_wkb && sqlite3_step(as_wkb) == SQLITE_ROW ? sqlite3_column_blob(as_wkb, 0)
-                                                                    : NULL;
-                blob_len = blob ? (size_t)sqlite3_column_bytes(as_wkb, 0) : 0;
-            }
-            if (blob && *hp == NULL) {
-                *hp = cr_geos_init(&tile_geos_msgs, "tiler", CR_LOG_WARN);
-            }
-            h = *hp;
-            if (blob && reader == NULL) {
-                reader = GEOSWKBReader_create_r(h);
-            }
-            g = blob ? GEOSWKBReader_read_r(h, reader, blob, blob_len) : NULL;
-            /* a county has thousands of vertices, a tile sees a few: cut in degrees first
-             * (a quarter tile wider, so the exact cut below is what shapes the tile) and
-             * project only what is left */
-            GEOSGeometry *near = g && type != CR_MVT_POINT && !cut
-                                     ? GEOSClipByRect_r(h, g, pre[0], pre[1], pre[2], pre[3])
-                                     : NULL;
-            if (near) {
-                GEOSGeom_destroy_r(h, g);
-                g = near;
-            }
-            tg = g ? GEOSGeom_transformXY_r(h, g, lonlat_to_tile, &tt) : NULL;
-            clipped = tg ? GEOSClipByRect_r(h, tg, -buffer, -buffer, (double)extent + buffer,
-                                            (double)extent + buffer)
-                         : NULL;
-            if (clipped && simplify > 0 && type != CR_MVT_POINT) {
-                simple = GEOSTopologyPreserveSimplify_r(h, clipped, simplify * extent / 256.0);
-            }
-            shown = simple ? simple : clipped;
-            if (shown && type == CR_MVT_POLYGON) {
-                GEOSArea_r(h, shown, &fw.size);
-            } else if (shown && type == CR_MVT_LINESTRING) {
-                GEOSLength_r(h, shown, &fw.size);
-            } else {
-                fw.size = point_weight(fid);
-            }
+        const cr_field_def *fd = &p->d->fields[p->cols[c]];
+        if (fd->restricted && !open_here) {
+            continue;
         }
-        int keep = !part->has_cut || weight_cmp(&fw, &part->cut) >= 0;
-        if (shown && keep) {
-            add_geometry(h, l, type, shown, &buf, &cap);
+        restricted_here |= fd->restricted && type != SQLITE_NULL;
+        if (type == SQLITE_INTEGER && fd->type == CR_FT_BOOLEAN) {
+            cr_mvt_attr_bool(l, fd->name, sqlite3_column_int64(st, col) != 0);
+        } else if (type == SQLITE_INTEGER) {
+            cr_mvt_attr_int(l, fd->name, sqlite3_column_int64(st, col));
+        } else if (type == SQLITE_FLOAT) {
+            cr_mvt_attr_double(l, fd->name, sqlite3_column_double(st, col));
+        } else if (type == SQLITE_TEXT) {
+            cr_mvt_attr_string(l, fd->name, (const char *)sqlite3_column_text(st, col));
         }
-        if (!keep) {
-            cr_mvt_feature_discard(l);
-        }
-        int restricted_here = 0;
-        for (size_t c = 0; c < n_cols && keep; c++) {
-            int col = (int)c + 3;
-            if (cols[c] < 0) {
-                if (sqlite3_column_type(st, col) != SQLITE_NULL) {
-                    cr_mvt_attr_double(l, acc_name[c], sqlite3_column_double(st, col));
-                }
-                continue;
-            }
-            const cr_field_def *fd = &d->fields[cols[c]];
-            if (fd->restricted && !open_here) {
-                continue;
-            }
-            restricted_here |= fd->restricted && sqlite3_column_type(st, col) != SQLITE_NULL;
-            switch (sqlite3_column_type(st, col)) {
-            case SQLITE_INTEGER:
-                if (fd->type == CR_FT_BOOLEAN) {
-                    cr_mvt_attr_bool(l, fd->name, sqlite3_column_int64(st, col) != 0);
-                } else {
-                    cr_mvt_attr_int(l, fd->name, sqlite3_column_int64(st, col));
-                }
-                break;
-            case SQLITE_FLOAT:
-                cr_mvt_attr_double(l, fd->name, sqlite3_column_double(st, col));
-                break;
-            case SQLITE_TEXT:
-                cr_mvt_attr_string(l, fd->name, (const char *)sqlite3_column_text(st, col));
-                break;
-            default: /* NULL: MVT has no null; the attribute is left out */
-                break;
-            }
-        }
-        if (cr_mvt_feature_end(l)) {
-            stats->features++;
-            stats->restricted += restricted_here || d->restricted;
-            if (!part->has_cut) {
-                grow_to((void **)&part->w, &part->w_cap, part->n_w + 1, sizeof *part->w);
-                part->w[part->n_w++] = fw;
-            }
-        } else if (!keep) {
-            stats->capped++;
-        } else {
-            stats->dropped++;
-        }
-        GEOSGeom_destroy_r(h, simple);
-        GEOSGeom_destroy_r(h, clipped);
-        GEOSGeom_destroy_r(h, tg);
-        GEOSGeom_destroy_r(h, g);
     }
-    free(buf);
-    fast_free(&fc);
-    sqlite3_finalize(as_wkb);
-    if (reader) {
-        GEOSWKBReader_destroy_r(h, reader);
+    return restricted_here;
+}
+
+/* One row into the layer: its geometry (fast path, else GEOS), kept or left out by the cut of
+ * the layer's drop order, its attributes; the stats. */
+static void render_row(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, cr_mvt_layer *l,
+                       layer_part *part, const cr_tile_request *req, cr_tile_stats *stats)
+{
+    const cr_layer_def *d = p->d;
+    int open_here =
+        p->opened &&
+        (!p->per_feature || cr_access_code(req->access, (const char *)sqlite3_column_text(st, 2)));
+    if (d->restricted && !open_here) {
+        return;
+    }
+    uint64_t fid = (uint64_t)sqlite3_column_int64(st, 0);
+    const unsigned char *blob = sqlite3_column_blob(st, 1);
+    size_t blob_len = (size_t)sqlite3_column_bytes(st, 1);
+    cr_mvt_feature_begin(l, p->type, 1, fid);
+    weight fw = {blob ? point_weight(fid) : 0, fid};
+    double lo = -p->buffer, hi = (double)p->extent + p->buffer;
+    double tol = p->simplify * p->extent / 256.0;
+    int fast = blob && p->type != CR_MVT_POLYGON &&
+               (r->raw_blob ? fast_geometry(&r->fc, blob, blob_len, &r->tt, lo, hi, l, tol)
+                            : fast_wkb(&r->fc, blob, blob_len, &r->tt, lo, hi, l, tol));
+    GEOSGeometry *shown = NULL;
+    if (fast) {
+        fw.size = p->type == CR_MVT_LINESTRING ? r->fc.length : fw.size;
+    } else if (blob) {
+        shown = slow_geometry(r, p, blob, blob_len, &fw.size);
+    }
+    int keep = !part->has_cut || weight_cmp(&fw, &part->cut) >= 0;
+    if (shown && keep) {
+        add_geometry(*r->hp, l, p->type, shown, &r->buf, &r->cap);
+    }
+    if (!keep) {
+        cr_mvt_feature_discard(l);
+    }
+    int restricted_here = keep && write_attributes(l, st, p, open_here);
+    if (cr_mvt_feature_end(l)) {
+        stats->features++;
+        stats->restricted += restricted_here || d->restricted;
+        if (!part->has_cut) {
+            grow_to((void **)&part->w, &part->w_cap, part->n_w + 1, sizeof *part->w);
+            part->w[part->n_w++] = fw;
+        }
+    } else if (!keep) {
+        stats->capped++;
+    } else {
+        stats->dropped++;
+    }
+    if (shown) {
+        GEOSGeom_destroy_r(*r->hp, shown);
+    }
+}
+
+static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr_layer_def *d,
+                              const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
+                              layer_part *part, cr_error *err)
+{
+    layer_plan p = {.d = d, .ts = cr_tile_settings(d)};
+    int minz, maxz;
+    cr_tile_zoom_range(p.ts, &minz, &maxz);
+    if (req->z < minz || req->z > maxz) {
+        return CR_OK;
+    }
+    plan_level(&p, req->z);
+    p.extent = req->extent ? req->extent : 4096;
+    p.buffer = req->buffer >= 0 ? req->buffer : 64;
+    p.opened = cr_access_layer(req->access, d->name);
+    p.per_feature = p.opened && !cr_access_all_codes(req->access);
+    if (d->restricted && p.per_feature && !cr_layer_joins_points(d)) {
+        return CR_OK; /* only point layers carry a jurisdiction per feature */
+    }
+    p.type = d->geom == CR_GEOM_POINT        ? CR_MVT_POINT
+             : d->geom == CR_GEOM_LINESTRING ? CR_MVT_LINESTRING
+                                             : CR_MVT_POLYGON;
+    sqlite3_stmt *st;
+    cr_status rc = layer_query(store, &p, req, &st, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    layer_reader r = {
+        .hp = hp,
+        .db = cr_store_db(store),
+        .tt = {(double)(1L << req->z) * p.extent, (double)req->x * p.extent,
+               (double)req->y * p.extent},
+        .pre = {tile_lon(req->x - 0.25, req->z), tile_lat(req->y + 1.25, req->z),
+                tile_lon(req->x + 1.25, req->z), tile_lat(req->y - 0.25, req->z)},
+        .raw_blob = p.level < 0,
+    };
+    cr_mvt_layer *l = cr_mvt_layer_add(tile, d->name, p.extent);
+    int rc_step;
+    while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
+        render_row(&r, &p, st, l, part, req, stats);
+    }
+    free(r.buf);
+    fast_free(&r.fc);
+    sqlite3_finalize(r.as_wkb);
+    if (r.reader) {
+        GEOSWKBReader_destroy_r(*hp, r.reader);
     }
     sqlite3_reset(st); /* cached with the connection */
     if (rc_step != SQLITE_DONE) {
-        return cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
+        return cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(r.db));
     }
     stats->layers += cr_mvt_layer_feature_count(l) > 0;
     return CR_OK;
