@@ -36,12 +36,17 @@ typedef struct {
     const cr_access *access;    /* contacts' liaison and mobile phone where it opens them */
 } cr_trace_request;
 
+/* What a trace runs on; every member is borrowed for the call. */
+typedef struct {
+    cr_store *store;
+    const cr_graph *graph;
+    cr_trace_workspace *ws;        /* the calling thread's workspace, or NULL: one per call */
+    const cr_reach_index *reaches; /* for snapping points; may be NULL when no request has one */
+} cr_trace_context;
+
 /* Run a trace request: *out gets the report (reaches, features, jurisdictions, attribution
- * upstream, spill, start, parameters) or its GeoJSON. reaches (the reach index, for snapping
- * points) may be NULL when req->at is 0. ws belongs to the calling thread. Caller frees *out with
- * json_decref. */
-cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                       const cr_reach_index *reaches, const cr_trace_request *req, json_t **out,
+ * upstream, spill, start, parameters) or its GeoJSON. Caller frees *out with json_decref. */
+cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, json_t **out,
                        cr_error *err);
 
 /* Turn a trace request's parameters — an object of strings (HTTP query, the command line's

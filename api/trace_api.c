@@ -9,10 +9,12 @@
 #include <string.h>
 
 /* The start: reach index and measure (metres from its upstream end). */
-static cr_status find_start(cr_store *store, const cr_graph *g, const cr_reach_index *ref,
-                            const cr_trace_request *req, int32_t *reach, double *measure,
-                            json_t *start, cr_error *err)
+static cr_status find_start(const cr_trace_context *cx, const cr_trace_request *req, int32_t *reach,
+                            double *measure, json_t *start, cr_error *err)
 {
+    cr_store *store = cx->store;
+    const cr_graph *g = cx->graph;
+    const cr_reach_index *ref = cx->reaches;
     sqlite3 *db = cr_store_db(store);
     if (req->reach) {
         *reach = cr_graph_find_reach(g, req->reach);
@@ -137,9 +139,11 @@ static void add_stop(cr_trace_stop **stops, size_t *n, int32_t reach, double m)
 /* Stop points: the joined cross-boundary sections, or the edges of every county segment that
  * is not the start's county (the first change of jurisdiction). A stop at the start itself is
  * left out, so a trace from a section or a line still leaves it. */
-static cr_status collect_stops(cr_store *store, const cr_graph *g, const char *what, int32_t start,
+static cr_status collect_stops(const cr_trace_context *cx, const char *what, int32_t start,
                                double start_m, cr_trace_stop **stops, size_t *n, cr_error *err)
 {
+    cr_store *store = cx->store;
+    const cr_graph *g = cx->graph;
     sqlite3 *db = cr_store_db(store);
     sqlite3_stmt *st;
     int sections = strcmp(what, "section") == 0;
@@ -347,10 +351,12 @@ static json_t *accumulated_at(cr_store *store, const cr_graph *g, int32_t reach)
     return out;
 }
 
-cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                       const cr_reach_index *ref, const cr_trace_request *req, json_t **out,
+cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, json_t **out,
                        cr_error *err)
 {
+    cr_store *store = cx->store;
+    const cr_graph *g = cx->graph;
+    cr_trace_workspace *ws = cx->ws;
     if (req->spill_kg > 0 && req->direction != CR_TRACE_DOWN) {
         return cr_error_set(err, CR_EINVAL, "a spill estimate goes downstream (direction down)");
     }
@@ -363,7 +369,7 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
     size_t n_stops = 0;
     int32_t reach = -1;
     double measure = 0;
-    cr_status rc = find_start(store, g, ref, req, &reach, &measure, start, err);
+    cr_status rc = find_start(cx, req, &reach, &measure, start, err);
     if (rc == CR_OK && req->gates_closed) {
         rc = gate_reaches(store, g, req->gates_closed, &closed, &n_closed, err);
     }
@@ -371,7 +377,7 @@ cr_status cr_api_trace(cr_store *store, const cr_graph *g, cr_trace_workspace *w
         rc = gate_reaches(store, g, req->gates_reversed, &reversed, &n_reversed, err);
     }
     if (rc == CR_OK && req->stop_at) {
-        rc = collect_stops(store, g, req->stop_at, reach, measure, &stops, &n_stops, err);
+        rc = collect_stops(cx, req->stop_at, reach, measure, &stops, &n_stops, err);
     }
     /* --origin: distances from the other end of the start reach; the bound measures from it */
     int far_end =

@@ -85,8 +85,8 @@ static int verify(int argc, char **argv, cr_cli_common *common, int store_given)
         }
         if (made) {
             json_object_set(report, "as_of", json_object_get(cj, "as_of"));
-            made = cr_evidence_export(store, n.g, n.ws, n.ref, &c, again, NULL, sha, NULL, &err) ==
-                   CR_OK;
+            cr_trace_context cx = {store, n.g, n.ws, n.ref};
+            made = cr_evidence_export(&cx, &c, again, NULL, sha, NULL, &err) == CR_OK;
         }
         json_t *rerun = NULL;
         if (made && cr_evidence_verify(again, &rerun, &err) == CR_OK) {
@@ -273,9 +273,10 @@ static int export_main(int argc, char **argv, json_t *tparams)
     json_t *summary = NULL;
     const char *who = getenv("USER");
     int rc = CR_EXIT_OK;
-    if ((c.has_trace && !load_network(store, &n, &err)) ||
-        cr_evidence_export(store, n.g, n.ws, n.ref, &c, out, who && *who ? who : "unknown", sha,
-                           &summary, &err) != CR_OK) {
+    int loaded = !c.has_trace || load_network(store, &n, &err);
+    cr_trace_context cx = {store, n.g, n.ws, n.ref};
+    if (!loaded || cr_evidence_export(&cx, &c, out, who && *who ? who : "unknown", sha, &summary,
+                                      &err) != CR_OK) {
         fprintf(stderr, "crossriver export evidence: %s\n", err.msg);
         rc = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
     } else if (!common.quiet) {

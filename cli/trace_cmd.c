@@ -203,7 +203,8 @@ int cr_cmd_trace(int argc, char **argv)
         rc = cr_reach_index_load(store, &ref, &err);
     }
     if (rc == CR_OK) {
-        rc = cr_api_trace(store, g, NULL, ref, &req, &out, &err);
+        cr_trace_context cx = {store, g, NULL, ref};
+        rc = cr_api_trace(&cx, &req, &out, &err);
     }
     if (rc != CR_OK) {
         fprintf(stderr, "crossriver trace: %s\n", err.msg);

@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                             const cr_reach_index *reaches, const cr_evidence_case *c,
+cr_status cr_evidence_export(const cr_trace_context *cx, const cr_evidence_case *c,
                              const char *zip_path, const char *audit_by, char sha_out[65],
                              json_t **summary, cr_error *err)
 {
+    cr_store *store = cx->store;
     time_t mtime;
     if (!cr_ev_parse_as_of(c->as_of, &mtime)) {
         return cr_error_set(err, CR_EINVAL, "as-of: YYYY-MM-DDTHH:MM:SSZ (UTC) is required");
@@ -36,10 +36,10 @@ cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_worksp
         cr_trace_request t = c->trace;
         t.geojson = 0;
         t.access = c->include_personal ? cr_access_all() : NULL; /* liaisons' mobiles */
-        rc = cr_api_trace(store, g, ws, reaches, &t, &trace, err);
+        rc = cr_api_trace(cx, &t, &trace, err);
         if (rc == CR_OK) {
             t.geojson = 1;
-            rc = cr_api_trace(store, g, ws, reaches, &t, &trace_geo, err);
+            rc = cr_api_trace(cx, &t, &trace_geo, err);
         }
     }
     json_t *fs = json_array(), *ids = json_object();

@@ -29,8 +29,7 @@ typedef struct {
  * evidence_exports audit table (who, when, the case, the package's SHA-256) unless audit_by is
  * NULL. sha_out gets the package's SHA-256; *summary (summary may be NULL) counts what is in it;
  * caller frees it with json_decref. */
-cr_status cr_evidence_export(cr_store *store, const cr_graph *g, cr_trace_workspace *ws,
-                             const cr_reach_index *reaches, const cr_evidence_case *c,
+cr_status cr_evidence_export(const cr_trace_context *cx, const cr_evidence_case *c,
                              const char *zip_path, const char *audit_by, char sha_out[65],
                              json_t **summary, cr_error *err);
 

@@ -37,7 +37,8 @@ cr_status cr_res_trace(server_state *s, worker *w, const request *req, response 
     }
     tr.access = req->access;
     json_t *out = NULL;
-    rc = cr_api_trace(w->store, w->snap->net->graph, w->ws, w->snap->net->ref, &tr, &out, err);
+    cr_trace_context cx = {w->store, w->snap->net->graph, w->ws, w->snap->net->ref};
+    rc = cr_api_trace(&cx, &tr, &out, err);
     if (rc != CR_OK) {
         return rc;
     }
@@ -210,8 +211,8 @@ static cr_status export_package(server_state *s, worker *w, const request *req,
         rc = cr_store_open(s->cfg->store_path, w->snap->set, &rw, err);
     }
     if (rc == CR_OK) {
-        rc = cr_evidence_export(rw, w->snap->net->graph, w->ws, w->snap->net->ref, c, zip_path,
-                                cr_access_name(req->access), sha, NULL, err);
+        cr_trace_context cx = {rw, w->snap->net->graph, w->ws, w->snap->net->ref};
+        rc = cr_evidence_export(&cx, c, zip_path, cr_access_name(req->access), sha, NULL, err);
     }
     cr_store_close(rw);
     char *data = NULL;

@@ -72,8 +72,9 @@ static json_t *run(fixture *f, const char *query, int cli, cr_error *err)
     cr_trace_request req;
     json_t *out = NULL;
     memset(err, 0, sizeof *err);
+    cr_trace_context cx = {f->t->store, f->g, NULL, NULL};
     if (cr_api_trace_parse(params, cli, &req, err) == CR_OK &&
-        cr_api_trace(f->t->store, f->g, NULL, NULL, &req, &out, err) != CR_OK) {
+        cr_api_trace(&cx, &req, &out, err) != CR_OK) {
         out = NULL;
     }
     json_decref(params);
