@@ -367,34 +367,49 @@ static const char *col_text(sqlite3_stmt *st, int c)
     return t ? (const char *)t : "";
 }
 
+/* The route as the stops see it. */
+typedef struct {
+    const cr_graph *g;
+    const line *ln;
+    const uint8_t *route_reach; /* per reach: 1 when the route goes along it */
+    const char *lakes;          /* comma list of the lakes the route touches */
+    double radius_m;            /* stops off the route's reaches and lakes within this */
+    const char *date;           /* open as of the end of this day */
+} route_view;
+
+typedef struct {
+    stop *a;
+    size_t n, cap;
+} stop_list;
+
 /* The open issues of one layer, placed on the route when they belong to it. */
-static void collect(sqlite3 *db, const char *sql, const char *date, const char *layer,
-                    const line *ln, const uint8_t *route_reach, const cr_graph *g,
-                    const char *route_lakes, double radius_m, stop **stops, size_t *n, size_t *cap)
+static void collect(sqlite3 *db, const char *sql, const char *layer, const route_view *rv,
+                    stop_list *out)
 {
+    const cr_graph *g = rv->g;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         return; /* a layer the store does not have yet: no stops from it */
     }
-    sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, rv->date, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         /* id, name, issue, detail, reach_id, lake_id, county_code, lon, lat */
         double lon = sqlite3_column_double(st, 7), lat = sqlite3_column_double(st, 8), off;
-        double km = locate(ln, lon, lat, &off);
+        double km = locate(rv->ln, lon, lat, &off);
         int32_t r = sqlite3_column_type(st, 4) == SQLITE_NULL
                         ? -1
                         : cr_graph_find_reach(g, col_text(st, 4));
         const char *lake = col_text(st, 5);
-        int on_route = (r >= 0 && route_reach[r]) || (*lake && list_match(route_lakes, lake, 0)) ||
-                       off <= radius_m;
+        int on_route = (r >= 0 && rv->route_reach[r]) ||
+                       (*lake && list_match(rv->lakes, lake, 0)) || off <= rv->radius_m;
         if (!on_route) {
             continue;
         }
-        if (*n == *cap) {
-            *cap = *cap ? 2 * *cap : 32;
-            *stops = cr_xrealloc(*stops, *cap * sizeof **stops);
+        if (out->n == out->cap) {
+            out->cap = out->cap ? 2 * out->cap : 32;
+            out->a = cr_xrealloc(out->a, out->cap * sizeof *out->a);
         }
-        stop *s = &(*stops)[(*n)++];
+        stop *s = &out->a[out->n++];
         memset(s, 0, sizeof *s);
         s->km = km;
         s->off_m = off;
@@ -537,6 +552,205 @@ static const char *const STOP_SQL[][2] = {
      " OR boundary = 1)"},
 };
 
+/* Mark the reaches the request selects; how many. */
+static size_t select_reaches(sqlite3 *db, const cr_patrol_request *req, planner *pl)
+{
+    size_t n_selected = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT reach_id, name FROM reaches_current", -1, &st, NULL) ==
+        SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int32_t r = cr_graph_find_reach(pl->g, col_text(st, 0));
+            if (r >= 0 && (list_match(req->rivers, col_text(st, 1), 1) ||
+                           list_match(req->reaches, col_text(st, 0), 0))) {
+                n_selected += !pl->selected[r];
+                pl->selected[r] = 1;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    return n_selected;
+}
+
+/* The route from start: the nearest unpatrolled selected reach, along it, again, then to end
+ * (>= 0) when given. *unreachable counts selected reaches not connected to the route. */
+static cr_status plan_route(planner *pl, int32_t start, int32_t end, size_t *unreachable,
+                            cr_error *err)
+{
+    const cr_graph *g = pl->g;
+    paths p = {g,
+               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(double)),
+               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(int32_t)),
+               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(int32_t)),
+               0,
+               {NULL, 0, 0}};
+    for (int32_t v = 0; v < g->n_nodes; v++) {
+        p.dist[v] = INFINITY;
+        p.via[v] = -1;
+    }
+    int32_t at = start;
+    for (;;) {
+        int32_t v = search(&p, at, at_unpatrolled, pl);
+        if (v < 0) {
+            break; /* the rest is not connected to where we are */
+        }
+        add_path(pl, &p, at, v);
+        int32_t r = unpatrolled_at(pl, v);
+        if (r < 0) {
+            continue; /* patrolled on the way */
+        }
+        add_step(pl, r, v);
+        at = other_end(g, r, v);
+    }
+    *unreachable = 0;
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        *unreachable += pl->selected[r] && !pl->done[r];
+    }
+    cr_status rc = CR_OK;
+    if (end >= 0 && end != at) {
+        if (search(&p, at, at_target, &end) == end) {
+            add_path(pl, &p, at, end);
+        } else {
+            rc = cr_error_set(err, CR_ENOTFOUND, "to: not reachable over the network");
+        }
+    }
+    free(p.dist);
+    free(p.via);
+    free(p.touched);
+    free(p.h.a);
+    return rc;
+}
+
+/* The route's reaches as JSON; marks them in route_reach and lists the lakes it touches. */
+static json_t *route_reaches(const planner *pl, const line *ln, uint8_t *route_reach,
+                             cr_strbuf *lakes)
+{
+    const cr_graph *g = pl->g;
+    json_t *reaches = json_array();
+    for (size_t i = 0; i < pl->n_steps; i++) {
+        const step *s = &pl->steps[i];
+        route_reach[s->reach] = 1;
+        int32_t nodes[2] = {g->from_node[s->reach], g->to_node[s->reach]};
+        for (int k = 0; k < 2; k++) {
+            int32_t lk = g->node_lake[nodes[k]];
+            if (lk >= 0 && !list_match(lakes->data, g->lake_id[lk], 0)) {
+                cr_strbuf_printf(lakes, "%s%s", lakes->len ? "," : "", g->lake_id[lk]);
+            }
+        }
+        json_array_append_new(
+            reaches, json_pack("{s:s, s:b, s:b, s:f, s:f}", "reach_id", g->reach_id[s->reach],
+                               "reversed", s->reversed, "selected", pl->selected[s->reach],
+                               "from_km", round3(ln->from_km[i]), "to_km", round3(ln->to_km[i])));
+    }
+    return reaches;
+}
+
+typedef struct {
+    double speed_kmh, dwell_min;
+} pace;
+
+/* The legs (one per jurisdiction piece) with their stops and time. */
+static json_t *legs_json(sqlite3 *db, const piece *pieces, size_t n_pieces, const stop_list *sl,
+                         const pace *pc, const cr_access *access)
+{
+    json_t *legs = json_array();
+    for (size_t i = 0; i < n_pieces; i++) {
+        json_t *leg = leg_json(db, &pieces[i], i + 1, access);
+        json_t *seqs = json_array();
+        size_t in_leg = 0;
+        for (size_t k = 0; k < sl->n; k++) {
+            int last = i + 1 == n_pieces;
+            if (sl->a[k].km >= pieces[i].from_km &&
+                (sl->a[k].km < pieces[i].to_km || (last && sl->a[k].km <= pieces[i].to_km))) {
+                json_array_append_new(seqs, json_integer((json_int_t)k + 1));
+                in_leg++;
+            }
+        }
+        double len = pieces[i].to_km - pieces[i].from_km;
+        json_object_set_new(
+            leg, "time_h",
+            json_real(round3(len / pc->speed_kmh + (double)in_leg * pc->dwell_min / 60.0)));
+        json_object_set_new(leg, "stops", seqs);
+        json_array_append_new(legs, leg);
+    }
+    return legs;
+}
+
+/* The stops as JSON, each with the leg it falls in. */
+static json_t *stops_json(const stop_list *sl, const piece *pieces, size_t n_pieces)
+{
+    json_t *out = json_array();
+    for (size_t k = 0; k < sl->n; k++) {
+        const stop *s = &sl->a[k];
+        size_t leg = 0;
+        for (size_t i = 0; i < n_pieces; i++) {
+            leg = s->km >= pieces[i].from_km ? i + 1 : leg;
+        }
+        json_array_append_new(
+            out, json_pack("{s:I, s:f, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f}", "seq",
+                           (json_int_t)k + 1, "km", round3(s->km), "leg", (json_int_t)leg, "layer",
+                           s->layer, "id", s->id, "name", s->name, "issue", s->issue, "detail",
+                           s->detail, "county_code", s->county, "lon", round(s->lon * 1e7) / 1e7,
+                           "lat", round(s->lat * 1e7) / 1e7, "off_route_m", round(s->off_m)));
+    }
+    return out;
+}
+
+/* The plan of a routed patrol: stops, legs, times, the route's reaches and line. */
+static json_t *plan_json(sqlite3 *db, const cr_patrol_request *req, const planner *pl,
+                         const line *ln, size_t n_selected, size_t unreachable)
+{
+    const cr_graph *g = pl->g;
+    char today[21];
+    cr_now_iso8601(today);
+    today[10] = '\0';
+    const char *date = req->date ? req->date : today;
+    pace pc = {req->speed_kmh > 0 ? req->speed_kmh
+               : req->on_foot     ? 4.0
+                                  : 10.0,
+               req->dwell_min >= 0 ? req->dwell_min : 10.0};
+    uint8_t *route_reach = cr_xcalloc((size_t)g->n_reaches + 1, 1);
+    cr_strbuf lakes = {0};
+    json_t *reaches = route_reaches(pl, ln, route_reach, &lakes);
+    route_view rv = {g,
+                     ln,
+                     route_reach,
+                     lakes.data ? lakes.data : "",
+                     req->radius_m > 0 ? req->radius_m : 300.0,
+                     date};
+    stop_list sl = {0};
+    for (size_t k = 0; k < sizeof STOP_SQL / sizeof STOP_SQL[0]; k++) {
+        collect(db, STOP_SQL[k][1], STOP_SQL[k][0], &rv, &sl);
+    }
+    if (sl.n > 1) {
+        qsort(sl.a, sl.n, sizeof *sl.a, stop_cmp);
+    }
+    size_t n_pieces = 0;
+    piece *pieces = jurisdiction_pieces(db, g, pl, ln, &n_pieces);
+    json_t *legs = legs_json(db, pieces, n_pieces, &sl, &pc, req->access);
+    json_t *stops = stops_json(&sl, pieces, n_pieces);
+    json_t *coords = json_array();
+    for (size_t i = 0; i < ln->n; i++) {
+        json_array_append_new(coords, json_pack("[f,f]", round(ln->xy[2 * i] * 1e7) / 1e7,
+                                                round(ln->xy[2 * i + 1] * 1e7) / 1e7));
+    }
+    double length = ln->n ? ln->km[ln->n - 1] : 0;
+    double speed = pc.speed_kmh, dwell = pc.dwell_min;
+    json_t *out = json_pack(
+        "{s:s, s:s, s:s?, s:s?, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:{s:o, s:o}, s:o, s:o}", "date",
+        date, "mode", req->on_foot ? "foot" : "boat", "rivers", req->rivers, "reaches_asked",
+        req->reaches, "speed_kmh", speed, "dwell_min", dwell, "length_km", round3(length),
+        "travel_h", round3(length / speed), "time_h",
+        round3(length / speed + (double)sl.n * dwell / 60.0), "selected_reaches",
+        (json_int_t)n_selected, "unreachable_reaches", (json_int_t)unreachable, "route", "reaches",
+        reaches, "coordinates", coords, "legs", legs, "stops", stops);
+    free(pieces);
+    free(sl.a);
+    free(route_reach);
+    cr_strbuf_cleanup(&lakes);
+    return out;
+}
+
 cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_request *req,
                          json_t **out, cr_error *err)
 {
@@ -548,20 +762,7 @@ cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_req
                   NULL,
                   0,
                   0};
-    size_t n_selected = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT reach_id, name FROM reaches_current", -1, &st, NULL) ==
-        SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int32_t r = cr_graph_find_reach(g, col_text(st, 0));
-            if (r >= 0 && (list_match(req->rivers, col_text(st, 1), 1) ||
-                           list_match(req->reaches, col_text(st, 0), 0))) {
-                n_selected += !pl.selected[r];
-                pl.selected[r] = 1;
-            }
-        }
-    }
-    sqlite3_finalize(st);
+    size_t n_selected = select_reaches(db, req, &pl);
     cr_status rc = CR_OK;
     if (n_selected == 0) {
         rc = cr_error_set(err, CR_ENOTFOUND, "no reach in the network matches %s%s%s",
@@ -584,138 +785,16 @@ cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_req
             rc = cr_error_set(err, CR_ENOTFOUND, "to: no network node within 2 km");
         }
     }
-    /* route: nearest unpatrolled selected reach, along it, again */
-    paths p = {g,
-               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(double)),
-               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(int32_t)),
-               cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof(int32_t)),
-               0,
-               {NULL, 0, 0}};
-    for (int32_t v = 0; v < g->n_nodes; v++) {
-        p.dist[v] = INFINITY;
-        p.via[v] = -1;
-    }
-    int32_t at = start;
     size_t unreachable = 0;
-    while (rc == CR_OK) {
-        int32_t v = search(&p, at, at_unpatrolled, &pl);
-        if (v < 0) {
-            break; /* the rest is not connected to where we are */
-        }
-        add_path(&pl, &p, at, v);
-        int32_t r = unpatrolled_at(&pl, v);
-        if (r < 0) {
-            continue; /* patrolled on the way */
-        }
-        add_step(&pl, r, v);
-        at = other_end(g, r, v);
+    if (rc == CR_OK) {
+        rc = plan_route(&pl, start, end, &unreachable, err);
     }
-    for (int32_t r = 0; r < g->n_reaches; r++) {
-        unreachable += pl.selected[r] && !pl.done[r];
-    }
-    if (rc == CR_OK && end >= 0 && end != at) {
-        if (search(&p, at, at_target, &end) == end) {
-            add_path(&pl, &p, at, end);
-        } else {
-            rc = cr_error_set(err, CR_ENOTFOUND, "to: not reachable over the network");
-        }
-    }
-    free(p.dist);
-    free(p.via);
-    free(p.touched);
-    free(p.h.a);
     line ln = {0};
     if (rc == CR_OK) {
         rc = route_line(db, g, &pl, &ln, err);
     }
     if (rc == CR_OK) {
-        char today[21];
-        cr_now_iso8601(today);
-        today[10] = '\0';
-        const char *date = req->date ? req->date : today;
-        double speed = req->speed_kmh > 0 ? req->speed_kmh : req->on_foot ? 4.0 : 10.0;
-        double dwell = req->dwell_min >= 0 ? req->dwell_min : 10.0;
-        double radius = req->radius_m > 0 ? req->radius_m : 300.0;
-        uint8_t *route_reach = cr_xcalloc((size_t)g->n_reaches + 1, 1);
-        cr_strbuf lakes = {0};
-        json_t *reaches = json_array();
-        for (size_t i = 0; i < pl.n_steps; i++) {
-            const step *s = &pl.steps[i];
-            route_reach[s->reach] = 1;
-            int32_t nodes[2] = {g->from_node[s->reach], g->to_node[s->reach]};
-            for (int k = 0; k < 2; k++) {
-                int32_t lk = g->node_lake[nodes[k]];
-                if (lk >= 0 && !list_match(lakes.data, g->lake_id[lk], 0)) {
-                    cr_strbuf_printf(&lakes, "%s%s", lakes.len ? "," : "", g->lake_id[lk]);
-                }
-            }
-            json_array_append_new(
-                reaches, json_pack("{s:s, s:b, s:b, s:f, s:f}", "reach_id", g->reach_id[s->reach],
-                                   "reversed", s->reversed, "selected", pl.selected[s->reach],
-                                   "from_km", round3(ln.from_km[i]), "to_km", round3(ln.to_km[i])));
-        }
-        stop *stops = NULL;
-        size_t n_stops = 0, cap_stops = 0;
-        for (size_t k = 0; k < sizeof STOP_SQL / sizeof STOP_SQL[0]; k++) {
-            collect(db, STOP_SQL[k][1], date, STOP_SQL[k][0], &ln, route_reach, g,
-                    lakes.data ? lakes.data : "", radius, &stops, &n_stops, &cap_stops);
-        }
-        if (n_stops > 1) {
-            qsort(stops, n_stops, sizeof *stops, stop_cmp);
-        }
-        size_t n_pieces = 0;
-        piece *pieces = jurisdiction_pieces(db, g, &pl, &ln, &n_pieces);
-        json_t *legs = json_array(), *stops_json = json_array();
-        for (size_t i = 0; i < n_pieces; i++) {
-            json_t *leg = leg_json(db, &pieces[i], i + 1, req->access);
-            json_t *seqs = json_array();
-            size_t in_leg = 0;
-            for (size_t k = 0; k < n_stops; k++) {
-                int last = i + 1 == n_pieces;
-                if (stops[k].km >= pieces[i].from_km &&
-                    (stops[k].km < pieces[i].to_km || (last && stops[k].km <= pieces[i].to_km))) {
-                    json_array_append_new(seqs, json_integer((json_int_t)k + 1));
-                    in_leg++;
-                }
-            }
-            double len = pieces[i].to_km - pieces[i].from_km;
-            json_object_set_new(leg, "time_h",
-                                json_real(round3(len / speed + (double)in_leg * dwell / 60.0)));
-            json_object_set_new(leg, "stops", seqs);
-            json_array_append_new(legs, leg);
-        }
-        for (size_t k = 0; k < n_stops; k++) {
-            const stop *s = &stops[k];
-            size_t leg = 0;
-            for (size_t i = 0; i < n_pieces; i++) {
-                leg = s->km >= pieces[i].from_km ? i + 1 : leg;
-            }
-            json_array_append_new(
-                stops_json,
-                json_pack("{s:I, s:f, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f}", "seq",
-                          (json_int_t)k + 1, "km", round3(s->km), "leg", (json_int_t)leg, "layer",
-                          s->layer, "id", s->id, "name", s->name, "issue", s->issue, "detail",
-                          s->detail, "county_code", s->county, "lon", round(s->lon * 1e7) / 1e7,
-                          "lat", round(s->lat * 1e7) / 1e7, "off_route_m", round(s->off_m)));
-        }
-        json_t *coords = json_array();
-        for (size_t i = 0; i < ln.n; i++) {
-            json_array_append_new(coords, json_pack("[f,f]", round(ln.xy[2 * i] * 1e7) / 1e7,
-                                                    round(ln.xy[2 * i + 1] * 1e7) / 1e7));
-        }
-        double length = ln.n ? ln.km[ln.n - 1] : 0;
-        *out = json_pack(
-            "{s:s, s:s, s:s?, s:s?, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:{s:o, s:o}, s:o, s:o}",
-            "date", date, "mode", req->on_foot ? "foot" : "boat", "rivers", req->rivers,
-            "reaches_asked", req->reaches, "speed_kmh", speed, "dwell_min", dwell, "length_km",
-            round3(length), "travel_h", round3(length / speed), "time_h",
-            round3(length / speed + (double)n_stops * dwell / 60.0), "selected_reaches",
-            (json_int_t)n_selected, "unreachable_reaches", (json_int_t)unreachable, "route",
-            "reaches", reaches, "coordinates", coords, "legs", legs, "stops", stops_json);
-        free(pieces);
-        free(stops);
-        free(route_reach);
-        cr_strbuf_cleanup(&lakes);
+        *out = plan_json(db, req, &pl, &ln, n_selected, unreachable);
     }
     free(ln.xy);
     free(ln.km);
