@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zip.h>
 
 int cr_ev_parse_as_of(const char *s, time_t *out)
@@ -210,4 +211,53 @@ cr_status cr_evidence_read_case(const char *zip_path, json_t **case_out, cr_erro
     }
     *case_out = j;
     return CR_OK;
+}
+
+void cr_ev_bag(payloads *ps, const char *issuer, const char *as_of)
+{
+    /* BagIt: the manifest over data/, then the tag files and their manifest */
+    cr_strbuf man = {0};
+    size_t oxum_bytes = 0, n_payload = ps->n;
+    for (size_t i = 0; i < ps->n; i++) {
+        char hex[65];
+        cr_sha256_hex(ps->items[i].body.data ? ps->items[i].body.data : "", ps->items[i].body.len,
+                      hex);
+        cr_strbuf_printf(&man, "%s  %s\n", hex, ps->items[i].name);
+        oxum_bytes += ps->items[i].body.len;
+    }
+    const char *bagit = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
+    cr_strbuf info = {0};
+    cr_strbuf_printf(&info,
+                     "Source-Organization: %s\nBagging-Date: %.10s\nPayload-Oxum: %zu.%zu\n"
+                     "External-Description: crossriver evidence package; see "
+                     "data/case.json\n",
+                     issuer ? issuer : "unknown", as_of, oxum_bytes, n_payload);
+    cr_ev_add(ps, "bagit.txt", bagit, strlen(bagit));
+    cr_ev_add(ps, "bag-info.txt", info.data, info.len);
+    cr_ev_add(ps, "manifest-sha256.txt", man.data, man.len);
+    cr_strbuf tag = {0};
+    for (size_t i = ps->n - 3; i < ps->n; i++) {
+        char hex[65];
+        cr_sha256_hex(ps->items[i].body.data, ps->items[i].body.len, hex);
+        cr_strbuf_printf(&tag, "%s  %s\n", hex, ps->items[i].name);
+    }
+    cr_ev_add(ps, "tagmanifest-sha256.txt", tag.data, tag.len);
+    cr_strbuf_cleanup(&man);
+    cr_strbuf_cleanup(&info);
+    cr_strbuf_cleanup(&tag);
+}
+
+cr_status cr_ev_write_zip_atomic(const char *zip_path, const payloads *ps, time_t mtime,
+                                 cr_error *err)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.partial", zip_path);
+    cr_status rc = cr_ev_write_zip(tmp, ps->items, ps->n, mtime, err);
+    if (rc == CR_OK && rename(tmp, zip_path) != 0) {
+        rc = cr_error_set(err, CR_EIO, "%s: cannot rename into place", zip_path);
+    }
+    if (rc != CR_OK) {
+        unlink(tmp);
+    }
+    return rc;
 }

@@ -50,5 +50,11 @@ cr_status cr_ev_write_gpkg(const char *path, const json_t *fs, const json_t *tra
 int cr_ev_parse_as_of(const char *s, time_t *out);
 cr_status cr_ev_write_zip(const char *path, payload *files, size_t n, time_t mtime, cr_error *err);
 void cr_ev_add(payloads *ps, const char *name, const char *text, size_t len);
+/* The BagIt tag files over the payload so far: bagit.txt, bag-info.txt (issuer, the as-of date,
+ * Payload-Oxum), manifest-sha256.txt, then tagmanifest-sha256.txt. */
+void cr_ev_bag(payloads *ps, const char *issuer, const char *as_of);
+/* The zip at zip_path.partial, renamed into place; nothing left behind on failure. */
+cr_status cr_ev_write_zip_atomic(const char *zip_path, const payloads *ps, time_t mtime,
+                                 cr_error *err);
 
 #endif
