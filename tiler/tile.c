@@ -209,6 +209,11 @@ typedef struct {
     double *ring[2]; /* Sutherland–Hodgman ping-pong buffers, pairs */
     size_t ring_cap;
     cr_strbuf wkb; /* a clipped polygon for GEOS */
+    /* where features go, set per layer */
+    const to_tile *tt;
+    double lo, hi;   /* the tile plus its buffer, tile units */
+    double tol;      /* simplification tolerance, tile units; 0: none */
+    cr_mvt_layer *l; /* the layer written */
 } fast_ctx;
 
 static void fast_free(fast_ctx *c)
@@ -245,8 +250,10 @@ static void project(const unsigned char *p, const to_tile *tt, double *x, double
 }
 
 /* Simplify c->part (Douglas–Peucker, tolerance tol), quantise, drop repeats, emit a line. */
-static void emit_part(fast_ctx *c, cr_mvt_layer *l, double tol)
+static void emit_part(fast_ctx *c)
 {
+    cr_mvt_layer *l = c->l;
+    double tol = c->tol;
     size_t n = c->part_n;
     if (n < 2) {
         c->part_n = 0;
@@ -325,8 +332,9 @@ static void part_add(fast_ctx *c, double x, double y)
 
 /* Clip the projected line c->f (n points) to [lo, hi]² (Liang–Barsky per segment), emitting
  * each run that stays inside as a part. */
-static void clip_line(fast_ctx *c, size_t n, double lo, double hi, cr_mvt_layer *l, double tol)
+static void clip_line(fast_ctx *c, size_t n)
 {
+    double lo = c->lo, hi = c->hi;
     int in_part = 0;
     for (size_t i = 0; i + 1 < n; i++) {
         double ax = c->f[2 * i], ay = c->f[2 * i + 1];
@@ -350,31 +358,30 @@ static void clip_line(fast_ctx *c, size_t n, double lo, double hi, cr_mvt_layer 
         }
         if (!visible) {
             if (in_part) {
-                emit_part(c, l, tol);
+                emit_part(c);
                 in_part = 0;
             }
             continue;
         }
         if (!in_part || t0 > 0) {
             if (in_part) {
-                emit_part(c, l, tol);
+                emit_part(c);
             }
             part_add(c, ax + t0 * dx, ay + t0 * dy);
         }
         part_add(c, ax + t1 * dx, ay + t1 * dy);
         in_part = t1 >= 1;
         if (!in_part) {
-            emit_part(c, l, tol);
+            emit_part(c);
         }
     }
     if (in_part) {
-        emit_part(c, l, tol);
+        emit_part(c);
     }
 }
 
 /* One LINESTRING body at p (count, then x y pairs); returns the bytes read, 0 when short. */
-static size_t fast_line(fast_ctx *c, const unsigned char *p, const unsigned char *end,
-                        const to_tile *tt, double lo, double hi, cr_mvt_layer *l, double tol)
+static size_t fast_line(fast_ctx *c, const unsigned char *p, const unsigned char *end)
 {
     if (end - p < 4) {
         return 0;
@@ -385,19 +392,18 @@ static size_t fast_line(fast_ctx *c, const unsigned char *p, const unsigned char
     }
     grow_to((void **)&c->f, &c->f_cap, 2 * (size_t)n, sizeof *c->f);
     for (int32_t i = 0; i < n; i++) {
-        project(p + 4 + 16 * (size_t)i, tt, &c->f[2 * i], &c->f[2 * i + 1]);
+        project(p + 4 + 16 * (size_t)i, c->tt, &c->f[2 * i], &c->f[2 * i + 1]);
     }
-    clip_line(c, (size_t)n, lo, hi, l, tol);
+    clip_line(c, (size_t)n);
     return 4 + 16 * (size_t)n;
 }
 
-static int fast_point(fast_ctx *c, const unsigned char *p, const to_tile *tt, double lo, double hi,
-                      cr_mvt_layer *l)
+static int fast_point(fast_ctx *c, const unsigned char *p)
 {
     double x, y;
-    project(p, tt, &x, &y);
-    if (x >= lo && x <= hi && y >= lo && y <= hi) {
-        cr_mvt_add_point(l, (int32_t)lround(x), (int32_t)lround(y));
+    project(p, c->tt, &x, &y);
+    if (x >= c->lo && x <= c->hi && y >= c->lo && y <= c->hi) {
+        cr_mvt_add_point(c->l, (int32_t)lround(x), (int32_t)lround(y));
         c->emitted = 1;
     }
     return 1;
@@ -407,17 +413,16 @@ static int fast_point(fast_ctx *c, const unsigned char *p, const to_tile *tt, do
  * the parts of a multi geometry start with marker (SpatiaLite: 0x69, WKB: its byte order) and
  * their type. 0 when it is anything else or short. */
 static int fast_body(fast_ctx *c, int32_t type, unsigned char marker, const unsigned char *p,
-                     const unsigned char *end, const to_tile *tt, double lo, double hi,
-                     cr_mvt_layer *l, double tol)
+                     const unsigned char *end)
 {
     c->length = 0;
     c->emitted = 0;
     c->part_n = 0;
     switch (type) {
     case 1:
-        return end - p >= 16 && fast_point(c, p, tt, lo, hi, l);
+        return end - p >= 16 && fast_point(c, p);
     case 2:
-        return fast_line(c, p, end, tt, lo, hi, l, tol) > 0;
+        return fast_line(c, p, end) > 0;
     case 4:
     case 5: {
         if (end - p < 4) {
@@ -431,7 +436,7 @@ static int fast_body(fast_ctx *c, int32_t type, unsigned char marker, const unsi
             }
             p += 5;
             if (type == 5) {
-                size_t used = fast_line(c, p, end, tt, lo, hi, l, tol);
+                size_t used = fast_line(c, p, end);
                 if (used == 0) {
                     return 0;
                 }
@@ -440,7 +445,7 @@ static int fast_body(fast_ctx *c, int32_t type, unsigned char marker, const unsi
                 if (end - p < 16) {
                     return 0;
                 }
-                fast_point(c, p, tt, lo, hi, l);
+                fast_point(c, p);
                 p += 16;
             }
         }
@@ -453,23 +458,21 @@ static int fast_body(fast_ctx *c, int32_t type, unsigned char marker, const unsi
 
 /* A SpatiaLite BLOB geometry (little-endian, XY, uncompressed POINT, LINESTRING, MULTIPOINT or
  * MULTILINESTRING) into the layer. 0 when it is anything else: the caller uses GEOS. */
-static int fast_geometry(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt,
-                         double lo, double hi, cr_mvt_layer *l, double tol)
+static int fast_geometry(fast_ctx *c, const unsigned char *b, size_t len)
 {
     if (len < 44 || b[0] != 0x00 || b[1] != 0x01 || b[38] != 0x7C || b[len - 1] != 0xFE) {
         return 0;
     }
-    return fast_body(c, le_i32(b + 39), 0x69, b + 43, b + len - 1, tt, lo, hi, l, tol);
+    return fast_body(c, le_i32(b + 39), 0x69, b + 43, b + len - 1);
 }
 
 /* The same for little-endian WKB (the generalised levels). */
-static int fast_wkb(fast_ctx *c, const unsigned char *b, size_t len, const to_tile *tt, double lo,
-                    double hi, cr_mvt_layer *l, double tol)
+static int fast_wkb(fast_ctx *c, const unsigned char *b, size_t len)
 {
     if (len < 5 || b[0] != 0x01) {
         return 0;
     }
-    return fast_body(c, le_i32(b + 1), 0x01, b + 5, b + len, tt, lo, hi, l, tol);
+    return fast_body(c, le_i32(b + 1), 0x01, b + 5, b + len);
 }
 
 /* Clip a closed ring (n points, lon/lat) to the box (Sutherland–Hodgman): the result, closed,
@@ -907,11 +910,9 @@ static void render_row(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, c
     size_t blob_len = (size_t)sqlite3_column_bytes(st, 1);
     cr_mvt_feature_begin(l, p->type, 1, fid);
     weight fw = {blob ? point_weight(fid) : 0, fid};
-    double lo = -p->buffer, hi = (double)p->extent + p->buffer;
-    double tol = p->simplify * p->extent / 256.0;
-    int fast = blob && p->type != CR_MVT_POLYGON &&
-               (r->raw_blob ? fast_geometry(&r->fc, blob, blob_len, &r->tt, lo, hi, l, tol)
-                            : fast_wkb(&r->fc, blob, blob_len, &r->tt, lo, hi, l, tol));
+    int fast =
+        blob && p->type != CR_MVT_POLYGON &&
+        (r->raw_blob ? fast_geometry(&r->fc, blob, blob_len) : fast_wkb(&r->fc, blob, blob_len));
     GEOSGeometry *shown = NULL;
     if (fast) {
         fw.size = p->type == CR_MVT_LINESTRING ? r->fc.length : fw.size;
@@ -979,6 +980,11 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
         .raw_blob = p.level < 0,
     };
     cr_mvt_layer *l = cr_mvt_layer_add(tile, d->name, p.extent);
+    r.fc.tt = &r.tt;
+    r.fc.lo = -p.buffer;
+    r.fc.hi = (double)p.extent + p.buffer;
+    r.fc.tol = p.simplify * p.extent / 256.0;
+    r.fc.l = l;
     int rc_step;
     while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
         render_row(&r, &p, st, l, part, req, stats);
