@@ -654,10 +654,18 @@ static void suggest_projected_crs(double easting, char out[96])
 
 /* Parse lon/lat text from the columns named lon_col, lat_col; records problems, returns 1 with
  * coordinates on success. */
-static int point_from_lonlat(ingest_ctx *c, row_state *r, const char *lon_col, const char *lat_col,
-                             const char *lon_txt, const char *lat_txt, double *x, double *y,
-                             cr_error *fatal)
+/* One pair of coordinate columns as read: their names, the row's text, the numbers. */
+typedef struct {
+    const char *col[2]; /* lon/x, lat/y column names */
+    const char *txt[2]; /* the row's text in them */
+    double v[2];        /* out: the numbers (lon, lat or easting, northing) */
+} coord_pair;
+
+static int point_from_lonlat(ingest_ctx *c, row_state *r, coord_pair *cp, cr_error *fatal)
 {
+    const char *lon_col = cp->col[0], *lat_col = cp->col[1];
+    const char *lon_txt = cp->txt[0], *lat_txt = cp->txt[1];
+    double *x = &cp->v[0], *y = &cp->v[1];
     cr_error e1 = {0};
     cr_error e2 = {0};
     int ok_lon = cr_etl_parse_angle(lon_txt, CR_AXIS_LON, x, &e1) == CR_OK;
@@ -703,10 +711,11 @@ static int point_from_lonlat(ingest_ctx *c, row_state *r, const char *lon_col, c
 
 /* Parse projected x/y text from the columns named x_col, y_col (either order: the magnitudes
  * tell easting from northing here). */
-static int point_from_xy(ingest_ctx *c, row_state *r, const char *x_col, const char *y_col,
-                         const char *x_txt, const char *y_txt, double *x, double *y,
-                         cr_error *fatal)
+static int point_from_xy(ingest_ctx *c, row_state *r, coord_pair *cp, cr_error *fatal)
 {
+    const char *x_col = cp->col[0], *y_col = cp->col[1];
+    const char *x_txt = cp->txt[0], *y_txt = cp->txt[1];
+    double *x = &cp->v[0], *y = &cp->v[1];
     cr_error e = {0};
     if (cr_etl_parse_real(x_txt, x, &e) != CR_OK) {
         problem(r, "coordinates", "x", "%s '%s': %s", x_col, x_txt, e.msg);
@@ -783,10 +792,13 @@ static int transform_point(ingest_ctx *c, row_state *r, double x, double y, cr_e
     return 1;
 }
 
-/* A point from the row's geometry; its coordinates' text goes to *a, *b (caller frees). */
-static int point_from_geometry(ingest_ctx *c, OGRFeatureH f, row_state *r, char **a, char **b,
-                               double *x, double *y, cr_error *fatal)
+/* A point from the row's geometry into v; its coordinates' text goes to text[0], text[1]
+ * (caller frees). */
+static int point_from_geometry(ingest_ctx *c, OGRFeatureH f, row_state *r, char *text_out[2],
+                               double v[2], cr_error *fatal)
 {
+    char **a = &text_out[0], **b = &text_out[1];
+    double *x = &v[0], *y = &v[1];
     OGRGeometryH g = OGR_F_GetGeometryRef(f);
     if (g && !OGR_G_IsEmpty(g) && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbMultiPoint &&
         OGR_G_GetGeometryCount(g) == 1) {
@@ -837,24 +849,25 @@ static void read_point(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error *fat
         a = column_text(f, c->coord_col[CR_COORD_X]);
         b = column_text(f, c->coord_col[CR_COORD_Y]);
     }
-    double x = 0;
-    double y = 0;
+    coord_pair cp = {{NULL, NULL}, {a, b}, {0, 0}};
     int ok = 0;
     if (a && b) {
         /* the CRS decides how the text reads, whatever the columns are called: degrees (in
          * lon/lat or x/y columns) for a geographic one, metres for a projected one */
-        const char *ca = c->col_name[c->coord_col[pair]];
-        const char *cb = c->col_name[c->coord_col[pair + 1]];
-        ok = cr_crs_is_geographic(c->crs) ? point_from_lonlat(c, r, ca, cb, a, b, &x, &y, fatal)
-                                          : point_from_xy(c, r, ca, cb, a, b, &x, &y, fatal);
+        cp.col[0] = c->col_name[c->coord_col[pair]];
+        cp.col[1] = c->col_name[c->coord_col[pair + 1]];
+        ok = cr_crs_is_geographic(c->crs) ? point_from_lonlat(c, r, &cp, fatal)
+                                          : point_from_xy(c, r, &cp, fatal);
     } else {
         free(a);
         free(b);
-        a = b = NULL;
-        ok = point_from_geometry(c, f, r, &a, &b, &x, &y, fatal);
+        char *text[2] = {NULL, NULL};
+        ok = point_from_geometry(c, f, r, text, cp.v, fatal);
+        a = text[0];
+        b = text[1];
     }
     if (ok && fatal->code == CR_OK && r->n_problems == 0) {
-        transform_point(c, r, x, y, fatal);
+        transform_point(c, r, cp.v[0], cp.v[1], fatal);
     }
     r->raw_x = a;
     r->raw_y = b;
