@@ -102,26 +102,41 @@ static void writer_close(level_writer *lw, cr_generalise_stats *st)
     sqlite3_finalize(lw->ins);
 }
 
+/* One generalisation run over a layer: its features in memory and where the levels go. */
+typedef struct {
+    GEOSContextHandle_t h;
+    sqlite3 *db;
+    const char *table; /* "<layer>_generalised" */
+    feature *fs;       /* the current features with geometry, by fid */
+    size_t n, cap;
+    double ymin, ymax;    /* their latitude range */
+    GEOSGeometry *merged; /* polygons: every boundary, noded and merged into arcs */
+    cr_generalise_stats *st;
+} gen_run;
+
 /* One level of a line layer: each line simplified on its own (Douglas–Peucker keeps both
  * endpoints, so reaches still meet where they met). */
-static cr_status build_line_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, size_t n,
-                                  int level, double tolerance, const char *table,
-                                  cr_generalise_stats *st, cr_error *err)
+static cr_status build_line_level(const gen_run *run, int level, double tolerance, cr_error *err)
 {
+    GEOSContextHandle_t h = run->h;
+    const feature *fs = run->fs;
     level_writer lw;
-    cr_status rc = writer_open(&lw, h, db, table, level, err);
-    for (size_t f = 0; f < n && rc == CR_OK; f++) {
+    cr_status rc = writer_open(&lw, h, run->db, run->table, level, err);
+    for (size_t f = 0; f < run->n && rc == CR_OK; f++) {
         rc = writer_put(&lw, fs[f].fid, GEOSSimplify_r(h, fs[f].g, tolerance), err);
     }
-    writer_close(&lw, st);
+    writer_close(&lw, run->st);
     return rc;
 }
 
 /* One level: the faces of the simplified arcs, handed to the features inside them. */
-static cr_status build_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, size_t n, int level,
-                             double tolerance, const GEOSGeometry *merged, const char *table,
-                             cr_generalise_stats *st, cr_error *err)
+static cr_status build_level(const gen_run *run, int level, double tolerance, cr_error *err)
 {
+    GEOSContextHandle_t h = run->h;
+    const feature *fs = run->fs;
+    size_t n = run->n;
+    cr_generalise_stats *st = run->st;
+    const GEOSGeometry *merged = run->merged;
     GEOSGeometry *simple = GEOSTopologyPreserveSimplify_r(h, merged, tolerance);
     /* arcs that became coincident (a sliver between two nearly equal boundaries closing up)
      * overlap: node them again, so the faces are built from clean linework */
@@ -144,7 +159,7 @@ static cr_status build_level(GEOSContextHandle_t h, sqlite3 *db, feature *fs, si
         GEOSSTRtree_insert_r(h, tree, inner[i], (void *)(uintptr_t)i);
     }
     level_writer lw;
-    cr_status rc = writer_open(&lw, h, db, table, level, err);
+    cr_status rc = writer_open(&lw, h, run->db, run->table, level, err);
     hits hs = {0};
     for (size_t f = 0; f < n && rc == CR_OK; f++) {
         hs.n = 0;
@@ -192,36 +207,94 @@ static int level_cmp(const void *a, const void *b)
     return *(const int *)b - *(const int *)a; /* coarsest (lowest zoom) last */
 }
 
-cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_generalise_stats *st,
-                              cr_error *err)
+/* The layer's "generalise" zoom levels, coarsest last. */
+static cr_status read_levels(const cr_layer_def *d, int levels[MAX_LEVELS], size_t *n_levels,
+                             cr_error *err)
 {
-    memset(st, 0, sizeof *st);
-    if (!cr_generalise_wanted(d)) {
-        return cr_error_set(err, CR_EINVAL,
-                            "layer %s: no \"generalise\" zoom levels in its tile settings",
-                            d->name);
-    }
-    double t0 = cr_monotonic_s();
-    const json_t *tile = json_object_get(d->json, "tile");
-    int levels[MAX_LEVELS];
-    size_t n_levels = 0, i;
+    size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(tile, "generalise"), i, v)
+    *n_levels = 0;
+    json_array_foreach(json_object_get(json_object_get(d->json, "tile"), "generalise"), i, v)
     {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 22 ||
-            n_levels == MAX_LEVELS) {
+            *n_levels == MAX_LEVELS) {
             return cr_error_set(err, CR_EINVAL,
                                 "layer %s: tile.generalise: up to %d zoom levels 0–22", d->name,
                                 MAX_LEVELS);
         }
-        levels[n_levels++] = (int)json_integer_value(v);
+        levels[(*n_levels)++] = (int)json_integer_value(v);
     }
-    qsort(levels, n_levels, sizeof *levels, level_cmp);
-    double px = json_number_value(json_object_get(tile, "simplify_px"));
-    px = px > 0 ? px : 1.0;
-    char table[160];
-    snprintf(table, sizeof table, "%s_generalised", d->name);
-    sqlite3 *db = cr_store_db(store);
+    qsort(levels, *n_levels, sizeof *levels, level_cmp);
+    return CR_OK;
+}
+
+/* The layer's current features with geometry into run->fs (polygons prepared). */
+static cr_status load_features(gen_run *run, const cr_layer_def *d, cr_error *err)
+{
+    GEOSContextHandle_t h = run->h;
+    GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
+    sqlite3_stmt *st_rows = NULL;
+    cr_status rc = CR_OK;
+    char *sql = sqlite3_mprintf("SELECT fid, AsBinary(geom) FROM \"%w_current\""
+                                " WHERE geom IS NOT NULL ORDER BY fid",
+                                d->name);
+    if (sqlite3_prepare_v2(run->db, sql, -1, &st_rows, NULL) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EDB, "generalise %s: %s", d->name, sqlite3_errmsg(run->db));
+    }
+    sqlite3_free(sql);
+    while (rc == CR_OK && sqlite3_step(st_rows) == SQLITE_ROW) {
+        GEOSGeometry *g = GEOSWKBReader_read_r(h, reader, sqlite3_column_blob(st_rows, 1),
+                                               (size_t)sqlite3_column_bytes(st_rows, 1));
+        if (g == NULL) {
+            continue;
+        }
+        if (run->n == run->cap) {
+            run->cap = run->cap ? 2 * run->cap : 64;
+            run->fs = cr_xrealloc(run->fs, run->cap * sizeof *run->fs);
+        }
+        feature *f = &run->fs[run->n++];
+        f->fid = sqlite3_column_int64(st_rows, 0);
+        f->g = g;
+        f->prep = d->geom == CR_GEOM_MULTIPOLYGON ? GEOSPrepare_r(h, g) : NULL;
+        double lo, hi;
+        GEOSGeom_getYMin_r(h, g, &lo);
+        GEOSGeom_getYMax_r(h, g, &hi);
+        run->ymin = fmin(run->ymin, lo);
+        run->ymax = fmax(run->ymax, hi);
+        run->st->vertices_in += count_vertices(h, g);
+    }
+    sqlite3_finalize(st_rows);
+    GEOSWKBReader_destroy_r(h, reader);
+    return rc;
+}
+
+/* Every boundary, noded where they meet, merged into arcs between nodes: run->merged. */
+static cr_status merge_boundaries(gen_run *run, const cr_layer_def *d, const char *geos_msg,
+                                  cr_error *err)
+{
+    GEOSContextHandle_t h = run->h;
+    GEOSGeometry **bounds = cr_xcalloc(run->n, sizeof *bounds);
+    for (size_t f = 0; f < run->n; f++) {
+        bounds[f] = GEOSBoundary_r(h, run->fs[f].g);
+    }
+    GEOSGeometry *all =
+        GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, bounds, (unsigned)run->n);
+    GEOSGeometry *noded = all ? GEOSUnaryUnion_r(h, all) : NULL;
+    run->merged = noded ? GEOSLineMerge_r(h, noded) : NULL;
+    GEOSGeom_destroy_r(h, noded);
+    GEOSGeom_destroy_r(h, all);
+    free(bounds);
+    if (run->merged == NULL) {
+        return cr_error_set(err, CR_EGEOS, "generalise %s: noding the boundaries: %s", d->name,
+                            geos_msg);
+    }
+    return CR_OK;
+}
+
+/* The store's side of a run: the table (emptied) in an open transaction, then the generation
+ * and the layer change, committed — or rolled back. */
+static cr_status open_table(cr_store *store, const char *table, cr_error *err)
+{
     char *sql = sqlite3_mprintf("BEGIN IMMEDIATE;"
                                 "CREATE TABLE IF NOT EXISTS \"%w\" (fid INTEGER NOT NULL,"
                                 " level INTEGER NOT NULL, wkb BLOB NOT NULL,"
@@ -230,84 +303,11 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
                                 table, table);
     cr_status rc = cr_store_exec(store, sql, err);
     sqlite3_free(sql);
-    if (rc != CR_OK) {
-        return rc;
-    }
-    cr_geos_messages msgs;
-    GEOSContextHandle_t h = cr_geos_init(&msgs, "generalise", CR_LOG_DEBUG);
-    GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
-    feature *fs = NULL;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt *st_rows = NULL;
-    sql = sqlite3_mprintf("SELECT fid, AsBinary(geom) FROM \"%w_current\""
-                          " WHERE geom IS NOT NULL ORDER BY fid",
-                          d->name);
-    if (sqlite3_prepare_v2(db, sql, -1, &st_rows, NULL) != SQLITE_OK) {
-        rc = cr_error_set(err, CR_EDB, "generalise %s: %s", d->name, sqlite3_errmsg(db));
-    }
-    sqlite3_free(sql);
-    double ymin = 90, ymax = -90;
-    while (rc == CR_OK && sqlite3_step(st_rows) == SQLITE_ROW) {
-        GEOSGeometry *g = GEOSWKBReader_read_r(h, reader, sqlite3_column_blob(st_rows, 1),
-                                               (size_t)sqlite3_column_bytes(st_rows, 1));
-        if (g == NULL) {
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            fs = cr_xrealloc(fs, cap * sizeof *fs);
-        }
-        fs[n].fid = sqlite3_column_int64(st_rows, 0);
-        fs[n].g = g;
-        fs[n].prep = d->geom == CR_GEOM_MULTIPOLYGON ? GEOSPrepare_r(h, g) : NULL;
-        double lo, hi;
-        GEOSGeom_getYMin_r(h, g, &lo);
-        GEOSGeom_getYMax_r(h, g, &hi);
-        ymin = fmin(ymin, lo);
-        ymax = fmax(ymax, hi);
-        st->vertices_in += count_vertices(h, g);
-        n++;
-    }
-    sqlite3_finalize(st_rows);
-    /* every boundary, noded where they meet, merged into arcs between nodes */
-    GEOSGeometry *merged = NULL;
-    if (rc == CR_OK && n > 0 && d->geom == CR_GEOM_MULTIPOLYGON) {
-        GEOSGeometry **bounds = cr_xcalloc(n, sizeof *bounds);
-        for (size_t f = 0; f < n; f++) {
-            bounds[f] = GEOSBoundary_r(h, fs[f].g);
-        }
-        GEOSGeometry *all =
-            GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, bounds, (unsigned)n);
-        GEOSGeometry *noded = all ? GEOSUnaryUnion_r(h, all) : NULL;
-        merged = noded ? GEOSLineMerge_r(h, noded) : NULL;
-        GEOSGeom_destroy_r(h, noded);
-        GEOSGeom_destroy_r(h, all);
-        free(bounds);
-        if (merged == NULL) {
-            rc = cr_error_set(err, CR_EGEOS, "generalise %s: noding the boundaries: %s", d->name,
-                              msgs.last);
-        }
-    }
-    /* a pixel at level z in degrees, narrowed by Web Mercator's stretch at the layer's middle */
-    double shrink = cos((ymin + ymax) / 2.0 * M_PI / 180.0);
-    for (size_t l = 0; l < n_levels && rc == CR_OK && n > 0; l++) {
-        double tol = px * 360.0 / (256.0 * ldexp(1.0, levels[l])) * (shrink > 0 ? shrink : 1);
-        rc = d->geom == CR_GEOM_MULTIPOLYGON
-                 ? build_level(h, db, fs, n, levels[l], tol, merged, table, st, err)
-                 : build_line_level(h, db, fs, n, levels[l], tol, table, st, err);
-        st->levels++;
-    }
-    st->features = (int64_t)n;
-    GEOSGeom_destroy_r(h, merged);
-    for (size_t f = 0; f < n; f++) {
-        if (fs[f].prep) {
-            GEOSPreparedGeom_destroy_r(h, fs[f].prep);
-        }
-        GEOSGeom_destroy_r(h, fs[f].g);
-    }
-    free(fs);
-    GEOSWKBReader_destroy_r(h, reader);
-    GEOS_finish_r(h);
+    return rc;
+}
+
+static cr_status finish_table(cr_store *store, const cr_layer_def *d, cr_status rc, cr_error *err)
+{
     int64_t gen = 0;
     if (rc == CR_OK) {
         rc = cr_store_bump_generation(store, &gen, err);
@@ -319,8 +319,66 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
         rc = cr_store_exec(store, "COMMIT", err);
     }
     if (rc != CR_OK) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(cr_store_db(store), "ROLLBACK", NULL, NULL, NULL);
     }
+    return rc;
+}
+
+cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_generalise_stats *st,
+                              cr_error *err)
+{
+    memset(st, 0, sizeof *st);
+    if (!cr_generalise_wanted(d)) {
+        return cr_error_set(err, CR_EINVAL,
+                            "layer %s: no \"generalise\" zoom levels in its tile settings",
+                            d->name);
+    }
+    double t0 = cr_monotonic_s();
+    int levels[MAX_LEVELS];
+    size_t n_levels = 0;
+    cr_status rc = read_levels(d, levels, &n_levels, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    double px = json_number_value(json_object_get(json_object_get(d->json, "tile"), "simplify_px"));
+    px = px > 0 ? px : 1.0;
+    char table[160];
+    snprintf(table, sizeof table, "%s_generalised", d->name);
+    rc = open_table(store, table, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    cr_geos_messages msgs;
+    gen_run run = {.h = cr_geos_init(&msgs, "generalise", CR_LOG_DEBUG),
+                   .db = cr_store_db(store),
+                   .table = table,
+                   .ymin = 90,
+                   .ymax = -90,
+                   .st = st};
+    GEOSContextHandle_t h = run.h;
+    rc = load_features(&run, d, err);
+    if (rc == CR_OK && run.n > 0 && d->geom == CR_GEOM_MULTIPOLYGON) {
+        rc = merge_boundaries(&run, d, msgs.last, err);
+    }
+    /* a pixel at level z in degrees, narrowed by Web Mercator's stretch at the layer's middle */
+    double shrink = cos((run.ymin + run.ymax) / 2.0 * M_PI / 180.0);
+    for (size_t l = 0; l < n_levels && rc == CR_OK && run.n > 0; l++) {
+        double tol = px * 360.0 / (256.0 * ldexp(1.0, levels[l])) * (shrink > 0 ? shrink : 1);
+        rc = d->geom == CR_GEOM_MULTIPOLYGON ? build_level(&run, levels[l], tol, err)
+                                             : build_line_level(&run, levels[l], tol, err);
+        st->levels++;
+    }
+    st->features = (int64_t)run.n;
+    GEOSGeom_destroy_r(h, run.merged);
+    for (size_t f = 0; f < run.n; f++) {
+        if (run.fs[f].prep) {
+            GEOSPreparedGeom_destroy_r(h, run.fs[f].prep);
+        }
+        GEOSGeom_destroy_r(h, run.fs[f].g);
+    }
+    free(run.fs);
+    GEOS_finish_r(h);
+    rc = finish_table(store, d, rc, err);
     st->seconds = cr_monotonic_s() - t0;
     return rc;
 }

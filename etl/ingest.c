@@ -1087,8 +1087,8 @@ static cr_status reject_row(ingest_ctx *c, OGRFeatureH f, row_state *r, cr_error
 {
     char *raw = record_json(c, f, 0);
     const char *sid = r->id_index >= 0 ? r->values[r->id_index] : NULL;
-    cr_status rc = cr_store_add_reject(c->store, c->res->batch_id, r->row, sid, r->field, r->code,
-                                       r->reason.data, raw, err);
+    cr_reject rj = {r->row, sid, r->field, r->code, r->reason.data, raw};
+    cr_status rc = cr_store_add_reject(c->store, c->res->batch_id, &rj, err);
     if (rc == CR_OK && c->opt->rejects_csv) {
         char row[32];
         snprintf(row, sizeof row, "%lld", (long long)r->row);

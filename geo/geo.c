@@ -216,17 +216,18 @@ void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, 
     ix->line_start[++ix->n_lines] = (int32_t)ix->n_vertices;
 }
 
-static void cell_range(const cr_segindex *ix, double minx, double miny, double maxx, double maxy,
-                       int *cx0, int *cy0, int *cx1, int *cy1)
+/* The cells a segment's box (a: x0 y0 x1 y1) covers, clamped to the grid: c = {cx0, cy0, cx1,
+ * cy1}. */
+static void cell_range(const cr_segindex *ix, const double a[4], int c[4])
 {
-    *cx0 = (int)floor((minx - ix->x0) / ix->cell);
-    *cy0 = (int)floor((miny - ix->y0) / ix->cell);
-    *cx1 = (int)floor((maxx - ix->x0) / ix->cell);
-    *cy1 = (int)floor((maxy - ix->y0) / ix->cell);
-    *cx0 = *cx0 < 0 ? 0 : *cx0;
-    *cy0 = *cy0 < 0 ? 0 : *cy0;
-    *cx1 = *cx1 >= ix->nx ? ix->nx - 1 : *cx1;
-    *cy1 = *cy1 >= ix->ny ? ix->ny - 1 : *cy1;
+    c[0] = (int)floor((fmin(a[0], a[2]) - ix->x0) / ix->cell);
+    c[1] = (int)floor((fmin(a[1], a[3]) - ix->y0) / ix->cell);
+    c[2] = (int)floor((fmax(a[0], a[2]) - ix->x0) / ix->cell);
+    c[3] = (int)floor((fmax(a[1], a[3]) - ix->y0) / ix->cell);
+    c[0] = c[0] < 0 ? 0 : c[0];
+    c[1] = c[1] < 0 ? 0 : c[1];
+    c[2] = c[2] >= ix->nx ? ix->nx - 1 : c[2];
+    c[3] = c[3] >= ix->ny ? ix->ny - 1 : c[3];
 }
 
 /* Call fn for each (cell, segment) pair; pass 0 counts, pass 1 fills. */
@@ -235,11 +236,10 @@ static void bucket(cr_segindex *ix, int fill, uint32_t *cursor)
     for (size_t l = 0; l < ix->n_lines; l++) {
         for (int32_t v = ix->line_start[l]; v + 1 < ix->line_start[l + 1]; v++) {
             const double *a = ix->xy + 2 * v;
-            int cx0, cy0, cx1, cy1;
-            cell_range(ix, fmin(a[0], a[2]), fmin(a[1], a[3]), fmax(a[0], a[2]), fmax(a[1], a[3]),
-                       &cx0, &cy0, &cx1, &cy1);
-            for (int cy = cy0; cy <= cy1; cy++) {
-                for (int cx = cx0; cx <= cx1; cx++) {
+            int r[4];
+            cell_range(ix, a, r);
+            for (int cy = r[1]; cy <= r[3]; cy++) {
+                for (int cx = r[0]; cx <= r[2]; cx++) {
                     size_t c = (size_t)cy * (size_t)ix->nx + (size_t)cx;
                     if (fill) {
                         ix->cell_segs[cursor[c]++] = (uint32_t)v;

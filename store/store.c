@@ -801,9 +801,7 @@ void cr_store_rollback(cr_store *s)
     }
 }
 
-cr_status cr_store_add_reject(cr_store *s, int64_t batch_id, int64_t source_row,
-                              const char *source_id, const char *field, const char *code,
-                              const char *reason, const char *raw_json, cr_error *err)
+cr_status cr_store_add_reject(cr_store *s, int64_t batch_id, const cr_reject *rj, cr_error *err)
 {
     sqlite3_stmt *st;
     cr_status rc = CR_OK;
@@ -814,12 +812,12 @@ cr_status cr_store_add_reject(cr_store *s, int64_t batch_id, int64_t source_row,
         return cr_store_db_error(s, err, "rejects");
     }
     sqlite3_bind_int64(st, 1, batch_id);
-    sqlite3_bind_int64(st, 2, source_row);
-    cr_store_bind_text_or_null(st, 3, source_id);
-    cr_store_bind_text_or_null(st, 4, field);
-    cr_store_bind_text_or_null(st, 5, code);
-    cr_store_bind_text_or_null(st, 6, reason);
-    cr_store_bind_text_or_null(st, 7, raw_json);
+    sqlite3_bind_int64(st, 2, rj->source_row);
+    cr_store_bind_text_or_null(st, 3, rj->source_id);
+    cr_store_bind_text_or_null(st, 4, rj->field);
+    cr_store_bind_text_or_null(st, 5, rj->code);
+    cr_store_bind_text_or_null(st, 6, rj->reason);
+    cr_store_bind_text_or_null(st, 7, rj->raw_json);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = cr_store_db_error(s, err, "rejects");
     }

@@ -221,9 +221,19 @@ cr_status cr_store_commit_batch(cr_store *store, int64_t batch_id, const cr_batc
 /* ROLLBACK whatever the batch wrote (never fails loudly). */
 void cr_store_rollback(cr_store *store);
 
-cr_status cr_store_add_reject(cr_store *store, int64_t batch_id, int64_t source_row,
-                              const char *source_id, const char *field, const char *code,
-                              const char *reason, const char *raw_json, cr_error *err);
+/* A source row not stored: where it was, why, and the row as read. Strings are borrowed; any
+ * may be NULL. */
+typedef struct {
+    int64_t source_row;
+    const char *source_id; /* the row's ID when it had one */
+    const char *field;     /* the field at fault */
+    const char *code;      /* the reason's code (coordinates, region, duplicate, ...) */
+    const char *reason;    /* the message, naming the column and value */
+    const char *raw_json;  /* the raw record as a JSON object */
+} cr_reject;
+
+cr_status cr_store_add_reject(cr_store *store, int64_t batch_id, const cr_reject *rj,
+                              cr_error *err);
 
 /* One validated row ready to store. values[i] belongs to def->fields[i]: NULL for no value;
  * text for TEXT/DATE/DATETIME, decimal text for numbers, "0"/"1" for booleans. */
