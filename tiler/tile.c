@@ -1017,6 +1017,84 @@ static cr_status render_part(cr_store *store, GEOSContextHandle_t *hp, const cr_
     return rc;
 }
 
+/* The features of a part above its cut (all of them before it has one). */
+static size_t part_kept(const layer_part *p)
+{
+    if (!p->has_cut) {
+        return p->n_w;
+    }
+    size_t kept = 0;
+    for (size_t k = 0; k < p->n_w; k++) {
+        kept += weight_cmp(&p->w[k], &p->cut) >= 0;
+    }
+    return kept;
+}
+
+/* Raise victim's cut to keep what should fit: the features over the feature cap go, and the
+ * layer's bytes shrink by the excess (estimated per feature, 5 % spare); at least one goes.
+ * Returns how many went. */
+static size_t thin(layer_part *victim, size_t bytes, size_t features, size_t max_bytes,
+                   size_t max_features)
+{
+    if (!victim->has_cut) {
+        qsort(victim->w, victim->n_w, sizeof *victim->w, weight_cmp);
+    }
+    size_t kept = 0; /* sorted: the kept ones are the tail from the cut */
+    while (kept < victim->n_w && (!victim->has_cut || weight_cmp(&victim->w[victim->n_w - 1 - kept],
+                                                                 &victim->cut) >= 0)) {
+        kept++;
+    }
+    size_t keep = kept;
+    if (features > max_features) {
+        keep = features - max_features >= keep ? 0 : keep - (features - max_features);
+    }
+    if (bytes > max_bytes && victim->bytes.len > 0) {
+        double share = 1.0 - (double)(bytes - max_bytes) / (double)victim->bytes.len;
+        size_t by_bytes = share <= 0 ? 0 : (size_t)((double)kept * share * 0.95);
+        keep = by_bytes < keep ? by_bytes : keep;
+    }
+    keep = keep >= kept ? kept - 1 : keep;
+    if (keep == 0) { /* nothing left of it: a cut above every feature */
+        victim->cut = victim->w[victim->n_w - 1];
+        victim->cut.fid++;
+    } else {
+        victim->cut = victim->w[victim->n_w - keep];
+    }
+    victim->has_cut = 1;
+    return kept - keep;
+}
+
+/* Over the caps: thin the layer first in the drop order (lowest drop_priority, then name) to
+ * what should fit — smallest polygons and shortest lines first, points evenly — and only when
+ * nothing of it is left the next layer, until the tile fits. */
+static cr_status fit_caps(cr_store *store, GEOSContextHandle_t *hp, const cr_tile_request *req,
+                          layer_part *parts, size_t n, cr_tile_stats *stats, cr_error *err)
+{
+    size_t max_bytes = req->max_bytes ? req->max_bytes : CR_TILE_MAX_BYTES;
+    size_t max_features = req->max_features ? req->max_features : CR_TILE_MAX_FEATURES;
+    cr_status rc = CR_OK;
+    for (int round = 0; rc == CR_OK && round < 4096; round++) {
+        size_t bytes = 0, features = 0;
+        layer_part *victim = NULL;
+        for (size_t i = 0; i < n; i++) {
+            size_t kept = part_kept(&parts[i]);
+            bytes += parts[i].bytes.len;
+            features += kept;
+            if (kept > 0 && (victim == NULL || parts[i].priority < victim->priority)) {
+                victim = &parts[i];
+            }
+        }
+        if ((bytes <= max_bytes && features <= max_features) || victim == NULL) {
+            break;
+        }
+        size_t gone = thin(victim, bytes, features, max_bytes, max_features);
+        cr_tile_stats scratch = {0};
+        rc = render_part(store, hp, req, victim, &scratch, err);
+        stats->capped += gone;
+    }
+    return rc;
+}
+
 cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf *out,
                          cr_tile_stats *stats, cr_error *err)
 {
@@ -1048,76 +1126,15 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
             (int)json_integer_value(json_object_get(cr_tile_settings(d), "drop_priority"));
         rc = render_part(store, &h, req, &parts[n++], stats, err);
     }
-    /* Over the caps: thin the layer first in the drop order (lowest drop_priority, then
-     * name) to what should fit — smallest polygons and shortest lines first, points evenly —
-     * and only when nothing of it is left the next layer, until the tile fits. */
-    size_t max_bytes = req->max_bytes ? req->max_bytes : CR_TILE_MAX_BYTES;
-    size_t max_features = req->max_features ? req->max_features : CR_TILE_MAX_FEATURES;
-    for (int round = 0; rc == CR_OK && round < 4096; round++) {
-        size_t bytes = 0, features = 0;
-        layer_part *victim = NULL;
-        for (size_t i = 0; i < n; i++) {
-            size_t kept = parts[i].n_w;
-            if (parts[i].has_cut) {
-                kept = 0;
-                for (size_t k = 0; k < parts[i].n_w; k++) {
-                    kept += weight_cmp(&parts[i].w[k], &parts[i].cut) >= 0;
-                }
-            }
-            bytes += parts[i].bytes.len;
-            features += kept;
-            if (kept > 0 && (victim == NULL || parts[i].priority < victim->priority)) {
-                victim = &parts[i];
-            }
-        }
-        if ((bytes <= max_bytes && features <= max_features) || victim == NULL) {
-            break;
-        }
-        if (!victim->has_cut) {
-            qsort(victim->w, victim->n_w, sizeof *victim->w, weight_cmp);
-        }
-        size_t kept = 0; /* sorted: the kept ones are the tail from the cut */
-        while (kept < victim->n_w &&
-               (!victim->has_cut ||
-                weight_cmp(&victim->w[victim->n_w - 1 - kept], &victim->cut) >= 0)) {
-            kept++;
-        }
-        /* keep what should fit: the features over the feature cap go, and the layer's bytes
-         * shrink by the excess (estimated per feature, 5 % spare); at least one goes */
-        size_t keep = kept;
-        if (features > max_features) {
-            keep = features - max_features >= keep ? 0 : keep - (features - max_features);
-        }
-        if (bytes > max_bytes && victim->bytes.len > 0) {
-            double share = 1.0 - (double)(bytes - max_bytes) / (double)victim->bytes.len;
-            size_t by_bytes = share <= 0 ? 0 : (size_t)((double)kept * share * 0.95);
-            keep = by_bytes < keep ? by_bytes : keep;
-        }
-        keep = keep >= kept ? kept - 1 : keep;
-        if (keep == 0) { /* nothing left of it: a cut above every feature */
-            victim->cut = victim->w[victim->n_w - 1];
-            victim->cut.fid++;
-        } else {
-            victim->cut = victim->w[victim->n_w - keep];
-        }
-        victim->has_cut = 1;
-        cr_tile_stats scratch = {0};
-        rc = render_part(store, &h, req, victim, &scratch, err);
-        stats->capped += kept - keep;
+    if (rc == CR_OK) {
+        rc = fit_caps(store, &h, req, parts, n, stats, err);
     }
     if (rc == CR_OK) {
         stats->features = 0;
         for (size_t i = 0; i < n; i++) {
             cr_strbuf_append(out, parts[i].bytes.data ? parts[i].bytes.data : "",
                              parts[i].bytes.len);
-            size_t kept = parts[i].n_w;
-            if (parts[i].has_cut) {
-                kept = 0;
-                for (size_t k = 0; k < parts[i].n_w; k++) {
-                    kept += weight_cmp(&parts[i].w[k], &parts[i].cut) >= 0;
-                }
-            }
-            stats->features += kept;
+            stats->features += part_kept(&parts[i]);
         }
     }
     for (size_t i = 0; i < n; i++) {
