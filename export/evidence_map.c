@@ -143,19 +143,9 @@ static const char *layer_colour(const char *layer)
 /* An SVG map of the case: counties and their boundary, traced reaches, features with labels,
  * a scale bar, a north arrow and a legend. data-bbox says what it shows, each feature carries
  * data-id, so the placement can be checked. */
-void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const double in[4],
-                   cr_strbuf *b)
+/* The counties meeting the map, outlines only. */
+static void svg_counties(sqlite3 *db, const double box[4], cr_strbuf *b)
 {
-    double box[4] = {in[0], in[1], in[2], in[3]};
-    double mx = (box[2] - box[0]) * 0.08 + 0.002, my = (box[3] - box[1]) * 0.08 + 0.002;
-    box[0] -= mx, box[2] += mx, box[1] -= my, box[3] += my;
-    cr_strbuf_printf(b,
-                     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
-                     "width=\"%.0f\" height=\"%.0f\" data-bbox=\"%.7f,%.7f,%.7f,%.7f\" "
-                     "font-family=\"sans-serif\" font-size=\"10\">\n"
-                     "<rect width=\"100%%\" height=\"100%%\" fill=\"#f4f7fa\"/>\n",
-                     MAP_W, MAP_H, MAP_W, MAP_H, box[0], box[1], box[2], box[3]);
-    /* counties meeting the map, outlines only */
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT code, name, AsGeoJSON(geom, 6) FROM admin_units_current"
@@ -186,7 +176,12 @@ void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const
         }
     }
     sqlite3_finalize(st);
-    /* the rivers of the area, thin, under the trace */
+}
+
+/* The rivers of the area, thin, under the trace. */
+static void svg_rivers(sqlite3 *db, const double box[4], cr_strbuf *b)
+{
+    sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT AsGeoJSON(geom, 6) FROM reaches_current"
                            " WHERE MbrIntersects(geom, BuildMbr(?, ?, ?, ?)) ORDER BY fid",
@@ -204,6 +199,11 @@ void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const
         }
     }
     sqlite3_finalize(st);
+}
+
+/* The trace's lines. */
+static void svg_trace(const json_t *trace_geo, const double box[4], cr_strbuf *b)
+{
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(trace_geo, "features"), i, f)
@@ -214,6 +214,13 @@ void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const
             cr_strbuf_puts(b, "\"/>\n");
         }
     }
+}
+
+/* The point features, the first 40 labelled with their IDs. */
+static void svg_points(const json_t *fs, const double box[4], cr_strbuf *b)
+{
+    size_t i;
+    json_t *f;
     size_t labelled = 0;
     json_array_foreach(fs, i, f)
     {
@@ -236,7 +243,12 @@ void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const
             cr_strbuf_puts(b, "</text>\n");
         }
     }
-    /* scale bar: a round length near a fifth of the width, at the map's middle latitude */
+}
+
+/* A scale bar (a round length near a fifth of the width, at the map's middle latitude) and the
+ * north arrow. */
+static void svg_scale_and_north(const double box[4], cr_strbuf *b)
+{
     double km_per_px;
     {
         double x0, y0, x1, y1;
@@ -260,6 +272,11 @@ void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const
                      "<g transform=\"translate(%.0f 40)\"><path d=\"M0 -22 L8 6 L0 0 L-8 6 Z\" "
                      "fill=\"#000\"/><text x=\"-4\" y=\"20\" font-size=\"14\">N</text></g>\n",
                      MAP_W - 30);
+}
+
+/* The legend, in words. */
+static void svg_legend(cr_strbuf *b)
+{
     static const char *legend[][2] = {{"outfalls", "排污口 outfall"},
                                       {"monitoring_sections", "断面 section"},
                                       {"hyacinth_reports", "水葫芦 hyacinth"},
@@ -277,4 +294,24 @@ void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const
     }
     cr_strbuf_puts(b, "<path d=\"M0 80 L10 80\" stroke=\"#0066ff\" stroke-width=\"3\"/><text "
                       "x=\"14\" y=\"84\">追踪 trace</text></g>\n</svg>\n");
+}
+
+void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const double in[4],
+                   cr_strbuf *b)
+{
+    double box[4] = {in[0], in[1], in[2], in[3]};
+    double mx = (box[2] - box[0]) * 0.08 + 0.002, my = (box[3] - box[1]) * 0.08 + 0.002;
+    box[0] -= mx, box[2] += mx, box[1] -= my, box[3] += my;
+    cr_strbuf_printf(b,
+                     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+                     "width=\"%.0f\" height=\"%.0f\" data-bbox=\"%.7f,%.7f,%.7f,%.7f\" "
+                     "font-family=\"sans-serif\" font-size=\"10\">\n"
+                     "<rect width=\"100%%\" height=\"100%%\" fill=\"#f4f7fa\"/>\n",
+                     MAP_W, MAP_H, MAP_W, MAP_H, box[0], box[1], box[2], box[3]);
+    svg_counties(db, box, b);
+    svg_rivers(db, box, b);
+    svg_trace(trace_geo, box, b);
+    svg_points(fs, box, b);
+    svg_scale_and_north(box, b);
+    svg_legend(b);
 }

@@ -6,19 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cr_ev_report_html(const json_t *cj, const json_t *fs, const json_t *trace, const char *svg,
-                       cr_strbuf *b)
+static const char *str(const json_t *o, const char *key)
 {
-    cr_html_begin(b, "证据包 Evidence package",
-                  "body{font:12px sans-serif;margin:16px}table{border-collapse:collapse;margin:8px "
-                  "0 16px}th,td{border:1px solid #666;padding:2px 6px}th{background:#eee}svg{"
-                  "border:1px solid #999;max-width:100%;height:auto}");
+    return json_string_value(json_object_get(o, key));
+}
+
+/* Who issued it, as of when, with what, the case, and the map. */
+static void report_header(const json_t *cj, const char *svg, cr_strbuf *b)
+{
     cr_strbuf_puts(b, "<h1>证据包 Evidence package</h1>\n<p>");
-    cr_xml_append(b, json_string_value(json_object_get(cj, "issuer")));
+    cr_xml_append(b, str(cj, "issuer"));
     cr_strbuf_puts(b, " · as of ");
-    cr_xml_append(b, json_string_value(json_object_get(cj, "as_of")));
+    cr_xml_append(b, str(cj, "as_of"));
     cr_strbuf_puts(b, " · ");
-    cr_xml_append(b, json_string_value(json_object_get(cj, "software")));
+    cr_xml_append(b, str(cj, "software"));
     char *case_text = json_dumps(json_object_get(cj, "case"), JSON_COMPACT | JSON_SORT_KEYS);
     cr_strbuf_puts(b, "</p>\n<p>Case: <code>");
     cr_xml_append(b, case_text);
@@ -26,81 +27,81 @@ void cr_ev_report_html(const json_t *cj, const json_t *fs, const json_t *trace, 
     cr_strbuf_printf(b, "</code> · %lld features</p>\n",
                      (long long)json_integer_value(json_object_get(cj, "features")));
     cr_strbuf_puts(b, svg);
-    /* outfalls met by the trace, grouped by jurisdiction, with distance and time */
-    if (trace) {
-        cr_strbuf_puts(b, "<h2>排污口 Outfalls on the trace, by jurisdiction</h2>\n");
-        size_t j;
-        json_t *jur;
-        json_array_foreach(json_object_get(trace, "jurisdictions"), j, jur)
-        {
-            const char *code = json_string_value(json_object_get(jur, "code"));
-            cr_strbuf_puts(b, "<h3>");
-            cr_xml_append(b, json_string_value(json_object_get(jur, "name")));
-            cr_strbuf_puts(b, "</h3><table><tr><th>ID</th><th>名称 name</th><th>河段 reach</th>"
-                              "<th>km</th><th>h</th></tr>\n");
-            size_t i;
-            json_t *f;
-            json_array_foreach(json_object_get(trace, "features"), i, f)
-            {
-                const char *layer = json_string_value(json_object_get(f, "layer"));
-                const char *fc = json_string_value(json_object_get(f, "county_code"));
-                if (!layer || strcmp(layer, "outfalls") != 0 || !fc || !code ||
-                    strcmp(fc, code) != 0) {
-                    continue;
-                }
-                cr_strbuf_puts(b, "<tr><td>");
-                cr_xml_append(b, json_string_value(json_object_get(f, "id")));
-                cr_strbuf_puts(b, "</td><td>");
-                cr_xml_append(b, json_string_value(json_object_get(f, "name")));
-                cr_strbuf_puts(b, "</td><td>");
-                cr_xml_append(b, json_string_value(json_object_get(f, "reach_id")));
-                cr_strbuf_printf(b, "</td><td>%.3f</td><td>%.2f</td></tr>\n",
-                                 json_number_value(json_object_get(f, "distance_km")),
-                                 json_number_value(json_object_get(f, "time_h")));
-            }
-            cr_strbuf_puts(b, "</table>\n");
-        }
-    }
-    if (trace == NULL) { /* a boundary case: the outfalls in scope by county, nearest first */
-        cr_strbuf_puts(b, "<h2>排污口 Outfalls near the boundary, by county</h2>\n");
-        const char *prev = NULL;
+}
+
+/* The outfalls met by the trace, grouped by jurisdiction, with distance and time. */
+static void report_trace_outfalls(const json_t *trace, cr_strbuf *b)
+{
+    cr_strbuf_puts(b, "<h2>排污口 Outfalls on the trace, by jurisdiction</h2>\n");
+    size_t j;
+    json_t *jur;
+    json_array_foreach(json_object_get(trace, "jurisdictions"), j, jur)
+    {
+        const char *code = str(jur, "code");
+        cr_html_cell(b, "h3", str(jur, "name"));
+        cr_strbuf_puts(b, "<table><tr><th>ID</th><th>名称 name</th><th>河段 reach</th>"
+                          "<th>km</th><th>h</th></tr>\n");
         size_t i;
         json_t *f;
-        for (int pass = 0; pass < 2; pass++) { /* the first county met, then the other */
-            const char *county = NULL;
-            json_array_foreach(fs, i, f)
-            {
-                const json_t *p = json_object_get(f, "properties");
-                const char *layer = json_string_value(json_object_get(p, "layer"));
-                const char *code = json_string_value(json_object_get(p, "county_code"));
-                if (!layer || strcmp(layer, "outfalls") != 0 || !code ||
-                    (prev && strcmp(code, prev) == 0) || (county && strcmp(code, county) != 0)) {
-                    continue;
-                }
-                if (county == NULL) {
-                    county = code;
-                    cr_strbuf_puts(b, "<h3>");
-                    cr_xml_append(b, code);
-                    cr_strbuf_puts(b, "</h3><table><tr><th>ID</th><th>名称 name</th><th>河段 "
-                                      "reach</th><th>to the boundary, m</th></tr>\n");
-                }
-                cr_strbuf_puts(b, "<tr><td>");
-                cr_xml_append(b, json_string_value(json_object_get(p, "source_id")));
-                cr_strbuf_puts(b, "</td><td>");
-                cr_xml_append(b, json_string_value(json_object_get(p, "name")));
-                cr_strbuf_puts(b, "</td><td>");
-                cr_xml_append(b, json_string_value(json_object_get(p, "reach_id")));
-                cr_strbuf_printf(b, "</td><td>%.0f</td></tr>\n",
-                                 json_number_value(json_object_get(p, "boundary_distance_m")));
+        json_array_foreach(json_object_get(trace, "features"), i, f)
+        {
+            const char *layer = str(f, "layer"), *fc = str(f, "county_code");
+            if (!layer || strcmp(layer, "outfalls") != 0 || !fc || !code || strcmp(fc, code) != 0) {
+                continue;
             }
-            if (county) {
-                cr_strbuf_puts(b, "</table>\n");
-            }
-            prev = county;
+            cr_strbuf_puts(b, "<tr>");
+            cr_html_cell(b, "td", str(f, "id"));
+            cr_html_cell(b, "td", str(f, "name"));
+            cr_html_cell(b, "td", str(f, "reach_id"));
+            cr_strbuf_printf(b, "<td>%.3f</td><td>%.2f</td></tr>\n",
+                             json_number_value(json_object_get(f, "distance_km")),
+                             json_number_value(json_object_get(f, "time_h")));
         }
+        cr_strbuf_puts(b, "</table>\n");
     }
-    cr_strbuf_puts(b, "<h2>断面 Section readings</h2><p>The store holds no section readings; the "
-                      "sections in scope are in features.csv.</p>\n");
+}
+
+/* A boundary case: the outfalls in scope by county (the first county met, then the other),
+ * nearest the boundary first. */
+static void report_boundary_outfalls(const json_t *fs, cr_strbuf *b)
+{
+    cr_strbuf_puts(b, "<h2>排污口 Outfalls near the boundary, by county</h2>\n");
+    const char *prev = NULL;
+    size_t i;
+    json_t *f;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *county = NULL;
+        json_array_foreach(fs, i, f)
+        {
+            const json_t *p = json_object_get(f, "properties");
+            const char *layer = str(p, "layer"), *code = str(p, "county_code");
+            if (!layer || strcmp(layer, "outfalls") != 0 || !code ||
+                (prev && strcmp(code, prev) == 0) || (county && strcmp(code, county) != 0)) {
+                continue;
+            }
+            if (county == NULL) {
+                county = code;
+                cr_html_cell(b, "h3", code);
+                cr_strbuf_puts(b, "<table><tr><th>ID</th><th>名称 name</th><th>河段 "
+                                  "reach</th><th>to the boundary, m</th></tr>\n");
+            }
+            cr_strbuf_puts(b, "<tr>");
+            cr_html_cell(b, "td", str(p, "source_id"));
+            cr_html_cell(b, "td", str(p, "name"));
+            cr_html_cell(b, "td", str(p, "reach_id"));
+            cr_strbuf_printf(b, "<td>%.0f</td></tr>\n",
+                             json_number_value(json_object_get(p, "boundary_distance_m")));
+        }
+        if (county) {
+            cr_strbuf_puts(b, "</table>\n");
+        }
+        prev = county;
+    }
+}
+
+/* The import batches the features came from. */
+static void report_sources(const json_t *cj, cr_strbuf *b)
+{
     cr_strbuf_puts(b, "<h2>数据来源 Data sources</h2><table><tr><th>batch</th><th>layer</th>"
                       "<th>file</th><th>encoding</th><th>CRS</th><th>SHA-256</th></tr>\n");
     size_t i;
@@ -111,12 +112,28 @@ void cr_ev_report_html(const json_t *cj, const json_t *fs, const json_t *trace, 
                          (long long)json_integer_value(json_object_get(bt, "batch_id")));
         const char *keys[] = {"layer", "file_name", "encoding", "crs", "sha256"};
         for (size_t k = 0; k < 5; k++) {
-            cr_strbuf_puts(b, "<td>");
-            cr_xml_append(b, json_string_value(json_object_get(bt, keys[k])));
-            cr_strbuf_puts(b, "</td>");
+            cr_html_cell(b, "td", str(bt, keys[k]));
         }
         cr_strbuf_puts(b, "</tr>\n");
     }
     cr_strbuf_puts(b, "</table>\n");
+}
+
+void cr_ev_report_html(const json_t *cj, const json_t *fs, const json_t *trace, const char *svg,
+                       cr_strbuf *b)
+{
+    cr_html_begin(b, "证据包 Evidence package",
+                  "body{font:12px sans-serif;margin:16px}table{border-collapse:collapse;margin:8px "
+                  "0 16px}th,td{border:1px solid #666;padding:2px 6px}th{background:#eee}svg{"
+                  "border:1px solid #999;max-width:100%;height:auto}");
+    report_header(cj, svg, b);
+    if (trace) {
+        report_trace_outfalls(trace, b);
+    } else {
+        report_boundary_outfalls(fs, b);
+    }
+    cr_strbuf_puts(b, "<h2>断面 Section readings</h2><p>The store holds no section readings; the "
+                      "sections in scope are in features.csv.</p>\n");
+    report_sources(cj, b);
     cr_html_end(b);
 }
