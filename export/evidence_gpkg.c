@@ -61,11 +61,9 @@ static cr_status gpkg_layer(const char *path, const char *geojson, const char *l
     return rc;
 }
 
-/* The features, the trace and the boundary as a GeoPackage, with each feature row's
- * provenance in the metadata extension (gpkg_metadata, gpkg_metadata_reference); timestamps are
- * the as-of time, so the bytes follow from the store, the case and as-of. */
-cr_status cr_ev_write_gpkg(const char *path, const json_t *fs, const json_t *trace_geo,
-                           const json_t *boundary, const char *as_of, cr_error *err)
+/* The layers through GDAL: the features, and the trace and boundary when there are any. */
+static cr_status gpkg_layers(const char *path, const json_t *fs, const json_t *trace_geo,
+                             const json_t *boundary, const char *as_of, cr_error *err)
 {
     unlink(path);
     cr_gdal_init();
@@ -87,35 +85,45 @@ cr_status cr_ev_write_gpkg(const char *path, const json_t *fs, const json_t *tra
     }
     CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", NULL);
     CPLSetThreadLocalConfigOption("OGR_SQLITE_JOURNAL", NULL);
-    sqlite3 *db = NULL;
-    if (rc == CR_OK && sqlite3_open(path, &db) != SQLITE_OK) {
-        rc = cr_error_set(err, CR_EIO, "%s: cannot open the GeoPackage", path);
-    }
-    if (rc == CR_OK) {
-        char *sql = sqlite3_mprintf(
-            "PRAGMA journal_mode = OFF; BEGIN;"
-            "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT,"
-            " extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL,"
-            " CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));"
-            "CREATE TABLE gpkg_metadata (id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,"
-            " md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL,"
-            " mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');"
-            "CREATE TABLE gpkg_metadata_reference (reference_scope TEXT NOT NULL,"
-            " table_name TEXT, column_name TEXT, row_id_value INTEGER,"
-            " timestamp DATETIME NOT NULL DEFAULT (strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now')),"
-            " md_file_id INTEGER NOT NULL, md_parent_id INTEGER,"
-            " CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),"
-            " CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));"
-            "INSERT OR IGNORE INTO gpkg_extensions VALUES"
-            " ('gpkg_metadata', NULL, 'gpkg_metadata',"
-            " 'http://www.geopackage.org/spec121/#extension_metadata', 'read-write'),"
-            " ('gpkg_metadata_reference', NULL, 'gpkg_metadata',"
-            " 'http://www.geopackage.org/spec121/#extension_metadata', 'read-write');");
-        rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
-                 ? CR_OK
-                 : cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
-        sqlite3_free(sql);
-    }
+    return rc;
+}
+
+/* The tables of the GeoPackage metadata extension, in a transaction left open for the rows. */
+static cr_status metadata_tables(sqlite3 *db, const char *path, cr_error *err)
+{
+    cr_status rc;
+    char *sql = sqlite3_mprintf(
+        "PRAGMA journal_mode = OFF; BEGIN;"
+        "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT,"
+        " extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL,"
+        " CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));"
+        "CREATE TABLE gpkg_metadata (id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,"
+        " md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL,"
+        " mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');"
+        "CREATE TABLE gpkg_metadata_reference (reference_scope TEXT NOT NULL,"
+        " table_name TEXT, column_name TEXT, row_id_value INTEGER,"
+        " timestamp DATETIME NOT NULL DEFAULT (strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now')),"
+        " md_file_id INTEGER NOT NULL, md_parent_id INTEGER,"
+        " CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),"
+        " CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));"
+        "INSERT OR IGNORE INTO gpkg_extensions VALUES"
+        " ('gpkg_metadata', NULL, 'gpkg_metadata',"
+        " 'http://www.geopackage.org/spec121/#extension_metadata', 'read-write'),"
+        " ('gpkg_metadata_reference', NULL, 'gpkg_metadata',"
+        " 'http://www.geopackage.org/spec121/#extension_metadata', 'read-write');");
+    rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
+             ? CR_OK
+             : cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
+    sqlite3_free(sql);
+    return rc;
+}
+
+/* One provenance record per feature (its batch, source row, version, content hash, raw
+ * coordinates and how they were converted), referenced by the feature's row. */
+static cr_status provenance_rows(sqlite3 *db, const char *path, const json_t *fs, const char *as_of,
+                                 cr_error *err)
+{
+    cr_status rc = CR_OK;
     sqlite3_stmt *md = NULL, *ref = NULL;
     if (rc == CR_OK &&
         (sqlite3_prepare_v2(db,
@@ -163,6 +171,22 @@ cr_status cr_ev_write_gpkg(const char *path, const json_t *fs, const json_t *tra
     }
     sqlite3_finalize(md);
     sqlite3_finalize(ref);
+    return rc;
+}
+
+/* The features, the trace and the boundary as a GeoPackage, with each feature row's
+ * provenance in the metadata extension (gpkg_metadata, gpkg_metadata_reference); timestamps are
+ * the as-of time, so the bytes follow from the store, the case and as-of. */
+cr_status cr_ev_write_gpkg(const char *path, const json_t *fs, const json_t *trace_geo,
+                           const json_t *boundary, const char *as_of, cr_error *err)
+{
+    cr_status rc = gpkg_layers(path, fs, trace_geo, boundary, as_of, err);
+    sqlite3 *db = NULL;
+    if (rc == CR_OK && sqlite3_open(path, &db) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EIO, "%s: cannot open the GeoPackage", path);
+    }
+    rc = rc == CR_OK ? metadata_tables(db, path, err) : rc;
+    rc = rc == CR_OK ? provenance_rows(db, path, fs, as_of, err) : rc;
     if (db) {
         if (rc == CR_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             rc = cr_error_set(err, CR_EDB, "%s: %s", path, sqlite3_errmsg(db));
