@@ -351,6 +351,46 @@ static json_t *accumulated_at(cr_store *store, const cr_graph *g, int32_t reach)
     return out;
 }
 
+/* What was asked, in the report: the start and every parameter that shaped the trace. */
+static void describe_request(json_t *report, const cr_trace_request *req, json_t *start)
+{
+    json_object_set_new(report, "start", json_incref(start));
+    json_object_set_new(report, "direction",
+                        json_string(req->direction == CR_TRACE_DOWN ? "down" : "up"));
+    json_object_set_new(report, "mode", json_string(req->main_only ? "main" : "all"));
+    json_object_set_new(report, "max_km",
+                        req->max_km > 0 || req->has_max_km ? json_real(req->max_km) : json_null());
+    json_object_set_new(report, "max_hours",
+                        req->max_hours > 0 || req->has_max_hours ? json_real(req->max_hours)
+                                                                 : json_null());
+    static const char *const ORIGIN[] = {"start", "inlet", "outlet"};
+    json_object_set_new(report, "origin", json_string(ORIGIN[req->origin]));
+    json_object_set_new(report, "exclude_start", json_boolean(req->exclude_start));
+    json_object_set_new(report, "stop_at", req->stop_at ? json_string(req->stop_at) : json_null());
+}
+
+/* What follows from the trace: the spill estimate downstream; upstream, the candidate sources
+ * for a joint investigation (追踪溯源) and the totals accumulated upstream of the start
+ * (crossriver accumulate). */
+static void add_findings(const cr_trace_context *cx, const cr_trace_request *req, json_t *report,
+                         const cr_trace_result *res, const cr_trace_options *opt, int32_t reach)
+{
+    cr_store *store = cx->store;
+    const cr_graph *g = cx->graph;
+    if (req->spill_kg > 0) {
+        cr_trace_add_spill(report, g, res, opt, req->spill_kg, req->spill_hours);
+        json_object_set_new(report, "spill",
+                            json_pack("{s:f, s:f, s:f}", "mass_kg", req->spill_kg, "release_h",
+                                      req->spill_hours, "dispersion_m2s", req->dispersion_m2s));
+    }
+    if (req->direction == CR_TRACE_UP) {
+        /* upstream: the candidate sources, for a joint investigation (追踪溯源), and the
+         * totals accumulated upstream of the start (crossriver accumulate) */
+        json_object_set_new(report, "attribution", cr_trace_attribution(store, report));
+        json_object_set_new(report, "accumulated", accumulated_at(store, g, reach));
+    }
+}
+
 cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, json_t **out,
                        cr_error *err)
 {
@@ -414,33 +454,8 @@ cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, 
         json_t *report = cr_trace_report(store, g, &res, req->access);
         json_object_set_new(start, "reach_id", json_string(g->reach_id[reach]));
         json_object_set_new(start, "measure_m", json_real(round(measure * 10) / 10));
-        json_object_set_new(report, "start", json_incref(start));
-        json_object_set_new(report, "direction",
-                            json_string(req->direction == CR_TRACE_DOWN ? "down" : "up"));
-        json_object_set_new(report, "mode", json_string(req->main_only ? "main" : "all"));
-        json_object_set_new(report, "max_km",
-                            req->max_km > 0 || req->has_max_km ? json_real(req->max_km)
-                                                               : json_null());
-        json_object_set_new(report, "max_hours",
-                            req->max_hours > 0 || req->has_max_hours ? json_real(req->max_hours)
-                                                                     : json_null());
-        static const char *const ORIGIN[] = {"start", "inlet", "outlet"};
-        json_object_set_new(report, "origin", json_string(ORIGIN[req->origin]));
-        json_object_set_new(report, "exclude_start", json_boolean(req->exclude_start));
-        json_object_set_new(report, "stop_at",
-                            req->stop_at ? json_string(req->stop_at) : json_null());
-        if (req->spill_kg > 0) {
-            cr_trace_add_spill(report, g, &res, &opt, req->spill_kg, req->spill_hours);
-            json_object_set_new(report, "spill",
-                                json_pack("{s:f, s:f, s:f}", "mass_kg", req->spill_kg, "release_h",
-                                          req->spill_hours, "dispersion_m2s", req->dispersion_m2s));
-        }
-        if (req->direction == CR_TRACE_UP) {
-            /* upstream: the candidate sources, for a joint investigation (追踪溯源), and the
-             * totals accumulated upstream of the start (crossriver accumulate) */
-            json_object_set_new(report, "attribution", cr_trace_attribution(store, report));
-            json_object_set_new(report, "accumulated", accumulated_at(store, g, reach));
-        }
+        describe_request(report, req, start);
+        add_findings(cx, req, report, &res, &opt, reach);
         if (req->geojson) {
             *out = to_geojson(store, g, report);
             json_decref(report);
