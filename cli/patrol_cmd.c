@@ -40,7 +40,88 @@ static int parse_point(const char *what, const char *s, double p[2])
     return 1;
 }
 
-int cr_cmd_patrol(int argc, char **argv)
+typedef struct {
+    cr_cli_common common;
+    cr_patrol_request req;
+    const char *format, *out_path;
+    int personal; /* --include-personal */
+} patrol_args;
+
+/* One patrol option into a: -1 to go on, else the exit code. */
+static int patrol_option(patrol_args *a, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'r':
+        a->req.rivers = arg;
+        break;
+    case 'P':
+        if (strcmp(arg, "yihe-sanhu") != 0 && strcmp(arg, "一河三湖") != 0) {
+            fprintf(stderr, "crossriver patrol: --preset: yihe-sanhu (一河三湖)\n");
+            return CR_EXIT_USAGE;
+        }
+        a->req.rivers = CR_PATROL_YIHE_SANHU;
+        break;
+    case 'R':
+        a->req.reaches = arg;
+        break;
+    case 'd':
+        a->req.date = arg;
+        break;
+    case 'm':
+        if (strcmp(arg, "boat") != 0 && strcmp(arg, "foot") != 0) {
+            fprintf(stderr, "crossriver patrol: --mode: boat or foot\n");
+            return CR_EXIT_USAGE;
+        }
+        a->req.on_foot = strcmp(arg, "foot") == 0;
+        break;
+    case 'f':
+        if (!parse_point("--from", arg, a->req.from)) {
+            return CR_EXIT_USAGE;
+        }
+        a->req.has_from = 1;
+        break;
+    case 't':
+        if (!parse_point("--to", arg, a->req.to)) {
+            return CR_EXIT_USAGE;
+        }
+        a->req.has_to = 1;
+        break;
+    case 's':
+        if (!cr_cli_number("patrol", "--speed", arg, 0.1, 100, &a->req.speed_kmh)) {
+            return CR_EXIT_USAGE;
+        }
+        break;
+    case 'w':
+        if (!cr_cli_number("patrol", "--dwell", arg, 0, 600, &a->req.dwell_min)) {
+            return CR_EXIT_USAGE;
+        }
+        break;
+    case 'a':
+        if (!cr_cli_number("patrol", "--radius", arg, 1, 20000, &a->req.radius_m)) {
+            return CR_EXIT_USAGE;
+        }
+        break;
+    case 'F':
+        a->format = arg;
+        break;
+    case 'I':
+        a->personal = 1;
+        break;
+    case 'o':
+        a->out_path = arg;
+        break;
+    case 'h':
+        help(stdout);
+        return CR_EXIT_OK;
+    default:
+        fprintf(stderr, "(crossriver patrol --help for usage)\n");
+        return CR_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, patrol_args *a)
 {
     static const struct option longopts[] = {
         {"river", required_argument, NULL, 'r'},
@@ -59,95 +140,57 @@ int cr_cmd_patrol(int argc, char **argv)
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    cr_cli_common common;
-    cr_cli_common_init(&common);
-    cr_patrol_request req = {0};
-    req.dwell_min = -1;
-    const char *format = "json", *out_path = NULL;
-    int personal = 0;
+    cr_cli_common_init(&a->common);
+    a->req.dwell_min = -1;
+    a->format = "json";
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-        if (cr_cli_common_option(&common, opt, optarg)) {
+        if (cr_cli_common_option(&a->common, opt, optarg)) {
             continue;
         }
-        switch (opt) {
-        case 'r':
-            req.rivers = optarg;
-            break;
-        case 'P':
-            if (strcmp(optarg, "yihe-sanhu") != 0 && strcmp(optarg, "一河三湖") != 0) {
-                fprintf(stderr, "crossriver patrol: --preset: yihe-sanhu (一河三湖)\n");
-                return CR_EXIT_USAGE;
-            }
-            req.rivers = CR_PATROL_YIHE_SANHU;
-            break;
-        case 'R':
-            req.reaches = optarg;
-            break;
-        case 'd':
-            req.date = optarg;
-            break;
-        case 'm':
-            if (strcmp(optarg, "boat") != 0 && strcmp(optarg, "foot") != 0) {
-                fprintf(stderr, "crossriver patrol: --mode: boat or foot\n");
-                return CR_EXIT_USAGE;
-            }
-            req.on_foot = strcmp(optarg, "foot") == 0;
-            break;
-        case 'f':
-            if (!parse_point("--from", optarg, req.from)) {
-                return CR_EXIT_USAGE;
-            }
-            req.has_from = 1;
-            break;
-        case 't':
-            if (!parse_point("--to", optarg, req.to)) {
-                return CR_EXIT_USAGE;
-            }
-            req.has_to = 1;
-            break;
-        case 's':
-            if (!cr_cli_number("patrol", "--speed", optarg, 0.1, 100, &req.speed_kmh)) {
-                return CR_EXIT_USAGE;
-            }
-            break;
-        case 'w':
-            if (!cr_cli_number("patrol", "--dwell", optarg, 0, 600, &req.dwell_min)) {
-                return CR_EXIT_USAGE;
-            }
-            break;
-        case 'a':
-            if (!cr_cli_number("patrol", "--radius", optarg, 1, 20000, &req.radius_m)) {
-                return CR_EXIT_USAGE;
-            }
-            break;
-        case 'F':
-            format = optarg;
-            break;
-        case 'I':
-            personal = 1;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'h':
-            help(stdout);
-            return CR_EXIT_OK;
-        default:
-            fprintf(stderr, "(crossriver patrol --help for usage)\n");
-            return CR_EXIT_USAGE;
+        int rc = patrol_option(a, opt, optarg);
+        if (rc >= 0) {
+            return rc;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "crossriver patrol: unexpected argument '%s'\n", argv[optind]);
         return CR_EXIT_USAGE;
     }
+    return -1;
+}
+
+/* The plan to out_path, or to standard output with a final newline. */
+static int write_output(const cr_strbuf *out, const char *out_path)
+{
+    int rc = CR_EXIT_OK;
+    FILE *f = out_path ? fopen(out_path, "wb") : stdout;
+    if (f == NULL || fwrite(out->data ? out->data : "", 1, out->len, f) != out->len) {
+        fprintf(stderr, "crossriver patrol: cannot write %s\n", out_path ? out_path : "-");
+        rc = CR_EXIT_FAILURE;
+    }
+    if (f && f != stdout) {
+        fclose(f);
+    }
+    if (f == stdout && out->len && out->data[out->len - 1] != '\n') {
+        fputc('\n', stdout);
+    }
+    return rc;
+}
+
+int cr_cmd_patrol(int argc, char **argv)
+{
+    patrol_args a = {0};
+    int parsed = parse_args(argc, argv, &a);
+    if (parsed >= 0) {
+        return parsed;
+    }
     /* the operator of the store sees everything, but prints personal data only when asked */
-    req.access = personal ? cr_access_all() : NULL;
+    a.req.access = a.personal ? cr_access_all() : NULL;
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
-    if (cr_cli_open(&common, &set, &store) != 0) {
+    if (cr_cli_open(&a.common, &set, &store) != 0) {
         return CR_EXIT_FAILURE;
     }
     cr_graph *g = NULL;
@@ -155,27 +198,17 @@ int cr_cmd_patrol(int argc, char **argv)
     cr_strbuf out = {0};
     int rc = CR_EXIT_OK;
     if (cr_graph_load(store, &g, &err) != CR_OK ||
-        cr_api_patrol(store, g, &req, format, &out, NULL, &err) != CR_OK) {
+        cr_api_patrol(store, g, &a.req, a.format, &out, NULL, &err) != CR_OK) {
         fprintf(stderr, "crossriver patrol: %s\n", err.msg);
         rc = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
-    } else if (personal &&
+    } else if (a.personal &&
                cr_store_audit(store, getenv("USER") ? getenv("USER") : "operator",
                               "patrol plan with personal data",
-                              out_path ? out_path : "(standard output)", &err) != CR_OK) {
+                              a.out_path ? a.out_path : "(standard output)", &err) != CR_OK) {
         fprintf(stderr, "crossriver patrol: %s\n", err.msg);
         rc = CR_EXIT_FAILURE;
     } else {
-        FILE *f = out_path ? fopen(out_path, "wb") : stdout;
-        if (f == NULL || fwrite(out.data ? out.data : "", 1, out.len, f) != out.len) {
-            fprintf(stderr, "crossriver patrol: cannot write %s\n", out_path ? out_path : "-");
-            rc = CR_EXIT_FAILURE;
-        }
-        if (f && f != stdout) {
-            fclose(f);
-        }
-        if (f == stdout && out.len && out.data[out.len - 1] != '\n') {
-            fputc('\n', stdout);
-        }
+        rc = write_output(&out, a.out_path);
     }
     cr_strbuf_cleanup(&out);
     cr_graph_free(g);
