@@ -136,6 +136,108 @@ static int parse_pair(const char *option, const char *form, char *arg, cr_field_
     return 1;
 }
 
+/* One ingest option into a: 1, or 0 after printing why it is wrong. */
+static int ingest_option(ingest_args *a, int opt, char *arg)
+{
+    switch (opt) {
+    case 'l':
+        a->layer = arg;
+        break;
+    case 'c':
+        a->opt.crs = arg;
+        break;
+    case 'e':
+        a->opt.encoding = arg;
+        break;
+    case 'f':
+        if (!parse_pair("--field", "TARGET=SOURCE", arg, a->maps, &a->opt.n_maps)) {
+            return 0;
+        }
+        break;
+    case 'T':
+        if (!parse_pair("--set", "FIELD=VALUE", arg, a->constants, &a->opt.n_constants)) {
+            return 0;
+        }
+        break;
+    case 'S': {
+        cr_scope sc;
+        cr_error e = {0};
+        if (cr_etl_parse_scope(arg, &sc, &e) != CR_OK) {
+            fprintf(stderr, "crossriver ingest: %s\n", e.msg);
+            return 0;
+        }
+        cr_scope_cleanup(&sc);
+        a->opt.scope = arg;
+        break;
+    }
+    case 'M':
+        if (!cr_cli_number("ingest", "--max-close-share", arg, 1e-9, 1, &a->opt.max_close_share)) {
+            return 0;
+        }
+        break;
+    case 'X':
+        a->opt.force = 1;
+        break;
+    case 'D':
+        a->opt.dry_run = 1;
+        break;
+    case 'H': {
+        double row = 0;
+        if (!cr_cli_number("ingest", "--header-row", arg, 1, 1000, &row)) {
+            return 0;
+        }
+        if (row != (int)row) {
+            fprintf(stderr, "crossriver ingest: --header-row wants a whole row number, got '%s'\n",
+                    arg);
+            return 0;
+        }
+        a->opt.header_row = (int)row;
+        break;
+    }
+    case 's':
+        a->opt.source_layer = arg;
+        break;
+    case 'r':
+        if (!parse_region(arg, a->opt.region)) {
+            fprintf(stderr,
+                    "crossriver ingest: --region wants W,S,E,N with W<E and S<N, got "
+                    "'%s'\n",
+                    arg);
+            return 0;
+        }
+        a->region_given = 1;
+        break;
+    case 'C':
+        a->config = arg;
+        break;
+    case 'V': {
+        static char date[20];
+        cr_error e = {0};
+        if (cr_etl_parse_datetime(arg, date, &e) != CR_OK) {
+            fprintf(stderr, "crossriver ingest: --valid-from '%s': %s\n", arg, e.msg);
+            return 0;
+        }
+        a->opt.valid_from = date;
+        break;
+    }
+    case 'F':
+        a->opt.full_survey = 1;
+        break;
+    case 'R':
+        a->rejects = arg;
+        break;
+    case 'J':
+        a->no_join = 1;
+        break;
+    case 'h':
+        help(stdout);
+        exit(CR_EXIT_OK);
+    default:
+        return 0;
+    }
+    return 1;
+}
+
 static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args *a)
 {
     static const struct option longopts[] = {
@@ -165,97 +267,7 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args 
         if (cr_cli_common_option(common, opt, optarg)) {
             continue;
         }
-        switch (opt) {
-        case 'l':
-            a->layer = optarg;
-            break;
-        case 'c':
-            a->opt.crs = optarg;
-            break;
-        case 'e':
-            a->opt.encoding = optarg;
-            break;
-        case 'f':
-            if (!parse_pair("--field", "TARGET=SOURCE", optarg, a->maps, &a->opt.n_maps)) {
-                return 0;
-            }
-            break;
-        case 'T':
-            if (!parse_pair("--set", "FIELD=VALUE", optarg, a->constants, &a->opt.n_constants)) {
-                return 0;
-            }
-            break;
-        case 'S': {
-            cr_scope sc;
-            cr_error e = {0};
-            if (cr_etl_parse_scope(optarg, &sc, &e) != CR_OK) {
-                fprintf(stderr, "crossriver ingest: %s\n", e.msg);
-                return 0;
-            }
-            cr_scope_cleanup(&sc);
-            a->opt.scope = optarg;
-            break;
-        }
-        case 'M':
-            if (!cr_cli_number("ingest", "--max-close-share", optarg, 1e-9, 1,
-                               &a->opt.max_close_share)) {
-                return 0;
-            }
-            break;
-        case 'X':
-            a->opt.force = 1;
-            break;
-        case 'D':
-            a->opt.dry_run = 1;
-            break;
-        case 'H': {
-            double row = 0;
-            if (!cr_cli_number("ingest", "--header-row", optarg, 1, 1000, &row) ||
-                row != (int)row) {
-                return 0;
-            }
-            a->opt.header_row = (int)row;
-            break;
-        }
-        case 's':
-            a->opt.source_layer = optarg;
-            break;
-        case 'r':
-            if (!parse_region(optarg, a->opt.region)) {
-                fprintf(stderr,
-                        "crossriver ingest: --region wants W,S,E,N with W<E and S<N, got "
-                        "'%s'\n",
-                        optarg);
-                return 0;
-            }
-            a->region_given = 1;
-            break;
-        case 'C':
-            a->config = optarg;
-            break;
-        case 'V': {
-            static char date[20];
-            cr_error e = {0};
-            if (cr_etl_parse_datetime(optarg, date, &e) != CR_OK) {
-                fprintf(stderr, "crossriver ingest: --valid-from '%s': %s\n", optarg, e.msg);
-                return 0;
-            }
-            a->opt.valid_from = date;
-            break;
-        }
-        case 'F':
-            a->opt.full_survey = 1;
-            break;
-        case 'R':
-            a->rejects = optarg;
-            break;
-        case 'J':
-            a->no_join = 1;
-            break;
-        case 'h':
-            help(stdout);
-            exit(CR_EXIT_OK);
-        default:
+        if (!ingest_option(a, opt, optarg)) {
             return 0;
         }
     }

@@ -94,6 +94,9 @@ static void test_exit_codes_scripts_can_trust(void **state)
     assert_non_null(strstr(r.err, "--layer is required"));
     run("ingest --store s.sqlite --layer outfalls --region 1,2,3 good.csv", &r);
     assert_int_equal(r.code, 2);
+    run("ingest --store s.sqlite --layer outfalls --header-row 1.5 good.csv", &r);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "--header-row wants a whole row number, got '1.5'"));
     run("ingest --store s.sqlite --layer outfalls missing.csv", &r);
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, "missing.csv: No such file or directory"));
