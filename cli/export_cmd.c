@@ -161,6 +161,91 @@ static const char *trace_param(int opt)
     }
 }
 
+/* One export option into the case, the trace parameters or *out: -1 to go on, else the exit
+ * code. */
+static int export_option(cr_evidence_case *c, json_t *tparams, const char **out, int opt,
+                         const char *arg)
+{
+    switch (opt) {
+    case 'o':
+        *out = arg;
+        break;
+    case 'a':
+        c->as_of = arg;
+        break;
+    case 'i':
+        c->issuer = arg;
+        break;
+    case 'b':
+        c->boundary = arg;
+        break;
+    case 'B':
+        if (!cr_cli_number("export", "--buffer-km", arg, 0.001, 100, &c->buffer_km)) {
+            return CR_EXIT_USAGE;
+        }
+        break;
+    case 'p':
+    case 'r':
+    case 'f':
+    case 'd':
+    case 'k':
+        json_object_set_new(tparams, trace_param(opt), json_string(arg));
+        break;
+    case 'F':
+        c->from_date = arg;
+        break;
+    case 'S':
+    case 'H':
+        json_object_set_new(tparams, trace_param(opt), json_string(arg));
+        break;
+    case 'T':
+        c->to_date = arg;
+        break;
+    case 'P':
+        c->include_personal = 1;
+        break;
+    case 'h':
+        help(stdout);
+        return CR_EXIT_OK;
+    default:
+        fprintf(stderr, "(crossriver export --help for usage)\n");
+        return CR_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Make the package and say what is in it. */
+static int export_evidence(const cr_cli_common *common, const cr_evidence_case *c, const char *out)
+{
+    cr_layer_set *set = NULL;
+    cr_store *store = NULL;
+    if (cr_cli_open(common, &set, &store) != 0) {
+        return CR_EXIT_FAILURE;
+    }
+    network n = {0};
+    cr_error err = {0};
+    char sha[65];
+    json_t *summary = NULL;
+    const char *who = getenv("USER");
+    int rc = CR_EXIT_OK;
+    int loaded = !c->has_trace || load_network(store, &n, &err);
+    cr_trace_context cx = {store, n.g, n.ws, n.ref};
+    if (!loaded || cr_evidence_export(&cx, c, out, who && *who ? who : "unknown", sha, &summary,
+                                      &err) != CR_OK) {
+        fprintf(stderr, "crossriver export evidence: %s\n", err.msg);
+        rc = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
+    } else if (!common->quiet) {
+        printf("%s: %lld features%s, SHA-256 %s (recorded in evidence_exports)\n", out,
+               (long long)json_integer_value(json_object_get(summary, "features")),
+               json_is_true(json_object_get(summary, "trace")) ? " and the trace" : "", sha);
+    }
+    json_decref(summary);
+    free_network(&n);
+    cr_store_close(store);
+    cr_layer_set_free(set);
+    return rc;
+}
+
 /* The command, with tparams (owned by the caller) collecting the case's trace parameters. */
 static int export_main(int argc, char **argv, json_t *tparams)
 {
@@ -200,50 +285,9 @@ static int export_main(int argc, char **argv, json_t *tparams)
         if (cr_cli_common_option(&common, opt, optarg)) {
             continue;
         }
-        switch (opt) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'a':
-            c.as_of = optarg;
-            break;
-        case 'i':
-            c.issuer = optarg;
-            break;
-        case 'b':
-            c.boundary = optarg;
-            break;
-        case 'B':
-            if (!cr_cli_number("export", "--buffer-km", optarg, 0.001, 100, &c.buffer_km)) {
-                return CR_EXIT_USAGE;
-            }
-            break;
-        case 'p':
-        case 'r':
-        case 'f':
-        case 'd':
-        case 'k':
-            json_object_set_new(tparams, trace_param(opt), json_string(optarg));
-            break;
-        case 'F':
-            c.from_date = optarg;
-            break;
-        case 'S':
-        case 'H':
-            json_object_set_new(tparams, trace_param(opt), json_string(optarg));
-            break;
-        case 'T':
-            c.to_date = optarg;
-            break;
-        case 'P':
-            c.include_personal = 1;
-            break;
-        case 'h':
-            help(stdout);
-            return CR_EXIT_OK;
-        default:
-            fprintf(stderr, "(crossriver export --help for usage)\n");
-            return CR_EXIT_USAGE;
+        int rc = export_option(&c, tparams, &out, opt, optarg);
+        if (rc >= 0) {
+            return rc;
         }
     }
     if (strcmp(what, "verify") == 0) {
@@ -262,33 +306,7 @@ static int export_main(int argc, char **argv, json_t *tparams)
         fprintf(stderr, "crossriver export evidence: %s\n", nerr.msg);
         return CR_EXIT_USAGE;
     }
-    cr_layer_set *set = NULL;
-    cr_store *store = NULL;
-    if (cr_cli_open(&common, &set, &store) != 0) {
-        return CR_EXIT_FAILURE;
-    }
-    network n = {0};
-    cr_error err = {0};
-    char sha[65];
-    json_t *summary = NULL;
-    const char *who = getenv("USER");
-    int rc = CR_EXIT_OK;
-    int loaded = !c.has_trace || load_network(store, &n, &err);
-    cr_trace_context cx = {store, n.g, n.ws, n.ref};
-    if (!loaded || cr_evidence_export(&cx, &c, out, who && *who ? who : "unknown", sha, &summary,
-                                      &err) != CR_OK) {
-        fprintf(stderr, "crossriver export evidence: %s\n", err.msg);
-        rc = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
-    } else if (!common.quiet) {
-        printf("%s: %lld features%s, SHA-256 %s (recorded in evidence_exports)\n", out,
-               (long long)json_integer_value(json_object_get(summary, "features")),
-               json_is_true(json_object_get(summary, "trace")) ? " and the trace" : "", sha);
-    }
-    json_decref(summary);
-    free_network(&n);
-    cr_store_close(store);
-    cr_layer_set_free(set);
-    return rc;
+    return export_evidence(&common, &c, out);
 }
 
 int cr_cmd_export(int argc, char **argv)
