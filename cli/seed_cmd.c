@@ -19,7 +19,16 @@ static void help(FILE *out)
                  "TileJSON metadata. Empty tiles are not stored. Progress on a terminal.\n");
 }
 
-int cr_cmd_seed(int argc, char **argv)
+typedef struct {
+    cr_cli_common common;
+    const char *out, *layers;
+    int zmin, zmax;
+    int have_bbox;
+    double b[4]; /* W, S, E, N */
+} seed_args;
+
+/* -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, seed_args *a)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
@@ -29,25 +38,24 @@ int cr_cmd_seed(int argc, char **argv)
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    cr_cli_common common;
-    cr_cli_common_init(&common);
-    const char *out = NULL, *layers = NULL;
-    int zmin = 4, zmax = 12, have_bbox = 0;
-    double b[4];
+    cr_cli_common_init(&a->common);
+    a->zmin = 4;
+    a->zmax = 12;
+    double *b = a->b;
     char tail;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-        if (cr_cli_common_option(&common, opt, optarg)) {
+        if (cr_cli_common_option(&a->common, opt, optarg)) {
             continue;
         }
         switch (opt) {
         case 'o':
-            out = optarg;
+            a->out = optarg;
             break;
         case 'z':
-            if (sscanf(optarg, "%d-%d%c", &zmin, &zmax, &tail) != 2 || zmin < 0 || zmax < zmin ||
-                zmax > CR_TILE_MAX_ZOOM) {
+            if (sscanf(optarg, "%d-%d%c", &a->zmin, &a->zmax, &tail) != 2 || a->zmin < 0 ||
+                a->zmax < a->zmin || a->zmax > CR_TILE_MAX_ZOOM) {
                 fprintf(stderr, "crossriver seed: --zoom is MIN-MAX within 0-%d, not '%s'\n",
                         CR_TILE_MAX_ZOOM, optarg);
                 return CR_EXIT_USAGE;
@@ -61,10 +69,10 @@ int cr_cmd_seed(int argc, char **argv)
                         optarg);
                 return CR_EXIT_USAGE;
             }
-            have_bbox = 1;
+            a->have_bbox = 1;
             break;
         case 'l':
-            layers = optarg;
+            a->layers = optarg;
             break;
         case 'h':
             help(stdout);
@@ -74,35 +82,52 @@ int cr_cmd_seed(int argc, char **argv)
             return CR_EXIT_USAGE;
         }
     }
-    if (out == NULL || optind != argc) {
+    if (a->out == NULL || optind != argc) {
         fprintf(stderr, "crossriver seed: --out FILE.mbtiles is required (--help for usage)\n");
         return CR_EXIT_USAGE;
     }
+    return -1;
+}
+
+/* The store's extent (TileJSON bounds) into b. */
+static void store_bounds(cr_store *store, double b[4])
+{
+    cr_error e = {0};
+    json_t *tj = NULL;
+    cr_api_tilejson(store, "", &tj, &e);
+    for (int i = 0; i < 4; i++) {
+        b[i] = json_real_value(json_array_get(json_object_get(tj, "bounds"), (size_t)i));
+    }
+    json_decref(tj);
+}
+
+int cr_cmd_seed(int argc, char **argv)
+{
+    seed_args a = {0};
+    int parsed = parse_args(argc, argv, &a);
+    if (parsed >= 0) {
+        return parsed;
+    }
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
-    if (cr_cli_open(&common, &set, &store) != 0) {
+    if (cr_cli_open(&a.common, &set, &store) != 0) {
         return CR_EXIT_FAILURE;
     }
-    if (!have_bbox) {
-        cr_error e = {0};
-        json_t *tj = NULL;
-        cr_api_tilejson(store, "", &tj, &e);
-        for (int i = 0; i < 4; i++) {
-            b[i] = json_real_value(json_array_get(json_object_get(tj, "bounds"), (size_t)i));
-        }
-        json_decref(tj);
+    if (!a.have_bbox) {
+        store_bounds(store, a.b);
     }
+    const double *b = a.b;
     cr_error err = {0};
     json_t *tj = NULL;
     cr_api_tilejson(store, "", &tj, &err); /* the metadata's vector_layers */
-    cr_cli_progress_state prog = {out, cr_monotonic_s(), 0, 0};
-    cr_seed_options so = {out,
+    cr_cli_progress_state prog = {a.out, cr_monotonic_s(), 0, 0};
+    cr_seed_options so = {a.out,
                           {b[0], b[1], b[2], b[3]},
-                          zmin,
-                          zmax,
-                          layers,
+                          a.zmin,
+                          a.zmax,
+                          a.layers,
                           json_object_get(tj, "vector_layers"),
-                          common.quiet ? NULL : cr_cli_progress,
+                          a.common.quiet ? NULL : cr_cli_progress,
                           &prog};
     cr_seed_stats st;
     int code = CR_EXIT_OK;
@@ -112,11 +137,11 @@ int cr_cmd_seed(int argc, char **argv)
         code = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
     } else {
         cr_cli_progress_end(&prog);
-        if (!common.quiet) {
+        if (!a.common.quiet) {
             fprintf(stderr,
                     "%s: %llu tiles of %llu stored (the rest empty), %.1f MiB, z%d-%d, %.1f s\n",
-                    out, (unsigned long long)st.stored, (unsigned long long)st.total,
-                    (double)st.bytes / 1048576.0, zmin, zmax, cr_monotonic_s() - prog.t0);
+                    a.out, (unsigned long long)st.stored, (unsigned long long)st.total,
+                    (double)st.bytes / 1048576.0, a.zmin, a.zmax, cr_monotonic_s() - prog.t0);
         }
     }
     json_decref(tj);
