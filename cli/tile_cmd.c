@@ -21,7 +21,15 @@ static void help(FILE *out)
                  "The summary (layers, features, bytes) goes to stderr; --json makes it JSON.\n");
 }
 
-int cr_cmd_tile(int argc, char **argv)
+typedef struct {
+    cr_cli_common common;
+    cr_tile_request req;
+    const char *out_path; /* NULL: standard output (not a terminal) */
+    const char *as_of;    /* NULL: now */
+} tile_args;
+
+/* -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, tile_args *a)
 {
     static const struct option longopts[] = {
         {"layers", required_argument, NULL, 'l'},
@@ -30,24 +38,20 @@ int cr_cmd_tile(int argc, char **argv)
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    cr_cli_common common;
-    cr_cli_common_init(&common);
-    cr_tile_request req = {0};
-    req.buffer = -1;
-    const char *out_path = NULL;
-    const char *as_of = NULL;
+    cr_cli_common_init(&a->common);
+    a->req.buffer = -1;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-        if (cr_cli_common_option(&common, opt, optarg)) {
+        if (cr_cli_common_option(&a->common, opt, optarg)) {
             continue;
         }
         switch (opt) {
         case 'l':
-            req.layers = optarg;
+            a->req.layers = optarg;
             break;
         case 'o':
-            out_path = optarg;
+            a->out_path = optarg;
             break;
         case 'a': {
             int f[6];
@@ -59,7 +63,7 @@ int cr_cmd_tile(int argc, char **argv)
                         optarg);
                 return CR_EXIT_USAGE;
             }
-            as_of = optarg;
+            a->as_of = optarg;
             break;
         }
         case 'h':
@@ -72,45 +76,64 @@ int cr_cmd_tile(int argc, char **argv)
     }
     char tail;
     if (optind + 1 != argc ||
-        sscanf(argv[optind], "%d/%d/%d%c", &req.z, &req.x, &req.y, &tail) != 3) {
+        sscanf(argv[optind], "%d/%d/%d%c", &a->req.z, &a->req.x, &a->req.y, &tail) != 3) {
         fprintf(stderr, "crossriver tile: give one tile as Z/X/Y, e.g. 12/3425/1674\n");
         return CR_EXIT_USAGE;
     }
-    if (!cr_tile_valid(req.z, req.x, req.y)) {
+    if (!cr_tile_valid(a->req.z, a->req.x, a->req.y)) {
         fprintf(stderr, "crossriver tile: no tile %s (z 0–%d, x and y below 2^z)\n", argv[optind],
                 CR_TILE_MAX_ZOOM);
         return CR_EXIT_USAGE;
     }
-    if (out_path == NULL && isatty(STDOUT_FILENO)) {
+    if (a->out_path == NULL && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "crossriver tile: not writing binary to a terminal; use --out FILE\n");
         return CR_EXIT_USAGE;
     }
+    return -1;
+}
+
+/* The tile to its file or standard output, and what is in it to standard error. */
+static int write_tile(const tile_args *a, const cr_strbuf *tile, const cr_tile_stats *stats)
+{
+    FILE *f = a->out_path ? fopen(a->out_path, "wb") : stdout;
+    if (f == NULL || fwrite(tile->data ? tile->data : "", 1, tile->len, f) != tile->len ||
+        (a->out_path && fclose(f) != 0)) {
+        fprintf(stderr, "crossriver tile: cannot write %s\n", a->out_path ? a->out_path : "stdout");
+        return CR_EXIT_FAILURE;
+    }
+    if (a->common.json) {
+        fprintf(stderr, "{\"layers\":%zu,\"features\":%zu,\"dropped\":%zu,\"bytes\":%zu}\n",
+                stats->layers, stats->features, stats->dropped, tile->len);
+    } else if (!a->common.quiet) {
+        fprintf(stderr, "tile %d/%d/%d: %zu layers, %zu features (%zu vanished), %zu bytes\n",
+                a->req.z, a->req.x, a->req.y, stats->layers, stats->features, stats->dropped,
+                tile->len);
+    }
+    return CR_EXIT_OK;
+}
+
+int cr_cmd_tile(int argc, char **argv)
+{
+    tile_args a = {0};
+    int parsed = parse_args(argc, argv, &a);
+    if (parsed >= 0) {
+        return parsed;
+    }
     cr_layer_set *set = NULL;
     cr_store *store = NULL;
-    if (cr_cli_open(&common, &set, &store) != 0) {
+    if (cr_cli_open(&a.common, &set, &store) != 0) {
         return CR_EXIT_FAILURE;
     }
     cr_strbuf tile = {0};
     cr_tile_stats stats;
     cr_error err = {0};
     int code = CR_EXIT_OK;
-    if ((as_of && cr_store_as_of_begin(store, as_of, &err) != CR_OK) ||
-        cr_tile_render(store, &req, &tile, &stats, &err) != CR_OK) {
+    if ((a.as_of && cr_store_as_of_begin(store, a.as_of, &err) != CR_OK) ||
+        cr_tile_render(store, &a.req, &tile, &stats, &err) != CR_OK) {
         fprintf(stderr, "crossriver tile: %s\n", err.msg);
         code = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
     } else {
-        FILE *f = out_path ? fopen(out_path, "wb") : stdout;
-        if (f == NULL || fwrite(tile.data ? tile.data : "", 1, tile.len, f) != tile.len ||
-            (out_path && fclose(f) != 0)) {
-            fprintf(stderr, "crossriver tile: cannot write %s\n", out_path ? out_path : "stdout");
-            code = CR_EXIT_FAILURE;
-        } else if (common.json) {
-            fprintf(stderr, "{\"layers\":%zu,\"features\":%zu,\"dropped\":%zu,\"bytes\":%zu}\n",
-                    stats.layers, stats.features, stats.dropped, tile.len);
-        } else if (!common.quiet) {
-            fprintf(stderr, "tile %d/%d/%d: %zu layers, %zu features (%zu vanished), %zu bytes\n",
-                    req.z, req.x, req.y, stats.layers, stats.features, stats.dropped, tile.len);
-        }
+        code = write_tile(&a, &tile, &stats);
     }
     cr_strbuf_cleanup(&tile);
     cr_store_close(store);
