@@ -29,6 +29,25 @@ static json_t *stats_json(const char *layer, const cr_join_stats *s)
                      (json_int_t)s->outside, "seconds", s->seconds);
 }
 
+static int has_joins(const cr_layer_def *d)
+{
+    return cr_layer_joins_points(d) || cr_layer_joins_coverage(d) || cr_layer_joins_segments(d);
+}
+
+/* 1 when every --layer names a layer with joins; else 0, having said which does not. */
+static int known_layers(const cr_layer_set *set, const char *const *layers, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cr_layer_def *d = cr_layer_set_find(set, layers[i]);
+        if (d == NULL || !has_joins(d)) {
+            fprintf(stderr, "crossriver join: layer '%s' %s\n", layers[i],
+                    d ? "has no joins" : "is unknown");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int cr_cmd_join(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -65,15 +84,9 @@ int cr_cmd_join(int argc, char **argv)
     cr_error err = {0};
     cr_join_ref *ref = NULL;
     json_t *out = json_array();
-    for (size_t i = 0; i < n_layers; i++) {
-        const cr_layer_def *d = cr_layer_set_find(set, layers[i]);
-        if (d == NULL || (!cr_layer_joins_points(d) && !cr_layer_joins_coverage(d) &&
-                          !cr_layer_joins_segments(d))) {
-            fprintf(stderr, "crossriver join: layer '%s' %s\n", layers[i],
-                    d ? "has no joins" : "is unknown");
-            code = CR_EXIT_USAGE;
-            goto done;
-        }
+    if (!known_layers(set, layers, n_layers)) {
+        code = CR_EXIT_USAGE;
+        goto done;
     }
     if (cr_join_ref_load(store, &ref, &err) != CR_OK) {
         fprintf(stderr, "crossriver join: %s\n", err.msg);
@@ -86,8 +99,7 @@ int cr_cmd_join(int argc, char **argv)
         for (size_t k = 0; k < n_layers; k++) {
             wanted |= strcmp(layers[k], d->name) == 0;
         }
-        if (!wanted || (!cr_layer_joins_points(d) && !cr_layer_joins_coverage(d) &&
-                        !cr_layer_joins_segments(d))) {
+        if (!wanted || !has_joins(d)) {
             continue;
         }
         cr_join_stats s;
