@@ -23,15 +23,11 @@ void cr_srv_record(metrics *m, int route, int status, double seconds)
 }
 
 /* GET /metrics: Prometheus text exposition format 0.0.4. */
-cr_status cr_res_metrics(server_state *s, worker *w, const request *req, response *res,
-                         cr_error *err)
+/* Requests by route and status class. */
+static void requests_by_route(metrics *m, cr_strbuf *b)
 {
-    (void)req;
-    (void)err;
-    metrics *m = &s->m;
-    cr_strbuf b = {0};
-    cr_strbuf_puts(&b, "# HELP crossriver_http_requests_total HTTP requests answered, by route and "
-                       "status class.\n# TYPE crossriver_http_requests_total counter\n");
+    cr_strbuf_puts(b, "# HELP crossriver_http_requests_total HTTP requests answered, by route and "
+                      "status class.\n# TYPE crossriver_http_requests_total counter\n");
     size_t n_routes = CR_N_ROUTES;
     for (size_t r = 0; r <= n_routes && r <= CR_MAX_ROUTES; r++) {
         size_t idx = r == n_routes ? CR_MAX_ROUTES : r;
@@ -39,27 +35,37 @@ cr_status cr_res_metrics(server_state *s, worker *w, const request *req, respons
             uint64_t v = atomic_load(&m->requests[idx][c]);
             if (v) {
                 cr_strbuf_printf(
-                    &b, "crossriver_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
+                    b, "crossriver_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
                     r == n_routes ? "none" : CR_ROUTES[r].path, c + 1, (unsigned long long)v);
             }
         }
     }
-    cr_strbuf_puts(&b, "# HELP crossriver_http_request_duration_seconds Time to answer a request.\n"
-                       "# TYPE crossriver_http_request_duration_seconds histogram\n");
+}
+
+/* The latency histogram. */
+static void latency(metrics *m, cr_strbuf *b)
+{
+    cr_strbuf_puts(b, "# HELP crossriver_http_request_duration_seconds Time to answer a request.\n"
+                      "# TYPE crossriver_http_request_duration_seconds histogram\n");
     uint64_t cum = 0;
     for (int i = 0; i < CR_N_BUCKETS; i++) {
         cum += atomic_load(&m->bucket[i]);
-        cr_strbuf_printf(&b, "crossriver_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+        cr_strbuf_printf(b, "crossriver_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
                          CR_METRIC_BUCKETS[i], (unsigned long long)cum);
     }
     uint64_t count = atomic_load(&m->count);
-    cr_strbuf_printf(&b,
+    cr_strbuf_printf(b,
                      "crossriver_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
                      "crossriver_http_request_duration_seconds_sum %.6f\n"
                      "crossriver_http_request_duration_seconds_count %llu\n",
                      (unsigned long long)count, (double)atomic_load(&m->micros) / 1e6,
                      (unsigned long long)count);
-    cr_strbuf_printf(&b,
+}
+
+/* Tile responses, the data generation and the network's size. */
+static void tiles_and_data(metrics *m, const worker *w, cr_strbuf *b)
+{
+    cr_strbuf_printf(b,
                      "# HELP crossriver_tiles_total Tile responses (any status).\n"
                      "# TYPE crossriver_tiles_total counter\ncrossriver_tiles_total %llu\n"
                      "# HELP crossriver_tiles_not_modified_total Tile revalidations answered 304.\n"
@@ -82,6 +88,12 @@ cr_status cr_res_metrics(server_state *s, worker *w, const request *req, respons
                      (unsigned long long)atomic_load(&m->tiles_empty),
                      (unsigned long long)atomic_load(&m->tile_bytes),
                      (long long)cr_store_data_generation(w->store), w->snap->net->graph->n_reaches);
+}
+
+/* The tile cache, restricted answers, refusals and reloads. */
+static void cache_and_access(server_state *s, cr_strbuf *b)
+{
+    metrics *m = &s->m;
     cr_tile_cache_stats cs;
     cr_tile_cache_get_stats(s->cache, &cs);
     const struct {
@@ -115,9 +127,21 @@ cr_status cr_res_metrics(server_state *s, worker *w, const request *req, respons
     };
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
         cr_strbuf_printf(
-            &b, "# HELP crossriver_%s %s\n# TYPE crossriver_%s %s\ncrossriver_%s %.0f\n",
+            b, "# HELP crossriver_%s %s\n# TYPE crossriver_%s %s\ncrossriver_%s %.0f\n",
             more[i].name, more[i].help, more[i].name, more[i].type, more[i].name, more[i].value);
     }
+}
+
+cr_status cr_res_metrics(server_state *s, worker *w, const request *req, response *res,
+                         cr_error *err)
+{
+    (void)req;
+    (void)err;
+    cr_strbuf b = {0};
+    requests_by_route(&s->m, &b);
+    latency(&s->m, &b);
+    tiles_and_data(&s->m, w, &b);
+    cache_and_access(s, &b);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
     res->raw_set = 1;
     res->raw_len = b.len;
