@@ -176,27 +176,11 @@ static cr_status map_constants(ingest_ctx *c, cr_error *err)
     return CR_OK;
 }
 
-static cr_status map_columns(ingest_ctx *c, cr_error *err)
+/* The --field TARGET=SOURCE maps: a field or a coordinate (lon, lat, x, y) from a named
+ * column. */
+static cr_status apply_field_maps(ingest_ctx *c, cr_error *err)
 {
     const cr_layer_def *d = c->def;
-    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(c->src.layer);
-    c->n_cols = OGR_FD_GetFieldCount(fd);
-    c->col_name = cr_xcalloc((size_t)c->n_cols + 1, sizeof *c->col_name);
-    c->col_folded = cr_xcalloc((size_t)c->n_cols + 1, sizeof *c->col_folded);
-    c->col_used = cr_xcalloc((size_t)c->n_cols + 1, 1);
-    for (int i = 0; i < c->n_cols; i++) {
-        const char *name = i < c->n_header_names ? c->header_names[i]
-                                                 : OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i));
-        c->col_name[i] = cr_text_trim(name);
-        c->col_folded[i] = cr_text_fold(c->col_name[i]);
-    }
-    c->field_col = cr_xcalloc(d->n_fields, sizeof *c->field_col);
-    for (size_t i = 0; i < d->n_fields; i++) {
-        c->field_col[i] = -1;
-    }
-    for (int k = 0; k < 4; k++) {
-        c->coord_col[k] = -1;
-    }
     static const char *coord_names[4] = {"lon", "lat", "x", "y"};
     for (size_t m = 0; m < c->opt->n_maps; m++) {
         const cr_field_map *fm = &c->opt->maps[m];
@@ -225,29 +209,14 @@ static cr_status map_columns(ingest_ctx *c, cr_error *err)
             c->coord_col[ci] = col;
         }
     }
-    for (size_t i = 0; i < d->n_fields; i++) {
-        if (c->field_col[i] < 0) {
-            c->field_col[i] =
-                match_aliases(c, d->fields[i].name, d->fields[i].aliases, d->fields[i].n_aliases);
-        }
-    }
-    cr_status rc = map_constants(c, err);
-    if (rc != CR_OK) {
-        return rc;
-    }
-    for (int k = 0; k < 4; k++) {
-        if (c->coord_col[k] < 0) {
-            c->coord_col[k] = match_aliases(c, NULL, d->coord_aliases[k], d->n_coord_aliases[k]);
-        }
-    }
-    for (int i = 0; i < c->n_cols; i++) {
-        c->n_unmapped += !c->col_used[i];
-    }
-    c->carry = cr_xcalloc(d->n_fields, 1);
-    for (size_t i = 0; i < d->n_fields; i++) {
-        c->carry[i] = c->field_col[i] < 0 && !c->constant[i] &&
-                      !implied_by_mapped_field(c, d->fields[i].name);
-    }
+    return CR_OK;
+}
+
+/* Every required field has a column, a --set value or a mapped field implying it, and the
+ * geometry has somewhere to come from. */
+static cr_status check_required(ingest_ctx *c, cr_error *err)
+{
+    const cr_layer_def *d = c->def;
     for (size_t i = 0; i < d->n_fields; i++) {
         const cr_field_def *f = &d->fields[i];
         if (f->required && c->field_col[i] < 0 && !c->constant[i] &&
@@ -282,6 +251,57 @@ static cr_status map_columns(ingest_ctx *c, cr_error *err)
                             c->path, d->name, cr_geom_kind_name(d->geom));
     }
     return CR_OK;
+}
+
+static cr_status map_columns(ingest_ctx *c, cr_error *err)
+{
+    const cr_layer_def *d = c->def;
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(c->src.layer);
+    c->n_cols = OGR_FD_GetFieldCount(fd);
+    c->col_name = cr_xcalloc((size_t)c->n_cols + 1, sizeof *c->col_name);
+    c->col_folded = cr_xcalloc((size_t)c->n_cols + 1, sizeof *c->col_folded);
+    c->col_used = cr_xcalloc((size_t)c->n_cols + 1, 1);
+    for (int i = 0; i < c->n_cols; i++) {
+        const char *name = i < c->n_header_names ? c->header_names[i]
+                                                 : OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i));
+        c->col_name[i] = cr_text_trim(name);
+        c->col_folded[i] = cr_text_fold(c->col_name[i]);
+    }
+    c->field_col = cr_xcalloc(d->n_fields, sizeof *c->field_col);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        c->field_col[i] = -1;
+    }
+    for (int k = 0; k < 4; k++) {
+        c->coord_col[k] = -1;
+    }
+    cr_status rc = apply_field_maps(c, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < d->n_fields; i++) {
+        if (c->field_col[i] < 0) {
+            c->field_col[i] =
+                match_aliases(c, d->fields[i].name, d->fields[i].aliases, d->fields[i].n_aliases);
+        }
+    }
+    rc = map_constants(c, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    for (int k = 0; k < 4; k++) {
+        if (c->coord_col[k] < 0) {
+            c->coord_col[k] = match_aliases(c, NULL, d->coord_aliases[k], d->n_coord_aliases[k]);
+        }
+    }
+    for (int i = 0; i < c->n_cols; i++) {
+        c->n_unmapped += !c->col_used[i];
+    }
+    c->carry = cr_xcalloc(d->n_fields, 1);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        c->carry[i] = c->field_col[i] < 0 && !c->constant[i] &&
+                      !implied_by_mapped_field(c, d->fields[i].name);
+    }
+    return check_required(c, err);
 }
 
 /* ---- CRS ------------------------------------------------------------------------------ */
