@@ -491,6 +491,60 @@ static const char *field_source(const ingest_ctx *c, size_t i)
     return c->field_col[i] >= 0 ? c->col_name[c->field_col[i]] : c->def->fields[i].name;
 }
 
+/* An enumerated field: the canonical value of a synonym, or a sub-kind named in the kind
+ * column, or a problem listing what is allowed. */
+static void normalise_enum(const ingest_ctx *c, row_state *r, size_t i, const char *col,
+                           const char *raw)
+{
+    const cr_field_def *fd = &c->def->fields[i];
+    const cr_value_map *m = lookup_value(fd, raw);
+    if (m == NULL && sub_kind_in_kind_column(c, r, i, col, raw)) {
+        return;
+    }
+    if (m == NULL) {
+        cr_strbuf allowed = {0};
+        for (size_t v = 0; v < fd->n_values && v < 12; v++) {
+            cr_strbuf_printf(&allowed, "%s%s", v ? ", " : "", fd->values[v].canonical);
+        }
+        problem(r, "enum", fd->name, "%s '%s': not one of %s", col, raw, allowed.data);
+        cr_strbuf_cleanup(&allowed);
+        return;
+    }
+    r->values[i] = cr_xstrdup(m->canonical);
+    r->failed[i] = 0;
+}
+
+/* An integer or real field within its bounds. */
+static void normalise_number(const cr_field_def *fd, row_state *r, size_t i, const char *col,
+                             const char *raw)
+{
+    cr_error e = {0};
+    char buf[64];
+    double v = 0;
+    int64_t iv = 0;
+    cr_status rc = fd->type == CR_FT_INTEGER ? cr_etl_parse_integer(raw, &iv, &e)
+                                             : cr_etl_parse_real(raw, &v, &e);
+    if (rc != CR_OK) {
+        problem(r, "type", fd->name, "%s '%s': %s", col, raw, e.msg);
+        return;
+    }
+    if (fd->type == CR_FT_INTEGER) {
+        v = (double)iv;
+    }
+    if ((fd->has_min && v < fd->min) || (fd->has_max && v > fd->max)) {
+        problem(r, "range", fd->name, "%s '%s': outside [%g, %g]", col, raw,
+                fd->has_min ? fd->min : -INFINITY, fd->has_max ? fd->max : INFINITY);
+        return;
+    }
+    if (fd->type == CR_FT_INTEGER) {
+        snprintf(buf, sizeof buf, "%lld", (long long)iv);
+    } else {
+        snprintf(buf, sizeof buf, "%.17g", v);
+    }
+    r->values[i] = cr_xstrdup(buf);
+    r->failed[i] = 0;
+}
+
 static void normalise_field(const ingest_ctx *c, row_state *r, size_t i, const char *raw)
 {
     const cr_field_def *fd = &c->def->fields[i];
@@ -508,21 +562,7 @@ static void normalise_field(const ingest_ctx *c, row_state *r, size_t i, const c
     }
     r->failed[i] = 1; /* cleared below once a value is stored */
     if (fd->n_values > 0) {
-        const cr_value_map *m = lookup_value(fd, raw);
-        if (m == NULL && sub_kind_in_kind_column(c, r, i, col, raw)) {
-            return;
-        }
-        if (m == NULL) {
-            cr_strbuf allowed = {0};
-            for (size_t v = 0; v < fd->n_values && v < 12; v++) {
-                cr_strbuf_printf(&allowed, "%s%s", v ? ", " : "", fd->values[v].canonical);
-            }
-            problem(r, "enum", fd->name, "%s '%s': not one of %s", col, raw, allowed.data);
-            cr_strbuf_cleanup(&allowed);
-            return;
-        }
-        r->values[i] = cr_xstrdup(m->canonical);
-        r->failed[i] = 0;
+        normalise_enum(c, r, i, col, raw);
         return;
     }
     switch (fd->type) {
@@ -532,29 +572,7 @@ static void normalise_field(const ingest_ctx *c, row_state *r, size_t i, const c
         return;
     case CR_FT_INTEGER:
     case CR_FT_REAL: {
-        double v = 0;
-        int64_t iv = 0;
-        cr_status rc = fd->type == CR_FT_INTEGER ? cr_etl_parse_integer(raw, &iv, &e)
-                                                 : cr_etl_parse_real(raw, &v, &e);
-        if (rc != CR_OK) {
-            problem(r, "type", fd->name, "%s '%s': %s", col, raw, e.msg);
-            return;
-        }
-        if (fd->type == CR_FT_INTEGER) {
-            v = (double)iv;
-        }
-        if ((fd->has_min && v < fd->min) || (fd->has_max && v > fd->max)) {
-            problem(r, "range", fd->name, "%s '%s': outside [%g, %g]", col, raw,
-                    fd->has_min ? fd->min : -INFINITY, fd->has_max ? fd->max : INFINITY);
-            return;
-        }
-        if (fd->type == CR_FT_INTEGER) {
-            snprintf(buf, sizeof buf, "%lld", (long long)iv);
-        } else {
-            snprintf(buf, sizeof buf, "%.17g", v);
-        }
-        r->values[i] = cr_xstrdup(buf);
-        r->failed[i] = 0;
+        normalise_number(fd, r, i, col, raw);
         return;
     }
     case CR_FT_DATE:
