@@ -100,11 +100,25 @@ static cr_status batch_layer(sqlite3 *db, int64_t batch_id, char layer[64], char
     return rc;
 }
 
+/* The batch under test and the other reading of its coordinates. */
+typedef struct {
+    sqlite3 *db;
+    const cr_join_ref *ref;
+    const cr_layer_def *def;
+    int64_t batch_id;
+    alt_reading alt;
+    const char *crs; /* the CRS the batch was read in */
+} batch_test;
+
 /* Measure the batch's points both ways into d0/d1 (n entries); *closer counts d1 < d0. */
-static size_t measure(sqlite3 *db, const cr_join_ref *ref, const cr_layer_def *def,
-                      int64_t batch_id, alt_reading alt, const char *crs, double *d0, double *d1,
-                      size_t *closer)
+static size_t measure(const batch_test *t, double *d0, double *d1, size_t *closer)
 {
+    sqlite3 *db = t->db;
+    const cr_join_ref *ref = t->ref;
+    const cr_layer_def *def = t->def;
+    int64_t batch_id = t->batch_id;
+    alt_reading alt = t->alt;
+    const char *crs = t->crs;
     int has_river = cr_layer_def_field_index(def, "river") >= 0;
     char *sql = sqlite3_mprintf("SELECT ST_X(geom), ST_Y(geom), %s FROM \"%w\" WHERE batch_id = ?"
                                 " AND geom IS NOT NULL LIMIT %d",
@@ -174,7 +188,8 @@ cr_status cr_join_check_batch_crs(cr_store *store, const cr_join_ref *ref, int64
     double *d0 = cr_xmalloc(MAX_POINTS * sizeof *d0);
     double *d1 = cr_xmalloc(MAX_POINTS * sizeof *d1);
     size_t closer = 0;
-    size_t n = measure(db, ref, def, batch_id, alt, crs, d0, d1, &closer);
+    batch_test t = {db, ref, def, batch_id, alt, crs};
+    size_t n = measure(&t, d0, d1, &closer);
     out->points = (int64_t)n;
     if (n >= MIN_POINTS) {
         out->median_m = median(d0, n);

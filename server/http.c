@@ -231,10 +231,21 @@ static size_t send_answer(server_state *s, struct MHD_Connection *c, const cr_ro
     return len;
 }
 
-/* The access log, the restricted-access log and the metrics of one answer. */
+/* What went back: the status, the bytes sent, the time taken. */
+typedef struct {
+    int status;
+    size_t len;
+    double seconds;
+} answer;
+
+/* The access log, the restricted-access log and the metrics of one answer (route NULL and
+ * index CR_MAX_ROUTES when no route matched). */
 static void account(server_state *s, const cr_route *route, int index, const request *req,
-                    const response *res, int status, size_t len, double dt)
+                    const response *res, const answer *ans)
 {
+    int status = ans->status;
+    size_t len = ans->len;
+    double dt = ans->seconds;
     cr_srv_record(&s->m, index, status, dt);
     if (route && (route->flags & CR_ROUTE_TILE_METRICS)) {
         atomic_fetch_add(&s->m.tiles, 1);
@@ -295,7 +306,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     enum MHD_Result ok = MHD_NO;
     size_t len =
         send_answer(s, c, index < CR_MAX_ROUTES ? &CR_ROUTES[index] : NULL, &res, status, &ok);
-    account(s, route, index, &req, &res, status, len, cr_monotonic_s() - t0);
+    answer ans = {status, len, cr_monotonic_s() - t0};
+    account(s, route, index, &req, &res, &ans);
     json_decref(res.body);
     json_decref(req.params);
     return ok;

@@ -944,10 +944,12 @@ static void render_row(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, c
     }
 }
 
-static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr_layer_def *d,
-                              const cr_tile_request *req, cr_mvt_tile *tile, cr_tile_stats *stats,
-                              layer_part *part, cr_error *err)
+/* One layer of the tile (part->d) into tile, keeping what part's cut keeps. */
+static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr_tile_request *req,
+                              cr_mvt_tile *tile, cr_tile_stats *stats, layer_part *part,
+                              cr_error *err)
 {
+    const cr_layer_def *d = part->d;
     layer_plan p = {.d = d, .ts = cr_tile_settings(d)};
     int minz, maxz;
     cr_tile_zoom_range(p.ts, &minz, &maxz);
@@ -1008,7 +1010,7 @@ static cr_status render_part(cr_store *store, GEOSContextHandle_t *hp, const cr_
                              layer_part *part, cr_tile_stats *stats, cr_error *err)
 {
     cr_mvt_tile *tile = cr_mvt_tile_new();
-    cr_status rc = render_layer(store, hp, part->d, req, tile, stats, part, err);
+    cr_status rc = render_layer(store, hp, req, tile, stats, part, err);
     cr_strbuf_clear(&part->bytes);
     if (rc == CR_OK) {
         cr_mvt_tile_encode(tile, &part->bytes);
