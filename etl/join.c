@@ -675,12 +675,10 @@ static void compute_parts(const cr_join_ref *ref, const point_row *rows, size_t 
     }
 }
 
-static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
-                             int64_t generation, cr_join_stats *stats, cr_error *err)
+/* The layer's current points with their river and county columns (when the layer has them). */
+static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **rows_out,
+                             size_t *n_out, cr_error *err)
 {
-    sqlite3 *db = cr_store_db(store);
-    double tol = json_number_value(json_object_get(
-        json_object_get(json_object_get(def->json, "join"), "reach"), "tolerance_m"));
     int has_river = cr_layer_def_field_index(def, "river") >= 0;
     int has_county = cr_layer_def_field_index(def, "county") >= 0;
     cr_strbuf sql = {0};
@@ -710,7 +708,47 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         n++;
     }
     sqlite3_finalize(st);
-    st = NULL;
+    *rows_out = rows;
+    *n_out = n;
+    return CR_OK;
+}
+
+/* One point's join results onto the insert statement. */
+static void bind_point(sqlite3_stmt *st, const cr_join_point *p, int on_reach, int64_t generation,
+                       int64_t fid)
+{
+    sqlite3_reset(st);
+    bind_text(st, 1, p->reach_id);
+    bind_real(st, 2, p->reach_distance_m, p->reach_distance_m >= 0);
+    bind_real(st, 3, p->measure_m, on_reach);
+    bind_real(st, 4, p->offset_m, on_reach);
+    bind_text(st, 5, on_reach ? p->bank : NULL);
+    bind_text(st, 6, p->county_code);
+    bind_text(st, 7, p->town_code);
+    bind_text(st, 8, p->zone_id);
+    bind_text(st, 9, p->zone_grade);
+    bind_real(st, 10, p->boundary_distance_m, p->boundary_distance_m >= 0);
+    bind_text(st, 11, p->boundary_across);
+    bind_text(st, 12, p->flags);
+    sqlite3_bind_int64(st, 13, generation);
+    sqlite3_bind_int64(st, 14, fid);
+    bind_text(st, 15, p->lake_id);
+}
+
+static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
+                             int64_t generation, cr_join_stats *stats, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    double tol = json_number_value(json_object_get(
+        json_object_get(json_object_get(def->json, "join"), "reach"), "tolerance_m"));
+    point_row *rows = NULL;
+    size_t n = 0;
+    cr_status rc = read_points(db, def, &rows, &n, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    cr_strbuf sql = {0};
+    sqlite3_stmt *st = NULL;
     double t = cr_monotonic_s();
     phase(&t, "read points");
     /* the current versions are joined anew; closed versions keep the joins they had while
@@ -743,22 +781,7 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         merge(ref, &rp[i], &ap[i], &p);
         int on_reach = p.reach_id[0] != '\0';
         int matched = on_reach || p.lake_id[0] != '\0';
-        sqlite3_reset(st);
-        bind_text(st, 1, p.reach_id);
-        bind_real(st, 2, p.reach_distance_m, p.reach_distance_m >= 0);
-        bind_real(st, 3, p.measure_m, on_reach);
-        bind_real(st, 4, p.offset_m, on_reach);
-        bind_text(st, 5, on_reach ? p.bank : NULL);
-        bind_text(st, 6, p.county_code);
-        bind_text(st, 7, p.town_code);
-        bind_text(st, 8, p.zone_id);
-        bind_text(st, 9, p.zone_grade);
-        bind_real(st, 10, p.boundary_distance_m, p.boundary_distance_m >= 0);
-        bind_text(st, 11, p.boundary_across);
-        bind_text(st, 12, p.flags);
-        sqlite3_bind_int64(st, 13, generation);
-        sqlite3_bind_int64(st, 14, rows[i].fid);
-        bind_text(st, 15, p.lake_id);
+        bind_point(st, &p, on_reach, generation, rows[i].fid);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = cr_error_set(err, CR_EDB, "join %s: %s", def->name, sqlite3_errmsg(db));
         }
