@@ -150,6 +150,59 @@ static void settle(const cr_graph *g, const cr_accumulate_options *opt, const do
     }
 }
 
+/* Totals in Kahn's order over nodes (a node is settled once every reach arriving at it is),
+ * cutting one-way cycles where they close; *in_cycles counts the reaches on them and
+ * *at_outlets sums what leaves the network. */
+static void sum_downstream(const cr_graph *g, const cr_accumulate_options *opt,
+                           const double *fraction, const double *local, double *total,
+                           int64_t *in_cycles, double *at_outlets)
+{
+    /* Kahn's order over nodes: a node is settled once every reach arriving at it is */
+    int32_t nn = g->n_nodes;
+    int32_t *pending = cr_xmalloc(((size_t)nn + 1) * sizeof *pending);
+    int32_t *queue = cr_xmalloc(((size_t)nn + 1) * sizeof *queue);
+    unsigned char *settled = cr_xcalloc((size_t)nn + 1, 1);
+    size_t head = 0, tail = 0;
+    for (int32_t v = 0; v < nn; v++) {
+        pending[v] = g->up_start[v + 1] - g->up_start[v];
+        if (pending[v] == 0) {
+            queue[tail++] = v;
+        }
+    }
+    for (int32_t next = 0; next <= nn;) {
+        while (head < tail) {
+            int32_t v = queue[head++];
+            settled[v] = 1;
+            settle(g, opt, fraction, local, total, v);
+            for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
+                int32_t w = g->to_node[g->down_reach[k]];
+                if (--pending[w] == 0 && !settled[w]) {
+                    queue[tail++] = w;
+                }
+            }
+        }
+        /* what is left lies on one-way cycles: cut each where it closes */
+        while (next < nn && settled[next]) {
+            next++;
+        }
+        if (next == nn) {
+            break;
+        }
+        *in_cycles += g->down_start[next + 1] - g->down_start[next];
+        pending[next] = 0;
+        queue[tail++] = next;
+    }
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        int32_t w = g->to_node[r];
+        if (g->down_start[w] == g->down_start[w + 1]) {
+            *at_outlets += total[r];
+        }
+    }
+    free(pending);
+    free(queue);
+    free(settled);
+}
+
 cr_status cr_network_accumulate(cr_store *store, const cr_graph *g,
                                 const cr_accumulate_options *opt, double **values_out,
                                 cr_accumulate_report *rep, cr_error *err)
@@ -192,50 +245,7 @@ cr_status cr_network_accumulate(cr_store *store, const cr_graph *g,
         rc = reach_values(store, g, opt->fraction_field, fraction, &ignored, err);
     }
     if (rc == CR_OK) {
-        /* Kahn's order over nodes: a node is settled once every reach arriving at it is */
-        int32_t nn = g->n_nodes;
-        int32_t *pending = cr_xmalloc(((size_t)nn + 1) * sizeof *pending);
-        int32_t *queue = cr_xmalloc(((size_t)nn + 1) * sizeof *queue);
-        unsigned char *settled = cr_xcalloc((size_t)nn + 1, 1);
-        size_t head = 0, tail = 0;
-        for (int32_t v = 0; v < nn; v++) {
-            pending[v] = g->up_start[v + 1] - g->up_start[v];
-            if (pending[v] == 0) {
-                queue[tail++] = v;
-            }
-        }
-        for (int32_t next = 0; next <= nn;) {
-            while (head < tail) {
-                int32_t v = queue[head++];
-                settled[v] = 1;
-                settle(g, opt, fraction, local, total, v);
-                for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
-                    int32_t w = g->to_node[g->down_reach[k]];
-                    if (--pending[w] == 0 && !settled[w]) {
-                        queue[tail++] = w;
-                    }
-                }
-            }
-            /* what is left lies on one-way cycles: cut each where it closes */
-            while (next < nn && settled[next]) {
-                next++;
-            }
-            if (next == nn) {
-                break;
-            }
-            rep->in_cycles += g->down_start[next + 1] - g->down_start[next];
-            pending[next] = 0;
-            queue[tail++] = next;
-        }
-        for (int32_t r = 0; r < g->n_reaches; r++) {
-            int32_t w = g->to_node[r];
-            if (g->down_start[w] == g->down_start[w + 1]) {
-                rep->at_outlets += total[r];
-            }
-        }
-        free(pending);
-        free(queue);
-        free(settled);
+        sum_downstream(g, opt, fraction, local, total, &rep->in_cycles, &rep->at_outlets);
         rep->reaches = g->n_reaches;
         rc = cr_network_store_accumulation(store, g, opt->field, total, err);
     }
