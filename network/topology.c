@@ -1164,6 +1164,54 @@ static void phase(double *t, const char *what)
     *t = now;
 }
 
+/* The reaches, and their nodes: snapped ends (or the dataset's own from/to nodes, compared
+ * with the geometry), then lakes as single nodes. */
+static cr_status find_nodes(net *g, sqlite3 *db, const cr_network_options *opt, double *t,
+                            cr_error *err)
+{
+    cr_status rc = load(g, db, err);
+    phase(t, "load reaches");
+    if (rc != CR_OK) {
+        return rc;
+    }
+    size_t total = 2 * g->n + count_lakes(db) + 1;
+    g->parent = cr_xmalloc(total * sizeof *g->parent);
+    for (size_t i = 0; i < total; i++) {
+        g->parent[i] = (int32_t)i;
+    }
+    if (opt->from_attributes) {
+        nodes_from_attributes(g);
+        compare_with_geometry(g, opt->snap_tolerance_m);
+    } else {
+        snap_endpoints(g, opt->snap_tolerance_m);
+    }
+    phase(t, "snap endpoints");
+    rc = gather_lakes(g, db, opt->snap_tolerance_m, err);
+    phase(t, "lakes");
+    return rc;
+}
+
+/* Node numbers, components, adjacency, stream orders and mainstems; the report's counts.
+ * Returns the upstream-first order of the reaches (caller frees). */
+static int32_t *derive_network(net *g, adjacency *a, double *t)
+{
+    cr_network_report *rep = g->rep;
+    number_nodes(g);
+    rep->reaches = (int64_t)g->n;
+    rep->nodes = g->n_nodes;
+    for (int32_t v = 0; v < g->n_nodes; v++) {
+        rep->lakes += g->node_lake[v] >= 0;
+    }
+    rep->components = components(g);
+    build_adjacency(g, a);
+    phase(t, "nodes and components");
+    int32_t *order = upstream_first_order(g, a);
+    derive_orders(g, a, order);
+    derive_mainstems(g, a, order);
+    phase(t, "orders and mainstems");
+    return order;
+}
+
 cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_network_report *rep,
                            cr_error *err)
 {
@@ -1178,40 +1226,11 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     }
     int64_t generation = 0;
     double t = t0;
-    rc = load(&g, db, err);
-    phase(&t, "load reaches");
-    if (rc == CR_OK) {
-        size_t total = 2 * g.n + count_lakes(db) + 1;
-        g.parent = cr_xmalloc(total * sizeof *g.parent);
-        for (size_t i = 0; i < total; i++) {
-            g.parent[i] = (int32_t)i;
-        }
-        if (opt->from_attributes) {
-            nodes_from_attributes(&g);
-            compare_with_geometry(&g, opt->snap_tolerance_m);
-        } else {
-            snap_endpoints(&g, opt->snap_tolerance_m);
-        }
-        phase(&t, "snap endpoints");
-        rc = gather_lakes(&g, db, opt->snap_tolerance_m, err);
-        phase(&t, "lakes");
-    }
+    rc = find_nodes(&g, db, opt, &t, err);
     adjacency a = {0};
     int32_t *order = NULL;
     if (rc == CR_OK) {
-        number_nodes(&g);
-        rep->reaches = (int64_t)g.n;
-        rep->nodes = g.n_nodes;
-        for (int32_t v = 0; v < g.n_nodes; v++) {
-            rep->lakes += g.node_lake[v] >= 0;
-        }
-        rep->components = components(&g);
-        build_adjacency(&g, &a);
-        phase(&t, "nodes and components");
-        order = upstream_first_order(&g, &a);
-        derive_orders(&g, &a, order);
-        derive_mainstems(&g, &a, order);
-        phase(&t, "orders and mainstems");
+        order = derive_network(&g, &a, &t);
         rc = place_gates(&g, db);
     }
     /* validation only reads the network and writes the report: on the second core, while this
