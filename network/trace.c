@@ -417,6 +417,66 @@ static void workspace_reset(cr_trace_workspace *ws, const cr_trace_options *opt,
     ws->h.n = 0;
 }
 
+/* The tracer for one run: bounds, rates, stops by reach, gates, and the FIFO ring when the
+ * run is unbounded. */
+static cr_status tracer_init(tracer *t, const cr_graph *g, cr_trace_workspace *ws,
+                             const cr_trace_options *opt, cr_trace_result *out, cr_error *err)
+{
+    t->g = g;
+    t->opt = opt;
+    t->out = out;
+    t->ws = ws;
+    /* a bound given as 0 is a bound: the start reach, partly (zero means zero) */
+    t->max_m = opt->max_km > 0 || opt->has_max_km ? fmax(opt->max_km, 0) * 1000.0 : INFINITY;
+    t->max_h = opt->max_hours > 0 || opt->has_max_hours ? fmax(opt->max_hours, 0) : INFINITY;
+    t->ns = ws->ns;
+    t->gates = opt->n_closed > 0 || opt->n_reversed > 0;
+    prepare_rates(ws, g, opt);
+    t->inv_u = ws->inv_u;
+    t->var_m = ws->var_m;
+    if (opt->n_stops > 0) {
+        for (size_t k = 1; k < opt->n_stops; k++) {
+            if (opt->stops[k].reach < opt->stops[k - 1].reach) {
+                return cr_error_set(err, CR_EINVAL, "trace: stops must be sorted by reach");
+            }
+        }
+        t->stops = opt->stops;
+        t->stop_first = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *t->stop_first);
+        for (int32_t r = 0; r < g->n_reaches; r++) {
+            t->stop_first[r] = -1;
+        }
+        for (size_t k = opt->n_stops; k-- > 0;) {
+            t->stop_first[opt->stops[k].reach] = (int32_t)k;
+        }
+    }
+    t->blocked = ws->blocked;
+    t->reversed = ws->reversed;
+    t->slot = ws->slot;
+    t->h = ws->h;
+    for (size_t i = 0; i < opt->n_closed; i++) {
+        t->blocked[opt->closed[i]] = 1;
+    }
+    for (size_t i = 0; i < opt->n_reversed; i++) {
+        t->reversed[opt->reversed[i]] = 1;
+    }
+    /* Without bounds nothing needs nodes in order of distance: label-correcting with a FIFO
+     * queue gives the same shortest distances once the queue is empty, in near-linear time on
+     * river networks (braids are few), and the result is sorted once at the end. */
+    t->fifo = !isfinite(t->max_m) && !isfinite(t->max_h);
+    if (t->fifo) {
+        size_t cap = 1;
+        while (cap < (size_t)g->n_nodes + 1) {
+            cap <<= 1; /* a power of two: the ring wraps with a mask */
+        }
+        if (ws->queue == NULL) {
+            ws->queue = cr_xmalloc(cap * sizeof *ws->queue);
+        }
+        t->queue = ws->queue;
+        t->q_cap = cap;
+    }
+    return CR_OK;
+}
+
 cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t start, double start_m,
                           const cr_trace_options *opt, cr_trace_result *out, cr_error *err)
 {
@@ -428,60 +488,12 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
         return cr_error_set(err, CR_EINVAL, "trace: workspace built for another graph");
     }
     tracer t = {0};
-    t.g = g;
-    t.opt = opt;
-    t.out = out;
-    t.ws = ws;
-    /* a bound given as 0 is a bound: the start reach, partly (zero means zero) */
-    t.max_m = opt->max_km > 0 || opt->has_max_km ? fmax(opt->max_km, 0) * 1000.0 : INFINITY;
-    t.max_h = opt->max_hours > 0 || opt->has_max_hours ? fmax(opt->max_hours, 0) : INFINITY;
-    t.ns = ws->ns;
-    t.gates = opt->n_closed > 0 || opt->n_reversed > 0;
-    prepare_rates(ws, g, opt);
-    t.inv_u = ws->inv_u;
-    t.var_m = ws->var_m;
-    if (opt->n_stops > 0) {
-        for (size_t k = 1; k < opt->n_stops; k++) {
-            if (opt->stops[k].reach < opt->stops[k - 1].reach) {
-                return cr_error_set(err, CR_EINVAL, "trace: stops must be sorted by reach");
-            }
-        }
-        t.stops = opt->stops;
-        t.stop_first = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *t.stop_first);
-        for (int32_t r = 0; r < g->n_reaches; r++) {
-            t.stop_first[r] = -1;
-        }
-        for (size_t k = opt->n_stops; k-- > 0;) {
-            t.stop_first[opt->stops[k].reach] = (int32_t)k;
-        }
-    }
-    t.blocked = ws->blocked;
-    t.reversed = ws->reversed;
-    t.slot = ws->slot;
-    t.h = ws->h;
-    for (size_t i = 0; i < opt->n_closed; i++) {
-        t.blocked[opt->closed[i]] = 1;
-    }
-    for (size_t i = 0; i < opt->n_reversed; i++) {
-        t.reversed[opt->reversed[i]] = 1;
+    cr_status rc = tracer_init(&t, g, ws, opt, out, err);
+    if (rc != CR_OK) {
+        return rc;
     }
     t.start_mainstem = g->mainstem[start];
     start_m = fmin(fmax(start_m, 0), g->length_m[start]);
-    /* Without bounds nothing needs nodes in order of distance: label-correcting with a FIFO
-     * queue gives the same shortest distances once the queue is empty, in near-linear time on
-     * river networks (braids are few), and the result is sorted once at the end. */
-    t.fifo = !isfinite(t.max_m) && !isfinite(t.max_h);
-    if (t.fifo) {
-        size_t cap = 1;
-        while (cap < (size_t)g->n_nodes + 1) {
-            cap <<= 1; /* a power of two: the ring wraps with a mask */
-        }
-        if (ws->queue == NULL) {
-            ws->queue = cr_xmalloc(cap * sizeof *ws->queue);
-        }
-        t.queue = ws->queue;
-        t.q_cap = cap;
-    }
     start_from(&t, start, start_m);
     while (t.fifo && t.q_len > 0) {
         int32_t v = t.queue[t.q_head];
