@@ -94,3 +94,20 @@ void test_samples_store(const char *dir)
         fail_msg("building the samples store in %s failed (%d)", dir, st);
     }
 }
+
+int64_t test_store_reach_int(test_store *t, const char *id, const char *column)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT %s FROM reaches_current WHERE source_id='%s'", column, id);
+    return test_store_count(t, sql);
+}
+
+int test_network_has_issue(const cr_network_report *rep, const char *kind, const char *needle)
+{
+    for (size_t i = 0; i < rep->n_issues; i++) {
+        if (strcmp(rep->issues[i].kind, kind) == 0 && strstr(rep->issues[i].detail, needle)) {
+            return 1;
+        }
+    }
+    return 0;
+}

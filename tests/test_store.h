@@ -4,6 +4,7 @@
 #define CR_TESTS_TEST_STORE_H
 
 #include "etl/etl.h"
+#include "network/network.h"
 
 typedef struct {
     char dir[64];        /* temporary directory */
@@ -21,6 +22,10 @@ void test_store_ingest(test_store *t, const char *layer, const char *name, const
                        const char *crs);
 /* First column of the first row of sql as an integer. */
 int64_t test_store_count(test_store *t, const char *sql);
+/* A reach's column (an integer) in reaches_current, by the reach's ID. */
+int64_t test_store_reach_int(test_store *t, const char *id, const char *column);
+/* 1 when the network report has an issue of kind whose detail contains needle. */
+int test_network_has_issue(const cr_network_report *rep, const char *kind, const char *needle);
 /* First column of the first row of sql as text into out (size n), "" for NULL. */
 void test_store_text(test_store *t, const char *sql, char *out, size_t n);
 

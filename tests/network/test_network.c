@@ -43,23 +43,6 @@ static void build(test_store *t, cr_network_report *rep)
     }
 }
 
-static int64_t reach_int(test_store *t, const char *id, const char *column)
-{
-    char sql[200];
-    snprintf(sql, sizeof sql, "SELECT %s FROM reaches_current WHERE source_id='%s'", column, id);
-    return test_store_count(t, sql);
-}
-
-static int has_issue(const cr_network_report *rep, const char *kind, const char *needle)
-{
-    for (size_t i = 0; i < rep->n_issues; i++) {
-        if (strcmp(rep->issues[i].kind, kind) == 0 && strstr(rep->issues[i].detail, needle)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* A → split → B1 and B2 (a braid) → join → C. */
 static void test_braid_orders_lengths_and_mainstem(void **state)
 {
@@ -79,16 +62,19 @@ static void test_braid_orders_lengths_and_mainstem(void **state)
     assert_int_equal(rep.nodes, 5); /* source A, split, join, outlet, source T */
     assert_int_equal(rep.components, 1);
     assert_int_equal((int)rep.n_issues, 0);
-    assert_int_equal(reach_int(t, "B1", "from_node"), reach_int(t, "B2", "from_node"));
-    assert_int_equal(reach_int(t, "B1", "to_node"), reach_int(t, "C", "from_node"));
+    assert_int_equal(test_store_reach_int(t, "B1", "from_node"),
+                     test_store_reach_int(t, "B2", "from_node"));
+    assert_int_equal(test_store_reach_int(t, "B1", "to_node"),
+                     test_store_reach_int(t, "C", "from_node"));
     /* a split passes order 1 on to both branches; three order-1 reaches meet before C */
-    assert_int_equal(reach_int(t, "B1", "strahler"), 1);
-    assert_int_equal(reach_int(t, "B2", "strahler"), 1);
-    assert_int_equal(reach_int(t, "C", "strahler"), 2);
+    assert_int_equal(test_store_reach_int(t, "B1", "strahler"), 1);
+    assert_int_equal(test_store_reach_int(t, "B2", "strahler"), 1);
+    assert_int_equal(test_store_reach_int(t, "C", "strahler"), 2);
     /* upstream length: the longest path, A + B1 + C (B1 and B2 are the same length) */
-    double want = reach_int(t, "A", "length_m") + reach_int(t, "B1", "length_m") +
-                  reach_int(t, "C", "length_m");
-    assert_true(fabs((double)reach_int(t, "C", "upstream_length_m") - want) <= 3.0);
+    double want = test_store_reach_int(t, "A", "length_m") +
+                  test_store_reach_int(t, "B1", "length_m") +
+                  test_store_reach_int(t, "C", "length_m");
+    assert_true(fabs((double)test_store_reach_int(t, "C", "upstream_length_m") - want) <= 3.0);
     char ms[64];
     test_store_text(t, "SELECT mainstem FROM reaches_current WHERE source_id='B1'", ms, sizeof ms);
     assert_string_equal(ms, "主河"); /* the name continues through B1, not the 汊河 branch */
@@ -141,13 +127,16 @@ static void test_lake_in_the_middle_is_one_node(void **state)
     assert_int_equal(rep.components, 1);
     assert_int_equal(rep.lakes, 1);
     assert_int_equal((int)rep.n_issues, 0); /* the path is a loop on the lake node, not a cycle */
-    assert_int_equal(reach_int(t, "IN1", "to_node"), reach_int(t, "OUT", "from_node"));
-    assert_int_equal(reach_int(t, "IN2", "to_node"), reach_int(t, "OUT", "from_node"));
-    assert_int_equal(reach_int(t, "PATH", "from_node"), reach_int(t, "PATH", "to_node"));
+    assert_int_equal(test_store_reach_int(t, "IN1", "to_node"),
+                     test_store_reach_int(t, "OUT", "from_node"));
+    assert_int_equal(test_store_reach_int(t, "IN2", "to_node"),
+                     test_store_reach_int(t, "OUT", "from_node"));
+    assert_int_equal(test_store_reach_int(t, "PATH", "from_node"),
+                     test_store_reach_int(t, "PATH", "to_node"));
     assert_int_equal(test_store_count(t, "SELECT count(*) FROM network_nodes WHERE kind='lake'"
                                          " AND lake_id='L1' AND n_in = 3 AND n_out = 2"),
                      1);
-    assert_int_equal(reach_int(t, "OUT", "strahler"), 2);
+    assert_int_equal(test_store_reach_int(t, "OUT", "strahler"), 2);
     cr_network_report_cleanup(&rep);
     cr_graph *g = NULL;
     cr_error e = {0};
@@ -176,11 +165,12 @@ static void test_one_way_cycle_is_reported_and_both_ways_is_not(void **state)
     ingest_reaches(t, r, 6);
     cr_network_report rep;
     build(t, &rep);
-    assert_true(has_issue(&rep, "cycle", "X, Y, Z"));
-    assert_false(has_issue(&rep, "cycle", "P"));
+    assert_true(test_network_has_issue(&rep, "cycle", "X, Y, Z"));
+    assert_false(test_network_has_issue(&rep, "cycle", "P"));
     assert_int_equal(rep.components, 1);
     /* orders terminate and are defined on the cycle */
-    assert_true(reach_int(t, "X", "strahler") >= 1 && reach_int(t, "Z", "strahler") >= 1);
+    assert_true(test_store_reach_int(t, "X", "strahler") >= 1 &&
+                test_store_reach_int(t, "Z", "strahler") >= 1);
     char flow[16];
     test_store_text(t, "SELECT flow FROM reaches_current WHERE source_id='Q'", flow, sizeof flow);
     assert_string_equal(flow, "both");
@@ -208,14 +198,16 @@ static void test_disconnected_dangling_duplicate_and_snapping(void **state)
     ingest_reaches(t, r, 6);
     cr_network_report rep;
     build(t, &rep);
-    assert_int_equal(reach_int(t, "M1", "to_node"), reach_int(t, "M2", "from_node"));
-    assert_int_not_equal(reach_int(t, "M2", "to_node"), reach_int(t, "S8", "from_node"));
-    assert_true(has_issue(&rep, "dangling", "reach D1 downstream end"));
-    assert_true(has_issue(&rep, "dangling", "from reach M2 but not connected"));
-    assert_true(has_issue(&rep, "duplicate", "reaches M1 and M1b"));
-    assert_true(has_issue(&rep, "disconnected", "(F1)"));
-    assert_true(has_issue(&rep, "disconnected", "(S8)"));
-    assert_true(has_issue(&rep, "dangling", "reach S8 upstream end"));
+    assert_int_equal(test_store_reach_int(t, "M1", "to_node"),
+                     test_store_reach_int(t, "M2", "from_node"));
+    assert_int_not_equal(test_store_reach_int(t, "M2", "to_node"),
+                         test_store_reach_int(t, "S8", "from_node"));
+    assert_true(test_network_has_issue(&rep, "dangling", "reach D1 downstream end"));
+    assert_true(test_network_has_issue(&rep, "dangling", "from reach M2 but not connected"));
+    assert_true(test_network_has_issue(&rep, "duplicate", "reaches M1 and M1b"));
+    assert_true(test_network_has_issue(&rep, "disconnected", "(F1)"));
+    assert_true(test_network_has_issue(&rep, "disconnected", "(S8)"));
+    assert_true(test_network_has_issue(&rep, "dangling", "reach S8 upstream end"));
     assert_int_equal(rep.components, 4); /* main, D1, F1, S8 */
     assert_int_equal(test_store_count(t, "SELECT count(*) FROM network_issues"),
                      (int64_t)rep.n_issues);
@@ -241,12 +233,15 @@ static void test_a_short_reach_never_folds_onto_itself(void **state)
     ingest_reaches(t, r, 4);
     cr_network_report rep;
     build(t, &rep);
-    assert_int_equal(reach_int(t, "A", "to_node"), reach_int(t, "S", "from_node"));
-    assert_int_equal(reach_int(t, "S", "to_node"), reach_int(t, "B", "from_node"));
-    assert_int_not_equal(reach_int(t, "S", "from_node"), reach_int(t, "S", "to_node"));
+    assert_int_equal(test_store_reach_int(t, "A", "to_node"),
+                     test_store_reach_int(t, "S", "from_node"));
+    assert_int_equal(test_store_reach_int(t, "S", "to_node"),
+                     test_store_reach_int(t, "B", "from_node"));
+    assert_int_not_equal(test_store_reach_int(t, "S", "from_node"),
+                         test_store_reach_int(t, "S", "to_node"));
     assert_int_equal(rep.nodes, 5);
-    assert_false(has_issue(&rep, "zero_length", "S"));
-    assert_false(has_issue(&rep, "cycle", "S"));
+    assert_false(test_network_has_issue(&rep, "zero_length", "S"));
+    assert_false(test_network_has_issue(&rep, "cycle", "S"));
     cr_graph *g = NULL;
     cr_error e = {0};
     assert_int_equal(cr_graph_load(t->store, &g, &e), CR_OK);

@@ -204,23 +204,6 @@ static void build_reaches(test_store *t, const reach_spec *r, size_t n, int from
     assert_int_equal(cr_network_build(t->store, &o, rep, &e), CR_OK);
 }
 
-static int64_t node_of(test_store *t, const char *id, const char *end)
-{
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT %s FROM reaches_current WHERE source_id = '%s'", end, id);
-    return test_store_count(t, sql);
-}
-
-static int has_issue(const cr_network_report *rep, const char *kind, const char *needle)
-{
-    for (size_t i = 0; i < rep->n_issues; i++) {
-        if (strcmp(rep->issues[i].kind, kind) == 0 && strstr(rep->issues[i].detail, needle)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* The data's from/to nodes decide, and where the geometry disagrees it is said. */
 static void test_attribute_topology_disagreeing_with_geometry(void **state)
 {
@@ -238,21 +221,26 @@ static void test_attribute_topology_disagreeing_with_geometry(void **state)
     };
     cr_network_report rep;
     build_reaches(t, r, 3, 1, &rep);
-    assert_int_equal(node_of(t, "P1", "to_node"), node_of(t, "P2", "from_node"));
-    assert_int_not_equal(node_of(t, "P1", "to_node"), node_of(t, "Q", "from_node"));
-    assert_true(has_issue(&rep, "topology_mismatch",
-                          "the attributes join the downstream end of reach P1 and the upstream "
-                          "end of reach P2, 191 m apart"));
-    assert_true(has_issue(&rep, "topology_mismatch",
-                          "touches the downstream end of reach P1, "
-                          "but the attributes do not connect them"));
+    assert_int_equal(test_store_reach_int(t, "P1", "to_node"),
+                     test_store_reach_int(t, "P2", "from_node"));
+    assert_int_not_equal(test_store_reach_int(t, "P1", "to_node"),
+                         test_store_reach_int(t, "Q", "from_node"));
+    assert_true(test_network_has_issue(
+        &rep, "topology_mismatch",
+        "the attributes join the downstream end of reach P1 and the upstream "
+        "end of reach P2, 191 m apart"));
+    assert_true(test_network_has_issue(&rep, "topology_mismatch",
+                                       "touches the downstream end of reach P1, "
+                                       "but the attributes do not connect them"));
     cr_network_report_cleanup(&rep);
     /* geometry alone snaps Q to P1 and leaves P2 apart */
     cr_network_options geo = {5.0, 50.0, 0};
     cr_error e = {0};
     assert_int_equal(cr_network_build(t->store, &geo, &rep, &e), CR_OK);
-    assert_int_equal(node_of(t, "P1", "to_node"), node_of(t, "Q", "from_node"));
-    assert_int_not_equal(node_of(t, "P1", "to_node"), node_of(t, "P2", "from_node"));
+    assert_int_equal(test_store_reach_int(t, "P1", "to_node"),
+                     test_store_reach_int(t, "Q", "from_node"));
+    assert_int_not_equal(test_store_reach_int(t, "P1", "to_node"),
+                         test_store_reach_int(t, "P2", "from_node"));
     cr_network_report_cleanup(&rep);
     test_store_free(t);
 }
@@ -269,9 +257,11 @@ static void test_next_down_network(void **state)
     };
     cr_network_report rep;
     build_reaches(t, r, 3, 1, &rep);
-    assert_int_equal(node_of(t, "R1", "to_node"), node_of(t, "R2", "from_node"));
-    assert_int_equal(node_of(t, "R3", "to_node"), node_of(t, "R2", "from_node"));
-    assert_false(has_issue(&rep, "topology", "R2"));
+    assert_int_equal(test_store_reach_int(t, "R1", "to_node"),
+                     test_store_reach_int(t, "R2", "from_node"));
+    assert_int_equal(test_store_reach_int(t, "R3", "to_node"),
+                     test_store_reach_int(t, "R2", "from_node"));
+    assert_false(test_network_has_issue(&rep, "topology", "R2"));
     cr_network_report_cleanup(&rep);
     test_store_free(t);
 }
