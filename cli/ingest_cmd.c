@@ -136,6 +136,35 @@ static int parse_pair(const char *option, const char *form, char *arg, cr_field_
     return 1;
 }
 
+/* --scope: 1 when it parses (the ingest parses it again), else 0 having said why. */
+static int check_scope(const char *arg)
+{
+    cr_scope sc;
+    cr_error e = {0};
+    if (cr_etl_parse_scope(arg, &sc, &e) != CR_OK) {
+        fprintf(stderr, "crossriver ingest: %s\n", e.msg);
+        return 0;
+    }
+    cr_scope_cleanup(&sc);
+    return 1;
+}
+
+/* --header-row: a whole row number 1–1000. */
+static int parse_header_row(const char *arg, int *out)
+{
+    double row = 0;
+    if (!cr_cli_number("ingest", "--header-row", arg, 1, 1000, &row)) {
+        return 0;
+    }
+    if (row != (int)row) {
+        fprintf(stderr, "crossriver ingest: --header-row wants a whole row number, got '%s'\n",
+                arg);
+        return 0;
+    }
+    *out = (int)row;
+    return 1;
+}
+
 /* One ingest option into a: 1, or 0 after printing why it is wrong. */
 static int ingest_option(ingest_args *a, int opt, char *arg)
 {
@@ -159,17 +188,12 @@ static int ingest_option(ingest_args *a, int opt, char *arg)
             return 0;
         }
         break;
-    case 'S': {
-        cr_scope sc;
-        cr_error e = {0};
-        if (cr_etl_parse_scope(arg, &sc, &e) != CR_OK) {
-            fprintf(stderr, "crossriver ingest: %s\n", e.msg);
+    case 'S':
+        if (!check_scope(arg)) {
             return 0;
         }
-        cr_scope_cleanup(&sc);
         a->opt.scope = arg;
         break;
-    }
     case 'M':
         if (!cr_cli_number("ingest", "--max-close-share", arg, 1e-9, 1, &a->opt.max_close_share)) {
             return 0;
@@ -181,19 +205,8 @@ static int ingest_option(ingest_args *a, int opt, char *arg)
     case 'D':
         a->opt.dry_run = 1;
         break;
-    case 'H': {
-        double row = 0;
-        if (!cr_cli_number("ingest", "--header-row", arg, 1, 1000, &row)) {
-            return 0;
-        }
-        if (row != (int)row) {
-            fprintf(stderr, "crossriver ingest: --header-row wants a whole row number, got '%s'\n",
-                    arg);
-            return 0;
-        }
-        a->opt.header_row = (int)row;
-        break;
-    }
+    case 'H':
+        return parse_header_row(arg, &a->opt.header_row);
     case 's':
         a->opt.source_layer = arg;
         break;

@@ -624,7 +624,9 @@ static void free_adjacency(adjacency *a)
 }
 
 /* Tarjan's SCC, iterative, over nodes using only one-way reaches; reports cycles. */
-static void find_cycles(net *g, const adjacency *a)
+/* Tarjan's strongly connected components over the one-way (downstream) reaches, iteratively:
+ * scc_of[v] for every node; returns how many components. */
+static int32_t strong_components(const net *g, const adjacency *a, int32_t *scc_of)
 {
     size_t nn = (size_t)g->n_nodes;
     int32_t *index = cr_xmalloc((nn + 1) * sizeof *index);
@@ -633,7 +635,6 @@ static void find_cycles(net *g, const adjacency *a)
     unsigned char *on = cr_xcalloc(nn + 1, 1);
     int32_t *call_v = cr_xmalloc((nn + 1) * sizeof *call_v);
     int32_t *call_k = cr_xmalloc((nn + 1) * sizeof *call_k);
-    int32_t *scc_of = cr_xmalloc((nn + 1) * sizeof *scc_of);
     for (size_t v = 0; v < nn; v++) {
         index[v] = -1;
         scc_of[v] = -1;
@@ -687,6 +688,19 @@ static void find_cycles(net *g, const adjacency *a)
             }
         }
     }
+    free(index);
+    free(low);
+    free(stack);
+    free(on);
+    free(call_v);
+    free(call_k);
+    return n_scc;
+}
+
+static void find_cycles(net *g, const adjacency *a)
+{
+    int32_t *scc_of = cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof *scc_of);
+    int32_t n_scc = strong_components(g, a, scc_of);
     /* a cycle: one-way reaches whose two ends are in the same component (self-loops too, but
      * not a path drawn through a lake, which is a loop on the lake's node by design) */
     cr_strbuf *lists = cr_xcalloc((size_t)n_scc + 1, sizeof *lists);
@@ -705,12 +719,6 @@ static void find_cycles(net *g, const adjacency *a)
         cr_strbuf_cleanup(&lists[k]);
     }
     free(lists);
-    free(index);
-    free(low);
-    free(stack);
-    free(on);
-    free(call_v);
-    free(call_k);
     free(scc_of);
 }
 
