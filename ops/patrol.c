@@ -252,6 +252,31 @@ static int32_t nearest_node(const cr_graph *g, const double p[2], double *d_out)
     return best;
 }
 
+/* The node a patrol starts or ends at for a point: the nearest node within 2 km, else the
+ * nearer end of the nearest reach within 2 km (a point on a long reach, far from its ends);
+ * -1 when neither. *rx is loaded from the store on first need (and kept in *own). */
+static int32_t node_for_point(cr_store *store, const cr_graph *g, const double p[2],
+                              const cr_reach_index **rx, cr_reach_index **own)
+{
+    double d;
+    int32_t v = nearest_node(g, p, &d);
+    if (v >= 0 && d <= 2000) {
+        return v;
+    }
+    if (*rx == NULL && *own == NULL && cr_reach_index_load(store, own, NULL) == CR_OK) {
+        *rx = *own;
+    }
+    cr_reach_hit hit;
+    if (*rx == NULL || !cr_reach_index_nearest(*rx, p[0], p[1], 2000, NULL, &hit)) {
+        return -1;
+    }
+    int32_t r = cr_graph_find_reach(g, hit.id);
+    if (r < 0) {
+        return -1;
+    }
+    return hit.measure_m <= g->length_m[r] / 2 ? g->from_node[r] : g->to_node[r];
+}
+
 /* ---- geometry, stops and legs ------------------------------------------------------------- */
 
 typedef struct {
@@ -770,21 +795,27 @@ cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_req
                           req->reaches ? req->reaches : "");
     }
     int32_t start = -1, end = -1;
-    double d;
+    const cr_reach_index *rx = req->reach_index;
+    cr_reach_index *own = NULL;
     if (rc == CR_OK && req->has_from) {
-        start = nearest_node(g, req->from, &d);
-        if (start < 0 || d > 2000) {
-            rc = cr_error_set(err, CR_ENOTFOUND, "from: no network node within 2 km");
+        start = node_for_point(store, g, req->from, &rx, &own);
+        if (start < 0) {
+            rc = cr_error_set(err, CR_ENOTFOUND,
+                              "from: %.6f,%.6f is more than 2 km from every reach of the network",
+                              req->from[0], req->from[1]);
         }
     } else if (rc == CR_OK) {
         start = default_start(&pl);
     }
     if (rc == CR_OK && req->has_to) {
-        end = nearest_node(g, req->to, &d);
-        if (end < 0 || d > 2000) {
-            rc = cr_error_set(err, CR_ENOTFOUND, "to: no network node within 2 km");
+        end = node_for_point(store, g, req->to, &rx, &own);
+        if (end < 0) {
+            rc = cr_error_set(err, CR_ENOTFOUND,
+                              "to: %.6f,%.6f is more than 2 km from every reach of the network",
+                              req->to[0], req->to[1]);
         }
     }
+    cr_reach_index_free(own);
     size_t unreachable = 0;
     if (rc == CR_OK) {
         rc = plan_route(&pl, start, end, &unreachable, err);

@@ -2,7 +2,8 @@
 /* patrol: a joint river patrol (联合巡河) along the network. Rules (docs/patrol.md):
  * - the reaches to patrol are those whose name contains one of the given rivers (or the given
  *   reach IDs); "一河三湖" is the Taipu River and the lakes Dianshan, Yuandang and Fenhu;
- * - the route starts at --from (the nearest node) or else at the upstream end of the selection
+ * - the route starts at --from (the nearest node within 2 km, else the nearer end of the nearest
+ *   reach within 2 km) or else at the upstream end of the selection
  *   from which the flow passes the most selected reaches, then repeatedly goes to the nearest
  *   reach not yet patrolled (shortest path over the network, either way) and along it, until
  *   every selected reach is patrolled, then to --to when given;
@@ -30,6 +31,7 @@ typedef struct {
     double dwell_min;        /* < 0: 10 */
     double radius_m;         /* <= 0: 300; stops off the route's reaches and lakes */
     const cr_access *access; /* contacts' liaison and mobile phone where it opens them */
+    const cr_reach_index *reach_index; /* for a point far from any node; NULL: loaded when needed */
 } cr_patrol_request;
 
 /* The name of the "一河三湖" set: the rivers it stands for. */

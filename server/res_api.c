@@ -168,6 +168,7 @@ cr_status cr_res_patrol(server_state *s, worker *w, const request *req, response
     format = format ? format : "json";
     cr_strbuf out = {0};
     json_t *plan = NULL;
+    pr.reach_index = w->snap->net->ref; /* the snapshot's, for points far from a node */
     rc = cr_api_patrol(w->store, w->snap->net->graph, &pr, format, &out, &plan, err);
     if (rc != CR_OK) {
         cr_strbuf_cleanup(&out);

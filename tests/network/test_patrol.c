@@ -178,13 +178,58 @@ static void test_refusals(void **state)
     assert_non_null(strstr(e.msg, "2 km"));
 }
 
+/* A point on a long reach, far from both its ends, starts the patrol at the nearer end; a point
+ * far from every reach is refused with where it is. */
+static void test_point_on_a_long_reach(void **state)
+{
+    (void)state;
+    /* 丁河: D1 about 9.5 km east along 31°N, then D2 */
+    static const char *LONG =
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"reach_id\":\"D1\",\"name\":\"丁河\","
+        "\"reach_class\":\"干流\",\"flow\":\"单向\"},\"geometry\":{\"type\":\"LineString\","
+        "\"coordinates\":[[120.10,31.0],[120.20,31.0]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"reach_id\":\"D2\",\"name\":\"丁河\","
+        "\"reach_class\":\"干流\",\"flow\":\"单向\"},\"geometry\":{\"type\":\"LineString\","
+        "\"coordinates\":[[120.20,31.0],[120.21,31.0]]}}]}";
+    test_store *t = test_store_new();
+    test_store_ingest(t, "reaches", "long.geojson", LONG, NULL);
+    cr_network_options o = {5.0, 50.0, 0};
+    cr_network_report rep;
+    cr_error e = {0};
+    assert_int_equal(cr_network_build(t->store, &o, &rep, &e), CR_OK);
+    cr_network_report_cleanup(&rep);
+    cr_graph *g = NULL;
+    assert_int_equal(cr_graph_load(t->store, &g, &e), CR_OK);
+    /* 2.9 km from the nearest node (120.20), 110 m from D1, 70 % along it */
+    cr_patrol_request req = {.rivers = "丁河",
+                             .date = "2025-10-31",
+                             .dwell_min = -1,
+                             .has_from = 1,
+                             .from = {120.17, 31.001}};
+    json_t *plan = NULL;
+    if (cr_patrol_plan(t->store, g, &req, &plan, &e) != CR_OK) {
+        fail_msg("%s", e.msg);
+    }
+    const json_t *first =
+        json_array_get(json_object_get(json_object_get(plan, "route"), "coordinates"), 0);
+    assert_float_equal(json_number_value(json_array_get(first, 0)), 120.20, 1e-6);
+    assert_float_equal(json_number_value(json_array_get(first, 1)), 31.0, 1e-6);
+    json_decref(plan);
+    cr_patrol_request far = {
+        .rivers = "丁河", .dwell_min = -1, .has_from = 1, .from = {120.15, 31.03}};
+    assert_int_equal(cr_patrol_plan(t->store, g, &far, &plan, &e), CR_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "from: 120.150000,31.030000 is more than 2 km from every reach"));
+    cr_graph_free(g);
+    test_store_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_river_in_flow_order),
-        cmocka_unit_test(test_river_and_spur),
-        cmocka_unit_test(test_from_and_to_points),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_one_river_in_flow_order), cmocka_unit_test(test_river_and_spur),
+        cmocka_unit_test(test_from_and_to_points),      cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_point_on_a_long_reach),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
