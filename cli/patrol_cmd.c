@@ -25,8 +25,10 @@ static void help(FILE *out)
             "outfalls under rectification, in a protection zone or unmatched, cross-boundary\n"
             "sections; legs by jurisdiction with the lead agency and its duty phone (the\n"
             "liaison's name and mobile only with --include-personal, recorded in the store's\n"
-            "audit_log); length and time\n"
-            "by boat (10 km/h) or on foot (4 km/h) plus --dwell minutes per stop (10).\n"
+            "audit_log); length and time by boat (10 km/h) or on foot (4 km/h) plus --dwell\n"
+            "minutes per stop (10). --from/--to start and end the route at the nearest\n"
+            "network node within 2 km, else at the nearer end of the nearest reach within\n"
+            "2 km (a point on a long reach).\n"
             "--format gpx/kml for GPS units and field viewers, csv/html for the printable\n"
             "checklist with a blank findings column. To standard output or --out FILE.\n");
 }
