@@ -148,12 +148,8 @@ int cr_cmd_batches(int argc, char **argv)
             }
         } else if (opt == 'J') {
             no_join = 1;
-        } else if (opt == 'h') {
-            help(stdout);
-            return CR_EXIT_OK;
         } else {
-            help(stderr);
-            return CR_EXIT_USAGE;
+            return cr_cli_help_exit(opt, help);
         }
     }
     cr_layer_set *set = NULL;

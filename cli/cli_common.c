@@ -2,6 +2,8 @@
 /* Shared command-line plumbing: common options, store opening, terminal progress. */
 #include "cli_common.h"
 
+#include "exit_codes.h"
+
 #include <getopt.h>
 #include <unistd.h>
 
@@ -92,4 +94,10 @@ int cr_cli_number(const char *cmd, const char *option, const char *text, double 
     }
     *out = v;
     return 1;
+}
+
+int cr_cli_help_exit(int opt, void (*help)(FILE *))
+{
+    help(opt == 'h' ? stdout : stderr);
+    return opt == 'h' ? CR_EXIT_OK : CR_EXIT_USAGE;
 }

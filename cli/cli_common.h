@@ -30,6 +30,9 @@ void cr_cli_common_init(cr_cli_common *c);
 /* Load layer definitions and open the store; prints the error and returns non-zero on failure.
  * Caller closes *store (cr_store_close), then frees *set (cr_layer_set_free). */
 int cr_cli_open(const cr_cli_common *c, cr_layer_set **set, cr_store **store);
+/* The answer to -h (help on standard output, exit 0) or to an option the command does not
+ * know (help on standard error, exit 2): the exit code. */
+int cr_cli_help_exit(int opt, void (*help)(FILE *));
 /* A number option in [lo, hi]; otherwise prints "crossriver CMD: OPTION wants …" and returns 0. */
 int cr_cli_number(const char *cmd, const char *option, const char *text, double lo, double hi,
                   double *out);

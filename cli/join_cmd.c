@@ -67,12 +67,8 @@ int cr_cmd_join(int argc, char **argv)
         }
         if (opt == 'l' && n_layers < 32) {
             layers[n_layers++] = optarg;
-        } else if (opt == 'h') {
-            help(stdout);
-            return CR_EXIT_OK;
         } else {
-            help(stderr);
-            return CR_EXIT_USAGE;
+            return cr_cli_help_exit(opt, help);
         }
     }
     cr_layer_set *set = NULL;

@@ -70,12 +70,8 @@ int cr_cmd_review(int argc, char **argv)
             if (!cr_cli_number("review", "--batch", optarg, 1, 9e15, &batch)) {
                 return CR_EXIT_USAGE;
             }
-        } else if (opt == 'h') {
-            help(stdout);
-            return CR_EXIT_OK;
         } else {
-            help(stderr);
-            return CR_EXIT_USAGE;
+            return cr_cli_help_exit(opt, help);
         }
     }
     cr_layer_set *set = NULL;
