@@ -803,12 +803,11 @@ void cr_store_rollback(cr_store *s)
 
 cr_status cr_store_add_reject(cr_store *s, int64_t batch_id, const cr_reject *rj, cr_error *err)
 {
-    sqlite3_stmt *st;
     cr_status rc = CR_OK;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO rejects (batch_id, source_row, source_id, field, code,"
-                           " reason, raw_record) VALUES (?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    sqlite3_stmt *st = cr_store_cached(s, "INSERT INTO rejects (batch_id, source_row, source_id,"
+                                          " field, code, reason, raw_record)"
+                                          " VALUES (?,?,?,?,?,?,?)");
+    if (st == NULL) {
         return cr_store_db_error(s, err, "rejects");
     }
     sqlite3_bind_int64(st, 1, batch_id);
@@ -821,7 +820,7 @@ cr_status cr_store_add_reject(cr_store *s, int64_t batch_id, const cr_reject *rj
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = cr_store_db_error(s, err, "rejects");
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st); /* cached with the connection */
     return rc;
 }
 
