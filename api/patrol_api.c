@@ -259,11 +259,13 @@ static void checklist_html(const json_t *plan, cr_strbuf *b)
 {
     cr_strbuf name = {0};
     title(plan, &name);
-    cr_html_begin(b, name.data,
-                  "body{font:13px sans-serif;margin:16px}table{border-collapse:collapse;width:"
-                  "100%;margin-bottom:16px}th,td{border:1px solid #555;padding:3px 5px;"
-                  "vertical-align:top}th{background:#eee}td.blank{width:18%}@media print{button"
-                  "{display:none}}");
+    cr_html_begin(
+        b, name.data,
+        "body{font:13px sans-serif;margin:16px}table{border-collapse:collapse;width:"
+        "100%;margin-bottom:16px}th,td{border:1px solid #555;padding:3px 5px;"
+        "vertical-align:top}th{background:#eee}td.blank{width:18%}td.nowrap{white-space:nowrap}"
+        "@media print{button"
+        "{display:none}}");
     cr_strbuf_puts(b, "<h1>");
     cr_xml_append(b, name.data);
     cr_strbuf_printf(b,
@@ -301,10 +303,10 @@ static void checklist_html(const json_t *plan, cr_strbuf *b)
     json_array_foreach(json_object_get(plan, "stops"), i, v)
     {
         const json_t *leg = leg_of(plan, json_integer_value(json_object_get(v, "leg")));
-        cr_strbuf_printf(b, "<tr><td>%lld</td><td>%.3f</td><td>",
+        cr_strbuf_printf(b, "<tr><td>%lld</td><td>%.3f</td><td class=\"nowrap\">",
                          (long long)json_integer_value(json_object_get(v, "seq")), num(v, "km"));
         cr_xml_append(b, leg ? str(leg, "county_name") : str(v, "county_code"));
-        cr_strbuf_puts(b, "</td><td>");
+        cr_strbuf_puts(b, "</td><td class=\"nowrap\">");
         cr_xml_append(b, str(v, "id"));
         cr_strbuf_puts(b, "</td><td>");
         cr_xml_append(b, str(v, "name"));
