@@ -7,6 +7,7 @@
 
 #include "network/network.h"
 #include "ops/ops.h"
+#include "quality/alarms.h"
 
 /* Where distances are measured from: the start point (a reach start: the end the trace enters
  * it by, its outlet upstream and its inlet downstream), or a named end of the start reach. */
@@ -95,6 +96,14 @@ cr_status cr_api_patrol(cr_store *store, const cr_graph *g, const cr_patrol_requ
 /* The Content-Type of a patrol format (a static string), or NULL for an unknown one. */
 const char *cr_api_patrol_content_type(const char *format);
 
+/* An alarm (one object of cr_wq_alarms_list) for the people who act on it: adds "upstream"
+ * (the trace up from its section over cfg's lookback: automatic stations on the way and
+ * whether they stayed clean, candidate sources ranked by how their travel time fits the rise
+ * and by relevance_table (standards/source_relevance.json), screened off beyond a clean
+ * station) and "downstream" (sections, intakes and gates reached within 72 h with arrival
+ * times, and the jurisdictions to notify in order with their contacts). */
+cr_status cr_api_alarm_detail(const cr_trace_context *cx, const json_t *relevance_table,
+                              const cr_wq_alarm_config *cfg, json_t *alarm, cr_error *err);
 /* A SQLite column as JSON: integer, real, text, or null (blobs are null); a new reference the
  * caller frees with json_decref (or hands to json_object_set_new). */
 json_t *cr_api_column_json(sqlite3_stmt *st, int column);

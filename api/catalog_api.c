@@ -49,6 +49,10 @@ cr_status cr_api_tilejson(cr_store *store, const char *tiles_url, json_t **out, 
                 json_object_set_new(fields, an, json_string("Number")); /* an upstream total */
                 continue;
             }
+            if (an && strncmp(an, "status.", 7) == 0) {
+                json_object_set_new(fields, an + 7, json_string("String")); /* feature_status */
+                continue;
+            }
             int fi = cr_layer_def_field_index(d, an);
             if (fi >= 0 && !d->fields[fi].restricted) {
                 json_object_set_new(fields, d->fields[fi].name,

@@ -2,8 +2,10 @@
 /* The reports of cr_etl_after_import, as ingest and batches --revert print them. */
 #include "after_import.h"
 
+#include "cli_common.h"
 #include "etl/after_import.h"
 #include "exit_codes.h"
+#include "quality/alarms.h"
 
 #include <stdio.h>
 
@@ -63,4 +65,46 @@ int cr_cli_after_import_run(cr_store *store, const cr_cli_after_import *a)
     }
     cr_after_import_report_cleanup(&r);
     return code;
+}
+
+void cr_cli_print_detect(const cr_wq_detect_result *r)
+{
+    printf("alarms: %lld raised (", (long long)r->raised);
+    for (int i = 0; i < 5; i++) {
+        printf("%s%s %lld", i ? ", " : "", CR_WQ_ALARM_RULES[i], (long long)r->by_rule[i]);
+    }
+    printf("), %lld already recorded · crossriver alarms lists them\n", (long long)r->existing);
+}
+
+int cr_cli_after_readings(cr_store *store, const cr_standards *std, const char *config, int print)
+{
+    cr_error err = {0};
+    const cr_layer_def *d = cr_layer_set_find(cr_store_layers(store), "monitoring_sections");
+    if (cr_wq_refresh_status(store, std, d, &err) != CR_OK) {
+        fprintf(stderr, "crossriver: section classes: %s\n", err.msg);
+        return CR_EXIT_FAILURE;
+    }
+    if (print) {
+        printf("sections: latest classes updated for the map\n");
+    }
+    json_t *conf = cr_cli_load_config("ingest", config);
+    cr_wq_alarm_config cfg;
+    if (conf == NULL ||
+        cr_wq_alarm_config_load(json_object_get(conf, "alarms"), &cfg, &err) != CR_OK) {
+        if (conf) {
+            fprintf(stderr, "crossriver: alarms: %s\n", err.msg);
+        }
+        json_decref(conf);
+        return CR_EXIT_FAILURE;
+    }
+    json_decref(conf);
+    cr_wq_detect_result r;
+    if (cr_wq_detect(store, std, &cfg, 0, &r, &err) != CR_OK) {
+        fprintf(stderr, "crossriver: alarms: %s\n", err.msg);
+        return CR_EXIT_FAILURE;
+    }
+    if (print) {
+        cr_cli_print_detect(&r);
+    }
+    return CR_EXIT_OK;
 }

@@ -18,4 +18,14 @@ typedef struct {
 /* Run the steps; returns CR_EXIT_OK or CR_EXIT_FAILURE (the message printed on stderr). */
 int cr_cli_after_import_run(cr_store *store, const cr_cli_after_import *a);
 
+typedef struct cr_standards cr_standards;
+/* After readings batches: every section's latest class for the tiles, then the alarm rules
+ * over the readings with the deployment config's "alarms" (config: --config, or NULL). Returns
+ * CR_EXIT_OK or CR_EXIT_FAILURE (the message printed on stderr). */
+int cr_cli_after_readings(cr_store *store, const cr_standards *std, const char *config, int print);
+
+typedef struct cr_wq_detect_result cr_wq_detect_result;
+/* One line: the alarms a detection raised, by rule. */
+void cr_cli_print_detect(const cr_wq_detect_result *r);
+
 #endif

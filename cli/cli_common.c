@@ -5,6 +5,7 @@
 #include "exit_codes.h"
 
 #include <getopt.h>
+#include <string.h>
 #include <unistd.h>
 
 void cr_cli_common_init(cr_cli_common *c)
@@ -100,4 +101,41 @@ int cr_cli_help_exit(int opt, void (*help)(FILE *))
 {
     help(opt == 'h' ? stdout : stderr);
     return opt == 'h' ? CR_EXIT_OK : CR_EXIT_USAGE;
+}
+
+json_t *cr_cli_load_config(const char *cmd, const char *path)
+{
+    const char *p = path ? path : "crossriver.json";
+    FILE *probe = fopen(p, "r");
+    if (probe == NULL) {
+        if (path) {
+            fprintf(stderr, "crossriver %s: --config %s: cannot open\n", cmd, path);
+            return NULL;
+        }
+        return json_object();
+    }
+    fclose(probe);
+    json_error_t je;
+    json_t *root = json_load_file(p, 0, &je);
+    if (root == NULL) {
+        fprintf(stderr, "crossriver %s: %s:%d: %s\n", cmd, p, je.line, je.text);
+    }
+    return root;
+}
+
+int cr_cli_write_output(const char *cmd, const char *path, const char *text, size_t len)
+{
+    if (path == NULL || strcmp(path, "-") == 0) {
+        fwrite(text, 1, len, stdout);
+        return 1;
+    }
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(text, 1, len, f) != len) {
+        fprintf(stderr, "crossriver %s: cannot write %s\n", cmd, path);
+        if (f) {
+            fclose(f);
+        }
+        return 0;
+    }
+    return fclose(f) == 0;
 }

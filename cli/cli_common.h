@@ -6,6 +6,7 @@
 #include "core/core.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 typedef struct {
@@ -36,6 +37,12 @@ int cr_cli_help_exit(int opt, void (*help)(FILE *));
 /* A number option in [lo, hi]; otherwise prints "crossriver CMD: OPTION wants …" and returns 0. */
 int cr_cli_number(const char *cmd, const char *option, const char *text, double lo, double hi,
                   double *out);
+/* The deployment config (--config FILE, else ./crossriver.json when present): a new reference
+ * (an empty object when there is none and none was asked for); NULL, having printed why, when
+ * the file asked for cannot be read or does not parse. */
+json_t *cr_cli_load_config(const char *cmd, const char *path);
+/* Write text to path ("-": standard output); 0 (having printed why) when it cannot. */
+int cr_cli_write_output(const char *cmd, const char *path, const char *text, size_t len);
 /* Progress callback that draws one self-updating line on a terminal (stderr) only. */
 void cr_cli_progress(void *user, uint64_t done, uint64_t total);
 

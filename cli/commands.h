@@ -17,5 +17,9 @@ int cr_cmd_patrol(int argc, char **argv);
 int cr_cmd_export(int argc, char **argv);
 int cr_cmd_review(int argc, char **argv);
 int cr_cmd_accumulate(int argc, char **argv);
+int cr_cmd_quality(int argc, char **argv);
+int cr_cmd_alarms(int argc, char **argv);
+int cr_cmd_compensation(int argc, char **argv);
+int cr_cmd_sections(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #include "etl/join.h"
 #include "exit_codes.h"
 #include "network/network.h"
+#include "quality/quality.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -47,11 +48,18 @@ static void help(FILE *out)
             "  --set F=VALUE        a constant for field F on rows that have no value (e.g.\n"
             "                       --set reach_class=tributary for a foreign dataset)\n"
             "  --header-row N       spreadsheets: the header is on row N (default: found)\n"
+            "  --party P            readings: who sampled when the file has no column for it\n"
+            "                       (upstream, downstream, joint)\n"
+            "  --method M           readings: manual (default) or automatic (a station's\n"
+            "                       export) when the file has no 监测方式 column\n"
             "  --rejects FILE.csv   also write rejected rows as UTF-8 CSV with BOM\n"
             "  --no-join            do not run the joins afterwards (crossriver join does)\n"
             "  --store PATH         store file (default ./crossriver.sqlite)\n"
             "  --json               print the summary as JSON\n"
             "  --quiet              no progress and no summary\n\n"
+            "--layer readings takes water-quality results, wide (a column per indicator, units\n"
+            "in the headers: 氨氮(mg/L)) or long (断面编码, 监测时间, 监测项目, 监测值, 单位,\n"
+            "数据标识); see docs/monitoring.md.\n\n"
             "Exit codes: 0 all stored, 3 some rejected, 2 usage, 1 failure (nothing stored).\n");
 }
 
@@ -242,6 +250,21 @@ static int ingest_option(ingest_args *a, int opt, char *arg)
     case 'J':
         a->no_join = 1;
         break;
+    case 'W':
+        a->opt.method = cr_wq_method_parse(arg);
+        if (a->opt.method == NULL) {
+            fprintf(stderr, "crossriver ingest: --method: manual or automatic, got '%s'\n", arg);
+            return 0;
+        }
+        break;
+    case 'P':
+        a->opt.party = cr_wq_party_parse(arg);
+        if (a->opt.party == NULL) {
+            fprintf(stderr, "crossriver ingest: --party: upstream, downstream or joint, got '%s'\n",
+                    arg);
+            return 0;
+        }
+        break;
     case 'h':
         help(stdout);
         exit(CR_EXIT_OK);
@@ -271,6 +294,8 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, ingest_args 
         {"dry-run", no_argument, NULL, 'D'},
         {"set", required_argument, NULL, 'T'},
         {"header-row", required_argument, NULL, 'H'},
+        {"party", required_argument, NULL, 'P'},
+        {"method", required_argument, NULL, 'W'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -317,6 +342,12 @@ static json_t *result_json(const char *path, const char *layer, const cr_ingest_
     json_object_set_new(o, "superseded_batch",
                         r->superseded ? json_integer(r->superseded) : json_null());
     json_object_set_new(o, "dry_run", json_boolean(r->dry_run));
+    if (strcmp(layer, "readings") == 0) {
+        json_object_set_new(o, "values", json_integer(r->values_stored));
+        json_object_set_new(o, "series", json_integer(r->series_touched));
+        json_object_set_new(o, "format", json_string(r->crs));
+        json_object_del(o, "crs");
+    }
     if (r->scope[0]) {
         json_object_set_new(o, "scope",
                             json_pack("{s:s, s:I, s:I}", "jurisdictions", r->scope, "in_scope",
@@ -391,11 +422,21 @@ static void print_summary(cr_store *store, const char *path, const char *layer,
     } else {
         printf("%s → %s  (batch %lld)\n", path, layer, (long long)r->batch_id);
     }
-    printf("  encoding %s · CRS %s · sheet/layer %s\n", r->encoding, r->crs, r->source_layer);
-    printf("  rows in %lld = stored %lld (new %lld, updated %lld, unchanged %lld) + rejected "
-           "%lld\n",
-           (long long)r->rows_in, (long long)r->stored, (long long)r->inserted,
-           (long long)r->updated, (long long)r->unchanged, (long long)r->rejected);
+    if (strcmp(layer, "readings") == 0) {
+        printf("  encoding %s · %s format · sheet/layer %s\n", r->encoding, r->crs,
+               r->source_layer);
+        printf("  rows in %lld = stored %lld + rejected %lld; values %lld (new %lld, corrected "
+               "%lld (old versions kept), unchanged %lld) in %lld series\n",
+               (long long)r->rows_in, (long long)r->stored, (long long)r->rejected,
+               (long long)r->values_stored, (long long)r->inserted, (long long)r->updated,
+               (long long)r->unchanged, (long long)r->series_touched);
+    } else {
+        printf("  encoding %s · CRS %s · sheet/layer %s\n", r->encoding, r->crs, r->source_layer);
+        printf("  rows in %lld = stored %lld (new %lld, updated %lld, unchanged %lld) + "
+               "rejected %lld\n",
+               (long long)r->rows_in, (long long)r->stored, (long long)r->inserted,
+               (long long)r->updated, (long long)r->unchanged, (long long)r->rejected);
+    }
     if (r->superseded) {
         printf("  supersedes batch %lld (the same file imported with other options): its %lld "
                "versions closed, %lld it had closed made current again\n",
@@ -460,6 +501,18 @@ int cr_cmd_ingest(int argc, char **argv)
     }
     const cr_layer_def *def = cr_layer_set_find(set, a.layer);
     int exit_code = CR_EXIT_OK;
+    int readings = strcmp(a.layer, "readings") == 0;
+    cr_standards *std = NULL;
+    if (readings) {
+        cr_error serr = {0};
+        if (cr_standards_load(NULL, &std, &serr) != CR_OK) {
+            fprintf(stderr, "crossriver ingest: %s\n", serr.msg);
+            cr_store_close(store);
+            cr_layer_set_free(set);
+            return CR_EXIT_FAILURE;
+        }
+        def = cr_layer_set_find(set, "monitoring_sections");
+    }
     int64_t batches[256]; /* the batches this run stored */
     size_t n_batches = 0;
     json_t *all = json_array();
@@ -479,7 +532,8 @@ int cr_cmd_ingest(int argc, char **argv)
         a.opt.progress_user = &prog;
         cr_ingest_result res;
         cr_error err = {0};
-        cr_status rc = cr_etl_ingest_file(store, def, argv[i], &a.opt, &res, &err);
+        cr_status rc = readings ? cr_etl_ingest_readings(store, std, argv[i], &a.opt, &res, &err)
+                                : cr_etl_ingest_file(store, def, argv[i], &a.opt, &res, &err);
         cr_cli_progress_end(&prog);
         if (rc != CR_OK) {
             fprintf(stderr, "crossriver ingest: %s\n  nothing from this file was stored\n",
@@ -501,7 +555,12 @@ int cr_cmd_ingest(int argc, char **argv)
         }
         cr_ingest_result_cleanup(&res);
     }
-    if (n_batches > 0) {
+    if (n_batches > 0 && readings) {
+        if (cr_cli_after_readings(store, std, a.config, !common.json && !common.quiet) !=
+            CR_EXIT_OK) {
+            exit_code = CR_EXIT_FAILURE;
+        }
+    } else if (n_batches > 0) {
         cr_cli_after_import after = {"ingest",  a.layer,   batches,
                                      n_batches, a.no_join, !common.json && !common.quiet};
         if (cr_cli_after_import_run(store, &after) != CR_EXIT_OK) {
@@ -519,6 +578,7 @@ done:
         fclose(a.opt.rejects_csv);
     }
     json_decref(all);
+    cr_standards_free(std);
     cr_store_close(store);
     cr_layer_set_free(set);
     return exit_code;

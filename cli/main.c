@@ -31,6 +31,12 @@ static const command COMMANDS[] = {
     {"serve", cr_cmd_serve, "serve the HTTP API (health, tracing, vector tiles) over the store"},
     {"batches", cr_cmd_batches,
      "import history; one batch's rejects as CSV; undo a batch (--revert)"},
+    {"quality", cr_cmd_quality, "water-quality class of sections by GB 3838-2002, per period"},
+    {"alarms", cr_cmd_alarms,
+     "water-quality alarms: detect, list with upstream/downstream, review"},
+    {"compensation", cr_cmd_compensation, "eco-compensation statement of a rule file for a period"},
+    {"sections", cr_cmd_sections,
+     "the joint monitoring section table; both sides' results compared"},
     {"review", cr_cmd_review, "rows and batches flagged for review, with their flags"},
     {"layers", cr_cmd_layers, "list the layer definitions: fields, types, header aliases"},
 };

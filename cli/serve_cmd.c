@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void help(FILE *out)
 {
@@ -18,7 +19,10 @@ static void help(FILE *out)
                  "tiles /tiles/{z}/{x}/{y}.mvt, /tiles.json, /styles/{name}.json, /api/trace\n"
                  "(`crossriver trace` as query parameters), /api/features/{layer}/{id},\n"
                  "/api/search?q=, /api/patrol (`crossriver patrol`), POST /api/export/evidence\n"
-                 "(full tokens only), /health and /metrics (docs/http-api.md).\n"
+                 "(full tokens only), /api/sections/{id}/readings, /api/quality, /api/alarms,\n"
+                 "POST /api/alarms/{id}/review (any token, audited), /health and /metrics\n"
+                 "(docs/http-api.md). --config: the deployment config (alarm rules; default\n"
+                 "./crossriver.json when present).\n"
                  "The store is opened read-only (an evidence export writes its audit row) and\n"
                  "polled every --poll-ms for new data: an import drops exactly the cached tiles\n"
                  "it touched, a rebuilt network is loaded while requests go on. SIGHUP reloads\n"
@@ -54,6 +58,7 @@ int cr_cmd_serve(int argc, char **argv)
         {"cors", required_argument, NULL, 'c'},
         {"pid-file", required_argument, NULL, 'P'},
         {"tokens", required_argument, NULL, 'T'},
+        {"config", required_argument, NULL, 'C'},
         {"cache-mb", required_argument, NULL, 'M'},
         {"poll-ms", required_argument, NULL, 'L'},
         CR_CLI_COMMON_LONGOPTS,
@@ -96,6 +101,9 @@ int cr_cmd_serve(int argc, char **argv)
         case 'T':
             cfg.tokens_path = optarg;
             break;
+        case 'C':
+            cfg.config = optarg;
+            break;
         case 'M':
             if (!parse_int("--cache-mb", optarg, 0, 65536, &cfg.cache_mb)) {
                 return CR_EXIT_USAGE;
@@ -117,6 +125,9 @@ int cr_cmd_serve(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "crossriver serve: unexpected argument '%s'\n", argv[optind]);
         return CR_EXIT_USAGE;
+    }
+    if (cfg.config == NULL && access("crossriver.json", R_OK) == 0) {
+        cfg.config = "crossriver.json";
     }
     cfg.store_path = common.store_path;
     cfg.layers_dir = common.layers_dir;

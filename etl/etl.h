@@ -102,6 +102,10 @@ typedef struct {
     size_t n_constants;            /* entries in constants */
     int header_row;                /* spreadsheets: the header's row (1-based), 0 to find it */
     FILE *rejects_csv;             /* if not NULL, rejects are also written here (caller opens) */
+    const char *party;             /* readings: the sampling party when the file has no column
+                                      for it (upstream, downstream, joint), or NULL */
+    const char *method;            /* readings: "manual" (NULL) or "automatic" when the file has
+                                      no 监测方式 column */
     cr_progress_fn progress;       /* may be NULL */
     void *progress_user;           /* passed to progress */
 } cr_ingest_options;
@@ -144,7 +148,10 @@ typedef struct {
         char code[32]; /* reject reason code, e.g. "required" */
         int64_t count; /* rows rejected for it */
     } reasons[CR_INGEST_MAX_REASONS];
-    size_t n_reasons; /* entries used in reasons */
+    size_t n_reasons;       /* entries used in reasons */
+    int64_t values_stored;  /* readings: values in the stored rows (inserted, updated and
+                               unchanged count values there) */
+    int64_t series_touched; /* readings: series whose aggregates were rebuilt */
 } cr_ingest_result;
 
 #define CR_INGEST_MAX_CHANGES 10000
@@ -174,6 +181,17 @@ extern const double CR_REGION_TAIHU[4];
  * Not thread-safe for one store. */
 cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const char *path,
                              const cr_ingest_options *opt, cr_ingest_result *result, cr_error *err);
+
+typedef struct cr_standards cr_standards;
+/* Import one readings file (wide or long, CSV or XLSX) as one batch of layer "readings":
+ * every row is stored whole or rejected with its reasons; values already stored by another
+ * batch are left alone when equal and versioned when corrected; the day/month aggregates of
+ * the series it touched are rebuilt in the same transaction. Uses opt's encoding,
+ * source_layer, maps (--field CODE=COLUMN, ignore=COLUMN), party, valid_from, dry_run, force,
+ * rejects_csv and progress. */
+cr_status cr_etl_ingest_readings(cr_store *store, const cr_standards *std, const char *path,
+                                 const cr_ingest_options *opt, cr_ingest_result *result,
+                                 cr_error *err);
 
 typedef struct {
     int64_t batch_id; /* the revert batch */

@@ -20,6 +20,7 @@ typedef struct {
     json_t *fs;                /* the features in scope */
     json_t *ids;               /* the batches they came from */
     json_t *tiles;             /* the tiles in the package */
+    json_t *readings;          /* section_id → its readings' summary and chart */
     payloads ps;
 } package;
 
@@ -68,6 +69,18 @@ static cr_status add_data(package *p, cr_error *err)
     return cr_ev_case_tiles(p->cx->store, p->fs, p->trace_geo, &p->ps, p->tiles, err);
 }
 
+/* The readings of the sections in scope, as known at the as-of time, with their batches. */
+static cr_status add_readings(package *p, cr_error *err)
+{
+    cr_strbuf csv = {0};
+    cr_status rc = cr_ev_readings(p->cx->store, p->fs, p->c->as_of, p->ids, &csv, p->readings, err);
+    if (rc == CR_OK && json_object_size(p->readings) > 0) {
+        cr_ev_add(&p->ps, "data/readings.csv", csv.data, csv.len);
+    }
+    cr_strbuf_cleanup(&csv);
+    return rc;
+}
+
 /* The boundary line (a boundary case) and the GeoPackage of everything. */
 static cr_status add_boundary_and_gpkg(package *p, cr_error *err)
 {
@@ -109,7 +122,7 @@ static void add_case_and_report(package *p)
         cr_strbuf svg = {0}, html = {0};
         cr_ev_map_svg(db, p->fs, p->trace_geo, box, &svg);
         cr_ev_add(&p->ps, "data/map.svg", svg.data, svg.len);
-        cr_ev_report_html(cj, p->fs, p->trace, svg.data, &html);
+        cr_ev_report_html(cj, p->fs, p->trace, svg.data, p->readings, &html);
         cr_ev_add(&p->ps, "data/report.html", html.data, html.len);
         cr_strbuf_cleanup(&svg);
         cr_strbuf_cleanup(&html);
@@ -180,10 +193,12 @@ cr_status cr_evidence_export(const cr_trace_context *cx, const cr_evidence_case 
     if (rc != CR_OK) {
         return rc;
     }
-    package p = {cx, c, zip_path, NULL, NULL, json_array(), json_object(), json_array(), {0}};
+    package p = {
+        cx, c, zip_path, NULL, NULL, json_array(), json_object(), json_array(), json_object(), {0}};
     rc = cr_store_as_of_begin(store, c->as_of, err);
     rc = rc == CR_OK ? find_case(&p, err) : rc;
     rc = rc == CR_OK ? add_data(&p, err) : rc;
+    rc = rc == CR_OK ? add_readings(&p, err) : rc;
     rc = rc == CR_OK ? add_boundary_and_gpkg(&p, err) : rc;
     if (rc == CR_OK) {
         add_case_and_report(&p);
@@ -195,6 +210,7 @@ cr_status cr_evidence_export(const cr_trace_context *cx, const cr_evidence_case 
     }
     free(p.ps.items);
     json_decref(p.tiles);
+    json_decref(p.readings);
     cr_store_as_of_end(store);
     rc = rc == CR_OK ? cr_sha256_file(zip_path, sha_out, err) : rc;
     if (rc == CR_OK && audit_by) {

@@ -40,9 +40,15 @@ cr_status cr_ev_case_tiles(cr_store *store, const json_t *fs, const json_t *trac
                            json_t *tiles_json, cr_error *err);
 void cr_ev_map_svg(sqlite3 *db, const json_t *fs, const json_t *trace_geo, const double in[4],
                    cr_strbuf *b);
+/* evidence_readings.c: the readings of the sections in fs known at as_of (a year before it),
+ * as CSV rows with batch and source row into csv (its header first), their batches into ids,
+ * and per section {name, target, readings, indicators: {code: {n, first, last, max, max_at}},
+ * chart (SVG)} into out. Nothing when the store holds no readings. */
+cr_status cr_ev_readings(cr_store *store, const json_t *fs, const char *as_of, json_t *ids,
+                         cr_strbuf *csv, json_t *out, cr_error *err);
 /* evidence_report.c */
 void cr_ev_report_html(const json_t *cj, const json_t *fs, const json_t *trace, const char *svg,
-                       cr_strbuf *b);
+                       const json_t *readings, cr_strbuf *b);
 /* evidence_gpkg.c */
 cr_status cr_ev_write_gpkg(const char *path, const json_t *fs, const json_t *trace_geo,
                            const json_t *boundary, const char *as_of, cr_error *err);

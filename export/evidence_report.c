@@ -119,8 +119,58 @@ static void report_sources(const json_t *cj, cr_strbuf *b)
     cr_strbuf_puts(b, "</table>\n");
 }
 
+/* The readings of the sections in the case: per section what was measured and its chart. */
+static void report_readings(const json_t *readings, cr_strbuf *b)
+{
+    cr_strbuf_puts(b, "<h2>断面 Section readings</h2>");
+    if (json_object_size(readings) == 0) {
+        cr_strbuf_puts(b, "<p>The store held no readings of the sections in scope at the as-of "
+                          "time; the sections are in features.csv.</p>\n");
+        return;
+    }
+    cr_strbuf_puts(b, "<p>Every reading of the year before the as-of time, as it was known then "
+                      "(a later correction is left out), is in readings.csv with its batch, "
+                      "source row and file SHA-256. Times are China Standard Time.</p>\n");
+    const char *id;
+    json_t *sec;
+    json_object_foreach((json_t *)readings, id, sec)
+    {
+        cr_strbuf_puts(b, "<h3>");
+        cr_xml_append(b, id);
+        cr_strbuf_puts(b, " ");
+        cr_xml_append(b, str(sec, "name"));
+        cr_strbuf_printf(b, " · 目标 target %s · %lld readings</h3><table><tr>", str(sec, "target"),
+                         (long long)json_integer_value(json_object_get(sec, "readings")));
+        const char *head[] = {"indicator", "n", "first", "last", "max", "max at"};
+        for (int h = 0; h < 6; h++) {
+            cr_html_cell(b, "th", head[h]);
+        }
+        cr_strbuf_puts(b, "</tr>");
+        const char *code;
+        json_t *x;
+        json_object_foreach(json_object_get(sec, "indicators"), code, x)
+        {
+            char n[24], mx[48];
+            snprintf(n, sizeof n, "%lld", (long long)json_integer_value(json_object_get(x, "n")));
+            snprintf(mx, sizeof mx, "%.4g %s", json_number_value(json_object_get(x, "max")),
+                     str(x, "unit"));
+            cr_strbuf_puts(b, "<tr>");
+            cr_html_cell(b, "td", code);
+            cr_html_cell(b, "td", n);
+            cr_html_cell(b, "td", str(x, "first"));
+            cr_html_cell(b, "td", str(x, "last"));
+            cr_html_cell(b, "td", mx);
+            cr_html_cell(b, "td", str(x, "max_at"));
+            cr_strbuf_puts(b, "</tr>");
+        }
+        cr_strbuf_puts(b, "</table>\n");
+        cr_strbuf_puts(b, str(sec, "chart")); /* SVG made by evidence_readings.c, escaped there */
+        cr_strbuf_puts(b, "\n");
+    }
+}
+
 void cr_ev_report_html(const json_t *cj, const json_t *fs, const json_t *trace, const char *svg,
-                       cr_strbuf *b)
+                       const json_t *readings, cr_strbuf *b)
 {
     cr_html_begin(b, "证据包 Evidence package",
                   "body{font:12px sans-serif;margin:16px}table{border-collapse:collapse;margin:8px "
@@ -132,8 +182,7 @@ void cr_ev_report_html(const json_t *cj, const json_t *fs, const json_t *trace, 
     } else {
         report_boundary_outfalls(fs, b);
     }
-    cr_strbuf_puts(b, "<h2>断面 Section readings</h2><p>The store holds no section readings; the "
-                      "sections in scope are in features.csv.</p>\n");
+    report_readings(readings, b);
     report_sources(cj, b);
     cr_html_end(b);
 }

@@ -178,6 +178,10 @@ static int dispatch(server_state *s, struct MHD_Connection *c, const cr_route *r
                 !cr_access_layer(req->access, "contacts"))) {
         error_answer(res, &status, req->access ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED,
                      "this needs a bearer token that opens every layer in every jurisdiction");
+    } else if ((route->flags & CR_ROUTE_TOKEN) && req->access == NULL) {
+        error_answer(res, &status, MHD_HTTP_UNAUTHORIZED,
+                     "this needs a bearer token (Authorization: Bearer …); the change is "
+                     "recorded under its name");
     } else if (route->fn(s, w, req, res, &err) != CR_OK) {
         error_answer(res, &status, cr_http_status(err.code ? err.code : CR_EIO), err.msg);
     } else if ((route->flags & CR_ROUTE_ETAG) && etag_matches(req->if_none_match, res->etag)) {

@@ -105,18 +105,25 @@ cr_status cr_res_web(server_state *s, worker *w, const request *req, response *r
     return send_file(res, s->cfg->web_dir, name, type, err);
 }
 
-/* GET /vendor/maplibre-gl.{js,css}: MapLibre GL JS from the npm package, nothing else. */
+/* GET /vendor/maplibre-gl.{js,css} and /vendor/uPlot.{iife.min.js,min.css}: MapLibre GL JS
+ * and the uPlot chart library from their npm packages (uPlot's dist/ lies beside MapLibre's
+ * in node_modules), nothing else. */
 cr_status cr_res_vendor(server_state *s, worker *w, const request *req, response *res,
                         cr_error *err)
 {
     (void)w;
     const char *name = req->path + strlen("/vendor/");
-    if (strcmp(name, "maplibre-gl.js") != 0 && strcmp(name, "maplibre-gl.css") != 0) {
+    int maplibre = strcmp(name, "maplibre-gl.js") == 0 || strcmp(name, "maplibre-gl.css") == 0;
+    int uplot = strcmp(name, "uPlot.iife.min.js") == 0 || strcmp(name, "uPlot.min.css") == 0;
+    if (!maplibre && !uplot) {
         return cr_error_set(err, CR_ENOTFOUND, "no such resource");
     }
-    if (send_file(res, s->cfg->vendor_dir, name, web_type(name), err) != CR_OK) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s%s", s->cfg->vendor_dir, uplot ? "/../../uplot/dist" : "");
+    if (send_file(res, dir, name, web_type(name), err) != CR_OK) {
         return cr_error_set(err, CR_ENOTFOUND,
-                            "MapLibre GL JS is not installed: run `npm ci` in the source tree");
+                            "%s is not installed: run `npm ci` in the source tree",
+                            uplot ? "uPlot" : "MapLibre GL JS");
     }
     return CR_OK;
 }

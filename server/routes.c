@@ -6,6 +6,9 @@
 static const char *const NONE[] = {NULL};
 static const char *const TILE_PARAMS[] = {"layers", NULL};
 static const char *const SEARCH_PARAMS[] = {"q", "limit", NULL};
+static const char *const READINGS_PARAMS[] = {"indicator", "from", "to", "step", "format", NULL};
+static const char *const QUALITY_PARAMS[] = {"period", NULL};
+static const char *const ALARM_PARAMS[] = {"state", "section", "detail", NULL};
 static const char *const PATROL_PARAMS[] = {"river",     "preset",   "reaches", "date",
                                             "mode",      "from",     "to",      "speed_kmh",
                                             "dwell_min", "radius_m", "format",  NULL};
@@ -20,6 +23,12 @@ const cr_route CR_ROUTES[] = {
     {"GET", "/tiles.json", cr_res_tilejson, 0, NONE, NULL},
     {"GET", "/api/features/", cr_res_feature, CR_ROUTE_PREFIX, NONE, NULL},
     {"GET", "/api/search", cr_res_search, 0, SEARCH_PARAMS, NULL},
+    {"GET", "/api/sections/", cr_res_section, CR_ROUTE_PREFIX, READINGS_PARAMS,
+     "readings take indicator, from, to, step=raw|day|month, format=json|csv"},
+    {"GET", "/api/quality", cr_res_quality, 0, QUALITY_PARAMS, NULL},
+    {"GET", "/api/alarms", cr_res_alarms, 0, ALARM_PARAMS, NULL},
+    {"GET", "/api/alarms/", cr_res_alarm, CR_ROUTE_PREFIX, NONE, NULL},
+    {"POST", "/api/alarms/", cr_res_alarm_review, CR_ROUTE_PREFIX | CR_ROUTE_TOKEN, NONE, NULL},
     {"GET", "/metrics", cr_res_metrics, 0, NONE, NULL},
     {"GET", "/styles/", cr_res_style, CR_ROUTE_PREFIX | CR_ROUTE_NO_STORE, NONE, NULL},
     {"GET", "/", cr_res_index, CR_ROUTE_NO_STORE, NONE, NULL},

@@ -22,6 +22,7 @@ typedef struct {
     const char *tokens_path; /* bearer tokens for restricted data (docs/operations.md), or NULL */
     int cache_mb;            /* tile cache bound in MiB; 0: no cache */
     int poll_ms;             /* how often to look for store changes; <= 0: 1000 */
+    const char *config;      /* deployment config (alarm rules), or NULL */
 } cr_server_config;
 
 /* The default directories (borrowed: the environment's string or a static one). */

@@ -18,7 +18,7 @@
 /* ---- metrics (/metrics): updated by every worker, lock-free ---------------------------- */
 
 #define CR_N_BUCKETS  9
-#define CR_MAX_ROUTES 16
+#define CR_MAX_ROUTES 32
 typedef struct {
     atomic_uint_fast64_t requests[CR_MAX_ROUTES + 1][5]; /* route (last: none) × 1xx…5xx */
     atomic_uint_fast64_t bucket[CR_N_BUCKETS];           /* non-cumulative here */
@@ -45,8 +45,11 @@ typedef struct {
     int refs; /* under server_state.snap_lock */
     uint64_t id;
     cr_layer_set *set;
-    cr_access_list *tokens; /* NULL: no token file */
-    network *net;           /* shared with the next snapshot when only the config changed */
+    cr_access_list *tokens;    /* NULL: no token file */
+    network *net;              /* shared with the next snapshot when only the config changed */
+    cr_standards *std;         /* indicators and class limits (standards/) */
+    json_t *relevance;         /* standards/source_relevance.json, for alarm candidates */
+    cr_wq_alarm_config alarms; /* the deployment config's "alarms" */
 } snapshot;
 
 typedef struct {
@@ -125,6 +128,7 @@ enum {
     CR_ROUTE_TILE_METRICS = 8, /* counted in the tile metrics */
     CR_ROUTE_FULL_TOKEN = 16,  /* a token that opens every layer in every jurisdiction */
     CR_ROUTE_ANY_PARAMS = 32,  /* the handler's own parser checks the parameters */
+    CR_ROUTE_TOKEN = 64,       /* any valid bearer token (the write is audited under its name) */
 };
 
 typedef struct {
@@ -164,5 +168,10 @@ cr_status cr_res_style(server_state *, worker *, const request *, response *, cr
 cr_status cr_res_index(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_web(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_vendor(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_section(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_quality(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_alarms(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_alarm(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_alarm_review(server_state *, worker *, const request *, response *, cr_error *);
 
 #endif

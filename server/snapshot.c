@@ -34,6 +34,8 @@ void cr_srv_snapshot_release(server_state *s, snapshot *p)
     if (last) {
         cr_access_list_free(p->tokens);
         cr_layer_set_free(p->set);
+        cr_standards_free(p->std);
+        json_decref(p->relevance);
         free(p);
     }
 }
@@ -123,6 +125,18 @@ static cr_status load_snapshot(server_state *s, network *share, snapshot **out, 
     if (rc == CR_OK && cfg->tokens_path) {
         rc = cr_access_load(cfg->tokens_path, &p->tokens, err);
     }
+    if (rc == CR_OK) {
+        rc = cr_standards_load(NULL, &p->std, err);
+    }
+    if (rc == CR_OK &&
+        (p->relevance = cr_standards_file(NULL, "source_relevance.json", err)) == NULL) {
+        rc = err->code;
+    }
+    if (rc == CR_OK) {
+        json_t *conf = cfg->config ? json_load_file(cfg->config, 0, NULL) : NULL;
+        rc = cr_wq_alarm_config_load(json_object_get(conf, "alarms"), &p->alarms, err);
+        json_decref(conf);
+    }
     if (rc == CR_OK && share == NULL) {
         network *net = p->net = cr_xcalloc(1, sizeof *net);
         net->refs = 1;
@@ -144,6 +158,8 @@ static cr_status load_snapshot(server_state *s, network *share, snapshot **out, 
         }
         cr_access_list_free(p->tokens);
         cr_layer_set_free(p->set);
+        cr_standards_free(p->std);
+        json_decref(p->relevance);
         free(p);
         return rc;
     }

@@ -204,6 +204,21 @@ static int accumulated_name(const char *name)
     return 1;
 }
 
+/* "status.KEY": a value another stage keeps per feature in feature_status (a section's
+ * latest water-quality class), identifier characters only. */
+static int status_name(const char *name)
+{
+    if (name == NULL || strncmp(name, "status.", 7) != 0 || name[7] == '\0') {
+        return 0;
+    }
+    for (const char *p = name + 7; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The "tile" settings (read by the tiler, the server and the generaliser): known keys with
  * the right types, attributes that are fields, generalisation only for polygons. */
 static cr_status check_tile(const char *path, const cr_layer_def *d, const json_t *tile,
@@ -248,6 +263,9 @@ static cr_status check_tile(const char *path, const cr_layer_def *d, const json_
     {
         if (cr_layer_is_network(d) && accumulated_name(json_string_value(v))) {
             continue; /* a total of `crossriver accumulate` (reach_accumulations) */
+        }
+        if (status_name(json_string_value(v))) {
+            continue; /* a status kept in feature_status */
         }
         if (cr_layer_def_field_index(d, json_string_value(v)) < 0) {
             return cr_error_set(err, CR_EINVAL, "%s: tile.attributes[%zu]: no field '%s'", path, i,

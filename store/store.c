@@ -104,7 +104,9 @@ static const char *BASE_SCHEMA =
     "CREATE INDEX IF NOT EXISTS tile_changes_generation ON tile_changes(generation);"
     "CREATE TABLE IF NOT EXISTS reach_accumulations (field TEXT NOT NULL,"
     " reach_fid INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (field, reach_fid))"
-    " WITHOUT ROWID;";
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS feature_status (layer TEXT NOT NULL, source_id TEXT NOT NULL,"
+    " key TEXT NOT NULL, value TEXT, PRIMARY KEY (layer, source_id, key)) WITHOUT ROWID;";
 
 /* Columns of import_batches added after the first schema (ALTER TABLE on older stores). */
 static const cr_derived_column BATCH_COLUMNS[] = {

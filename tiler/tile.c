@@ -732,6 +732,16 @@ static void plan_columns(layer_plan *p, cr_strbuf *cols_sql)
                              an + 12);
             continue;
         }
+        if (an && strncmp(an, "status.", 7) == 0 && p->n_cols < 64) {
+            /* a status another stage keeps per feature (names checked by the definition) */
+            p->acc_name[p->n_cols] = an + 7;
+            p->cols[p->n_cols++] = -2;
+            cr_strbuf_printf(cols_sql,
+                             ", (SELECT value FROM feature_status WHERE layer = '%s' AND"
+                             " source_id = c.source_id AND key = '%s')",
+                             d->name, an + 7);
+            continue;
+        }
         int fi = cr_layer_def_field_index(d, an);
         if (fi < 0 || p->n_cols == 64 || (d->fields[fi].restricted && !p->opened)) {
             continue;
@@ -869,6 +879,12 @@ static int write_attributes(cr_mvt_layer *l, sqlite3_stmt *st, const layer_plan 
     for (size_t c = 0; c < p->n_cols; c++) {
         int col = (int)c + 3;
         int type = sqlite3_column_type(st, col);
+        if (p->cols[c] == -2) {
+            if (type != SQLITE_NULL) {
+                cr_mvt_attr_string(l, p->acc_name[c], (const char *)sqlite3_column_text(st, col));
+            }
+            continue;
+        }
         if (p->cols[c] < 0) {
             if (type != SQLITE_NULL) {
                 cr_mvt_attr_double(l, p->acc_name[c], sqlite3_column_double(st, col));

@@ -1,7 +1,7 @@
 // The web map: MapLibre GL (served from /vendor, no network beyond this server), the zone
 // style, layer switcher and legend, popups with the join results, search, a date filter for
 // hyacinth reports, and the trace tool with its notification list and CSV download.
-import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery } from './lib.mjs';
+import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData } from './lib.mjs';
 
 const $ = (id) => document.getElementById(id);
 const status = (msg) => { $('status').textContent = msg || ''; };
@@ -51,9 +51,10 @@ map.on('click', async (e) => {
   if (tracing) return runTrace(e.lngLat);
   const hits = map.queryRenderedFeatures(e.point, { layers: clickable });
   if (!hits.length) return;
-  const f = hits[0];
+  const f = hits.find((h) => h.sourceLayer === 'monitoring_sections') ?? hits[0]; // a section first
   const layer = f.sourceLayer;
   const id = f.properties[idField[layer]];
+  if (layer === 'monitoring_sections' && id !== undefined) showSection(id);
   const popup = new maplibregl.Popup({ maxWidth: '360px' }).setLngLat(e.lngLat)
     .setHTML(`<b>${esc(layer)}</b> ${esc(id)}<br>${esc(f.properties.name ?? '')}`).addTo(map);
   if (id === undefined) return;
@@ -164,3 +165,70 @@ $('patrol-btn').addEventListener('click', async () => {
     map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 0 });
   } catch (err) { status(err.message); }
 });
+
+// water quality: a section's series in a uPlot chart with its target line, and the open alarms
+let chart = null;
+let current = null; // { id, doc }
+let wanted = null; // the indicator an alarm asks for
+const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b'];
+
+function drawChart() {
+  if (!current) return;
+  const code = $('wq-indicator').value;
+  const cd = chartData(current.doc, code);
+  if (chart) { chart.destroy(); chart = null; }
+  $('wq-chart').innerHTML = '';
+  if (cd.data[0].length === 0) { $('wq-chart').textContent = '无数据 no readings'; return; }
+  const series = [{}].concat(cd.labels.map((label, i) => {
+    const target = cd.hasTarget && i === cd.labels.length - 1;
+    const n = cd.data[i + 1].filter((v) => v !== null).length;
+    return { label, stroke: target ? '#b00020' : palette[i % palette.length], width: target ? 1.5 : 1.2,
+      dash: target ? [6, 4] : undefined, spanGaps: true, points: { show: n < 60 } };
+  }));
+  chart = new uPlot({ width: 330, height: 200, title: `${current.doc.name} · ${cd.name} (${cd.unit})`,
+    scales: { x: { time: true } }, series, axes: [{}, { size: 50 }] }, cd.data, $('wq-chart'));
+  window.crossriverChart = chart;
+}
+
+async function showSection(id) {
+  try {
+    const step = $('wq-step').value;
+    const q = new URLSearchParams({ step });
+    if (step === 'raw') { q.set('from', '2025-07-01'); q.set('to', '2025-09-30'); }
+    const doc = await getJson(`/api/sections/${encodeURIComponent(id)}/readings?` + q);
+    current = { id, doc };
+    const codes = [...new Set(doc.series.map((s) => s.indicator))];
+    const names = Object.fromEntries(doc.series.map((s) => [s.indicator, s.name]));
+    const ask = wanted ?? $('wq-indicator').value;
+    wanted = null;
+    const keep = codes.includes(ask) ? ask : (codes.includes('nh3n') ? 'nh3n' : codes[0]);
+    $('wq-indicator').innerHTML = codes.map((c) => `<option value="${esc(c)}">${esc(names[c])}</option>`).join('');
+    if (keep) $('wq-indicator').value = keep;
+    $('wq-section').innerHTML = `<b>${esc(doc.name)}</b> ${esc(id)} · 目标 target ${esc(doc.target ?? '—')}`;
+    document.getElementById('quality').open = true;
+    drawChart();
+  } catch (err) { status(err.message); }
+}
+$('wq-indicator').addEventListener('change', drawChart);
+$('wq-step').addEventListener('change', () => current && showSection(current.id));
+
+const RULES = { target_missed: '未达目标', class_worse: '类别变差', sudden_change: '突变', repeated: '多次异常', silent: '断传' };
+async function loadAlarms() {
+  try {
+    const r = await getJson('/api/alarms?state=open');
+    $('alarms').innerHTML = r.alarms.length ? r.alarms.slice(0, 100).map((a, i) =>
+      `<li data-i="${i}"><span class="rule">${esc(RULES[a.rule] ?? a.rule)}</span> ${esc(a.start ?? '')}<br>${esc(a.message)}</li>`).join('')
+      : '<li>无 none</li>';
+    $('alarms').onclick = (ev) => {
+      const li = ev.target.closest('li');
+      const a = li && r.alarms[li.dataset.i];
+      if (!a) return;
+      wanted = a.indicator;
+      showSection(a.section_id);
+      const f = map.querySourceFeatures('crossriver', { sourceLayer: 'monitoring_sections' })
+        .find((x) => x.properties.section_id === a.section_id);
+      if (f) map.flyTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 12) });
+    };
+  } catch (err) { $('alarms').innerHTML = `<li>${esc(err.message)}</li>`; }
+}
+loadAlarms();

@@ -83,3 +83,33 @@ export function patrolQuery({ target, date, mode, format }) {
   p.set('format', format || 'geojson');
   return '/api/patrol?' + p.toString();
 }
+
+// The customary colours of the GB 3838-2002 classes (as the national water-quality reports draw
+// them), and the class of a section's tile attribute.
+export const CLASS_COLOURS = { I: '#ccffff', II: '#00ccff', III: '#00ff00', IV: '#ffff00', V: '#ff9b00', '劣V': '#ff0000' };
+
+// uPlot data from a /api/sections/{id}/readings answer for one indicator: x in seconds (the
+// times as CST wall-clock, shown as written), one y array per series (parties and methods
+// apart), and the target-class limit as a constant line where the section has one.
+export function chartData(doc, indicator) {
+  const series = (doc.series || []).filter((s) => s.indicator === indicator);
+  const times = new Set();
+  for (const s of series) for (const p of s.points) times.add(p[0]);
+  const xs = [...times].sort();
+  const index = new Map(xs.map((t, i) => [t, i]));
+  const toSec = (t) => Date.parse(t.length === 7 ? t + '-01T00:00:00Z' : t.length === 10 ? t + 'T00:00:00Z' : t + 'Z') / 1000;
+  const data = [xs.map(toSec)];
+  const labels = [];
+  for (const s of series) {
+    const y = new Array(xs.length).fill(null);
+    for (const p of s.points) y[index.get(p[0])] = p[1];
+    data.push(y);
+    labels.push([s.method, s.party].filter(Boolean).join(' ') || 'readings');
+  }
+  const limit = series.find((s) => typeof s.target_limit === 'number');
+  if (limit) {
+    data.push(xs.map(() => limit.target_limit));
+    labels.push(`target ${doc.target} (${limit.target_limit_kind === 'min' ? '≥' : '≤'} ${limit.target_limit})`);
+  }
+  return { data, labels, unit: series[0]?.unit ?? '', name: series[0]?.name ?? indicator, hasTarget: !!limit };
+}

@@ -438,16 +438,32 @@ SECTIONS = [
     ("SEC-YD-01", "元荡湖心", "元荡", "联合监测", "江苏-上海", "III", "", "", 120.870, 31.086),
     ("SEC-TPH-PW", "太浦河平望", "太浦河", "省控", "", "II", "", "", 120.660, 30.991),
 ]
+# the joint monitoring section table (联合监测断面信息表): method, frequency, indicators, who
+AUTO_STATIONS = {"SEC-TPH-LLD", "SEC-TPH-JZ", "SEC-TPH-KJ", "SEC-TPH-PW"}
+LAKE_SECTIONS = {"SEC-DSH-C", "SEC-YD-01"}
+RESPONSIBLE = {'SEC-TPH-LLD': '苏州市吴江生态环境局', 'SEC-TPH-JZ': '青浦生态环境局', 'SEC-TPH-KJ': '苏州市吴江生态环境局', 'SEC-FH-DQ': '嘉兴市嘉善生态环境局', 'SEC-HQT-DS': '嘉兴市嘉善生态环境局', 'SEC-JSG-ZZ': '苏州市吴江生态环境局', 'SEC-DSH-C': '青浦生态环境局', 'SEC-LLG-01': '青浦生态环境局', 'SEC-DCH-WJJ': '苏州市吴江生态环境局', 'SEC-LXT-01': '嘉兴市桐乡生态环境局', 'SEC-YD-01': '苏州市吴江生态环境局', 'SEC-TPH-PW': '苏州市吴江生态环境局'}
+
+
+def section_table_columns(sid, kind):
+    auto = sid in AUTO_STATIONS
+    indicators = ("水温、pH、溶解氧、高锰酸盐指数、化学需氧量、五日生化需氧量、氨氮、总磷、总氮、石油类"
+                  + ("、叶绿素a" if sid in LAKE_SECTIONS else ""))
+    parties = "上游、下游" if kind == "跨界" else ("联合" if kind == "联合监测" else "")
+    return ["湖库" if sid in LAKE_SECTIONS else "河流", "手工+自动" if auto else "手工",
+            "自动每4小时；手工每月1次" if auto else "每月1次", indicators, RESPONSIBLE[sid], parties]
+
+
 import subprocess as sp
 with open(f"{OUT}/monitoring_sections_gk40.csv", "w", encoding="utf-8", newline="") as f:
     wr = csv.writer(f)
     wr.writerow(["断面编码", "断面名称", "所在河流", "断面类型", "交界", "水质目标", "上游行政区",
-                 "下游行政区", "X坐标", "Y坐标"])
+                 "下游行政区", "X坐标", "Y坐标", "水体类型", "监测方式", "监测频次", "监测指标",
+                 "责任单位", "采样方"])
     for s in SECTIONS:
         out = sp.run(["cs2cs", "-f", "%.3f", "EPSG:4326", "EPSG:4528"], input=f"{s[9]} {s[8]}\n",
                      capture_output=True, text=True, check=True).stdout.split()
         north, east = out[0], out[1]
-        wr.writerow(list(s[:8]) + [north, east])
+        wr.writerow(list(s[:8]) + [north, east] + section_table_columns(s[0], s[3]))
 
 # ---- gates: GeoPackage -------------------------------------------------------------------
 GATES = [

@@ -1534,6 +1534,136 @@ static void test_sigterm_stops_cleanly(void **state)
 
 /* Every route of the route table has a section in docs/http-api.md (tippecanoe's man-page
  * check): a "## " heading naming its method and path (a prefix route with what follows). */
+/* Water quality over HTTP: a section's readings (raw, by day, as CSV), every section's class,
+ * the alarms with the 2025-08-12 ammonia spike at 康家村 traced to the named outfall, and the
+ * review of an alarm only with a token, recorded in the audit log. */
+static void test_water_quality_over_http(void **state)
+{
+    (void)state;
+    http_reply r;
+    json_t *j = http_json("/api/sections/SEC-TPH-KJ/readings?indicator=nh3n&from=2025-08-12"
+                          "&to=2025-08-12&step=raw",
+                          200, &r);
+    free(r.body);
+    json_t *ser = json_object_get(j, "series");
+    double peak = 0;
+    size_t i, k;
+    json_t *x, *pt;
+    json_array_foreach(ser, i, x)
+    {
+        json_array_foreach(json_object_get(x, "points"), k, pt)
+        {
+            peak = fmax(peak, json_number_value(json_array_get(pt, 1)));
+        }
+    }
+    assert_true(peak > 2.0); /* the spike, as generated */
+    json_decref(j);
+    /* daily means against the raw values of one day, averaged here */
+    j = http_json("/api/sections/SEC-TPH-KJ/readings?indicator=nh3n&from=2025-03-03&to=2025-03-03"
+                  "&step=raw",
+                  200, &r);
+    free(r.body);
+    double sum = 0;
+    int n = 0;
+    json_array_foreach(json_object_get(j, "series"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "method")), "automatic") != 0) {
+            continue;
+        }
+        json_array_foreach(json_object_get(x, "points"), k, pt)
+        {
+            sum += json_number_value(json_array_get(pt, 1));
+            n++;
+        }
+    }
+    json_decref(j);
+    assert_int_equal(n, 6);
+    j = http_json("/api/sections/SEC-TPH-KJ/readings?indicator=nh3n&from=2025-03-03&to=2025-03-03"
+                  "&step=day",
+                  200, &r);
+    free(r.body);
+    int found = 0;
+    json_array_foreach(json_object_get(j, "series"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "method")), "automatic") == 0) {
+            pt = json_array_get(json_object_get(x, "points"), 0);
+            assert_true(fabs(json_number_value(json_array_get(pt, 1)) - sum / n) < 1e-9);
+            assert_int_equal(json_integer_value(json_array_get(pt, 2)), 6);
+            found = 1;
+        }
+    }
+    assert_true(found);
+    json_decref(j);
+    assert_true(http("GET", "/api/sections/SEC-TPH-KJ/readings?step=month&format=csv", &r));
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "\xEF\xBB\xBF\"section_id\"", 15);
+    free(r.body);
+    expect_error("GET", "/api/sections/SEC-TPH-KJ/readings?step=week", 400, "step");
+    expect_error("GET", "/api/sections/NOPE/readings", 404, "NOPE");
+    /* every section's class in a period */
+    j = http_json("/api/quality?period=2025-07", 200, &r);
+    free(r.body);
+    assert_int_equal(json_array_size(json_object_get(j, "sections")), 12);
+    json_decref(j);
+    expect_error("GET", "/api/quality?period=July", 400, "period");
+    /* the alarms: the spike at 康家村, its upstream candidates led by the named outfall */
+    j = http_json("/api/alarms?section=SEC-TPH-KJ&detail=1", 200, &r);
+    free(r.body);
+    int64_t spike = 0;
+    json_array_foreach(json_object_get(j, "alarms"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "rule")), "sudden_change") == 0 &&
+            strcmp(json_string_value(json_object_get(x, "indicator")), "nh3n") == 0) {
+            spike = json_integer_value(json_object_get(x, "alarm_id"));
+            json_t *c = json_object_get(json_object_get(x, "upstream"), "candidates");
+            assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "id")),
+                                "WJ-TPH-0007");
+            json_t *next = json_object_get(json_object_get(x, "downstream"), "reaches_next");
+            int jz = 0;
+            json_array_foreach(next, k, pt)
+            {
+                jz |= strcmp(json_string_value(json_object_get(pt, "id")), "SEC-TPH-JZ") == 0;
+            }
+            assert_true(jz); /* the next station downstream, with its arrival */
+        }
+    }
+    json_decref(j);
+    assert_true(spike > 0);
+    /* review: a token is needed, the step is audited */
+    char target[64];
+    snprintf(target, sizeof target, "/api/alarms/%lld/review", (long long)spike);
+    assert_true(http_hb("POST", target, "", "{\"to\": \"reviewed\"}", &r));
+    assert_int_equal(r.status, 401);
+    free(r.body);
+    assert_true(
+        http_hb("POST", target, "Authorization: Bearer tok-qp\r\n", "{\"to\": \"closed\"}", &r));
+    assert_int_equal(r.status, 400); /* open cannot be closed */
+    free(r.body);
+    assert_true(http_hb("POST", target, "Authorization: Bearer tok-qp\r\n",
+                        "{\"to\": \"reviewed\", \"who\": \"值班员\", \"note\": \"曲线核对\"}", &r));
+    assert_int_equal(r.status, 200);
+    j = json_loads(r.body, 0, NULL);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "reviewed");
+    json_t *h = json_array_get(json_object_get(j, "history"), 1);
+    assert_string_equal(json_string_value(json_object_get(h, "who")), "qp / 值班员");
+    json_decref(j);
+    sqlite3 *db;
+    char store[128];
+    snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
+    assert_int_equal(sqlite3_open_v2(store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM audit_log WHERE action ="
+                                        " 'alarm_review' AND who = 'qp / 值班员'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 static void test_every_route_is_documented(void **state)
 {
     (void)state;
@@ -1578,6 +1708,7 @@ int main(void)
         cmocka_unit_test(test_patrol_over_the_samples),
         cmocka_unit_test(test_tokens_open_restricted_data),
         cmocka_unit_test(test_evidence_over_http),
+        cmocka_unit_test(test_water_quality_over_http),
         cmocka_unit_test(test_cache_hits_and_precise_invalidation),
         cmocka_unit_test(test_sighup_reloads_tokens_under_load),
         cmocka_unit_test(test_network_rebuild_is_picked_up),

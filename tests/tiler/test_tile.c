@@ -3,6 +3,7 @@
  * PROJ puts it in EPSG:3857 (within one tile unit), as GDAL's MVT driver reads it; GDAL and
  * the npm decoder agree on every layer's count; zoom ranges, layer subsets, bad requests;
  * byte-identical tiles for the same store. */
+#include "quality/quality.h"
 #include "test_common.h"
 #include "test_store.h"
 #include "tiler/tile.h"
@@ -571,6 +572,56 @@ static void test_restricted_attributes_follow_the_token(void **state)
 }
 
 /* Token files are checked strictly, with the file and entry named. */
+/* Section tiles carry the latest class and whether the target is met, as GDAL reads them,
+ * and the class agrees with `cr_wq_latest_classes` (what crossriver quality --latest says). */
+static void test_sections_carry_their_latest_class(void **state)
+{
+    (void)state;
+    /* 太浦河康家村 (120.880, 31.025) at z12 */
+    int z = 12;
+    double n = 1 << z;
+    int x = (int)((120.880 + 180) / 360 * n);
+    double lat = 31.025 * M_PI / 180;
+    int y = (int)((1 - log(tan(lat) + 1 / cos(lat)) / M_PI) / 2 * n);
+    render(z, x, y, "monitoring_sections", "sections.mvt");
+    GDALDatasetH ds = open_tile("sections.mvt", z, x, y);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "monitoring_sections");
+    assert_non_null(l);
+    char cls[16] = "", met[16] = "";
+    OGRFeatureH f;
+    while ((f = OGR_L_GetNextFeature(l)) != NULL) {
+        if (strcmp(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "section_id")), "SEC-TPH-KJ") ==
+            0) {
+            snprintf(cls, sizeof cls, "%s",
+                     OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "wq_class")));
+            snprintf(met, sizeof met, "%s",
+                     OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "wq_target_met")));
+        }
+        OGR_F_Destroy(f);
+    }
+    GDALClose(ds);
+    cr_standards *std = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_standards_load(NULL, &std, &e), CR_OK);
+    json_t *all = NULL;
+    assert_int_equal(cr_wq_latest_classes(g_store, std, &all, &e), CR_OK);
+    size_t i;
+    json_t *o;
+    int seen = 0;
+    json_array_foreach(all, i, o)
+    {
+        if (strcmp(json_string_value(json_object_get(o, "section_id")), "SEC-TPH-KJ") == 0) {
+            assert_string_equal(cls, json_string_value(json_object_get(o, "class")));
+            assert_string_equal(met, json_is_true(json_object_get(o, "met")) ? "met" : "missed");
+            seen = 1;
+        }
+    }
+    assert_true(seen);
+    assert_true(cls[0] != '\0');
+    json_decref(all);
+    cr_standards_free(std);
+}
+
 static void test_token_file_errors(void **state)
 {
     (void)state;
@@ -633,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_low_zoom_boundaries_are_shared),
         cmocka_unit_test(test_line_levels_keep_endpoints),
         cmocka_unit_test(test_token_file_errors),
+        cmocka_unit_test(test_sections_carry_their_latest_class),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

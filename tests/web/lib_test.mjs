@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery } from '../../web/lib.mjs';
+import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData, CLASS_COLOURS } from '../../web/lib.mjs';
 
 const style = JSON.parse(readFileSync(new URL('../../styles/zone.json', import.meta.url), 'utf8'));
 
@@ -54,4 +54,30 @@ test('patrolQuery: preset or river, date, mode, format; bad input refused', () =
   assert.throws(() => patrolQuery({ target: '', mode: 'boat' }), /river/);
   assert.throws(() => patrolQuery({ target: 'yihe-sanhu', date: '31/10/2025', mode: 'boat' }), /date/);
   assert.throws(() => patrolQuery({ target: 'yihe-sanhu', mode: 'car' }), /boat or foot/);
+});
+
+test('chart data: series by method and party on one time axis, the target as a line', () => {
+  const doc = { name: '太浦河康家村', target: 'II', series: [
+    { indicator: 'nh3n', name: '氨氮', unit: 'mg/L', method: 'manual', party: 'upstream', target_limit: 0.5, target_limit_kind: 'max',
+      points: [['2025-01-11', 0.45, 1, false], ['2025-02-09', 0.38, 1, false]] },
+    { indicator: 'nh3n', name: '氨氮', unit: 'mg/L', method: 'automatic', party: '', target_limit: 0.5, target_limit_kind: 'max',
+      points: [['2025-01-10', 0.33, 6, false], ['2025-01-11', 0.35, 6, false]] },
+    { indicator: 'tp', name: '总磷', unit: 'mg/L', method: 'manual', party: '', points: [['2025-01-11', 0.06, 1, false]] }] };
+  const cd = chartData(doc, 'nh3n');
+  assert.deepEqual(cd.data[0], [Date.parse('2025-01-10T00:00:00Z') / 1000, Date.parse('2025-01-11T00:00:00Z') / 1000,
+    Date.parse('2025-02-09T00:00:00Z') / 1000]);
+  assert.deepEqual(cd.data[1], [null, 0.45, 0.38]);
+  assert.deepEqual(cd.data[2], [0.33, 0.35, null]);
+  assert.deepEqual(cd.data[3], [0.5, 0.5, 0.5]);
+  assert.deepEqual(cd.labels, ['manual upstream', 'automatic', 'target II (≤ 0.5)']);
+  assert.equal(chartData(doc, 'tp').hasTarget, false);
+});
+
+test('class colours: the style colours sections as the national reports do', () => {
+  const sections = style.layers.find((l) => l.id === 'sections');
+  const expr = sections.paint['circle-color'];
+  assert.deepEqual(expr[1], ['get', 'wq_class']);
+  for (const [cls, colour] of Object.entries(CLASS_COLOURS)) {
+    assert.equal(expr[expr.indexOf(cls) + 1], colour, cls);
+  }
 });

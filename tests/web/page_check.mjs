@@ -5,7 +5,8 @@
 // River in Wujiang, highlights the trace and lists Wujiang, Jiashan, Qingpu and Songjiang to
 // notify, in that order (what `crossriver trace` says for the same point); the patrol panel
 // plans 一河三湖, draws the route and lists legs starting in Wujiang with Jiashan and Qingpu on
-// the way. Leaves OUT_DIR/page.png and OUT_DIR/patrol.png for people to look at.
+// the way; sections carry their class, a click on one charts its series with the target line
+// (uPlot), the open alarms are listed. Leaves OUT_DIR/page.png, patrol.png and quality.png.
 import { chromium } from 'playwright-core';
 import { join } from 'node:path';
 
@@ -70,6 +71,30 @@ try {
   await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.queryRenderedFeatures({ layers: ['patrol-route'] }).length > 0,
     null, { timeout: 30000 }).catch(() => fail('the patrol route is not drawn'));
   await page.screenshot({ path: join(outDir, 'patrol.png') });
+  // water quality: sections carry their latest class; a click on 康家村 draws its series with
+  // the target line (uPlot), and the open alarms are listed with the ammonia spike among them
+  const classes = await page.evaluate(() => crossriverMap.querySourceFeatures('crossriver', { sourceLayer: 'monitoring_sections' })
+    .map((f) => f.properties.wq_class).filter(Boolean));
+  if (classes.length === 0) fail('no section carries a class (wq_class) in the tiles');
+  await page.click('#trace-btn'); // tracing off: a click is a click again
+  const kj = await page.evaluate(() => {
+    crossriverMap.jumpTo({ center: [120.880, 31.025], zoom: 13 });
+    const p = crossriverMap.project([120.880, 31.025]);
+    return { x: p.x, y: p.y };
+  });
+  await page.waitForFunction(() => crossriverMap.loaded(), null, { timeout: 30000 });
+  await page.locator('#map canvas').click({ position: kj });
+  await page.waitForFunction(() => window.crossriverChart && document.querySelector('#wq-chart canvas'), null, { timeout: 30000 })
+    .catch(() => fail('no chart after clicking SEC-TPH-KJ'));
+  const title = await page.textContent('#wq-chart .u-title').catch(() => '');
+  if (!/太浦河康家村/.test(title) || !/氨氮/.test(title)) fail(`chart title: ${title}`);
+  const chartSeries = await page.evaluate(() => window.crossriverChart.series.map((s) => s.label));
+  if (!chartSeries.some((l) => /^target II/.test(l))) fail(`no target line: ${chartSeries}`);
+  const peak = await page.evaluate(() => Math.max(...window.crossriverChart.data.slice(1, -1).flat().filter((v) => v !== null)));
+  if (!(peak > 1.0)) fail(`the 2025-08-12 ammonia spike is not in the chart (max ${peak})`);
+  const alarms = (await page.locator('#alarms li').allTextContents()).join('|');
+  if (!/突变/.test(alarms) || !/太浦河康家村/.test(alarms)) fail(`alarms listed: ${alarms.slice(0, 300)}`);
+  await page.screenshot({ path: join(outDir, 'quality.png') });
   if (errors.length) fail(`script errors: ${errors.join('; ')}`);
 } catch (e) {
   fail(e.message.split('\n')[0]);
@@ -77,4 +102,4 @@ try {
   if (browser) await browser.close();
 }
 if (failures) process.exit(1);
-console.log('page_check: the web map draws, searches, traces and plans a patrol');
+console.log('page_check: the web map draws, searches, traces, plans a patrol and charts a section with its alarms');
