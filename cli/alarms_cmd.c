@@ -227,7 +227,11 @@ int cr_cmd_alarms(int argc, char **argv)
     cr_status rc = CR_OK;
     if (a.detect) {
         cr_wq_detect_result r;
-        rc = cr_wq_detect(store, std, &cfg, as_of, &r, &err);
+        /* the map's classes first (an import with --no-join left them), then the rules */
+        rc = cr_wq_refresh_status(store, std, cr_layer_set_find(set, "monitoring_sections"), &err);
+        if (rc == CR_OK) {
+            rc = cr_wq_detect(store, std, &cfg, as_of, &r, &err);
+        }
         if (rc == CR_OK && !common.quiet && !common.json) {
             cr_cli_print_detect(&r);
         }

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "etl/etl.h"
 #include "exit_codes.h"
+#include "quality/quality.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -68,6 +69,20 @@ static int revert(cr_store *store, int64_t batch, const cr_cli_common *common, i
                "%lld it had closed current again; history keeps them all\n",
                (long long)batch, r.layer, (long long)r.batch_id, (long long)r.closed,
                (long long)r.reopened);
+    }
+    if (strcmp(r.layer, "readings") == 0) {
+        if (no_join) {
+            return CR_EXIT_OK;
+        }
+        cr_standards *std = NULL;
+        cr_error serr = {0};
+        if (cr_standards_load(NULL, &std, &serr) != CR_OK) {
+            fprintf(stderr, "crossriver batches: %s\n", serr.msg);
+            return CR_EXIT_FAILURE;
+        }
+        int code = cr_cli_after_readings(store, std, NULL, !common->json && !common->quiet);
+        cr_standards_free(std);
+        return code;
     }
     cr_cli_after_import after = {"batches", r.layer, &r.batch_id,
                                  1,         no_join, !common->json && !common->quiet};

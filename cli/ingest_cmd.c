@@ -53,7 +53,9 @@ static void help(FILE *out)
             "  --method M           readings: manual (default) or automatic (a station's\n"
             "                       export) when the file has no 监测方式 column\n"
             "  --rejects FILE.csv   also write rejected rows as UTF-8 CSV with BOM\n"
-            "  --no-join            do not run the joins afterwards (crossriver join does)\n"
+            "  --no-join            do not run the joins afterwards (crossriver join does); for\n"
+            "                       readings: not the map's classes and the alarm rules either\n"
+            "                       (crossriver alarms --detect runs them)\n"
             "  --store PATH         store file (default ./crossriver.sqlite)\n"
             "  --json               print the summary as JSON\n"
             "  --quiet              no progress and no summary\n\n"
@@ -555,12 +557,12 @@ int cr_cmd_ingest(int argc, char **argv)
         }
         cr_ingest_result_cleanup(&res);
     }
-    if (n_batches > 0 && readings) {
+    if (n_batches > 0 && readings && !a.no_join) {
         if (cr_cli_after_readings(store, std, a.config, !common.json && !common.quiet) !=
             CR_EXIT_OK) {
             exit_code = CR_EXIT_FAILURE;
         }
-    } else if (n_batches > 0) {
+    } else if (n_batches > 0 && !readings) {
         cr_cli_after_import after = {"ingest",  a.layer,   batches,
                                      n_batches, a.no_join, !common.json && !common.quiet};
         if (cr_cli_after_import_run(store, &after) != CR_EXIT_OK) {

@@ -182,6 +182,15 @@ extern const double CR_REGION_TAIHU[4];
 cr_status cr_etl_ingest_file(cr_store *store, const cr_layer_def *layer, const char *path,
                              const cr_ingest_options *opt, cr_ingest_result *result, cr_error *err);
 
+/* A readings value cell: a number, or below detection — 未检出, ND, N.D., <0.02, ＜0.02,
+ * 0.02L — with *censored set and *value the limit written (0 for a bare 未检出/ND: the caller
+ * supplies the limit). CR_EPARSE saying why otherwise. */
+cr_status cr_etl_parse_reading_value(const char *text, double *value, int *censored, cr_error *err);
+/* A sampling time as written (date and time, or a date with a separate time of day: clock may
+ * be NULL): 2025-07-14 08:00, 2025/7/14 8:00:00, 2025-07-14T08:00:00+08:00, …Z, 2025年7月14日
+ * into China Standard Time seconds (an explicit offset is converted to CST). */
+cr_status cr_etl_parse_reading_time(const char *date, const char *clock, int64_t *t, cr_error *err);
+
 typedef struct cr_standards cr_standards;
 /* Import one readings file (wide or long, CSV or XLSX) as one batch of layer "readings":
  * every row is stored whole or rejected with its reasons; values already stored by another
@@ -192,6 +201,13 @@ typedef struct cr_standards cr_standards;
 cr_status cr_etl_ingest_readings(cr_store *store, const cr_standards *std, const char *path,
                                  const cr_ingest_options *opt, cr_ingest_result *result,
                                  cr_error *err);
+
+/* Undo readings batch target inside the open batch batch_id: the values it left current are
+ * closed (kept in wq_readings_old, closed by batch_id), the versions it replaced are current
+ * again, the aggregates of the series and days rebuilt. Refused, naming them, while later
+ * batches corrected values of target. cr_etl_revert_batch calls it for readings batches. */
+cr_status cr_etl_revert_readings(cr_store *store, int64_t target, int64_t batch_id, int64_t *closed,
+                                 int64_t *reopened, cr_error *err);
 
 typedef struct {
     int64_t batch_id; /* the revert batch */

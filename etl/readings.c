@@ -159,8 +159,11 @@ typedef struct {
     int64_t next_series;
     int64_t *touch_lo, *touch_hi; /* per series id: days touched, or INT64_MAX/MIN */
     size_t touch_cap;
-    int64_t now; /* CST now, seconds */
-    double t0;   /* start, monotonic seconds */
+    int64_t now;          /* CST now, seconds */
+    double t0;            /* start, monotonic seconds */
+    char last_key[192];   /* section \x1f party \x1f method of the previous row */
+    cr_wq_stream *stream; /* aggregates of the series this import creates, as they arrive */
+    int64_t *last_ids;    /* per indicator: its series for last_key, or 0 */
     sqlite3_stmt *ins, *get, *old, *upd, *del, *new_series;
 } rd_ctx;
 
@@ -257,8 +260,44 @@ static cr_status load_series(rd_ctx *c, cr_error *err)
     return CR_OK;
 }
 
-static cr_status series_id(rd_ctx *c, const char *section, const char *ind, const char *party,
+static cr_status series_id_slow(rd_ctx *c, const char *section, const char *ind, const char *party,
+                                const char *method, int64_t *id, cr_error *err);
+
+/* The series of (section, indicator, party, method): rows of one sample share everything but
+ * the indicator, so the previous row's series are kept per indicator. */
+static cr_status series_id(rd_ctx *c, const char *section, int ind, const char *party,
                            const char *method, int64_t *id, cr_error *err)
+{
+    char key[192];
+    size_t a = strlen(section), b = strlen(party), m = strlen(method);
+    if (a + b + m + 3 > sizeof key) {
+        return series_id_slow(c, section, c->std->ind[ind].code, party, method, id, err);
+    }
+    memcpy(key, section, a);
+    key[a] = '\x1f';
+    memcpy(key + a + 1, party, b);
+    key[a + 1 + b] = '\x1f';
+    memcpy(key + a + 2 + b, method, m + 1);
+    if (c->last_ids == NULL) {
+        c->last_ids = cr_xcalloc(c->std->n, sizeof *c->last_ids);
+    }
+    if (strcmp(key, c->last_key) != 0) {
+        memcpy(c->last_key, key, a + b + m + 3);
+        memset(c->last_ids, 0, c->std->n * sizeof *c->last_ids);
+    }
+    if (c->last_ids[ind] == 0) {
+        cr_status rc = series_id_slow(c, section, c->std->ind[ind].code, party, method,
+                                      &c->last_ids[ind], err);
+        if (rc != CR_OK) {
+            return rc;
+        }
+    }
+    *id = c->last_ids[ind];
+    return CR_OK;
+}
+
+static cr_status series_id_slow(rd_ctx *c, const char *section, const char *ind, const char *party,
+                                const char *method, int64_t *id, cr_error *err)
 {
     char key[256];
     snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s", section, ind, party, method);
@@ -530,6 +569,8 @@ static cr_status map_columns(rd_ctx *c, cr_error *err)
     return rc;
 }
 
+static int parse_time(const char *date, const char *clock, int64_t *t, cr_error *err);
+
 /* ---- one row ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -567,11 +608,51 @@ static void problem(rd_row *r, const char *code, const char *field, const char *
     cr_strbuf_puts(&r->reason, buf);
 }
 
+cr_status cr_etl_parse_reading_time(const char *date, const char *clock, int64_t *t, cr_error *err)
+{
+    return parse_time(date, clock, t, err) ? CR_OK : (err ? err->code : CR_EPARSE);
+}
+
 /* "2025-07-14 08:00[:00]", "2025-07-14T08:00:00+08:00", "2025/7/14 8:00", "2025年7月14日" …
  * into CST seconds. */
+/* "YYYY-MM-DD HH:MM[:SS]" (or T) exactly, the form station exports use: 1 and *t, else 0. */
+static int fast_time(const char *s, int64_t *t)
+{
+    size_t n = strlen(s);
+    if ((n != 16 && n != 19) || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') ||
+        s[13] != ':' || (n == 19 && s[16] != ':')) {
+        return 0;
+    }
+    static const int DIGITS[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+    for (size_t i = 0; i < (n == 19 ? 14 : 12); i++) {
+        if (!isdigit((unsigned char)s[DIGITS[i]])) {
+            return 0;
+        }
+    }
+#define D2(i) ((s[i] - '0') * 10 + (s[(i) + 1] - '0'))
+    int y = D2(0) * 100 + D2(2), mo = D2(5), d = D2(8), h = D2(11), mi = D2(14);
+    int se = n == 19 ? D2(17) : 0;
+#undef D2
+    static const int MDAYS[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > MDAYS[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || se > 59) {
+        return 0;
+    }
+    *t = cr_wq_time_from_fields(y, mo, d, h, mi, se);
+    return 1;
+}
+
 static int parse_time(const char *date, const char *clock, int64_t *t, cr_error *err)
 {
+    if (clock == NULL && fast_time(date, t)) {
+        return 1;
+    }
     char buf[96];
+    if (strlen(date) + (clock ? strlen(clock) : 0) + 2 > sizeof buf) {
+        cr_error_set(err, CR_EPARSE, "too long for a time");
+        return 0;
+    }
     snprintf(buf, sizeof buf, "%s%s%s", date, clock ? " " : "", clock ? clock : "");
     size_t len = strlen(buf);
     /* an explicit +08:00 or Z offset */
@@ -608,68 +689,105 @@ static int parse_time(const char *date, const char *clock, int64_t *t, cr_error 
     return 1;
 }
 
-/* A value cell: a number, or below detection (未检出, ND, <0.02, 0.02L, ＜0.02). */
-static int parse_value(rd_ctx *c, rd_row *r, int ind, double factor, const char *text,
-                       const char *dl_text, const char *column, rd_value *out)
+/* The bare spellings of "below detection" (the limit then comes from elsewhere). */
+static const char *const ND[] = {"未检出",     "ND",         "N.D.", "nd",  "n.d.",      "未检",
+                                 "低于检出限", "检出限以下", "<DL",  "BDL", "未检出(ND)"};
+
+cr_status cr_etl_parse_reading_value(const char *text, double *value, int *censored, cr_error *err)
 {
-    const cr_indicator *d = &c->std->ind[ind];
+    *value = 0;
+    *censored = 0;
     char buf[64];
-    snprintf(buf, sizeof buf, "%s", text);
-    snprintf(out->raw, sizeof out->raw, "%s", text);
-    out->ind = ind;
-    out->censored = 0;
+    size_t tl = strlen(text);
+    if (tl >= sizeof buf) {
+        return cr_error_set(err, CR_EPARSE, "'%.20s…' is too long for a value", text);
+    }
+    /* the common case first: a plain decimal number */
+    if (tl > 0 && (isdigit((unsigned char)text[0]) || text[0] == '-' || text[0] == '.')) {
+        char *end = NULL;
+        double v = strtod(text, &end);
+        if (*end == '\0' && isfinite(v)) {
+            *value = v;
+            return CR_OK;
+        }
+    }
+    memcpy(buf, text, tl + 1);
+    for (size_t i = 0; i < sizeof ND / sizeof ND[0]; i++) {
+        if (strcmp(buf, ND[i]) == 0) {
+            *censored = 1; /* the limit: the caller's */
+            return CR_OK;
+        }
+    }
     char *p = buf;
     size_t len = strlen(p);
     if (strncmp(p, "＜", 3) == 0 || strncmp(p, "﹤", 3) == 0) {
         p += 3;
-        out->censored = 1;
+        *censored = 1;
     } else if (*p == '<') {
         p++;
-        out->censored = 1;
+        *censored = 1;
     } else if (len > 1 && (p[len - 1] == 'L' || p[len - 1] == 'l') &&
                isdigit((unsigned char)p[len - 2])) {
         p[len - 1] = '\0';
-        out->censored = 1;
-    } else {
-        static const char *ND[] = {"未检出",     "ND",         "N.D.", "nd",  "n.d.",      "未检",
-                                   "低于检出限", "检出限以下", "<DL",  "BDL", "未检出(ND)"};
-        for (size_t i = 0; i < sizeof ND / sizeof ND[0]; i++) {
-            if (strcmp(p, ND[i]) == 0) {
-                double dl = d->detection_limit;
-                cr_error e = {0};
-                if (dl_text && cr_etl_parse_real(dl_text, &dl, &e) == CR_OK) {
-                    dl *= factor;
-                } else if (dl_text) {
-                    problem(r, "value", column, "row %lld, column '%s': detection limit '%s': %s",
-                            (long long)r->row, column, dl_text, e.msg);
-                    return 0;
-                }
-                if (dl <= 0) {
-                    problem(r, "detection_limit", column,
-                            "row %lld, column '%s': '%s' (below detection) with no detection "
-                            "limit: give a 检出限 column or write it as <limit",
-                            (long long)r->row, column, text);
-                    return 0;
-                }
-                out->censored = 1;
-                out->value = dl;
-                return 1;
-            }
-        }
+        *censored = 1;
     }
     while (*p == ' ') {
         p++;
     }
+    char *end = NULL;
+    double v = strtod(p, &end);
+    if (end == p || *end != '\0' || !isfinite(v)) {
+        if (cr_etl_parse_real(p, &v, NULL) != CR_OK || !isfinite(v)) {
+            return cr_error_set(err, CR_EPARSE, "'%s' is not a number", text);
+        }
+    }
+    if (*censored && v <= 0) {
+        return cr_error_set(err, CR_EPARSE, "'%s': a detection limit is above 0", text);
+    }
+    *value = v;
+    return CR_OK;
+}
+
+/* A value cell into out: converted by factor, censored with its limit (written, the
+ * detection-limit column's, else the indicator's usual one), checked against the indicator's
+ * physical range; 0 with the problem noted on the row otherwise. */
+static int parse_value(rd_ctx *c, rd_row *r, int ind, double factor, const char *text,
+                       const char *dl_text, const char *column, rd_value *out)
+{
+    const cr_indicator *d = &c->std->ind[ind];
+    out->ind = ind;
     double v;
     cr_error e = {0};
-    char *end = NULL;
-    v = strtod(p, &end);
-    if (end == p || *end != '\0' || !isfinite(v)) {
-        if (cr_etl_parse_real(p, &v, &e) != CR_OK) {
-            problem(r, "value", column, "row %lld, column '%s': '%s' is not a number",
+    if (cr_etl_parse_reading_value(text, &v, &out->censored, &e) != CR_OK) {
+        problem(r, "value", column, "row %lld, column '%s': %s", (long long)r->row, column, e.msg);
+        return 0;
+    }
+    /* the text as written is kept where it says more than the stored number: below
+     * detection, another unit, another spelling */
+    out->raw[0] = '\0';
+    if (out->censored || factor != 1 || !isdigit((unsigned char)text[0]) ||
+        strspn(text, "0123456789.") != strlen(text)) {
+        snprintf(out->raw, sizeof out->raw, "%s", text);
+    }
+    if (out->censored && v == 0) {
+        /* a bare 未检出 / ND: the detection-limit column, else the usual limit */
+        v = d->detection_limit;
+        if (dl_text && cr_etl_parse_real(dl_text, &v, &e) == CR_OK) {
+            v *= factor;
+        } else if (dl_text) {
+            problem(r, "value", column, "row %lld, column '%s': detection limit '%s': %s",
+                    (long long)r->row, column, dl_text, e.msg);
+            return 0;
+        }
+        if (v <= 0) {
+            problem(r, "detection_limit", column,
+                    "row %lld, column '%s': '%s' (below detection) with no detection limit: "
+                    "give a 检出限 column or write it as <limit",
                     (long long)r->row, column, text);
             return 0;
         }
+        out->value = v;
+        return 1;
     }
     v *= factor;
     if (v < d->lo || v > d->hi) {
@@ -678,11 +796,6 @@ static int parse_value(rd_ctx *c, rd_row *r, int ind, double factor, const char 
                 "%s (%g to %g%s%s)",
                 (long long)r->row, column, text, v, *d->unit ? " " : "", d->unit, d->name, d->lo,
                 d->hi, *d->unit ? " " : "", d->unit);
-        return 0;
-    }
-    if (out->censored && v <= 0) {
-        problem(r, "value", column, "row %lld, column '%s': '%s': a detection limit above 0",
-                (long long)r->row, column, text);
         return 0;
     }
     out->value = v;
@@ -735,7 +848,11 @@ static cr_status store_value(rd_ctx *c, int64_t series, int64_t t, int flag, con
     sqlite3_bind_double(st, 3, v->value);
     sqlite3_bind_int(st, 4, v->censored);
     sqlite3_bind_int(st, 5, flag);
-    sqlite3_bind_text(st, 6, v->raw, -1, SQLITE_STATIC);
+    if (v->raw[0]) {
+        sqlite3_bind_text(st, 6, v->raw, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 6);
+    }
     sqlite3_bind_int64(st, 7, c->res->batch_id);
     sqlite3_bind_int64(st, 8, row);
     int rc = sqlite3_step(st);
@@ -787,7 +904,11 @@ static cr_status compare_value(rd_ctx *c, int64_t series, int64_t t, int flag, c
     sqlite3_bind_double(u, 1, v->value);
     sqlite3_bind_int(u, 2, v->censored);
     sqlite3_bind_int(u, 3, flag);
-    sqlite3_bind_text(u, 4, v->raw, -1, SQLITE_STATIC);
+    if (v->raw[0]) {
+        sqlite3_bind_text(u, 4, v->raw, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(u, 4);
+    }
     sqlite3_bind_int64(u, 5, c->res->batch_id);
     sqlite3_bind_int64(u, 6, row);
     sqlite3_bind_int64(u, 7, series);
@@ -980,7 +1101,7 @@ static cr_status process_row(rd_ctx *c, OGRFeatureH f, int64_t row, cr_error *er
     int64_t dup_row = 0;
     int dup_col = -1;
     for (int k = 0; r.n_problems == 0 && k < nv && rc == CR_OK; k++) {
-        rc = series_id(c, section, c->std->ind[vals[k].ind].code, party, method, &sids[k], err);
+        rc = series_id(c, section, vals[k].ind, party, method, &sids[k], err);
         int64_t d = 0;
         if (rc == CR_OK) {
             rc = store_value(c, sids[k], t, flag, &vals[k], row, &d, &ins[k], err);
@@ -1013,6 +1134,8 @@ static cr_status process_row(rd_ctx *c, OGRFeatureH f, int64_t row, cr_error *er
         for (int k = 0; k < nv && rc == CR_OK; k++) {
             if (ins[k]) {
                 c->res->inserted++;
+                rc = cr_wq_stream_add(c->stream, sids[k], t, vals[k].value, vals[k].censored, flag,
+                                      err);
             } else {
                 rc = compare_value(c, sids[k], t, flag, &vals[k], row, err);
             }
@@ -1091,9 +1214,11 @@ static cr_status read_rows(rd_ctx *c, cr_error *err)
 
 static cr_status rebuild(rd_ctx *c, cr_error *err)
 {
-    cr_status rc = CR_OK;
+    cr_status rc = cr_wq_stream_finish(c->stream, err);
     for (size_t i = 0; i < c->touch_cap && rc == CR_OK; i++) {
-        if (c->touch_lo[i] <= c->touch_hi[i]) {
+        if (c->touch_lo[i] <= c->touch_hi[i] && cr_wq_stream_covers(c->stream, (int64_t)i)) {
+            c->res->series_touched++; /* streamed: complete already */
+        } else if (c->touch_lo[i] <= c->touch_hi[i]) {
             rc = cr_wq_rebuild_series(c->store, c->std, (int64_t)i, c->touch_lo[i], c->touch_hi[i],
                                       err);
             c->res->series_touched++;
@@ -1172,6 +1297,7 @@ static cr_status run(rd_ctx *c, cr_error *err)
     if (rc == CR_OK) {
         rc = load_series(c, err);
     }
+    c->stream = cr_wq_stream_new(c->store, c->std, c->next_series);
     char *opts = options_json(c);
     if (rc == CR_OK) {
         snprintf(res->crs, sizeof res->crs, "%s", c->wide ? "wide" : "long");
@@ -1184,12 +1310,18 @@ static cr_status run(rd_ctx *c, cr_error *err)
         return rc;
     }
     rc = prepare(c, err);
+    /* a station's year is millions of values: a page cache to match for this import */
+    cr_store_exec(c->store, "PRAGMA cache_size=-524288", NULL);
+    double t_rows = cr_monotonic_s();
     if (rc == CR_OK) {
         rc = read_rows(c, err);
     }
+    double t_agg = cr_monotonic_s();
     if (rc == CR_OK) {
         rc = rebuild(c, err);
     }
+    cr_log(CR_LOG_INFO, "etl", "%s: rows %.2f s, aggregates of %lld series %.2f s", c->path,
+           t_agg - t_rows, (long long)res->series_touched, cr_monotonic_s() - t_agg);
     if (rc == CR_OK && res->rows_in != res->stored + res->rejected) {
         rc = cr_error_set(
             err, CR_EINVAL, "%s: internal error: %lld rows, %lld stored, %lld rejected", c->path,
@@ -1198,11 +1330,13 @@ static cr_status run(rd_ctx *c, cr_error *err)
     if (rc == CR_OK && res->rows_in == 0 && !c->opt->force) {
         rc = cr_error_set(err, CR_EINVAL, "%s: the file has no rows; nothing to import", c->path);
     }
+    cr_store_exec(c->store, "PRAGMA cache_size=-65536", NULL);
     if (rc == CR_OK && c->opt->dry_run) {
         res->dry_run = 1;
         cr_store_rollback(c->store);
         return CR_OK;
     }
+    double t_commit = cr_monotonic_s();
     if (rc == CR_OK) {
         cr_batch_counts n = {res->rows_in,
                              res->stored,
@@ -1214,6 +1348,7 @@ static cr_status run(rd_ctx *c, cr_error *err)
                              0,
                              cr_monotonic_s() - c->t0};
         rc = cr_store_commit_batch(c->store, res->batch_id, &n, err);
+        cr_log(CR_LOG_INFO, "etl", "%s: commit %.2f s", c->path, cr_monotonic_s() - t_commit);
     }
     if (rc != CR_OK) {
         cr_store_rollback(c->store);
@@ -1256,5 +1391,114 @@ cr_status cr_etl_ingest_readings(cr_store *store, const cr_standards *std, const
     free(c.slots);
     free(c.touch_lo);
     free(c.touch_hi);
+    free(c.last_ids);
+    cr_wq_stream_free(c.stream);
+    return rc;
+}
+
+/* ---- undoing a readings batch ----------------------------------------------------------- */
+
+static cr_status exec_batch(cr_store *store, const char *sql, int64_t a, int64_t b,
+                            int64_t *changes, cr_error *err)
+{
+    sqlite3_stmt *st;
+    sqlite3 *db = cr_store_db(store);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "revert: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_bind_int64(st, 1, a);
+    if (sqlite3_bind_parameter_count(st) > 1) {
+        sqlite3_bind_int64(st, 2, b);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return cr_error_set(err, CR_EDB, "revert: %s", sqlite3_errmsg(db));
+    }
+    if (changes) {
+        *changes = sqlite3_changes(db);
+    }
+    return CR_OK;
+}
+
+cr_status cr_etl_revert_readings(cr_store *store, int64_t target, int64_t batch_id, int64_t *closed,
+                                 int64_t *reopened, cr_error *err)
+{
+    *closed = *reopened = 0;
+    sqlite3 *db = cr_store_db(store);
+    /* refused while a later batch corrected a value of target: history never forks */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT group_concat(b, ', ') FROM (SELECT DISTINCT closed_by_batch AS b"
+                           " FROM wq_readings_old WHERE batch_id = ?1 AND closed_by_batch != ?2"
+                           " ORDER BY b)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "revert: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_bind_int64(st, 1, target);
+    sqlite3_bind_int64(st, 2, batch_id);
+    char later[256] = "";
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snprintf(later, sizeof later, "%s", sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    if (later[0]) {
+        return cr_error_set(err, CR_EINVAL,
+                            "batch %lld: later batches corrected some of its values (%s); "
+                            "revert those first",
+                            (long long)target, later);
+    }
+    /* the series and days to rebuild: what target wrote and what it closed */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT series_id, MIN(t), MAX(t) FROM (SELECT series_id, t FROM"
+                           " wq_readings WHERE batch_id = ?1 UNION ALL SELECT series_id, t FROM"
+                           " wq_readings_old WHERE closed_by_batch = ?1) GROUP BY series_id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "revert: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_bind_int64(st, 1, target);
+    int64_t(*touched)[3] = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            touched = cr_xrealloc(touched, cap * sizeof *touched);
+        }
+        touched[n][0] = sqlite3_column_int64(st, 0);
+        touched[n][1] = sqlite3_column_int64(st, 1);
+        touched[n][2] = sqlite3_column_int64(st, 2);
+        n++;
+    }
+    sqlite3_finalize(st);
+    /* what target left current is closed by the revert; what it closed is current again */
+    cr_status rc = exec_batch(store,
+                              "INSERT INTO wq_readings_old (series_id, t, version, value, censored,"
+                              " flag, raw, batch_id, source_row, closed_by_batch) SELECT series_id,"
+                              " t, version, value, censored, flag, raw, batch_id, source_row, ?2"
+                              " FROM wq_readings WHERE batch_id = ?1",
+                              target, batch_id, closed, err);
+    if (rc == CR_OK) {
+        rc = exec_batch(store, "DELETE FROM wq_readings WHERE batch_id = ?1", target, batch_id,
+                        NULL, err);
+    }
+    if (rc == CR_OK) {
+        rc = exec_batch(store,
+                        "INSERT INTO wq_readings (series_id, t, value, censored, flag, raw,"
+                        " batch_id, source_row, version) SELECT o.series_id, o.t, o.value,"
+                        " o.censored, o.flag, o.raw, o.batch_id, o.source_row, (SELECT MAX(version)"
+                        " FROM wq_readings_old x WHERE x.series_id = o.series_id AND x.t = o.t) + 1"
+                        " FROM wq_readings_old o WHERE o.closed_by_batch = ?1",
+                        target, batch_id, reopened, err);
+    }
+    cr_standards *std = NULL;
+    if (rc == CR_OK) {
+        rc = cr_standards_load(NULL, &std, err);
+    }
+    for (size_t i = 0; rc == CR_OK && i < n; i++) {
+        rc = cr_wq_rebuild_series(store, std, touched[i][0], cr_wq_day_of(touched[i][1]),
+                                  cr_wq_day_of(touched[i][2]), err);
+    }
+    cr_standards_free(std);
+    free(touched);
     return rc;
 }

@@ -17,7 +17,8 @@ cr_status cr_etl_revert_batch(cr_store *store, int64_t batch_id, cr_revert_resul
         return rc;
     }
     const cr_layer_def *def = cr_layer_set_find(cr_store_layers(store), b.layer);
-    if (def == NULL) {
+    int readings = strcmp(b.layer, "readings") == 0;
+    if (def == NULL && !readings) {
         rc = cr_error_set(err, CR_EINVAL, "batch %lld: layer %s is not defined any more",
                           (long long)batch_id, b.layer);
     } else if (b.reverted_by) {
@@ -36,7 +37,10 @@ cr_status cr_etl_revert_batch(cr_store *store, int64_t batch_id, cr_revert_resul
     if (rc == CR_OK) {
         rc = cr_store_begin_batch(store, &info, &out->batch_id, err);
     }
-    if (rc == CR_OK) {
+    if (rc == CR_OK && readings) {
+        rc = cr_etl_revert_readings(store, batch_id, out->batch_id, &out->closed, &out->reopened,
+                                    err);
+    } else if (rc == CR_OK) {
         rc = cr_store_revert_rows(store, def, batch_id, out->batch_id, &out->closed, &out->reopened,
                                   err);
     }

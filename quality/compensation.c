@@ -398,6 +398,9 @@ static cr_status section_statement(cr_store *store, const cr_standards *s, const
         {
             cite(store, sec->section_id, json_string_value(c), &m, citations);
         }
+        if (strncmp(flow_source, "flow series", 11) == 0) {
+            cite(store, sec->section_id, "flow", &m, citations); /* every flow value used */
+        }
         json_array_clear(codes);
         rule_codes(rule, codes);
     }

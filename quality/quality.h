@@ -171,6 +171,21 @@ void cr_wq_period_previous(const cr_period *p, cr_period *out);
 cr_status cr_wq_rebuild_series(cr_store *store, const cr_standards *s, int64_t series_id,
                                int64_t first_day, int64_t last_day, cr_error *err);
 
+/* Aggregates written as an import stores values, for the series the import creates whose
+ * values arrive in time order (a station's export): no second pass over them. A series whose
+ * values come out of order is dropped from the stream and must be rebuilt (its rows written so
+ * far lie within the days the rebuild replaces). */
+typedef struct cr_wq_stream cr_wq_stream;
+/* Series with IDs >= first_new are new in this import. */
+cr_wq_stream *cr_wq_stream_new(cr_store *store, const cr_standards *s, int64_t first_new);
+cr_status cr_wq_stream_add(cr_wq_stream *w, int64_t series, int64_t t, double value, int censored,
+                           int flag, cr_error *err);
+/* Write what is pending (the last day and month, the latest value of every streamed series). */
+cr_status cr_wq_stream_finish(cr_wq_stream *w, cr_error *err);
+/* 1 when the stream holds series' complete aggregates (no rebuild needed). */
+int cr_wq_stream_covers(const cr_wq_stream *w, int64_t series);
+void cr_wq_stream_free(cr_wq_stream *w);
+
 /* One section's class in a period: means of the valid samples per indicator (all parties),
  * censored values as the standard's rule says; a class needs min_samples of the period's kind
  * (sample and day: a day). Sections' water body: the field water_body, else lake when joined to
@@ -204,6 +219,36 @@ cr_status cr_wq_all_classes(cr_store *store, const cr_standards *s, const cr_per
                             json_t **out, cr_error *err);
 /* Every section's latest class: each indicator's latest valid value (the latest table). */
 cr_status cr_wq_latest_classes(cr_store *store, const cr_standards *s, json_t **out, cr_error *err);
+
+/* The class table of every current section without the JSON (what the map and the benchmark
+ * need): the latest class (month 0), or the classes of each month of a year (one scan of the
+ * monthly aggregates in section order, manual results the basis where a month has them). */
+typedef struct {
+    char section_id[64];
+    int month; /* yyyymm, or 0 for the latest */
+    int cls;   /* 1..6, 0 when nothing classed */
+    int target;
+    int met; /* 1, 0, -1 */
+} cr_wq_class_row;
+
+cr_status cr_wq_latest_table(cr_store *store, const cr_standards *s, cr_wq_class_row **rows,
+                             size_t *n, cr_error *err);
+cr_status cr_wq_monthly_table(cr_store *store, const cr_standards *s, int year,
+                              cr_wq_class_row **rows, size_t *n, cr_error *err);
+
+/* One section's daily means of every indicator (or one) between two days, without the JSON:
+ * points of {indicator index, day, mean, n_valid} in indicator then day order, all methods and
+ * parties but emergency samples pooled. Caller frees *points. */
+typedef struct {
+    int ind;
+    int64_t day;
+    double mean;
+    int64_t n;
+} cr_wq_day_point;
+
+cr_status cr_wq_daily_points(cr_store *store, const cr_standards *s, const char *section_id,
+                             int64_t first_day, int64_t last_day, cr_wq_day_point **points,
+                             size_t *n, cr_error *err);
 
 /* Write every section's latest class into feature_status (keys wq_class, wq_target_met
  * "met"/"missed", wq_latest) for the tiles, in a transaction of its own that bumps the data

@@ -329,6 +329,151 @@ cr_status cr_wq_rebuild_series(cr_store *store, const cr_standards *s, int64_t s
     return rc;
 }
 
+/* ---- streamed aggregates ---------------------------------------------------------------- */
+
+typedef struct {
+    int state;      /* 0 unseen, 1 streaming, 2 dropped (out of order) */
+    int64_t last_t; /* the last value's time */
+    agg day, mon;   /* the open day and month */
+    int has_latest; /* a valid value seen */
+    int64_t lat_t;  /* the latest valid value */
+    double lat_v;
+    int lat_c;
+} stream_series;
+
+struct cr_wq_stream {
+    cr_store *store;
+    const cr_standards *s;
+    int64_t first;
+    stream_series *v;
+    size_t cap;
+};
+
+cr_wq_stream *cr_wq_stream_new(cr_store *store, const cr_standards *s, int64_t first_new)
+{
+    cr_wq_stream *w = cr_xcalloc(1, sizeof *w);
+    w->store = store;
+    w->s = s;
+    w->first = first_new;
+    return w;
+}
+
+static cr_status stream_write(cr_wq_stream *w, int64_t series, stream_series *x, int day, int mon,
+                              cr_error *err)
+{
+    cr_status rc = CR_OK;
+    if (day) {
+        sqlite3_stmt *ins = cr_store_cached(w->store, "INSERT INTO wq_daily VALUES"
+                                                      " (?,?,?,?,?,?,?,?)");
+        rc = ins ? agg_write(w->store, ins, series, &x->day, err)
+                 : cr_error_set(err, CR_EDB, "aggregates: %s",
+                                sqlite3_errmsg(cr_store_db(w->store)));
+    }
+    if (mon && rc == CR_OK) {
+        sqlite3_stmt *ins = cr_store_cached(w->store, "INSERT INTO wq_monthly VALUES"
+                                                      " (?,?,?,?,?,?,?,?)");
+        rc = ins ? agg_write(w->store, ins, series, &x->mon, err)
+                 : cr_error_set(err, CR_EDB, "aggregates: %s",
+                                sqlite3_errmsg(cr_store_db(w->store)));
+    }
+    return rc;
+}
+
+cr_status cr_wq_stream_add(cr_wq_stream *w, int64_t series, int64_t t, double value, int censored,
+                           int flag, cr_error *err)
+{
+    if (series < w->first) {
+        return CR_OK;
+    }
+    size_t i = (size_t)(series - w->first);
+    if (i >= w->cap) {
+        size_t n = w->cap ? w->cap : 1024;
+        while (n <= i) {
+            n *= 2;
+        }
+        w->v = cr_xrealloc(w->v, n * sizeof *w->v);
+        memset(w->v + w->cap, 0, (n - w->cap) * sizeof *w->v);
+        w->cap = n;
+    }
+    stream_series *x = &w->v[i];
+    if (x->state == 2) {
+        return CR_OK;
+    }
+    if (x->state == 1 && t <= x->last_t) {
+        x->state = 2; /* out of order: rebuilt at the end */
+        return CR_OK;
+    }
+    int64_t dk = cr_wq_day_of(t);
+    int mk = cr_wq_month_of_day(dk);
+    cr_status rc = CR_OK;
+    if (x->state == 0) {
+        x->state = 1;
+        x->day = (agg){.key = dk};
+        x->mon = (agg){.key = mk};
+    } else if (dk != x->day.key) {
+        int month_done = mk != x->mon.key;
+        rc = stream_write(w, series, x, 1, month_done, err);
+        x->day = (agg){.key = dk};
+        if (month_done) {
+            x->mon = (agg){.key = mk};
+        }
+    }
+    x->last_t = t;
+    agg_add(&x->day, w->s, value, censored, flag);
+    agg_add(&x->mon, w->s, value, censored, flag);
+    if (w->s->valid_flags & (1 << flag)) {
+        x->has_latest = 1;
+        x->lat_t = t;
+        x->lat_v = value;
+        x->lat_c = censored;
+    }
+    return rc;
+}
+
+cr_status cr_wq_stream_finish(cr_wq_stream *w, cr_error *err)
+{
+    cr_status rc = CR_OK;
+    sqlite3_stmt *put =
+        cr_store_cached(w->store, "INSERT OR REPLACE INTO wq_latest VALUES (?,?,?,?)");
+    if (put == NULL) {
+        return cr_error_set(err, CR_EDB, "latest: %s", sqlite3_errmsg(cr_store_db(w->store)));
+    }
+    for (size_t i = 0; i < w->cap && rc == CR_OK; i++) {
+        stream_series *x = &w->v[i];
+        if (x->state != 1) {
+            continue;
+        }
+        int64_t series = w->first + (int64_t)i;
+        rc = stream_write(w, series, x, 1, 1, err);
+        if (rc == CR_OK && x->has_latest) {
+            sqlite3_bind_int64(put, 1, series);
+            sqlite3_bind_int64(put, 2, x->lat_t);
+            sqlite3_bind_double(put, 3, x->lat_v);
+            sqlite3_bind_int(put, 4, x->lat_c);
+            int step = sqlite3_step(put);
+            sqlite3_reset(put);
+            if (step != SQLITE_DONE) {
+                rc = cr_error_set(err, CR_EDB, "latest: %s", sqlite3_errmsg(cr_store_db(w->store)));
+            }
+        }
+    }
+    return rc;
+}
+
+int cr_wq_stream_covers(const cr_wq_stream *w, int64_t series)
+{
+    return series >= w->first && (size_t)(series - w->first) < w->cap &&
+           w->v[series - w->first].state == 1;
+}
+
+void cr_wq_stream_free(cr_wq_stream *w)
+{
+    if (w) {
+        free(w->v);
+        free(w);
+    }
+}
+
 /* ---- sections and their classes --------------------------------------------------------- */
 
 static void copy_col(sqlite3_stmt *st, int i, char *out, size_t n)
@@ -614,43 +759,51 @@ cr_status cr_wq_all_classes(cr_store *store, const cr_standards *s, const cr_per
 cr_status cr_wq_latest_classes(cr_store *store, const cr_standards *s, json_t **out, cr_error *err)
 {
     *out = NULL;
-    sqlite3_stmt *st;
-    const char *sql = SECTION_COLUMNS " ORDER BY source_id";
-    sqlite3_stmt *lat = cr_store_cached(
-        store, "SELECT r.indicator, l.value, l.censored, l.t FROM wq_series r"
-               " JOIN wq_latest l ON l.series_id = r.series_id WHERE r.section_id=? ORDER BY l.t");
-    if (lat == NULL || sqlite3_prepare_v2(cr_store_db(store), sql, -1, &st, NULL) != SQLITE_OK) {
-        return cr_error_set(err, CR_EDB, "sections: %s", sqlite3_errmsg(cr_store_db(store)));
+    /* one scan of the latest table in section order, one of the sections */
+    sqlite3_stmt *st, *lat;
+    sqlite3 *db = cr_store_db(store);
+    if (sqlite3_prepare_v2(db, SECTION_COLUMNS " ORDER BY source_id", -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "sections: %s", sqlite3_errmsg(db));
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT r.section_id, r.indicator, l.value, l.censored, l.t FROM"
+                           " wq_series r JOIN wq_latest l ON l.series_id = r.series_id"
+                           " WHERE r.method != 'emergency' ORDER BY r.section_id, l.t",
+                           -1, &lat, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return cr_error_set(err, CR_EDB, "readings: %s", sqlite3_errmsg(db));
     }
     json_t *arr = json_array();
+    int more = sqlite3_step(lat) == SQLITE_ROW;
     while (sqlite3_step(st) == SQLITE_ROW) {
         cr_wq_section sec;
         section_from_row(st, &sec);
+        /* latest rows of sections before this one (no longer current) are passed over */
+        while (more && strcmp((const char *)sqlite3_column_text(lat, 0), sec.section_id) < 0) {
+            more = sqlite3_step(lat) == SQLITE_ROW;
+        }
         cr_wq_item items[CR_WQ_MAX_ITEMS];
         size_t n = 0;
         int64_t last = INT64_MIN;
-        sqlite3_bind_text(lat, 1, sec.section_id, -1, SQLITE_TRANSIENT);
-        while (sqlite3_step(lat) == SQLITE_ROW) {
-            int ind = cr_standards_find_code(s, (const char *)sqlite3_column_text(lat, 0));
-            if (ind < 0) {
-                continue;
+        while (more && strcmp((const char *)sqlite3_column_text(lat, 0), sec.section_id) == 0) {
+            int ind = cr_standards_find_code(s, (const char *)sqlite3_column_text(lat, 1));
+            if (ind >= 0) {
+                double v = sqlite3_column_double(lat, 2);
+                int c = sqlite3_column_int(lat, 3);
+                last = sqlite3_column_int64(lat, 4);
+                size_t k = 0;
+                while (k < n && items[k].ind != ind) {
+                    k++;
+                }
+                if (k < CR_WQ_MAX_ITEMS) {
+                    /* parties and methods of one indicator: the latest wins (oldest first) */
+                    items[k] = (cr_wq_item){
+                        .ind = ind, .value = c ? v * s->censored_factor : v, .censored = c, .n = 1};
+                    n += k == n;
+                }
             }
-            double v = sqlite3_column_double(lat, 1);
-            int c = sqlite3_column_int(lat, 2);
-            last = sqlite3_column_int64(lat, 3);
-            size_t k = 0;
-            while (k < n && items[k].ind != ind) {
-                k++;
-            }
-            if (k == CR_WQ_MAX_ITEMS) {
-                continue;
-            }
-            /* parties of one indicator: the latest wins (rows come oldest first) */
-            items[k] = (cr_wq_item){
-                .ind = ind, .value = c ? v * s->censored_factor : v, .censored = c, .n = 1};
-            n += k == n;
+            more = sqlite3_step(lat) == SQLITE_ROW;
         }
-        sqlite3_reset(lat);
         cr_wq_result r;
         qsort(items, n, sizeof items[0], by_indicator);
         cr_wq_classify(s, items, n, sec.lake, sec.target, &r);
@@ -662,6 +815,7 @@ cr_status cr_wq_latest_classes(cr_store *store, const cr_standards *s, json_t **
         json_object_set_new(o, "latest", last != INT64_MIN ? json_string(when) : json_null());
         json_array_append_new(arr, o);
     }
+    sqlite3_finalize(lat);
     sqlite3_finalize(st);
     *out = arr;
     return CR_OK;
@@ -858,4 +1012,243 @@ cr_status cr_wq_refresh_status(cr_store *store, const cr_standards *s, const cr_
         cr_store_exec(store, "ROLLBACK", NULL);
     }
     return rc;
+}
+
+/* ---- lean class tables ------------------------------------------------------------------ */
+
+typedef struct {
+    cr_wq_section *v;
+    size_t n;
+} section_list;
+
+static cr_status load_sections(cr_store *store, section_list *out, cr_error *err)
+{
+    sqlite3_stmt *st = cr_store_cached(store, SECTION_COLUMNS " ORDER BY source_id");
+    if (st == NULL) {
+        return cr_error_set(err, CR_EDB, "sections: %s", sqlite3_errmsg(cr_store_db(store)));
+    }
+    size_t cap = 0;
+    out->v = NULL;
+    out->n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 256;
+            out->v = cr_xrealloc(out->v, cap * sizeof *out->v);
+        }
+        section_from_row(st, &out->v[out->n++]);
+    }
+    sqlite3_reset(st);
+    return CR_OK;
+}
+
+static void push_row(cr_wq_class_row **rows, size_t *n, size_t *cap, const cr_wq_section *sec,
+                     int month, const cr_wq_result *r)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 1024;
+        *rows = cr_xrealloc(*rows, *cap * sizeof **rows);
+    }
+    cr_wq_class_row *x = &(*rows)[(*n)++];
+    snprintf(x->section_id, sizeof x->section_id, "%s", sec->section_id);
+    x->month = month;
+    x->cls = r->cls;
+    x->target = r->target;
+    x->met = r->met;
+}
+
+cr_status cr_wq_latest_table(cr_store *store, const cr_standards *s, cr_wq_class_row **rows,
+                             size_t *n, cr_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    section_list secs;
+    cr_status rc = load_sections(store, &secs, err);
+    /* in the series index's order (no sort); the latest of an indicator's series wins */
+    sqlite3_stmt *lat = rc == CR_OK ? cr_store_cached(store, "SELECT r.section_id, r.indicator,"
+                                                             " l.value, l.censored, l.t FROM"
+                                                             " wq_series r JOIN wq_latest l ON"
+                                                             " l.series_id = r.series_id WHERE"
+                                                             " r.method != 'emergency' ORDER BY"
+                                                             " r.section_id")
+                                    : NULL;
+    if (rc == CR_OK && lat == NULL) {
+        rc = cr_error_set(err, CR_EDB, "readings: %s", sqlite3_errmsg(cr_store_db(store)));
+    }
+    size_t cap = 0;
+    int more = rc == CR_OK && sqlite3_step(lat) == SQLITE_ROW;
+    for (size_t i = 0; rc == CR_OK && i < secs.n; i++) {
+        const cr_wq_section *sec = &secs.v[i];
+        while (more && strcmp((const char *)sqlite3_column_text(lat, 0), sec->section_id) < 0) {
+            more = sqlite3_step(lat) == SQLITE_ROW;
+        }
+        cr_wq_item items[CR_WQ_MAX_ITEMS];
+        int64_t when[CR_WQ_MAX_ITEMS];
+        size_t k = 0;
+        while (more && strcmp((const char *)sqlite3_column_text(lat, 0), sec->section_id) == 0) {
+            int ind = cr_standards_find_code(s, (const char *)sqlite3_column_text(lat, 1));
+            int64_t t = sqlite3_column_int64(lat, 4);
+            size_t j = 0;
+            while (j < k && items[j].ind != ind) {
+                j++;
+            }
+            if (ind >= 0 && j < CR_WQ_MAX_ITEMS && (j == k || t > when[j])) {
+                int c = sqlite3_column_int(lat, 3);
+                double v = sqlite3_column_double(lat, 2);
+                items[j] = (cr_wq_item){
+                    .ind = ind, .value = c ? v * s->censored_factor : v, .censored = c, .n = 1};
+                when[j] = t;
+                k += j == k;
+            }
+            more = sqlite3_step(lat) == SQLITE_ROW;
+        }
+        cr_wq_result r;
+        cr_wq_classify(s, items, k, sec->lake, sec->target, &r);
+        push_row(rows, n, &cap, sec, 0, &r);
+    }
+    if (lat) {
+        sqlite3_reset(lat);
+    }
+    free(secs.v);
+    return rc;
+}
+
+cr_status cr_wq_monthly_table(cr_store *store, const cr_standards *s, int year,
+                              cr_wq_class_row **rows, size_t *n, cr_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    section_list secs;
+    cr_status rc = load_sections(store, &secs, err);
+    sqlite3_stmt *st = NULL;
+    if (rc == CR_OK &&
+        sqlite3_prepare_v2(cr_store_db(store),
+                           "SELECT r.section_id, r.indicator, r.method = 'manual', a.month,"
+                           " a.n_valid, a.n_censored, a.sum FROM wq_series r JOIN wq_monthly a"
+                           " ON a.series_id = r.series_id AND a.month BETWEEN ?1 AND ?2 WHERE"
+                           " r.method != 'emergency' ORDER BY r.section_id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EDB, "readings: %s", sqlite3_errmsg(cr_store_db(store)));
+    }
+    if (rc == CR_OK) {
+        sqlite3_bind_int(st, 1, year * 100 + 1);
+        sqlite3_bind_int(st, 2, year * 100 + 12);
+    }
+    /* per month and indicator: manual and automatic sums apart */
+    typedef struct {
+        int64_t nv[2], nc[2];
+        double sum[2];
+    } cell;
+    size_t n_ind = s->n;
+    cell *grid = cr_xcalloc(12 * n_ind, sizeof *grid);
+    size_t cap = 0;
+    int need = s->min_samples[CR_PERIOD_MONTH];
+    int more = rc == CR_OK && sqlite3_step(st) == SQLITE_ROW;
+    for (size_t i = 0; rc == CR_OK && i < secs.n; i++) {
+        const cr_wq_section *sec = &secs.v[i];
+        while (more && strcmp((const char *)sqlite3_column_text(st, 0), sec->section_id) < 0) {
+            more = sqlite3_step(st) == SQLITE_ROW;
+        }
+        memset(grid, 0, 12 * n_ind * sizeof *grid);
+        int any = 0;
+        while (more && strcmp((const char *)sqlite3_column_text(st, 0), sec->section_id) == 0) {
+            int ind = cr_standards_find_code(s, (const char *)sqlite3_column_text(st, 1));
+            int manual = sqlite3_column_int(st, 2), m = sqlite3_column_int(st, 3) % 100 - 1;
+            if (ind >= 0 && m >= 0 && m < 12) {
+                cell *c = &grid[(size_t)m * n_ind + (size_t)ind];
+                c->nv[manual] += sqlite3_column_int64(st, 4);
+                c->nc[manual] += sqlite3_column_int64(st, 5);
+                c->sum[manual] += sqlite3_column_double(st, 6);
+                any = 1;
+            }
+            more = sqlite3_step(st) == SQLITE_ROW;
+        }
+        for (int m = 0; any && m < 12; m++) {
+            cr_wq_item items[CR_WQ_MAX_ITEMS];
+            size_t k = 0;
+            for (size_t ind = 0; ind < n_ind && k < CR_WQ_MAX_ITEMS; ind++) {
+                const cell *c = &grid[(size_t)m * n_ind + ind];
+                int b = c->nv[1] > 0 ? 1 : 0; /* manual where the month has it */
+                if (c->nv[b] >= need && c->nv[b] > 0) {
+                    items[k++] = (cr_wq_item){.ind = (int)ind,
+                                              .value = c->sum[b] / (double)c->nv[b],
+                                              .censored = c->nc[b] == c->nv[b],
+                                              .n = (int)c->nv[b]};
+                }
+            }
+            if (k == 0) {
+                continue;
+            }
+            cr_wq_result r;
+            cr_wq_classify(s, items, k, sec->lake, sec->target, &r);
+            push_row(rows, n, &cap, sec, year * 100 + m + 1, &r);
+        }
+    }
+    free(grid);
+    sqlite3_finalize(st);
+    free(secs.v);
+    return rc;
+}
+
+cr_status cr_wq_daily_points(cr_store *store, const cr_standards *s, const char *section_id,
+                             int64_t first_day, int64_t last_day, cr_wq_day_point **points,
+                             size_t *n, cr_error *err)
+{
+    *points = NULL;
+    *n = 0;
+    if (last_day < first_day || last_day - first_day > 40000) {
+        return cr_error_set(err, CR_EINVAL, "daily points: at most 40,000 days");
+    }
+    sqlite3_stmt *ser = cr_store_cached(store, "SELECT series_id, indicator FROM wq_series WHERE"
+                                               " section_id=? AND method != 'emergency'");
+    sqlite3_stmt *pts = cr_store_cached(store, "SELECT day, sum, n_valid FROM wq_daily WHERE"
+                                               " series_id=? AND day BETWEEN ? AND ?");
+    if (ser == NULL || pts == NULL) {
+        return cr_error_set(err, CR_EDB, "readings: %s", sqlite3_errmsg(cr_store_db(store)));
+    }
+    /* each indicator's days, every series of it (parties, methods) pooled */
+    size_t days = (size_t)(last_day - first_day + 1);
+    double *sum = NULL;
+    int64_t *cnt = NULL;
+    unsigned char *used = cr_xcalloc(s->n, 1);
+    sqlite3_bind_text(ser, 1, section_id, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(ser) == SQLITE_ROW) {
+        int ind = cr_standards_find_code(s, (const char *)sqlite3_column_text(ser, 1));
+        if (ind < 0) {
+            continue;
+        }
+        if (sum == NULL) {
+            sum = cr_xcalloc(s->n * days, sizeof *sum);
+            cnt = cr_xcalloc(s->n * days, sizeof *cnt);
+        }
+        used[ind] = 1;
+        sqlite3_bind_int64(pts, 1, sqlite3_column_int64(ser, 0));
+        sqlite3_bind_int64(pts, 2, first_day);
+        sqlite3_bind_int64(pts, 3, last_day);
+        while (sqlite3_step(pts) == SQLITE_ROW) {
+            size_t k = (size_t)ind * days + (size_t)(sqlite3_column_int64(pts, 0) - first_day);
+            sum[k] += sqlite3_column_double(pts, 1);
+            cnt[k] += sqlite3_column_int64(pts, 2);
+        }
+        sqlite3_reset(pts);
+    }
+    sqlite3_reset(ser);
+    size_t cap = 0;
+    for (size_t ind = 0; sum && ind < s->n; ind++) {
+        for (size_t d = 0; used[ind] && d < days; d++) {
+            size_t k = ind * days + d;
+            if (cnt[k] == 0) {
+                continue;
+            }
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 512;
+                *points = cr_xrealloc(*points, cap * sizeof **points);
+            }
+            (*points)[(*n)++] = (cr_wq_day_point){(int)ind, first_day + (int64_t)d,
+                                                  sum[k] / (double)cnt[k], cnt[k]};
+        }
+    }
+    free(sum);
+    free(cnt);
+    free(used);
+    return CR_OK;
 }

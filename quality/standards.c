@@ -424,6 +424,16 @@ int cr_wq_class_parse(const char *text)
         {"Ⅴ", 5},     {"5", 5},    {"V类", 5},    {"Ⅴ类", 5}, {"劣V", 6},  {"劣Ⅴ", 6}, {"劣V类", 6},
         {"劣Ⅴ类", 6}, {"6", 6},    {"worseV", 6},
     };
-    int v = text ? lookup(W, sizeof W / sizeof W[0], text) : -1;
+    if (text == NULL) {
+        return 0;
+    }
+    /* the stored canonical forms first: no folding */
+    static const char *CANON[] = {"I", "II", "III", "IV", "V", "劣V"};
+    for (int k = 0; k < 6; k++) {
+        if (strcmp(text, CANON[k]) == 0) {
+            return k + 1;
+        }
+    }
+    int v = lookup(W, sizeof W / sizeof W[0], text);
     return v < 0 ? 0 : v;
 }

@@ -11,6 +11,8 @@
 #include "test_common.h"
 #include "test_store.h"
 
+#include <gdal.h>
+#include <gdal_utils.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -301,6 +303,74 @@ static void test_readings_arrive_wide_and_long(void **state)
     assert_int_equal(test_store_count(t, "SELECT count(*) FROM wq_readings_old"), 1);
     assert_true(fabs(value_of(t, "r.indicator='nh3n' AND r.party='upstream' AND a.version=2") -
                      0.45) < 1e-12);
+    /* undo: the first batch cannot go while the correction stands; the correction can */
+    cr_revert_result rv;
+    cr_error e = {0};
+    assert_int_equal(cr_etl_revert_batch(t->store, w.batch_id, &rv, &e), CR_EINVAL);
+    char later[32];
+    snprintf(later, sizeof later, "(%lld)", (long long)c.batch_id);
+    assert_non_null(strstr(e.msg, later));
+    assert_int_equal(cr_etl_revert_batch(t->store, c.batch_id, &rv, &e), CR_OK);
+    assert_int_equal(rv.closed, 1);   /* the corrected value */
+    assert_int_equal(rv.reopened, 1); /* 0.40 current again, as a new version */
+    assert_true(fabs(value_of(t, "r.indicator='nh3n' AND r.party='upstream' AND a.version=3") -
+                     0.40) < 1e-12);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM wq_readings_old"), 2);
+    cr_wq_result mr;
+    cr_wq_section sec;
+    cr_period jul;
+    assert_int_equal(cr_wq_section_get(t->store, "S-R", &sec, &e), CR_OK);
+    assert_int_equal(cr_wq_period_parse("2025-07", &jul, &e), CR_OK);
+    assert_int_equal(cr_wq_section_class(t->store, STD, &sec, &jul, &mr, NULL, &e), CR_OK);
+    for (size_t i = 0; i < mr.n_items; i++) {
+        if (strcmp(STD->ind[mr.items[i].ind].code, "nh3n") == 0) {
+            assert_true(fabs(mr.items[i].value - (0.40 + 0.44 + 0.0125) / 3) < 1e-12);
+        }
+    }
+    test_store_free(t);
+}
+
+/* An XLSX as a lab sends it: made here from a CSV by GDAL's own XLSX writer, with a title
+ * row above the header (the sheet's row numbers are kept in the rejects). */
+static void test_readings_from_a_spreadsheet(void **state)
+{
+    (void)state;
+    test_store *t = readings_store();
+    char csv[256], xlsx[256];
+    write_file(t, "lab.csv",
+               "field1,field2,field3,field4\n"
+               "2025年7月 联合监测结果,,,\n"
+               "断面编码,采样日期,氨氮(mg/L),总磷(mg/L)\n"
+               "S-R,2025-07-08,0.31,0.07\n"
+               "S-R,2025-07-09,abc,0.07\n"
+               "S-L,2025-07-08,0.12,<0.01\n",
+               csv, sizeof csv);
+    snprintf(xlsx, sizeof xlsx, "%s/lab.xlsx", t->dir);
+    GDALAllRegister();
+    GDALDatasetH src = GDALOpenEx(csv, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(src);
+    char *argv[] = {"-f", "XLSX", "-lco", "FIELD_TYPES=STRING", NULL};
+    GDALVectorTranslateOptions *vo = GDALVectorTranslateOptionsNew(argv, NULL);
+    int usage = 0;
+    GDALDatasetH out = GDALVectorTranslate(xlsx, NULL, 1, &src, vo, &usage);
+    assert_non_null(out);
+    GDALClose(out);
+    GDALVectorTranslateOptionsFree(vo);
+    GDALClose(src);
+    char path[256];
+    snprintf(path, sizeof path, "%s", xlsx);
+    cr_ingest_options o = {0};
+    cr_ingest_result r;
+    cr_error e = {0};
+    if (cr_etl_ingest_readings(t->store, STD, path, &o, &r, &e) != CR_OK) {
+        fail_msg("%s", e.msg);
+    }
+    assert_int_equal(r.rows_in, 3);
+    assert_int_equal(r.stored, 2);
+    assert_int_equal(r.rejected, 1);
+    /* sheet rows: 1 GDAL's header, 2 the title, 3 ours, 4 the first data row, 5 the bad one */
+    assert_true(has_reject(t, r.batch_id, "value", 5, "abc"));
+    assert_true(fabs(value_of(t, "r.section_id='S-L' AND r.indicator='tp'") - 0.01) < 1e-12);
     test_store_free(t);
 }
 
@@ -378,6 +448,64 @@ static void test_period_means_and_classes(void **state)
     assert_true(fabs(json_number_value(json_array_get(first, 1)) - 0.40) < 1e-12);
     assert_true(fabs(json_number_value(json_object_get(up, "target_limit")) - 0.5) < 1e-12);
     json_decref(doc);
+    /* values out of time order: the streamed aggregates give way to a rebuild, same means */
+    ingest(t, "unordered.csv",
+           "断面编码,监测时间,氨氮(mg/L)\n"
+           "S-L,2025-08-20 09:00,0.3\nS-L,2025-08-01 09:00,0.5\nS-L,2025-08-10 09:00,0.4\n"
+           "S-L,2025-09-02 09:00,0.2\n",
+           "automatic");
+    class_of(t, "S-L", "2025-08", &r);
+    assert_true(fabs(item(&r, "nh3n") - 0.4) < 1e-12);
+    class_of(t, "S-L", "2025-08-01", &r);
+    assert_true(fabs(item(&r, "nh3n") - 0.5) < 1e-12);
+    class_of(t, "S-L", "2025-09", &r);
+    assert_true(fabs(item(&r, "nh3n") - 0.2) < 1e-12);
+    /* the lean tables (the map, the benchmark) agree with the classes above */
+    cr_wq_class_row *rows = NULL;
+    size_t nr = 0;
+    assert_int_equal(cr_wq_monthly_table(t->store, STD, 2025, &rows, &nr, &e), CR_OK);
+    int seen = 0;
+    for (size_t i = 0; i < nr; i++) {
+        if (strcmp(rows[i].section_id, "S-L") == 0 && rows[i].month == 202507) {
+            assert_int_equal(rows[i].cls, 4);
+            assert_int_equal(rows[i].met, 0);
+            seen++;
+        }
+        if (strcmp(rows[i].section_id, "S-R") == 0 && rows[i].month == 202507) {
+            assert_int_equal(rows[i].cls, 2);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    free(rows);
+    json_t *latest = NULL;
+    assert_int_equal(cr_wq_latest_table(t->store, STD, &rows, &nr, &e), CR_OK);
+    assert_int_equal(cr_wq_latest_classes(t->store, STD, &latest, &e), CR_OK);
+    assert_int_equal(nr, json_array_size(latest));
+    for (size_t i = 0; i < nr; i++) {
+        json_t *o = json_array_get(latest, i);
+        assert_string_equal(rows[i].section_id,
+                            json_string_value(json_object_get(o, "section_id")));
+        assert_int_equal(rows[i].cls,
+                         cr_wq_class_parse(json_string_value(json_object_get(o, "class"))));
+    }
+    json_decref(latest);
+    free(rows);
+    cr_wq_day_point *pts = NULL;
+    size_t np = 0;
+    cr_period july;
+    assert_int_equal(cr_wq_period_parse("2025-07", &july, &e), CR_OK);
+    assert_int_equal(
+        cr_wq_daily_points(t->store, STD, "S-R", july.first_day, july.last_day, &pts, &np, &e),
+        CR_OK);
+    int nh3n = cr_standards_find_code(STD, "nh3n");
+    for (size_t i = 0; i < np; i++) {
+        if (pts[i].ind == nh3n && pts[i].day == july.first_day) {
+            assert_true(fabs(pts[i].mean - 0.42) < 1e-12); /* both sides pooled */
+            assert_int_equal(pts[i].n, 2);
+        }
+    }
+    free(pts);
     test_store_free(t);
 }
 
@@ -532,8 +660,8 @@ static void test_compensation_in_three_forms(void **state)
     assert_true(fabs(json_number_value(json_object_get(st, "total_yuan")) - want) < 0.5);
     assert_true(want < 0); /* better than the target: the downstream side pays */
     assert_string_equal(json_string_value(json_object_get(st, "payer")), "B");
-    /* every value used is cited: nh3n and tp of July, valid or not */
-    assert_int_equal(json_array_size(json_object_get(st, "citations")), 8);
+    /* every value used is cited: nh3n, tp and the flow of July, valid or not */
+    assert_int_equal(json_array_size(json_object_get(st, "citations")), 12);
     cr_strbuf csv = {0};
     cr_wq_compensation_csv(st, &csv);
     assert_memory_equal(csv.data, "\xEF\xBB\xBF", 3);
@@ -609,6 +737,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes_match_the_hand_computed_table),
         cmocka_unit_test(test_readings_arrive_wide_and_long),
+        cmocka_unit_test(test_readings_from_a_spreadsheet),
         cmocka_unit_test(test_period_means_and_classes),
         cmocka_unit_test(test_alarms_and_their_lifecycle),
         cmocka_unit_test(test_compensation_in_three_forms),
