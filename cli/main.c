@@ -18,7 +18,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"ingest", cr_cmd_ingest,
-     "import inventories (CSV, XLSX, SHP, GeoJSON, GPKG, KML) into a layer"},
+     "import inventories (CSV, XLSX, SHP, GeoJSON, GPKG, KML) or readings into a layer"},
     {"join", cr_cmd_join, "join features to reaches, counties, towns, zones and boundaries"},
     {"network", cr_cmd_network, "build the river network topology and validate it"},
     {"trace", cr_cmd_trace, "trace up/downstream: reaches, features met, who to notify"},
@@ -47,7 +47,7 @@ static void usage(FILE *out)
                  "Joint river pollution prevention and control: ingest, store and serve the\n"
                  "shared inventories of neighbouring jurisdictions.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
-        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     }
     fprintf(out, "\nEvery command takes --store PATH (default ./crossriver.sqlite), --json and "
                  "--help.\nExit codes: 0 ok, 1 failure, 2 usage, 3 some rows rejected.\n");

@@ -852,10 +852,14 @@ cr_status cr_wq_series_json(cr_store *store, const cr_standards *s, const char *
     if (ser == NULL || pts == NULL) {
         return cr_error_set(err, CR_EDB, "readings: %s", sqlite3_errmsg(cr_store_db(store)));
     }
-    int64_t a = from, b = to;
+    /* times outside 1900–2200 (an open bound) are clamped: the calendar maths stays in range */
+    const int64_t lo = cr_wq_time_from_fields(1900, 1, 1, 0, 0, 0);
+    const int64_t hi = cr_wq_time_from_fields(2200, 12, 31, 23, 59, 59);
+    int64_t a = from < lo ? lo : from > hi ? hi : from;
+    int64_t b = to > hi ? hi : to < lo ? lo : to;
     if (step != CR_STEP_RAW) {
-        a = cr_wq_day_of(from);
-        b = cr_wq_day_of(to);
+        a = cr_wq_day_of(a);
+        b = cr_wq_day_of(b);
         if (step == CR_STEP_MONTH) {
             a = cr_wq_month_of_day(a);
             b = cr_wq_month_of_day(b);

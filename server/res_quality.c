@@ -107,7 +107,8 @@ cr_status cr_res_section(server_state *s, worker *w, const request *req, respons
     if (strcmp(format, "json") && strcmp(format, "csv")) {
         return cr_error_set(err, CR_EINVAL, "format: json or csv");
     }
-    int64_t from = INT64_MIN / 4, to = INT64_MAX / 4;
+    int64_t from = cr_wq_time_from_fields(1900, 1, 1, 0, 0, 0);
+    int64_t to = cr_wq_time_from_fields(2200, 12, 31, 23, 59, 59);
     cr_status rc = readings_ready(w, err);
     if (rc == CR_OK) {
         rc = time_bound(req, "from", 0, &from, err);
