@@ -24,6 +24,8 @@ static void help(FILE *out)
                  "  --period P     2025 (year), 2025-07 (month), 2025-07-14 (day) or\n"
                  "                 2025-07-14T08:00 (one sample)\n"
                  "  --latest       each indicator's latest valid value\n"
+                 "  --step month   with --period YEAR: every section's class month by month\n"
+                 "                 (a section × month table)\n"
                  "  --store PATH   store (default ./crossriver.sqlite)\n"
                  "  --json         JSON instead of the table\n");
 }
@@ -86,18 +88,57 @@ static void print_one(const json_t *o)
     }
 }
 
+/* A section × month table of classes; a trailing '*' marks a missed target. */
+static void print_months(const cr_wq_class_row *rows, size_t n, const char *only)
+{
+    printf("%-14s", "section");
+    for (int m = 1; m <= 12; m++) {
+        printf(" %5d", m);
+    }
+    printf("\n");
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        const char *cells[12] = {0};
+        int missed[12] = {0};
+        while (j < n && strcmp(rows[j].section_id, rows[i].section_id) == 0) {
+            int m = rows[j].month % 100 - 1;
+            if (m >= 0 && m < 12) {
+                cells[m] = cr_wq_class_name(rows[j].cls);
+                missed[m] = rows[j].met == 0;
+            }
+            j++;
+        }
+        if (only == NULL || strcmp(only, rows[i].section_id) == 0) {
+            printf("%-14s", rows[i].section_id);
+            for (int m = 0; m < 12; m++) {
+                char cell[16];
+                snprintf(cell, sizeof cell, "%s%s", cells[m] ? cells[m] : "—",
+                         missed[m] ? "*" : "");
+                /* pad to 5 columns on a terminal: 劣 is 3 bytes and 2 columns, — 3 bytes and 1 */
+                int pad = cells[m] == NULL ? 7 : strncmp(cells[m], "劣", 3) == 0 ? 6 : 5;
+                printf(" %*s", pad, cell);
+            }
+            printf("\n");
+        }
+        i = j;
+    }
+    printf("(* target missed)\n");
+}
+
 int cr_cmd_quality(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"section", required_argument, NULL, 's'},
         {"period", required_argument, NULL, 'p'},
         {"latest", no_argument, NULL, 'L'},
+        {"step", required_argument, NULL, 'S'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cr_cli_common common;
     cr_cli_common_init(&common);
-    const char *section = NULL, *period = NULL;
+    const char *section = NULL, *period = NULL, *step = NULL;
     int latest = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -110,6 +151,8 @@ int cr_cmd_quality(int argc, char **argv)
             period = optarg;
         } else if (opt == 'L') {
             latest = 1;
+        } else if (opt == 'S') {
+            step = optarg;
         } else {
             return cr_cli_help_exit(opt, help);
         }
@@ -122,6 +165,10 @@ int cr_cmd_quality(int argc, char **argv)
     }
     if (period && cr_wq_period_parse(period, &p, &err) != CR_OK) {
         fprintf(stderr, "crossriver quality: --period: %s\n", err.msg);
+        return CR_EXIT_USAGE;
+    }
+    if (step && (strcmp(step, "month") != 0 || period == NULL || p.kind != CR_PERIOD_YEAR)) {
+        fprintf(stderr, "crossriver quality: --step month goes with --period YEAR\n");
         return CR_EXIT_USAGE;
     }
     cr_standards *std = NULL;
@@ -142,7 +189,20 @@ int cr_cmd_quality(int argc, char **argv)
                        : cr_error_set(&err, CR_ENOTFOUND,
                                       "the store holds no readings (crossriver ingest --layer "
                                       "readings FILE)");
-    if (rc == CR_OK && latest) {
+    if (rc == CR_OK && step) {
+        cr_wq_class_row *rows = NULL;
+        size_t n = 0;
+        rc = cr_wq_monthly_table(store, std, atoi(p.label), &rows, &n, &err);
+        if (rc == CR_OK && common.json) {
+            out = cr_wq_class_rows_json(rows, n, 1);
+        } else if (rc == CR_OK) {
+            print_months(rows, n, section);
+        }
+        free(rows);
+        if (out == NULL && rc == CR_OK) {
+            out = json_array(); /* the table is printed already */
+        }
+    } else if (rc == CR_OK && latest) {
         rc = cr_wq_latest_classes(store, std, &out, &err);
     } else if (rc == CR_OK && section == NULL) {
         rc = cr_wq_all_classes(store, std, &p, &out, &err);
@@ -181,7 +241,7 @@ int cr_cmd_quality(int argc, char **argv)
         char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         printf("%s\n", s);
         free(s);
-    } else {
+    } else if (!step) {
         size_t i;
         json_t *o;
         json_array_foreach(out, i, o)

@@ -231,6 +231,9 @@ typedef struct {
     int met; /* 1, 0, -1 */
 } cr_wq_class_row;
 
+/* Rows as JSON: [{section_id, class, target, met}] for the latest, or with months
+ * [{section_id, target, months: [{month: "2025-07", class, met}]}]. */
+json_t *cr_wq_class_rows_json(const cr_wq_class_row *rows, size_t n, int by_month);
 cr_status cr_wq_latest_table(cr_store *store, const cr_standards *s, cr_wq_class_row **rows,
                              size_t *n, cr_error *err);
 cr_status cr_wq_monthly_table(cr_store *store, const cr_standards *s, int year,

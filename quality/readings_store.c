@@ -1256,3 +1256,33 @@ cr_status cr_wq_daily_points(cr_store *store, const cr_standards *s, const char 
     free(used);
     return CR_OK;
 }
+
+json_t *cr_wq_class_rows_json(const cr_wq_class_row *rows, size_t n, int by_month)
+{
+    json_t *arr = json_array(), *months = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const cr_wq_class_row *r = &rows[i];
+        json_t *cls = r->cls ? json_string(cr_wq_class_name(r->cls)) : json_null();
+        json_t *met = r->met < 0 ? json_null() : json_boolean(r->met);
+        if (!by_month) {
+            json_array_append_new(
+                arr, json_pack("{s:s, s:o, s:o, s:o}", "section_id", r->section_id, "class", cls,
+                               "target",
+                               r->target ? json_string(cr_wq_class_name(r->target)) : json_null(),
+                               "met", met));
+            continue;
+        }
+        if (i == 0 || strcmp(rows[i - 1].section_id, r->section_id) != 0) {
+            months = json_array();
+            json_array_append_new(
+                arr, json_pack("{s:s, s:o, s:o}", "section_id", r->section_id, "target",
+                               r->target ? json_string(cr_wq_class_name(r->target)) : json_null(),
+                               "months", months));
+        }
+        char label[16];
+        snprintf(label, sizeof label, "%04d-%02d", r->month / 100, r->month % 100);
+        json_array_append_new(
+            months, json_pack("{s:s, s:o, s:o}", "month", label, "class", cls, "met", met));
+    }
+    return arr;
+}

@@ -143,26 +143,48 @@ cr_status cr_res_section(server_state *s, worker *w, const request *req, respons
     return CR_OK;
 }
 
-/* GET /api/quality?period=2025-07 (every section's class), or without period the latest. */
+/* GET /api/quality?period=2025-07 (every section's class), without period the latest;
+ * detail=0: only class, target and met per section; period=YEAR&step=month: the monthly
+ * classes of every section for the year. */
 cr_status cr_res_quality(server_state *s, worker *w, const request *req, response *res,
                          cr_error *err)
 {
     (void)s;
     cr_status rc = readings_ready(w, err);
     const char *period = param(req, "period");
+    const char *step = param(req, "step");
+    const char *d = param(req, "detail");
+    if (rc == CR_OK && d && strcmp(d, "0") && strcmp(d, "1")) {
+        rc = cr_error_set(err, CR_EINVAL, "detail: 0 or 1");
+    }
+    if (rc == CR_OK && step && strcmp(step, "month")) {
+        rc = cr_error_set(err, CR_EINVAL, "step: month (with period=YEAR), or none");
+    }
     json_t *out = NULL;
     cr_period p;
     if (rc == CR_OK && period) {
         rc = cr_wq_period_parse(period, &p, err);
-        if (rc == CR_OK) {
-            rc = cr_wq_all_classes(w->store, w->snap->std, &p, &out, err);
-        }
+    }
+    if (rc == CR_OK && step && (period == NULL || p.kind != CR_PERIOD_YEAR)) {
+        rc = cr_error_set(err, CR_EINVAL, "step=month goes with period=YEAR (e.g. 2025)");
+    }
+    cr_wq_class_row *rows = NULL;
+    size_t n = 0;
+    if (rc == CR_OK && step) {
+        rc = cr_wq_monthly_table(w->store, w->snap->std, atoi(p.label), &rows, &n, err);
+        out = rc == CR_OK ? cr_wq_class_rows_json(rows, n, 1) : NULL;
+    } else if (rc == CR_OK && period) {
+        rc = cr_wq_all_classes(w->store, w->snap->std, &p, &out, err);
+    } else if (rc == CR_OK && d && strcmp(d, "0") == 0) {
+        rc = cr_wq_latest_table(w->store, w->snap->std, &rows, &n, err);
+        out = rc == CR_OK ? cr_wq_class_rows_json(rows, n, 0) : NULL;
     } else if (rc == CR_OK) {
         rc = cr_wq_latest_classes(w->store, w->snap->std, &out, err);
     }
+    free(rows);
     if (rc == CR_OK) {
-        res->body = json_pack("{s:s, s:o, s:s}", "period", period ? p.label : "latest", "sections",
-                              out, "standard", w->snap->std->standard);
+        res->body = json_pack("{s:s, s:s?, s:o, s:s}", "period", period ? p.label : "latest",
+                              "step", step, "sections", out, "standard", w->snap->std->standard);
         res->content_type = JSON_TYPE;
     }
     return rc;

@@ -7,7 +7,7 @@ static const char *const NONE[] = {NULL};
 static const char *const TILE_PARAMS[] = {"layers", NULL};
 static const char *const SEARCH_PARAMS[] = {"q", "limit", NULL};
 static const char *const READINGS_PARAMS[] = {"indicator", "from", "to", "step", "format", NULL};
-static const char *const QUALITY_PARAMS[] = {"period", NULL};
+static const char *const QUALITY_PARAMS[] = {"period", "step", "detail", NULL};
 static const char *const ALARM_PARAMS[] = {"state", "section", "detail", NULL};
 static const char *const PATROL_PARAMS[] = {"river",     "preset",   "reaches", "date",
                                             "mode",      "from",     "to",      "speed_kmh",

@@ -566,6 +566,105 @@ static void test_report_map_and_browser(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The readings of the sections in the case, as known at the as-of time: every row of
+ * readings.csv is the store's value at its batch and source row, nothing sampled or imported
+ * after the as-of time is in it, its batches are in case.json, and the report charts them. */
+static void test_readings_in_the_package(void **state)
+{
+    (void)state;
+    char a[128];
+    snprintf(a, sizeof a, "%s/readings.zip", g_dir);
+    assert_int_equal(run(TRACE_CASE, g_dir, a), 0);
+    size_t len;
+    char *csv = entry(a, "evidence/data/readings.csv", &len);
+    assert_non_null(csv);
+    assert_memory_equal(csv, "\xEF\xBB\xBF", 3);
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.sqlite", g_dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT a.value FROM wq_readings a JOIN wq_series r USING"
+                                        " (series_id) WHERE r.section_id = ? AND r.indicator = ?"
+                                        " AND a.batch_id = ? AND a.source_row = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    size_t rows = 0;
+    char last_time[20] = "";
+    json_t *batches_seen = json_object();
+    for (char *line = strchr(csv, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char sec[32], ind[16], when[24], val[32], batch[16], row[16];
+        /* "section","indicator","name","method","party","time","value","unit","censored",
+         * "flag","batch","row": quoted cells without commas inside */
+        char *cells[12];
+        char *copy = strndup(line, strcspn(line, "\n"));
+        size_t k = 0;
+        for (char *c = strtok(copy, ","); c && k < 12; c = strtok(NULL, ",")) {
+            cells[k++] = c;
+        }
+        assert_int_equal(k, 12);
+        for (size_t j = 0; j < 12; j++) {
+            cells[j][strlen(cells[j]) - 1] = '\0'; /* the quotes */
+            cells[j]++;
+        }
+        snprintf(sec, sizeof sec, "%s", cells[0]);
+        snprintf(ind, sizeof ind, "%s", cells[1]);
+        snprintf(when, sizeof when, "%s", cells[5]);
+        snprintf(val, sizeof val, "%s", cells[6]);
+        snprintf(batch, sizeof batch, "%s", cells[10]);
+        snprintf(row, sizeof row, "%s", cells[11]);
+        free(copy);
+        sqlite3_bind_text(st, 1, sec, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, ind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, atoll(batch));
+        sqlite3_bind_int64(st, 4, atoll(row));
+        if (sqlite3_step(st) != SQLITE_ROW ||
+            fabs(sqlite3_column_double(st, 0) - atof(val)) > 1e-6 * fmax(1, fabs(atof(val)))) {
+            fail_msg("readings.csv row %zu (%s %s %s) is not the store's value", rows + 1, sec, ind,
+                     when);
+        }
+        sqlite3_reset(st);
+        if (strcmp(when, last_time) > 0) {
+            snprintf(last_time, sizeof last_time, "%s", when);
+        }
+        json_object_set_new(batches_seen, batch, json_true());
+        rows++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(csv);
+    assert_true(rows > 1000); /* the Taipu stations in the trace's reach */
+    /* as of 2025-11-01T00:00Z = 08:00 CST: nothing later */
+    assert_true(strcmp(last_time, "2025-11-01T08:00:00") <= 0);
+    char *cj_text = entry(a, "evidence/data/case.json", &len);
+    json_t *cj = json_loads(cj_text, 0, NULL);
+    free(cj_text);
+    const char *b;
+    json_t *v;
+    json_object_foreach(batches_seen, b, v)
+    {
+        int found = 0;
+        size_t i;
+        json_t *bj;
+        json_array_foreach(json_object_get(cj, "batches"), i, bj)
+        {
+            found |= json_integer_value(json_object_get(bj, "batch_id")) == atoll(b) &&
+                     strcmp(json_string_value(json_object_get(bj, "layer")), "readings") == 0;
+        }
+        if (!found) {
+            fail_msg("readings batch %s is not in case.json", b);
+        }
+    }
+    json_decref(cj);
+    json_decref(batches_seen);
+    char *html = entry(a, "evidence/data/report.html", &len);
+    assert_non_null(strstr(html, "SEC-TPH-KJ 太浦河康家村"));
+    assert_non_null(strstr(html, "<polyline"));
+    assert_null(strstr(html, "holds no section readings"));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_boundary_case),
         cmocka_unit_test(test_as_of_window_and_personal_data),
         cmocka_unit_test(test_verify_after_later_imports),
+        cmocka_unit_test(test_readings_in_the_package),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1606,6 +1606,46 @@ static void test_water_quality_over_http(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "sections")), 12);
     json_decref(j);
     expect_error("GET", "/api/quality?period=July", 400, "period");
+    expect_error("GET", "/api/quality?period=2025-07&step=month", 400, "step=month");
+    /* the year month by month (the lean table) agrees with each month's full answer */
+    j = http_json("/api/quality?period=2025&step=month", 200, &r);
+    free(r.body);
+    json_t *aug = http_json("/api/quality?period=2025-08", 200, &r);
+    free(r.body);
+    assert_int_equal(json_array_size(json_object_get(j, "sections")), 12);
+    json_array_foreach(json_object_get(aug, "sections"), i, x)
+    {
+        json_t *row = NULL;
+        json_array_foreach(json_object_get(j, "sections"), k, pt)
+        {
+            if (strcmp(json_string_value(json_object_get(pt, "section_id")),
+                       json_string_value(json_object_get(x, "section_id"))) == 0) {
+                row = pt;
+            }
+        }
+        assert_non_null(row);
+        json_t *m8 = json_array_get(json_object_get(row, "months"), 7);
+        assert_string_equal(json_string_value(json_object_get(m8, "month")), "2025-08");
+        assert_true(json_equal(json_object_get(m8, "class"), json_object_get(x, "class")));
+        assert_true(json_equal(json_object_get(m8, "met"), json_object_get(x, "met")));
+    }
+    json_decref(aug);
+    json_decref(j);
+    /* detail=0: the latest class, target and met only, as the full answer has them */
+    j = http_json("/api/quality?detail=0", 200, &r);
+    free(r.body);
+    json_t *full = http_json("/api/quality", 200, &r);
+    free(r.body);
+    assert_int_equal(json_array_size(json_object_get(j, "sections")),
+                     json_array_size(json_object_get(full, "sections")));
+    json_array_foreach(json_object_get(j, "sections"), i, x)
+    {
+        json_t *y = json_array_get(json_object_get(full, "sections"), i);
+        assert_true(json_equal(json_object_get(x, "class"), json_object_get(y, "class")));
+        assert_true(json_equal(json_object_get(x, "met"), json_object_get(y, "met")));
+    }
+    json_decref(full);
+    json_decref(j);
     /* the alarms: the spike at 康家村, its upstream candidates led by the named outfall */
     j = http_json("/api/alarms?section=SEC-TPH-KJ&detail=1", 200, &r);
     free(r.body);
