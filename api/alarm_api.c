@@ -279,7 +279,8 @@ static json_t *downstream(const cr_trace_context *cx, const char *section, int64
             continue;
         }
         int intake = strcmp(layer, "protection_zones") == 0;
-        if (strcmp(layer, "monitoring_sections") != 0 && !intake && strcmp(layer, "gates") != 0) {
+        if (strcmp(layer, "monitoring_sections") != 0 && !intake && strcmp(layer, "gates") != 0 &&
+            strcmp(layer, "intakes") != 0) {
             continue;
         }
         double tau = json_number_value(json_object_get(f, "time_h"));
@@ -322,5 +323,19 @@ cr_status cr_api_alarm_detail(const cr_trace_context *cx, const json_t *relevanc
                         up ? up : json_pack("{s:s}", "error", e.msg[0] ? e.msg : "no trace"));
     json_object_set_new(alarm, "downstream",
                         down ? down : json_pack("{s:s}", "error", e.msg[0] ? e.msg : "no trace"));
+    /* the stockpiles nearest the section, by straight-line distance (not along the river) */
+    sqlite3_stmt *st = cr_store_cached(cx->store, "SELECT ST_X(geom), ST_Y(geom) FROM"
+                                                  " monitoring_sections_current WHERE source_id=?");
+    if (st) {
+        sqlite3_bind_text(st, 1, section, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            json_object_set_new(
+                alarm, "stockpiles",
+                json_pack("{s:s, s:o}", "distance", "straight line", "nearest",
+                          cr_ops_nearest_stockpiles(cx->store, sqlite3_column_double(st, 0),
+                                                    sqlite3_column_double(st, 1), 3)));
+        }
+        sqlite3_reset(st);
+    }
     return CR_OK;
 }

@@ -79,6 +79,11 @@ static void print_alarm(const json_t *a, int detail)
                text(x, "id"), text(x, "name"), text(x, "arrival"),
                json_number_value(json_object_get(x, "travel_h")));
     }
+    json_array_foreach(json_object_get(json_object_get(a, "stockpiles"), "nearest"), i, x)
+    {
+        printf("  stockpile %s %s, %.1f km (straight line): %s\n", text(x, "id"), text(x, "name"),
+               json_number_value(json_object_get(x, "distance_km")), text(x, "contents"));
+    }
     json_array_foreach(json_object_get(down, "notify"), i, x)
     {
         printf("  notify %zu: %s %s (water arrives %s)\n", i + 1, text(x, "code"), text(x, "name"),

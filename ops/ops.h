@@ -27,4 +27,9 @@ void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result
  * distance_km, time_h, …}]}]. New reference; caller frees with json_decref. */
 json_t *cr_trace_attribution(cr_store *store, const json_t *report);
 
+/* The n emergency stockpiles nearest (lon, lat) by straight-line (geodesic) distance, nearest
+ * first: [{id, name, contents, operator, duty_phone, address, county_code, distance_km, lon,
+ * lat}]; empty when the store has none. Caller frees with json_decref. */
+json_t *cr_ops_nearest_stockpiles(cr_store *store, double lon, double lat, size_t n);
+
 #endif

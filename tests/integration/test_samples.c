@@ -39,6 +39,9 @@ static const expectation EXPECT[] = {
     {"hyacinth_reports_2025.geojson", 140, 140, 0, "UTF-8"},
     {"hyacinth_reports_patrol_app.kml", 20, 20, 0, "UTF-8 (kml)"},
     {"contacts.csv", 40, 40, 0, "UTF-8"},
+    {"intakes_2025.csv", 3, 3, 0, "UTF-8"},
+    {"stockpiles_2025.csv", 4, 4, 0, "UTF-8"},
+    {"experts.csv", 6, 6, 0, "UTF-8"},
     {"readings_manual_2025.csv", 233, 228, 5, "UTF-8 (BOM)"},
     {"readings_taipu_auto_2025.csv", 8736, 8736, 0, "UTF-8"},
     {"readings_emergency_2025-08-12_long.csv", 40, 40, 0, "UTF-8"},
@@ -167,7 +170,9 @@ static void test_every_sample_file_ingests_as_expected(void **state)
         const char *layer;
         int64_t features, matched, unmatched, flagged;
     } JOINED[] = {
-        {"gates", 6, 4, 2, 2}, /* 平望船闸 180 m off the canal; the Jinze pump 555 m */
+        {"gates", 6, 5, 1, 1},   /* 平望船闸 180 m off the canal */
+        {"intakes", 3, 3, 0, 0}, /* the Taihu intake in its lake */
+        {"stockpiles", 4, 4, 0, 0},
         {"hyacinth_reports", 160, 160, 0, 0},
         {"mobile_sources", 60, 60, 0, 0},
         {"monitoring_sections", 12, 12, 0, 0}, /* the lake-centre sections join their lakes */
@@ -189,8 +194,15 @@ static void test_every_sample_file_ingests_as_expected(void **state)
         }
     }
     cr_join_ref_free(ref);
-    assert_int_equal(count(db, "SELECT count(*) FROM gates_current WHERE source_id='G-JZSK' AND"
-                               " join_flags='unmatched;gcj02_shift_suspect'"),
+    /* the Jinze intake pump station stands on the Taipu River's bank, and its intake is on the
+     * river inside the reservoir's first-grade zone */
+    assert_int_equal(count(db,
+                           "SELECT count(*) FROM gates_current WHERE source_id='G-JZSK' AND"
+                           " reach_id='TPH-04' AND reach_distance_m < 50 AND join_flags IS NULL"),
+                     1);
+    assert_int_equal(count(db,
+                           "SELECT count(*) FROM intakes_current WHERE source_id='SK-JZ-01' AND"
+                           " reach_id='TPH-04' AND zone_id='SYQ-JZ-1' AND county_code='310118'"),
                      1);
     /* every sample outfall lies on its river (generated within 120 m of it) and in a county */
     assert_int_equal(count(db, "SELECT count(*) FROM outfalls_current WHERE reach_id IS NULL"
@@ -216,7 +228,7 @@ static void test_every_sample_file_ingests_as_expected(void **state)
     assert_int_equal(cr_network_build(store, &nopt, &rep, &e), CR_OK);
     assert_int_equal(rep.components, 1);
     assert_int_equal((int)rep.n_issues, 0);
-    assert_int_equal(rep.gates, 4);
+    assert_int_equal(rep.gates, 5); /* the Jinze pump station is on its river */
     cr_network_report_cleanup(&rep);
     assert_int_equal(count(db, "SELECT strahler FROM reaches_current WHERE source_id='HPJ-01'"), 3);
     assert_int_equal(count(db, "SELECT count(*) FROM reaches_current WHERE mainstem='太浦河'"), 5);

@@ -544,9 +544,17 @@ static void test_tilejson_features_and_search(void **state)
                 json_real_value(json_array_get(b, 1)) < 31.0 &&
                 json_real_value(json_array_get(b, 3)) > 31.0);
     /* one entry per tiled layer, empty ones included; ids are the layer names */
-    static const char *tiled[] = {
-        "admin_units",         "gates",    "hyacinth_reports", "lakes",  "mobile_sources",
-        "monitoring_sections", "outfalls", "protection_zones", "reaches"};
+    static const char *tiled[] = {"admin_units",
+                                  "gates",
+                                  "hyacinth_reports",
+                                  "intakes",
+                                  "lakes",
+                                  "mobile_sources",
+                                  "monitoring_sections",
+                                  "outfalls",
+                                  "protection_zones",
+                                  "reaches",
+                                  "stockpiles"};
     json_t *vl = json_object_get(tj, "vector_layers");
     assert_int_equal(json_array_size(vl), sizeof tiled / sizeof tiled[0]);
     json_t *outfall_fields = NULL;
@@ -1659,12 +1667,21 @@ static void test_water_quality_over_http(void **state)
             assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "id")),
                                 "WJ-TPH-0007");
             json_t *next = json_object_get(json_object_get(x, "downstream"), "reaches_next");
-            int jz = 0;
+            int jz = 0, intake = 0;
             json_array_foreach(next, k, pt)
             {
                 jz |= strcmp(json_string_value(json_object_get(pt, "id")), "SEC-TPH-JZ") == 0;
+                intake |= strcmp(json_string_value(json_object_get(pt, "id")), "SK-JZ-01") == 0 &&
+                          json_is_string(json_object_get(pt, "arrival"));
             }
-            assert_true(jz); /* the next station downstream, with its arrival */
+            assert_true(jz);     /* the next station downstream, with its arrival */
+            assert_true(intake); /* the Jinze reservoir's intake, with its arrival */
+            json_t *sp = json_object_get(x, "stockpiles");
+            assert_string_equal(json_string_value(json_object_get(sp, "distance")),
+                                "straight line");
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(json_object_get(sp, "nearest"), 0), "id")),
+                                "YJ-QP-01");
         }
     }
     json_decref(j);
