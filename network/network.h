@@ -215,6 +215,9 @@ typedef struct {
     uint8_t partial;          /* cut by a bound */
     uint8_t gated;            /* a gated reach (open in this scenario) */
     uint8_t stopped;          /* cut at a stop point */
+    double mix_tau_s;         /* the residence time (s) of the largest well-mixed lake the water
+                                 passed on the way here, 0 when none: a lake mixes, it does not
+                                 delay (cr_spill_estimate dilutes and lengthens the cloud) */
 } cr_trace_reach;
 
 typedef struct {
@@ -240,11 +243,12 @@ double cr_trace_default_discharge(cr_reach_class c);
 typedef struct {
     double arrival_h;       /* advective travel time to the place */
     double sigma_h;         /* spread (standard deviation) of the pulse there */
-    double leading_edge_h;  /* arrival − 2σ: concentrations start to rise */
-    double peak_h;          /* arrival + release/2 */
+    double leading_edge_h;  /* arrival − 3σ: concentrations start to rise */
+    double peak_h;          /* arrival + release/2 (below a mixed lake: + release) */
     double peak_mg_l;       /* peak concentration */
-    double trailing_edge_h; /* arrival + release + 2σ: the cloud has passed */
+    double trailing_edge_h; /* arrival + release + 3σ (+ ln(100)·τ below a mixed lake) */
     double discharge_m3s;   /* the dilution used */
+    double lake_tau_h;      /* residence time of the mixed lake passed, 0 when none */
 } cr_spill_at;
 
 /* One-dimensional advection–dispersion (a Gaussian cloud in time, variances added reach by

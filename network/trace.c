@@ -67,6 +67,7 @@ typedef struct {
     double dist;  /* metres from the start, INFINITY when not reached */
     double hours; /* travel time */
     double var;   /* temporal variance of a pulse arriving (s²) */
+    double tau;   /* residence time of the largest mixed lake passed (s), 0 when none */
     int32_t via;  /* the reach it was reached through, -1 at the start */
     uint8_t done; /* settled (Dijkstra) or queued (FIFO) */
 } node_state;
@@ -79,6 +80,7 @@ typedef struct {
     int gates;                  /* the scenario closes or reverses something */
     const double *inv_u;        /* per reach: 1/u (s/m) */
     const cr_trace_stop *stops; /* sorted by reach; with stop_first: where each reach's begin */
+    double cur_tau;             /* the lake mixing carried by the part being recorded (s) */
     int32_t *stop_first;        /* per reach: first index in stops, or -1 (only with stops) */
     const double *var_m;        /* per reach: 2D/u³ (s²/m) */
     unsigned char *blocked;     /* per reach: closed gate */
@@ -166,6 +168,7 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     tr->exit_h = h0 + covered * inv_u * (1.0 / 3600.0);
     tr->entry_var_s2 = var0;
     tr->exit_var_s2 = var0 + covered * t->var_m[r];
+    tr->mix_tau_s = t->cur_tau;
     tr->bidirectional = g->flow[r] == CR_FLOW_BOTH;
     tr->against = dir < 0;
     tr->partial = room_m < len;
@@ -174,15 +177,18 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     return whole;
 }
 
-/* Time to add when leaving node v: a lake's residence time. */
-static double lake_hours(const tracer *t, int32_t v)
+/* A lake node's residence time in seconds (0 when not a lake or unknown). A lake is a
+ * well-mixed volume (a continuously stirred tank): what enters is at its outlet at once,
+ * diluted by the lake's volume, and leaves over several residence times — it mixes the cloud
+ * instead of delaying it, so it adds no travel time. */
+static double lake_tau_s(const tracer *t, int32_t v)
 {
     int32_t l = t->g->node_lake[v];
     if (l < 0) {
         return 0;
     }
     double h = t->g->lake_residence_h[l];
-    return isfinite(h) ? h : 0;
+    return isfinite(h) && h > 0 ? h * 3600.0 : 0;
 }
 
 static void touch(tracer *t, int32_t w);
@@ -200,6 +206,7 @@ static void reach_node(tracer *t, int32_t w, double d, double h, double var, int
     n->dist = d;
     n->hours = h;
     n->var = var;
+    n->tau = t->cur_tau;
     n->via = via;
     if (!t->fifo) {
         cr_heap_push(&t->h, d, w);
@@ -248,7 +255,8 @@ static void follow(tracer *t, int32_t v, int32_t s, int forward)
         return;
     }
     double d0 = t->ns[v].dist;
-    double h0 = t->ns[v].hours + lake_hours(t, v);
+    double h0 = t->ns[v].hours;
+    t->cur_tau = fmax(t->ns[v].tau, lake_tau_s(t, v));
     double len = g->length_m[s];
     double var0 = t->ns[v].var;
     int whole = forward ? record(t, s, 0, len, d0, h0, var0) : record(t, s, len, 0, d0, h0, var0);
@@ -298,6 +306,7 @@ static void start_from(tracer *t, int32_t s, double start_m)
     /* downstream follows the flow; upstream goes against it */
     int forward = down ? (along || both) : (!along || both);
     int backward = down ? (!along || both) : (along || both);
+    t->cur_tau = 0;
     if (t->blocked[s]) {
         record(t, s, start_m, start_m, 0, 0, 0);
         return;
@@ -579,10 +588,26 @@ void cr_spill_estimate(const cr_graph *g, const cr_trace_options *opt, const cr_
     (void)opt;
     out->arrival_h = tau_h;
     out->sigma_h = sigma_s / 3600.0;
+    out->lake_tau_h = tr->mix_tau_s / 3600.0;
     /* edges at ±3σ: outside them the concentration is below ~1 % of the peak */
     out->leading_edge_h = fmax(tau_h - 3.0 * out->sigma_h, 0);
     out->peak_h = tau_h + release_s / 7200.0;
-    out->peak_mg_l = peak_kg_m3 * 1000.0;
     out->trailing_edge_h = tau_h + release_s / 3600.0 + 3.0 * out->sigma_h;
+    if (tr->mix_tau_s > 0) {
+        /* below a well-mixed lake (volume V = Q·τ): a release of M over T leaves it as
+         * C(t) = M/(T·Q) · (1 − e^(−t/τ)) while it lasts, then decays as e^(−(t−T)/τ); the peak,
+         * at the end of the release, is M/(T·Q) · (1 − e^(−T/τ)) — M/V for an instant release.
+         * Dispersion below the lake only lowers it further: the smaller of the two bounds. The
+         * tail lasts until the outflow is 1 % of its peak, ln(100)·τ after the release. */
+        double tau_s = tr->mix_tau_s;
+        double cstr = release_s > 1e-6 * tau_s
+                          ? mass_kg / (release_s * q) * (1.0 - exp(-release_s / tau_s))
+                          : mass_kg / (q * tau_s);
+        peak_kg_m3 = fmin(peak_kg_m3, cstr);
+        out->peak_h = tau_h + release_s / 3600.0;
+        out->trailing_edge_h =
+            tau_h + (release_s + log(100.0) * tau_s) / 3600.0 + 3.0 * out->sigma_h;
+    }
+    out->peak_mg_l = peak_kg_m3 * 1000.0;
     out->discharge_m3s = q;
 }

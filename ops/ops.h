@@ -17,8 +17,9 @@
  * jurisdiction (NULL: none). Caller frees with json_decref. */
 json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_result *res,
                         const cr_access *access);
-/* Add a spill estimate to every monitoring section and protection zone (intake) of a downstream
- * report: {spill: {leading_edge_h, peak_h, peak_mg_l, trailing_edge_h, discharge_m3s}}. */
+/* Add a spill estimate to every monitoring section, drinking-water intake and protection zone
+ * of a downstream report: {spill: {leading_edge_h, peak_h, peak_mg_l, trailing_edge_h,
+ * discharge_m3s, mixed_lake_residence_h (below a mixed lake)}}. */
 void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result *res,
                         const cr_trace_options *opt, double mass_kg, double release_h);
 /* Source attribution (追踪溯源) from an upstream trace's report: the candidate outfalls, ranked

@@ -355,7 +355,8 @@ void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result
     json_array_foreach(json_object_get(report, "features"), i, f)
     {
         const char *layer = json_string_value(json_object_get(f, "layer"));
-        if (strcmp(layer, "monitoring_sections") != 0 && strcmp(layer, "protection_zones") != 0) {
+        if (strcmp(layer, "monitoring_sections") != 0 && strcmp(layer, "protection_zones") != 0 &&
+            strcmp(layer, "intakes") != 0) {
             continue;
         }
         int32_t r = cr_graph_find_reach(g, json_string_value(json_object_get(f, "reach_id")));
@@ -366,12 +367,14 @@ void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result
         cr_spill_estimate(g, opt, &res->reaches[slot[r]],
                           json_real_value(json_object_get(f, "measure_m")), mass_kg, release_h,
                           &at);
-        json_object_set_new(f, "spill",
-                            json_pack("{s:f, s:f, s:f, s:f, s:f}", "leading_edge_h",
-                                      round3(at.leading_edge_h), "peak_h", round3(at.peak_h),
-                                      "peak_mg_l", round(at.peak_mg_l * 1e6) / 1e6,
-                                      "trailing_edge_h", round3(at.trailing_edge_h),
-                                      "discharge_m3s", at.discharge_m3s));
+        json_t *spill = json_pack("{s:f, s:f, s:f, s:f, s:f}", "leading_edge_h",
+                                  round3(at.leading_edge_h), "peak_h", round3(at.peak_h),
+                                  "peak_mg_l", round(at.peak_mg_l * 1e6) / 1e6, "trailing_edge_h",
+                                  round3(at.trailing_edge_h), "discharge_m3s", at.discharge_m3s);
+        if (at.lake_tau_h > 0) {
+            json_object_set_new(spill, "mixed_lake_residence_h", json_real(round3(at.lake_tau_h)));
+        }
+        json_object_set_new(f, "spill", spill);
     }
     free(slot);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tracing on hand-built networks with known answers: distances and times, partial reaches cut
  * at a bound, upstream and downstream, braids, a bidirectional reach, gate scenarios, a cycle,
- * a lake's residence time, and mainstem-only traces. */
+ * a lake mixing the cloud (a continuously stirred tank), and mainstem-only traces. */
 #include "network/network.h"
 #include "test_common.h"
 #include "test_store.h"
@@ -209,7 +209,10 @@ static void test_braid_bidirectional_gates_and_cycle(void **state)
     unload();
 }
 
-static void test_lake_adds_its_residence_time(void **state)
+/* A lake is a continuously stirred tank: the leading edge leaves it at once (no residence
+ * delay), and a spill below it peaks at the closed-form CSTR outflow, M/(T·Q)·(1 − e^(−T/τ)),
+ * at the end of the release, its tail lasting ln(100)·τ more. */
+static void test_lake_mixes_instead_of_delaying(void **state)
 {
     (void)state;
     const spec net[] = {
@@ -222,13 +225,42 @@ static void test_lake_adds_its_residence_time(void **state)
          "\"Polygon\",\"coordinates\":[[[120.60,31.00],[120.64,31.00],[120.64,31.03],"
          "[120.60,31.03],[120.60,31.00]]]}}]}");
     cr_trace_options o = {CR_TRACE_DOWN, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0};
+    o.dispersion_m2s = 1e-3; /* next to no dispersion: the lake's response alone */
     cr_trace_result res;
     trace("IN", 0, &o, &res);
     const cr_trace_reach *in = find(&res, "IN");
     const cr_trace_reach *out = find(&res, "OUT");
     assert_non_null(out);
-    near(out->entry_h, in->exit_h + 48.0, "two days in the lake");
-    near(out->entry_km, in->exit_km, "the lake adds time, not distance");
+    near(out->entry_h, in->exit_h, "the leading edge leaves the lake at once");
+    near(out->entry_km, in->exit_km, "the lake adds neither time nor distance");
+    near(out->mix_tau_s, 2 * 86400.0, "the lake's residence time is carried downstream");
+    near(in->mix_tau_s, 0, "above the lake nothing is mixed");
+    /* 1,000 kg over 6 h just below the lake: the closed form with Q the discharge used */
+    const cr_graph *g = g_g;
+    double mass = 1000, t_rel = 6 * 3600.0, tau = 2 * 86400.0;
+    cr_spill_at at;
+    cr_spill_estimate(g, &o, out, out->entry_m, mass, 6, &at);
+    double q = at.discharge_m3s;
+    assert_true(q > 0);
+    double want = mass / (t_rel * q) * (1 - exp(-t_rel / tau)) * 1000; /* mg/L */
+    if (fabs(at.peak_mg_l - want) > 1e-6 * want) {
+        fail_msg("peak below the lake %.9g mg/L, the CSTR gives %.9g", at.peak_mg_l, want);
+    }
+    near(at.peak_h, out->entry_h + 6, "the peak at the end of the release");
+    near(at.trailing_edge_h, out->entry_h + 6 + log(100) * 48 + 3 * at.sigma_h,
+         "the tail: 1 % of the peak, ln(100) residence times after the release");
+    near(at.lake_tau_h, 48, "the residence time in hours");
+    /* an instantaneous release: M/V, V = Q·τ */
+    cr_spill_estimate(g, &o, out, out->entry_m, mass, 0, &at);
+    want = mass / (q * tau) * 1000;
+    if (fabs(at.peak_mg_l - want) > 1e-6 * want) {
+        fail_msg("instant release below the lake %.9g mg/L, M/V is %.9g", at.peak_mg_l, want);
+    }
+    /* above the lake the ordinary advection–dispersion estimate: M/(T·Q), about 1/(1 − e^(−T/τ))
+     * = 8.5 times the diluted peak below it */
+    cr_spill_at above;
+    cr_spill_estimate(g, &o, in, in->exit_m, mass, 6, &above);
+    assert_true(above.peak_mg_l > 5 * at.peak_mg_l);
     cr_trace_result_cleanup(&res);
     unload();
 }
@@ -347,7 +379,7 @@ int main(void)
         cmocka_unit_test(test_zero_bounds_mean_zero),
         cmocka_unit_test(test_down_and_up_distances_times_and_partial_cuts),
         cmocka_unit_test(test_braid_bidirectional_gates_and_cycle),
-        cmocka_unit_test(test_lake_adds_its_residence_time),
+        cmocka_unit_test(test_lake_mixes_instead_of_delaying),
         cmocka_unit_test(test_spill_matches_the_closed_form_on_a_uniform_channel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
