@@ -104,6 +104,22 @@ const char *cr_api_patrol_content_type(const char *format);
  * times, and the jurisdictions to notify in order with their contacts). */
 cr_status cr_api_alarm_detail(const cr_trace_context *cx, const json_t *relevance_table,
                               const cr_wq_alarm_config *cfg, json_t *alarm, cr_error *err);
+/* An incident (layer incidents, by ID) for the people who respond: {incident, lonlat,
+ * threatened: [intakes, zones and sections downstream with travel_h, leading_edge, peak,
+ * trailing_edge (CST times), peak_mg_l], notification: {county, city, province (each in order
+ * of arrival, the first notifying), reporting_line, towns}, notifications_sent, deadlines
+ * [{kind, what, within_h, due, done_at, overdue}], attribution (upstream), stockpiles
+ * (straight line), monitoring_plan [{kind, id, name, lonlat, county_code, indicators, times,
+ * window, responsible}], notice (the 通报 text)}. config: the deployment config
+ * ({"incidents": {"deadlines": {information_h, press_conference_h}, "trace":
+ * {downstream_hours, upstream_hours}}}), may be NULL. CR_ENOTFOUND for an unknown incident. */
+cr_status cr_api_incident_report(const cr_trace_context *cx, const char *incident_id,
+                                 const json_t *config, json_t **out, cr_error *err);
+/* The report's monitoring plan as CSV (UTF-8 with BOM, a row per sample), a printable HTML
+ * page, or GeoJSON (a point per sampling place). */
+void cr_api_incident_plan_csv(const json_t *report, cr_strbuf *b);
+void cr_api_incident_plan_html(const json_t *report, cr_strbuf *b);
+json_t *cr_api_incident_plan_geojson(const json_t *report);
 /* A SQLite column as JSON: integer, real, text, or null (blobs are null); a new reference the
  * caller frees with json_decref (or hands to json_object_set_new). */
 json_t *cr_api_column_json(sqlite3_stmt *st, int column);

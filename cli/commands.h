@@ -21,5 +21,6 @@ int cr_cmd_quality(int argc, char **argv);
 int cr_cmd_alarms(int argc, char **argv);
 int cr_cmd_compensation(int argc, char **argv);
 int cr_cmd_sections(int argc, char **argv);
+int cr_cmd_incident(int argc, char **argv);
 
 #endif

@@ -37,6 +37,8 @@ static const command COMMANDS[] = {
     {"compensation", cr_cmd_compensation, "eco-compensation statement of a rule file for a period"},
     {"sections", cr_cmd_sections,
      "the joint monitoring section table; both sides' results compared"},
+    {"incident", cr_cmd_incident,
+     "record an incident; threatened intakes, whom to notify, the plan"},
     {"review", cr_cmd_review, "rows and batches flagged for review, with their flags"},
     {"layers", cr_cmd_layers, "list the layer definitions: fields, types, header aliases"},
 };

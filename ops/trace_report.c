@@ -78,8 +78,8 @@ static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g
                                                                        : "NULL";
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT source_id, %s, reach_id, measure_m, county_code, zone_grade, join_flags"
-             " FROM \"%s_current\" WHERE reach_id IS NOT NULL ORDER BY source_id",
+             "SELECT source_id, %s, reach_id, measure_m, county_code, zone_grade, join_flags,"
+             " town_code FROM \"%s_current\" WHERE reach_id IS NOT NULL ORDER BY source_id",
              name, d->name);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -98,13 +98,15 @@ static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g
         double km;
         double h;
         at_measure(tr, m, &km, &h);
-        json_t *f = json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:f, s:s?, s:s?, s:s?}", "layer",
-                              d->name, "id", (const char *)sqlite3_column_text(st, 0), "name",
-                              (const char *)sqlite3_column_text(st, 1), "reach_id", g->reach_id[r],
-                              "measure_m", round(m * 10) / 10, "distance_km", round3(km), "time_h",
-                              round3(h), "county_code", (const char *)sqlite3_column_text(st, 4),
-                              "zone_grade", (const char *)sqlite3_column_text(st, 5), "join_flags",
-                              (const char *)sqlite3_column_text(st, 6));
+        json_t *f =
+            json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:f, s:s?, s:s?, s:s?, s:s?}", "layer",
+                      d->name, "id", (const char *)sqlite3_column_text(st, 0), "name",
+                      (const char *)sqlite3_column_text(st, 1), "reach_id", g->reach_id[r],
+                      "measure_m", round(m * 10) / 10, "distance_km", round3(km), "time_h",
+                      round3(h), "county_code", (const char *)sqlite3_column_text(st, 4),
+                      "zone_grade", (const char *)sqlite3_column_text(st, 5), "join_flags",
+                      (const char *)sqlite3_column_text(st, 6), "town_code",
+                      (const char *)sqlite3_column_text(st, 7));
         json_array_append_new(out, f);
     }
     sqlite3_finalize(st);

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/* Issue 13, joint work as records (the parts built so far): an incident recorded through the
+ * command line with its history; what it threatens downstream; notification by level in the
+ * order the water arrives, with the reporting line and the deadlines; the joint monitoring
+ * plan's times inside each point's plume window; the nearest stockpiles; places as a phone or
+ * a form gives them (DMS, GCJ-02, swapped coordinates refused). On the samples store. */
+#include "test_common.h"
+#include "test_store.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char g_dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-i13-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) {
+        return -1;
+    }
+    test_samples_store(g_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
+/* Run the crossriver program with args; its exit code, its stdout in g_dir/out.txt. */
+static int cli(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" %s --store %s/s.sqlite > %s/out.txt 2> %s/err.txt", args, g_dir,
+             g_dir, g_dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *file_text(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    char *data = NULL;
+    size_t len = 0;
+    cr_error e = {0};
+    assert_int_equal(cr_read_file(path, &data, &len, &e), CR_OK);
+    return data;
+}
+
+static json_t *show(const char *id)
+{
+    char args[128];
+    snprintf(args, sizeof args, "incident show %s --json", id);
+    assert_int_equal(cli(args), 0);
+    char *text = file_text("out.txt");
+    json_t *j = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+/* The first column of the first row of sql on the samples store. */
+static int64_t count(const char *sql)
+{
+    sqlite3 *db;
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.sqlite", g_dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+static void codes(const json_t *list, char *out, size_t n)
+{
+    out[0] = '\0';
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s%s", i ? "," : "", str(x, "code"));
+    }
+}
+
+static void test_an_incident_from_report_to_plan(void **state)
+{
+    (void)state;
+    /* a place in DMS on the Taipu River in Wujiang, 06:00, 2 t of ammonia water over 8 h */
+    assert_int_equal(cli("incident open --id INC-A --at \"120°52'45\\\"E,31°1'30\\\"N\" --time "
+                         "\"2025-08-12 06:00\" --substance 氨水 --amount-kg 1500 --release-hours 8"
+                         " --reporter 巡河员 --place 太浦河黎里段"),
+                     0);
+    assert_int_equal(cli("incident update INC-A --amount-kg 2000 --response 关停排口"), 0);
+    /* the record and its history: two versions, each a batch of layer incidents */
+    assert_int_equal(count("SELECT count(*) FROM incidents WHERE source_id='INC-A'"), 2);
+    assert_int_equal(count("SELECT count(*) FROM incidents WHERE source_id='INC-A' AND"
+                           " valid_to IS NULL AND amount_kg = 2000"),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM import_batches WHERE layer='incidents'"), 2);
+
+    json_t *r = show("INC-A");
+    /* the update's values, the earlier ones carried over, the join's county */
+    const json_t *inc = json_object_get(r, "incident");
+    assert_string_equal(str(inc, "response"), "关停排口");
+    assert_string_equal(str(inc, "reporter"), "巡河员");
+    assert_string_equal(str(inc, "county_code"), "320509");
+    /* threatened downstream, by leading edge; the Jinze intake among them, edges in order */
+    const json_t *thr = json_object_get(r, "threatened");
+    double last = -1;
+    int jinze = 0;
+    size_t i, k;
+    json_t *x, *t;
+    json_array_foreach(thr, i, x)
+    {
+        double lead = json_number_value(json_object_get(x, "leading_edge_h"));
+        double peak = json_number_value(json_object_get(x, "peak_h"));
+        double trail = json_number_value(json_object_get(x, "trailing_edge_h"));
+        assert_true(lead >= last);
+        assert_true(lead <= peak && peak <= trail);
+        last = lead;
+        jinze |= strcmp(str(x, "id"), "SK-JZ-01") == 0;
+    }
+    assert_true(jinze);
+    /* notification by level, in the order the water arrives; the reporting line up */
+    const json_t *no = json_object_get(r, "notification");
+    char got[256];
+    codes(json_object_get(no, "county"), got, sizeof got);
+    assert_string_equal(got, "320509,310118,310117,330421");
+    codes(json_object_get(no, "city"), got, sizeof got);
+    assert_string_equal(got, "320500,310000,330400");
+    codes(json_object_get(no, "province"), got, sizeof got);
+    assert_string_equal(got, "320000,310000,330000");
+    const json_t *line = json_object_get(no, "reporting_line");
+    assert_int_equal(json_array_size(line), 3);
+    assert_string_equal(json_string_value(json_array_get(line, 1)), "苏州市");
+    assert_string_equal(json_string_value(json_array_get(line, 2)), "江苏省");
+    assert_true(json_array_size(json_object_get(no, "towns")) >= 2); /* 金泽镇, … */
+    /* arrivals grow along each list */
+    const char *levels[] = {"county", "city", "province", "towns"};
+    for (int l = 0; l < 4; l++) {
+        const char *prev = "";
+        json_array_foreach(json_object_get(no, levels[l]), i, x)
+        {
+            assert_true(strcmp(str(x, "arrival"), prev) >= 0);
+            prev = str(x, "arrival");
+        }
+    }
+    /* the monitoring plan: every time within the point's window (a background sample up to
+     * an hour before the front), ammonia measured for ammonia water */
+    const json_t *plan = json_object_get(r, "monitoring_plan");
+    assert_true(json_array_size(plan) >= 3);
+    json_array_foreach(plan, i, x)
+    {
+        const json_t *thr_x = NULL;
+        json_t *y;
+        json_array_foreach(thr, k, y)
+        {
+            if (strcmp(str(y, "id"), str(x, "id")) == 0) {
+                thr_x = y;
+            }
+        }
+        assert_non_null(thr_x);
+        const char *lead = str(thr_x, "leading_edge"), *trail = str(thr_x, "trailing_edge");
+        int before = 0;
+        json_array_foreach(json_object_get(x, "times"), k, t)
+        {
+            const char *when = json_string_value(t);
+            assert_true(strcmp(when, trail) <= 0);
+            before += strcmp(when, lead) < 0;
+        }
+        assert_true(before <= 1); /* only the background sample comes before the front */
+        assert_string_equal(str(json_array_get(json_object_get(x, "indicators"), 0), "name"),
+                            "氨氮");
+        assert_true(json_array_size(json_object_get(x, "responsible")) >= 1);
+    }
+    /* deadlines: information within 5 h, a press conference within 24 h */
+    const json_t *dl = json_object_get(r, "deadlines");
+    assert_string_equal(str(json_array_get(dl, 0), "due"), "2025-08-12T11:00:00");
+    assert_string_equal(str(json_array_get(dl, 1), "due"), "2025-08-13T06:00:00");
+    assert_true(json_is_true(json_object_get(json_array_get(dl, 0), "overdue")));
+    /* the nearest stockpile, straight line */
+    const json_t *sp = json_object_get(r, "stockpiles");
+    assert_string_equal(str(sp, "distance"), "straight line");
+    assert_string_equal(str(json_array_get(json_object_get(sp, "nearest"), 0), "id"), "YJ-QP-01");
+    json_decref(r);
+    /* notifications recorded; information published in time clears its deadline */
+    assert_int_equal(cli("incident notify INC-A --to 310118 --channel phone --sent \"2025-08-12 "
+                         "06:20\" --acknowledged \"2025-08-12 06:25\" --who 值班员"),
+                     0);
+    assert_int_equal(cli("incident notify INC-A --kind information --to 320500 --channel web"
+                         " --sent \"2025-08-12 10:30\" --who 宣传科"),
+                     0);
+    r = show("INC-A");
+    assert_int_equal(json_array_size(json_object_get(r, "notifications_sent")), 2);
+    dl = json_object_get(r, "deadlines");
+    assert_true(json_is_false(json_object_get(json_array_get(dl, 0), "overdue")));
+    assert_string_equal(str(json_array_get(dl, 0), "done_at"), "2025-08-12T10:30:00");
+    /* the 通报 names the place, the substance and the Jinze intake */
+    const char *notice = str(r, "notice");
+    assert_non_null(strstr(notice, "关于太浦河黎里段氨水污染事件的通报"));
+    assert_non_null(strstr(notice, "金泽水库太浦河取水泵站"));
+    assert_non_null(strstr(notice, "关停排口"));
+    json_decref(r);
+    /* the plan as CSV (BOM) and GeoJSON */
+    assert_int_equal(cli("incident plan INC-A --format csv"), 0);
+    char *csv = file_text("out.txt");
+    assert_memory_equal(csv, "\xEF\xBB\xBF", 3);
+    assert_non_null(strstr(csv, "SK-JZ-01"));
+    free(csv);
+    assert_int_equal(cli("incident plan INC-A --format geojson"), 0);
+    char *gj = file_text("out.txt");
+    json_t *fc = json_loads(gj, 0, NULL);
+    free(gj);
+    assert_string_equal(str(fc, "type"), "FeatureCollection");
+    assert_true(json_array_size(json_object_get(fc, "features")) >= 3);
+    json_decref(fc);
+}
+
+/* Places as they come: a phone's map (GCJ-02) is converted; swapped longitude and latitude
+ * are refused with the reason; an unknown incident is a usage error. */
+static void test_places_as_they_come(void **state)
+{
+    (void)state;
+    assert_int_equal(cli("incident open --id INC-G --at 120.8838,31.0228 --crs gcj02 --time"
+                         " \"2025-09-01 10:00\" --substance 柴油"),
+                     0);
+    /* the point as the phone gave it is kept; the stored one is converted from GCJ-02 */
+    assert_int_equal(count("SELECT count(*) FROM incidents_current WHERE source_id='INC-G' AND"
+                           " raw_x='120.8838' AND coord_method LIKE '%GCJ%'"),
+                     1);
+    assert_int_equal(cli("incident open --id INC-S --at 31.0228,120.8838 --time \"2025-09-01"
+                         " 10:00\" --substance 柴油"),
+                     2);
+    char *err = file_text("err.txt");
+    assert_non_null(strstr(err, "swapped"));
+    free(err);
+    assert_int_equal(cli("incident show NOPE"), 2);
+    /* oil is monitored as 石油类 */
+    json_t *r = show("INC-G");
+    const json_t *p = json_array_get(json_object_get(r, "monitoring_plan"), 0);
+    assert_string_equal(str(json_array_get(json_object_get(p, "indicators"), 0), "name"), "石油类");
+    json_decref(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_an_incident_from_report_to_plan),
+        cmocka_unit_test(test_places_as_they_come),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
