@@ -43,6 +43,13 @@ int cr_cli_number(const char *cmd, const char *option, const char *text, double 
 json_t *cr_cli_load_config(const char *cmd, const char *path);
 /* Write text to path ("-": standard output); 0 (having printed why) when it cannot. */
 int cr_cli_write_output(const char *cmd, const char *path, const char *text, size_t len);
+/* A record entered at the command line (an incident, a finding's step): names/values as one
+ * CSV row written to STORE.records/LAYER-ID-TIME.csv and imported as a batch of layer (its
+ * history, provenance and joins as for any import). crs: the coordinates' CRS, or NULL. Prints
+ * one line unless quiet or json. Returns an exit code. */
+int cr_cli_record(cr_store *store, const cr_cli_common *common, const char *layer, const char *id,
+                  const char *const *names, const char *const *values, size_t n, const char *crs,
+                  const char *what);
 /* Progress callback that draws one self-updating line on a terminal (stderr) only. */
 void cr_cli_progress(void *user, uint64_t done, uint64_t total);
 

@@ -239,20 +239,10 @@ static int place_of(cr_store *store, const inc_args *a, char lon[64], char lat[6
     return ok;
 }
 
-/* Write the record file (a one-row CSV) and import it as a batch of layer incidents: a new
- * incident, or a new version carrying the columns it does not give. */
+/* The record file of an incident: its fields as given, imported as a batch of its own. */
 static int record(cr_store *store, const cr_cli_common *common, const inc_args *a, const char *id,
                   const char *lon, const char *lat)
 {
-    char dir[1100], path[1300];
-    snprintf(dir, sizeof dir, "%s.records", common->store_path);
-    mkdir(dir, 0755);
-    char stamp[21];
-    cr_now_iso8601(stamp);
-    for (char *p = stamp; *p; p++) {
-        *p = *p == ':' ? '-' : *p;
-    }
-    snprintf(path, sizeof path, "%s/incident-%s-%s.csv", dir, id, stamp);
     const char *names[16], *values[16];
     char amount[32], release[32];
     size_t n = 0;
@@ -284,43 +274,7 @@ static int record(cr_store *store, const cr_cli_common *common, const inc_args *
     COL("经度", lon);
     COL("纬度", lat);
 #undef COL
-    cr_strbuf b = {0};
-    cr_csv_begin(&b);
-    cr_csv_row(&b, names, n);
-    cr_csv_row(&b, values, n);
-    if (!cr_cli_write_output("incident", path, b.data, b.len)) {
-        cr_strbuf_cleanup(&b);
-        return CR_EXIT_FAILURE;
-    }
-    cr_strbuf_cleanup(&b);
-    const cr_layer_def *def = cr_layer_set_find(cr_store_layers(store), "incidents");
-    cr_ingest_options o = {0};
-    memcpy(o.region, CR_REGION_TAIHU, sizeof o.region);
-    o.crs = a->crs;
-    cr_ingest_result r;
-    cr_error e = {0};
-    if (cr_etl_ingest_file(store, def, path, &o, &r, &e) != CR_OK) {
-        fprintf(stderr, "crossriver incident: %s\n", e.msg);
-        return CR_EXIT_FAILURE;
-    }
-    if (r.rejected > 0) {
-        json_t *rows = NULL;
-        cr_store_list_rejects(store, r.batch_id, 4, &rows, NULL);
-        fprintf(stderr, "crossriver incident: not recorded: %s\n",
-                json_string_value(json_object_get(json_array_get(rows, 0), "reason")));
-        json_decref(rows);
-        return CR_EXIT_USAGE;
-    }
-    cr_cli_after_import after = {"incident", "incidents", &r.batch_id, 1, 0, 0};
-    int code = cr_cli_after_import_run(store, &after);
-    if (code == CR_EXIT_OK && !common->quiet && !common->json) {
-        printf("incident %s: %s as batch %lld (record %s)\n", id,
-               r.inserted  ? "recorded"
-               : r.updated ? "updated (a new version)"
-                           : "unchanged",
-               (long long)r.batch_id, path);
-    }
-    return code;
+    return cr_cli_record(store, common, "incidents", id, names, values, n, a->crs, "incident");
 }
 
 static int current_exists(cr_store *store, const char *id);

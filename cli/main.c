@@ -39,6 +39,8 @@ static const command COMMANDS[] = {
      "the joint monitoring section table; both sides' results compared"},
     {"incident", cr_cmd_incident,
      "record an incident; threatened intakes, whom to notify, the plan"},
+    {"finding", cr_cmd_finding, "a patrol finding through rectification: step, show, list"},
+    {"report", cr_cmd_report, "reports: the rectification report (整改报告) of a period"},
     {"review", cr_cmd_review, "rows and batches flagged for review, with their flags"},
     {"layers", cr_cmd_layers, "list the layer definitions: fields, types, header aliases"},
 };

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Internal marker bytes produced by angle normalisation. */
 enum { MARK_DEG = 'd', MARK_MIN = 'm', MARK_SEC = 's' };
@@ -511,9 +512,57 @@ cr_status cr_etl_parse_datetime(const char *text, char out[20], cr_error *err)
         while (*p == ' ' || *p == ':') {
             p++;
         }
+        /* an explicit UTC offset (GPX, ISO 8601: Z, +00, +08:00, -0500) is converted to China
+         * Standard Time, the time crossriver keeps */
+        int off_min = 0, has_off = 0;
+        if (*p == 'Z' || *p == 'z') {
+            has_off = 1;
+            p++;
+        } else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9') {
+            int sign = *p == '-' ? -1 : 1, oh = 0, om = 0;
+            p++;
+            if (read_uint(&p, 2, &oh) != 2) {
+                rc = cr_error_set(err, CR_EPARSE, "not a UTC offset (+HH or +HH:MM)");
+                goto done;
+            }
+            if (*p == ':') {
+                p++;
+            }
+            if (*p >= '0' && *p <= '9' && read_uint(&p, 2, &om) != 2) {
+                rc = cr_error_set(err, CR_EPARSE, "not a UTC offset (+HH or +HH:MM)");
+                goto done;
+            }
+            if (oh > 14 || om > 59) {
+                rc = cr_error_set(err, CR_EPARSE, "not a UTC offset (beyond ±14:00)");
+                goto done;
+            }
+            off_min = sign * (oh * 60 + om);
+            has_off = 1;
+        }
         if (*p != '\0' || h > 23 || mi > 59 || se > 59) {
             rc = cr_error_set(err, CR_EPARSE, "not a time of day");
             goto done;
+        }
+        if (has_off) {
+            struct tm tm = {0};
+            tm.tm_year = y - 1900;
+            tm.tm_mon = mo - 1;
+            tm.tm_mday = d;
+            tm.tm_hour = h;
+            tm.tm_min = mi;
+            tm.tm_sec = se;
+            time_t t = timegm(&tm) - (time_t)off_min * 60 + 8 * 3600; /* to UTC, to CST */
+            gmtime_r(&t, &tm);
+            y = tm.tm_year + 1900;
+            mo = tm.tm_mon + 1;
+            d = tm.tm_mday;
+            h = tm.tm_hour;
+            mi = tm.tm_min;
+            se = tm.tm_sec;
+            if (y < 1000 || y > 9999) {
+                rc = cr_error_set(err, CR_EPARSE, "the time leaves years 1000–9999");
+                goto done;
+            }
         }
     }
     /* "YYYY-MM-DDTHH:MM:SS" by hand: this runs for every date cell of large imports */

@@ -304,12 +304,14 @@ cr_status cr_source_open(const char *path, const char *forced_encoding, const ch
     } else if (ext_is(path, "shp") || ext_is(path, "dbf")) {
         rc = shapefile_encoding(path, forced_encoding, src, err);
         oo = CSLSetNameValue(oo, "ENCODING", src->ogr_encoding);
-    } else if (ext_is(path, "gpkg") || ext_is(path, "kml") || ext_is(path, "kmz")) {
+    } else if (ext_is(path, "gpkg") || ext_is(path, "kml") || ext_is(path, "kmz") ||
+               ext_is(path, "gpx")) {
+        /* GPX: the first layer is the waypoints (a patrol app's points) */
         snprintf(src->encoding, sizeof src->encoding, "UTF-8 (%s)", extension(path));
     } else {
         rc = cr_error_set(err, CR_EINVAL,
                           "%s: unsupported file type '.%s' (csv, txt, xlsx, shp, geojson, json, "
-                          "gpkg, kml)",
+                          "gpkg, kml, gpx)",
                           path, extension(path));
     }
     if (rc != CR_OK) {

@@ -33,4 +33,23 @@ json_t *cr_trace_attribution(cr_store *store, const json_t *report);
  * lat}]; empty when the store has none. Caller frees with json_decref. */
 json_t *cr_ops_nearest_stockpiles(cr_store *store, double lon, double lat, size_t n);
 
+/* Patrol findings (layer findings): a status's place in open → rectifying → rectified →
+ * verified → closed (0…4; no status is open), and whether a step from → to is allowed (to
+ * rectifying or rectified from open, rectified from rectifying, verified from rectified, back to
+ * rectifying from rectified when the check fails, closed — 销号 — from verified). */
+int cr_ops_finding_state(const char *status);
+int cr_ops_finding_step_allowed(const char *from, const char *to);
+/* The rectification report (整改报告) of the findings found from first_day to last_day
+ * (YYYY-MM-DD, inclusive), as of today: {from, to, as_of, totals {found, rectified, closed,
+ * overdue}, jurisdictions: [{county_code, county_name, found, rectified, closed, overdue,
+ * findings: [{finding_id, …, deadline, deadline_source, overdue, versions}]}]}. A deadline is
+ * the finding's own, else found_at plus conf's findings.deadline_days for its kind (defaults:
+ * discharge, hyacinth, garbage 7; outfall 30; encroachment 60; others 15). */
+cr_status cr_ops_rectification_report(cr_store *store, const char *first_day, const char *last_day,
+                                      const char *today, const json_t *conf, json_t **out,
+                                      cr_error *err);
+/* The report as a printable HTML page (Chinese) or a CSV (UTF-8 with BOM), appended to b. */
+void cr_ops_rectification_html(const json_t *report, cr_strbuf *b);
+void cr_ops_rectification_csv(const json_t *report, cr_strbuf *b);
+
 #endif

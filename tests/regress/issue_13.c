@@ -266,11 +266,113 @@ static void test_places_as_they_come(void **state)
     json_decref(r);
 }
 
+/* A finding's whole lifecycle to its report: the sample checklist's findings are in the store
+ * (the manifest); a finding goes rectifying → rectified → verified → closed, a wrong step is
+ * refused naming the allowed ones, each step is a version with who and when; a GPX waypoint
+ * from a patrol app arrives with its UTC time in CST; the 整改报告 counts per jurisdiction,
+ * overdue as of its date. */
+static void test_a_finding_to_its_report(void **state)
+{
+    (void)state;
+    assert_int_equal(count("SELECT count(*) FROM findings_current"), 6);
+    assert_int_equal(cli("finding step XH-2025-07-02 --to rectifying --who 吴江区水务局 --at"
+                         " \"2025-07-09 08:00\" --note 安排打捞船"),
+                     0);
+    assert_int_equal(cli("finding step XH-2025-07-02 --to closed --who 河长办"), 2);
+    char *err = file_text("err.txt");
+    assert_non_null(strstr(err, "it can go to rectified"));
+    free(err);
+    assert_int_equal(cli("finding step XH-2025-07-02 --to rectified --who 吴江区水务局 --at"
+                         " \"2025-07-11 17:00\" --photo IMG_0711_after.jpg"),
+                     0);
+    assert_int_equal(cli("finding step XH-2025-07-02 --to verified --who 河长办 --at \"2025-07-12"
+                         " 10:00\""),
+                     0);
+    assert_int_equal(cli("finding step XH-2025-07-02 --to closed --who 河长办 --at \"2025-07-12"
+                         " 10:05\" --note 销号"),
+                     0);
+    /* five versions, the last closed by 河长办 with both photos; the earlier note not carried */
+    assert_int_equal(count("SELECT count(*) FROM findings WHERE source_id='XH-2025-07-02'"), 5);
+    assert_int_equal(count("SELECT count(*) FROM findings_current WHERE source_id='XH-2025-07-02'"
+                           " AND status='closed' AND step_by='河长办' AND step_at="
+                           "'2025-07-12T10:05:00' AND note='销号' AND photos LIKE"
+                           " '%IMG_0703.jpg%IMG_0711_after.jpg%'"),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM findings WHERE source_id='XH-2025-07-02' AND"
+                           " version=3 AND status='rectified' AND note IS NULL"),
+                     1);
+    /* a waypoint from a patrol app (GPX, time in UTC) */
+    char gpx[128];
+    snprintf(gpx, sizeof gpx, "%s/wp.gpx", g_dir);
+    FILE *f = fopen(gpx, "w");
+    assert_non_null(f);
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx version=\"1.1\" creator=\"app\""
+          " xmlns=\"http://www.topografix.com/GPX/1/1\"><wpt lat=\"31.0330\" lon=\"120.9050\">"
+          "<time>2025-09-18T02:30:00Z</time><name>XH-2025-09-02</name><desc>取水口附近发现油膜"
+          "</desc></wpt></gpx>\n",
+          f);
+    fclose(f);
+    char args[512];
+    snprintf(args, sizeof args,
+             "ingest --layer findings --field finding_id=name --field description=desc --field"
+             " found_at=time %s",
+             gpx);
+    assert_int_equal(cli(args), 0);
+    assert_int_equal(count("SELECT count(*) FROM findings_current WHERE source_id='XH-2025-09-02'"
+                           " AND found_at='2025-09-18T10:30:00' AND county_code='310118' AND"
+                           " reach_id='TPH-04'"),
+                     1);
+    /* the report of Q3 as of 2025-10-15 */
+    assert_int_equal(cli("report rectification --period 2025Q3 --as-of 2025-10-15 --json"), 0);
+    char *text = file_text("out.txt");
+    json_t *r = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(r);
+    const json_t *t = json_object_get(r, "totals");
+    assert_int_equal(json_integer_value(json_object_get(t, "found")), 7);
+    assert_int_equal(json_integer_value(json_object_get(t, "rectified")), 1);
+    assert_int_equal(json_integer_value(json_object_get(t, "closed")), 1);
+    /* overdue on 10-15, by hand: the 07-08 outfall (30 days: 08-07), the 07-08 garbage (7:
+     * 07-15), the 08-12 discharge (its own 08-19), the 09-10 outfall (10-10), the 09-18
+     * waypoint (no kind, 15 days: 10-03); not the 08-20 encroachment (60 days: 10-19) nor the
+     * closed hyacinth */
+    assert_int_equal(json_integer_value(json_object_get(t, "overdue")), 5);
+    size_t i, k;
+    json_t *g, *x;
+    int seen = 0;
+    json_array_foreach(json_object_get(r, "jurisdictions"), i, g)
+    {
+        json_array_foreach(json_object_get(g, "findings"), k, x)
+        {
+            if (strcmp(str(x, "finding_id"), "XH-2025-08-01") == 0) {
+                assert_string_equal(str(x, "deadline"), "2025-08-19"); /* its own */
+                assert_string_equal(str(x, "deadline_source"), "given");
+                seen++;
+            }
+            if (strcmp(str(x, "finding_id"), "XH-2025-07-01") == 0) {
+                assert_string_equal(str(x, "deadline"), "2025-08-07"); /* outfall: 30 days */
+                seen++;
+            }
+        }
+    }
+    assert_int_equal(seen, 2);
+    json_decref(r);
+    /* as of 2025-07-20 the outfall of 07-08 is not yet overdue */
+    assert_int_equal(cli("report rectification --period 2025-07 --as-of 2025-07-20 --format"
+                         " html"),
+                     0);
+    char *html = file_text("out.txt");
+    assert_non_null(strstr(html, "巡河问题整改报告 2025-07-01 至 2025-07-31"));
+    assert_non_null(strstr(html, "已销号"));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_incident_from_report_to_plan),
         cmocka_unit_test(test_places_as_they_come),
+        cmocka_unit_test(test_a_finding_to_its_report),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

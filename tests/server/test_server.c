@@ -571,9 +571,9 @@ static void test_tilejson_features_and_search(void **state)
                 json_real_value(json_array_get(b, 3)) > 31.0);
     /* one entry per tiled layer, empty ones included; ids are the layer names */
     static const char *tiled[] = {
-        "admin_units", "gates",          "hyacinth_reports",    "incidents", "intakes",
-        "lakes",       "mobile_sources", "monitoring_sections", "outfalls",  "protection_zones",
-        "reaches",     "stockpiles"};
+        "admin_units",      "findings", "gates",          "hyacinth_reports",    "incidents",
+        "intakes",          "lakes",    "mobile_sources", "monitoring_sections", "outfalls",
+        "protection_zones", "reaches",  "stockpiles"};
     json_t *vl = json_object_get(tj, "vector_layers");
     assert_int_equal(json_array_size(vl), sizeof tiled / sizeof tiled[0]);
     json_t *outfall_fields = NULL;

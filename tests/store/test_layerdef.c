@@ -15,9 +15,9 @@ static void test_shipped_definitions_cover_the_mission(void **state)
     cr_error e = {0};
     assert_int_equal(cr_layer_set_load(cr_layers_default_dir(), &set, &e), CR_OK);
     const char *want[] = {
-        "admin_units", "contacts",         "experts", "gates",          "hyacinth_reports",
-        "incidents",   "intakes",          "lakes",   "mobile_sources", "monitoring_sections",
-        "outfalls",    "protection_zones", "reaches", "stockpiles"};
+        "admin_units",         "contacts",  "experts",          "findings", "gates",
+        "hyacinth_reports",    "incidents", "intakes",          "lakes",    "mobile_sources",
+        "monitoring_sections", "outfalls",  "protection_zones", "reaches",  "stockpiles"};
     assert_int_equal(set->n_layers, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < set->n_layers; i++) {
         assert_string_equal(set->layers[i]->name, want[i]);
