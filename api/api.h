@@ -115,6 +115,9 @@ cr_status cr_api_alarm_detail(const cr_trace_context *cx, const json_t *relevanc
  * {downstream_hours, upstream_hours}}}), may be NULL. CR_ENOTFOUND for an unknown incident. */
 cr_status cr_api_incident_report(const cr_trace_context *cx, const char *incident_id,
                                  const json_t *config, json_t **out, cr_error *err);
+/* The current incidents, newest first: [{incident_id, occurred_at, substance, amount_kg,
+ * status, county_code, reach_id, place, lon, lat}]. Caller frees *out with json_decref. */
+cr_status cr_api_incidents(cr_store *store, json_t **out, cr_error *err);
 /* The report's monitoring plan as CSV (UTF-8 with BOM, a row per sample), a printable HTML
  * page, or GeoJSON (a point per sampling place). */
 void cr_api_incident_plan_csv(const json_t *report, cr_strbuf *b);

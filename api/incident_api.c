@@ -644,3 +644,29 @@ json_t *cr_api_incident_plan_geojson(const json_t *report)
     }
     return json_pack("{s:s, s:o}", "type", "FeatureCollection", "features", fs);
 }
+
+cr_status cr_api_incidents(cr_store *store, json_t **out, cr_error *err)
+{
+    *out = NULL;
+    sqlite3_stmt *st = cr_store_cached(
+        store, "SELECT source_id, occurred_at, substance, amount_kg, status, county_code,"
+               " reach_id, place, ST_X(geom), ST_Y(geom) FROM incidents_current ORDER BY"
+               " occurred_at DESC, source_id");
+    if (st == NULL) {
+        return cr_error_set(err, CR_EIO, "incidents: %s", sqlite3_errmsg(cr_store_db(store)));
+    }
+    json_t *list = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        static const char *const K[] = {"incident_id", "occurred_at", "substance", "amount_kg",
+                                        "status",      "county_code", "reach_id",  "place",
+                                        "lon",         "lat"};
+        for (int c = 0; c < 10; c++) {
+            json_object_set_new(o, K[c], cr_api_column_json(st, c));
+        }
+        json_array_append_new(list, o);
+    }
+    sqlite3_reset(st);
+    *out = list;
+    return CR_OK;
+}

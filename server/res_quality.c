@@ -304,3 +304,78 @@ cr_status cr_res_alarm_review(server_state *s, worker *w, const request *req, re
     }
     return rc;
 }
+
+/* ---- incidents and findings (read) ------------------------------------------------------ */
+
+/* GET /api/incidents: the current incidents, newest first. */
+cr_status cr_res_incidents(server_state *s, worker *w, const request *req, response *res,
+                           cr_error *err)
+{
+    (void)s;
+    (void)req;
+    json_t *out = NULL;
+    cr_status rc = cr_api_incidents(w->store, &out, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    res->body = json_pack("{s:o}", "incidents", out);
+    res->content_type = JSON_TYPE;
+    return CR_OK;
+}
+
+/* GET /api/incidents/{id} (the report), /api/incidents/{id}/plan?format=csv|html|geojson,
+ * /api/incidents/{id}/notice (the 通报 as text). */
+cr_status cr_res_incident(server_state *s, worker *w, const request *req, response *res,
+                          cr_error *err)
+{
+    const char *rest = req->path + strlen("/api/incidents/");
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+    const char *what = slash ? slash + 1 : "";
+    if (n == 0 || n > 63 || (strcmp(what, "") && strcmp(what, "plan") && strcmp(what, "notice"))) {
+        return cr_error_set(err, CR_ENOTFOUND, "an incident is /api/incidents/{id}[/plan|/notice]");
+    }
+    char id[64];
+    snprintf(id, sizeof id, "%.*s", (int)n, rest);
+    const char *format = param(req, "format") ? param(req, "format") : "json";
+    json_t *conf = s->cfg->config ? json_load_file(s->cfg->config, 0, NULL) : NULL;
+    cr_trace_context cx = {w->store, w->snap->net->graph, w->ws, w->snap->net->ref};
+    json_t *r = NULL;
+    cr_status rc = cr_api_incident_report(&cx, id, conf, &r, err);
+    json_decref(conf);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    if (strcmp(what, "notice") == 0) {
+        cr_strbuf b = {0};
+        cr_strbuf_puts(&b, json_string_value(json_object_get(r, "notice")));
+        res->raw_len = b.len;
+        res->raw = cr_strbuf_take(&b);
+        res->raw_set = 1;
+        res->content_type = "text/plain; charset=utf-8";
+    } else if (strcmp(what, "plan") == 0 && strcmp(format, "json") && strcmp(format, "geojson")) {
+        cr_strbuf b = {0};
+        if (strcmp(format, "csv") == 0) {
+            cr_api_incident_plan_csv(r, &b);
+            res->content_type = "text/csv; charset=utf-8";
+        } else if (strcmp(format, "html") == 0) {
+            cr_api_incident_plan_html(r, &b);
+            res->content_type = "text/html; charset=utf-8";
+        } else {
+            json_decref(r);
+            cr_strbuf_cleanup(&b);
+            return cr_error_set(err, CR_EINVAL, "format: json, geojson, csv or html");
+        }
+        res->raw_len = b.len;
+        res->raw = cr_strbuf_take(&b);
+        res->raw_set = 1;
+    } else if (strcmp(what, "plan") == 0) {
+        res->body = cr_api_incident_plan_geojson(r);
+        res->content_type = "application/geo+json; charset=utf-8";
+    } else {
+        res->body = json_incref(r);
+        res->content_type = JSON_TYPE;
+    }
+    json_decref(r);
+    return CR_OK;
+}

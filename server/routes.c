@@ -9,6 +9,7 @@ static const char *const SEARCH_PARAMS[] = {"q", "limit", NULL};
 static const char *const READINGS_PARAMS[] = {"indicator", "from", "to", "step", "format", NULL};
 static const char *const QUALITY_PARAMS[] = {"period", "step", "detail", NULL};
 static const char *const ALARM_PARAMS[] = {"state", "section", "detail", NULL};
+static const char *const FORMAT_PARAMS[] = {"format", NULL};
 static const char *const PATROL_PARAMS[] = {"river",     "preset",   "reaches", "date",
                                             "mode",      "from",     "to",      "speed_kmh",
                                             "dwell_min", "radius_m", "format",  NULL};
@@ -29,6 +30,9 @@ const cr_route CR_ROUTES[] = {
     {"GET", "/api/alarms", cr_res_alarms, 0, ALARM_PARAMS, NULL},
     {"GET", "/api/alarms/", cr_res_alarm, CR_ROUTE_PREFIX, NONE, NULL},
     {"POST", "/api/alarms/", cr_res_alarm_review, CR_ROUTE_PREFIX | CR_ROUTE_TOKEN, NONE, NULL},
+    {"GET", "/api/incidents", cr_res_incidents, 0, NONE, NULL},
+    {"GET", "/api/incidents/", cr_res_incident, CR_ROUTE_PREFIX, FORMAT_PARAMS,
+     "an incident's plan takes format=json|geojson|csv|html"},
     {"GET", "/metrics", cr_res_metrics, 0, NONE, NULL},
     {"GET", "/styles/", cr_res_style, CR_ROUTE_PREFIX | CR_ROUTE_NO_STORE, NONE, NULL},
     {"GET", "/", cr_res_index, CR_ROUTE_NO_STORE, NONE, NULL},

@@ -173,5 +173,7 @@ cr_status cr_res_quality(server_state *, worker *, const request *, response *, 
 cr_status cr_res_alarms(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_alarm(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_alarm_review(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_incidents(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_incident(server_state *, worker *, const request *, response *, cr_error *);
 
 #endif

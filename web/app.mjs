@@ -232,3 +232,34 @@ async function loadAlarms() {
   } catch (err) { $('alarms').innerHTML = `<li>${esc(err.message)}</li>`; }
 }
 loadAlarms();
+
+// incidents: the list, and for one the threatened intakes and sections and whom to notify
+async function loadIncidents() {
+  try {
+    const r = await getJson('/api/incidents');
+    $('incidents').innerHTML = r.incidents.length ? r.incidents.map((x, i) =>
+      `<li data-i="${i}"><b>${esc(x.incident_id)}</b> ${esc(x.occurred_at)} ${esc(x.substance)} (${esc(x.status ?? '')})</li>`).join('')
+      : '<li>无 none</li>';
+    $('incidents').onclick = async (ev) => {
+      const li = ev.target.closest('li');
+      const x = li && r.incidents[li.dataset.i];
+      if (!x) return;
+      map.flyTo({ center: [x.lon, x.lat], zoom: Math.max(map.getZoom(), 12) });
+      try {
+        const rep = await getJson(`/api/incidents/${encodeURIComponent(x.incident_id)}`);
+        const id = encodeURIComponent(x.incident_id);
+        $('incident-out').innerHTML =
+          '<b>受威胁 Threatened (front · peak · passed)</b><table id="incident-threatened">' +
+          rep.threatened.filter((t) => t.layer !== 'protection_zones').slice(0, 12).map((t) =>
+            `<tr><td>${esc(t.name ?? t.id)}</td><td>${esc(t.leading_edge.slice(5, 16))}</td><td>${esc(t.peak.slice(5, 16))}</td><td>${esc(t.trailing_edge.slice(5, 16))}</td></tr>`).join('') +
+          '</table><b>通知 Notify (county · city · province)</b><table id="incident-notify">' +
+          ['county', 'city', 'province'].map((lvl) => rep.notification[lvl].map((n) =>
+            `<tr><td>${esc(lvl)}</td><td>${esc(n.name)}</td><td>${esc(n.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
+          `</table><a href="/api/incidents/${id}/plan?format=html" target="_blank" rel="noopener">应急监测方案 plan</a> · ` +
+          `<a href="/api/incidents/${id}/plan?format=csv" download="plan.csv">CSV</a> · ` +
+          `<a href="/api/incidents/${id}/notice" target="_blank" rel="noopener">通报 notice</a>`;
+      } catch (err) { status(err.message); }
+    };
+  } catch (err) { $('incidents').innerHTML = `<li>${esc(err.message)}</li>`; }
+}
+loadIncidents();

@@ -614,3 +614,9 @@ with open(f"{OUT}/patrol_findings_2025q3.csv", "w", encoding="utf-8-sig", newlin
     wr.writerow(["问题编号", "巡河编号", "发现时间", "问题类型", "问题描述", "照片", "发现人", "整改责任单位",
                  "整改期限", "整改状态", "所属区县", "经度", "纬度"])
     wr.writerows(FINDINGS)
+
+# ---- the documented incident of 2025-08-12 (see make_readings.py) as its record ----------
+with open(f"{OUT}/incidents_2025.csv", "w", encoding="utf-8", newline="") as f:
+    f.write("事件编号,发生时间,污染物,估算量(kg),持续时间(h),报告人,事发地点,事件原因,已采取措施,状态,经度,纬度\n"
+            "INC-20250812-01,2025-08-12 06:00,氨水,2000,8,吴江区生态环境局值班员,太浦河工矿企业7号排口,"
+            "企业氨水储罐泄漏经雨水管网入河（示例）,关停排口，下游布设围隔，加密监测,contained,120.8795,31.0243\n")

@@ -43,6 +43,7 @@ static const expectation EXPECT[] = {
     {"stockpiles_2025.csv", 4, 4, 0, "UTF-8"},
     {"experts.csv", 6, 6, 0, "UTF-8"},
     {"patrol_findings_2025q3.csv", 6, 6, 0, "UTF-8 (BOM)"},
+    {"incidents_2025.csv", 1, 1, 0, "UTF-8"},
     {"readings_manual_2025.csv", 233, 228, 5, "UTF-8 (BOM)"},
     {"readings_taipu_auto_2025.csv", 8736, 8736, 0, "UTF-8"},
     {"readings_emergency_2025-08-12_long.csv", 40, 40, 0, "UTF-8"},

@@ -1740,6 +1740,54 @@ static void test_water_quality_over_http(void **state)
     sqlite3_close(db);
 }
 
+/* Incidents over HTTP: the sample incident listed, its report as the command line gives it,
+ * the plan as CSV and GeoJSON, the 通报 as text; an unknown one is 404. */
+static void test_incidents_over_http(void **state)
+{
+    (void)state;
+    http_reply r;
+    json_t *j = http_json("/api/incidents", 200, &r);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "incidents"), 0), "incident_id")),
+                        "INC-20250812-01");
+    json_decref(j);
+    j = http_json("/api/incidents/INC-20250812-01", 200, &r);
+    free(r.body);
+    char cmd[512], path[128];
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" incident show INC-20250812-01 --json --store %s/s.sqlite > "
+             "%s/inc.json",
+             g_dir, g_dir);
+    sh("%s", cmd);
+    snprintf(path, sizeof path, "%s/inc.json", g_dir);
+    json_t *cli = json_load_file(path, 0, NULL);
+    assert_non_null(cli);
+    /* the same answer but for "now" (the deadlines' clock) */
+    json_object_del(j, "now");
+    json_object_del(cli, "now");
+    assert_true(json_equal(json_object_get(j, "threatened"), json_object_get(cli, "threatened")));
+    assert_true(
+        json_equal(json_object_get(j, "notification"), json_object_get(cli, "notification")));
+    json_decref(cli);
+    json_decref(j);
+    assert_true(http("GET", "/api/incidents/INC-20250812-01/plan?format=csv", &r));
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "\xEF\xBB\xBF", 3);
+    assert_non_null(strstr(r.body, "SK-JZ-01"));
+    free(r.body);
+    j = http_json("/api/incidents/INC-20250812-01/plan?format=geojson", 200, &r);
+    free(r.body);
+    assert_true(json_array_size(json_object_get(j, "features")) >= 3);
+    json_decref(j);
+    assert_true(http("GET", "/api/incidents/INC-20250812-01/notice", &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "通报"));
+    free(r.body);
+    expect_error("GET", "/api/incidents/NOPE", 404, "NOPE");
+    expect_error("GET", "/api/incidents/INC-20250812-01/plan?format=pdf", 400, "format");
+}
+
 static void test_every_route_is_documented(void **state)
 {
     (void)state;
@@ -1785,6 +1833,7 @@ int main(void)
         cmocka_unit_test(test_tokens_open_restricted_data),
         cmocka_unit_test(test_evidence_over_http),
         cmocka_unit_test(test_water_quality_over_http),
+        cmocka_unit_test(test_incidents_over_http),
         cmocka_unit_test(test_cache_hits_and_precise_invalidation),
         cmocka_unit_test(test_sighup_reloads_tokens_under_load),
         cmocka_unit_test(test_network_rebuild_is_picked_up),

@@ -95,6 +95,15 @@ try {
   const alarms = (await page.locator('#alarms li').allTextContents()).join('|');
   if (!/突变/.test(alarms) || !/太浦河康家村/.test(alarms)) fail(`alarms listed: ${alarms.slice(0, 300)}`);
   await page.screenshot({ path: join(outDir, 'quality.png') });
+  // incidents: the sample incident listed; a click shows the Jinze intake threatened and the
+  // counties to notify starting with Wujiang
+  await page.evaluate(() => { document.getElementById('incidents-panel').open = true; });
+  await page.locator('#incidents li').first().click();
+  await page.waitForSelector('#incident-notify tr', { timeout: 30000 }).catch(() => fail('no incident notification list'));
+  const threatened = (await page.locator('#incident-threatened').textContent().catch(() => '')) || '';
+  if (!threatened.includes('金泽水库太浦河取水泵站')) fail(`incident threatened: ${threatened.slice(0, 200)}`);
+  const notifyRows = await page.locator('#incident-notify tr td:nth-child(2)').allTextContents();
+  if (notifyRows[0] !== '吴江区') fail(`incident notify: ${notifyRows}`);
   if (errors.length) fail(`script errors: ${errors.join('; ')}`);
 } catch (e) {
   fail(e.message.split('\n')[0]);
