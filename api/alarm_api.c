@@ -135,13 +135,16 @@ static int by_score(const void *a, const void *b)
     return (tx > ty) - (tx < ty);
 }
 
+/* The trace from the section, on the gates as they stood at t (the operations log). */
 static cr_status run_trace(const cr_trace_context *cx, const char *section, int up, double hours,
-                           json_t **out, cr_error *err)
+                           int64_t t, json_t **out, cr_error *err)
 {
-    char feature[96];
+    char feature[96], at[20];
     snprintf(feature, sizeof feature, "monitoring_sections:%s", section);
+    cr_wq_time_format(t, at);
     cr_trace_request req = {0};
     req.feature = feature;
+    req.gates_at = at;
     req.direction = up ? CR_TRACE_UP : CR_TRACE_DOWN;
     req.max_hours = hours;
     req.has_max_hours = 1;
@@ -153,7 +156,7 @@ static json_t *upstream(const cr_trace_context *cx, const json_t *rel,
                         const char *indicator, int64_t rise, int64_t peak, cr_error *err)
 {
     json_t *tr = NULL;
-    if (run_trace(cx, section, 1, cfg->lookback_hours, &tr, err) != CR_OK) {
+    if (run_trace(cx, section, 1, cfg->lookback_hours, rise, &tr, err) != CR_OK) {
         return NULL;
     }
     (void)alarm;
@@ -265,7 +268,7 @@ static json_t *downstream(const cr_trace_context *cx, const char *section, int64
                           cr_error *err)
 {
     json_t *tr = NULL;
-    if (run_trace(cx, section, 0, 72, &tr, err) != CR_OK) {
+    if (run_trace(cx, section, 0, 72, rise, &tr, err) != CR_OK) {
         return NULL;
     }
     json_t *next = json_array();

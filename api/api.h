@@ -29,6 +29,8 @@ typedef struct {
     double dispersion_m2s;      /* > 0: override */
     const char *gates_closed;   /* comma list of gate IDs, or NULL */
     const char *gates_reversed; /* comma list of gate IDs, or NULL */
+    const char *gates_at;       /* a time (CST): the gate states in force then (the operations
+                                   log), under the two lists above; or NULL */
     const char *stop_at;        /* "section", "boundary" or NULL */
     double spill_kg;            /* > 0: spill estimate (downstream only) */
     double spill_hours;         /* release duration */
@@ -126,5 +128,111 @@ json_t *cr_api_incident_plan_geojson(const json_t *report);
 /* A SQLite column as JSON: integer, real, text, or null (blobs are null); a new reference the
  * caller frees with json_decref (or hands to json_object_set_new). */
 json_t *cr_api_column_json(sqlite3_stmt *st, int column);
+/* Every row the (bound) statement gives, as an array of objects keyed by names (one per
+ * column) or, names NULL, by the columns' names; the statement is reset. */
+json_t *cr_api_rows_json(sqlite3_stmt *st, const char *const *names);
+
+/* ---- records people enter (api/records_api.c) ---------------------------------------- */
+
+/* What recording did: its batch, inserted (new) or updated (a new version; neither:
+ * unchanged), the record file kept in STORE.records/, and the reject reason when refused. */
+typedef struct cr_record_result {
+    int64_t batch_id;
+    int inserted, updated;
+    char path[1400];
+    char reject[512];
+} cr_record_result;
+
+/* Whether layer has a current feature with this ID. */
+int cr_api_current_exists(cr_store *store, const char *layer, const char *id);
+
+/* One record (names/values, one CSV row) written to STORE.records/LAYER-ID-TIME.csv and
+ * imported as a batch of layer with its joins (history, provenance and rejects as for any
+ * import). crs: the coordinates' CRS, or NULL. A rejected row is CR_EINVAL with the reason. */
+cr_status cr_api_record(cr_store *store, const char *store_path, const char *layer, const char *id,
+                        const char *const *names, const char *const *values, size_t n,
+                        const char *crs, cr_record_result *out, cr_error *err);
+
+/* An incident as entered: exactly one place (at "LON,LAT" in decimal or DMS in crs — gcj02
+ * for a phone's map — or a feature LAYER:ID, or a reach with an optional measure), the time
+ * and the substance; the rest optional. Strings are borrowed. */
+typedef struct {
+    const char *id, *at, *crs, *feature, *reach, *time, *substance, *reporter, *place, *cause,
+        *response, *status, *note;
+    double amount_kg, release_hours, measure_m;
+    int has_amount, has_release, has_measure;
+    char at_buf[96]; /* "at" given as [lon, lat] */
+} cr_incident_input;
+
+/* Record a new incident (status open unless given); id_out gets its ID (in->id, or the next
+ * INC-YYYYMMDD-NN of its day). CR_EINVAL when it is incomplete or recorded already. */
+cr_status cr_api_incident_open(cr_store *store, const char *store_path, cr_incident_input *in,
+                               char id_out[64], cr_record_result *out, cr_error *err);
+/* A new version of incident in->id: the current record with the fields given changed
+ * (status open|contained|closed). CR_ENOTFOUND for an unknown incident. */
+cr_status cr_api_incident_update(cr_store *store, const char *store_path,
+                                 const cr_incident_input *in, cr_record_result *out, cr_error *err);
+/* A JSON body ({"at": "LON,LAT" | [lon, lat], "crs", "feature", "reach", "measure_m", "time",
+ * "substance", "amount_kg", "release_hours", "reporter", "place", "cause", "response",
+ * "status", "note", "id"}) as an incident input, strings borrowed from body; an unknown or
+ * mistyped field is CR_EINVAL naming it. */
+cr_status cr_api_incident_input_json(const json_t *body, cr_incident_input *in, cr_error *err);
+
+/* A notification sent for an incident: kind notification (to a neighbour), information (the
+ * published information) or press (the press conference); to: the jurisdiction's code; the
+ * channel (phone, fax, 政务微信 …); sent and acknowledged times (CST); who sent it. */
+typedef struct {
+    const char *subject_id, *kind, *to, *channel, *sent, *acknowledged, *who, *note;
+} cr_notification_input;
+/* Record it (table incident_notifications, with the audit row, in one transaction); *out gets
+ * the row as recorded {subject_id, kind, to_code, to_name, level, sent_at, …}. The same for a
+ * gate operation's advance notice (table gate_notifications). CR_ENOTFOUND for an unknown
+ * incident or operation. */
+cr_status cr_api_incident_notify(cr_store *store, const cr_notification_input *n, json_t **out,
+                                 cr_error *err);
+cr_status cr_api_gate_notify(cr_store *store, const cr_notification_input *n, json_t **out,
+                             cr_error *err);
+
+/* A new patrol finding from a JSON object of its fields (finding_id, found_at, lon, lat
+ * required; crs optional), status open. CR_EINVAL naming a field it does not know. */
+cr_status cr_api_finding_new(cr_store *store, const char *store_path, const json_t *body,
+                             cr_record_result *out, cr_error *err);
+/* A finding's step to state to (open → rectifying → rectified → verified → closed; rectified
+ * may go back to rectifying) by who, with a note and a photo added to its list, at a time
+ * (NULL: now, CST): a new version. CR_EINVAL for a step its state does not allow. */
+cr_status cr_api_finding_step(cr_store *store, const char *store_path, const char *id,
+                              const char *to, const char *who, const char *note, const char *photo,
+                              const char *at, cr_record_result *out, cr_error *err);
+/* ---- gates as operated (api/gate_api.c) ---------------------------------------------- */
+
+/* The gate states in force at a time (CST): {at, gates: [{gate_id, name, reach_id, state
+ * open|closed|reversed, source "operation" (op_id, action, status planned|actual, since,
+ * until, authority, order_ref, flow_m3s) | "normal state"}], closed, reversed (comma lists of
+ * the gates on a reach, for a trace), operations_of_unknown_gates}. Per gate the operation
+ * started by then, not ended and not cancelled, the latest start first, an actual one over a
+ * planned one; else its normal state (常闭 closed, else open as digitised). */
+cr_status cr_api_gate_states(cr_store *store, const char *at, json_t **out, cr_error *err);
+/* The operations log, newest first: [{op_id, gate_id, gate_name, action, status, start_at,
+ * end_at, flow_m3s, authority, order_ref, emergency, reason, note}]. */
+cr_status cr_api_gate_operations(cr_store *store, json_t **out, cr_error *err);
+/* The advance notice of an operation (调度预通报): {operation, gates_in_force, reached
+ * (intakes, zones, sections and gates downstream within the horizon, with arrival times from
+ * the start), notification (by level, in order of arrival), notifications_sent, advance_notice
+ * {lead_h, emergency, due, done_at, overdue}, notice (the text)}. config: {"gate_operations":
+ * {advance_notice_h (24), emergency_advance_notice_h (2), horizon_h (72)}}, may be NULL. */
+cr_status cr_api_gate_notice(const cr_trace_context *cx, const char *op_id, const json_t *config,
+                             json_t **out, cr_error *err);
+/* Record an operation from a JSON object of its fields (gate_id, action, status, start_at
+ * required; op_id: the next DD-YYYYMMDD-NN when absent; an op_id recorded already is changed:
+ * the current record with the fields given, a new version). id_out gets its ID. */
+cr_status cr_api_gate_operation_record(cr_store *store, const char *store_path, const json_t *body,
+                                       char id_out[64], cr_record_result *out, cr_error *err);
+
+/* The current findings (status NULL: all; else that status), newest first: [{finding_id,
+ * found_at, kind, status, county_code, description, responsible, deadline, reach_id, lon,
+ * lat}]; and one finding as that with its versions [{version, status, step_by, step_at, note,
+ * photos, valid_from, valid_to, batch_id}] (CR_ENOTFOUND for an unknown one). */
+cr_status cr_api_findings(cr_store *store, const char *status, json_t **out, cr_error *err);
+cr_status cr_api_finding(cr_store *store, const char *id, json_t **out, cr_error *err);
 
 #endif

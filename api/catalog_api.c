@@ -118,6 +118,21 @@ json_t *cr_api_column_json(sqlite3_stmt *st, int c)
     }
 }
 
+json_t *cr_api_rows_json(sqlite3_stmt *st, const char *const *names)
+{
+    json_t *rows = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            json_object_set_new(o, names ? names[c] : sqlite3_column_name(st, c),
+                                cr_api_column_json(st, c));
+        }
+        json_array_append_new(rows, o);
+    }
+    sqlite3_reset(st);
+    return rows;
+}
+
 cr_status cr_api_feature(cr_store *store, const char *layer, const char *id,
                          const cr_access *access, json_t **out, int *restricted_out, cr_error *err)
 {

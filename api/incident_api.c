@@ -5,6 +5,7 @@
  * province to province, in order of arrival, with the reporting line up and the town river
  * chiefs on the way — the deadlines, the 通报 text, and the joint emergency monitoring plan. */
 #include "api.h"
+#include "notify.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -18,7 +19,7 @@ static const char *str(const json_t *o, const char *k)
     return v ? v : "";
 }
 
-static int64_t cst_of(const char *iso)
+int64_t cr_api_cst_of(const char *iso)
 {
     int y, mo, d, h = 0, mi = 0, s = 0;
     if (sscanf(iso, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &s) < 3) {
@@ -27,7 +28,7 @@ static int64_t cst_of(const char *iso)
     return cr_wq_time_from_fields(y, mo, d, h, mi, s);
 }
 
-static json_t *at_time(int64_t t0, double hours)
+json_t *cr_api_at_time(int64_t t0, double hours)
 {
     char s[20];
     cr_wq_time_format(t0 + (int64_t)llround(hours * 3600), s);
@@ -105,12 +106,12 @@ static void add_level(json_t *list, json_t *seen, const json_t *divisions, const
     json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f, s:o}", "code", code, "name",
                                           division_name(divisions, code), "role",
                                           json_array_size(list) == 0 ? first : later, "time_h", h,
-                                          "arrival", at_time(t0, h)));
+                                          "arrival", cr_api_at_time(t0, h)));
 }
 
 /* The notification list by level from the downstream jurisdictions (in order of arrival). */
-static json_t *notification(cr_store *store, const json_t *divisions, const json_t *juris,
-                            const json_t *features, int64_t t0)
+json_t *cr_api_notification_by_level(cr_store *store, const json_t *divisions, const json_t *juris,
+                                     const json_t *features, int64_t t0)
 {
     json_t *county = json_array(), *city = json_array(), *prov = json_array();
     json_t *seen_city = json_object(), *seen_prov = json_object();
@@ -132,7 +133,7 @@ static json_t *notification(cr_store *store, const json_t *divisions, const json
             county,
             json_pack("{s:s, s:s, s:s, s:f, s:o, s:o}", "code", code, "name", str(j, "name"),
                       "role", i == 0 ? "事发地 where it happened: notifies" : "下游 downstream",
-                      "time_h", h, "arrival", at_time(t0, h), "contacts",
+                      "time_h", h, "arrival", cr_api_at_time(t0, h), "contacts",
                       contacts_of(store, code, NULL)));
         add_level(city, seen_city, divisions, c, "事发地市 notifies", "下游市 downstream", t0, h);
         add_level(prov, seen_prov, divisions, p, "事发地省 notifies", "下游省 downstream", t0, h);
@@ -163,7 +164,7 @@ static json_t *notification(cr_store *store, const json_t *divisions, const json
         double h = json_number_value(json_object_get(f, "time_h"));
         json_array_append_new(towns,
                               json_pack("{s:s, s:s, s:f, s:o, s:o}", "code", tc, "name", name,
-                                        "time_h", h, "arrival", at_time(t0, h), "contacts",
+                                        "time_h", h, "arrival", cr_api_at_time(t0, h), "contacts",
                                         contacts_of(store, tc, "town_government")));
     }
     json_decref(seen_city);
@@ -227,10 +228,10 @@ static json_t *sample_times(int64_t t0, double lead_h, double trail_h)
     double span = fmax(trail_h - lead_h, 0);
     double step = fmin(fmax(span / 8.0, 1.0), 12.0);
     double first = fmax(lead_h - 1.0, 0);
-    json_array_append_new(times, at_time(t0, first));
+    json_array_append_new(times, cr_api_at_time(t0, first));
     for (double h = lead_h; h <= trail_h + 1e-9 && json_array_size(times) < 30; h += step) {
         if (h > first + 1e-9) {
-            json_array_append_new(times, at_time(t0, h));
+            json_array_append_new(times, cr_api_at_time(t0, h));
         }
     }
     return times;
@@ -258,8 +259,8 @@ static json_t *monitoring_plan(cr_store *store, const json_t *threatened, const 
                               "id", str(x, "id"), "name", json_object_get(x, "name"), "lonlat",
                               json_object_get(x, "lonlat"), "county_code", county, "indicators",
                               inds, "times", sample_times(t0, lead, trail), "window",
-                              json_pack("{s:o, s:o}", "leading_edge", at_time(t0, lead),
-                                        "trailing_edge", at_time(t0, trail)),
+                              json_pack("{s:o, s:o}", "leading_edge", cr_api_at_time(t0, lead),
+                                        "trailing_edge", cr_api_at_time(t0, trail)),
                               "responsible", resp);
         json_array_append_new(points, p);
     }
@@ -318,8 +319,9 @@ static json_t *threatened_of(cr_store *store, const json_t *features, int64_t t0
             json_object_get(f, "county_code"), "town_code", json_object_get(f, "town_code"),
             "travel_h", json_number_value(json_object_get(f, "time_h")), "leading_edge_h", lead,
             "peak_h", peak, "trailing_edge_h", trail, "peak_mg_l", json_object_get(sp, "peak_mg_l"),
-            "leading_edge", at_time(t0, lead), "peak", at_time(t0, peak), "trailing_edge",
-            at_time(t0, trail), "lonlat", lonlat_of(store, layer, str(f, "id")));
+            "leading_edge", cr_api_at_time(t0, lead), "peak", cr_api_at_time(t0, peak),
+            "trailing_edge", cr_api_at_time(t0, trail), "lonlat",
+            lonlat_of(store, layer, str(f, "id")));
         v[n++] = x;
     }
     qsort(v, n, sizeof *v, by_leading_edge);
@@ -363,25 +365,19 @@ static json_t *deadlines(const json_t *conf, const json_t *sent, int64_t t0, int
     return out;
 }
 
-static json_t *sent_notifications(cr_store *store, const char *id)
+json_t *cr_api_sent_notifications(cr_store *store, const char *table, const char *id)
 {
-    json_t *out = json_array();
-    sqlite3_stmt *st = cr_store_cached(
-        store, "SELECT seq, kind, to_code, to_name, level, channel, sent_at, acknowledged_at, who,"
-               " note FROM incident_notifications WHERE incident_id = ? ORDER BY seq");
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT seq, kind, to_code, to_name, level, channel, sent_at, acknowledged_at, who,"
+             " note FROM %s WHERE subject_id = ? ORDER BY seq",
+             table);
+    sqlite3_stmt *st = cr_store_cached(store, sql);
     if (st == NULL) {
-        return out; /* none recorded yet */
+        return json_array(); /* none recorded yet */
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *o = json_object();
-        for (int c = 0; c < sqlite3_column_count(st); c++) {
-            json_object_set_new(o, sqlite3_column_name(st, c), cr_api_column_json(st, c));
-        }
-        json_array_append_new(out, o);
-    }
-    sqlite3_reset(st);
-    return out;
+    return cr_api_rows_json(st, NULL);
 }
 
 /* The 通报 (notice) in Chinese from the incident and its report. */
@@ -455,7 +451,7 @@ cr_status cr_api_incident_report(const cr_trace_context *cx, const char *inciden
     }
     json_t *inc = json_object_get(feature, "properties");
     json_t *ll = json_object_get(json_object_get(feature, "geometry"), "coordinates");
-    int64_t t0 = cst_of(str(inc, "occurred_at"));
+    int64_t t0 = cr_api_cst_of(str(inc, "occurred_at"));
     json_t *subs = cr_standards_file(NULL, "substances.json", err);
     json_t *divs = subs ? cr_standards_file(NULL, "divisions.json", err) : NULL;
     if (subs == NULL || divs == NULL) {
@@ -469,6 +465,7 @@ cr_status cr_api_incident_report(const cr_trace_context *cx, const char *inciden
     req.lon = json_number_value(json_array_get(ll, 0));
     req.lat = json_number_value(json_array_get(ll, 1));
     req.direction = CR_TRACE_DOWN;
+    req.gates_at = str(inc, "occurred_at"); /* the gates as they stood then (the log) */
     req.max_hours = config_number(config, "trace", "downstream_hours", 72);
     req.has_max_hours = 1;
     double kg = json_number_value(json_object_get(inc, "amount_kg"));
@@ -495,7 +492,7 @@ cr_status cr_api_incident_report(const cr_trace_context *cx, const char *inciden
                 json_object_set_new(x, "peak_mg_l", json_null()); /* no amount: no figure */
             }
         }
-        json_t *sent = sent_notifications(cx->store, incident_id);
+        json_t *sent = cr_api_sent_notifications(cx->store, "incident_notifications", incident_id);
         char now_s[20];
         int64_t now = (int64_t)time(NULL) + 8 * 3600;
         cr_wq_time_format(now, now_s);
@@ -504,8 +501,9 @@ cr_status cr_api_incident_report(const cr_trace_context *cx, const char *inciden
         json_object_set(r, "lonlat", ll);
         json_object_set_new(r, "threatened", threatened);
         json_object_set_new(r, "notification",
-                            notification(cx->store, divs, json_object_get(down, "jurisdictions"),
-                                         json_object_get(down, "features"), t0));
+                            cr_api_notification_by_level(cx->store, divs,
+                                                         json_object_get(down, "jurisdictions"),
+                                                         json_object_get(down, "features"), t0));
         json_object_set_new(r, "notifications_sent", json_incref(sent));
         json_object_set_new(r, "deadlines", deadlines(config, sent, t0, now));
         json_object_set_new(r, "now", json_string(now_s));
@@ -517,6 +515,7 @@ cr_status cr_api_incident_report(const cr_trace_context *cx, const char *inciden
             r, "monitoring_plan",
             monitoring_plan(cx->store, threatened, subs, str(inc, "substance"), t0));
         json_object_set_new(r, "horizon_h", json_real(req.max_hours));
+        json_object_set(r, "gates_in_force", json_object_get(down, "gates_in_force"));
         char *text = notice_text(inc, r);
         json_object_set_new(r, "notice", json_string(text));
         free(text);

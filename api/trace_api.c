@@ -120,6 +120,49 @@ static cr_status gate_reaches(cr_store *store, const cr_graph *g, const char *li
     return rc;
 }
 
+/* Whether id is in the comma list. */
+static int listed(const char *list, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, id, n) == 0) {
+            return 1;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* The gates closed and reversed at req->gates_at by the operations log (*in_force: the
+ * states), but for the gates the request's own lists name: those say. */
+static cr_status logged_gates(const cr_trace_context *cx, const cr_trace_request *req,
+                              json_t **in_force, int32_t **closed, size_t *n_closed,
+                              int32_t **reversed, size_t *n_reversed, cr_error *err)
+{
+    cr_status rc = cr_api_gate_states(cx->store, req->gates_at, in_force, err);
+    const char *lists[2] = {json_string_value(json_object_get(*in_force, "closed")),
+                            json_string_value(json_object_get(*in_force, "reversed"))};
+    for (int k = 0; k < 2 && rc == CR_OK; k++) {
+        cr_strbuf keep = {0};
+        char *copy = cr_xstrdup(lists[k]);
+        for (char *save = NULL, *id = strtok_r(copy, ",", &save); id;
+             id = strtok_r(NULL, ",", &save)) {
+            if (!listed(req->gates_closed, id) && !listed(req->gates_reversed, id)) {
+                cr_strbuf_printf(&keep, "%s%s", keep.len ? "," : "", id);
+            }
+        }
+        if (keep.len) {
+            rc = k == 0 ? gate_reaches(cx->store, cx->graph, keep.data, closed, n_closed, err)
+                        : gate_reaches(cx->store, cx->graph, keep.data, reversed, n_reversed, err);
+        }
+        free(copy);
+        cr_strbuf_cleanup(&keep);
+    }
+    return rc;
+}
+
 static int compare_stops(const void *a, const void *b)
 {
     const cr_trace_stop *x = a;
@@ -410,6 +453,10 @@ cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, 
     int32_t reach = -1;
     double measure = 0;
     cr_status rc = find_start(cx, req, &reach, &measure, start, err);
+    json_t *in_force = NULL;
+    if (rc == CR_OK && req->gates_at) {
+        rc = logged_gates(cx, req, &in_force, &closed, &n_closed, &reversed, &n_reversed, err);
+    }
     if (rc == CR_OK && req->gates_closed) {
         rc = gate_reaches(store, g, req->gates_closed, &closed, &n_closed, err);
     }
@@ -456,6 +503,9 @@ cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, 
         json_object_set_new(start, "measure_m", json_real(round(measure * 10) / 10));
         describe_request(report, req, start);
         add_findings(cx, req, report, &res, &opt, reach);
+        if (in_force) {
+            json_object_set(report, "gates_in_force", json_object_get(in_force, "gates"));
+        }
         if (req->geojson) {
             *out = to_geojson(store, g, report);
             json_decref(report);
@@ -468,6 +518,7 @@ cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, 
     free(reversed);
     free(stops);
     json_decref(start);
+    json_decref(in_force);
     return rc;
 }
 

@@ -42,7 +42,7 @@ static const char *const KEYS[] = {
     "reach",          "feature",   "at",       "direction",   "mode",
     "max_km",         "max_hours", "velocity", "dispersion",  "gates_closed",
     "gates_reversed", "stop_at",   "spill_kg", "spill_hours", "exclude_start",
-    "origin",         "format"};
+    "origin",         "format",    "gates_at"};
 
 static cr_status check_keys(const json_t *params, int cli, cr_error *err)
 {
@@ -192,6 +192,7 @@ cr_status cr_api_trace_parse(const json_t *params, int cli_names, cr_trace_reque
     req->feature = json_string_value(json_object_get(params, "feature"));
     req->gates_closed = json_string_value(json_object_get(params, "gates_closed"));
     req->gates_reversed = json_string_value(json_object_get(params, "gates_reversed"));
+    req->gates_at = json_string_value(json_object_get(params, "gates_at"));
     if ((req->reach != NULL) + (req->feature != NULL) + req->at != 1) {
         return cli ? cr_error_set(err, CR_EINVAL,
                                   "give one of --reach, --feature, --at, and --direction")

@@ -271,9 +271,7 @@ int cr_cmd_alarms(int argc, char **argv)
         fprintf(stderr, "crossriver alarms: %s\n", err.msg);
         code = rc == CR_EINVAL || rc == CR_ENOTFOUND ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
     } else if (out && common.json) {
-        char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        printf("%s\n", s);
-        free(s);
+        cr_cli_print_json(out);
     } else if (out && !a.review) {
         size_t i;
         json_t *x;

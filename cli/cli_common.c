@@ -123,6 +123,13 @@ json_t *cr_cli_load_config(const char *cmd, const char *path)
     return root;
 }
 
+void cr_cli_print_json(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    printf("%s\n", s ? s : "null");
+    free(s);
+}
+
 int cr_cli_write_output(const char *cmd, const char *path, const char *text, size_t len)
 {
     if (path == NULL || strcmp(path, "-") == 0) {

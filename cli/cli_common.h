@@ -41,6 +41,8 @@ int cr_cli_number(const char *cmd, const char *option, const char *text, double 
  * (an empty object when there is none and none was asked for); NULL, having printed why, when
  * the file asked for cannot be read or does not parse. */
 json_t *cr_cli_load_config(const char *cmd, const char *path);
+/* A JSON answer on standard output, indented, in its order (--json). */
+void cr_cli_print_json(const json_t *j);
 /* Write text to path ("-": standard output); 0 (having printed why) when it cannot. */
 int cr_cli_write_output(const char *cmd, const char *path, const char *text, size_t len);
 /* A record entered at the command line (an incident, a finding's step): names/values as one
@@ -50,6 +52,11 @@ int cr_cli_write_output(const char *cmd, const char *path, const char *text, siz
 int cr_cli_record(cr_store *store, const cr_cli_common *common, const char *layer, const char *id,
                   const char *const *names, const char *const *values, size_t n, const char *crs,
                   const char *what);
+typedef struct cr_record_result cr_record_result;
+/* The one line a record's outcome prints (unless quiet or json), or the error on stderr;
+ * returns the exit code for rc. */
+int cr_cli_record_report(const cr_cli_common *common, const char *what, const char *id,
+                         cr_status rc, const cr_record_result *r, const cr_error *e);
 /* Progress callback that draws one self-updating line on a terminal (stderr) only. */
 void cr_cli_progress(void *user, uint64_t done, uint64_t total);
 

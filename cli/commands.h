@@ -22,6 +22,7 @@ int cr_cmd_alarms(int argc, char **argv);
 int cr_cmd_compensation(int argc, char **argv);
 int cr_cmd_sections(int argc, char **argv);
 int cr_cmd_incident(int argc, char **argv);
+int cr_cmd_gate(int argc, char **argv);
 int cr_cmd_finding(int argc, char **argv);
 int cr_cmd_report(int argc, char **argv);
 

@@ -3,6 +3,7 @@
  * rectified, verified, closed) a new version with who, when and a note; and crossriver report
  * rectification: the 整改报告 of a period per jurisdiction. Findings arrive by `crossriver
  * ingest --layer findings` (the filled-in checklist, a GPX/KML of waypoints). */
+#include "api/api.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "etl/etl.h"
@@ -90,95 +91,14 @@ static int parse(int argc, char **argv, int first, cr_cli_common *common, f_args
     return 1;
 }
 
-/* The current record as names/values (every field, the point as stored) with the step. */
+/* The step, as HTTP takes it too (cr_api_finding_step): a new version of the record. */
 static int step(cr_store *store, const cr_cli_common *common, const char *id, const f_args *a)
 {
-    static const char *const F[] = {
-        "finding_id",  "patrol_id", "found_at", "kind",    "description", "photos", "reporter",
-        "responsible", "deadline",  "status",   "step_by", "step_at",     "note",   "county"};
-    enum { NF = sizeof F / sizeof F[0] };
-    cr_strbuf sql = {0};
-    cr_strbuf_puts(&sql, "SELECT ");
-    for (size_t i = 0; i < NF; i++) {
-        cr_strbuf_printf(&sql, "%s, ", F[i]);
-    }
-    cr_strbuf_puts(&sql, "ST_X(geom), ST_Y(geom) FROM findings_current WHERE source_id = ?");
-    sqlite3_stmt *st = cr_store_cached(store, sql.data);
-    cr_strbuf_cleanup(&sql);
-    if (st == NULL) {
-        fprintf(stderr, "crossriver finding: %s\n", sqlite3_errmsg(cr_store_db(store)));
-        return CR_EXIT_FAILURE;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        fprintf(stderr, "crossriver finding: no finding %s\n", id);
-        return CR_EXIT_USAGE;
-    }
-    char *v[NF + 2] = {0};
-    for (size_t i = 0; i < NF; i++) {
-        const unsigned char *t = sqlite3_column_text(st, (int)i);
-        v[i] = t ? cr_xstrdup((const char *)t) : NULL;
-    }
-    char lon[64], lat[64];
-    snprintf(lon, sizeof lon, "%.8f", sqlite3_column_double(st, NF));
-    snprintf(lat, sizeof lat, "%.8f", sqlite3_column_double(st, NF + 1));
-    sqlite3_reset(st);
-    const char *from = v[9] ? v[9] : "open";
-    int code = CR_EXIT_OK;
-    if (!cr_ops_finding_step_allowed(from, a->to)) {
-        fprintf(stderr, "crossriver finding: %s is %s: it can go to %s, not to '%s'\n", id, from,
-                strcmp(from, "open") == 0         ? "rectifying or rectified"
-                : strcmp(from, "rectifying") == 0 ? "rectified"
-                : strcmp(from, "rectified") == 0  ? "verified, or back to rectifying"
-                : strcmp(from, "verified") == 0   ? "closed"
-                                                  : "nothing (it is closed)",
-                a->to);
-        code = CR_EXIT_USAGE;
-    }
-    char when[20], photos[1024];
+    cr_record_result r;
     cr_error e = {0};
-    if (code == CR_EXIT_OK) {
-        if (a->at) {
-            if (cr_etl_parse_datetime(a->at, when, &e) != CR_OK) {
-                fprintf(stderr, "crossriver finding: --at: %s\n", e.msg);
-                code = CR_EXIT_USAGE;
-            }
-        } else {
-            time_t now = time(NULL) + 8 * 3600;
-            struct tm tm;
-            gmtime_r(&now, &tm);
-            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-        }
-    }
-    if (code == CR_EXIT_OK) {
-        snprintf(photos, sizeof photos, "%s%s%s", v[5] ? v[5] : "", v[5] && a->photo ? "；" : "",
-                 a->photo ? a->photo : "");
-        const char *names[NF + 2], *values[NF + 2];
-        size_t n = 0;
-        for (size_t i = 0; i < NF; i++) {
-            const char *val = i == 5    ? (photos[0] ? photos : NULL)
-                              : i == 9  ? a->to
-                              : i == 10 ? a->who
-                              : i == 11 ? when
-                              : i == 12 ? (a->note ? a->note : "")
-                                        : v[i];
-            if (val) {
-                names[n] = F[i];
-                values[n++] = val;
-            }
-        }
-        names[n] = "经度";
-        values[n++] = lon;
-        names[n] = "纬度";
-        values[n++] = lat;
-        code =
-            cr_cli_record(store, common, "findings", id, names, values, n, "EPSG:4326", "finding");
-    }
-    for (size_t i = 0; i < NF; i++) {
-        free(v[i]);
-    }
-    return code;
+    cr_status rc = cr_api_finding_step(store, common->store_path, id, a->to, a->who, a->note,
+                                       a->photo, a->at, &r, &e);
+    return cr_cli_record_report(common, "finding", id, rc, &r, &e);
 }
 
 static void show(cr_store *store, const char *id, int as_json)
@@ -285,32 +205,6 @@ int cr_cmd_finding(int argc, char **argv)
     return code;
 }
 
-/* A period as first and last day: 2025Q3, 2025-07 or 2025. */
-static int period_days(const char *p, char first[11], char last[11])
-{
-    int y = 0, q = 0, m = 0;
-    char tail = 0;
-    static const int END[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (sscanf(p, "%4dQ%1d%c", &y, &q, &tail) == 2 && q >= 1 && q <= 4) {
-        int lm = q * 3;
-        snprintf(first, 11, "%04d-%02d-01", y, lm - 2);
-        snprintf(last, 11, "%04d-%02d-%02d", y, lm, END[lm - 1]);
-        return 1;
-    }
-    if (sscanf(p, "%4d-%2d%c", &y, &m, &tail) == 2 && m >= 1 && m <= 12) {
-        int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        snprintf(first, 11, "%04d-%02d-01", y, m);
-        snprintf(last, 11, "%04d-%02d-%02d", y, m, END[m - 1] + (m == 2 && leap));
-        return 1;
-    }
-    if (sscanf(p, "%4d%c", &y, &tail) == 1 && strlen(p) == 4) {
-        snprintf(first, 11, "%04d-01-01", y);
-        snprintf(last, 11, "%04d-12-31", y);
-        return 1;
-    }
-    return 0;
-}
-
 int cr_cmd_report(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "rectification") != 0) {
@@ -330,7 +224,7 @@ int cr_cmd_report(int argc, char **argv)
         return p < 0 ? CR_EXIT_OK : CR_EXIT_USAGE;
     }
     char first[11], last[11], today[11];
-    if (a.period == NULL || !period_days(a.period, first, last)) {
+    if (a.period == NULL || !cr_ops_period_days(a.period, first, last)) {
         fprintf(stderr, "crossriver report rectification: --period 2025Q3, 2025-07 or 2025\n");
         return CR_EXIT_USAGE;
     }

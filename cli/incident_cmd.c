@@ -183,162 +183,30 @@ static int parse(int argc, char **argv, cr_cli_common *common, inc_args *a)
     return 1;
 }
 
-/* The place of an incident as longitude/latitude text (the record file's columns): --at as
- * given; a feature's or a reach's point from the store. */
-static int place_of(cr_store *store, const inc_args *a, char lon[64], char lat[64])
+/* The options as the incident input the command line and HTTP share. */
+static cr_incident_input input_of(const inc_args *a)
 {
-    if (a->at) {
-        const char *comma = strchr(a->at, ',');
-        if (comma == NULL) {
-            fprintf(stderr, "crossriver incident: --at wants LON,LAT\n");
-            return 0;
-        }
-        snprintf(lon, 64, "%.*s", (int)(comma - a->at), a->at);
-        snprintf(lat, 64, "%s", comma + 1);
-        return 1;
-    }
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = cr_store_db(store);
-    if (a->feature) {
-        const char *colon = strchr(a->feature, ':');
-        if (colon == NULL) {
-            fprintf(stderr, "crossriver incident: --feature wants LAYER:ID\n");
-            return 0;
-        }
-        char *layer = cr_xstrndup(a->feature, (size_t)(colon - a->feature));
-        char *sql = sqlite3_mprintf("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface("
-                                    "geom)) FROM \"%w_current\" WHERE source_id = ?",
-                                    layer);
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-        sqlite3_free(sql);
-        free(layer);
-        if (st) {
-            sqlite3_bind_text(st, 1, colon + 1, -1, SQLITE_TRANSIENT);
-        }
-    } else if (a->reach) {
-        sqlite3_prepare_v2(db,
-                           "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Line_Interpolate_Point(geom,"
-                           " MIN(1, MAX(0, CASE WHEN ?2 < 0 THEN 0.5 ELSE ?2 /"
-                           " ST_Length(geom, 1) END))) AS p FROM reaches_current WHERE"
-                           " source_id = ?1)",
-                           -1, &st, NULL);
-        if (st) {
-            sqlite3_bind_text(st, 1, a->reach, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_double(st, 2, a->has_measure ? a->measure : -1);
-        }
-    }
-    int ok = st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-    if (ok) {
-        snprintf(lon, 64, "%.7f", sqlite3_column_double(st, 0));
-        snprintf(lat, 64, "%.7f", sqlite3_column_double(st, 1));
-    } else {
-        fprintf(stderr, "crossriver incident: %s '%s' is not in the store\n",
-                a->feature ? "--feature" : "--reach", a->feature ? a->feature : a->reach);
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
-/* The record file of an incident: its fields as given, imported as a batch of its own. */
-static int record(cr_store *store, const cr_cli_common *common, const inc_args *a, const char *id,
-                  const char *lon, const char *lat)
-{
-    const char *names[16], *values[16];
-    char amount[32], release[32];
-    size_t n = 0;
-#define COL(name, value)                                                                           \
-    do {                                                                                           \
-        const char *v_ = (value);                                                                  \
-        if (v_) {                                                                                  \
-            names[n] = name;                                                                       \
-            values[n++] = v_;                                                                      \
-        }                                                                                          \
-    } while (0)
-    COL("incident_id", id);
-    COL("occurred_at", a->time);
-    COL("substance", a->substance);
-    if (a->has_amount) {
-        snprintf(amount, sizeof amount, "%g", a->amount);
-        COL("amount_kg", amount);
-    }
-    if (a->has_release) {
-        snprintf(release, sizeof release, "%g", a->release);
-        COL("release_hours", release);
-    }
-    COL("reporter", a->reporter);
-    COL("place", a->place);
-    COL("cause", a->cause);
-    COL("response", a->response);
-    COL("status", a->status);
-    COL("note", a->note);
-    COL("经度", lon);
-    COL("纬度", lat);
-#undef COL
-    return cr_cli_record(store, common, "incidents", id, names, values, n, a->crs, "incident");
-}
-
-static int current_exists(cr_store *store, const char *id);
-
-/* An update is the current record with the changes given: a new version of the whole record
- * (the place as stored, WGS84), so the record file reads on its own. */
-static int update(cr_store *store, const cr_cli_common *common, inc_args *a)
-{
-    sqlite3_stmt *st = cr_store_cached(
-        store, "SELECT occurred_at, substance, amount_kg, release_hours, reporter, place, cause,"
-               " response, status, note, ST_X(geom), ST_Y(geom) FROM incidents_current WHERE"
-               " source_id = ?");
-    if (st == NULL) {
-        fprintf(stderr, "crossriver incident: %s\n", sqlite3_errmsg(cr_store_db(store)));
-        return CR_EXIT_FAILURE;
-    }
-    sqlite3_bind_text(st, 1, a->id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return CR_EXIT_USAGE;
-    }
-    char *kept[10] = {0};
-    for (int i = 0; i < 10; i++) {
-        const unsigned char *v = sqlite3_column_text(st, i);
-        kept[i] = v ? cr_xstrdup((const char *)v) : NULL;
-    }
-    char lon[64], lat[64];
-    snprintf(lon, sizeof lon, "%.8f", sqlite3_column_double(st, 10));
-    snprintf(lat, sizeof lat, "%.8f", sqlite3_column_double(st, 11));
-    sqlite3_reset(st);
-    inc_args m = *a;
-    const char **slots[] = {&m.time,  &m.substance, NULL,        NULL,      &m.reporter,
-                            &m.place, &m.cause,     &m.response, &m.status, &m.note};
-    for (int i = 0; i < 10; i++) {
-        if (slots[i] && *slots[i] == NULL) {
-            *slots[i] = kept[i];
-        }
-    }
-    if (!m.has_amount && kept[2]) {
-        m.amount = strtod(kept[2], NULL);
-        m.has_amount = 1;
-    }
-    if (!m.has_release && kept[3]) {
-        m.release = strtod(kept[3], NULL);
-        m.has_release = 1;
-    }
-    m.crs = "EPSG:4326";
-    int code = record(store, common, &m, a->id, lon, lat);
-    for (int i = 0; i < 10; i++) {
-        free(kept[i]);
-    }
-    return code;
-}
-
-static int current_exists(cr_store *store, const char *id)
-{
-    sqlite3_stmt *st = cr_store_cached(store, "SELECT 1 FROM incidents_current WHERE source_id=?");
-    int found = 0;
-    if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        found = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
-    }
-    return found;
+    cr_incident_input in = {0};
+    in.id = a->id;
+    in.at = a->at;
+    in.crs = a->crs;
+    in.feature = a->feature;
+    in.reach = a->reach;
+    in.time = a->time;
+    in.substance = a->substance;
+    in.reporter = a->reporter;
+    in.place = a->place;
+    in.cause = a->cause;
+    in.response = a->response;
+    in.status = a->status;
+    in.note = a->note;
+    in.amount_kg = a->amount;
+    in.has_amount = a->has_amount;
+    in.release_hours = a->release;
+    in.has_release = a->has_release;
+    in.measure_m = a->measure;
+    in.has_measure = a->has_measure;
+    return in;
 }
 
 static int with_report(cr_store *store, const char *id, const char *config, json_t **out)
@@ -380,6 +248,16 @@ static void print_report(const json_t *r)
            json_number_value(json_object_get(r, "horizon_h")));
     size_t i;
     json_t *x;
+    json_array_foreach(json_object_get(r, "gates_in_force"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "state")), "open") != 0) {
+            printf("  (on the gates as they stood: %s %s %s, %s)\n",
+                   json_string_value(json_object_get(x, "gate_id")),
+                   json_string_value(json_object_get(x, "name")) ?: "",
+                   json_string_value(json_object_get(x, "state")),
+                   json_string_value(json_object_get(x, "op_id")) ?: "normal state");
+        }
+    }
     json_array_foreach(json_object_get(r, "threatened"), i, x)
     {
         printf("  %-18s %-12s %-22s front %s  peak %s  passed %s\n",
@@ -433,87 +311,19 @@ static void print_report(const json_t *r)
 
 static int notify(cr_store *store, const inc_args *a)
 {
-    if (!a->to || !a->channel || !a->sent || !a->who) {
-        fprintf(stderr, "crossriver incident notify: --to, --channel, --sent and --who are "
-                        "needed\n");
-        return CR_EXIT_USAGE;
-    }
-    const char *kind = a->kind ? a->kind : "notification";
-    if (strcmp(kind, "notification") && strcmp(kind, "information") && strcmp(kind, "press")) {
-        fprintf(stderr, "crossriver incident notify: --kind notification, information or press\n");
-        return CR_EXIT_USAGE;
-    }
-    char sent[20] = "", ack[20] = "";
+    cr_notification_input n = {a->id, a->kind, a->to, a->channel, a->sent, a->ack, a->who, a->note};
     cr_error e = {0};
-    if (cr_etl_parse_datetime(a->sent, sent, &e) != CR_OK ||
-        (a->ack && cr_etl_parse_datetime(a->ack, ack, &e) != CR_OK)) {
-        fprintf(stderr, "crossriver incident notify: a time: %s\n", e.msg);
-        return CR_EXIT_USAGE;
-    }
-    char name[128] = "";
-    const char *level = strlen(a->to) == 9 ? "town" : "county";
-    sqlite3_stmt *q = cr_store_cached(store, "SELECT name, level FROM admin_units_current WHERE"
-                                             " code = ?");
-    if (q) {
-        sqlite3_bind_text(q, 1, a->to, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            snprintf(name, sizeof name, "%s", sqlite3_column_text(q, 0));
-        }
-        sqlite3_reset(q);
-    }
-    if (strcmp(a->to + strlen(a->to) - 2, "00") == 0 && strlen(a->to) == 6) {
-        level = strcmp(a->to + 2, "0000") == 0 ? "province" : "city";
-    }
-    char now[21];
-    cr_now_iso8601(now);
-    cr_status rc = cr_store_exec(
-        store,
-        "CREATE TABLE IF NOT EXISTS incident_notifications (incident_id TEXT NOT NULL, seq INTEGER"
-        " NOT NULL, kind TEXT NOT NULL, to_code TEXT NOT NULL, to_name TEXT, level TEXT, channel"
-        " TEXT NOT NULL, sent_at TEXT NOT NULL, acknowledged_at TEXT, who TEXT NOT NULL, note"
-        " TEXT, recorded_at TEXT NOT NULL, PRIMARY KEY (incident_id, seq)) WITHOUT ROWID;"
-        " BEGIN IMMEDIATE",
-        &e);
-    sqlite3_stmt *st =
-        rc == CR_OK ? cr_store_cached(store, "INSERT INTO incident_notifications SELECT ?1,"
-                                             " COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6,"
-                                             " ?7, ?8, ?9, ?10, ?11 FROM incident_notifications"
-                                             " WHERE incident_id = ?1")
-                    : NULL;
-    if (rc == CR_OK && st == NULL) {
-        rc = cr_error_set(&e, CR_EDB, "%s", sqlite3_errmsg(cr_store_db(store)));
-    }
-    if (rc == CR_OK) {
-        const char *v[] = {a->id,  kind,       a->to, name,
-                           level,  a->channel, sent,  a->ack ? ack : NULL,
-                           a->who, a->note,    now};
-        for (int i = 0; i < 11; i++) {
-            if (v[i]) {
-                sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
-            } else {
-                sqlite3_bind_null(st, i + 1);
-            }
-        }
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = cr_error_set(&e, CR_EDB, "%s", sqlite3_errmsg(cr_store_db(store)));
-        }
-        sqlite3_reset(st);
-    }
-    if (rc == CR_OK) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "incident %s: %s to %s by %s at %s", a->id, kind, a->to,
-                 a->channel, sent);
-        rc = cr_store_audit(store, a->who, "incident_notification", detail, &e);
-    }
-    if (rc == CR_OK) {
-        rc = cr_store_exec(store, "COMMIT", &e);
-    }
+    json_t *row = NULL;
+    cr_status rc = cr_api_incident_notify(store, &n, &row, &e);
     if (rc != CR_OK) {
-        cr_store_exec(store, "ROLLBACK", NULL);
         fprintf(stderr, "crossriver incident notify: %s\n", e.msg);
-        return CR_EXIT_FAILURE;
+        return rc == CR_EINVAL || rc == CR_ENOTFOUND ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
     }
-    printf("incident %s: %s to %s %s (%s) recorded\n", a->id, kind, a->to, name, level);
+    printf("incident %s: %s to %s %s (%s) recorded\n", a->id,
+           json_string_value(json_object_get(row, "kind")), a->to,
+           json_string_value(json_object_get(row, "to_name")),
+           json_string_value(json_object_get(row, "level")));
+    json_decref(row);
     return CR_EXIT_OK;
 }
 
@@ -551,51 +361,17 @@ int cr_cmd_incident(int argc, char **argv)
         return CR_EXIT_FAILURE;
     }
     int code = CR_EXIT_OK;
-    if (strcmp(sub, "open") == 0) {
-        char lon[64], lat[64], idbuf[64];
-        int places = (a.at != NULL) + (a.feature != NULL) + (a.reach != NULL);
-        if (places != 1 || !a.time || !a.substance) {
-            fprintf(stderr, "crossriver incident open: one place (--at, --feature or --reach), "
-                            "--time and --substance are needed\n");
-            code = CR_EXIT_USAGE;
-        } else if (!place_of(store, &a, lon, lat)) {
-            code = CR_EXIT_USAGE;
-        } else {
-            if (a.id == NULL) {
-                char day[11];
-                cr_error e = {0};
-                if (cr_etl_parse_date(a.time, day, &e) != CR_OK) {
-                    snprintf(day, sizeof day, "%.10s", a.time);
-                }
-                int n = 1;
-                do {
-                    snprintf(idbuf, sizeof idbuf, "INC-%.4s%.2s%.2s-%02d", day, day + 5, day + 8,
-                             n++);
-                } while (current_exists(store, idbuf) && n < 100);
-                a.id = idbuf;
-            }
-            if (current_exists(store, a.id)) {
-                fprintf(stderr,
-                        "crossriver incident open: %s is recorded already (incident "
-                        "update changes it)\n",
-                        a.id);
-                code = CR_EXIT_USAGE;
-            } else {
-                if (a.status == NULL) {
-                    a.status = "open";
-                }
-                code = record(store, &common, &a, a.id, lon, lat);
-            }
-        }
-    } else if (strcmp(sub, "update") == 0) {
-        if (!current_exists(store, a.id)) {
-            fprintf(stderr, "crossriver incident update: no incident %s\n", a.id);
-            code = CR_EXIT_USAGE;
-        } else {
-            code = update(store, &common, &a);
-        }
+    if (strcmp(sub, "open") == 0 || strcmp(sub, "update") == 0) {
+        cr_incident_input in = input_of(&a);
+        cr_record_result r;
+        cr_error e = {0};
+        char id[64] = "";
+        cr_status rc = sub[0] == 'o'
+                           ? cr_api_incident_open(store, common.store_path, &in, id, &r, &e)
+                           : cr_api_incident_update(store, common.store_path, &in, &r, &e);
+        code = cr_cli_record_report(&common, "incident", sub[0] == 'o' ? id : a.id, rc, &r, &e);
     } else if (strcmp(sub, "notify") == 0) {
-        code = current_exists(store, a.id) ? notify(store, &a) : CR_EXIT_USAGE;
+        code = notify(store, &a);
     } else if (strcmp(sub, "list") == 0) {
         sqlite3_stmt *st = cr_store_cached(store, "SELECT source_id, occurred_at, substance,"
                                                   " status, county_code FROM incidents_current"
@@ -637,9 +413,7 @@ int cr_cmd_incident(int argc, char **argv)
             }
             cr_strbuf_cleanup(&b);
         } else if (code == CR_EXIT_OK && common.json) {
-            char *s = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-            printf("%s\n", s);
-            free(s);
+            cr_cli_print_json(r);
         } else if (code == CR_EXIT_OK) {
             print_report(r);
         }

@@ -37,6 +37,7 @@ static const command COMMANDS[] = {
     {"compensation", cr_cmd_compensation, "eco-compensation statement of a rule file for a period"},
     {"sections", cr_cmd_sections,
      "the joint monitoring section table; both sides' results compared"},
+    {"gate", cr_cmd_gate, "gate operations: the log, states at a time, advance notices"},
     {"incident", cr_cmd_incident,
      "record an incident; threatened intakes, whom to notify, the plan"},
     {"finding", cr_cmd_finding, "a patrol finding through rectification: step, show, list"},

@@ -16,19 +16,24 @@ static void help(FILE *out)
             "usage: crossriver patrol (--river NAMES | --preset yihe-sanhu | --reaches IDS)\n"
             "                         [--date YYYY-MM-DD] [--mode boat|foot] [--from LON,LAT]\n"
             "                         [--to LON,LAT] [--speed KMH] [--dwell MIN] [--radius M]\n"
+            "                         [--stops hyacinth,outfall,section,finding]\n"
+            "                         [--day-hours H]\n"
             "                         [--format json|geojson|gpx|kml|csv|html] [--out FILE]\n"
             "                         [--include-personal] [--store PATH]\n\n"
             "Plan a joint river patrol (联合巡河): an ordered route along the network over the\n"
             "reaches whose name contains one of NAMES (comma-separated; --preset yihe-sanhu is\n"
             "一河三湖: 太浦河,淀山湖,元荡,汾湖) or the given reach IDs, with stops at the open\n"
-            "issues on the way as of --date (default today): hyacinth reports not cleared,\n"
-            "outfalls under rectification, in a protection zone or unmatched, cross-boundary\n"
-            "sections; legs by jurisdiction with the lead agency and its duty phone (the\n"
+            "issues on the way as they stood on --date (default today): hyacinth reports not\n"
+            "cleared, outfalls under rectification, in a protection zone or unmatched (the\n"
+            "inventory in force that day), cross-boundary sections, patrol findings not yet\n"
+            "verified (--stops keeps only some kinds); legs by jurisdiction with the lead agency "
+            "and its duty phone (the\n"
             "liaison's name and mobile only with --include-personal, recorded in the store's\n"
             "audit_log); length and time by boat (10 km/h) or on foot (4 km/h) plus --dwell\n"
             "minutes per stop (10). --from/--to start and end the route at the nearest\n"
             "network node within 2 km, else at the nearer end of the nearest reach within\n"
-            "2 km (a point on a long reach).\n"
+            "2 km (a point on a long reach). --day-hours H splits the route into days of at\n"
+            "most H hours (a stop stays with its dwell), each from where the last ended.\n"
             "--format gpx/kml for GPS units and field viewers, csv/html for the printable\n"
             "checklist with a blank findings column. To standard output or --out FILE.\n");
 }
@@ -103,6 +108,14 @@ static int patrol_option(patrol_args *a, int opt, const char *arg)
             return CR_EXIT_USAGE;
         }
         break;
+    case 'K':
+        a->req.stop_kinds = arg;
+        break;
+    case 'D':
+        if (!cr_cli_number("patrol", "--day-hours", arg, 0.5, 24, &a->req.day_hours)) {
+            return CR_EXIT_USAGE;
+        }
+        break;
     case 'F':
         a->format = arg;
         break;
@@ -136,6 +149,8 @@ static int parse_args(int argc, char **argv, patrol_args *a)
         {"speed", required_argument, NULL, 's'},
         {"dwell", required_argument, NULL, 'w'},
         {"radius", required_argument, NULL, 'a'},
+        {"stops", required_argument, NULL, 'K'},
+        {"day-hours", required_argument, NULL, 'D'},
         {"include-personal", no_argument, NULL, 'I'},
         {"format", required_argument, NULL, 'F'},
         {"out", required_argument, NULL, 'o'},

@@ -238,9 +238,7 @@ int cr_cmd_quality(int argc, char **argv)
         code = rc == CR_ENOTFOUND ? CR_EXIT_USAGE : CR_EXIT_FAILURE;
     } else if (common.json) {
         json_t *doc = section && json_array_size(out) == 1 ? json_array_get(out, 0) : out;
-        char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        printf("%s\n", s);
-        free(s);
+        cr_cli_print_json(doc);
     } else if (!step) {
         size_t i;
         json_t *o;

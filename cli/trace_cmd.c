@@ -17,6 +17,7 @@ static void help(FILE *out)
                  "                        --direction up|down [--mode all|main] [--max-km N]\n"
                  "                        [--max-hours H] [--velocity M_PER_S]\n"
                  "                        [--gates closed=ID,…] [--gates reversed=ID,…]\n"
+                 "                        [--gates-at TIME]\n"
                  "                        [--spill-kg M [--spill-hours T] [--dispersion D]]\n"
                  "                        [--stop-at section|boundary] [--exclude-start]\n"
                  "                        [--origin start|inlet|outlet]\n"
@@ -25,7 +26,9 @@ static void help(FILE *out)
                  "arrive) or upstream (where could it come from). Every branch (all) or the\n"
                  "mainstem only (main); bounded by network distance and/or travel time. Reaches\n"
                  "with flow 'both' are followed both ways; a gate scenario closes or reverses the\n"
-                 "reaches its gates sit on. Output: the reaches with distance and time, the\n"
+                 "reaches its gates sit on; --gates-at TIME uses the gate states in force then\n"
+                 "by the operations log (layer gate_operations; --gates names override it).\n"
+                 "Output: the reaches with distance and time, the\n"
                  "features met, and the jurisdictions entered in order with their contacts.\n"
                  "--spill-kg adds, at each section and intake downstream, the leading edge, peak\n"
                  "time and concentration (mg/L) and trailing edge of M kg released over T hours\n"
@@ -58,6 +61,7 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, json_t *para
         {"stop-at", required_argument, NULL, 'A'},
         {"exclude-start", no_argument, NULL, 'X'},
         {"origin", required_argument, NULL, 'O'},
+        {"gates-at", required_argument, NULL, 'G'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -67,7 +71,7 @@ static int parse_args(int argc, char **argv, cr_cli_common *common, json_t *para
     } PARAM[] = {{'r', "reach"},   {'f', "feature"},    {'a', "at"},        {'d', "direction"},
                  {'m', "mode"},    {'k', "max_km"},     {'H', "max_hours"}, {'V', "velocity"},
                  {'F', "format"},  {'D', "dispersion"}, {'S', "spill_kg"},  {'T', "spill_hours"},
-                 {'A', "stop_at"}, {'O', "origin"}};
+                 {'A', "stop_at"}, {'O', "origin"},     {'G', "gates_at"}};
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -212,9 +216,7 @@ int cr_cmd_trace(int argc, char **argv)
     } else if (req.table) {
         print_table(out);
     } else {
-        char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        printf("%s\n", s);
-        free(s);
+        cr_cli_print_json(out);
     }
     json_decref(out);
     json_decref(params); /* the request's strings were borrowed from it */

@@ -255,3 +255,29 @@ void cr_ops_rectification_csv(const json_t *r, cr_strbuf *b)
         }
     }
 }
+
+/* A period as first and last day: 2025Q3, 2025-07 or 2025. */
+int cr_ops_period_days(const char *p, char first[11], char last[11])
+{
+    int y = 0, q = 0, m = 0;
+    char tail = 0;
+    static const int END[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (sscanf(p, "%4dQ%1d%c", &y, &q, &tail) == 2 && q >= 1 && q <= 4) {
+        int lm = q * 3;
+        snprintf(first, 11, "%04d-%02d-01", y, lm - 2);
+        snprintf(last, 11, "%04d-%02d-%02d", y, lm, END[lm - 1]);
+        return 1;
+    }
+    if (sscanf(p, "%4d-%2d%c", &y, &m, &tail) == 2 && m >= 1 && m <= 12) {
+        int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        snprintf(first, 11, "%04d-%02d-01", y, m);
+        snprintf(last, 11, "%04d-%02d-%02d", y, m, END[m - 1] + (m == 2 && leap));
+        return 1;
+    }
+    if (sscanf(p, "%4d%c", &y, &tail) == 1 && strlen(p) == 4) {
+        snprintf(first, 11, "%04d-01-01", y);
+        snprintf(last, 11, "%04d-12-31", y);
+        return 1;
+    }
+    return 0;
+}

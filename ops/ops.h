@@ -48,6 +48,9 @@ int cr_ops_finding_step_allowed(const char *from, const char *to);
 cr_status cr_ops_rectification_report(cr_store *store, const char *first_day, const char *last_day,
                                       const char *today, const json_t *conf, json_t **out,
                                       cr_error *err);
+/* A period as its first and last day (YYYY-MM-DD): 2025Q3, 2025-07 or 2025; 0 when it is
+ * none of these. */
+int cr_ops_period_days(const char *period, char first[11], char last[11]);
 /* The report as a printable HTML page (Chinese) or a CSV (UTF-8 with BOM), appended to b. */
 void cr_ops_rectification_html(const json_t *report, cr_strbuf *b);
 void cr_ops_rectification_csv(const json_t *report, cr_strbuf *b);

@@ -416,7 +416,12 @@ static void collect(sqlite3 *db, const char *sql, const char *layer, const route
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         return; /* a layer the store does not have yet: no stops from it */
     }
+    char end_of_day[24];
+    snprintf(end_of_day, sizeof end_of_day, "%.10sT23:59:59", rv->date);
     sqlite3_bind_text(st, 1, rv->date, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2) {
+        sqlite3_bind_text(st, 2, end_of_day, -1, SQLITE_TRANSIENT);
+    }
     while (sqlite3_step(st) == SQLITE_ROW) {
         /* id, name, issue, detail, reach_id, lake_id, county_code, lon, lat */
         double lon = sqlite3_column_double(st, 7), lat = sqlite3_column_double(st, 8), off;
@@ -553,28 +558,44 @@ static json_t *leg_json(sqlite3 *db, const piece *p, size_t seq, const cr_access
 
 /* ---- the plan ------------------------------------------------------------------------------ */
 
-static const char *const STOP_SQL[][2] = {
-    {"hyacinth_reports",
+/* The stops' layers, each with its kind (stop_kinds) and the query of its open issues on the
+ * plan's date (?1, YYYY-MM-DD; ?2 the end of that day). */
+static const char *const STOP_SQL[][3] = {
+    {"hyacinth_reports", "hyacinth",
      "SELECT report_id, river, 'hyacinth_open', 'reported ' || ifnull(reported_at, '?') ||"
-     " ', ' || ifnull(density, '') || ', ' || ifnull(area_m2, '?') || ' m², ' || status,"
+     " ', ' || ifnull(density, '') || ', ' || ifnull(area_m2, '?') || ' m², ' ||"
+     " CASE WHEN status = 'cleared' THEN 'not yet cleared on ' || ?1 ELSE status END,"
      " reach_id, lake_id, county_code, X(geom), Y(geom) FROM hyacinth_reports_current"
      " WHERE geom IS NOT NULL AND ifnull(substr(reported_at, 1, 10), '') <= ?1"
      " AND (status <> 'cleared' OR substr(ifnull(cleared_at, ''), 1, 10) > ?1)"},
-    {"outfalls",
+    /* the inventory as it stood on the date: the version in force then */
+    {"outfalls", "outfall",
      "SELECT outfall_id, name, CASE WHEN status = 'rectifying' THEN 'outfall_rectifying'"
      " WHEN zone_id IS NOT NULL THEN 'outfall_in_protection_zone' ELSE 'outfall_unmatched' END,"
      " ifnull(kind, '') || ', ' || ifnull(status, '') ||"
      " CASE WHEN zone_id IS NOT NULL THEN ', zone ' || zone_id || ' (' || ifnull(zone_grade, '')"
-     " || ')' ELSE '' END, reach_id, lake_id, county_code, X(geom), Y(geom)"
-     " FROM outfalls_current WHERE geom IS NOT NULL AND ?1 IS NOT NULL"
+     " || ')' ELSE '' END || ' (inventory of ' || substr(l.valid_from, 1, 10) || ')', reach_id,"
+     " lake_id, county_code, X(geom), Y(geom)"
+     " FROM outfalls l LEFT JOIN outfalls_derived x ON x.fid = l.fid"
+     " WHERE geom IS NOT NULL AND l.valid_from <= ?2 AND (l.valid_to IS NULL OR l.valid_to > ?2)"
      " AND ifnull(status, '') <> 'closed' AND (status = 'rectifying' OR zone_id IS NOT NULL OR"
      " instr(ifnull(join_flags, ''), 'unmatched') > 0)"},
-    {"monitoring_sections",
+    {"monitoring_sections", "section",
      "SELECT section_id, name, 'cross_boundary_section', ifnull(upstream_jurisdiction, '') ||"
      " ' → ' || ifnull(downstream_jurisdiction, '') || ', target ' || ifnull(target_class, '?'),"
      " reach_id, lake_id, county_code, X(geom), Y(geom) FROM monitoring_sections_current"
      " WHERE geom IS NOT NULL AND ?1 IS NOT NULL AND (section_kind = 'cross_boundary'"
      " OR boundary = 1)"},
+    /* findings found by the date, in the state their steps had reached by then, not closed */
+    {"findings", "finding",
+     "SELECT finding_id, ifnull(description, kind), 'finding_' || st, ifnull(kind, '') ||"
+     " ', found ' || substr(found_at, 1, 10) || ', ' || st || ' on ' || ?1 ||"
+     " CASE WHEN deadline IS NOT NULL THEN ', deadline ' || deadline ELSE '' END, reach_id,"
+     " lake_id, county_code, X(geom), Y(geom) FROM (SELECT c.*, (SELECT ifnull(v.status,"
+     " 'open') FROM findings v WHERE v.source_id = c.source_id AND (v.version = 1 OR"
+     " substr(ifnull(v.step_at, ''), 1, 10) <= ?1) ORDER BY v.version DESC LIMIT 1) AS st"
+     " FROM findings_current c WHERE substr(found_at, 1, 10) <= ?1) WHERE geom IS NOT NULL"
+     " AND st NOT IN ('closed', 'verified')"},
 };
 
 /* Mark the reaches the request selects; how many. */
@@ -721,6 +742,100 @@ static json_t *stops_json(const stop_list *sl, const piece *pieces, size_t n_pie
     return out;
 }
 
+/* The point at km along the route line, as [lon, lat]. */
+static json_t *point_at(const line *ln, double km)
+{
+    size_t i = 1;
+    while (i + 1 < ln->n && ln->km[i] < km) {
+        i++;
+    }
+    if (ln->n < 2) {
+        return ln->n ? json_pack("[f,f]", ln->xy[0], ln->xy[1]) : json_null();
+    }
+    double span = ln->km[i] - ln->km[i - 1];
+    double t = span > 0 ? (km - ln->km[i - 1]) / span : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double lon = ln->xy[2 * (i - 1)] + t * (ln->xy[2 * i] - ln->xy[2 * (i - 1)]);
+    double lat = ln->xy[2 * (i - 1) + 1] + t * (ln->xy[2 * i + 1] - ln->xy[2 * (i - 1) + 1]);
+    return json_pack("[f,f]", round(lon * 1e7) / 1e7, round(lat * 1e7) / 1e7);
+}
+
+/* The calendar day i days after date (YYYY-MM-DD). */
+static void day_after(const char *date, int i, char out[11])
+{
+    struct tm tm = {0};
+    if (sscanf(date, "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) {
+        snprintf(out, 11, "%.10s", date);
+        return;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_mday += i;
+    tm.tm_hour = 12;
+    time_t t = timegm(&tm);
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+typedef struct {
+    json_t *days;
+    json_t *stops;
+    double from_km, elapsed_h;
+    const line *ln;
+    const char *date;
+} day_walk;
+
+static void close_day(day_walk *w, double to_km)
+{
+    char d[11];
+    day_after(w->date, (int)json_array_size(w->days), d);
+    json_array_append_new(w->days,
+                          json_pack("{s:I, s:s, s:f, s:f, s:f, s:o, s:o, s:o}", "day",
+                                    (json_int_t)json_array_size(w->days) + 1, "date", d, "from_km",
+                                    round3(w->from_km), "to_km", round3(to_km), "time_h",
+                                    round3(w->elapsed_h), "start", point_at(w->ln, w->from_km),
+                                    "end", point_at(w->ln, to_km), "stops", w->stops));
+    w->stops = json_array();
+    w->from_km = to_km;
+    w->elapsed_h = 0;
+}
+
+/* The route split into days of at most max_h: travel splits where the day's time runs out; a
+ * stop and its dwell stay together (on the next day when they do not fit). */
+static json_t *days_json(const line *ln, const stop_list *sl, const pace *pc, double max_h,
+                         const char *date)
+{
+    day_walk w = {json_array(), json_array(), 0, 0, ln, date};
+    double at_km = 0, dwell_h = pc->dwell_min / 60.0;
+    double end_km = ln->n ? ln->km[ln->n - 1] : 0;
+    for (size_t k = 0; k <= sl->n; k++) {
+        double target = k < sl->n ? sl->a[k].km : end_km;
+        double travel = (target - at_km) / pc->speed_kmh;
+        while (w.elapsed_h + travel > max_h + 1e-9) {
+            double can = max_h - w.elapsed_h;
+            at_km += can * pc->speed_kmh;
+            travel -= can;
+            w.elapsed_h = max_h;
+            close_day(&w, at_km);
+        }
+        w.elapsed_h += travel;
+        at_km = target;
+        if (k == sl->n) {
+            break;
+        }
+        if (w.elapsed_h > 0 && w.elapsed_h + dwell_h > max_h + 1e-9) {
+            close_day(&w, at_km);
+        }
+        json_array_append_new(w.stops, json_integer((json_int_t)k + 1));
+        w.elapsed_h += dwell_h;
+    }
+    if (w.elapsed_h > 0 || json_array_size(w.stops) || json_array_size(w.days) == 0) {
+        close_day(&w, end_km);
+    }
+    json_decref(w.stops);
+    return w.days;
+}
+
 /* The plan of a routed patrol: stops, legs, times, the route's reaches and line. */
 static json_t *plan_json(sqlite3 *db, const cr_patrol_request *req, const planner *pl,
                          const line *ln, size_t n_selected, size_t unreachable)
@@ -745,7 +860,9 @@ static json_t *plan_json(sqlite3 *db, const cr_patrol_request *req, const planne
                      date};
     stop_list sl = {0};
     for (size_t k = 0; k < sizeof STOP_SQL / sizeof STOP_SQL[0]; k++) {
-        collect(db, STOP_SQL[k][1], STOP_SQL[k][0], &rv, &sl);
+        if (req->stop_kinds == NULL || list_match(req->stop_kinds, STOP_SQL[k][1], 0)) {
+            collect(db, STOP_SQL[k][2], STOP_SQL[k][0], &rv, &sl);
+        }
     }
     if (sl.n > 1) {
         qsort(sl.a, sl.n, sizeof *sl.a, stop_cmp);
@@ -761,6 +878,7 @@ static json_t *plan_json(sqlite3 *db, const cr_patrol_request *req, const planne
     }
     double length = ln->n ? ln->km[ln->n - 1] : 0;
     double speed = pc.speed_kmh, dwell = pc.dwell_min;
+    json_t *days = req->day_hours > 0 ? days_json(ln, &sl, &pc, req->day_hours, date) : NULL;
     json_t *out = json_pack(
         "{s:s, s:s, s:s?, s:s?, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:{s:o, s:o}, s:o, s:o}", "date",
         date, "mode", req->on_foot ? "foot" : "boat", "rivers", req->rivers, "reaches_asked",
@@ -769,6 +887,13 @@ static json_t *plan_json(sqlite3 *db, const cr_patrol_request *req, const planne
         round3(length / speed + (double)sl.n * dwell / 60.0), "selected_reaches",
         (json_int_t)n_selected, "unreachable_reaches", (json_int_t)unreachable, "route", "reaches",
         reaches, "coordinates", coords, "legs", legs, "stops", stops);
+    if (days) {
+        json_object_set_new(out, "day_hours", json_real(req->day_hours));
+        json_object_set_new(out, "days", days);
+    }
+    if (req->stop_kinds) {
+        json_object_set_new(out, "stop_kinds", json_string(req->stop_kinds));
+    }
     free(pieces);
     free(sl.a);
     free(route_reach);
@@ -789,7 +914,22 @@ cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_req
                   0};
     size_t n_selected = select_reaches(db, req, &pl);
     cr_status rc = CR_OK;
-    if (n_selected == 0) {
+    for (const char *p = req->stop_kinds; p && *p && rc == CR_OK;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        int known = 0;
+        for (size_t k = 0; k < sizeof STOP_SQL / sizeof STOP_SQL[0]; k++) {
+            known |= strlen(STOP_SQL[k][1]) == len && strncmp(STOP_SQL[k][1], p, len) == 0;
+        }
+        if (!known) {
+            rc = cr_error_set(err, CR_EINVAL,
+                              "stops: '%.*s' is not a stop kind (hyacinth, outfall, section, "
+                              "finding)",
+                              (int)len, p);
+        }
+        p = end ? end + 1 : NULL;
+    }
+    if (rc == CR_OK && n_selected == 0) {
         rc = cr_error_set(err, CR_ENOTFOUND, "no reach in the network matches %s%s%s",
                           req->rivers ? req->rivers : "", req->rivers && req->reaches ? " / " : "",
                           req->reaches ? req->reaches : "");

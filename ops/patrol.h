@@ -13,7 +13,12 @@
  *   each at its position along the route;
  * - the route is split into legs by jurisdiction (the joins' reach→county segments), each with
  *   its lead agency (the river-chief office) and, where the caller may see them, the liaison;
- * - time = length / speed (10 km/h by boat, 4 km/h on foot) + a dwell per stop (10 min). */
+ * - time = length / speed (10 km/h by boat, 4 km/h on foot) + a dwell per stop (10 min);
+ * - stops describe the state on the plan's date: the outfall inventory's version in force then,
+ *   hyacinth reports not cleared by then, patrol findings found by then and not closed by then
+ *   (their state as of the date); stop_kinds keeps only some kinds;
+ * - with day_hours, the route is split into days of at most that time, a stop never split from
+ *   its dwell; each day starts where the last ended, on the next calendar day. */
 #ifndef CR_OPS_PATROL_H
 #define CR_OPS_PATROL_H
 
@@ -30,6 +35,8 @@ typedef struct {
     double speed_kmh;        /* <= 0: 10 by boat, 4 on foot */
     double dwell_min;        /* < 0: 10 */
     double radius_m;         /* <= 0: 300; stops off the route's reaches and lakes */
+    const char *stop_kinds;  /* comma list of hyacinth, outfall, section, finding; NULL: all */
+    double day_hours;        /* > 0: split into days of at most this many hours */
     const cr_access *access; /* contacts' liaison and mobile phone where it opens them */
     const cr_reach_index *reach_index; /* for a point far from any node; NULL: loaded when needed */
 } cr_patrol_request;
@@ -41,7 +48,9 @@ typedef struct {
  * route: {reaches: [{reach_id, name, reversed, from_km, to_km}], coordinates: [[lon, lat]…]},
  * legs: [{seq, county_code, county_name, from_km, to_km, length_km, time_h, lead_agency,
  * duty_phone, liaison?, phone?, stops: [seq…]}], stops: [{seq, km, leg, layer, id, name, issue,
- * detail, county_code, lon, lat, off_route_m}]}. Errors: nothing selected or a point with no
+ * detail, county_code, lon, lat, off_route_m}], days (with day_hours): [{day, date, from_km,
+ * to_km, time_h, start: [lon, lat], end: [lon, lat], stops: [seq…]}]}. Errors: an unknown stop
+ * kind (CR_EINVAL), nothing selected or a point with no
  * node within 2 km (CR_ENOTFOUND), the store. Strings in req are borrowed for the call; caller
  * frees *out with json_decref (left untouched after an error). */
 cr_status cr_patrol_plan(cr_store *store, const cr_graph *g, const cr_patrol_request *req,

@@ -340,6 +340,7 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
     server_state s = {0};
     s.cfg = cfg;
     pthread_mutex_init(&s.snap_lock, NULL);
+    pthread_mutex_init(&s.write_lock, NULL);
     snapshot *first = NULL;
     cr_status rc = cr_srv_load_snapshot(&s, &first, err);
     cr_store *poll_db = NULL;      /* the main thread's own connection, for polling, */
@@ -418,5 +419,6 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
     pthread_mutex_unlock(&s.snap_lock);
     cr_srv_snapshot_release(&s, last);
     pthread_mutex_destroy(&s.snap_lock);
+    pthread_mutex_destroy(&s.write_lock);
     return rc;
 }

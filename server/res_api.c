@@ -122,6 +122,7 @@ static cr_status patrol_request(const request *req, cr_patrol_request *pr, cr_er
     pr->rivers = json_string_value(json_object_get(req->params, "river"));
     pr->reaches = json_string_value(json_object_get(req->params, "reaches"));
     pr->date = json_string_value(json_object_get(req->params, "date"));
+    pr->stop_kinds = json_string_value(json_object_get(req->params, "stops"));
     const char *preset = json_string_value(json_object_get(req->params, "preset"));
     const char *mode = json_string_value(json_object_get(req->params, "mode"));
     if (preset) {
@@ -151,11 +152,14 @@ static cr_status patrol_request(const request *req, cr_patrol_request *pr, cr_er
     if (rc == CR_OK) {
         rc = cr_srv_number_param(req, "radius_m", 1, 20000, &pr->radius_m, err);
     }
+    if (rc == CR_OK) {
+        rc = cr_srv_number_param(req, "day_hours", 0.5, 24, &pr->day_hours, err);
+    }
     return rc;
 }
 
 /* GET /api/patrol?river=…|preset=yihe-sanhu|reaches=…[&date=&mode=&from=&to=&speed_kmh=
- * &dwell_min=&radius_m=&format=] */
+ * &dwell_min=&radius_m=&stops=&day_hours=&format=] */
 cr_status cr_res_patrol(server_state *s, worker *w, const request *req, response *res,
                         cr_error *err)
 {

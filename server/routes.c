@@ -10,9 +10,12 @@ static const char *const READINGS_PARAMS[] = {"indicator", "from", "to", "step",
 static const char *const QUALITY_PARAMS[] = {"period", "step", "detail", NULL};
 static const char *const ALARM_PARAMS[] = {"state", "section", "detail", NULL};
 static const char *const FORMAT_PARAMS[] = {"format", NULL};
-static const char *const PATROL_PARAMS[] = {"river",     "preset",   "reaches", "date",
-                                            "mode",      "from",     "to",      "speed_kmh",
-                                            "dwell_min", "radius_m", "format",  NULL};
+static const char *const FINDINGS_PARAMS[] = {"status", NULL};
+static const char *const REPORT_PARAMS[] = {"period", "as_of", "format", NULL};
+static const char *const AT_PARAMS[] = {"at", NULL};
+static const char *const PATROL_PARAMS[] = {
+    "river",     "preset",    "reaches",  "date",   "mode",  "from",      "to",
+    "speed_kmh", "dwell_min", "radius_m", "format", "stops", "day_hours", NULL};
 
 const cr_route CR_ROUTES[] = {
     {"GET", "/health", cr_res_health, 0, NONE, NULL},
@@ -33,6 +36,20 @@ const cr_route CR_ROUTES[] = {
     {"GET", "/api/incidents", cr_res_incidents, 0, NONE, NULL},
     {"GET", "/api/incidents/", cr_res_incident, CR_ROUTE_PREFIX, FORMAT_PARAMS,
      "an incident's plan takes format=json|geojson|csv|html"},
+    {"POST", "/api/incidents", cr_res_incident_open, CR_ROUTE_TOKEN, NONE, NULL},
+    {"POST", "/api/incidents/", cr_res_incident_write, CR_ROUTE_PREFIX | CR_ROUTE_TOKEN, NONE,
+     NULL},
+    {"GET", "/api/findings", cr_res_findings, 0, FINDINGS_PARAMS, NULL},
+    {"GET", "/api/findings/", cr_res_finding, CR_ROUTE_PREFIX, REPORT_PARAMS,
+     "the report takes period, as_of and format=json|html|csv"},
+    {"POST", "/api/findings", cr_res_finding_new, CR_ROUTE_TOKEN, NONE, NULL},
+    {"POST", "/api/findings/", cr_res_finding_step, CR_ROUTE_PREFIX | CR_ROUTE_TOKEN, NONE, NULL},
+    {"GET", "/api/gate-states", cr_res_gate_states, 0, AT_PARAMS, NULL},
+    {"GET", "/api/gate-operations", cr_res_gate_operations, 0, NONE, NULL},
+    {"GET", "/api/gate-operations/", cr_res_gate_operation, CR_ROUTE_PREFIX, NONE, NULL},
+    {"POST", "/api/gate-operations", cr_res_gate_operation_record, CR_ROUTE_TOKEN, NONE, NULL},
+    {"POST", "/api/gate-operations/", cr_res_gate_notify, CR_ROUTE_PREFIX | CR_ROUTE_TOKEN, NONE,
+     NULL},
     {"GET", "/metrics", cr_res_metrics, 0, NONE, NULL},
     {"GET", "/styles/", cr_res_style, CR_ROUTE_PREFIX | CR_ROUTE_NO_STORE, NONE, NULL},
     {"GET", "/", cr_res_index, CR_ROUTE_NO_STORE, NONE, NULL},

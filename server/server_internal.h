@@ -18,7 +18,7 @@
 /* ---- metrics (/metrics): updated by every worker, lock-free ---------------------------- */
 
 #define CR_N_BUCKETS  9
-#define CR_MAX_ROUTES 32
+#define CR_MAX_ROUTES 40
 typedef struct {
     atomic_uint_fast64_t requests[CR_MAX_ROUTES + 1][5]; /* route (last: none) × 1xx…5xx */
     atomic_uint_fast64_t bucket[CR_N_BUCKETS];           /* non-cumulative here */
@@ -56,6 +56,7 @@ typedef struct {
     metrics m;
     const cr_server_config *cfg;
     pthread_mutex_t snap_lock;
+    pthread_mutex_t write_lock;   /* records written over HTTP, one at a time */
     snapshot *snap;               /* current; holds one reference */
     atomic_uint_fast64_t snap_id; /* snap->id, read without the lock */
     cr_tile_cache *cache;
@@ -175,5 +176,17 @@ cr_status cr_res_alarm(server_state *, worker *, const request *, response *, cr
 cr_status cr_res_alarm_review(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_incidents(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_incident(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_incident_open(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_incident_write(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_findings(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_finding(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_finding_new(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_finding_step(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_gate_states(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_gate_operations(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_gate_operation(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_gate_operation_record(server_state *, worker *, const request *, response *,
+                                       cr_error *);
+cr_status cr_res_gate_notify(server_state *, worker *, const request *, response *, cr_error *);
 
 #endif

@@ -255,6 +255,13 @@ async function loadIncidents() {
           '</table><b>通知 Notify (county · city · province)</b><table id="incident-notify">' +
           ['county', 'city', 'province'].map((lvl) => rep.notification[lvl].map((n) =>
             `<tr><td>${esc(lvl)}</td><td>${esc(n.name)}</td><td>${esc(n.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
+          '</table><b>时限 Deadlines</b><table id="incident-deadlines">' +
+          rep.deadlines.map((d) =>
+            `<tr><td>${esc(d.what)}</td><td>${esc(d.due.slice(5, 16))}</td><td>${d.done_at ? '已完成 done ' + esc(d.done_at.slice(5, 16)) : d.overdue ? '<b class="overdue">逾期 overdue</b>' : '未到期 pending'}</td></tr>`).join('') +
+          '</table><b>已通知 Notified</b><table id="incident-sent">' +
+          (rep.notifications_sent.length ? rep.notifications_sent.map((n) =>
+            `<tr><td>${esc(n.to_name ?? n.to_code)}</td><td>${esc(n.channel)}</td><td>${esc(n.sent_at.slice(5, 16))}</td><td>${n.acknowledged_at ? '已确认 ack ' + esc(n.acknowledged_at.slice(5, 16)) : ''}</td></tr>`).join('')
+            : '<tr><td>尚无 none yet</td></tr>') +
           `</table><a href="/api/incidents/${id}/plan?format=html" target="_blank" rel="noopener">应急监测方案 plan</a> · ` +
           `<a href="/api/incidents/${id}/plan?format=csv" download="plan.csv">CSV</a> · ` +
           `<a href="/api/incidents/${id}/notice" target="_blank" rel="noopener">通报 notice</a>`;
@@ -263,3 +270,66 @@ async function loadIncidents() {
   } catch (err) { $('incidents').innerHTML = `<li>${esc(err.message)}</li>`; }
 }
 loadIncidents();
+
+// patrol findings: by state, one with its steps; the rectification report of a period
+const STATE_ZH = { open: '待整改', rectifying: '整改中', rectified: '已整改', verified: '已核查', closed: '已销号' };
+async function loadFindings() {
+  try {
+    const st = $('findings-state').value;
+    const r = await getJson('/api/findings' + (st ? `?status=${encodeURIComponent(st)}` : ''));
+    $('findings').innerHTML = r.findings.length ? r.findings.map((x, i) =>
+      `<li data-i="${i}"><b>${esc(x.finding_id)}</b> ${esc(x.found_at.slice(0, 10))} ${esc(x.description ?? x.kind ?? '')} (${esc(STATE_ZH[x.status] ?? x.status)})</li>`).join('')
+      : '<li>无 none</li>';
+    $('findings').onclick = async (ev) => {
+      const li = ev.target.closest('li');
+      const x = li && r.findings[li.dataset.i];
+      if (!x) return;
+      if (x.lon != null) map.flyTo({ center: [x.lon, x.lat], zoom: Math.max(map.getZoom(), 13) });
+      try {
+        const f = await getJson(`/api/findings/${encodeURIComponent(x.finding_id)}`);
+        $('finding-out').innerHTML = `<b>${esc(f.finding_id)}</b> 期限 deadline ${esc(f.deadline ?? '按类型 by kind')}` +
+          '<table id="finding-steps">' + f.versions.map((v) =>
+            `<tr><td>v${esc(String(v.version))}</td><td>${esc(STATE_ZH[v.status] ?? v.status)}</td><td>${esc((v.step_at ?? '').slice(0, 16))}</td><td>${esc(v.step_by ?? '')}</td><td>${esc(v.note ?? '')}</td></tr>`).join('') +
+          '</table>';
+      } catch (err) { status(err.message); }
+    };
+  } catch (err) { $('findings').innerHTML = `<li>${esc(err.message)}</li>`; }
+}
+$('findings-state').onchange = loadFindings;
+$('report-period').oninput = () => {
+  $('report-link').href = `/api/findings/report?period=${encodeURIComponent($('report-period').value.trim())}&format=html`;
+};
+loadFindings();
+
+// gate operations: the log; for one its advance notice, whom to notify and by when
+const ACTION_ZH = { open: '开闸', close: '关闸', reverse: '反向' };
+const OP_STATUS_ZH = { planned: '计划', actual: '实际', cancelled: '取消' };
+async function loadGateOps() {
+  try {
+    const r = await getJson('/api/gate-operations');
+    $('gate-ops').innerHTML = r.operations.length ? r.operations.map((x, i) =>
+      `<li data-i="${i}"><b>${esc(x.gate_name ?? x.gate_id)}</b> ${esc(ACTION_ZH[x.action] ?? x.action)} ${esc(OP_STATUS_ZH[x.status] ?? x.status)} ${esc(x.start_at.slice(0, 16))}${x.emergency ? ' 应急' : ''}</li>`).join('')
+      : '<li>无 none</li>';
+    $('gate-ops').onclick = async (ev) => {
+      const li = ev.target.closest('li');
+      const x = li && r.operations[li.dataset.i];
+      if (!x) return;
+      try {
+        const id = encodeURIComponent(x.op_id);
+        const n = await getJson(`/api/gate-operations/${id}`);
+        const a = n.advance_notice;
+        $('gate-out').innerHTML =
+          `<p id="gate-due">预通报时限 notice due ${esc(a.due.slice(0, 16))} (${a.lead_h} h)：` +
+          (a.done_at ? `已通报 sent ${esc(a.done_at.slice(5, 16))}` : a.overdue ? '<b class="overdue">逾期未通报 overdue</b>' : '未到期 pending') + '</p>' +
+          '<b>通知 Notify (county · city · province)</b><table id="gate-notify">' +
+          ['county', 'city', 'province'].map((lvl) => n.notification[lvl].map((c) =>
+            `<tr><td>${esc(lvl)}</td><td>${esc(c.name)}</td><td>${esc(c.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
+          '</table><b>到达 Reached</b><table id="gate-reached">' +
+          n.reached.filter((p) => p.layer !== 'protection_zones').slice(0, 10).map((p) =>
+            `<tr><td>${esc(p.name ?? p.id)}</td><td>${esc(p.arrival.slice(5, 16))}</td></tr>`).join('') +
+          `</table><a href="/api/gate-operations/${id}/notice" target="_blank" rel="noopener">预通报 notice</a>`;
+      } catch (err) { status(err.message); }
+    };
+  } catch (err) { $('gate-ops').innerHTML = `<li>${esc(err.message)}</li>`; }
+}
+loadGateOps();

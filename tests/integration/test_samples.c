@@ -47,6 +47,7 @@ static const expectation EXPECT[] = {
     {"readings_manual_2025.csv", 233, 228, 5, "UTF-8 (BOM)"},
     {"readings_taipu_auto_2025.csv", 8736, 8736, 0, "UTF-8"},
     {"readings_emergency_2025-08-12_long.csv", 40, 40, 0, "UTF-8"},
+    {"gate_operations_2025.csv", 5, 5, 0, "UTF-8"},
 };
 
 static int64_t count(sqlite3 *db, const char *sql)

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Issue 13, joint work as records (the parts built so far): an incident recorded through the
- * command line with its history; what it threatens downstream; notification by level in the
+/* Issue 13, joint work as records: an incident recorded through the command line with its
+ * history; what it threatens downstream; notification by level in the
  * order the water arrives, with the reporting line and the deadlines; the joint monitoring
  * plan's times inside each point's plume window; the nearest stockpiles; places as a phone or
- * a form gives them (DMS, GCJ-02, swapped coordinates refused). On the samples store. */
+ * a form gives them (DMS, GCJ-02, swapped coordinates refused); a finding through its
+ * lifecycle to the rectification report; gates as operated (states at a time, traces on them,
+ * advance notices); patrol plan options. On the samples store. */
+#include "quality/quality.h"
 #include "test_common.h"
 #include "test_store.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +49,18 @@ static int cli(const char *args)
              g_dir, g_dir);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *file_text(const char *name);
+
+/* cli(args) that must succeed: its stderr in the failure message otherwise. */
+static void cli_ok(const char *args)
+{
+    int rc = cli(args);
+    if (rc != 0) {
+        char *err = file_text("err.txt");
+        fail_msg("crossriver %s: exit %d: %s", args, rc, err);
+    }
 }
 
 static char *file_text(const char *name)
@@ -94,7 +110,7 @@ static const char *str(const json_t *o, const char *k)
     return v ? v : "";
 }
 
-static void codes(const json_t *list, char *out, size_t n)
+static void codes_of(const json_t *list, const char *key, char *out, size_t n)
 {
     out[0] = '\0';
     size_t i;
@@ -102,8 +118,13 @@ static void codes(const json_t *list, char *out, size_t n)
     json_array_foreach(list, i, x)
     {
         size_t len = strlen(out);
-        snprintf(out + len, n - len, "%s%s", i ? "," : "", str(x, "code"));
+        snprintf(out + len, n - len, "%s%s", i ? "," : "", str(x, key));
     }
+}
+
+static void codes(const json_t *list, char *out, size_t n)
+{
+    codes_of(list, "code", out, n);
 }
 
 static void test_an_incident_from_report_to_plan(void **state)
@@ -369,12 +390,282 @@ static void test_a_finding_to_its_report(void **state)
     free(html);
 }
 
+static json_t *cli_json(const char *args)
+{
+    cli_ok(args);
+    char *text = file_text("out.txt");
+    json_t *j = json_loads(text, 0, NULL);
+    free(text);
+    if (j == NULL) {
+        fail_msg("crossriver %s: not JSON", args);
+    }
+    return j;
+}
+
+static const json_t *gate_in(const json_t *states, const char *id)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(states, "gates"), i, g)
+    {
+        if (strcmp(str(g, "gate_id"), id) == 0) {
+            return g;
+        }
+    }
+    fail_msg("gate %s not listed", id);
+    return NULL;
+}
+
+static int trace_reaches(const char *extra, const char *reach)
+{
+    char args[512];
+    snprintf(args, sizeof args,
+             "trace --feature outfalls:WJ-TPH-0007 --direction down --max-hours 72 %s", extra);
+    json_t *r = cli_json(args);
+    int found = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(r, "reaches"), i, x)
+    {
+        found |= strcmp(str(x, "reach_id"), reach) == 0;
+    }
+    json_decref(r);
+    return found;
+}
+
+/* The gate operations log (the sample dispatch log): states at a time, the trace on them, the
+ * advance notice of a planned emergency release and its deadline, a change as a version. */
+static void test_gates_as_operated(void **state)
+{
+    (void)state;
+    assert_int_equal(count("SELECT count(*) FROM gate_operations_current"), 5);
+    /* 2025-08-12 09:00: 芦墟闸 closed by DD-2025-044 (07:30 → 08-14 18:00); the rest normal */
+    json_t *st = cli_json("gate states --at \"2025-08-12 09:00\" --json");
+    assert_string_equal(str(gate_in(st, "G-LXZ"), "state"), "closed");
+    assert_string_equal(str(gate_in(st, "G-LXZ"), "op_id"), "DD-2025-044");
+    assert_string_equal(str(gate_in(st, "G-TPZ"), "state"), "open");
+    assert_string_equal(str(gate_in(st, "G-TPZ"), "source"), "normal state");
+    assert_string_equal(str(st, "closed"), "G-LXZ");
+    json_decref(st);
+    /* 07:29, before the closure; 08-14 18:00, its end (not in force any more) */
+    st = cli_json("gate states --at \"2025-08-12 07:29\" --json");
+    assert_string_equal(str(gate_in(st, "G-LXZ"), "state"), "open");
+    json_decref(st);
+    st = cli_json("gate states --at \"2025-08-14 18:00\" --json");
+    assert_string_equal(str(gate_in(st, "G-LXZ"), "state"), "open");
+    json_decref(st);
+    /* 08-21: 大舜枢纽 reversed; 09-10 07:00: 拦路港 stays open (its closure was cancelled) */
+    st = cli_json("gate states --at 2025-08-21T00:00 --json");
+    assert_string_equal(str(gate_in(st, "G-DSSN"), "state"), "reversed");
+    assert_string_equal(str(st, "reversed"), "G-DSSN");
+    json_decref(st);
+    st = cli_json("gate states --at \"2025-09-10 07:00\" --json");
+    assert_string_equal(str(gate_in(st, "G-LLG"), "state"), "open");
+    json_decref(st);
+    assert_int_equal(cli("gate states --at yesterday"), 2);
+
+    /* the trace from 工矿企业7号排口 reaches 芦墟塘 (LXT-FH) unless 芦墟闸 is closed then; a
+     * gate the request names says, over the log */
+    assert_true(trace_reaches("", "LXT-FH"));
+    assert_false(trace_reaches("--gates-at \"2025-08-12 09:00\"", "LXT-FH"));
+    assert_true(trace_reaches("--gates-at \"2025-08-12 07:00\"", "LXT-FH"));
+    assert_true(trace_reaches("--gates-at \"2025-08-12 09:00\" --gates reversed=G-LXZ", "FH-01") ==
+                trace_reaches("--gates reversed=G-LXZ", "FH-01"));
+
+    /* an incident's report runs on the gates as they stood when it occurred: at 09:00 芦墟闸
+     * is closed and 汾湖大桥 (on FH-02, beyond 芦墟塘) is not threatened; INC-A at 06:00 is */
+    cli_ok("incident open --id INC-GATE --feature outfalls:WJ-TPH-0007 --time \"2025-08-12 09:00\""
+           " --substance 氨水 --amount-kg 500");
+    char ids[1024];
+    json_t *rep = show("INC-GATE");
+    json_t *in_force = json_pack("{s:O}", "gates", json_object_get(rep, "gates_in_force"));
+    assert_string_equal(str(gate_in(in_force, "G-LXZ"), "state"), "closed");
+    json_decref(in_force);
+    codes_of(json_object_get(rep, "threatened"), "id", ids, sizeof ids);
+    assert_null(strstr(ids, "SEC-FH-DQ"));
+    assert_non_null(strstr(ids, "SK-JZ-01"));
+    json_decref(rep);
+    rep = show("INC-A");
+    codes_of(json_object_get(rep, "threatened"), "id", ids, sizeof ids);
+    assert_non_null(strstr(ids, "SEC-FH-DQ"));
+    json_decref(rep);
+
+    /* the planned emergency release of 太浦闸 (DD-2025-060, 09-10 08:00): due 2 h before */
+    json_t *n = cli_json("gate notice DD-2025-060 --json");
+    const json_t *an = json_object_get(n, "advance_notice");
+    assert_string_equal(str(an, "due"), "2025-09-10T06:00:00");
+    assert_true(json_is_true(json_object_get(an, "emergency")));
+    assert_true(json_is_true(json_object_get(an, "overdue"))); /* none sent */
+    const json_t *county = json_object_get(json_object_get(n, "notification"), "county");
+    assert_true(json_array_size(county) >= 3);
+    assert_string_equal(str(json_array_get(county, 0), "code"), "320509"); /* Wujiang first */
+    double last = -1;
+    size_t i;
+    json_t *x;
+    json_array_foreach(county, i, x)
+    {
+        double h = json_number_value(json_object_get(x, "time_h"));
+        assert_true(h >= last); /* in order of arrival */
+        last = h;
+    }
+    /* each place's arrival is the start plus its travel time */
+    int intake = 0;
+    json_array_foreach(json_object_get(n, "reached"), i, x)
+    {
+        double h = json_number_value(json_object_get(x, "time_h"));
+        char want[20];
+        int64_t t = cr_wq_time_from_fields(2025, 9, 10, 8, 0, 0) + (int64_t)llround(h * 3600);
+        cr_wq_time_format(t, want);
+        assert_string_equal(str(x, "arrival"), want);
+        intake |= strcmp(str(x, "id"), "SK-JZ-01") == 0;
+    }
+    assert_true(intake); /* the Jinze reservoir's intake downstream */
+    assert_non_null(strstr(str(n, "notice"), "关于太浦闸开闸（泵）下泄的预通报"));
+    assert_non_null(strstr(str(n, "notice"), "太湖调〔2025〕60号"));
+    assert_non_null(strstr(str(n, "notice"), "流量约500立方米每秒"));
+    json_decref(n);
+    /* a notice sent at 05:30 meets the deadline */
+    assert_int_equal(cli("gate notify DD-2025-060 --to 330421 --channel 传真 --sent \"2025-09-10"
+                         " 05:30\" --who 调度值班员"),
+                     0);
+    n = cli_json("gate notice DD-2025-060 --json");
+    an = json_object_get(n, "advance_notice");
+    assert_string_equal(str(an, "done_at"), "2025-09-10T05:30:00");
+    assert_false(json_is_true(json_object_get(an, "overdue")));
+    json_decref(n);
+    assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action ="
+                           " 'gate_operation_notification' AND who = '调度值班员'"),
+                     1);
+    /* carried out: a new version, the other fields kept */
+    assert_int_equal(cli("gate operate --id DD-2025-060 --status actual"), 0);
+    assert_int_equal(count("SELECT count(*) FROM gate_operations WHERE source_id='DD-2025-060'"),
+                     2);
+    assert_int_equal(count("SELECT count(*) FROM gate_operations_current WHERE source_id ="
+                           " 'DD-2025-060' AND status='actual' AND flow_m3s=500 AND"
+                           " authority='太湖流域管理局' AND emergency=1"),
+                     1);
+    /* a new one gets the next ID of its day; an unknown gate is refused */
+    assert_int_equal(cli("gate operate --gate G-LLG --action close --status planned --start"
+                         " \"2025-10-01 06:00\" --authority 青浦区水务局"),
+                     0);
+    assert_int_equal(count("SELECT count(*) FROM gate_operations_current WHERE source_id ="
+                           " 'DD-20251001-01' AND action='close'"),
+                     1);
+    assert_int_equal(cli("gate operate --gate G-NONE --action close --status planned --start"
+                         " \"2025-10-01 06:00\""),
+                     2);
+    char *err = file_text("err.txt");
+    assert_non_null(strstr(err, "no gate 'G-NONE'"));
+    free(err);
+    assert_int_equal(cli("gate operate --gate G-LLG --action close --status planned --start"
+                         " \"2025-10-02 06:00\" --end \"2025-10-01 06:00\""),
+                     2);
+    err = file_text("err.txt");
+    assert_non_null(strstr(err, "is not after start_at"));
+    free(err);
+}
+
+static json_t *plan(const char *args)
+{
+    char a[256];
+    snprintf(a, sizeof a, "patrol --preset yihe-sanhu %s", args);
+    return cli_json(a);
+}
+
+/* The IDs of a plan's stops, comma-joined. */
+static void stop_ids(const json_t *p, char *out, size_t n)
+{
+    out[0] = '\0';
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(p, "stops"), i, s)
+    {
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s%s:%s", i ? "," : "", str(s, "id"), str(s, "issue"));
+    }
+}
+
+/* Patrol plans: stops of some kinds only, in the state of the plan's date (findings by their
+ * steps, the outfall inventory in force), split into days. Runs after the finding test
+ * (XH-2025-07-02 rectifying 07-09, rectified 07-11, verified and closed 07-12). */
+static void test_patrol_plan_options(void **state)
+{
+    (void)state;
+    char ids[2048];
+    json_t *p = plan("--date 2025-07-10 --stops finding");
+    stop_ids(p, ids, sizeof ids);
+    json_decref(p);
+    assert_string_equal(ids, "XH-2025-07-01:finding_open,XH-2025-07-02:finding_rectifying,"
+                             "XH-2025-07-03:finding_open");
+    p = plan("--date 2025-07-11 --stops finding");
+    stop_ids(p, ids, sizeof ids);
+    json_decref(p);
+    assert_non_null(strstr(ids, "XH-2025-07-02:finding_rectified"));
+    p = plan("--date 2025-07-12 --stops finding");
+    stop_ids(p, ids, sizeof ids);
+    json_decref(p);
+    assert_null(strstr(ids, "XH-2025-07-02"));
+    assert_int_equal(cli("patrol --preset yihe-sanhu --stops finding,ducks"), 2);
+    char *err = file_text("err.txt");
+    assert_non_null(strstr(err, "'ducks' is not a stop kind"));
+    free(err);
+    /* the outfalls as the inventory stood: the Q3 update (in force from 09-15) not yet on
+     * 09-01, and on 09-30 */
+    p = plan("--date 2025-09-01 --stops outfall");
+    assert_true(json_array_size(json_object_get(p, "stops")) > 0);
+    char *s = json_dumps(json_object_get(p, "stops"), 0);
+    assert_null(strstr(s, "inventory of 2025-09-15"));
+    free(s);
+    json_decref(p);
+    p = plan("--date 2025-09-30 --stops outfall");
+    s = json_dumps(json_object_get(p, "stops"), 0);
+    assert_non_null(strstr(s, "inventory of 2025-09-15"));
+    free(s);
+    json_decref(p);
+
+    /* days of at most 3 h: contiguous, each within the bound, every stop once, in order,
+     * consecutive dates, the times adding up to the plan's */
+    p = plan("--date 2025-09-30 --day-hours 3");
+    const json_t *days = json_object_get(p, "days");
+    size_t n_stops = json_array_size(json_object_get(p, "stops"));
+    assert_true(json_array_size(days) > 1);
+    double at_km = 0, total = 0;
+    size_t next = 1, i, k;
+    json_t *d, *q;
+    json_array_foreach(days, i, d)
+    {
+        assert_true(fabs(json_number_value(json_object_get(d, "from_km")) - at_km) < 0.002);
+        at_km = json_number_value(json_object_get(d, "to_km"));
+        double h = json_number_value(json_object_get(d, "time_h"));
+        assert_true(h <= 3.0 + 1e-6);
+        total += h;
+        char want[11];
+        snprintf(want, sizeof want, i < 1 ? "2025-09-30" : "2025-10-%02d", (int)i);
+        assert_string_equal(str(d, "date"), want);
+        json_array_foreach(json_object_get(d, "stops"), k, q)
+        {
+            assert_int_equal(json_integer_value(q), next++);
+        }
+    }
+    assert_int_equal(next - 1, n_stops);
+    assert_true(fabs(at_km - json_number_value(json_object_get(p, "length_km"))) < 0.002);
+    assert_true(fabs(total - json_number_value(json_object_get(p, "time_h"))) < 0.01);
+    double length = json_number_value(json_object_get(p, "length_km"));
+    json_decref(p);
+    /* no dwell: the days are the length over 3 h × 10 km/h, by hand ceil(L / 30) */
+    p = plan("--date 2025-09-30 --day-hours 3 --dwell 0");
+    assert_int_equal(json_array_size(json_object_get(p, "days")), (size_t)ceil(length / 30.0));
+    json_decref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_incident_from_report_to_plan),
         cmocka_unit_test(test_places_as_they_come),
         cmocka_unit_test(test_a_finding_to_its_report),
+        cmocka_unit_test(test_gates_as_operated),
+        cmocka_unit_test(test_patrol_plan_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

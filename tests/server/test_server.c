@@ -1788,6 +1788,170 @@ static void test_incidents_over_http(void **state)
     expect_error("GET", "/api/incidents/INC-20250812-01/plan?format=pdf", 400, "format");
 }
 
+/* The audit rows of an action by who (the first column of a count). */
+static int audited(const char *action, const char *who)
+{
+    sqlite3 *db;
+    char store[128];
+    snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
+    assert_int_equal(sqlite3_open_v2(store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM audit_log WHERE action = ?1 AND"
+                                        " who = ?2",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static json_t *post_json(const char *target, const char *body, int want_status)
+{
+    http_reply r;
+    assert_true(http_hb("POST", target, "Authorization: Bearer tok-qp\r\n", body, &r));
+    if (r.status != want_status) {
+        fail_msg("POST %s: %d, wanted %d: %s", target, r.status, want_status, r.body);
+    }
+    json_t *j = json_loads(r.body, 0, NULL);
+    free(r.body);
+    assert_non_null(j);
+    return j;
+}
+
+/* Records written over HTTP: an incident (a phone's [lon, lat]) and its update and a
+ * notification, a finding and its step, a gate operation and its advance notice; each needs a
+ * token, is audited under its name and the person, and reads back as the command line has it. */
+static void test_records_over_http(void **state)
+{
+    (void)state;
+    http_reply r;
+    const char *inc = "{\"at\": [120.8950, 31.0130], \"time\": \"2025-09-03 10:20\", \"substance\":"
+                      " \"柴油\", \"amount_kg\": 800, \"reporter\": \"吴江区生态环境局 张三\","
+                      " \"place\": \"太浦河芦墟段\"}";
+    assert_true(http_hb("POST", "/api/incidents", "", inc, &r));
+    assert_int_equal(r.status, 401);
+    free(r.body);
+    json_t *j = post_json("/api/incidents", inc, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "INC-20250903-01");
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "recorded");
+    json_decref(j);
+    j = post_json("/api/incidents", "{\"at\": \"120.9,31.0\", \"colour\": \"red\"}", 400);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "'colour'"));
+    json_decref(j);
+    /* swapped coordinates are refused naming them, and the attempt is kept in the rejects */
+    j = post_json("/api/incidents",
+                  "{\"at\": \"31.0130,120.8950\", \"time\": \"2025-09-03 11:00\", \"substance\":"
+                  " \"柴油\"}",
+                  400);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "swapped"));
+    json_decref(j);
+    j = post_json("/api/incidents/INC-20250903-01",
+                  "{\"status\": \"contained\", \"amount_kg\": 650, \"response\": \"围油栏已布设\","
+                  " \"who\": \"李四\"}",
+                  200);
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "updated");
+    json_decref(j);
+    j = post_json("/api/incidents/INC-20250903-01/notifications",
+                  "{\"to\": \"330421\", \"channel\": \"电话\", \"sent\": \"2025-09-03 10:45\","
+                  " \"who\": \"王五\"}",
+                  200);
+    assert_string_equal(json_string_value(json_object_get(j, "level")), "county");
+    json_decref(j);
+    j = post_json("/api/incidents/INC-NOPE", "{\"status\": \"closed\", \"who\": \"x\"}", 404);
+    json_decref(j);
+    /* the report reads the new version and the notification once the server sees the data */
+    usleep(300 * 1000);
+    j = http_json("/api/incidents/INC-20250903-01", 200, &r);
+    free(r.body);
+    const json_t *rec = json_object_get(j, "incident");
+    assert_string_equal(json_string_value(json_object_get(rec, "status")), "contained");
+    assert_true(json_number_value(json_object_get(rec, "amount_kg")) == 650);
+    assert_string_equal(json_string_value(json_object_get(rec, "county_code")), "320509");
+    const json_t *sent = json_array_get(json_object_get(j, "notifications_sent"), 0);
+    assert_string_equal(json_string_value(json_object_get(sent, "who")), "qp / 王五");
+    json_decref(j);
+    assert_int_equal(audited("incident_open", "qp / 吴江区生态环境局 张三"), 1);
+    assert_int_equal(audited("incident_update", "qp / 李四"), 1);
+    assert_int_equal(audited("incident_notification", "qp / 王五"), 1);
+
+    /* a finding from the field app, then its step */
+    j = post_json("/api/findings",
+                  "{\"finding_id\": \"XH-2025-09-05\", \"found_at\": \"2025-09-05 09:30\","
+                  " \"kind\": \"排口\", \"description\": \"岸边未登记排口\", \"lon\": 120.8795,"
+                  " \"lat\": 31.0243, \"reporter\": \"巡河员戊\", \"photos\": \"IMG_0905.jpg\"}",
+                  200);
+    json_decref(j);
+    j = post_json("/api/findings", "{\"finding_id\": \"XH-X\", \"status\": \"closed\"}", 400);
+    json_decref(j);
+    j = post_json("/api/findings/XH-2025-09-05/step", "{\"to\": \"closed\", \"who\": \"河长办\"}",
+                  400);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "rectifying"));
+    json_decref(j);
+    j = post_json("/api/findings/XH-2025-09-05/step",
+                  "{\"to\": \"rectifying\", \"who\": \"吴江区水务局\", \"note\": \"已责令封堵\","
+                  " \"at\": \"2025-09-06 08:00\"}",
+                  200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "rectifying");
+    assert_int_equal(json_array_size(json_object_get(j, "versions")), 2);
+    assert_string_equal(json_string_value(json_object_get(j, "reach_id")), "TPH-04");
+    json_decref(j);
+    usleep(300 * 1000);
+    j = http_json("/api/findings?status=rectifying", 200, &r);
+    free(r.body);
+    int listed = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(j, "findings"), i, f)
+    {
+        listed |= strcmp(json_string_value(json_object_get(f, "finding_id")), "XH-2025-09-05") == 0;
+    }
+    assert_true(listed);
+    json_decref(j);
+    j = http_json("/api/findings/report?period=2025Q3&as_of=2025-10-15", 200, &r);
+    free(r.body);
+    assert_true(json_integer_value(json_object_get(json_object_get(j, "totals"), "found")) >= 7);
+    json_decref(j);
+    expect_error("GET", "/api/findings/report?period=2025Q5", 400, "period");
+    expect_error("GET", "/api/findings?status=gone", 400, "status");
+    assert_int_equal(audited("finding_step", "qp / 吴江区水务局"), 1);
+
+    /* a gate operation, its notice, the notice sent */
+    j = post_json("/api/gate-operations",
+                  "{\"gate_id\": \"G-TPZ\", \"action\": \"open\", \"status\": \"planned\","
+                  " \"start_at\": \"2025-09-20 08:00\", \"flow_m3s\": 400, \"authority\":"
+                  " \"太湖流域管理局\", \"emergency\": true, \"who\": \"调度员\"}",
+                  200);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "DD-20250920-01");
+    json_decref(j);
+    j = post_json("/api/gate-operations/DD-20250920-01/notifications",
+                  "{\"to\": \"330421\", \"channel\": \"传真\", \"sent\": \"2025-09-20 05:00\","
+                  " \"who\": \"调度员\"}",
+                  200);
+    json_decref(j);
+    usleep(300 * 1000);
+    j = http_json("/api/gate-operations/DD-20250920-01", 200, &r);
+    free(r.body);
+    const json_t *an = json_object_get(j, "advance_notice");
+    assert_string_equal(json_string_value(json_object_get(an, "due")), "2025-09-20T06:00:00");
+    assert_string_equal(json_string_value(json_object_get(an, "done_at")), "2025-09-20T05:00:00");
+    json_decref(j);
+    assert_true(http("GET", "/api/gate-operations/DD-20250920-01/notice", &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "预通报"));
+    free(r.body);
+    j = http_json("/api/gate-states?at=2025-08-12T09:00", 200, &r);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(j, "closed")), "G-LXZ");
+    json_decref(j);
+    expect_error("GET", "/api/gate-states?at=soon", 400, "gates_at");
+    assert_int_equal(audited("gate_operation", "qp / 调度员"), 1);
+}
+
 static void test_every_route_is_documented(void **state)
 {
     (void)state;
@@ -1834,6 +1998,7 @@ int main(void)
         cmocka_unit_test(test_evidence_over_http),
         cmocka_unit_test(test_water_quality_over_http),
         cmocka_unit_test(test_incidents_over_http),
+        cmocka_unit_test(test_records_over_http),
         cmocka_unit_test(test_cache_hits_and_precise_invalidation),
         cmocka_unit_test(test_sighup_reloads_tokens_under_load),
         cmocka_unit_test(test_network_rebuild_is_picked_up),

@@ -14,10 +14,14 @@ static void test_shipped_definitions_cover_the_mission(void **state)
     cr_layer_set *set = NULL;
     cr_error e = {0};
     assert_int_equal(cr_layer_set_load(cr_layers_default_dir(), &set, &e), CR_OK);
-    const char *want[] = {
-        "admin_units",         "contacts",  "experts",          "findings", "gates",
-        "hyacinth_reports",    "incidents", "intakes",          "lakes",    "mobile_sources",
-        "monitoring_sections", "outfalls",  "protection_zones", "reaches",  "stockpiles"};
+    const char *want[] = {"admin_units",      "contacts",
+                          "experts",          "findings",
+                          "gate_operations",  "gates",
+                          "hyacinth_reports", "incidents",
+                          "intakes",          "lakes",
+                          "mobile_sources",   "monitoring_sections",
+                          "outfalls",         "protection_zones",
+                          "reaches",          "stockpiles"};
     assert_int_equal(set->n_layers, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < set->n_layers; i++) {
         assert_string_equal(set->layers[i]->name, want[i]);
@@ -30,6 +34,8 @@ static void test_shipped_definitions_cover_the_mission(void **state)
     const cr_field_def *grade = &z->fields[cr_layer_def_field_index(z, "grade")];
     assert_int_equal(grade->n_values, 3);
     assert_int_equal(cr_geom_kind_name(z->geom)[0], 'm');
+    const cr_layer_def *ops = cr_layer_set_find(set, "gate_operations");
+    assert_int_equal(ops->fields[cr_layer_def_field_index(ops, "action")].n_values, 3);
     const cr_layer_def *c = cr_layer_set_find(set, "contacts");
     assert_true(c->fields[cr_layer_def_field_index(c, "liaison")].restricted);
     cr_layer_set_free(set);

@@ -104,6 +104,25 @@ try {
   if (!threatened.includes('金泽水库太浦河取水泵站')) fail(`incident threatened: ${threatened.slice(0, 200)}`);
   const notifyRows = await page.locator('#incident-notify tr td:nth-child(2)').allTextContents();
   if (notifyRows[0] !== '吴江区') fail(`incident notify: ${notifyRows}`);
+  const deadlines = await page.locator('#incident-deadlines tr').count();
+  if (deadlines !== 2) fail(`incident deadlines: ${deadlines} rows`);
+  // findings: the open ones listed; one shows its steps
+  await page.evaluate(() => { document.getElementById('findings-panel').open = true; });
+  await page.waitForSelector('#findings li[data-i]', { timeout: 30000 }).catch(() => fail('no findings listed'));
+  const findings = (await page.locator('#findings li').allTextContents()).join('|');
+  if (!findings.includes('XH-2025-07-01') || !findings.includes('待整改')) fail(`findings: ${findings.slice(0, 200)}`);
+  await page.locator('#findings li[data-i]').first().click();
+  await page.waitForSelector('#finding-steps tr', { timeout: 30000 }).catch(() => fail('no finding steps'));
+  // gate operations: the planned release of 太浦闸, its notice due 2 h before, Wujiang first
+  await page.evaluate(() => { document.getElementById('gates-panel').open = true; });
+  await page.waitForSelector('#gate-ops li[data-i]', { timeout: 30000 }).catch(() => fail('no gate operations listed'));
+  await page.locator('#gate-ops li', { hasText: '太浦闸 开闸 计划 2025-09-10' }).first().click();
+  await page.waitForSelector('#gate-notify tr', { timeout: 30000 }).catch(() => fail('no gate notification list'));
+  const due = (await page.locator('#gate-due').textContent()) || '';
+  if (!due.includes('2025-09-10T06:00')) fail(`gate notice due: ${due}`);
+  const gateRows = await page.locator('#gate-notify tr td:nth-child(2)').allTextContents();
+  if (gateRows[0] !== '吴江区') fail(`gate notify: ${gateRows}`);
+  await page.screenshot({ path: join(outDir, 'records.png') });
   if (errors.length) fail(`script errors: ${errors.join('; ')}`);
 } catch (e) {
   fail(e.message.split('\n')[0]);
@@ -111,4 +130,4 @@ try {
   if (browser) await browser.close();
 }
 if (failures) process.exit(1);
-console.log('page_check: the web map draws, searches, traces, plans a patrol and charts a section with its alarms');
+console.log('page_check: the web map draws, searches, traces, plans a patrol, charts a section with its alarms and shows incidents, findings and gate notices');
