@@ -128,6 +128,10 @@ json_t *cr_api_incident_plan_geojson(const json_t *report);
 /* A SQLite column as JSON: integer, real, text, or null (blobs are null); a new reference the
  * caller frees with json_decref (or hands to json_object_set_new). */
 json_t *cr_api_column_json(sqlite3_stmt *st, int column);
+/* Label points: one per feature of every polygon layer with tile.label (its point on the
+ * surface, so a county is named once, not once per tile), as GeoJSON {name, kind (the level
+ * where the layer has levels: county, town; else the layer), layer, id}. */
+cr_status cr_api_labels(cr_store *store, json_t **out, cr_error *err);
 /* Every row the (bound) statement gives, as an array of objects keyed by names (one per
  * column) or, names NULL, by the columns' names; the statement is reset. */
 json_t *cr_api_rows_json(sqlite3_stmt *st, const char *const *names);

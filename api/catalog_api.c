@@ -5,6 +5,7 @@
 #include "api.h"
 #include "tiler/tile.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,50 @@ json_t *cr_api_column_json(sqlite3_stmt *st, int c)
     default:
         return json_null();
     }
+}
+
+cr_status cr_api_labels(cr_store *store, json_t **out, cr_error *err)
+{
+    *out = NULL;
+    const cr_layer_set *set = cr_store_layers(store);
+    json_t *features = json_array();
+    for (size_t i = 0; i < set->n_layers; i++) {
+        const cr_layer_def *d = set->layers[i];
+        const char *field = json_string_value(json_object_get(tile_settings(d, NULL), "label"));
+        if (field == NULL) {
+            continue;
+        }
+        int has_level = cr_layer_def_field_index(d, "level") >= 0;
+        char *sql = sqlite3_mprintf(
+            "SELECT source_id, \"%w\", %s, ST_X(p), ST_Y(p) FROM (SELECT source_id, \"%w\", %s,"
+            " ST_PointOnSurface(geom) AS p FROM \"%w_current\" WHERE geom IS NOT NULL AND"
+            " \"%w\" IS NOT NULL) WHERE p IS NOT NULL ORDER BY source_id",
+            field, has_level ? "level" : "NULL", field, has_level ? "level" : "NULL", d->name,
+            field);
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(cr_store_db(store), sql, -1, &st, NULL);
+        sqlite3_free(sql);
+        if (rc != SQLITE_OK) {
+            json_decref(features);
+            return cr_error_set(err, CR_EDB, "labels of %s: %s", d->name,
+                                sqlite3_errmsg(cr_store_db(store)));
+        }
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            /* kind: the level where the layer has levels (county, town), else the layer */
+            const char *level = (const char *)sqlite3_column_text(st, 2);
+            json_array_append_new(
+                features,
+                json_pack("{s:s, s:{s:s, s:[f,f]}, s:{s:s, s:s, s:s, s:s}}", "type", "Feature",
+                          "geometry", "type", "Point", "coordinates",
+                          round(sqlite3_column_double(st, 3) * 1e6) / 1e6,
+                          round(sqlite3_column_double(st, 4) * 1e6) / 1e6, "properties", "name",
+                          (const char *)sqlite3_column_text(st, 1), "kind", level ? level : d->name,
+                          "layer", d->name, "id", (const char *)sqlite3_column_text(st, 0)));
+        }
+        sqlite3_finalize(st);
+    }
+    *out = json_pack("{s:s, s:o}", "type", "FeatureCollection", "features", features);
+    return CR_OK;
 }
 
 json_t *cr_api_rows_json(sqlite3_stmt *st, const char *const *names)

@@ -14,7 +14,8 @@ static void help(FILE *out)
 {
     fprintf(out, "usage: crossriver serve [--store PATH] [--host 127.0.0.1] [--port 8080]\n"
                  "                        [--threads N] [--cors ORIGIN] [--pid-file PATH]\n"
-                 "                        [--tokens FILE] [--cache-mb 256] [--poll-ms 1000]\n\n"
+                 "                        [--tokens FILE] [--cache-mb 256] [--poll-ms 1000]\n"
+                 "                        [--font FILE[:FACE]]\n\n"
                  "Serve the store over HTTP until SIGINT or SIGTERM: the web map at /, vector\n"
                  "tiles /tiles/{z}/{x}/{y}.mvt, /tiles.json, /styles/{name}.json, /api/trace\n"
                  "(`crossriver trace` as query parameters), /api/features/{layer}/{id},\n"
@@ -32,6 +33,8 @@ static void help(FILE *out)
                  "is served. --cache-mb bounds the tile cache (0: none).\n"
                  "One access-log line per request on stderr, and a 'restricted' line for every\n"
                  "answer that carried restricted data or refused a token.\n"
+                 "--font: the map labels' font, served as glyphs at /glyphs/ (default Debian's\n"
+                 "fonts-noto-cjk, Noto Sans CJK SC: face 2 of NotoSansCJK-Regular.ttc).\n"
                  "--host defaults to 127.0.0.1 (loopback only); give 0.0.0.0 to listen on all\n"
                  "interfaces. --pid-file is written once the socket is listening.\n");
 }
@@ -58,6 +61,7 @@ int cr_cmd_serve(int argc, char **argv)
         {"cors", required_argument, NULL, 'c'},
         {"pid-file", required_argument, NULL, 'P'},
         {"tokens", required_argument, NULL, 'T'},
+        {"font", required_argument, NULL, 'F'},
         {"config", required_argument, NULL, 'C'},
         {"cache-mb", required_argument, NULL, 'M'},
         {"poll-ms", required_argument, NULL, 'L'},
@@ -101,6 +105,15 @@ int cr_cmd_serve(int argc, char **argv)
         case 'T':
             cfg.tokens_path = optarg;
             break;
+        case 'F': {
+            char *colon = strrchr(optarg, ':');
+            if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+                *colon = '\0';
+                cfg.font_face = atoi(colon + 1);
+            }
+            cfg.font_path = optarg;
+            break;
+        }
         case 'C':
             cfg.config = optarg;
             break;

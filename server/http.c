@@ -4,6 +4,7 @@
  * token, its body), call the handler, turn its status into the HTTP answer, log, count. Rule:
  * the only file that sees libmicrohttpd. */
 #include "server_internal.h"
+#include "tiler/glyphs.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -353,6 +354,14 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
         rc = cr_store_open_readonly(cfg->store_path, poll_set, &poll_db, err);
     }
     if (rc == CR_OK) {
+        /* labels need a font; without one the map still works, unlabelled, and says why */
+        cr_error ge = {0};
+        const char *font = cfg->font_path ? cfg->font_path : CR_GLYPHS_DEFAULT_FONT;
+        int face = cfg->font_path ? cfg->font_face : CR_GLYPHS_DEFAULT_FACE;
+        if (cr_glyphs_open(font, face, &s.glyphs, &ge) != CR_OK) {
+            snprintf(s.glyph_error, sizeof s.glyph_error, "%s", ge.msg);
+            cr_log(CR_LOG_WARN, "server", "no map labels: %s", ge.msg);
+        }
         s.data_generation = cr_store_data_generation(poll_db);
         s.cache = cr_tile_cache_new((size_t)cfg->cache_mb << 20, s.data_generation);
     }
@@ -420,5 +429,6 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
     cr_srv_snapshot_release(&s, last);
     pthread_mutex_destroy(&s.snap_lock);
     pthread_mutex_destroy(&s.write_lock);
+    cr_glyphs_free(s.glyphs);
     return rc;
 }

@@ -261,3 +261,20 @@ cr_status cr_res_export(server_state *s, worker *w, const request *req, response
     json_decref(body);
     return rc;
 }
+
+/* GET /api/labels: the label points of the polygon layers (GeoJSON), for the style's labels
+ * source. */
+cr_status cr_res_labels(server_state *s, worker *w, const request *req, response *res,
+                        cr_error *err)
+{
+    (void)s;
+    (void)req;
+    json_t *out = NULL;
+    cr_status rc = cr_api_labels(w->store, &out, err);
+    if (rc == CR_OK) {
+        res->body = out;
+        res->content_type = "application/geo+json; charset=utf-8";
+        res->cache_control = "no-cache";
+    }
+    return rc;
+}

@@ -2,6 +2,7 @@
 /* Static resources: the web map page, its files, MapLibre GL JS and the styles. Rule: names
  * are checked against a short alphabet before any path is made; no store connection. */
 #include "server_internal.h"
+#include "tiler/glyphs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,40 @@ cr_status cr_res_style(server_state *s, worker *w, const request *req, response 
     res->raw_set = 1;
     res->raw_len = b.len;
     res->raw = cr_strbuf_take(&b);
+    return CR_OK;
+}
+
+/* GET /glyphs/{fontstack}/{start}-{end}.pbf: a range of label glyphs from the server's font
+ * (whatever fontstack is named: the one font answers), cached by clients for a day. */
+cr_status cr_res_glyphs(server_state *s, worker *w, const request *req, response *res,
+                        cr_error *err)
+{
+    (void)w;
+    const char *rest = req->path + strlen("/glyphs/");
+    const char *slash = strrchr(rest, '/');
+    unsigned start = 0, end = 0;
+    char tail = 0;
+    if (slash == NULL || slash == rest ||
+        sscanf(slash + 1, "%u-%u.pb%c", &start, &end, &tail) != 3 || tail != 'f' ||
+        strcmp(slash + strcspn(slash, "."), ".pbf") != 0 || end != start + 255) {
+        return cr_error_set(err, CR_ENOTFOUND,
+                            "glyphs are /glyphs/{fontstack}/{start}-{end}.pbf "
+                            "(256 code points: 0-255, 256-511, …)");
+    }
+    if (s->glyphs == NULL) {
+        return cr_error_set(err, CR_ENOTFOUND, "no label font: %s", s->glyph_error);
+    }
+    char *data = NULL;
+    size_t len = 0;
+    cr_status rc = cr_glyphs_range(s->glyphs, rest, start, &data, &len, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    res->content_type = "application/x-protobuf";
+    res->cache_control = "public, max-age=86400";
+    res->raw_set = 1;
+    res->raw_len = len;
+    res->raw = data;
     return CR_OK;
 }
 

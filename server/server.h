@@ -23,6 +23,8 @@ typedef struct {
     int cache_mb;            /* tile cache bound in MiB; 0: no cache */
     int poll_ms;             /* how often to look for store changes; <= 0: 1000 */
     const char *config;      /* deployment config (alarm rules), or NULL */
+    const char *font_path;   /* the labels' font (glyphs at /glyphs/); NULL: the default */
+    int font_face;           /* its face within a collection */
 } cr_server_config;
 
 /* The default directories (borrowed: the environment's string or a static one). */

@@ -60,7 +60,9 @@ typedef struct {
     snapshot *snap;               /* current; holds one reference */
     atomic_uint_fast64_t snap_id; /* snap->id, read without the lock */
     cr_tile_cache *cache;
-    int64_t data_generation; /* as the poller last saw it (main thread only) */
+    int64_t data_generation;  /* as the poller last saw it (main thread only) */
+    struct cr_glyphs *glyphs; /* the labels' font, or NULL (glyph_error says why) */
+    char glyph_error[256];
     pthread_key_t worker_key;
 } server_state;
 
@@ -166,6 +168,8 @@ cr_status cr_res_export(server_state *, worker *, const request *, response *, c
 cr_status cr_res_health(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_metrics(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_style(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_glyphs(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_labels(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_index(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_web(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_vendor(server_state *, worker *, const request *, response *, cr_error *);

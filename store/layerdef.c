@@ -241,6 +241,8 @@ static cr_status check_tile(const char *path, const cr_layer_def *d, const json_
             : strcmp(key, "simplify_px") == 0   ? json_is_number(v) && json_number_value(v) >= 0
             : strcmp(key, "drop_priority") == 0 ? json_is_integer(v)
             : strcmp(key, "attributes") == 0    ? json_is_array(v)
+            : strcmp(key, "label") == 0 ? json_is_string(v) && d->geom == CR_GEOM_MULTIPOLYGON &&
+                                              cr_layer_def_field_index(d, json_string_value(v)) >= 0
             : strcmp(key, "generalise") == 0
                 ? json_is_array(v) &&
                       (d->geom == CR_GEOM_MULTIPOLYGON || d->geom == CR_GEOM_LINESTRING)
@@ -248,13 +250,15 @@ static cr_status check_tile(const char *path, const cr_layer_def *d, const json_
         if (ok == -1) {
             return cr_error_set(err, CR_EINVAL,
                                 "%s: tile: unknown key '%s' (minzoom, maxzoom, attributes, "
-                                "simplify_px, drop_priority, generalise)",
+                                "simplify_px, drop_priority, generalise, label)",
                                 path, key);
         }
         if (!ok) {
             return cr_error_set(err, CR_EINVAL, "%s: tile.%s: wrong type or range%s", path, key,
                                 strcmp(key, "generalise") == 0
                                     ? " (a list of zooms 0–22, polygon and line layers only)"
+                                : strcmp(key, "label") == 0
+                                    ? " (a field of a polygon layer, its label at one point)"
                                     : "");
         }
     }

@@ -1,45 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The MVT encoder: protobuf wire format written by hand (varints, length-delimited fields),
- * because the schema is tiny and fixed (vector_tile.proto, version 2). */
+/* The MVT encoder: protobuf wire format written by hand (pb.c: varints, length-delimited
+ * fields), because the schema is tiny and fixed (vector_tile.proto, version 2). */
 #include "mvt.h"
+
+#include "pb.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* --- protobuf writing ------------------------------------------------------------------- */
-
-static void put_varint(cr_strbuf *b, uint64_t v)
-{
-    char buf[10];
-    size_t n = 0;
-    do {
-        buf[n++] = (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    cr_strbuf_append(b, buf, n);
-}
-
-static void put_key(cr_strbuf *b, unsigned field, unsigned wire)
-{
-    put_varint(b, (uint64_t)field << 3 | wire);
-}
-
-static void put_bytes(cr_strbuf *b, unsigned field, const char *p, size_t n)
-{
-    put_key(b, field, 2);
-    put_varint(b, n);
-    cr_strbuf_append(b, p, n);
-}
-
-static uint32_t zigzag32(int32_t v)
-{
-    return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
-}
-
-static uint64_t zigzag64(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
 
 /* --- shared keys and values --------------------------------------------------------------- */
 
@@ -212,7 +179,7 @@ void cr_mvt_attr_string(cr_mvt_layer *l, const char *key, const char *value)
 {
     cr_strbuf *v = &l->vbuf;
     cr_strbuf_clear(v);
-    put_bytes(v, 1, value, strlen(value));
+    cr_pb_bytes(v, 1, value, strlen(value));
     push_tag(l, key, v);
 }
 
@@ -221,11 +188,11 @@ void cr_mvt_attr_int(cr_mvt_layer *l, const char *key, int64_t value)
     cr_strbuf *v = &l->vbuf;
     cr_strbuf_clear(v);
     if (value >= 0) {
-        put_key(v, 5, 0); /* uint_value */
-        put_varint(v, (uint64_t)value);
+        cr_pb_key(v, 5, 0); /* uint_value */
+        cr_pb_varint(v, (uint64_t)value);
     } else {
-        put_key(v, 6, 0); /* sint_value */
-        put_varint(v, zigzag64(value));
+        cr_pb_key(v, 6, 0); /* sint_value */
+        cr_pb_varint(v, cr_pb_zigzag64(value));
     }
     push_tag(l, key, v);
 }
@@ -234,7 +201,7 @@ void cr_mvt_attr_double(cr_mvt_layer *l, const char *key, double value)
 {
     cr_strbuf *v = &l->vbuf;
     cr_strbuf_clear(v);
-    put_key(v, 3, 1); /* double_value, 64-bit little-endian */
+    cr_pb_key(v, 3, 1); /* double_value, 64-bit little-endian */
     uint64_t bits;
     memcpy(&bits, &value, sizeof bits);
     char le[8];
@@ -249,8 +216,8 @@ void cr_mvt_attr_bool(cr_mvt_layer *l, const char *key, int value)
 {
     cr_strbuf *v = &l->vbuf;
     cr_strbuf_clear(v);
-    put_key(v, 7, 0);
-    put_varint(v, value ? 1 : 0);
+    cr_pb_key(v, 7, 0);
+    cr_pb_varint(v, value ? 1 : 0);
     push_tag(l, key, v);
 }
 
@@ -261,8 +228,8 @@ static uint32_t command(unsigned id, size_t count)
 
 static void push_delta(cr_mvt_layer *l, int32_t x, int32_t y)
 {
-    push_cmd(l, zigzag32(x - l->cx));
-    push_cmd(l, zigzag32(y - l->cy));
+    push_cmd(l, cr_pb_zigzag32(x - l->cx));
+    push_cmd(l, cr_pb_zigzag32(y - l->cy));
     l->cx = x;
     l->cy = y;
 }
@@ -357,24 +324,24 @@ int cr_mvt_feature_end(cr_mvt_layer *l)
     cr_strbuf *f = &l->fbuf, *packed = &l->pbuf;
     cr_strbuf_clear(f);
     if (l->has_id) {
-        put_key(f, 1, 0);
-        put_varint(f, l->id);
+        cr_pb_key(f, 1, 0);
+        cr_pb_varint(f, l->id);
     }
     if (l->n_tags) {
         cr_strbuf_clear(packed);
         for (size_t i = 0; i < l->n_tags; i++) {
-            put_varint(packed, l->tags[i]);
+            cr_pb_varint(packed, l->tags[i]);
         }
-        put_bytes(f, 2, packed->data, packed->len);
+        cr_pb_bytes(f, 2, packed->data, packed->len);
     }
-    put_key(f, 3, 0);
-    put_varint(f, (uint64_t)l->type);
+    cr_pb_key(f, 3, 0);
+    cr_pb_varint(f, (uint64_t)l->type);
     cr_strbuf_clear(packed);
     for (size_t i = 0; i < l->n_cmds; i++) {
-        put_varint(packed, l->cmds[i]);
+        cr_pb_varint(packed, l->cmds[i]);
     }
-    put_bytes(f, 4, packed->data, packed->len);
-    put_bytes(&l->features, 2, f->data, f->len);
+    cr_pb_bytes(f, 4, packed->data, packed->len);
+    cr_pb_bytes(&l->features, 2, f->data, f->len);
     l->n_features++;
     return 1;
 }
@@ -392,19 +359,19 @@ void cr_mvt_tile_encode(const cr_mvt_tile *t, cr_strbuf *out)
             continue;
         }
         cr_strbuf b = {0};
-        put_key(&b, 15, 0); /* version */
-        put_varint(&b, 2);
-        put_bytes(&b, 1, l->name, strlen(l->name));
+        cr_pb_key(&b, 15, 0); /* version */
+        cr_pb_varint(&b, 2);
+        cr_pb_bytes(&b, 1, l->name, strlen(l->name));
         cr_strbuf_append(&b, l->features.data, l->features.len);
         for (size_t k = 0; k < l->keys.n; k++) {
-            put_bytes(&b, 3, l->keys.items[k].bytes, l->keys.items[k].len);
+            cr_pb_bytes(&b, 3, l->keys.items[k].bytes, l->keys.items[k].len);
         }
         for (size_t k = 0; k < l->values.n; k++) {
-            put_bytes(&b, 4, l->values.items[k].bytes, l->values.items[k].len);
+            cr_pb_bytes(&b, 4, l->values.items[k].bytes, l->values.items[k].len);
         }
-        put_key(&b, 5, 0);
-        put_varint(&b, l->extent);
-        put_bytes(out, 3, b.data, b.len);
+        cr_pb_key(&b, 5, 0);
+        cr_pb_varint(&b, l->extent);
+        cr_pb_bytes(out, 3, b.data, b.len);
         cr_strbuf_cleanup(&b);
     }
 }

@@ -17,7 +17,12 @@ async function getJson(url) {
 const [style, tilejson] = await Promise.all([getJson('/styles/zone.json'), getJson('/tiles.json')])
   .catch((err) => { status(`cannot start the map: ${err.message}`); throw err; });
 const idField = Object.fromEntries(tilejson.vector_layers.map((l) => [l.id, l.id_field]));
-const map = new maplibregl.Map({ container: 'map', style, bounds: tilejson.bounds, attributionControl: false });
+// labels: every glyph, Chinese too, from this server's font (no reliance on the reader's fonts);
+// the drawing buffer kept so a view can be saved as PNG
+const map = new maplibregl.Map({
+  container: 'map', style, bounds: tilejson.bounds, attributionControl: false,
+  localIdeographFontFamily: false, canvasContextAttributes: { preserveDrawingBuffer: true },
+});
 map.addControl(new maplibregl.NavigationControl(), 'top-left');
 map.on('error', (e) => status(e.error ? e.error.message : String(e)));
 map.on('idle', () => { document.body.dataset.idle = 'yes'; });

@@ -1952,6 +1952,54 @@ static void test_records_over_http(void **state)
     assert_int_equal(audited("gate_operation", "qp / 调度员"), 1);
 }
 
+/* Labels: glyph ranges read by an independent protobuf reader (npm pbf) against glyphs.proto,
+ * Latin and Chinese, from the server's font; the label points name each county once. */
+static void test_labels_and_glyphs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *range;
+        unsigned start;
+        const char *probe;
+    } R[] = {{"0-255", 0, "A"}, {"27904-28159", 27904, "浦"}, {"21504-21759", 21504, "吴"}};
+    for (size_t i = 0; i < sizeof R / sizeof R[0]; i++) {
+        http_reply r;
+        char target[128], path[128], cmd[512];
+        snprintf(target, sizeof target, "/glyphs/Noto%%20Sans%%20CJK%%20SC%%20Regular/%s.pbf",
+                 R[i].range);
+        assert_true(http("GET", target, &r));
+        assert_int_equal(r.status, 200);
+        assert_non_null(strstr(r.head, "Content-Type: application/x-protobuf"));
+        char name[32];
+        snprintf(name, sizeof name, "g%zu.pbf", i);
+        save_body(&r, name, path, sizeof path);
+        snprintf(cmd, sizeof cmd, "node \"%s/tests/web/glyph_check.mjs\" %s %u %s",
+                 getenv("CROSSRIVER_SOURCE"), path, R[i].start, R[i].probe);
+        assert_int_equal(system(cmd), 0);
+    }
+    expect_error("GET", "/glyphs/Noto%20Sans/1-256.pbf", 404, "256 code points");
+    expect_error("GET", "/glyphs/Noto%20Sans/0-255.png", 404, "256 code points");
+    expect_error("GET", "/glyphs/Noto%20Sans/65536-65791.pbf", 404, "256 code points");
+    http_reply r;
+    json_t *j = http_json("/api/labels", 200, &r);
+    free(r.body);
+    int wujiang = 0, towns = 0, lakes = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(j, "features"), i, f)
+    {
+        const json_t *p = json_object_get(f, "properties");
+        const char *kind = json_string_value(json_object_get(p, "kind"));
+        wujiang += strcmp(json_string_value(json_object_get(p, "name")), "吴江区") == 0;
+        towns += strcmp(kind, "town") == 0;
+        lakes += strcmp(kind, "lakes") == 0;
+    }
+    assert_int_equal(wujiang, 1);
+    assert_int_equal(towns, 31); /* the sample towns */
+    assert_int_equal(lakes, 4);
+    json_decref(j);
+}
+
 static void test_every_route_is_documented(void **state)
 {
     (void)state;
@@ -1990,6 +2038,7 @@ int main(void)
         cmocka_unit_test(test_tilejson_features_and_search),
         cmocka_unit_test(test_concurrent_clients_agree),
         cmocka_unit_test(test_style_validates_and_matches_the_tiles),
+        cmocka_unit_test(test_labels_and_glyphs),
         cmocka_unit_test(test_seed_matches_the_server),
         cmocka_unit_test(test_web_page_in_a_browser),
         cmocka_unit_test(test_metrics_parse_and_add_up),

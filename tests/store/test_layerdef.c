@@ -90,7 +90,9 @@ static void test_mistakes_are_errors_naming_the_key(void **state)
         const char *tile, *msg;
     } tiles[] = {
         {"{\"maxzom\": 3}", "tile: unknown key 'maxzom' (minzoom, maxzoom, attributes, "
-                            "simplify_px, drop_priority, generalise)"},
+                            "simplify_px, drop_priority, generalise, label)"},
+        {"{\"label\": \"id\"}",
+         "tile.label: wrong type or range (a field of a polygon layer, its label at one point)"},
         {"{\"minzoom\": 30}", "tile.minzoom: wrong type or range"},
         {"{\"attributes\": [\"id\", \"nmae\"]}", "tile.attributes[1]: no field 'nmae'"},
         {"{\"generalise\": 4}",

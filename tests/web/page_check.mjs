@@ -6,7 +6,9 @@
 // notify, in that order (what `crossriver trace` says for the same point); the patrol panel
 // plans 一河三湖, draws the route and lists legs starting in Wujiang with Jiashan and Qingpu on
 // the way; sections carry their class, a click on one charts its series with the target line
-// (uPlot), the open alarms are listed. Leaves OUT_DIR/page.png, patrol.png and quality.png.
+// (uPlot), the open alarms are listed; county, river and town names are labelled from the
+// server's glyphs (Chinese ranges fetched from it, the label pixels drawn) and no request
+// leaves the machine. Leaves OUT_DIR/page.png, labels-z11.png, patrol.png and quality.png.
 import { chromium } from 'playwright-core';
 import { join } from 'node:path';
 
@@ -23,6 +25,8 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
   await page.goto(base + '/');
   await page.waitForFunction(() => document.body.dataset.idle === 'yes', null, { timeout: 90000 });
   const status = await page.textContent('#status');
@@ -32,6 +36,55 @@ try {
     if (!drawn.includes(l)) fail(`${l} not drawn (drawn: ${drawn})`);
   }
   if ((await page.locator('#layers .layer-group').count()) < 9) fail('layer switcher incomplete');
+
+  // labels: county, lake and river names placed, from this server's glyphs (Chinese ranges
+  // too), and drawn — the pixels differ with the label layers hidden
+  const labelsAt = async (center, zoom) => {
+    await page.evaluate(([c, z]) => crossriverMap.jumpTo({ center: c, zoom: z }), [center, zoom]);
+    await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.areTilesLoaded(), null, { timeout: 60000 });
+    await page.waitForTimeout(500);
+    return page.evaluate(() => {
+      const names = (layer) => [...new Set(crossriverMap.queryRenderedFeatures({ layers: [layer] }).map((f) => f.properties.name))];
+      return { counties: names('label-counties'), rivers: names('label-rivers'), lakes: names('label-lakes'), towns: names('label-towns') };
+    });
+  };
+  let labels = await labelsAt([120.9, 31.0], 9.5); // the zone: its three counties, each once
+  for (const c of ['吴江区', '青浦区', '嘉善县']) if (!labels.counties.includes(c)) fail(`county labels at z9.5: ${labels.counties}`);
+  if (!labels.lakes.includes('淀山湖')) fail(`lake labels at z9.5: ${labels.lakes}`);
+  const once = await page.evaluate(() => crossriverMap.queryRenderedFeatures({ layers: ['label-counties'] }).filter((f) => f.properties.name === '吴江区').length);
+  if (once !== 1) fail(`吴江区 labelled ${once} times`);
+  labels = await labelsAt([120.85, 31.03], 11); // closer: rivers along their lines, towns
+  if (!labels.rivers.includes('太浦河')) fail(`river labels: ${labels.rivers}`);
+  if (!labels.towns.length) fail('no town labels at z11');
+  const cjkRanges = requests.filter((u) => /\/glyphs\/[^/]+\/(\d+)-\d+\.pbf$/.test(u) && Number(u.match(/\/(\d+)-\d+\.pbf$/)[1]) >= 19968);
+  if (!cjkRanges.length) fail('no Chinese glyph range was fetched from the server');
+  const labelPixels = await page.evaluate(async () => {
+    const m = crossriverMap;
+    const grab = () => new Promise((done) => {
+      m.once('idle', () => {
+        const c = document.createElement('canvas');
+        c.width = m.getCanvas().width; c.height = m.getCanvas().height;
+        const g = c.getContext('2d');
+        g.drawImage(m.getCanvas(), 0, 0);
+        done(g.getImageData(0, 0, c.width, c.height).data);
+      });
+      m.triggerRepaint();
+    });
+    const ids = m.getStyle().layers.filter((l) => l.id.startsWith('label-')).map((l) => l.id);
+    const on = await grab();
+    ids.forEach((id) => m.setLayoutProperty(id, 'visibility', 'none'));
+    const off = await grab();
+    ids.forEach((id) => m.setLayoutProperty(id, 'visibility', 'visible'));
+    let n = 0;
+    for (let i = 0; i < on.length; i += 4) {
+      if (Math.abs(on[i] - off[i]) + Math.abs(on[i + 1] - off[i + 1]) + Math.abs(on[i + 2] - off[i + 2]) > 60) n++;
+    }
+    return n;
+  });
+  if (labelPixels < 2000) fail(`labels changed only ${labelPixels} pixels`);
+  await page.waitForFunction(() => crossriverMap.loaded(), null, { timeout: 30000 });
+  await page.waitForTimeout(800); // labels fade in
+  await page.screenshot({ path: join(outDir, 'labels-z11.png') });
 
   // search through the UI
   await page.fill('#search', '元荡');
@@ -123,6 +176,8 @@ try {
   const gateRows = await page.locator('#gate-notify tr td:nth-child(2)').allTextContents();
   if (gateRows[0] !== '吴江区') fail(`gate notify: ${gateRows}`);
   await page.screenshot({ path: join(outDir, 'records.png') });
+  const offsite = requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  if (offsite.length) fail(`requests left the machine: ${offsite.slice(0, 3)}`);
   if (errors.length) fail(`script errors: ${errors.join('; ')}`);
 } catch (e) {
   fail(e.message.split('\n')[0]);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#include "pb.h"
+
+void cr_pb_varint(cr_strbuf *b, uint64_t v)
+{
+    char buf[10];
+    size_t n = 0;
+    do {
+        buf[n++] = (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    cr_strbuf_append(b, buf, n);
+}
+
+void cr_pb_key(cr_strbuf *b, unsigned field, unsigned wire)
+{
+    cr_pb_varint(b, (uint64_t)field << 3 | wire);
+}
+
+void cr_pb_bytes(cr_strbuf *b, unsigned field, const char *p, size_t n)
+{
+    cr_pb_key(b, field, 2);
+    cr_pb_varint(b, n);
+    cr_strbuf_append(b, p, n);
+}
+
+void cr_pb_uint(cr_strbuf *b, unsigned field, uint64_t v)
+{
+    cr_pb_key(b, field, 0);
+    cr_pb_varint(b, v);
+}
+
+uint32_t cr_pb_zigzag32(int32_t v)
+{
+    return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+}
+
+uint64_t cr_pb_zigzag64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
