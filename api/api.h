@@ -128,6 +128,10 @@ json_t *cr_api_incident_plan_geojson(const json_t *report);
 /* A SQLite column as JSON: integer, real, text, or null (blobs are null); a new reference the
  * caller frees with json_decref (or hands to json_object_set_new). */
 json_t *cr_api_column_json(sqlite3_stmt *st, int column);
+/* The words of the layer definitions for people: {layers: {LAYER: {title, geometry, fields:
+ * {FIELD: {zh (its first Chinese header), en (its name), restricted, values?: {canonical:
+ * its Chinese word}}}}}, divisions: {code: name}} (divisions: standards/divisions.json). */
+json_t *cr_api_catalog(const cr_layer_set *set, const json_t *divisions);
 /* Label points: one per feature of every polygon layer with tile.label (its point on the
  * surface, so a county is named once, not once per tile), as GeoJSON {name, kind (the level
  * where the layer has levels: county, town; else the layer), layer, id}. */

@@ -119,6 +119,54 @@ json_t *cr_api_column_json(sqlite3_stmt *st, int c)
     }
 }
 
+/* Whether text has a character beyond ASCII (a Chinese word, here). */
+static int has_cjk(const char *t)
+{
+    for (; t && *t; t++) {
+        if ((unsigned char)*t >= 0x80) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+json_t *cr_api_catalog(const cr_layer_set *set, const json_t *divisions)
+{
+    json_t *layers = json_object();
+    for (size_t i = 0; i < set->n_layers; i++) {
+        const cr_layer_def *d = set->layers[i];
+        json_t *fields = json_object();
+        for (size_t k = 0; k < d->n_fields; k++) {
+            const cr_field_def *f = &d->fields[k];
+            const char *zh = NULL;
+            for (size_t a = 0; a < f->n_aliases && zh == NULL; a++) {
+                zh = has_cjk(f->aliases[a]) ? f->aliases[a] : NULL;
+            }
+            json_t *o = json_pack("{s:s, s:s, s:b}", "zh", zh ? zh : f->name, "en", f->name,
+                                  "restricted", f->restricted);
+            if (f->n_values > 0) {
+                json_t *values = json_object();
+                for (size_t v = 0; v < f->n_values; v++) {
+                    const cr_value_map *m = &f->values[v];
+                    const char *word = has_cjk(m->canonical) ? m->canonical : NULL;
+                    for (size_t s2 = 0; s2 < m->n_synonyms && word == NULL; s2++) {
+                        word = has_cjk(m->synonyms[s2]) ? m->synonyms[s2] : NULL;
+                    }
+                    json_object_set_new(values, m->canonical,
+                                        json_string(word ? word : m->canonical));
+                }
+                json_object_set_new(o, "values", values);
+            }
+            json_object_set_new(fields, f->name, o);
+        }
+        json_object_set_new(layers, d->name,
+                            json_pack("{s:s, s:s, s:o}", "title", d->title ? d->title : d->name,
+                                      "geometry", cr_geom_kind_name(d->geom), "fields", fields));
+    }
+    json_t *names = json_object_get(divisions, "names");
+    return json_pack("{s:o, s:O}", "layers", layers, "divisions", names ? names : json_null());
+}
+
 cr_status cr_api_labels(cr_store *store, json_t **out, cr_error *err)
 {
     *out = NULL;

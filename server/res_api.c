@@ -278,3 +278,20 @@ cr_status cr_res_labels(server_state *s, worker *w, const request *req, response
     }
     return rc;
 }
+
+/* GET /api/catalog: the words of the layer definitions (legend, popups). */
+cr_status cr_res_catalog(server_state *s, worker *w, const request *req, response *res,
+                         cr_error *err)
+{
+    (void)s;
+    (void)req;
+    json_t *divisions = cr_standards_file(NULL, "divisions.json", err);
+    if (divisions == NULL) {
+        return err->code;
+    }
+    res->body = cr_api_catalog(w->snap->set, divisions);
+    json_decref(divisions);
+    res->content_type = JSON_TYPE;
+    res->cache_control = "no-cache";
+    return CR_OK;
+}

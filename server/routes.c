@@ -28,6 +28,7 @@ const cr_route CR_ROUTES[] = {
     {"GET", "/api/features/", cr_res_feature, CR_ROUTE_PREFIX, NONE, NULL},
     {"GET", "/api/search", cr_res_search, 0, SEARCH_PARAMS, NULL},
     {"GET", "/api/labels", cr_res_labels, 0, NONE, NULL},
+    {"GET", "/api/catalog", cr_res_catalog, 0, NONE, NULL},
     {"GET", "/api/sections/", cr_res_section, CR_ROUTE_PREFIX, READINGS_PARAMS,
      "readings take indicator, from, to, step=raw|day|month, format=json|csv"},
     {"GET", "/api/quality", cr_res_quality, 0, QUALITY_PARAMS, NULL},

@@ -170,6 +170,7 @@ cr_status cr_res_metrics(server_state *, worker *, const request *, response *, 
 cr_status cr_res_style(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_glyphs(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_labels(server_state *, worker *, const request *, response *, cr_error *);
+cr_status cr_res_catalog(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_index(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_web(server_state *, worker *, const request *, response *, cr_error *);
 cr_status cr_res_vendor(server_state *, worker *, const request *, response *, cr_error *);

@@ -1,7 +1,7 @@
 // The web map: MapLibre GL (served from /vendor, no network beyond this server), the zone
 // style, layer switcher and legend, popups with the join results, search, a date filter for
 // hyacinth reports, and the trace tool with its notification list and CSV download.
-import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData } from './lib.mjs';
+import { legendEntries, popupRows, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData } from './lib.mjs';
 
 const $ = (id) => document.getElementById(id);
 const status = (msg) => { $('status').textContent = msg || ''; };
@@ -14,7 +14,7 @@ async function getJson(url) {
   return body;
 }
 
-const [style, tilejson] = await Promise.all([getJson('/styles/zone.json'), getJson('/tiles.json')])
+const [style, tilejson, catalog] = await Promise.all([getJson('/styles/zone.json'), getJson('/tiles.json'), getJson('/api/catalog')])
   .catch((err) => { status(`cannot start the map: ${err.message}`); throw err; });
 const idField = Object.fromEntries(tilejson.vector_layers.map((l) => [l.id, l.id_field]));
 // labels: every glyph, Chinese too, from this server's font (no reliance on the reader's fonts);
@@ -31,17 +31,26 @@ map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
 
 // layer switcher with the legend of each style layer
 const layersDiv = $('layers');
-for (const g of legendEntries(style)) {
+const labelLayers = style.layers.filter((l) => l.id.startsWith('label-')).map((l) => l.id);
+{
   const div = document.createElement('div');
   div.className = 'layer-group';
-  div.innerHTML = `<label><input type="checkbox" checked data-layer="${esc(g.id)}"> ${esc(g.id)}` +
-    `${g.field ? ` <small>(${esc(g.field)})</small>` : ''}</label>` +
-    g.items.map((i) => `<div class="legend-item"><span class="swatch" style="background:${esc(i.colour)}"></span>${esc(i.value)}</div>`).join('');
+  div.innerHTML = `<label><input type="checkbox" checked data-layer="${esc(labelLayers.join(','))}"> 地名标注 Labels</label>`;
+  layersDiv.appendChild(div);
+}
+for (const g of legendEntries(style, catalog)) {
+  const div = document.createElement('div');
+  div.className = 'layer-group';
+  div.innerHTML = `<label><input type="checkbox" checked data-layer="${esc(g.id)}"> ${esc(g.title)}` +
+    `${g.field ? ` <small>${esc(g.fieldTitle)}</small>` : ''}</label>` +
+    g.items.map((i) => `<div class="legend-item">${g.symbol
+      ? `<span class="shape" style="color:${esc(i.colour)}">${esc(g.symbol)}</span>`
+      : `<span class="swatch" style="background:${esc(i.colour)}"></span>`}${esc(i.word || i.value)}</div>`).join('');
   layersDiv.appendChild(div);
 }
 layersDiv.addEventListener('change', (e) => {
-  const id = e.target.dataset.layer;
-  if (id) map.setLayoutProperty(id, 'visibility', e.target.checked ? 'visible' : 'none');
+  const ids = e.target.dataset.layer;
+  for (const id of (ids || '').split(',').filter(Boolean)) map.setLayoutProperty(id, 'visibility', e.target.checked ? 'visible' : 'none');
 });
 
 // hyacinth reports by date
@@ -50,7 +59,8 @@ $('date-from').addEventListener('change', applyDates);
 $('date-to').addEventListener('change', applyDates);
 
 // popups: the tile's attributes at once, then the whole feature with its join results
-const clickable = legendEntries(style).filter((g) => g.type !== 'background').map((g) => g.id);
+const clickable = legendEntries(style, catalog).filter((g) => g.type !== 'background').map((g) => g.id);
+const layerTitle = (layer) => catalog.layers[layer]?.title ?? layer;
 let tracing = false;
 map.on('click', async (e) => {
   if (tracing) return runTrace(e.lngLat);
@@ -60,14 +70,15 @@ map.on('click', async (e) => {
   const layer = f.sourceLayer;
   const id = f.properties[idField[layer]];
   if (layer === 'monitoring_sections' && id !== undefined) showSection(id);
-  const popup = new maplibregl.Popup({ maxWidth: '360px' }).setLngLat(e.lngLat)
-    .setHTML(`<b>${esc(layer)}</b> ${esc(id)}<br>${esc(f.properties.name ?? '')}`).addTo(map);
+  const head = `<b>${esc(f.properties.name ?? id ?? '')}</b><br><small>${esc(layerTitle(layer))} · ${esc(id)}</small>`;
+  const popup = new maplibregl.Popup({ maxWidth: '380px' }).setLngLat(e.lngLat).setHTML(head).addTo(map);
   if (id === undefined) return;
   try {
     const full = await getJson(`/api/features/${encodeURIComponent(layer)}/${encodeURIComponent(id)}`);
-    const rows = Object.entries(full.properties).filter(([, v]) => v !== null)
-      .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
-    popup.setHTML(`<b>${esc(layer)}</b> ${esc(id)}<table>${rows}</table>`);
+    const { main, provenance } = popupRows(full.properties, layer, catalog);
+    const table = (rows) => rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
+    popup.setHTML(`${head}<table class="popup-fields">${table(main)}</table>` +
+      `<details class="provenance"><summary>来源 provenance</summary><table>${table(provenance)}</table></details>`);
   } catch (err) { status(err.message); }
 });
 map.on('mousemove', (e) => {
@@ -338,3 +349,71 @@ async function loadGateOps() {
   } catch (err) { $('gate-ops').innerHTML = `<li>${esc(err.message)}</li>`; }
 }
 loadGateOps();
+
+// print a view: the map as drawn, with its legend (the visible layers), a scale bar and the
+// date, saved as one PNG for reports and meetings
+function metresPerPixel() {
+  const c = map.getCanvas();
+  const y = c.clientHeight / 2;
+  const a = map.unproject([c.clientWidth / 2 - 50, y]), b = map.unproject([c.clientWidth / 2 + 50, y]);
+  const rad = Math.PI / 180, R = 6371008.8;
+  const d = 2 * R * Math.asin(Math.sqrt(Math.sin((b.lat - a.lat) * rad / 2) ** 2 +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin((b.lng - a.lng) * rad / 2) ** 2));
+  return d / 100;
+}
+$('save-png').onclick = () => {
+  const mc = map.getCanvas();
+  const k = mc.width / mc.clientWidth; // device pixels per CSS pixel
+  const legendW = Math.round(300 * k);
+  const groups = legendEntries(style, catalog).filter((g) => map.getLayoutProperty(g.id, 'visibility') !== 'none');
+  const lineH = Math.round(16 * k);
+  const rows = groups.reduce((n, g) => n + 1 + g.items.length, 0);
+  const out = document.createElement('canvas');
+  out.width = mc.width + legendW;
+  out.height = Math.max(mc.height, Math.round((60 + 16 * rows) * k));
+  const g2 = out.getContext('2d');
+  g2.fillStyle = '#ffffff';
+  g2.fillRect(0, 0, out.width, out.height);
+  g2.drawImage(mc, 0, 0);
+  g2.fillStyle = '#222';
+  g2.font = `bold ${Math.round(15 * k)}px sans-serif`;
+  let y = Math.round(22 * k);
+  const x0 = mc.width + Math.round(12 * k);
+  g2.fillText(`crossriver 联防联控 · ${new Date().toISOString().slice(0, 10)}`, x0, y);
+  y += Math.round(10 * k);
+  for (const g of groups) {
+    y += lineH;
+    g2.font = `bold ${Math.round(12 * k)}px sans-serif`;
+    g2.fillStyle = '#222';
+    g2.fillText(g.title, x0, y, legendW - 20 * k);
+    g2.font = `${Math.round(11 * k)}px sans-serif`;
+    for (const it of g.items) {
+      y += lineH;
+      g2.fillStyle = it.colour;
+      if (g.symbol) g2.fillText(g.symbol, x0 + 4 * k, y);
+      else g2.fillRect(x0 + 4 * k, y - 10 * k, 12 * k, 10 * k);
+      g2.fillStyle = '#333';
+      g2.fillText(it.word || it.value || '', x0 + 22 * k, y, legendW - 40 * k);
+    }
+  }
+  // the scale bar: a round length near 120 px
+  const mpp = metresPerPixel();
+  const target = 120 * mpp, pow = 10 ** Math.floor(Math.log10(target));
+  const len = [1, 2, 5, 10].map((f) => f * pow).filter((v) => v <= target).pop();
+  const px = (len / mpp) * k, by = mc.height - 20 * k;
+  g2.fillStyle = 'rgba(255,255,255,0.85)';
+  g2.fillRect(8 * k, by - 18 * k, px + 16 * k, 26 * k);
+  g2.fillStyle = '#222';
+  g2.fillRect(16 * k, by, px, 3 * k);
+  g2.font = `${Math.round(11 * k)}px sans-serif`;
+  g2.fillText(len >= 1000 ? `${len / 1000} 公里 km` : `${len} 米 m`, 16 * k, by - 5 * k);
+  out.toBlob((blob) => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `crossriver-map-${new Date().toISOString().slice(0, 10)}.png`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }, 'image/png');
+};

@@ -1,25 +1,76 @@
 // Pure helpers of the web map, shared by the page (app.mjs) and the node tests
 // (tests/web/lib_test.mjs): no DOM, no map.
 
-// Legend entries of a MapLibre style: per style layer, its colour and, where the colour is a
-// ["match", ["get", field], value, colour, …, fallback] expression, one entry per value.
-export function legendEntries(style) {
+// The legend: one group per data layer of the style (the label-* layers are switched
+// together; a point layer drawn as a shape, ✿ ▲ ■ ◆ ★, shows its shape), titled in words from the layer definitions (GET /api/catalog): the layer's title,
+// the field's Chinese header, each value's Chinese word with the stored value beside it —
+// 一级 1, 上海市 310000, Ⅲ类 III, 其他 other. Without a catalogue the raw values show.
+export function legendEntries(style, catalog) {
   const out = [];
+  const layers = catalog?.layers ?? {};
   for (const layer of style.layers || []) {
-    if (!layer['source-layer']) continue;
+    if (!layer['source-layer'] || layer.id.startsWith('label-')) continue;
     const paint = layer.paint || {};
-    const colour = paint['fill-color'] ?? paint['line-color'] ?? paint['circle-color'];
-    const group = { id: layer.id, sourceLayer: layer['source-layer'], type: layer.type, items: [] };
+    const colour = paint['fill-color'] ?? paint['line-color'] ?? paint['circle-color'] ?? paint['text-color'];
+    const def = layers[layer['source-layer']];
+    const group = { id: layer.id, sourceLayer: layer['source-layer'], type: layer.type, items: [],
+      title: layer.metadata?.['crossriver:title'] ?? def?.title ?? layer.id, symbol: layer.layout?.['text-field'] };
     if (Array.isArray(colour) && colour[0] === 'match' && Array.isArray(colour[1]) && colour[1][0] === 'get') {
       group.field = colour[1][1];
-      for (let i = 2; i + 1 < colour.length; i += 2) group.items.push({ value: String(colour[i]), colour: colour[i + 1] });
-      group.items.push({ value: '(other)', colour: colour[colour.length - 1] });
+      const f = def?.fields?.[group.field];
+      group.fieldTitle = f ? f.zh : FIELD_WORDS[group.field] ?? group.field;
+      for (let i = 2; i + 1 < colour.length; i += 2) {
+        const value = String(colour[i]);
+        group.items.push({ value, colour: colour[i + 1], word: valueWord(group.field, value, f, catalog) });
+      }
+      group.items.push({ value: '(other)', colour: colour[colour.length - 1], word: '其他 other' });
     } else if (typeof colour === 'string') {
-      group.items.push({ value: '', colour });
+      group.items.push({ value: '', colour, word: '' });
     }
     out.push(group);
   }
   return out;
+}
+
+// Fields the store derives (joins, statuses) — not in the layer definitions.
+export const FIELD_WORDS = {
+  reach_id: '河段 reach', lake_id: '湖泊 lake', measure_m: '河段里程(米) measure m',
+  reach_distance_m: '距河段(米) distance to reach m', offset_m: '离河道中心(米) offset m',
+  bank: '岸别 bank', county_code: '区县 county', town_code: '乡镇 town', zone_id: '保护区 zone',
+  zone_grade: '保护区级别 zone grade', boundary_distance_m: '距行政边界(米) to boundary m',
+  boundary_across_code: '边界对侧 across the boundary', wq_class: '水质类别 class',
+  wq_target_met: '是否达标 target met', wq_latest: '最新监测 latest',
+};
+// What says where a record came from, folded under 来源 provenance in a popup.
+export const PROVENANCE = new Set(['layer', 'fid', 'source_id', 'version', 'valid_from', 'valid_to',
+  'closed_by_batch', 'batch_id', 'source_row', 'content_sha256', 'raw_x', 'raw_y',
+  'coord_method', 'notes', 'extra', 'join_flags', 'join_generation']);
+
+const ROMAN = { I: 'Ⅰ', II: 'Ⅱ', III: 'Ⅲ', IV: 'Ⅳ', V: 'Ⅴ', '劣V': '劣Ⅴ' };
+
+function valueWord(field, value, f, catalog) {
+  if (f?.values?.[value] && f.values[value] !== value) return `${f.values[value]} ${value}`;
+  const division = catalog?.divisions?.[value];
+  if (division) return `${division} ${value}`;
+  if (field === 'wq_class' && ROMAN[value]) return `${ROMAN[value]}类 ${value}`;
+  return value;
+}
+
+// A popup's rows: the titled fields first ([title, value words]) and the provenance apart,
+// empty values left out.
+export function popupRows(properties, layer, catalog) {
+  const def = catalog?.layers?.[layer];
+  const main = [];
+  const provenance = [];
+  for (const [k, v] of Object.entries(properties || {})) {
+    if (v === null || v === undefined || v === '') continue;
+    if (PROVENANCE.has(k)) { provenance.push([k, String(v)]); continue; }
+    const f = def?.fields?.[k];
+    const title = f ? (f.zh === k ? k : `${f.zh} ${k}`) : FIELD_WORDS[k] ?? k;
+    const word = f?.values?.[String(v)];
+    main.push([title, word && word !== String(v) ? `${word} (${v})` : String(v)]);
+  }
+  return { main, provenance };
 }
 
 // The /api/trace query for a click: validated here so the page never sends nonsense.

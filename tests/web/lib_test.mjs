@@ -2,17 +2,53 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { legendEntries, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData, CLASS_COLOURS } from '../../web/lib.mjs';
+import { legendEntries, popupRows, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData, CLASS_COLOURS } from '../../web/lib.mjs';
 
 const style = JSON.parse(readFileSync(new URL('../../styles/zone.json', import.meta.url), 'utf8'));
 
 test('legend: one group per data layer, match values in order, fallback last', () => {
   const g = legendEntries(style);
-  assert.equal(g.length, style.layers.filter((l) => l['source-layer']).length);
+  assert.equal(g.length, style.layers.filter((l) => l['source-layer'] && !l.id.startsWith('label-')).length);
   const zones = g.find((x) => x.id === 'protection-zones');
   assert.equal(zones.field, 'grade');
   assert.deepEqual(zones.items.map((i) => i.value), ['1', '2', 'quasi', '(other)']);
   assert.equal(g.find((x) => x.id === 'lakes').items.length, 1);
+});
+
+// the words as GET /api/catalog gives them, for two layers
+const catalog = {
+  layers: {
+    protection_zones: { title: '饮用水水源保护区 Drinking-water source protection zones', fields: {
+      grade: { zh: '保护区级别', en: 'grade', values: { 1: '一级', 2: '二级', quasi: '准保护区' } },
+      name: { zh: '保护区名称', en: 'name' } } },
+    reaches: { title: '河段 Reaches', fields: { flow: { zh: '流向', en: 'flow', values: { down: '顺流', both: '双向', gated: '闸控' } } } },
+  },
+  divisions: { 310000: '上海市', 320000: '江苏省', 330000: '浙江省' },
+};
+
+test('legend in words: layer titles, field headers, value words beside the codes', () => {
+  const g = legendEntries(style, catalog);
+  const zones = g.find((x) => x.id === 'protection-zones');
+  assert.equal(zones.title, '饮用水水源保护区 Drinking-water protection zones'); /* the style's own */
+  assert.equal(g.find((x) => x.id === 'lakes').title, 'lakes'); /* no catalogue entry, no style title */
+  assert.equal(zones.fieldTitle, '保护区级别');
+  assert.deepEqual(zones.items.map((i) => i.word), ['一级 1', '二级 2', '准保护区 quasi', '其他 other']);
+  const counties = g.find((x) => x.id === 'counties-fill');
+  assert.deepEqual(counties.items.slice(0, 3).map((i) => i.word), ['上海市 310000', '江苏省 320000', '浙江省 330000']);
+  const reaches = g.find((x) => x.id === 'reaches');
+  assert.ok(reaches.items.some((i) => i.word === '双向 both') && reaches.items.some((i) => i.word === '闸控 gated'));
+  const sections = g.find((x) => x.sourceLayer === 'monitoring_sections' && x.field === 'wq_class');
+  assert.ok(sections.items.some((i) => i.word === 'Ⅲ类 III') && sections.items.some((i) => i.word === '劣Ⅴ类 劣V'));
+  assert.ok(!g.some((x) => x.id.startsWith('label-')), 'labels are switched together, not legended');
+  assert.equal(g.find((x) => x.id === 'gates').symbol, '■'); /* shapes, not all circles */
+  assert.equal(g.find((x) => x.id === 'hyacinth').symbol, '✿');
+});
+
+test('popup rows: titled fields in Chinese, provenance apart, empties left out', () => {
+  const { main, provenance } = popupRows({ zone_id: 'Z', grade: 'quasi', name: '金泽', county_code: '310118',
+    source_id: 'Z', batch_id: 7, content_sha256: 'ab', notes: '', raw_x: null }, 'protection_zones', catalog);
+  assert.deepEqual(main, [['保护区 zone', 'Z'], ['保护区级别 grade', '准保护区 (quasi)'], ['保护区名称 name', '金泽'], ['区县 county', '310118']]);
+  assert.deepEqual(provenance, [['source_id', 'Z'], ['batch_id', '7'], ['content_sha256', 'ab']]);
 });
 
 test('trace query: validated and encoded', () => {

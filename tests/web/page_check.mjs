@@ -36,6 +36,12 @@ try {
     if (!drawn.includes(l)) fail(`${l} not drawn (drawn: ${drawn})`);
   }
   if ((await page.locator('#layers .layer-group').count()) < 9) fail('layer switcher incomplete');
+  // the legend in words from the layer definitions, not style IDs and raw codes
+  const legend = await page.locator('#layers').textContent();
+  for (const w of ['上海市 310000', '江苏省 320000', '一级 1', '准保护区 quasi', '双向 both', '闸控 gated', '饮用水水源保护区', '地名标注']) {
+    if (!legend.includes(w)) fail(`legend lacks '${w}'`);
+  }
+  if (/counties-fill|province_code/.test(legend)) fail('legend shows style IDs or field names');
 
   // labels: county, lake and river names placed, from this server's glyphs (Chinese ranges
   // too), and drawn — the pixels differ with the label layers hidden
@@ -178,6 +184,34 @@ try {
   await page.screenshot({ path: join(outDir, 'records.png') });
   const offsite = requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:') && !u.startsWith('blob:'));
   if (offsite.length) fail(`requests left the machine: ${offsite.slice(0, 3)}`);
+  // a popup in words, provenance folded: the Jinze intake (a feature with joins)
+  await page.evaluate(() => crossriverMap.jumpTo({ center: [120.9, 31.03], zoom: 13 }));
+  await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.areTilesLoaded(), null, { timeout: 60000 });
+  const zpt = await page.evaluate(() => {
+    const f = crossriverMap.queryRenderedFeatures({ layers: ['protection-zones'] })[0];
+    if (!f) return null;
+    const p = crossriverMap.project([120.9, 31.03]);
+    return { x: p.x, y: p.y };
+  });
+  if (!zpt) fail('no protection zone at z13 around 金泽');
+  else {
+    await page.locator('#map canvas').click({ position: zpt });
+    await page.waitForSelector('.maplibregl-popup .popup-fields', { timeout: 30000 }).catch(() => fail('no popup in words'));
+    const pop = (await page.locator('.maplibregl-popup').textContent()) || '';
+    if (!pop.includes('来源 provenance')) fail(`popup without provenance fold: ${pop.slice(0, 120)}`);
+    const shown = (await page.locator('.maplibregl-popup .popup-fields').textContent()) || '';
+    if (/content_sha256|batch_id/.test(shown)) fail('popup shows provenance among the fields');
+    if (!/保护区|河段|区县/.test(shown)) fail(`popup fields not in words: ${shown.slice(0, 160)}`);
+    await page.screenshot({ path: join(outDir, 'popup.png') });
+    await page.evaluate(() => document.querySelectorAll('.maplibregl-popup').forEach((p) => p.remove()));
+  }
+  // print a view: the PNG with the legend beside the map
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), page.click('#save-png')]);
+  const png = await download.path().then((p) => import('node:fs').then((fs) => fs.readFileSync(p)));
+  const canvasW = await page.evaluate(() => crossriverMap.getCanvas().width);
+  if (png.readUInt32BE(0) !== 0x89504e47) fail('the saved map is not a PNG');
+  else if (png.readUInt32BE(16) <= canvasW) fail(`the saved map (${png.readUInt32BE(16)} px) has no legend beside the map (${canvasW} px)`);
+  else (await import('node:fs')).writeFileSync(join(outDir, 'saved-map.png'), png);
   if (errors.length) fail(`script errors: ${errors.join('; ')}`);
 } catch (e) {
   fail(e.message.split('\n')[0]);
