@@ -346,9 +346,19 @@ static json_t *to_geojson(cr_store *store, const cr_graph *g, const json_t *repo
     for (size_t k = 0; k < n_cache; k++) {
         sqlite3_finalize(cache[k].st);
     }
-    return json_pack("{s:s, s:o, s:O, s:O}", "type", "FeatureCollection", "features", features,
-                     "jurisdictions", json_object_get(report, "jurisdictions"), "start",
-                     json_object_get(report, "start"));
+    json_t *fc = json_pack("{s:s, s:o, s:O, s:O}", "type", "FeatureCollection", "features",
+                           features, "jurisdictions", json_object_get(report, "jurisdictions"),
+                           "start", json_object_get(report, "start"));
+    /* what follows from the trace travels with it: candidate sources upstream, the spill's
+     * parameters and the gate states it ran on */
+    static const char *const EXTRA[] = {"direction", "attribution", "spill", "gates_in_force"};
+    for (size_t k = 0; k < sizeof EXTRA / sizeof EXTRA[0]; k++) {
+        json_t *x = json_object_get(report, EXTRA[k]);
+        if (x) {
+            json_object_set(fc, EXTRA[k], x);
+        }
+    }
+    return fc;
 }
 
 cr_status cr_api_trace_number(const char *param, const char *shown_as, const char *text,

@@ -1,6 +1,7 @@
 // The web map: MapLibre GL (served from /vendor, no network beyond this server), the zone
 // style, layer switcher and legend, popups with the join results, search, a date filter for
 // hyacinth reports, and the trace tool with its notification list and CSV download.
+import { parseCoordinate, gcj02ToWgs84, threatenedRows, pageOf } from './lib.mjs';
 import { legendEntries, popupRows, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData } from './lib.mjs';
 
 const $ = (id) => document.getElementById(id);
@@ -116,26 +117,68 @@ $('trace-btn').addEventListener('click', () => {
   $('trace-btn').textContent = tracing ? 'Tracing: click a river (again to stop)' : 'Click the map to trace';
 });
 
-async function runTrace(lngLat) {
+// a point typed or pasted: decimal or DMS, latitude first turned round (and said), GCJ-02 from
+// a phone's map converted to WGS84
+$('trace-at-form').addEventListener('submit', (e) => {
+  e.preventDefault();
   status('');
+  let p;
+  try { p = parseCoordinate($('trace-at').value); } catch (err) { return status(err.message); }
+  let [lon, lat] = [p.lon, p.lat];
+  if ($('trace-gcj').checked) [lon, lat] = gcj02ToWgs84(lon, lat);
+  if (p.swapped) status(`纬度在前，已调换 latitude first: read as ${lon.toFixed(6)}, ${lat.toFixed(6)}`);
+  map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 12) });
+  runTrace({ lng: lon, lat, keepStatus: p.swapped });
+});
+
+const fmtH = (h) => (h === undefined || h === null ? '' : `${Number(h).toFixed(1)} h`);
+async function runTrace(lngLat) {
+  if (!lngLat.keepStatus) status('');
   let url;
+  const direction = document.querySelector('input[name=dir]:checked').value;
   try {
-    url = traceQuery({ lon: lngLat.lng, lat: lngLat.lat, direction: document.querySelector('input[name=dir]:checked').value,
-      maxKm: $('max-km').value, mode: $('main-only').checked ? 'main' : 'all' });
+    url = traceQuery({ lon: lngLat.lng, lat: lngLat.lat, direction,
+      maxKm: $('max-km').value, mode: $('main-only').checked ? 'main' : 'all',
+      spillKg: direction === 'down' ? $('spill-kg').value : '', spillHours: $('spill-hours').value });
   } catch (err) { return status(err.message); }
   try {
     const fc = await getJson(url);
     map.getSource('trace').setData(fc);
     const juris = fc.jurisdictions || [];
     const rows = traceFeatureRows(fc);
-    $('trace-out').innerHTML =
-      `<p>${fc.features.filter((f) => f.properties.kind === 'reach').length} reaches from ${esc(fc.start?.reach_id ?? '')}</p>` +
-      '<b>通知 Notify, in this order</b><table>' +
-      juris.map((j) => `<tr><td>${esc(j.name)}</td><td>${Number(j.distance_km).toFixed(1)} km</td><td>${Number(j.time_h).toFixed(1)} h</td>` +
-        `<td>${(j.contacts || []).map((c) => esc(`${c.agency ?? ''} ${c.duty_phone ?? ''}`)).join('<br>')}</td></tr>`).join('') +
-      `</table><b>${rows.length} features met</b><table>` +
-      rows.slice(0, 50).map((p) => `<tr><td>${esc(p.layer)}</td><td>${esc(p.id)}</td><td>${esc(p.name ?? '')}</td><td>${Number(p.distance_km).toFixed(2)} km</td></tr>`).join('') +
-      '</table><button id="csv-btn" type="button">Download CSV</button>';
+    const nReaches = fc.features.filter((f) => f.properties.kind === 'reach').length;
+    let html = `<p>${nReaches} reaches from ${esc(fc.start?.reach_id ?? '')}</p>`;
+    if (direction === 'down') {
+      const thr = threatenedRows(fc);
+      html += '<b>受威胁 Threatened first (intakes, zones, sections)</b><table id="trace-threatened">' +
+        (thr.length ? thr.map((t) => `<tr><td>${esc(t.name ?? t.id)}</td><td>${esc(fmtH(t.arrives_h))}</td>` +
+          `<td>${t.spill ? `峰 peak ${esc(fmtH(t.spill.peak_h))}${t.spill.peak_mg_l != null ? ` · ${Number(t.spill.peak_mg_l).toPrecision(3)} mg/L` : ''} · 过 passed ${esc(fmtH(t.spill.trailing_edge_h))}` : ''}</td></tr>`).join('')
+          : '<tr><td>无 none within the bound</td></tr>') + '</table>' +
+        '<b>通知 Notify, in this order</b><table id="trace-notify">' +
+        juris.map((j) => `<tr><td>${esc(j.name)}</td><td>${Number(j.distance_km).toFixed(1)} km</td><td>${Number(j.time_h).toFixed(1)} h</td>` +
+          `<td>${(j.contacts || []).map((c) => esc(`${c.agency ?? ''} ${c.duty_phone ?? ''}`)).join('<br>')}</td></tr>`).join('') + '</table>';
+    } else {
+      // upstream: where it may have come from, not whom to notify
+      const att = fc.attribution || [];
+      html += '<b>溯源 Possible sources upstream (by jurisdiction, nearest first)</b><table id="trace-attribution">' +
+        (att.length ? att.map((a) => `<tr><td>${esc(a.county_name ?? a.county_code ?? '')}</td><td>${(a.outfalls || []).slice(0, 5).map((o) =>
+          `${esc(o.name ?? o.id)} (${Number(o.distance_km).toFixed(1)} km)`).join('<br>')}${(a.outfalls || []).length > 5 ? `<br>… ${a.outfalls.length - 5} more` : ''}</td></tr>`).join('')
+          : '<tr><td>无 none</td></tr>') + '</table>' +
+        '<b>上游辖区 Jurisdictions upstream</b><table id="trace-notify">' +
+        juris.map((j) => `<tr><td>${esc(j.name)}</td><td>${Number(j.distance_km).toFixed(1)} km</td><td>${Number(j.time_h).toFixed(1)} h</td></tr>`).join('') + '</table>';
+    }
+    html += `<b>${rows.length} features met</b><div id="trace-page"></div><table id="trace-features"></table>` +
+      '<button id="csv-btn" type="button">Download CSV</button>';
+    $('trace-out').innerHTML = html;
+    const showPage = (n) => {
+      const pg = pageOf(rows, n, 50);
+      $('trace-features').innerHTML = pg.rows.map((p) => `<tr><td>${esc(p.layer)}</td><td>${esc(p.id)}</td><td>${esc(p.name ?? '')}</td><td>${Number(p.distance_km).toFixed(2)} km</td></tr>`).join('');
+      $('trace-page').innerHTML = pg.pages > 1
+        ? `<button type="button" data-p="${pg.page - 1}" ${pg.page === 0 ? 'disabled' : ''}>‹ 上一页</button> ${pg.page + 1} / ${pg.pages} ` +
+          `<button type="button" data-p="${pg.page + 1}" ${pg.page + 1 === pg.pages ? 'disabled' : ''}>下一页 ›</button>` : '';
+    };
+    $('trace-page').onclick = (ev) => { const b = ev.target.closest('button'); if (b) showPage(Number(b.dataset.p)); };
+    showPage(0);
     $('csv-btn').onclick = () => {
       const csv = toCsv(['layer', 'id', 'name', 'reach_id', 'distance_km', 'time_h', 'county_code'], rows);
       const a = document.createElement('a');

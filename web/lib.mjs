@@ -73,8 +73,9 @@ export function popupRows(properties, layer, catalog) {
   return { main, provenance };
 }
 
-// The /api/trace query for a click: validated here so the page never sends nonsense.
-export function traceQuery({ lon, lat, direction, maxKm, mode }) {
+// The /api/trace query for a click or a typed point: validated here so the page never sends
+// nonsense; a spill amount (kg) and duration (h) downstream add the plume's edges.
+export function traceQuery({ lon, lat, direction, maxKm, mode, spillKg, spillHours }) {
   if (!Number.isFinite(lon) || !Number.isFinite(lat)) throw new Error('a point is needed');
   if (direction !== 'up' && direction !== 'down') throw new Error('direction: up or down');
   const p = new URLSearchParams({ at: `${lon.toFixed(6)},${lat.toFixed(6)}`, direction, format: 'geojson' });
@@ -84,7 +85,93 @@ export function traceQuery({ lon, lat, direction, maxKm, mode }) {
     if (!Number.isFinite(km) || km <= 0) throw new Error('max km: a positive number');
     p.set('max_km', String(km));
   }
+  if (spillKg !== undefined && spillKg !== '' && spillKg !== null) {
+    const kg = Number(spillKg);
+    if (!Number.isFinite(kg) || kg <= 0) throw new Error('泄漏量 spill: a positive number of kg');
+    if (direction !== 'down') throw new Error('泄漏量 spill: a spill goes downstream');
+    p.set('spill_kg', String(kg));
+    const h = spillHours === undefined || spillHours === '' ? 1 : Number(spillHours);
+    if (!Number.isFinite(h) || h <= 0) throw new Error('持续时间 duration: a positive number of hours');
+    p.set('spill_hours', String(h));
+  }
   return '/api/trace?' + p.toString();
+}
+
+// One coordinate as typed: decimal (120.8792) or degrees-minutes-seconds (120°52'45"E,
+// 120度52分45秒, 31°1'30.5"N), S and W negative.
+function angle(text) {
+  const t = text.trim().replace(/[′’]/g, "'").replace(/[″”]/g, '"').replace(/[度°]/g, '°')
+    .replace(/分/g, "'").replace(/秒/g, '"');
+  const sign = /[SWsw]$/.test(t) || t.startsWith('-') ? -1 : 1;
+  const body = t.replace(/^[+-]/, '').replace(/[NSEWnsew]$/, '').trim();
+  if (/^\d+(\.\d+)?$/.test(body)) return sign * Number(body);
+  const m = body.match(/^(\d+(?:\.\d+)?)°\s*(?:(\d+(?:\.\d+)?)'\s*)?(?:(\d+(?:\.\d+)?)"?)?$/);
+  if (!m) return NaN;
+  const min = Number(m[2] ?? 0), sec = Number(m[3] ?? 0);
+  if (min >= 60 || sec >= 60) return NaN;
+  return sign * (Number(m[1]) + min / 60 + sec / 3600);
+}
+
+// A point as typed in the coordinate box: "LON,LAT" (a Chinese or full-width comma too, or
+// a space), decimal or DMS. Latitude first (31.02,120.88) is recognised and turned round, said
+// in swapped. Throws a message that names what is wrong.
+export function parseCoordinate(text) {
+  const parts = String(text ?? '').trim().split(/\s*[,，、]\s*|\s+(?=[+-]?\d)/).filter(Boolean);
+  if (parts.length !== 2) throw new Error('坐标 coordinates: 经度,纬度 LON,LAT (e.g. 120.8792,31.025 or 120°52\'45"E,31°1\'30"N)');
+  let [a, b] = parts.map(angle);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`坐标 coordinates: '${text}' is not decimal degrees or DMS`);
+  const latFirst = /[NSns]$/.test(parts[0].trim()) || (Math.abs(a) <= 90 && Math.abs(b) > 90);
+  if (latFirst) [a, b] = [b, a];
+  if (Math.abs(a) > 180 || Math.abs(b) > 90) throw new Error(`坐标 coordinates: ${a}, ${b} is not on the Earth`);
+  return { lon: a, lat: b, swapped: latFirst };
+}
+
+// GCJ-02 (the Chinese map datum a phone's map shows) to WGS84: the published forward shift,
+// inverted by fixed-point iteration to well under a centimetre.
+function gcjShift(lon, lat) {
+  const a = 6378245.0, ee = 0.00669342162296594323, x = lon - 105, y = lat - 35;
+  let dLat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+  dLat += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+  dLat += (20 * Math.sin(y * Math.PI) + 40 * Math.sin(y / 3 * Math.PI)) * 2 / 3;
+  dLat += (160 * Math.sin(y / 12 * Math.PI) + 320 * Math.sin(y * Math.PI / 30)) * 2 / 3;
+  let dLon = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+  dLon += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+  dLon += (20 * Math.sin(x * Math.PI) + 40 * Math.sin(x / 3 * Math.PI)) * 2 / 3;
+  dLon += (150 * Math.sin(x / 12 * Math.PI) + 300 * Math.sin(x / 30 * Math.PI)) * 2 / 3;
+  const rad = lat / 180 * Math.PI;
+  const m = 1 - ee * Math.sin(rad) ** 2, sm = Math.sqrt(m);
+  return [dLon * 180 / (a / sm * Math.cos(rad) * Math.PI), dLat * 180 / (a * (1 - ee) / (m * sm) * Math.PI)];
+}
+export function wgs84ToGcj02(lon, lat) {
+  const [dx, dy] = gcjShift(lon, lat);
+  return [lon + dx, lat + dy];
+}
+export function gcj02ToWgs84(lon, lat) {
+  let w = [lon, lat];
+  for (let i = 0; i < 30; i++) {
+    const g = wgs84ToGcj02(w[0], w[1]);
+    const ex = g[0] - lon, ey = g[1] - lat;
+    w = [w[0] - ex, w[1] - ey];
+    if (Math.abs(ex) < 1e-10 && Math.abs(ey) < 1e-10) break;
+  }
+  return w;
+}
+
+// What a downstream trace threatens first: intakes, protection zones and sections, by the
+// time the water (or the plume's leading edge) arrives; with a spill its peak and trailing edge.
+export function threatenedRows(fc) {
+  const keep = new Set(['intakes', 'protection_zones', 'monitoring_sections']);
+  return (fc.features || []).map((f) => f.properties)
+    .filter((p) => p && p.kind === 'feature' && keep.has(p.layer))
+    .map((p) => ({ ...p, arrives_h: p.spill?.leading_edge_h ?? p.time_h }))
+    .sort((a, b) => (a.arrives_h ?? 0) - (b.arrives_h ?? 0) || (a.layer === 'intakes' ? -1 : 1));
+}
+
+// A page of rows: page 0 is the first size rows.
+export function pageOf(rows, page, size) {
+  const pages = Math.max(1, Math.ceil(rows.length / size));
+  const p = Math.min(Math.max(0, page), pages - 1);
+  return { rows: rows.slice(p * size, (p + 1) * size), page: p, pages };
 }
 
 // RFC 4180 CSV with a UTF-8 BOM (Excel opens Chinese text correctly): rows of objects, the

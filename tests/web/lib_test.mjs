@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parseCoordinate, gcj02ToWgs84, wgs84ToGcj02, threatenedRows, pageOf } from '../../web/lib.mjs';
 import { legendEntries, popupRows, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData, CLASS_COLOURS } from '../../web/lib.mjs';
 
 const style = JSON.parse(readFileSync(new URL('../../styles/zone.json', import.meta.url), 'utf8'));
@@ -116,4 +118,49 @@ test('class colours: the style colours sections as the national reports do', () 
   for (const [cls, colour] of Object.entries(CLASS_COLOURS)) {
     assert.equal(expr[expr.indexOf(cls) + 1], colour, cls);
   }
+});
+
+test('coordinates as typed: decimal, DMS, Chinese commas and units, latitude first', () => {
+  const near = (p, lon, lat) => Math.abs(p.lon - lon) < 1e-9 && Math.abs(p.lat - lat) < 1e-9;
+  assert.ok(near(parseCoordinate('120.8792,31.025'), 120.8792, 31.025));
+  assert.ok(near(parseCoordinate('120°52\'45"E,31°1\'30"N'), 120 + 52 / 60 + 45 / 3600, 31 + 1 / 60 + 30 / 3600));
+  assert.ok(near(parseCoordinate('120度52分45秒，31度1分30秒'), 120 + 52 / 60 + 45 / 3600, 31.025));
+  assert.ok(near(parseCoordinate('120.8792 31.025'), 120.8792, 31.025));
+  const swapped = parseCoordinate('31.025, 120.8792');
+  assert.ok(swapped.swapped && near(swapped, 120.8792, 31.025));
+  assert.ok(parseCoordinate('31°1\'30"N,120°52\'45"E').swapped);
+  assert.throws(() => parseCoordinate('120.88'), /LON,LAT/);
+  assert.throws(() => parseCoordinate('120°75\'0"E,31'), /not decimal degrees or DMS/);
+  assert.throws(() => parseCoordinate('200,95'), /not on the Earth/);
+});
+
+test('GCJ-02 to WGS84: gcoord (independent) maps our point back onto the input within a millimetre', () => {
+  const gcoord = createRequire(import.meta.url)('gcoord');
+  const metres = (a, b) => Math.hypot((a[0] - b[0]) * 111320 * Math.cos(a[1] * Math.PI / 180), (a[1] - b[1]) * 110540);
+  for (let lon = 120.5; lon <= 121.3; lon += 0.1) {
+    for (let lat = 30.7; lat <= 31.3; lat += 0.1) {
+      const w = gcj02ToWgs84(lon, lat);
+      /* gcoord's forward shift of our inverse is the input; its own inverse is looser (≤ 0.5 m) */
+      assert.ok(metres(gcoord.transform(w, gcoord.WGS84, gcoord.GCJ02), [lon, lat]) < 0.001);
+      assert.ok(metres(w, gcoord.transform([lon, lat], gcoord.GCJ02, gcoord.WGS84)) < 0.5);
+      assert.ok(metres(wgs84ToGcj02(w[0], w[1]), [lon, lat]) < 0.001); /* our own round trip */
+      assert.ok(metres(w, [lon, lat]) > 300); /* the shift is hundreds of metres here */
+    }
+  }
+});
+
+test('trace query with a spill; threatened places first by arrival; pages', () => {
+  const q = traceQuery({ lon: 120.88, lat: 31.02, direction: 'down', spillKg: '800', spillHours: '2' });
+  assert.match(q, /spill_kg=800&spill_hours=2/);
+  assert.throws(() => traceQuery({ lon: 1, lat: 2, direction: 'up', spillKg: '5' }), /downstream/);
+  assert.throws(() => traceQuery({ lon: 1, lat: 2, direction: 'down', spillKg: '-5' }), /positive/);
+  const fc = { features: [
+    { properties: { kind: 'feature', layer: 'outfalls', id: 'O', time_h: 0.1 } },
+    { properties: { kind: 'feature', layer: 'monitoring_sections', id: 'S', time_h: 3, spill: { leading_edge_h: 2.5 } } },
+    { properties: { kind: 'feature', layer: 'intakes', id: 'I', time_h: 1.5 } }] };
+  assert.deepEqual(threatenedRows(fc).map((r) => [r.id, r.arrives_h]), [['I', 1.5], ['S', 2.5]]);
+  const rows = Array.from({ length: 120 }, (_, i) => i);
+  assert.deepEqual(pageOf(rows, 2, 50), { rows: rows.slice(100), page: 2, pages: 3 });
+  assert.equal(pageOf(rows, 9, 50).page, 2);
+  assert.deepEqual(pageOf([], 0, 50), { rows: [], page: 0, pages: 1 });
 });

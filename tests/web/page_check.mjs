@@ -111,13 +111,49 @@ try {
   await page.waitForFunction(() => crossriverMap.loaded(), null, { timeout: 30000 });
   await page.locator('#map canvas').click({ position: pt });
   await page.waitForFunction(() => /features met/.test(document.getElementById('trace-out').textContent), null, { timeout: 30000 });
-  const names = await page.locator('#trace-out table').first().locator('tr td:first-child').allTextContents();
+  const names = await page.locator('#trace-notify tr td:first-child').allTextContents();
   const want = ['吴江区', '嘉善县', '青浦区', '松江区'];
   if (JSON.stringify(names) !== JSON.stringify(want)) fail(`notify ${names}, want ${want}`);
   await page.evaluate(() => crossriverMap.fitBounds([[120.55, 30.85], [121.1, 31.2]], { duration: 0 }));
   await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.queryRenderedFeatures({ layers: ['trace-reaches'] }).length > 0,
     null, { timeout: 30000 }).catch(() => fail('the traced reaches are not highlighted'));
   await page.screenshot({ path: join(outDir, 'page.png') });
+
+  // the trace panel for the field: a point typed latitude first, 800 kg over 2 h downstream:
+  // the Jinze intake among the threatened with its peak, the full list paged
+  await page.fill('#max-km', '60');
+  await page.fill('#trace-at', '31°1\'27.5"N, 120°52\'46.2"E');
+  await page.fill('#spill-kg', '800');
+  await page.fill('#spill-hours', '2');
+  await page.evaluate(() => { document.getElementById('trace-out').innerHTML = ''; });
+  await page.click('#trace-at-btn');
+  await page.waitForFunction(() => /features met/.test(document.getElementById('trace-out').textContent), null, { timeout: 30000 })
+    .catch(() => fail('no trace from the typed point'));
+  const st = await page.textContent('#status');
+  if (!/latitude first/.test(st)) fail(`a latitude-first point is not said: ${st}`);
+  const thr = (await page.locator('#trace-threatened').textContent()) || '';
+  if (!/金泽水库太浦河取水泵站/.test(thr) || !/峰 peak/.test(thr)) fail(`threatened: ${thr.slice(0, 200)}`);
+  const metN = Number(((await page.textContent('#trace-out')) || '').match(/(\d+) features met/)?.[1] ?? 0);
+  if (metN > 50) {
+    if ((await page.locator('#trace-features tr').count()) !== 50) fail('the first page is not 50 rows');
+    await page.locator('#trace-page button', { hasText: '下一页' }).click();
+    if (!/2 \//.test(await page.textContent('#trace-page'))) fail('no second page');
+  }
+  // upstream from 康家村 typed as GCJ-02 off a phone: attribution, not whom to notify
+  await page.check('input[name=dir][value=up]');
+  await page.fill('#spill-kg', '');
+  await page.fill('#trace-at', '120.8838,31.0228');
+  await page.check('#trace-gcj');
+  await page.evaluate(() => { document.getElementById('trace-out').innerHTML = ''; });
+  await page.click('#trace-at-btn');
+  await page.waitForSelector('#trace-attribution tr', { timeout: 30000 }).catch(() => fail('no upstream attribution'));
+  const att = (await page.locator('#trace-attribution').textContent()) || '';
+  if (!/吴江区/.test(att) || !/排口/.test(att)) fail(`attribution: ${att.slice(0, 200)}`);
+  if (/通知 Notify/.test(await page.textContent('#trace-out'))) fail('an upstream trace reads as "notify"');
+  await page.uncheck('#trace-gcj');
+  await page.check('input[name=dir][value=down]');
+  await page.screenshot({ path: join(outDir, 'trace-panel.png') });
+  await page.waitForFunction(() => !crossriverMap.isMoving(), null, { timeout: 30000 });
   // the patrol panel: 一河三湖 by boat; the route drawn, legs by jurisdiction listed
   await page.fill('#patrol-date', '2025-10-31');
   await page.click('#patrol-btn');
