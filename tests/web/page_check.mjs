@@ -91,6 +91,13 @@ try {
   await page.waitForFunction(() => crossriverMap.loaded(), null, { timeout: 30000 });
   await page.waitForTimeout(800); // labels fade in
   await page.screenshot({ path: join(outDir, 'labels-z11.png') });
+  // the map at three zooms, kept for review: the zone, a town, inside the Jinze zones
+  for (const [z, c] of [[9, [120.9, 31.0]], [12, [120.88, 31.02]], [15, [120.905, 31.032]]]) {
+    await page.evaluate(([cc, zz]) => crossriverMap.jumpTo({ center: cc, zoom: zz }), [c, z]);
+    await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.areTilesLoaded(), null, { timeout: 60000 });
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: join(outDir, `zoom-${z}.png`) });
+  }
 
   // search through the UI
   await page.fill('#search', '元荡');
