@@ -292,6 +292,8 @@ async function loadAlarms() {
 }
 loadAlarms();
 
+const LEVEL_WORDS = { county: '区县 county', city: '地市 city', province: '省 province' };
+
 // incidents: the list, and for one the threatened intakes and sections and whom to notify
 async function loadIncidents() {
   try {
@@ -313,7 +315,7 @@ async function loadIncidents() {
             `<tr><td>${esc(t.name ?? t.id)}</td><td>${esc(t.leading_edge.slice(5, 16))}</td><td>${esc(t.peak.slice(5, 16))}</td><td>${esc(t.trailing_edge.slice(5, 16))}</td></tr>`).join('') +
           '</table><b>通知 Notify (county · city · province)</b><table id="incident-notify">' +
           ['county', 'city', 'province'].map((lvl) => rep.notification[lvl].map((n) =>
-            `<tr><td>${esc(lvl)}</td><td>${esc(n.name)}</td><td>${esc(n.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
+            `<tr><td>${esc(LEVEL_WORDS[lvl])}</td><td>${esc(n.name)}</td><td>${esc(n.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
           '</table><b>时限 Deadlines</b><table id="incident-deadlines">' +
           rep.deadlines.map((d) =>
             `<tr><td>${esc(d.what)}</td><td>${esc(d.due.slice(5, 16))}</td><td>${d.done_at ? '已完成 done ' + esc(d.done_at.slice(5, 16)) : d.overdue ? '<b class="overdue">逾期 overdue</b>' : '未到期 pending'}</td></tr>`).join('') +
@@ -382,7 +384,7 @@ async function loadGateOps() {
           (a.done_at ? `已通报 sent ${esc(a.done_at.slice(5, 16))}` : a.overdue ? '<b class="overdue">逾期未通报 overdue</b>' : '未到期 pending') + '</p>' +
           '<b>通知 Notify (county · city · province)</b><table id="gate-notify">' +
           ['county', 'city', 'province'].map((lvl) => n.notification[lvl].map((c) =>
-            `<tr><td>${esc(lvl)}</td><td>${esc(c.name)}</td><td>${esc(c.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
+            `<tr><td>${esc(LEVEL_WORDS[lvl])}</td><td>${esc(c.name)}</td><td>${esc(c.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
           '</table><b>到达 Reached</b><table id="gate-reached">' +
           n.reached.filter((p) => p.layer !== 'protection_zones').slice(0, 10).map((p) =>
             `<tr><td>${esc(p.name ?? p.id)}</td><td>${esc(p.arrival.slice(5, 16))}</td></tr>`).join('') +
