@@ -2,6 +2,7 @@
 // style, layer switcher and legend, popups with the join results, search, a date filter for
 // hyacinth reports, and the trace tool with its notification list and CSV download.
 import { parseCoordinate, gcj02ToWgs84, threatenedRows, pageOf } from './lib.mjs';
+import { t, num, when, language, setLanguage, applyStatic } from './i18n.mjs';
 import { legendEntries, popupRows, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData } from './lib.mjs';
 
 const $ = (id) => document.getElementById(id);
@@ -15,8 +16,11 @@ async function getJson(url) {
   return body;
 }
 
+applyStatic(document);
+$('lang').onclick = () => { setLanguage(language() === 'en' ? 'zh' : 'en'); location.reload(); };
+
 const [style, tilejson, catalog] = await Promise.all([getJson('/styles/zone.json'), getJson('/tiles.json'), getJson('/api/catalog')])
-  .catch((err) => { status(`cannot start the map: ${err.message}`); throw err; });
+  .catch((err) => { status(t('app.start_failed', { msg: err.message })); throw err; });
 const idField = Object.fromEntries(tilejson.vector_layers.map((l) => [l.id, l.id_field]));
 // labels: every glyph, Chinese too, from this server's font (no reliance on the reader's fonts);
 // the drawing buffer kept so a view can be saved as PNG
@@ -36,7 +40,7 @@ const labelLayers = style.layers.filter((l) => l.id.startsWith('label-')).map((l
 {
   const div = document.createElement('div');
   div.className = 'layer-group';
-  div.innerHTML = `<label><input type="checkbox" checked data-layer="${esc(labelLayers.join(','))}"> 地名标注 Labels</label>`;
+  div.innerHTML = `<label><input type="checkbox" checked data-layer="${esc(labelLayers.join(','))}"> ${esc(t('panel.labels'))}</label>`;
   layersDiv.appendChild(div);
 }
 for (const g of legendEntries(style, catalog)) {
@@ -79,7 +83,7 @@ map.on('click', async (e) => {
     const { main, provenance } = popupRows(full.properties, layer, catalog);
     const table = (rows) => rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
     popup.setHTML(`${head}<table class="popup-fields">${table(main)}</table>` +
-      `<details class="provenance"><summary>来源 provenance</summary><table>${table(provenance)}</table></details>`);
+      `<details class="provenance"><summary>${esc(t('popup.provenance'))}</summary><table>${table(provenance)}</table></details>`);
   } catch (err) { status(err.message); }
 });
 map.on('mousemove', (e) => {
@@ -114,7 +118,7 @@ map.on('load', () => {
 $('trace-btn').addEventListener('click', () => {
   tracing = !tracing;
   $('trace-btn').setAttribute('aria-pressed', String(tracing));
-  $('trace-btn').textContent = tracing ? 'Tracing: click a river (again to stop)' : 'Click the map to trace';
+  $('trace-btn').textContent = t(tracing ? 'trace.clicking' : 'trace.click');
 });
 
 // a point typed or pasted: decimal or DMS, latitude first turned round (and said), GCJ-02 from
@@ -126,12 +130,13 @@ $('trace-at-form').addEventListener('submit', (e) => {
   try { p = parseCoordinate($('trace-at').value); } catch (err) { return status(err.message); }
   let [lon, lat] = [p.lon, p.lat];
   if ($('trace-gcj').checked) [lon, lat] = gcj02ToWgs84(lon, lat);
-  if (p.swapped) status(`纬度在前，已调换 latitude first: read as ${lon.toFixed(6)}, ${lat.toFixed(6)}`);
+  if (p.swapped) status(t('trace.swapped', { lon: lon.toFixed(6), lat: lat.toFixed(6) }));
   map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 12) });
   runTrace({ lng: lon, lat, keepStatus: p.swapped });
 });
 
-const fmtH = (h) => (h === undefined || h === null ? '' : `${Number(h).toFixed(1)} h`);
+const fmtH = (h) => (h === undefined || h === null ? '' : `${num(h)} ${t('unit.h')}`);
+const fmtKm = (km, d = 1) => `${num(km, d)} ${t('unit.km')}`;
 async function runTrace(lngLat) {
   if (!lngLat.keepStatus) status('');
   let url;
@@ -147,35 +152,35 @@ async function runTrace(lngLat) {
     const juris = fc.jurisdictions || [];
     const rows = traceFeatureRows(fc);
     const nReaches = fc.features.filter((f) => f.properties.kind === 'reach').length;
-    let html = `<p>${nReaches} reaches from ${esc(fc.start?.reach_id ?? '')}</p>`;
+    let html = `<p>${esc(t('trace.reaches', { n: nReaches, id: fc.start?.reach_id ?? '' }))}</p>`;
     if (direction === 'down') {
       const thr = threatenedRows(fc);
-      html += '<b>受威胁 Threatened first (intakes, zones, sections)</b><table id="trace-threatened">' +
-        (thr.length ? thr.map((t) => `<tr><td>${esc(t.name ?? t.id)}</td><td>${esc(fmtH(t.arrives_h))}</td>` +
-          `<td>${t.spill ? `峰 peak ${esc(fmtH(t.spill.peak_h))}${t.spill.peak_mg_l != null ? ` · ${Number(t.spill.peak_mg_l).toPrecision(3)} mg/L` : ''} · 过 passed ${esc(fmtH(t.spill.trailing_edge_h))}` : ''}</td></tr>`).join('')
-          : '<tr><td>无 none within the bound</td></tr>') + '</table>' +
-        '<b>通知 Notify, in this order</b><table id="trace-notify">' +
-        juris.map((j) => `<tr><td>${esc(j.name)}</td><td>${Number(j.distance_km).toFixed(1)} km</td><td>${Number(j.time_h).toFixed(1)} h</td>` +
+      html += `<b>${esc(t('trace.threatened'))}</b><table id="trace-threatened">` +
+        (thr.length ? thr.map((r) => `<tr><td>${esc(r.name ?? r.id)}</td><td>${esc(fmtH(r.arrives_h))}</td>` +
+          `<td>${r.spill ? `${esc(t('trace.peak', { t: fmtH(r.spill.peak_h) }))}${r.spill.peak_mg_l != null ? ` · ${num(r.spill.peak_mg_l, 3)} mg/L` : ''} · ${esc(t('trace.passed', { t: fmtH(r.spill.trailing_edge_h) }))}` : ''}</td></tr>`).join('')
+          : `<tr><td>${esc(t('trace.none_in_bound'))}</td></tr>`) + '</table>' +
+        `<b>${esc(t('trace.notify'))}</b><table id="trace-notify">` +
+        juris.map((j) => `<tr><td>${esc(j.name)}</td><td>${esc(fmtKm(j.distance_km))}</td><td>${esc(fmtH(j.time_h))}</td>` +
           `<td>${(j.contacts || []).map((c) => esc(`${c.agency ?? ''} ${c.duty_phone ?? ''}`)).join('<br>')}</td></tr>`).join('') + '</table>';
     } else {
       // upstream: where it may have come from, not whom to notify
       const att = fc.attribution || [];
-      html += '<b>溯源 Possible sources upstream (by jurisdiction, nearest first)</b><table id="trace-attribution">' +
+      html += `<b>${esc(t('trace.attribution'))}</b><table id="trace-attribution">` +
         (att.length ? att.map((a) => `<tr><td>${esc(a.county_name ?? a.county_code ?? '')}</td><td>${(a.outfalls || []).slice(0, 5).map((o) =>
-          `${esc(o.name ?? o.id)} (${Number(o.distance_km).toFixed(1)} km)`).join('<br>')}${(a.outfalls || []).length > 5 ? `<br>… ${a.outfalls.length - 5} more` : ''}</td></tr>`).join('')
-          : '<tr><td>无 none</td></tr>') + '</table>' +
-        '<b>上游辖区 Jurisdictions upstream</b><table id="trace-notify">' +
-        juris.map((j) => `<tr><td>${esc(j.name)}</td><td>${Number(j.distance_km).toFixed(1)} km</td><td>${Number(j.time_h).toFixed(1)} h</td></tr>`).join('') + '</table>';
+          `${esc(o.name ?? o.id)} (${esc(fmtKm(o.distance_km))})`).join('<br>')}${(a.outfalls || []).length > 5 ? `<br>${esc(t('trace.more', { n: a.outfalls.length - 5 }))}` : ''}</td></tr>`).join('')
+          : `<tr><td>${esc(t('app.none'))}</td></tr>`) + '</table>' +
+        `<b>${esc(t('trace.upstream_juris'))}</b><table id="trace-notify">` +
+        juris.map((j) => `<tr><td>${esc(j.name)}</td><td>${esc(fmtKm(j.distance_km))}</td><td>${esc(fmtH(j.time_h))}</td></tr>`).join('') + '</table>';
     }
-    html += `<b>${rows.length} features met</b><div id="trace-page"></div><table id="trace-features"></table>` +
-      '<button id="csv-btn" type="button">Download CSV</button>';
+    html += `<b id="trace-met" data-n="${rows.length}">${esc(t('trace.met', { n: rows.length }))}</b><div id="trace-page"></div><table id="trace-features"></table>` +
+      `<button id="csv-btn" type="button">${esc(t('trace.csv'))}</button>`;
     $('trace-out').innerHTML = html;
     const showPage = (n) => {
       const pg = pageOf(rows, n, 50);
-      $('trace-features').innerHTML = pg.rows.map((p) => `<tr><td>${esc(p.layer)}</td><td>${esc(p.id)}</td><td>${esc(p.name ?? '')}</td><td>${Number(p.distance_km).toFixed(2)} km</td></tr>`).join('');
+      $('trace-features').innerHTML = pg.rows.map((p) => `<tr><td>${esc(p.layer)}</td><td>${esc(p.id)}</td><td>${esc(p.name ?? '')}</td><td>${esc(fmtKm(p.distance_km, 2))}</td></tr>`).join('');
       $('trace-page').innerHTML = pg.pages > 1
-        ? `<button type="button" data-p="${pg.page - 1}" ${pg.page === 0 ? 'disabled' : ''}>‹ 上一页</button> ${pg.page + 1} / ${pg.pages} ` +
-          `<button type="button" data-p="${pg.page + 1}" ${pg.page + 1 === pg.pages ? 'disabled' : ''}>下一页 ›</button>` : '';
+        ? `<button type="button" data-p="${pg.page - 1}" ${pg.page === 0 ? 'disabled' : ''}>‹ ${esc(t('trace.prev'))}</button> <span id="trace-page-no">${pg.page + 1} / ${pg.pages}</span> ` +
+          `<button type="button" data-p="${pg.page + 1}" ${pg.page + 1 === pg.pages ? 'disabled' : ''}>${esc(t('trace.next'))} ›</button>` : '';
     };
     $('trace-page').onclick = (ev) => { const b = ev.target.closest('button'); if (b) showPage(Number(b.dataset.p)); };
     showPage(0);
@@ -211,14 +216,14 @@ $('patrol-btn').addEventListener('click', async () => {
     const legs = fc.features.filter((f) => f.properties.kind === 'leg').map((f) => f.properties);
     const stops = fc.features.filter((f) => f.properties.kind === 'stop').map((f) => f.properties);
     $('patrol-out').innerHTML =
-      `<p>${Number(route.properties.length_km).toFixed(1)} km, ${Number(route.properties.time_h).toFixed(1)} h, ${stops.length} stops</p>` +
-      '<b>分段 Legs</b><table id="patrol-legs">' +
-      legs.map((l) => `<tr><td>${esc(l.county_name)}</td><td>${Number(l.from_km).toFixed(1)}–${Number(l.to_km).toFixed(1)} km</td>` +
+      `<p>${esc(t('patrol.summary', { km: num(route.properties.length_km), h: num(route.properties.time_h), n: stops.length }))}</p>` +
+      `<b>${esc(t('patrol.legs'))}</b><table id="patrol-legs">` +
+      legs.map((l) => `<tr><td>${esc(l.county_name)}</td><td>${esc(num(l.from_km))}–${esc(fmtKm(l.to_km))}</td>` +
         `<td>${esc(l.lead_agency ?? '')} ${esc(l.duty_phone ?? '')}</td></tr>`).join('') +
-      '</table><b>检查点 Stops</b><table id="patrol-stops">' +
-      stops.slice(0, 60).map((p) => `<tr><td>${p.seq}</td><td>${Number(p.km).toFixed(1)} km</td><td>${esc(p.id)}</td><td>${esc(p.issue)}</td></tr>`).join('') +
-      `</table><a href="${ask('gpx')}" download="patrol.gpx">GPX</a> · <a href="${ask('csv')}" download="patrol.csv">checklist CSV</a> · ` +
-      `<a href="${ask('html')}" target="_blank" rel="noopener">printable checklist</a>`;
+      `</table><b>${esc(t('patrol.stops'))}</b><table id="patrol-stops">` +
+      stops.slice(0, 60).map((p) => `<tr><td>${p.seq}</td><td>${esc(fmtKm(p.km))}</td><td>${esc(p.id)}</td><td>${esc(p.issue)}</td></tr>`).join('') +
+      `</table><a href="${ask('gpx')}" download="patrol.gpx">GPX</a> · <a href="${ask('csv')}" download="patrol.csv">${esc(t('patrol.checklist'))}</a> · ` +
+      `<a href="${ask('html')}" target="_blank" rel="noopener">${esc(t('patrol.printable'))}</a>`;
     const b = route.geometry.coordinates.reduce((acc, c) => [Math.min(acc[0], c[0]), Math.min(acc[1], c[1]),
       Math.max(acc[2], c[0]), Math.max(acc[3], c[1])], [180, 90, -180, -90]);
     map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 0 });
@@ -237,7 +242,7 @@ function drawChart() {
   const cd = chartData(current.doc, code);
   if (chart) { chart.destroy(); chart = null; }
   $('wq-chart').innerHTML = '';
-  if (cd.data[0].length === 0) { $('wq-chart').textContent = '无数据 no readings'; return; }
+  if (cd.data[0].length === 0) { $('wq-chart').textContent = t('quality.no_readings'); return; }
   const series = [{}].concat(cd.labels.map((label, i) => {
     const target = cd.hasTarget && i === cd.labels.length - 1;
     const n = cd.data[i + 1].filter((v) => v !== null).length;
@@ -263,7 +268,7 @@ async function showSection(id) {
     const keep = codes.includes(ask) ? ask : (codes.includes('nh3n') ? 'nh3n' : codes[0]);
     $('wq-indicator').innerHTML = codes.map((c) => `<option value="${esc(c)}">${esc(names[c])}</option>`).join('');
     if (keep) $('wq-indicator').value = keep;
-    $('wq-section').innerHTML = `<b>${esc(doc.name)}</b> ${esc(id)} · 目标 target ${esc(doc.target ?? '—')}`;
+    $('wq-section').innerHTML = `<b>${esc(doc.name)}</b> ${esc(id)} · ${esc(t('quality.target'))} ${esc(doc.target ?? '—')}`;
     document.getElementById('quality').open = true;
     drawChart();
   } catch (err) { status(err.message); }
@@ -271,13 +276,12 @@ async function showSection(id) {
 $('wq-indicator').addEventListener('change', drawChart);
 $('wq-step').addEventListener('change', () => current && showSection(current.id));
 
-const RULES = { target_missed: '未达目标', class_worse: '类别变差', sudden_change: '突变', repeated: '多次异常', silent: '断传' };
 async function loadAlarms() {
   try {
     const r = await getJson('/api/alarms?state=open');
     $('alarms').innerHTML = r.alarms.length ? r.alarms.slice(0, 100).map((a, i) =>
-      `<li data-i="${i}"><span class="rule">${esc(RULES[a.rule] ?? a.rule)}</span> ${esc(a.start ?? '')}<br>${esc(a.message)}</li>`).join('')
-      : '<li>无 none</li>';
+      `<li data-i="${i}"><span class="rule">${esc(t(`rule.${a.rule}`))}</span> ${esc(when(a.start, true))}<br>${esc(a.message)}</li>`).join('')
+      : `<li>${esc(t('app.none'))}</li>`;
     $('alarms').onclick = (ev) => {
       const li = ev.target.closest('li');
       const a = li && r.alarms[li.dataset.i];
@@ -292,15 +296,14 @@ async function loadAlarms() {
 }
 loadAlarms();
 
-const LEVEL_WORDS = { county: '区县 county', city: '地市 city', province: '省 province' };
 
 // incidents: the list, and for one the threatened intakes and sections and whom to notify
 async function loadIncidents() {
   try {
     const r = await getJson('/api/incidents');
     $('incidents').innerHTML = r.incidents.length ? r.incidents.map((x, i) =>
-      `<li data-i="${i}"><b>${esc(x.incident_id)}</b> ${esc(x.occurred_at)} ${esc(x.substance)} (${esc(x.status ?? '')})</li>`).join('')
-      : '<li>无 none</li>';
+      `<li data-i="${i}"><b>${esc(x.incident_id)}</b> ${esc(when(x.occurred_at, true))} ${esc(x.substance)} (${esc(catalog.layers.incidents?.fields?.status?.values?.[x.status] ?? x.status ?? '')})</li>`).join('')
+      : `<li>${esc(t('app.none'))}</li>`;
     $('incidents').onclick = async (ev) => {
       const li = ev.target.closest('li');
       const x = li && r.incidents[li.dataset.i];
@@ -310,22 +313,22 @@ async function loadIncidents() {
         const rep = await getJson(`/api/incidents/${encodeURIComponent(x.incident_id)}`);
         const id = encodeURIComponent(x.incident_id);
         $('incident-out').innerHTML =
-          '<b>受威胁 Threatened (front · peak · passed)</b><table id="incident-threatened">' +
-          rep.threatened.filter((t) => t.layer !== 'protection_zones').slice(0, 12).map((t) =>
-            `<tr><td>${esc(t.name ?? t.id)}</td><td>${esc(t.leading_edge.slice(5, 16))}</td><td>${esc(t.peak.slice(5, 16))}</td><td>${esc(t.trailing_edge.slice(5, 16))}</td></tr>`).join('') +
-          '</table><b>通知 Notify (county · city · province)</b><table id="incident-notify">' +
+          `<b>${esc(t('incident.threatened'))}</b><table id="incident-threatened">` +
+          rep.threatened.filter((x2) => x2.layer !== 'protection_zones').slice(0, 12).map((x2) =>
+            `<tr><td>${esc(x2.name ?? x2.id)}</td><td>${esc(when(x2.leading_edge))}</td><td>${esc(when(x2.peak))}</td><td>${esc(when(x2.trailing_edge))}</td></tr>`).join('') +
+          `</table><b>${esc(t('incident.notify'))}</b><table id="incident-notify">` +
           ['county', 'city', 'province'].map((lvl) => rep.notification[lvl].map((n) =>
-            `<tr><td>${esc(LEVEL_WORDS[lvl])}</td><td>${esc(n.name)}</td><td>${esc(n.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
-          '</table><b>时限 Deadlines</b><table id="incident-deadlines">' +
+            `<tr><td>${esc(t(`level.${lvl}`))}</td><td>${esc(n.name)}</td><td>${esc(when(n.arrival))}</td></tr>`).join('')).join('') +
+          `</table><b>${esc(t('incident.deadlines'))}</b><table id="incident-deadlines">` +
           rep.deadlines.map((d) =>
-            `<tr><td>${esc(d.what)}</td><td>${esc(d.due.slice(5, 16))}</td><td>${d.done_at ? '已完成 done ' + esc(d.done_at.slice(5, 16)) : d.overdue ? '<b class="overdue">逾期 overdue</b>' : '未到期 pending'}</td></tr>`).join('') +
-          '</table><b>已通知 Notified</b><table id="incident-sent">' +
+            `<tr><td>${esc(d.what)}</td><td>${esc(when(d.due))}</td><td>${d.done_at ? esc(t('incident.done', { t: when(d.done_at) })) : d.overdue ? `<b class="overdue">${esc(t('incident.overdue'))}</b>` : esc(t('incident.pending'))}</td></tr>`).join('') +
+          `</table><b>${esc(t('incident.notified'))}</b><table id="incident-sent">` +
           (rep.notifications_sent.length ? rep.notifications_sent.map((n) =>
-            `<tr><td>${esc(n.to_name ?? n.to_code)}</td><td>${esc(n.channel)}</td><td>${esc(n.sent_at.slice(5, 16))}</td><td>${n.acknowledged_at ? '已确认 ack ' + esc(n.acknowledged_at.slice(5, 16)) : ''}</td></tr>`).join('')
-            : '<tr><td>尚无 none yet</td></tr>') +
-          `</table><a href="/api/incidents/${id}/plan?format=html" target="_blank" rel="noopener">应急监测方案 plan</a> · ` +
+            `<tr><td>${esc(n.to_name ?? n.to_code)}</td><td>${esc(n.channel)}</td><td>${esc(when(n.sent_at))}</td><td>${n.acknowledged_at ? esc(t('incident.ack', { t: when(n.acknowledged_at) })) : ''}</td></tr>`).join('')
+            : `<tr><td>${esc(t('incident.none_yet'))}</td></tr>`) +
+          `</table><a href="/api/incidents/${id}/plan?format=html" target="_blank" rel="noopener">${esc(t('incident.plan'))}</a> · ` +
           `<a href="/api/incidents/${id}/plan?format=csv" download="plan.csv">CSV</a> · ` +
-          `<a href="/api/incidents/${id}/notice" target="_blank" rel="noopener">通报 notice</a>`;
+          `<a href="/api/incidents/${id}/notice" target="_blank" rel="noopener">${esc(t('incident.notice'))}</a>`;
       } catch (err) { status(err.message); }
     };
   } catch (err) { $('incidents').innerHTML = `<li>${esc(err.message)}</li>`; }
@@ -333,14 +336,13 @@ async function loadIncidents() {
 loadIncidents();
 
 // patrol findings: by state, one with its steps; the rectification report of a period
-const STATE_ZH = { open: '待整改', rectifying: '整改中', rectified: '已整改', verified: '已核查', closed: '已销号' };
 async function loadFindings() {
   try {
     const st = $('findings-state').value;
     const r = await getJson('/api/findings' + (st ? `?status=${encodeURIComponent(st)}` : ''));
     $('findings').innerHTML = r.findings.length ? r.findings.map((x, i) =>
-      `<li data-i="${i}"><b>${esc(x.finding_id)}</b> ${esc(x.found_at.slice(0, 10))} ${esc(x.description ?? x.kind ?? '')} (${esc(STATE_ZH[x.status] ?? x.status)})</li>`).join('')
-      : '<li>无 none</li>';
+      `<li data-i="${i}"><b>${esc(x.finding_id)}</b> ${esc(when(x.found_at.slice(0, 10), true))} ${esc(x.description ?? x.kind ?? '')} (${esc(t(`state.${x.status}`))})</li>`).join('')
+      : `<li>${esc(t('app.none'))}</li>`;
     $('findings').onclick = async (ev) => {
       const li = ev.target.closest('li');
       const x = li && r.findings[li.dataset.i];
@@ -348,9 +350,9 @@ async function loadFindings() {
       if (x.lon != null) map.flyTo({ center: [x.lon, x.lat], zoom: Math.max(map.getZoom(), 13) });
       try {
         const f = await getJson(`/api/findings/${encodeURIComponent(x.finding_id)}`);
-        $('finding-out').innerHTML = `<b>${esc(f.finding_id)}</b> 期限 deadline ${esc(f.deadline ?? '按类型 by kind')}` +
+        $('finding-out').innerHTML = `<b>${esc(f.finding_id)}</b> ${esc(t('finding.deadline'))} ${esc(f.deadline ? when(f.deadline, true) : t('finding.by_kind'))}` +
           '<table id="finding-steps">' + f.versions.map((v) =>
-            `<tr><td>v${esc(String(v.version))}</td><td>${esc(STATE_ZH[v.status] ?? v.status)}</td><td>${esc((v.step_at ?? '').slice(0, 16))}</td><td>${esc(v.step_by ?? '')}</td><td>${esc(v.note ?? '')}</td></tr>`).join('') +
+            `<tr><td>v${esc(String(v.version))}</td><td>${esc(t(`state.${v.status}`))}</td><td>${esc(v.step_at ? when(v.step_at, true) : '')}</td><td>${esc(v.step_by ?? '')}</td><td>${esc(v.note ?? '')}</td></tr>`).join('') +
           '</table>';
       } catch (err) { status(err.message); }
     };
@@ -363,14 +365,12 @@ $('report-period').oninput = () => {
 loadFindings();
 
 // gate operations: the log; for one its advance notice, whom to notify and by when
-const ACTION_ZH = { open: '开闸', close: '关闸', reverse: '反向' };
-const OP_STATUS_ZH = { planned: '计划', actual: '实际', cancelled: '取消' };
 async function loadGateOps() {
   try {
     const r = await getJson('/api/gate-operations');
     $('gate-ops').innerHTML = r.operations.length ? r.operations.map((x, i) =>
-      `<li data-i="${i}"><b>${esc(x.gate_name ?? x.gate_id)}</b> ${esc(ACTION_ZH[x.action] ?? x.action)} ${esc(OP_STATUS_ZH[x.status] ?? x.status)} ${esc(x.start_at.slice(0, 16))}${x.emergency ? ' 应急' : ''}</li>`).join('')
-      : '<li>无 none</li>';
+      `<li data-i="${i}" data-op="${esc(x.op_id)}"><b>${esc(x.gate_name ?? x.gate_id)}</b> ${esc(t(`action.${x.action}`))} ${esc(t(`op.${x.status}`))} ${esc(when(x.start_at, true))}${x.emergency ? ` ${esc(t('op.emergency'))}` : ''}</li>`).join('')
+      : `<li>${esc(t('app.none'))}</li>`;
     $('gate-ops').onclick = async (ev) => {
       const li = ev.target.closest('li');
       const x = li && r.operations[li.dataset.i];
@@ -380,15 +380,15 @@ async function loadGateOps() {
         const n = await getJson(`/api/gate-operations/${id}`);
         const a = n.advance_notice;
         $('gate-out').innerHTML =
-          `<p id="gate-due">预通报时限 notice due ${esc(a.due.slice(0, 16))} (${a.lead_h} h)：` +
-          (a.done_at ? `已通报 sent ${esc(a.done_at.slice(5, 16))}` : a.overdue ? '<b class="overdue">逾期未通报 overdue</b>' : '未到期 pending') + '</p>' +
-          '<b>通知 Notify (county · city · province)</b><table id="gate-notify">' +
+          `<p id="gate-due" data-due="${esc(a.due)}">${esc(t('gate.due', { t: when(a.due, true), h: num(a.lead_h, 0) }))}` +
+          (a.done_at ? esc(t('gate.sent', { t: when(a.done_at) })) : a.overdue ? `<b class="overdue">${esc(t('gate.overdue'))}</b>` : esc(t('incident.pending'))) + '</p>' +
+          `<b>${esc(t('incident.notify'))}</b><table id="gate-notify">` +
           ['county', 'city', 'province'].map((lvl) => n.notification[lvl].map((c) =>
-            `<tr><td>${esc(LEVEL_WORDS[lvl])}</td><td>${esc(c.name)}</td><td>${esc(c.arrival.slice(5, 16))}</td></tr>`).join('')).join('') +
-          '</table><b>到达 Reached</b><table id="gate-reached">' +
+            `<tr><td>${esc(t(`level.${lvl}`))}</td><td>${esc(c.name)}</td><td>${esc(when(c.arrival))}</td></tr>`).join('')).join('') +
+          `</table><b>${esc(t('gate.reached'))}</b><table id="gate-reached">` +
           n.reached.filter((p) => p.layer !== 'protection_zones').slice(0, 10).map((p) =>
-            `<tr><td>${esc(p.name ?? p.id)}</td><td>${esc(p.arrival.slice(5, 16))}</td></tr>`).join('') +
-          `</table><a href="/api/gate-operations/${id}/notice" target="_blank" rel="noopener">预通报 notice</a>`;
+            `<tr><td>${esc(p.name ?? p.id)}</td><td>${esc(when(p.arrival))}</td></tr>`).join('') +
+          `</table><a href="/api/gate-operations/${id}/notice" target="_blank" rel="noopener">${esc(t('gate.notice'))}</a>`;
       } catch (err) { status(err.message); }
     };
   } catch (err) { $('gate-ops').innerHTML = `<li>${esc(err.message)}</li>`; }
@@ -424,7 +424,7 @@ $('save-png').onclick = () => {
   g2.font = `bold ${Math.round(15 * k)}px sans-serif`;
   let y = Math.round(22 * k);
   const x0 = mc.width + Math.round(12 * k);
-  g2.fillText(`crossriver 联防联控 · ${new Date().toISOString().slice(0, 10)}`, x0, y);
+  g2.fillText(`crossriver · ${t('app.title')} · ${when(new Date().toISOString().slice(0, 10), true)}`, x0, y, legendW - 20 * k);
   y += Math.round(10 * k);
   for (const g of groups) {
     y += lineH;
@@ -451,7 +451,7 @@ $('save-png').onclick = () => {
   g2.fillStyle = '#222';
   g2.fillRect(16 * k, by, px, 3 * k);
   g2.font = `${Math.round(11 * k)}px sans-serif`;
-  g2.fillText(len >= 1000 ? `${len / 1000} 公里 km` : `${len} 米 m`, 16 * k, by - 5 * k);
+  g2.fillText(len >= 1000 ? `${len / 1000} ${t('unit.km')}` : `${len} ${t('unit.m')}`, 16 * k, by - 5 * k);
   out.toBlob((blob) => {
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);

@@ -1,5 +1,6 @@
 // Pure helpers of the web map, shared by the page (app.mjs) and the node tests
-// (tests/web/lib_test.mjs): no DOM, no map.
+// (tests/web/lib_test.mjs): no DOM, no map. Their messages come from the UI catalogue.
+import { t } from './i18n.mjs';
 
 // The legend: one group per data layer of the style (the label-* layers are switched
 // together; a point layer drawn as a shape, ✿ ▲ ■ ◆ ★, shows its shape), titled in words from the layer definitions (GET /api/catalog): the layer's title,
@@ -23,7 +24,7 @@ export function legendEntries(style, catalog) {
         const value = String(colour[i]);
         group.items.push({ value, colour: colour[i + 1], word: valueWord(group.field, value, f, catalog) });
       }
-      group.items.push({ value: '(other)', colour: colour[colour.length - 1], word: '其他 other' });
+      group.items.push({ value: '(other)', colour: colour[colour.length - 1], word: t('legend.other') });
     } else if (typeof colour === 'string') {
       group.items.push({ value: '', colour, word: '' });
     }
@@ -76,22 +77,22 @@ export function popupRows(properties, layer, catalog) {
 // The /api/trace query for a click or a typed point: validated here so the page never sends
 // nonsense; a spill amount (kg) and duration (h) downstream add the plume's edges.
 export function traceQuery({ lon, lat, direction, maxKm, mode, spillKg, spillHours }) {
-  if (!Number.isFinite(lon) || !Number.isFinite(lat)) throw new Error('a point is needed');
-  if (direction !== 'up' && direction !== 'down') throw new Error('direction: up or down');
+  if (!Number.isFinite(lon) || !Number.isFinite(lat)) throw new Error(t('err.point'));
+  if (direction !== 'up' && direction !== 'down') throw new Error(t('err.direction'));
   const p = new URLSearchParams({ at: `${lon.toFixed(6)},${lat.toFixed(6)}`, direction, format: 'geojson' });
   if (mode === 'main') p.set('mode', 'main');
   if (maxKm !== undefined && maxKm !== '' && maxKm !== null) {
     const km = Number(maxKm);
-    if (!Number.isFinite(km) || km <= 0) throw new Error('max km: a positive number');
+    if (!Number.isFinite(km) || km <= 0) throw new Error(t('err.max_km'));
     p.set('max_km', String(km));
   }
   if (spillKg !== undefined && spillKg !== '' && spillKg !== null) {
     const kg = Number(spillKg);
-    if (!Number.isFinite(kg) || kg <= 0) throw new Error('泄漏量 spill: a positive number of kg');
-    if (direction !== 'down') throw new Error('泄漏量 spill: a spill goes downstream');
+    if (!Number.isFinite(kg) || kg <= 0) throw new Error(t('err.spill'));
+    if (direction !== 'down') throw new Error(t('err.spill_up'));
     p.set('spill_kg', String(kg));
     const h = spillHours === undefined || spillHours === '' ? 1 : Number(spillHours);
-    if (!Number.isFinite(h) || h <= 0) throw new Error('持续时间 duration: a positive number of hours');
+    if (!Number.isFinite(h) || h <= 0) throw new Error(t('err.duration'));
     p.set('spill_hours', String(h));
   }
   return '/api/trace?' + p.toString();
@@ -117,12 +118,12 @@ function angle(text) {
 // in swapped. Throws a message that names what is wrong.
 export function parseCoordinate(text) {
   const parts = String(text ?? '').trim().split(/\s*[,，、]\s*|\s+(?=[+-]?\d)/).filter(Boolean);
-  if (parts.length !== 2) throw new Error('坐标 coordinates: 经度,纬度 LON,LAT (e.g. 120.8792,31.025 or 120°52\'45"E,31°1\'30"N)');
+  if (parts.length !== 2) throw new Error(t('err.coord_form'));
   let [a, b] = parts.map(angle);
-  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`坐标 coordinates: '${text}' is not decimal degrees or DMS`);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(t('err.coord_value', { text }));
   const latFirst = /[NSns]$/.test(parts[0].trim()) || (Math.abs(a) <= 90 && Math.abs(b) > 90);
   if (latFirst) [a, b] = [b, a];
-  if (Math.abs(a) > 180 || Math.abs(b) > 90) throw new Error(`坐标 coordinates: ${a}, ${b} is not on the Earth`);
+  if (Math.abs(a) > 180 || Math.abs(b) > 90) throw new Error(t('err.coord_range', { a, b }));
   return { lon: a, lat: b, swapped: latFirst };
 }
 
@@ -211,12 +212,12 @@ export function patrolQuery({ target, date, mode, format }) {
   const p = new URLSearchParams();
   if (target === 'yihe-sanhu') p.set('preset', 'yihe-sanhu');
   else if (target && target.trim()) p.set('river', target.trim());
-  else throw new Error('patrol: choose 一河三湖 or name a river');
+  else throw new Error(t('err.patrol_target'));
   if (date) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error('patrol: date YYYY-MM-DD');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(t('err.patrol_date'));
     p.set('date', date);
   }
-  if (mode !== 'boat' && mode !== 'foot') throw new Error('patrol: boat or foot');
+  if (mode !== 'boat' && mode !== 'foot') throw new Error(t('err.patrol_mode'));
   p.set('mode', mode);
   p.set('format', format || 'geojson');
   return '/api/patrol?' + p.toString();

@@ -6,6 +6,9 @@ import { createRequire } from 'node:module';
 import { parseCoordinate, gcj02ToWgs84, wgs84ToGcj02, threatenedRows, pageOf } from '../../web/lib.mjs';
 import { legendEntries, popupRows, traceQuery, toCsv, traceFeatureRows, dateFilter, patrolQuery, chartData, CLASS_COLOURS } from '../../web/lib.mjs';
 
+import { setLanguage } from '../../web/i18n.mjs';
+
+setLanguage('en'); // the helpers' messages in English here; the catalogue test covers both
 const style = JSON.parse(readFileSync(new URL('../../styles/zone.json', import.meta.url), 'utf8'));
 
 test('legend: one group per data layer, match values in order, fallback last', () => {
@@ -34,7 +37,7 @@ test('legend in words: layer titles, field headers, value words beside the codes
   assert.equal(zones.title, '饮用水水源保护区 Drinking-water protection zones'); /* the style's own */
   assert.equal(g.find((x) => x.id === 'lakes').title, 'lakes'); /* no catalogue entry, no style title */
   assert.equal(zones.fieldTitle, '保护区级别');
-  assert.deepEqual(zones.items.map((i) => i.word), ['一级 1', '二级 2', '准保护区 quasi', '其他 other']);
+  assert.deepEqual(zones.items.map((i) => i.word), ['一级 1', '二级 2', '准保护区 quasi', 'other 其他']);
   const counties = g.find((x) => x.id === 'counties-fill');
   assert.deepEqual(counties.items.slice(0, 3).map((i) => i.word), ['上海市 310000', '江苏省 320000', '浙江省 330000']);
   const reaches = g.find((x) => x.id === 'reaches');
@@ -163,4 +166,35 @@ test('trace query with a spill; threatened places first by arrival; pages', () =
   assert.deepEqual(pageOf(rows, 2, 50), { rows: rows.slice(100), page: 2, pages: 3 });
   assert.equal(pageOf(rows, 9, 50).page, 2);
   assert.deepEqual(pageOf([], 0, 50), { rows: [], page: 0, pages: 1 });
+});
+
+test('the UI catalogue: every string in both languages, every key the page and app use exists', async () => {
+  const { MESSAGES, t, setLanguage, when, num } = await import('../../web/i18n.mjs');
+  for (const [k, m] of Object.entries(MESSAGES)) {
+    assert.ok(m.zh && m.en, `${k} lacks a language`);
+  }
+  const html = readFileSync(new URL('../../web/index.html', import.meta.url), 'utf8');
+  const app = readFileSync(new URL('../../web/app.mjs', import.meta.url), 'utf8');
+  const used = [...html.matchAll(/data-i18n(?:-placeholder|-title|-aria)?="([^"]+)"/g), ...app.matchAll(/\bt\('([^']+)'/g)].map((m) => m[1]);
+  assert.ok(used.length > 60);
+  for (const k of used) assert.ok(MESSAGES[k], `unknown key ${k}`);
+  // keys built from values: every value the data can give
+  for (const r of ['target_missed', 'class_worse', 'sudden_change', 'repeated', 'silent']) assert.ok(MESSAGES[`rule.${r}`]);
+  for (const st of ['open', 'rectifying', 'rectified', 'verified', 'closed']) assert.ok(MESSAGES[`state.${st}`]);
+  for (const a of ['open', 'close', 'reverse']) assert.ok(MESSAGES[`action.${a}`]);
+  for (const o of ['planned', 'actual', 'cancelled']) assert.ok(MESSAGES[`op.${o}`]);
+  for (const l of ['county', 'city', 'province']) assert.ok(MESSAGES[`level.${l}`]);
+  // no Chinese or English interface text left in the page script itself
+  assert.doesNotMatch(app.replace(/\/\/.*$/gm, ''), /[\u4e00-\u9fff]/);
+  // local forms
+  setLanguage('zh');
+  assert.equal(t('trace.met', { n: 3 }), '途经要素 3 个');
+  assert.equal(when('2025-08-12T06:00:00'), '8月12日 06:00');
+  assert.equal(num(1234.56), '1,234.6');
+  setLanguage('en');
+  assert.equal(t('trace.met', { n: 3 }), '3 features met');
+  assert.equal(when('2025-08-12T06:00:00'), '12 Aug, 06:00');
+  assert.equal(when('2025-08-12', true), '12 Aug 2025');
+  assert.equal(t('no.such'), '⟦no.such⟧');
+  setLanguage('zh');
 });

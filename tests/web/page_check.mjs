@@ -117,7 +117,7 @@ try {
   });
   await page.waitForFunction(() => crossriverMap.loaded(), null, { timeout: 30000 });
   await page.locator('#map canvas').click({ position: pt });
-  await page.waitForFunction(() => /features met/.test(document.getElementById('trace-out').textContent), null, { timeout: 30000 });
+  await page.waitForFunction(() => document.getElementById('trace-met'), null, { timeout: 30000 });
   const names = await page.locator('#trace-notify tr td:first-child').allTextContents();
   const want = ['吴江区', '嘉善县', '青浦区', '松江区'];
   if (JSON.stringify(names) !== JSON.stringify(want)) fail(`notify ${names}, want ${want}`);
@@ -134,17 +134,17 @@ try {
   await page.fill('#spill-hours', '2');
   await page.evaluate(() => { document.getElementById('trace-out').innerHTML = ''; });
   await page.click('#trace-at-btn');
-  await page.waitForFunction(() => /features met/.test(document.getElementById('trace-out').textContent), null, { timeout: 30000 })
+  await page.waitForFunction(() => document.getElementById('trace-met'), null, { timeout: 30000 })
     .catch(() => fail('no trace from the typed point'));
   const st = await page.textContent('#status');
-  if (!/latitude first/.test(st)) fail(`a latitude-first point is not said: ${st}`);
+  if (!/纬度在前/.test(st)) fail(`a latitude-first point is not said: ${st}`);
   const thr = (await page.locator('#trace-threatened').textContent()) || '';
-  if (!/金泽水库太浦河取水泵站/.test(thr) || !/峰 peak/.test(thr)) fail(`threatened: ${thr.slice(0, 200)}`);
-  const metN = Number(((await page.textContent('#trace-out')) || '').match(/(\d+) features met/)?.[1] ?? 0);
+  if (!/金泽水库太浦河取水泵站/.test(thr) || !/峰值/.test(thr)) fail(`threatened: ${thr.slice(0, 200)}`);
+  const metN = Number(await page.getAttribute('#trace-met', 'data-n'));
   if (metN > 50) {
     if ((await page.locator('#trace-features tr').count()) !== 50) fail('the first page is not 50 rows');
     await page.locator('#trace-page button', { hasText: '下一页' }).click();
-    if (!/2 \//.test(await page.textContent('#trace-page'))) fail('no second page');
+    if (!/^2 \//.test(await page.textContent('#trace-page-no'))) fail('no second page');
   }
   // upstream from 康家村 typed as GCJ-02 off a phone: attribution, not whom to notify
   await page.check('input[name=dir][value=up]');
@@ -156,7 +156,7 @@ try {
   await page.waitForSelector('#trace-attribution tr', { timeout: 30000 }).catch(() => fail('no upstream attribution'));
   const att = (await page.locator('#trace-attribution').textContent()) || '';
   if (!/吴江区/.test(att) || !/排口/.test(att)) fail(`attribution: ${att.slice(0, 200)}`);
-  if (/通知 Notify/.test(await page.textContent('#trace-out'))) fail('an upstream trace reads as "notify"');
+  if (/通知/.test(await page.textContent('#trace-out'))) fail('an upstream trace reads as "notify"');
   await page.uncheck('#trace-gcj');
   await page.check('input[name=dir][value=down]');
   await page.screenshot({ path: join(outDir, 'trace-panel.png') });
@@ -218,13 +218,33 @@ try {
   // gate operations: the planned release of 太浦闸, its notice due 2 h before, Wujiang first
   await page.evaluate(() => { document.getElementById('gates-panel').open = true; });
   await page.waitForSelector('#gate-ops li[data-i]', { timeout: 30000 }).catch(() => fail('no gate operations listed'));
-  await page.locator('#gate-ops li', { hasText: '太浦闸 开闸 计划 2025-09-10' }).first().click();
+  await page.locator('#gate-ops li[data-op="DD-2025-060"]').click();
   await page.waitForSelector('#gate-notify tr', { timeout: 30000 }).catch(() => fail('no gate notification list'));
   const due = (await page.locator('#gate-due').textContent()) || '';
-  if (!due.includes('2025-09-10T06:00')) fail(`gate notice due: ${due}`);
+  const dueAt = await page.getAttribute('#gate-due', 'data-due');
+  if (dueAt !== '2025-09-10T06:00:00' || !/预通报时限/.test(due)) fail(`gate notice due: ${dueAt} ${due}`);
   const gateRows = await page.locator('#gate-notify tr td:nth-child(2)').allTextContents();
   if (gateRows[0] !== '吴江区') fail(`gate notify: ${gateRows}`);
   await page.screenshot({ path: join(outDir, 'records.png') });
+  // the interface in Chinese by default; the switch turns it to English (kept across a reload)
+  if ((await page.getAttribute('html', 'lang')) !== 'zh-CN') fail('the page is not Chinese by default');
+  if ((await page.textContent('#trace-btn')).trim() !== '点击地图追踪') fail('the trace button is not in Chinese');
+  await Promise.all([page.waitForEvent('load'), page.click('#lang')]);
+  await page.waitForFunction(() => document.body.dataset.idle === 'yes' && document.documentElement.lang === 'en', null, { timeout: 90000 })
+    .catch(() => fail('the English switch did not take'));
+  const en = await page.evaluate(() => ({
+    layers: document.querySelector('[data-i18n="panel.layers"]').textContent,
+    trace: document.getElementById('trace-btn').textContent,
+    labels: document.querySelector('#layers .layer-group label').textContent.trim(),
+    search: document.getElementById('search').placeholder,
+  }));
+  if (en.layers !== 'Layers' || en.trace !== 'Click the map to trace' || en.labels !== 'Place labels' || en.search !== 'Search a name or ID') {
+    fail(`English: ${JSON.stringify(en)}`);
+  }
+  await page.screenshot({ path: join(outDir, 'english.png') });
+  await Promise.all([page.waitForEvent('load'), page.click('#lang')]);
+  await page.waitForFunction(() => document.body.dataset.idle === 'yes' && document.documentElement.lang === 'zh-CN', null, { timeout: 90000 })
+    .catch(() => fail('the switch back to Chinese did not take'));
   const offsite = requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:') && !u.startsWith('blob:'));
   if (offsite.length) fail(`requests left the machine: ${offsite.slice(0, 3)}`);
   // a popup in words, provenance folded: the Jinze intake (a feature with joins)
@@ -241,7 +261,7 @@ try {
     await page.locator('#map canvas').click({ position: zpt });
     await page.waitForSelector('.maplibregl-popup .popup-fields', { timeout: 30000 }).catch(() => fail('no popup in words'));
     const pop = (await page.locator('.maplibregl-popup').textContent()) || '';
-    if (!pop.includes('来源 provenance')) fail(`popup without provenance fold: ${pop.slice(0, 120)}`);
+    if ((await page.locator('.maplibregl-popup details.provenance summary').textContent()) !== '来源') fail(`popup without provenance fold: ${pop.slice(0, 120)}`);
     const shown = (await page.locator('.maplibregl-popup .popup-fields').textContent()) || '';
     if (/content_sha256|batch_id/.test(shown)) fail('popup shows provenance among the fields');
     if (!/保护区|河段|区县/.test(shown)) fail(`popup fields not in words: ${shown.slice(0, 160)}`);
