@@ -95,6 +95,16 @@ cr_status cr_api_search(cr_store *store, const char *q, int limit, const cr_acce
  * (CR_EINVAL), nothing found (CR_ENOTFOUND), the store. */
 cr_status cr_api_patrol(cr_store *store, const cr_graph *g, const cr_patrol_request *req,
                         const char *format, cr_strbuf *out, json_t **plan_out, cr_error *err);
+/* A query parameter as a number within [lo, hi] into *out; absent: *out as it was. CR_EINVAL
+ * naming the parameter otherwise. */
+cr_status cr_api_number_param(const json_t *params, const char *name, double lo, double hi,
+                              double *out, cr_error *err);
+/* A patrol plan's query parameters (river, preset, reaches, date, mode, from, to, speed_kmh,
+ * dwell_min, radius_m, stops, day_hours) into *pr (strings borrowed from params; access and
+ * reach_index left for the caller). CR_EINVAL naming the parameter. */
+cr_status cr_api_patrol_parse(const json_t *params, cr_patrol_request *pr, cr_error *err);
+/* A search's q (1–100 bytes, borrowed) and limit (1–200, default 20). */
+cr_status cr_api_search_parse(const json_t *params, const char **q, int *limit, cr_error *err);
 /* The Content-Type of a patrol format (a static string), or NULL for an unknown one. */
 const char *cr_api_patrol_content_type(const char *format);
 
@@ -242,5 +252,15 @@ cr_status cr_api_gate_operation_record(cr_store *store, const char *store_path, 
  * photos, valid_from, valid_to, batch_id}] (CR_ENOTFOUND for an unknown one). */
 cr_status cr_api_findings(cr_store *store, const char *status, json_t **out, cr_error *err);
 cr_status cr_api_finding(cr_store *store, const char *id, json_t **out, cr_error *err);
+
+/* ---- the deployment config ------------------------------------------------------------- */
+
+/* Check a deployment config (crossriver.json: region, full_survey, alarms, incidents,
+ * gate_operations; docs/operations.md): every key known, every value of its kind and range.
+ * CR_EINVAL naming the key path otherwise. */
+cr_status cr_api_config_check(const json_t *root, cr_error *err);
+/* Read and check the deployment config at path; *out owned by the caller. Errors name the
+ * file (and the line and column of a JSON syntax error). */
+cr_status cr_api_config_load(const char *path, json_t **out, cr_error *err);
 
 #endif

@@ -307,7 +307,7 @@ cr_status cr_api_search(cr_store *store, const char *q, int limit, const cr_acce
         /* a restricted layer only for a client that opens it everywhere (hits carry no
          * jurisdiction check) */
         if (tile_settings(d, access) == NULL || json_array_size(hits) >= (size_t)limit ||
-            (d->restricted && !cr_access_all_codes(access))) {
+            (d->restricted && !cr_access_all_codes(access)) || !cr_store_layer_has_rows(store, d)) {
             continue;
         }
         int has_name = cr_layer_def_field_index(d, "name") >= 0;

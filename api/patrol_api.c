@@ -3,6 +3,7 @@
  * phone apps), KML (field viewers), and the printable checklist as CSV (UTF-8 with BOM, for
  * Excel/WPS) and HTML, with blank columns for findings. One request shared by CLI and HTTP. */
 #include "api.h"
+#include "etl/etl.h"
 #include "geo/geo.h"
 
 #include <math.h>
@@ -369,4 +370,80 @@ cr_status cr_api_patrol(cr_store *store, const cr_graph *g, const cr_patrol_requ
         json_decref(plan);
     }
     return CR_OK;
+}
+
+cr_status cr_api_number_param(const json_t *params, const char *name, double lo, double hi,
+                              double *out, cr_error *err)
+{
+    const char *v = json_string_value(json_object_get(params, name));
+    if (v == NULL) {
+        return CR_OK;
+    }
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= lo && d <= hi)) {
+        return cr_error_set(err, CR_EINVAL, "%s: '%.64s' is not a number in [%g, %g]", name, v, lo,
+                            hi);
+    }
+    *out = d;
+    return CR_OK;
+}
+
+cr_status cr_api_patrol_parse(const json_t *params, cr_patrol_request *pr, cr_error *err)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->dwell_min = -1;
+    pr->rivers = json_string_value(json_object_get(params, "river"));
+    pr->reaches = json_string_value(json_object_get(params, "reaches"));
+    pr->date = json_string_value(json_object_get(params, "date"));
+    pr->stop_kinds = json_string_value(json_object_get(params, "stops"));
+    const char *preset = json_string_value(json_object_get(params, "preset"));
+    const char *mode = json_string_value(json_object_get(params, "mode"));
+    if (preset) {
+        if (strcmp(preset, "yihe-sanhu") != 0 && strcmp(preset, "一河三湖") != 0) {
+            return cr_error_set(err, CR_EINVAL, "preset: yihe-sanhu (一河三湖)");
+        }
+        pr->rivers = CR_PATROL_YIHE_SANHU;
+    }
+    char day[11];
+    if (pr->date && (cr_etl_parse_date(pr->date, day, NULL) != CR_OK || strcmp(day, pr->date))) {
+        return cr_error_set(err, CR_EINVAL, "date: a day as YYYY-MM-DD, e.g. 2025-08-12");
+    }
+    if (mode && strcmp(mode, "boat") != 0 && strcmp(mode, "foot") != 0) {
+        return cr_error_set(err, CR_EINVAL, "mode: boat or foot");
+    }
+    pr->on_foot = mode && strcmp(mode, "foot") == 0;
+    const char *points[2] = {json_string_value(json_object_get(params, "from")),
+                             json_string_value(json_object_get(params, "to"))};
+    for (int i = 0; i < 2; i++) {
+        double *p = i ? pr->to : pr->from;
+        if (points[i] && !cr_api_parse_point(points[i], &p[0], &p[1])) {
+            return cr_error_set(err, CR_EINVAL,
+                                i ? "to: LON,LAT in degrees" : "from: LON,LAT in degrees");
+        }
+        *(i ? &pr->has_to : &pr->has_from) = points[i] != NULL;
+    }
+    cr_status rc = cr_api_number_param(params, "speed_kmh", 0.1, 100, &pr->speed_kmh, err);
+    if (rc == CR_OK) {
+        rc = cr_api_number_param(params, "dwell_min", 0, 600, &pr->dwell_min, err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_api_number_param(params, "radius_m", 1, 20000, &pr->radius_m, err);
+    }
+    if (rc == CR_OK) {
+        rc = cr_api_number_param(params, "day_hours", 0.5, 24, &pr->day_hours, err);
+    }
+    return rc;
+}
+
+cr_status cr_api_search_parse(const json_t *params, const char **q, int *limit, cr_error *err)
+{
+    *q = json_string_value(json_object_get(params, "q"));
+    if (*q == NULL || **q == '\0' || strlen(*q) > 100) {
+        return cr_error_set(err, CR_EINVAL, "q: the text to look for (1–100 bytes)");
+    }
+    double n = 20;
+    cr_status rc = cr_api_number_param(params, "limit", 1, 200, &n, err);
+    *limit = (int)n;
+    return rc;
 }

@@ -116,15 +116,7 @@ request = function()
   return wrk.format("GET", paths[i], {["Accept-Encoding"] = "gzip"})
 end
 LUA
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer at $1" >&2; return 1; }
-peak_kib() { # the process and its children (nginx's workers)
-  local sum=0 p
-  for p in "$1" $(pgrep -P "$1" || true); do
-    sum=$(( sum + $(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0) ))
-  done
-  echo "$sum"
-}
+. bench/http_lib.sh # free_port, wait_http, peak_kib
 run_wrk() { # name port path-format pid
   wrk -t2 -c64 -d"$DURATION" --latency -s "$TB/paths.lua" "http://127.0.0.1:$2" -- "$TB/tiles.txt" "$3" > "$TB/wrk_$1.txt"
   local rps p99 errs non2xx

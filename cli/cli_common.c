@@ -2,6 +2,7 @@
 /* Shared command-line plumbing: common options, store opening, terminal progress. */
 #include "cli_common.h"
 
+#include "api/api.h"
 #include "exit_codes.h"
 
 #include <getopt.h>
@@ -115,10 +116,10 @@ json_t *cr_cli_load_config(const char *cmd, const char *path)
         return json_object();
     }
     fclose(probe);
-    json_error_t je;
-    json_t *root = json_load_file(p, 0, &je);
-    if (root == NULL) {
-        fprintf(stderr, "crossriver %s: %s:%d: %s\n", cmd, p, je.line, je.text);
+    json_t *root = NULL;
+    cr_error err = {0};
+    if (cr_api_config_load(p, &root, &err) != CR_OK) {
+        fprintf(stderr, "crossriver %s: %s\n", cmd, err.msg);
     }
     return root;
 }

@@ -88,47 +88,21 @@ static int parse_region(const char *s, double r[4])
 
 static int load_config(ingest_args *a)
 {
-    const char *path = a->config ? a->config : "crossriver.json";
-    json_error_t jerr;
-    FILE *probe = fopen(path, "r");
-    if (probe == NULL) {
-        if (a->config) {
-            fprintf(stderr, "crossriver ingest: --config %s: cannot open\n", path);
-            return 0;
-        }
-        return 1;
-    }
-    fclose(probe);
-    json_t *root = json_load_file(path, 0, &jerr);
+    json_t *root = cr_cli_load_config("ingest", a->config);
     if (root == NULL) {
-        fprintf(stderr, "crossriver ingest: %s:%d: %s\n", path, jerr.line, jerr.text);
         return 0;
     }
+    /* checked: region [W, S, E, N], full_survey.max_close_share in (0, 1] */
     json_t *region = json_object_get(root, "region");
     json_t *share = json_object_get(json_object_get(root, "full_survey"), "max_close_share");
-    int ok = 1;
     if (share && a->opt.max_close_share == 0) {
-        ok = json_is_number(share) && json_number_value(share) > 0 && json_number_value(share) <= 1;
-        if (!ok) {
-            fprintf(stderr,
-                    "crossriver ingest: %s: full_survey.max_close_share must be a "
-                    "number in (0, 1]\n",
-                    path);
-        }
-        a->opt.max_close_share = ok ? json_number_value(share) : 0;
+        a->opt.max_close_share = json_number_value(share);
     }
-    if (region && !a->region_given) {
-        ok = json_is_array(region) && json_array_size(region) == 4;
-        for (size_t i = 0; ok && i < 4; i++) {
-            ok = json_is_number(json_array_get(region, i));
-            a->opt.region[i] = ok ? json_number_value(json_array_get(region, i)) : 0;
-        }
-        if (!ok) {
-            fprintf(stderr, "crossriver ingest: %s: region must be [W, S, E, N]\n", path);
-        }
+    for (size_t i = 0; region && !a->region_given && i < 4; i++) {
+        a->opt.region[i] = json_number_value(json_array_get(region, i));
     }
     json_decref(root);
-    return ok;
+    return 1;
 }
 
 /* NAME=VALUE into the next free entry of pairs (at most 64). */

@@ -4,6 +4,7 @@
  * ranges (a bound of 0 is a bound), an origin only for a reach start and no upstream spill; a
  * refusal says why; the command-line spelling gives the same verdict. */
 #include "api/api.h"
+#include "fuzz_params.h"
 
 #include <assert.h>
 #include <math.h>
@@ -17,15 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    json_t *params = json_object();
-    char *save = NULL;
-    for (char *kv = strtok_r(text, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(kv, '=');
-        if (eq) {
-            *eq = '\0';
-        }
-        json_object_set_new(params, kv, json_string(eq ? eq + 1 : ""));
-    }
+    json_t *params = fuzz_params(text);
     cr_trace_request req, cli;
     cr_error e = {0}, e2 = {0};
     cr_status rc = cr_api_trace_parse(params, 0, &req, &e);

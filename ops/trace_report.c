@@ -25,24 +25,85 @@ static int covers(const cr_trace_reach *tr, double m)
     return m >= lo - 0.5 && m <= hi + 0.5;
 }
 
-/* result slot per graph reach, or -1 */
-static int32_t *slots(const cr_graph *g, const cr_trace_result *res)
+/* The result slot of each reached reach: an open-addressing table over the trace's reaches,
+ * so a short trace on a million-reach network costs what the trace costs. */
+typedef struct {
+    int32_t *keys, *vals;
+    size_t mask;
+} slot_map;
+
+static size_t slot_hash(int32_t r, size_t mask)
 {
-    int32_t *slot = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *slot);
-    for (int32_t r = 0; r < g->n_reaches; r++) {
-        slot[r] = -1;
-    }
-    for (size_t i = 0; i < res->n; i++) {
-        slot[res->reaches[i].reach] = (int32_t)i;
-    }
-    return slot;
+    return ((uint32_t)r * 2654435761u) & mask;
 }
 
+static slot_map *slots(const cr_graph *g, const cr_trace_result *res)
+{
+    (void)g;
+    slot_map *m = cr_xcalloc(1, sizeof *m);
+    size_t cap = 16;
+    while (cap < 2 * res->n) {
+        cap *= 2;
+    }
+    m->mask = cap - 1;
+    m->keys = cr_xmalloc(cap * sizeof *m->keys);
+    m->vals = cr_xmalloc(cap * sizeof *m->vals);
+    for (size_t i = 0; i < cap; i++) {
+        m->keys[i] = -1;
+    }
+    for (size_t i = 0; i < res->n; i++) {
+        size_t h = slot_hash(res->reaches[i].reach, m->mask);
+        while (m->keys[h] >= 0 && m->keys[h] != res->reaches[i].reach) {
+            h = (h + 1) & m->mask;
+        }
+        m->keys[h] = res->reaches[i].reach;
+        m->vals[h] = (int32_t)i;
+    }
+    return m;
+}
+
+/* The slot of graph reach r, or -1 (not reached, or r < 0). */
+static int32_t slot_get(const slot_map *m, int32_t r)
+{
+    if (r < 0) {
+        return -1;
+    }
+    for (size_t h = slot_hash(r, m->mask); m->keys[h] >= 0; h = (h + 1) & m->mask) {
+        if (m->keys[h] == r) {
+            return m->vals[h];
+        }
+    }
+    return -1;
+}
+
+static void slot_map_free(slot_map *m)
+{
+    if (m) {
+        free(m->keys);
+        free(m->vals);
+        free(m);
+    }
+}
+
+/* By distance, then layer and ID: the order does not depend on how the features were read. */
 static int compare_distance(const void *a, const void *b)
 {
-    double x = json_real_value(json_object_get(*(json_t *const *)a, "distance_km"));
-    double y = json_real_value(json_object_get(*(json_t *const *)b, "distance_km"));
-    return x < y ? -1 : x > y ? 1 : 0;
+    const json_t *p = *(json_t *const *)a, *q = *(json_t *const *)b;
+    double x = json_real_value(json_object_get(p, "distance_km"));
+    double y = json_real_value(json_object_get(q, "distance_km"));
+    if (x != y) {
+        return x < y ? -1 : 1;
+    }
+    const char *k[2] = {"layer", "id"};
+    for (int i = 0; i < 2; i++) {
+        const char *u = json_string_value(json_object_get(p, k[i]));
+        const char *v = json_string_value(json_object_get(q, k[i]));
+        int c = strcmp(u ? u : "", v ? v : "");
+        if (c != 0) {
+            return c;
+        }
+    }
+    return 0;
 }
 
 static json_t *sorted(json_t *arr)
@@ -69,52 +130,62 @@ static double round3(double v)
     return round(v * 1000.0) / 1000.0;
 }
 
+/* Few reached reaches: their features by the reach index; many: one pass over the layer. */
+#define FEW_REACHES 4000
+
 /* Point features joined to a reached reach, within the covered part. */
 static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g,
-                           const cr_trace_result *res, const int32_t *slot, json_t *out)
+                           const cr_trace_result *res, const slot_map *slot, json_t *out)
 {
     const char *name = cr_layer_def_field_index(d, "name") >= 0        ? "name"
                        : cr_layer_def_field_index(d, "ship_name") >= 0 ? "ship_name"
                                                                        : "NULL";
+    int by_reach = res->n <= FEW_REACHES;
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT source_id, %s, reach_id, measure_m, county_code, zone_grade, join_flags,"
-             " town_code FROM \"%s_current\" WHERE reach_id IS NOT NULL ORDER BY source_id",
-             name, d->name);
+             " town_code FROM \"%s_current\" WHERE %s",
+             name, d->name, by_reach ? "reach_id = ?1" : "reach_id IS NOT NULL");
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         return;
     }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 2));
-        if (r < 0 || slot[r] < 0) {
-            continue;
+    for (size_t k = 0; k < (by_reach ? res->n : 1); k++) {
+        if (by_reach) {
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, g->reach_id[res->reaches[k].reach], -1, SQLITE_STATIC);
         }
-        const cr_trace_reach *tr = &res->reaches[slot[r]];
-        double m = sqlite3_column_double(st, 3);
-        if (!covers(tr, m)) {
-            continue;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 2));
+            if (r < 0 || slot_get(slot, r) < 0) {
+                continue;
+            }
+            const cr_trace_reach *tr = &res->reaches[slot_get(slot, r)];
+            double m = sqlite3_column_double(st, 3);
+            if (!covers(tr, m)) {
+                continue;
+            }
+            double km;
+            double h;
+            at_measure(tr, m, &km, &h);
+            json_t *f =
+                json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:f, s:s?, s:s?, s:s?, s:s?}", "layer",
+                          d->name, "id", (const char *)sqlite3_column_text(st, 0), "name",
+                          (const char *)sqlite3_column_text(st, 1), "reach_id", g->reach_id[r],
+                          "measure_m", round(m * 10) / 10, "distance_km", round3(km), "time_h",
+                          round3(h), "county_code", (const char *)sqlite3_column_text(st, 4),
+                          "zone_grade", (const char *)sqlite3_column_text(st, 5), "join_flags",
+                          (const char *)sqlite3_column_text(st, 6), "town_code",
+                          (const char *)sqlite3_column_text(st, 7));
+            json_array_append_new(out, f);
         }
-        double km;
-        double h;
-        at_measure(tr, m, &km, &h);
-        json_t *f =
-            json_pack("{s:s, s:s, s:s?, s:s, s:f, s:f, s:f, s:s?, s:s?, s:s?, s:s?}", "layer",
-                      d->name, "id", (const char *)sqlite3_column_text(st, 0), "name",
-                      (const char *)sqlite3_column_text(st, 1), "reach_id", g->reach_id[r],
-                      "measure_m", round(m * 10) / 10, "distance_km", round3(km), "time_h",
-                      round3(h), "county_code", (const char *)sqlite3_column_text(st, 4),
-                      "zone_grade", (const char *)sqlite3_column_text(st, 5), "join_flags",
-                      (const char *)sqlite3_column_text(st, 6), "town_code",
-                      (const char *)sqlite3_column_text(st, 7));
-        json_array_append_new(out, f);
     }
     sqlite3_finalize(st);
 }
 
 /* Protection zones covering a reached reach, at the first such reach. */
 static void zone_features(sqlite3 *db, const cr_graph *g, const cr_trace_result *res,
-                          const int32_t *slot, json_t *out)
+                          const slot_map *slot, json_t *out)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
@@ -134,24 +205,25 @@ static void zone_features(sqlite3 *db, const cr_graph *g, const cr_trace_result 
         json_array_foreach(covered, i, v)
         {
             int32_t r = cr_graph_find_reach(g, json_string_value(v));
-            if (r >= 0 && slot[r] >= 0 && res->reaches[slot[r]].entry_km < best_km) {
-                best_km = res->reaches[slot[r]].entry_km;
-                best_h = res->reaches[slot[r]].entry_h;
+            if (r >= 0 && slot_get(slot, r) >= 0 &&
+                res->reaches[slot_get(slot, r)].entry_km < best_km) {
+                best_km = res->reaches[slot_get(slot, r)].entry_km;
+                best_h = res->reaches[slot_get(slot, r)].entry_h;
                 best_r = r;
             }
         }
         json_decref(covered);
         if (isfinite(best_km)) {
             json_array_append_new(
-                out,
-                json_pack("{s:s, s:s, s:s?, s:s, s:s, s:f, s:f, s:f, s:s?, s:s?}", "layer",
-                          "protection_zones", "id", (const char *)sqlite3_column_text(st, 0),
-                          "name", (const char *)sqlite3_column_text(st, 1), "zone_grade",
-                          (const char *)sqlite3_column_text(st, 2), "reach_id", g->reach_id[best_r],
-                          "measure_m", round(res->reaches[slot[best_r]].entry_m * 10) / 10,
-                          "distance_km", round3(best_km), "time_h", round3(best_h), "source_name",
-                          (const char *)sqlite3_column_text(st, 3), "intake_id",
-                          (const char *)sqlite3_column_text(st, 4)));
+                out, json_pack("{s:s, s:s, s:s?, s:s, s:s, s:f, s:f, s:f, s:s?, s:s?}", "layer",
+                               "protection_zones", "id", (const char *)sqlite3_column_text(st, 0),
+                               "name", (const char *)sqlite3_column_text(st, 1), "zone_grade",
+                               (const char *)sqlite3_column_text(st, 2), "reach_id",
+                               g->reach_id[best_r], "measure_m",
+                               round(res->reaches[slot_get(slot, best_r)].entry_m * 10) / 10,
+                               "distance_km", round3(best_km), "time_h", round3(best_h),
+                               "source_name", (const char *)sqlite3_column_text(st, 3), "intake_id",
+                               (const char *)sqlite3_column_text(st, 4)));
         }
     }
     sqlite3_finalize(st);
@@ -193,7 +265,7 @@ static json_t *contacts(sqlite3 *db, const char *code, int restricted)
 /* Jurisdictions entered in order: from each reached reach's county segments, the point where
  * the trace first enters each county. */
 static json_t *jurisdictions(sqlite3 *db, const cr_graph *g, const cr_trace_result *res,
-                             const int32_t *slot, const cr_access *access)
+                             const slot_map *slot, const cr_access *access)
 {
     json_t *first = json_object(); /* code → [km, h] */
     sqlite3_stmt *st;
@@ -201,10 +273,10 @@ static json_t *jurisdictions(sqlite3 *db, const cr_graph *g, const cr_trace_resu
                            NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             int32_t r = cr_graph_find_reach(g, (const char *)sqlite3_column_text(st, 0));
-            if (r < 0 || slot[r] < 0) {
+            if (r < 0 || slot_get(slot, r) < 0) {
                 continue;
             }
-            const cr_trace_reach *tr = &res->reaches[slot[r]];
+            const cr_trace_reach *tr = &res->reaches[slot_get(slot, r)];
             double lo = fmin(tr->entry_m, tr->exit_m);
             double hi = fmax(tr->entry_m, tr->exit_m);
             json_t *segs = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
@@ -273,7 +345,7 @@ json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_resul
                         const cr_access *access)
 {
     sqlite3 *db = cr_store_db(store);
-    int32_t *slot = slots(g, res);
+    slot_map *slot = slots(g, res);
     json_t *reaches = json_array();
     const cr_trace_reach **order = cr_xmalloc((res->n + 1) * sizeof *order);
     for (size_t i = 0; i < res->n; i++) {
@@ -305,7 +377,7 @@ json_t *cr_trace_report(cr_store *store, const cr_graph *g, const cr_trace_resul
     zone_features(db, g, res, slot, features);
     json_t *out = json_pack("{s:o, s:o, s:o}", "reaches", reaches, "features", sorted(features),
                             "jurisdictions", jurisdictions(db, g, res, slot, access));
-    free(slot);
+    slot_map_free(slot);
     return out;
 }
 
@@ -351,7 +423,7 @@ json_t *cr_trace_attribution(cr_store *store, const json_t *report)
 void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result *res,
                         const cr_trace_options *opt, double mass_kg, double release_h)
 {
-    int32_t *slot = slots(g, res);
+    slot_map *slot = slots(g, res);
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(report, "features"), i, f)
@@ -362,11 +434,11 @@ void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result
             continue;
         }
         int32_t r = cr_graph_find_reach(g, json_string_value(json_object_get(f, "reach_id")));
-        if (r < 0 || slot[r] < 0) {
+        if (r < 0 || slot_get(slot, r) < 0) {
             continue;
         }
         cr_spill_at at;
-        cr_spill_estimate(g, opt, &res->reaches[slot[r]],
+        cr_spill_estimate(g, opt, &res->reaches[slot_get(slot, r)],
                           json_real_value(json_object_get(f, "measure_m")), mass_kg, release_h,
                           &at);
         json_t *spill = json_pack("{s:f, s:f, s:f, s:f, s:f}", "leading_edge_h",
@@ -378,5 +450,5 @@ void cr_trace_add_spill(json_t *report, const cr_graph *g, const cr_trace_result
         }
         json_object_set_new(f, "spill", spill);
     }
-    free(slot);
+    slot_map_free(slot);
 }

@@ -110,8 +110,14 @@ cr_status cr_wq_alarm_config_load(const json_t *a, cr_wq_alarm_config *c, cr_err
         json_t *v;
         json_array_foreach(ind, i, v)
         {
-            snprintf(c->indicators[c->n_indicators++], sizeof c->indicators[0], "%s",
-                     json_string_value(v) ? json_string_value(v) : "");
+            const char *code = json_string_value(v);
+            if (code == NULL || code[0] == '\0' || strlen(code) >= sizeof c->indicators[0]) {
+                return cr_error_set(err, CR_EINVAL,
+                                    "alarms.sudden_change.indicators[%zu]: an indicator code "
+                                    "such as \"nh3n\"",
+                                    i);
+            }
+            snprintf(c->indicators[c->n_indicators++], sizeof c->indicators[0], "%s", code);
         }
     }
     c->window = (int)window;

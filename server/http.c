@@ -7,6 +7,7 @@
 #include "tiler/glyphs.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,13 +73,42 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* A request's body, gathered over the calls MHD makes. */
+/* A request's body, gathered over the calls MHD makes, and the URI as it came. */
 typedef struct {
     cr_strbuf body;
     int too_big;
+    int started;   /* the headers' call is done */
+    char *raw_uri; /* before unescaping: a %00 is still visible here */
 } upload;
 
-#define MAX_BODY_BYTES (1 << 20)
+/* Before the access handler: the request's state, with the URI as sent (MHD unescapes the
+ * one the handler sees, where a NUL would silently end the path). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    upload *up = cr_xcalloc(1, sizeof *up);
+    up->raw_uri = cr_xstrdup(uri ? uri : "");
+    return up;
+}
+
+/* A control character in the URI, raw or percent-encoded (NUL, %00–%1F, %7F). */
+static int has_control(const char *uri)
+{
+    for (const unsigned char *p = (const unsigned char *)uri; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return 1;
+        }
+        if (*p == '%' && isxdigit(p[1]) && isxdigit(p[2])) {
+            unsigned v = 0;
+            sscanf((const char *)p + 1, "%2x", &v);
+            if (v < 0x20 || v == 0x7f) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
 
 static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode code)
@@ -88,9 +119,47 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
     upload *up = *con_cls;
     if (up) {
         cr_strbuf_cleanup(&up->body);
+        free(up->raw_uri);
         free(up);
         *con_cls = NULL;
     }
+}
+
+/* The client's address as text ("?" when MHD does not say). */
+static void client_address(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "?");
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ci->client_addr;
+        inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)n);
+    } else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)n);
+    }
+}
+
+/* The Origin to allow for a cross-origin reader of route r, or NULL: "*" when the allowlist
+ * is "*", the request's Origin when the comma-separated allowlist names it exactly. Only
+ * routes flagged CR_ROUTE_CORS (what a map embedded elsewhere reads) are shared at all. */
+static const char *cors_allow(const char *allowlist, const cr_route *r, const char *origin)
+{
+    if (allowlist == NULL || r == NULL || !(r->flags & CR_ROUTE_CORS)) {
+        return NULL;
+    }
+    if (strcmp(allowlist, "*") == 0) {
+        return "*";
+    }
+    size_t n = origin ? strlen(origin) : 0;
+    for (const char *p = allowlist; n > 0 && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, origin, n) == 0) {
+            return origin;
+        }
+        p += len + (p[len] == ',');
+    }
+    return NULL;
 }
 
 /* The route of the path and method: *index its row (or CR_MAX_ROUTES), *known whether the path
@@ -213,7 +282,6 @@ static size_t send_answer(server_state *s, struct MHD_Connection *c, const cr_ro
                             res->cache_control ? res->cache_control : "no-store");
     if (res->etag[0]) {
         MHD_add_response_header(r, "ETag", res->etag);
-        MHD_add_response_header(r, "Vary", "Accept-Encoding");
     }
     if (res->encoding) {
         MHD_add_response_header(r, "Content-Encoding", res->encoding);
@@ -228,8 +296,19 @@ static size_t send_answer(server_state *s, struct MHD_Connection *c, const cr_ro
         MHD_add_response_header(r, "WWW-Authenticate",
                                 "Bearer realm=\"crossriver\", error=\"invalid_token\"");
     }
-    if (s->cfg->cors_origin) {
-        MHD_add_response_header(r, "Access-Control-Allow-Origin", s->cfg->cors_origin);
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *allow_origin = cors_allow(s->cfg->cors_origin, allow, origin);
+    if (allow_origin) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", allow_origin);
+    }
+    /* an answer that depends on the Origin says so, for caches between */
+    int by_origin = s->cfg->cors_origin && strcmp(s->cfg->cors_origin, "*") != 0 && allow &&
+                    (allow->flags & CR_ROUTE_CORS);
+    if (res->etag[0] || by_origin) {
+        MHD_add_response_header(r, "Vary",
+                                !by_origin     ? "Accept-Encoding"
+                                : res->etag[0] ? "Accept-Encoding, Origin"
+                                               : "Origin");
     }
     *ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -260,15 +339,64 @@ static void account(server_state *s, const cr_route *route, int index, const req
     }
     char ts[21];
     cr_now_iso8601(ts);
-    fprintf(stderr, "%s access %s %s %d %zu %.1fms token=%s\n", ts, req->method, req->path, status,
-            len, dt * 1000.0, cr_access_name(req->access));
+    fprintf(stderr, "%s access %s %s %d %zu %.1fms token=%s client=%s\n", ts, req->method,
+            req->path, status, len, dt * 1000.0, cr_access_name(req->access), req->client);
     if (res->restricted || status == MHD_HTTP_UNAUTHORIZED || status == MHD_HTTP_FORBIDDEN) {
         /* the restricted-access log: every answer that carried restricted data or refused it */
-        fprintf(stderr, "%s restricted %s token=%s %s %s status=%d items=%zu\n", ts,
+        fprintf(stderr, "%s restricted %s token=%s %s %s status=%d items=%zu client=%s\n", ts,
                 res->restricted ? "served" : "refused", cr_access_name(req->access), req->method,
-                req->path, status, res->restricted);
+                req->path, status, res->restricted, req->client);
         atomic_fetch_add(&s->m.restricted, res->restricted > 0);
     }
+}
+
+/* What will be refused is refused before its body is read: a control character in the URI
+ * (400), an unknown route (404) or method (405) with a body, a body declared over the limit
+ * (413), a write without a valid token (401). Else MHD_YES: go on to the body. */
+static enum MHD_Result refuse_early(server_state *s, struct MHD_Connection *c, const char *url,
+                                    const char *method, const upload *up)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    long long declared = cl ? strtoll(cl, NULL, 10) : 0;
+    int index = CR_MAX_ROUTES, known = 0, status = 0;
+    const cr_route *route = find_route(url, method, &index, &known);
+    response res = {0};
+    char client[64];
+    client_address(c, client, sizeof client);
+    request req = {method, url, NULL, 0, NULL, NULL, NULL, NULL, 0, client};
+    if (has_control(up->raw_uri)) {
+        error_answer(&res, &status, MHD_HTTP_BAD_REQUEST,
+                     "a control character (NUL, %00–%1F, %7F) in the path or query");
+    } else if (declared > 0 && !known) {
+        error_answer(&res, &status, MHD_HTTP_NOT_FOUND, "no such resource");
+    } else if (declared > 0 && route == NULL) {
+        error_answer(&res, &status, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    } else if (declared > MAX_BODY_BYTES) {
+        error_answer(&res, &status, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
+    } else if (declared > 0 && (route->flags & (CR_ROUTE_TOKEN | CR_ROUTE_FULL_TOKEN))) {
+        snapshot *snap = cr_srv_snapshot_acquire(s);
+        const char *why = NULL;
+        int ok = authorise(snap, c, &req, &why);
+        if (!ok || req.access == NULL) {
+            atomic_fetch_add(&s->m.auth_failures, !ok); /* a token given, and not valid */
+            error_answer(&res, &status, MHD_HTTP_UNAUTHORIZED,
+                         why ? why
+                             : "this needs a bearer token (Authorization: Bearer …); the "
+                               "change is recorded under its name");
+        }
+        req.access = NULL; /* the snapshot's; not kept past it */
+        cr_srv_snapshot_release(s, snap);
+    }
+    if (status == 0) {
+        return MHD_YES;
+    }
+    double t0 = cr_monotonic_s();
+    enum MHD_Result ok = MHD_NO;
+    size_t len = send_answer(s, c, route, &res, status, &ok);
+    answer ans = {status, len, cr_monotonic_s() - t0};
+    account(s, route, route ? index : CR_MAX_ROUTES, &req, &res, &ans);
+    json_decref(res.body);
+    return ok;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -277,11 +405,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     (void)version;
     server_state *s = cls;
-    if (*con_cls == NULL) { /* first call: headers only; the body (if any) comes next */
-        *con_cls = cr_xcalloc(1, sizeof(upload));
-        return MHD_YES;
+    if (*con_cls == NULL) { /* no URI callback ran (it always does): state of our own */
+        *con_cls = on_uri(NULL, url, c);
     }
     upload *up = *con_cls;
+    if (!up->started) { /* first call: headers only; the body (if any) comes next */
+        up->started = 1;
+        return refuse_early(s, c, url, method, up);
+    }
     if (*upload_data_size > 0) { /* a piece of the body */
         if (up->body.len + *upload_data_size > MAX_BODY_BYTES) {
             up->too_big = 1;
@@ -292,7 +423,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     double t0 = cr_monotonic_s();
-    request req = {method, url, json_object(), 0, NULL, NULL, NULL, up->body.data, up->body.len};
+    char client[64];
+    client_address(c, client, sizeof client);
+    request req = {method, url,           json_object(), 0,     NULL, NULL,
+                   NULL,   up->body.data, up->body.len,  client};
     response res = {0};
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
     req.accept_gzip = ae && strstr(ae, "gzip") != NULL;
@@ -336,6 +470,16 @@ const char *cr_server_default_vendor_dir(void)
     return env && *env ? env : CR_SOURCE_DIR "/node_modules/maplibre-gl/dist";
 }
 
+/* Room for n open files (the connections and the stores), as far as the hard limit goes. */
+static void raise_fd_limit(unsigned n)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > n ? n : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
 {
     server_state s = {0};
@@ -372,6 +516,7 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
         rc = cr_error_set(err, CR_EINVAL, "--host '%s' is not an IPv4 address", cfg->host);
     }
     struct MHD_Daemon *d = NULL;
+    unsigned limit = (unsigned)(cfg->max_connections > 0 ? cfg->max_connections : 4096);
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -381,11 +526,17 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
         /* workers inherit the mask: only this thread waits for the signals */
         pthread_sigmask(SIG_BLOCK, &sigs, NULL);
         pthread_key_create(&s.worker_key, cr_srv_free_worker);
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                             on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                             MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_END);
+        /* epoll: select() would cap the connections at FD_SETSIZE, shared among the workers */
+        raise_fd_limit(limit + 64);
+        d = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+            on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, limit,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(cfg->per_ip > 0 ? cfg->per_ip : 0),
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+            /* e.g. HTTP/1.1 without Host: 400 */ MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
         if (d == NULL) {
             rc = cr_error_set(err, CR_EIO, "cannot listen on %s:%d", cfg->host, cfg->port);
         }
@@ -393,9 +544,9 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
     if (rc == CR_OK) {
         cr_log(CR_LOG_WARN, "server",
                "serving %s on http://%s:%d/ (%d threads, %d reaches, %d MiB tile cache, %zu "
-               "tokens)",
+               "tokens, at most %u connections)",
                cfg->store_path, cfg->host, cfg->port, cfg->threads, first->net->graph->n_reaches,
-               cfg->cache_mb, cr_access_count(first->tokens));
+               cfg->cache_mb, cr_access_count(first->tokens), limit);
         if (cfg->pid_file) {
             FILE *f = fopen(cfg->pid_file, "w");
             if (f) {

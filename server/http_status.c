@@ -19,18 +19,7 @@ int cr_http_status(cr_status rc)
 cr_status cr_srv_number_param(const request *req, const char *name, double lo, double hi,
                               double *out, cr_error *err)
 {
-    const char *v = json_string_value(json_object_get(req->params, name));
-    if (v == NULL) {
-        return CR_OK;
-    }
-    char *end = NULL;
-    double d = strtod(v, &end);
-    if (end == v || *end != '\0' || !(d >= lo && d <= hi)) {
-        return cr_error_set(err, CR_EINVAL, "%s: '%s' is not a number in [%g, %g]", name, v, lo,
-                            hi);
-    }
-    *out = d;
-    return CR_OK;
+    return cr_api_number_param(req->params, name, lo, hi, out, err);
 }
 
 void cr_srv_base_url(const server_state *s, const request *req, char *out, size_t n)

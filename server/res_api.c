@@ -83,15 +83,12 @@ cr_status cr_res_search(server_state *s, worker *w, const request *req, response
                         cr_error *err)
 {
     (void)s;
-    const char *q = json_string_value(json_object_get(req->params, "q"));
-    if (q == NULL || *q == '\0' || strlen(q) > 100) {
-        return cr_error_set(err, CR_EINVAL, "q: the text to look for (1–100 bytes)");
-    }
-    double limit = 20;
+    const char *q = NULL;
+    int limit = 20;
     json_t *out = NULL;
-    cr_status rc = cr_srv_number_param(req, "limit", 1, 200, &limit, err);
+    cr_status rc = cr_api_search_parse(req->params, &q, &limit, err);
     if (rc == CR_OK) {
-        rc = cr_api_search(w->store, q, (int)limit, req->access, &out, err);
+        rc = cr_api_search(w->store, q, limit, req->access, &out, err);
     }
     if (rc == CR_OK) {
         res->content_type = JSON_TYPE;
@@ -115,59 +112,17 @@ static cr_status audit_personal(server_state *s, worker *w, const request *req, 
 }
 
 /* The patrol request from the query: river|preset|reaches, date, mode, from, to, numbers. */
-static cr_status patrol_request(const request *req, cr_patrol_request *pr, cr_error *err)
-{
-    pr->dwell_min = -1;
-    pr->access = req->access;
-    pr->rivers = json_string_value(json_object_get(req->params, "river"));
-    pr->reaches = json_string_value(json_object_get(req->params, "reaches"));
-    pr->date = json_string_value(json_object_get(req->params, "date"));
-    pr->stop_kinds = json_string_value(json_object_get(req->params, "stops"));
-    const char *preset = json_string_value(json_object_get(req->params, "preset"));
-    const char *mode = json_string_value(json_object_get(req->params, "mode"));
-    if (preset) {
-        if (strcmp(preset, "yihe-sanhu") != 0 && strcmp(preset, "一河三湖") != 0) {
-            return cr_error_set(err, CR_EINVAL, "preset: yihe-sanhu (一河三湖)");
-        }
-        pr->rivers = CR_PATROL_YIHE_SANHU;
-    }
-    if (mode && strcmp(mode, "boat") != 0 && strcmp(mode, "foot") != 0) {
-        return cr_error_set(err, CR_EINVAL, "mode: boat or foot");
-    }
-    pr->on_foot = mode && strcmp(mode, "foot") == 0;
-    const char *points[2] = {json_string_value(json_object_get(req->params, "from")),
-                             json_string_value(json_object_get(req->params, "to"))};
-    for (int i = 0; i < 2; i++) {
-        double *p = i ? pr->to : pr->from;
-        if (points[i] && !cr_api_parse_point(points[i], &p[0], &p[1])) {
-            return cr_error_set(err, CR_EINVAL,
-                                i ? "to: LON,LAT in degrees" : "from: LON,LAT in degrees");
-        }
-        *(i ? &pr->has_to : &pr->has_from) = points[i] != NULL;
-    }
-    cr_status rc = cr_srv_number_param(req, "speed_kmh", 0.1, 100, &pr->speed_kmh, err);
-    if (rc == CR_OK) {
-        rc = cr_srv_number_param(req, "dwell_min", 0, 600, &pr->dwell_min, err);
-    }
-    if (rc == CR_OK) {
-        rc = cr_srv_number_param(req, "radius_m", 1, 20000, &pr->radius_m, err);
-    }
-    if (rc == CR_OK) {
-        rc = cr_srv_number_param(req, "day_hours", 0.5, 24, &pr->day_hours, err);
-    }
-    return rc;
-}
-
 /* GET /api/patrol?river=…|preset=yihe-sanhu|reaches=…[&date=&mode=&from=&to=&speed_kmh=
  * &dwell_min=&radius_m=&stops=&day_hours=&format=] */
 cr_status cr_res_patrol(server_state *s, worker *w, const request *req, response *res,
                         cr_error *err)
 {
-    cr_patrol_request pr = {0};
-    cr_status rc = patrol_request(req, &pr, err);
+    cr_patrol_request pr;
+    cr_status rc = cr_api_patrol_parse(req->params, &pr, err);
     if (rc != CR_OK) {
         return rc;
     }
+    pr.access = req->access;
     const char *format = json_string_value(json_object_get(req->params, "format"));
     format = format ? format : "json";
     cr_strbuf out = {0};

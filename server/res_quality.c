@@ -338,11 +338,10 @@ cr_status cr_res_incident(server_state *s, worker *w, const request *req, respon
     char id[64];
     snprintf(id, sizeof id, "%.*s", (int)n, rest);
     const char *format = param(req, "format") ? param(req, "format") : "json";
-    json_t *conf = s->cfg->config ? json_load_file(s->cfg->config, 0, NULL) : NULL;
+    const json_t *conf = w->snap->config;
     cr_trace_context cx = {w->store, w->snap->net->graph, w->ws, w->snap->net->ref};
     json_t *r = NULL;
     cr_status rc = cr_api_incident_report(&cx, id, conf, &r, err);
-    json_decref(conf);
     if (rc != CR_OK) {
         return rc;
     }

@@ -373,10 +373,9 @@ cr_status cr_res_finding(server_state *s, worker *w, const request *req, respons
     if (strcmp(format, "json") && strcmp(format, "html") && strcmp(format, "csv")) {
         return cr_error_set(err, CR_EINVAL, "format: json, html or csv");
     }
-    json_t *conf = s->cfg->config ? json_load_file(s->cfg->config, 0, NULL) : NULL;
+    const json_t *conf = w->snap->config;
     json_t *r = NULL;
     rc = cr_ops_rectification_report(w->store, first, last, today, conf, &r, err);
-    json_decref(conf);
     if (rc != CR_OK) {
         return rc;
     }
@@ -483,11 +482,10 @@ cr_status cr_res_gate_operation(server_state *s, worker *w, const request *req, 
     if (rc != CR_OK) {
         return rc;
     }
-    json_t *conf = s->cfg->config ? json_load_file(s->cfg->config, 0, NULL) : NULL;
+    const json_t *conf = w->snap->config;
     cr_trace_context cx = {w->store, w->snap->net->graph, w->ws, w->snap->net->ref};
     json_t *r = NULL;
     rc = cr_api_gate_notice(&cx, id, conf, &r, err);
-    json_decref(conf);
     if (rc != CR_OK) {
         return rc;
     }

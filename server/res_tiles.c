@@ -27,10 +27,10 @@ static void tile_answer(const request *req, response *res, char *data, size_t le
  * those tiles depend on the joins too). */
 cr_status cr_res_tile(server_state *s, worker *w, const request *req, response *res, cr_error *err)
 {
-    int z, x, y, end = 0;
-    if (sscanf(req->path, "/tiles/%d/%d/%d.mvt%n", &z, &x, &y, &end) != 3 || end == 0 ||
-        req->path[end] != '\0') {
-        return cr_error_set(err, CR_ENOTFOUND, "tiles are /tiles/{z}/{x}/{y}.mvt");
+    int z, x, y;
+    if (!cr_tile_parse_path(req->path + strlen("/tiles/"), ".mvt", &z, &x, &y)) {
+        return cr_error_set(err, CR_ENOTFOUND,
+                            "tiles are /tiles/{z}/{x}/{y}.mvt, in decimal digits");
     }
     const char *layers = json_string_value(json_object_get(req->params, "layers"));
     cr_tile_key key = {z, x, y, layers, cr_access_name(req->access)};

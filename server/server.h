@@ -25,6 +25,9 @@ typedef struct {
     const char *config;      /* deployment config (alarm rules), or NULL */
     const char *font_path;   /* the labels' font (glyphs at /glyphs/); NULL: the default */
     int font_face;           /* its face within a collection */
+    int max_connections;     /* open connections at most (<= 0: 4096); more are refused */
+    int per_ip;              /* open connections per client address at most (<= 0: no limit) */
+    int timeout_s;           /* an idle connection is closed after this (<= 0: 30 s) */
 } cr_server_config;
 
 /* The default directories (borrowed: the environment's string or a static one). */

@@ -50,6 +50,7 @@ typedef struct {
     cr_standards *std;         /* indicators and class limits (standards/) */
     json_t *relevance;         /* standards/source_relevance.json, for alarm candidates */
     cr_wq_alarm_config alarms; /* the deployment config's "alarms" */
+    json_t *config;            /* the deployment config, checked (an empty object without one) */
 } snapshot;
 
 typedef struct {
@@ -103,6 +104,7 @@ typedef struct {
     const cr_access *access;   /* the bearer token's rights, or NULL (public) */
     const char *body;          /* POST body (NUL-terminated), or NULL */
     size_t body_len;
+    const char *client; /* the client's address, for the logs */
 } request;
 
 typedef struct {
@@ -132,6 +134,7 @@ enum {
     CR_ROUTE_FULL_TOKEN = 16,  /* a token that opens every layer in every jurisdiction */
     CR_ROUTE_ANY_PARAMS = 32,  /* the handler's own parser checks the parameters */
     CR_ROUTE_TOKEN = 64,       /* any valid bearer token (the write is audited under its name) */
+    CR_ROUTE_CORS = 128,       /* read by a map embedded elsewhere: the CORS allowlist applies */
 };
 
 typedef struct {

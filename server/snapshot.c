@@ -36,6 +36,7 @@ void cr_srv_snapshot_release(server_state *s, snapshot *p)
         cr_layer_set_free(p->set);
         cr_standards_free(p->std);
         json_decref(p->relevance);
+        json_decref(p->config);
         free(p);
     }
 }
@@ -133,9 +134,12 @@ static cr_status load_snapshot(server_state *s, network *share, snapshot **out, 
         rc = err->code;
     }
     if (rc == CR_OK) {
-        json_t *conf = cfg->config ? json_load_file(cfg->config, 0, NULL) : NULL;
-        rc = cr_wq_alarm_config_load(json_object_get(conf, "alarms"), &p->alarms, err);
-        json_decref(conf);
+        /* a config that does not check is refused (at start, or on SIGHUP: the previous stays) */
+        rc = cfg->config ? cr_api_config_load(cfg->config, &p->config, err)
+                         : ((p->config = json_object()) != NULL ? CR_OK : CR_ENOMEM);
+    }
+    if (rc == CR_OK) {
+        rc = cr_wq_alarm_config_load(json_object_get(p->config, "alarms"), &p->alarms, err);
     }
     if (rc == CR_OK && share == NULL) {
         network *net = p->net = cr_xcalloc(1, sizeof *net);
@@ -160,6 +164,7 @@ static cr_status load_snapshot(server_state *s, network *share, snapshot **out, 
         cr_layer_set_free(p->set);
         cr_standards_free(p->std);
         json_decref(p->relevance);
+        json_decref(p->config);
         free(p);
         return rc;
     }

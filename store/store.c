@@ -131,7 +131,17 @@ static void derived_schema(cr_store *s, cr_strbuf *sql, const cr_layer_def *d,
 {
     char view[128];
     snprintf(view, sizeof view, "%s_current", d->name);
-    if (object_exists(s, "view", view)) {
+    int exists = object_exists(s, "view", view);
+    for (size_t i = 0; i < n_derived && exists; i++) {
+        /* features by their reach (a trace's features met): also on stores made before */
+        if (strcmp(derived[i].name, "reach_id") == 0) {
+            cr_strbuf_printf(sql,
+                             "CREATE INDEX IF NOT EXISTS \"%s_derived_reach\" ON "
+                             "\"%s_derived\"(reach_id);",
+                             d->name, d->name);
+        }
+    }
+    if (exists) {
         return;
     }
     if (n_derived == 0) {
@@ -154,6 +164,14 @@ static void derived_schema(cr_store *s, cr_strbuf *sql, const cr_layer_def *d,
                      " FROM \"%s\" l LEFT JOIN \"%s_derived\" x ON x.fid = l.fid"
                      " WHERE l.valid_to IS NULL;",
                      d->name, d->name);
+    for (size_t i = 0; i < n_derived; i++) {
+        if (strcmp(derived[i].name, "reach_id") == 0) {
+            cr_strbuf_printf(sql,
+                             "CREATE INDEX IF NOT EXISTS \"%s_derived_reach\" ON "
+                             "\"%s_derived\"(reach_id);",
+                             d->name, d->name);
+        }
+    }
 }
 
 static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error *err)
@@ -392,7 +410,10 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
         char sql[160];
         snprintf(sql, sizeof sql, "SELECT 1 FROM \"%s\" WHERE valid_to IS NULL LIMIT 1", d->name);
         sqlite3_stmt *st = cr_store_cached(s, sql);
-        s->has_rows[i] = st == NULL || sqlite3_step(st) == SQLITE_ROW;
+        /* a layer defined after the store was made (opened read-only, so not created): empty;
+         * another failure: assume rows, and let the query that follows say what is wrong */
+        s->has_rows[i] = st == NULL ? strstr(sqlite3_errmsg(s->db), "no such table") == NULL
+                                    : sqlite3_step(st) == SQLITE_ROW;
         if (st) {
             sqlite3_reset(st);
         }

@@ -131,7 +131,8 @@ sqlite3 *cr_store_db(cr_store *store);
 const cr_layer_set *cr_store_layers(const cr_store *store);
 
 /* 1 when layer d has current rows (asked once per change of the database, by any connection:
- * PRAGMA data_version), 0 when it is empty. */
+ * PRAGMA data_version), 0 when it is empty or has no table (a layer defined after a store
+ * opened read-only was made). */
 int cr_store_layer_has_rows(cr_store *store, const cr_layer_def *d);
 /* Process-wide SQLite settings; call first thing in main (before any store is opened). */
 void cr_store_global_init(void);

@@ -15,6 +15,42 @@
 
 #define MAX_LAT 85.0511287798066
 
+/* A decimal number of at most max_digits at *p, without a sign or a leading zero; moves *p. */
+static int tile_number(const char **p, int max_digits, long *out)
+{
+    const char *s = *p;
+    int n = 0;
+    long v = 0;
+    while (s[n] >= '0' && s[n] <= '9' && n <= max_digits) {
+        v = v * 10 + (s[n] - '0');
+        n++;
+    }
+    if (n == 0 || n > max_digits || (n > 1 && s[0] == '0')) {
+        return 0;
+    }
+    *p = s + n;
+    *out = v;
+    return 1;
+}
+
+int cr_tile_parse_path(const char *text, const char *suffix, int *z, int *x, int *y)
+{
+    long v[3];
+    const char *p = text;
+    for (int i = 0; i < 3; i++) {
+        if (!tile_number(&p, i == 0 ? 2 : 7, &v[i]) || (i < 2 && *p++ != '/')) {
+            return 0;
+        }
+    }
+    if (strcmp(p, suffix) != 0) {
+        return 0;
+    }
+    *z = (int)v[0];
+    *x = (int)v[1];
+    *y = (int)v[2];
+    return 1;
+}
+
 int cr_tile_valid(int z, int x, int y)
 {
     if (z < 0 || z > CR_TILE_MAX_ZOOM) {
@@ -811,6 +847,38 @@ typedef struct {
 /* A geometry the fast path cannot take, through GEOS: into tile coordinates, clipped to the
  * tile plus its buffer, simplified. *size gets its weight (area, length) when there is one.
  * NULL when nothing of it is left; else the caller destroys it. */
+/* g (polygons in tile units) on the tile's integer grid and valid, or NULL when GEOS cannot
+ * make it so. The grid can make a valid polygon self-intersect (two edges a pixel apart rounded
+ * onto each other), and clipping or simplifying can leave a hole outside its shell: round; where
+ * that is not valid, repair (GEOSMakeValid) and snap-round (GEOS's precision reducer keeps the
+ * topology), so every polygon is valid as sent. */
+static GEOSGeometry *on_grid_valid(GEOSContextHandle_t h, const GEOSGeometry *g)
+{
+    GEOSGeometry *grid = GEOSGeom_setPrecision_r(h, g, 1.0, GEOS_PREC_NO_TOPO);
+    if (grid && GEOSisValid_r(h, grid) == 1) {
+        return grid;
+    }
+    GEOSGeom_destroy_r(h, grid);
+    GEOSGeometry *fixed = GEOSisValid_r(h, g) == 1 ? NULL : GEOSMakeValid_r(h, g);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        grid = GEOSGeom_setPrecision_r(h, fixed ? fixed : g, 1.0, 0);
+        if (grid && GEOSisValid_r(h, grid) == 1) {
+            GEOSGeom_destroy_r(h, fixed);
+            return grid;
+        }
+        /* repair what the reducer left (or what it could not take) and reduce again */
+        GEOSGeometry *again = GEOSMakeValid_r(h, grid ? grid : fixed ? fixed : g);
+        GEOSGeom_destroy_r(h, grid);
+        GEOSGeom_destroy_r(h, fixed);
+        fixed = again;
+        if (fixed == NULL) {
+            return NULL;
+        }
+    }
+    GEOSGeom_destroy_r(h, fixed);
+    return NULL;
+}
+
 static GEOSGeometry *slow_geometry(layer_reader *r, const layer_plan *p, const unsigned char *blob,
                                    size_t blob_len, double *size)
 {
@@ -864,7 +932,12 @@ static GEOSGeometry *slow_geometry(layer_reader *r, const layer_plan *p, const u
         }
     }
     if (shown && p->type == CR_MVT_POLYGON) {
-        GEOSArea_r(h, shown, size);
+        GEOSGeometry *grid = on_grid_valid(h, shown);
+        GEOSGeom_destroy_r(h, shown);
+        shown = grid; /* NULL (not sent) when GEOS cannot make it valid on the grid */
+        if (shown) {
+            GEOSArea_r(h, shown, size);
+        }
     } else if (shown && p->type == CR_MVT_LINESTRING) {
         GEOSLength_r(h, shown, size);
     }

@@ -38,6 +38,10 @@ typedef struct {
 const json_t *cr_tile_settings(const cr_layer_def *d);
 /* A tiled layer's zoom range: "minzoom" (default 0) to "maxzoom" (default CR_TILE_MAX_ZOOM). */
 void cr_tile_zoom_range(const json_t *settings, int *minz, int *maxz);
+/* "{z}/{x}/{y}" then exactly suffix (e.g. ".mvt"), in plain decimal digits (no sign, blank or
+ * leading zero: one spelling per tile; z of at most 2 digits, x and y of at most 7): 1 with *z,
+ * *x, *y (whether it is a tile is cr_tile_valid's question); else 0. */
+int cr_tile_parse_path(const char *text, const char *suffix, int *z, int *x, int *y);
 /* 1 when z/x/y is a tile: 0 <= z <= CR_TILE_MAX_ZOOM, 0 <= x, y < 2^z. */
 int cr_tile_valid(int z, int x, int y);
 /* The tile at z holding lon/lat (latitude clamped to Web Mercator's ±85.0511°). */

@@ -15,12 +15,14 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <ogr_api.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -210,29 +212,31 @@ static void write_tokens(const char *extra)
     assert_int_equal(rename(tmp, path), 0); /* as an operator would: never half a file */
 }
 
-static int setup(void **state)
+/* the one agency portal (besides another) allowed to embed the map: the CORS allowlist */
+#define PORTAL "https://portal.jiashan.example"
+
+/* Start the server on g_port over the store in g_dir (its log appended to server.log) and
+ * wait until it answers. */
+static void start_server(void)
 {
-    (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-server-XXXXXX");
-    assert_non_null(mkdtemp(g_dir));
-    test_samples_store(g_dir);
-    write_tokens(NULL);
-    g_port = free_port();
     char store[128], port[16], pidfile[128], log[128], tokens[128];
     snprintf(tokens, sizeof tokens, "%s/tokens.json", g_dir);
     snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
     snprintf(port, sizeof port, "%d", g_port);
     snprintf(pidfile, sizeof pidfile, "%s/server.pid", g_dir);
     snprintf(log, sizeof log, "%s/server.log", g_dir);
+    remove(pidfile);
     g_pid = fork();
     assert_true(g_pid >= 0);
     if (g_pid == 0) {
-        if (freopen(log, "w", stderr) == NULL) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that dies takes its server with it */
+        if (freopen(log, "a", stderr) == NULL) {
             _exit(126);
         }
         execl(getenv("CROSSRIVER_BIN"), "crossriver", "serve", "--store", store, "--host",
-              "127.0.0.1", "--port", port, "--threads", "3", "--cors", "*", "--pid-file", pidfile,
-              "--tokens", tokens, "--poll-ms", "100", (char *)NULL);
+              "127.0.0.1", "--port", port, "--threads", "3", "--cors",
+              PORTAL ",https://map.other.example", "--pid-file", pidfile, "--tokens", tokens,
+              "--poll-ms", "100", (char *)NULL);
         _exit(127);
     }
     /* ready when the PID file exists and a request is answered (20 s: sanitizer builds) */
@@ -245,13 +249,24 @@ static int setup(void **state)
             assert_int_equal(fscanf(f, "%d", &pid), 1);
             fclose(f);
             assert_int_equal(pid, g_pid);
-            return 0;
+            return;
         }
         assert_int_equal(waitpid(g_pid, NULL, WNOHANG), 0); /* still running */
         sleep_ms(50);
     }
     fail_msg("server did not answer on 127.0.0.1:%d", g_port);
-    return 1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/crossriver-server-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    test_samples_store(g_dir);
+    write_tokens(NULL);
+    g_port = free_port();
+    start_server();
+    return 0;
 }
 
 static int teardown(void **state)
@@ -271,7 +286,7 @@ static void test_health_counts_the_network(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "reaches")), 20); /* reaches.geojson */
     assert_true(json_integer_value(json_object_get(j, "nodes")) > 0);
     assert_non_null(strstr(r.head, "Content-Type: application/json"));
-    assert_non_null(strstr(r.head, "Access-Control-Allow-Origin: *"));
+    assert_null(strstr(r.head, "Access-Control-Allow-Origin")); /* not a map resource */
     json_decref(j);
     free(r.body);
 }
@@ -543,7 +558,10 @@ static void test_tiles_gzip_etag_and_errors(void **state)
 
     expect_error("GET", "/tiles/23/0/0.mvt", 400, "no tile 23/0/0");
     expect_error("GET", "/tiles/2/4/1.mvt", 400, "no tile 2/4/1");
-    expect_error("GET", "/tiles/2/-1/1.mvt", 400, "no tile");
+    expect_error("GET", "/tiles/2/-1/1.mvt", 404, "/tiles/{z}/{x}/{y}.mvt");
+    expect_error("GET", "/tiles/02/1/1.mvt", 404, "in decimal digits"); /* one spelling */
+    expect_error("GET", "/tiles/2/+1/1.mvt", 404, "in decimal digits");
+    expect_error("GET", "/tiles/2/99999999999/1.mvt", 404, "in decimal digits");
     expect_error("GET", "/tiles/10/855/419.mvt?layers=nope", 400, "'nope' is not a tiled layer");
     expect_error("GET", "/tiles/10/855/419.mvt?layers=contacts", 400, "not a tiled layer");
     expect_error("GET", "/tiles/10/855/419.mvt?colour=red", 400, "colour");
@@ -2000,6 +2018,301 @@ static void test_labels_and_glyphs(void **state)
     json_decref(j);
 }
 
+/* Send raw bytes (headers only: a body declared, not sent) and read what comes back within
+ * two seconds; the status, or 0 when nothing came. */
+static int raw_status_within_2s(const char *bytes, char *reply, size_t n)
+{
+    int fd = connect_server();
+    assert_true(fd >= 0);
+    /* the server may answer and close before it has read all of an oversize request: no
+     * SIGPIPE, and what was not written does not matter */
+    for (size_t len = strlen(bytes), done = 0; done < len;) {
+        ssize_t sent = send(fd, bytes + done, len - done, MSG_NOSIGNAL);
+        if (sent <= 0) {
+            break;
+        }
+        done += (size_t)sent;
+    }
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int status = 0;
+    reply[0] = '\0';
+    if (poll(&pfd, 1, 2000) == 1) {
+        ssize_t got = read(fd, reply, n - 1);
+        if (got > 0) {
+            reply[got] = '\0';
+            sscanf(reply, "HTTP/1.%*d %d", &status);
+        }
+    }
+    close(fd);
+    return status;
+}
+
+/* Abuse refused early: control characters in a path or query are 400 (a NUL no longer cuts
+ * the path short); a write whose token is wrong, a body declared over the limit, a body for
+ * no route are answered before the body is read — within two seconds, the body never sent. */
+static void test_abuse_refused_early(void **state)
+{
+    (void)state;
+    expect_error("GET", "/styles/zone.json%00.png", 400, "control character");
+    expect_error("GET", "/api/search?q=%01", 400, "control character");
+    expect_error("GET", "/tiles/10/857/418.mvt%7F", 400, "control character");
+    expect_error("GET", "/api/search?q=%0A", 400, "control character");
+    char reply[4096];
+    assert_int_equal(raw_status_within_2s("POST /api/export/evidence HTTP/1.1\r\nHost: x\r\n"
+                                          "Authorization: Bearer wrong\r\nContent-Length: "
+                                          "52428800\r\n\r\n",
+                                          reply, sizeof reply),
+                     413);
+    assert_int_equal(raw_status_within_2s("POST /api/incidents HTTP/1.1\r\nHost: x\r\n"
+                                          "Authorization: Bearer wrong\r\nContent-Length: "
+                                          "900\r\n\r\n",
+                                          reply, sizeof reply),
+                     401);
+    assert_non_null(strstr(reply, "unknown or expired bearer token"));
+    assert_int_equal(raw_status_within_2s("POST /api/findings HTTP/1.1\r\nHost: x\r\n"
+                                          "Content-Length: 900\r\n\r\n",
+                                          reply, sizeof reply),
+                     401);
+    assert_int_equal(raw_status_within_2s("POST /api/nowhere HTTP/1.1\r\nHost: x\r\n"
+                                          "Content-Length: 900\r\n\r\n",
+                                          reply, sizeof reply),
+                     404);
+    assert_int_equal(raw_status_within_2s("PUT /api/quality HTTP/1.1\r\nHost: x\r\n"
+                                          "Content-Length: 900\r\n\r\n",
+                                          reply, sizeof reply),
+                     405);
+    /* traversal in every encoding finds nothing outside the served directories */
+    static const char *const traversal[] = {
+        "/styles/%2e%2e/CMakeLists.txt", "/styles/%2E%2E%2FCMakeLists.txt",
+        "/web/..%2f..%2fREADME.md",      "/web/%252e%252e/README.md",
+        "/vendor/..%5c..%5cREADME.md",   "/styles/....//CMakeLists.txt"};
+    for (size_t i = 0; i < sizeof traversal / sizeof traversal[0]; i++) {
+        http_reply t;
+        assert_true(http("GET", traversal[i], &t));
+        if (t.status != 404 || strstr(t.body, "cmake_minimum_required") ||
+            strstr(t.body, "# crossriver")) {
+            fail_msg("GET %s: %d %.80s", traversal[i], t.status, t.body);
+        }
+        free(t.body);
+    }
+    /* oversize and malformed: a URI over the read buffer 414, a header block over it 431, a
+     * protocol that is not HTTP 400, HTTP/9.9 505, HTTP/1.1 without Host 400, and a line
+     * with no URI at all is closed unanswered */
+    size_t big = 70000;
+    char *req = malloc(big + 200);
+    assert_non_null(req);
+    int k = snprintf(req, 200, "GET /api/search?q=");
+    memset(req + k, 'a', big);
+    snprintf(req + k + big, 200 - 20, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(raw_status_within_2s(req, reply, sizeof reply), 414);
+    k = snprintf(req, 200, "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: ");
+    memset(req + k, 'b', big);
+    snprintf(req + k + big, 200 - 20, "\r\n\r\n");
+    assert_int_equal(raw_status_within_2s(req, reply, sizeof reply), 431);
+    free(req);
+    assert_int_equal(
+        raw_status_within_2s("GET /health FOO/1.1\r\nHost: x\r\n\r\n", reply, sizeof reply), 400);
+    assert_int_equal(
+        raw_status_within_2s("GET /health HTTP/9.9\r\nHost: x\r\n\r\n", reply, sizeof reply), 505);
+    assert_int_equal(raw_status_within_2s("GARBAGE\r\n\r\n", reply, sizeof reply), 0);
+    assert_int_equal(raw_status_within_2s("GET /health HTTP/1.1\r\n\r\n", reply, sizeof reply),
+                     400);
+    /* each refused token counted and logged with the client's address, early or not */
+    double failures = metric("crossriver_auth_failures_total");
+    assert_int_equal(raw_status_within_2s("POST /api/findings HTTP/1.1\r\nHost: x\r\n"
+                                          "Authorization: Bearer nope\r\nContent-Length: "
+                                          "900\r\n\r\n",
+                                          reply, sizeof reply),
+                     401);
+    assert_true(metric("crossriver_auth_failures_total") == failures + 1);
+    assert_true(log_lines(" restricted refused ", "/api/findings status=401", "client=127.0.0.1") >=
+                1);
+    /* CORS: the allowlisted portal may read the map's resources, nobody else, nothing else */
+    static const char *const shared[] = {"/tiles.json", "/tiles/10/857/418.mvt",
+                                         "/styles/zone.json", "/api/labels"};
+    http_reply r;
+    char value[256];
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
+        assert_true(http_h("GET", shared[i], "Origin: " PORTAL "\r\n", &r));
+        assert_true(r.status == 200 || r.status == 204);
+        assert_non_null(header(&r, "Access-Control-Allow-Origin: ", value, sizeof value));
+        assert_string_equal(value, PORTAL);
+        assert_non_null(strstr(r.head, "Origin")); /* Vary names it */
+        free(r.body);
+        assert_true(http_h("GET", shared[i], "Origin: https://evil.example\r\n", &r));
+        assert_null(strstr(r.head, "Access-Control-Allow-Origin"));
+        free(r.body);
+        /* a prefix or an extension of an allowed origin is another origin */
+        assert_true(
+            http_h("GET", shared[i], "Origin: https://portal.jiashan.example.evil\r\n", &r));
+        assert_null(strstr(r.head, "Access-Control-Allow-Origin"));
+        free(r.body);
+    }
+    assert_true(http_h("GET", "/api/incidents", "Origin: " PORTAL "\r\n", &r));
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.head, "Access-Control-Allow-Origin")); /* the API is not shared */
+    free(r.body);
+    /* the ordinary request still goes through */
+    assert_true(http("GET", "/styles/zone.json", &r));
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
+/* The store as SQLite sees it after a crash: PRAGMA integrity_check says "ok". */
+static void assert_store_intact(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.sqlite", g_dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Load for a server about to be killed: GETs that tolerate a cut connection (http() asserts a
+ * whole answer, and an assert outside the test's thread cannot end the test cleanly). */
+static void *crash_load(void *arg)
+{
+    (void)arg;
+    long ok = 0;
+    for (long n = 0; !g_load_stop; n++) {
+        int fd = connect_server();
+        if (fd < 0) {
+            sleep_ms(5);
+            continue;
+        }
+        const char *req = n % 2 ? "GET /tiles/11/1710/838.mvt HTTP/1.1\r\nHost: x\r\n"
+                                  "Connection: close\r\n\r\n"
+                                : "GET /api/trace?reach=DCH-01&direction=down HTTP/1.1\r\n"
+                                  "Host: x\r\nConnection: close\r\n\r\n";
+        char buf[4096];
+        if (send(fd, req, strlen(req), MSG_NOSIGNAL) > 0 && read(fd, buf, 12) == 12) {
+            ok += memcmp(buf, "HTTP/1.1 200", 12) == 0;
+            while (read(fd, buf, sizeof buf) > 0) {
+            }
+        }
+        close(fd);
+    }
+    return (void *)ok;
+}
+
+/* A tile's ETag and the SHA-256 of its bytes. */
+static void tile_etag(int z, int x, int y, char etag[96], char sha[65])
+{
+    char target[96];
+    snprintf(target, sizeof target, "/tiles/%d/%d/%d.mvt", z, x, y);
+    http_reply r;
+    assert_true(http("GET", target, &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(header(&r, "ETag: ", etag, 96));
+    cr_sha256_hex(r.body ? r.body : "", r.len, sha);
+    free(r.body);
+}
+
+/* kill -9 of the server under load, then a restart: the store is intact and the same tiles
+ * come back, byte for byte, with the same ETags. */
+static void test_kill9_under_load_then_restart(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    int tiles[N][3];
+    char etag[N][96], sha[N][65];
+    for (int i = 0; i < N; i++) {
+        tiles[i][0] = 9 + i % 6;
+        tile_of(120.70 + 0.03 * i, 31.0 + 0.01 * (i % 4), tiles[i][0], &tiles[i][1], &tiles[i][2]);
+        tile_etag(tiles[i][0], tiles[i][1], tiles[i][2], etag[i], sha[i]);
+    }
+    g_load_stop = 0;
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, crash_load, NULL), 0);
+    }
+    sleep_ms(500);
+    assert_int_equal(kill(g_pid, SIGKILL), 0);
+    int st = 0;
+    assert_int_equal(waitpid(g_pid, &st, 0), g_pid);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_load_stop = 1;
+    long served = 0;
+    for (int i = 0; i < 3; i++) {
+        void *ok = NULL;
+        pthread_join(t[i], &ok);
+        served += (long)ok;
+    }
+    assert_true(served > 10); /* it was killed under load */
+    assert_store_intact();
+    start_server();
+    for (int i = 0; i < N; i++) {
+        char e[96], h[65];
+        tile_etag(tiles[i][0], tiles[i][1], tiles[i][2], e, h);
+        assert_string_equal(e, etag[i]);
+        assert_string_equal(h, sha[i]);
+    }
+}
+
+/* kill -9 of an import in the middle of its transaction while the server serves: the server
+ * answers from the previous state (generation, tiles, no new feature), the store is intact,
+ * and the same import run again goes through and is served. */
+static void test_killed_import_leaves_the_previous_state(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/many_outfalls.csv", g_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "排污口编码,排污口名称,排污口类型,所在河流,所属区县,经度,纬度\n");
+    for (int i = 0; i < 6000; i++) {
+        fprintf(f, "KILL-%05d,测试排口%d,工业排污口,太浦河,吴江区,%.6f,%.6f\n", i, i,
+                120.70 + 0.00002 * (i % 100), 31.00 + 0.00002 * (i / 100));
+    }
+    fclose(f);
+    int x, y;
+    tile_of(120.701, 31.0006, 14, &x, &y);
+    char etag0[96], sha0[65];
+    tile_etag(14, x, y, etag0, sha0);
+    json_int_t gen0 = health_int("data_generation");
+    expect_error("GET", "/api/features/outfalls/KILL-00001", 404, "KILL-00001");
+
+    pid_t imp = fork();
+    assert_true(imp >= 0);
+    if (imp == 0) {
+        char store[128];
+        snprintf(store, sizeof store, "%s/s.sqlite", g_dir);
+        setenv("CR_TEST_KILL_AFTER_ROWS", "4000", 1); /* SIGKILL at row 4000, mid-transaction */
+        execl(getenv("CROSSRIVER_BIN"), "crossriver", "ingest", "--quiet", "--store", store,
+              "--layer", "outfalls", path, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(imp, &st, 0), imp);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    sleep_ms(400); /* four polls */
+    assert_int_equal(health_int("data_generation"), gen0);
+    char etag[96], sha[65];
+    tile_etag(14, x, y, etag, sha);
+    assert_string_equal(etag, etag0);
+    assert_string_equal(sha, sha0);
+    expect_error("GET", "/api/features/outfalls/KILL-00001", 404, "KILL-00001");
+    assert_store_intact();
+
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" ingest --quiet --store %s/s.sqlite --layer outfalls %s", g_dir,
+             path);
+    sh("%s", cmd);
+    assert_true(wait_health("cache_generation", health_int("data_generation")));
+    http_reply r;
+    assert_true(http("GET", "/api/features/outfalls/KILL-00001", &r));
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    tile_etag(14, x, y, etag, sha);
+    assert_string_not_equal(etag, etag0);
+}
+
 static void test_every_route_is_documented(void **state)
 {
     (void)state;
@@ -2048,9 +2361,12 @@ int main(void)
         cmocka_unit_test(test_water_quality_over_http),
         cmocka_unit_test(test_incidents_over_http),
         cmocka_unit_test(test_records_over_http),
+        cmocka_unit_test(test_abuse_refused_early),
         cmocka_unit_test(test_cache_hits_and_precise_invalidation),
         cmocka_unit_test(test_sighup_reloads_tokens_under_load),
         cmocka_unit_test(test_network_rebuild_is_picked_up),
+        cmocka_unit_test(test_kill9_under_load_then_restart),
+        cmocka_unit_test(test_killed_import_leaves_the_previous_state),
         cmocka_unit_test(test_sigterm_stops_cleanly),
         cmocka_unit_test(test_every_route_is_documented),
     };

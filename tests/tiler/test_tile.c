@@ -6,6 +6,7 @@
 #include "quality/quality.h"
 #include "test_common.h"
 #include "test_store.h"
+#include "tile_check.h"
 #include "tiler/tile.h"
 
 #include <gdal.h>
@@ -671,6 +672,22 @@ static void test_token_file_errors(void **state)
     cr_access_list_free(l);
 }
 
+/* Every polygon of every sample tile z6–z14 over the zone is valid as GDAL reads it back
+ * (GEOS): quantisation to the tile grid never leaves a self-intersection. */
+static void test_every_polygon_is_valid_z6_to_z14(void **state)
+{
+    (void)state;
+    const double zone[4] = {120.60, 30.70, 121.30, 31.30};
+    tile_check tc = {0};
+    tile_check_polygons(g_store, zone, 6, 14, g_dir, &tc);
+    printf("valid tiles: %zu tiles, %zu polygons, %zu invalid\n", tc.tiles, tc.polygons,
+           tc.invalid);
+    if (tc.invalid > 0) {
+        fail_msg("%zu of %zu polygons invalid; first %s", tc.invalid, tc.polygons, tc.first);
+    }
+    assert_true(tc.polygons > 1000); /* counties, towns, lakes, zones: the check saw them */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_line_levels_keep_endpoints),
         cmocka_unit_test(test_token_file_errors),
         cmocka_unit_test(test_sections_carry_their_latest_class),
+        cmocka_unit_test(test_every_polygon_is_valid_z6_to_z14),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
