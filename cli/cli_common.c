@@ -6,6 +6,7 @@
 #include "exit_codes.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -146,4 +147,37 @@ int cr_cli_write_output(const char *cmd, const char *path, const char *text, siz
         return 0;
     }
     return fclose(f) == 0;
+}
+
+int cr_cli_zoom_range(const char *cmd, const char *text, int *zmin, int *zmax)
+{
+    char tail;
+    if (sscanf(text, "%d-%d%c", zmin, zmax, &tail) != 2 || *zmin < 0 || *zmax < *zmin ||
+        *zmax > 22) {
+        fprintf(stderr, "crossriver %s: --zoom is MIN-MAX within 0-22, not '%s'\n", cmd, text);
+        return 0;
+    }
+    return 1;
+}
+
+int cr_cli_bbox(const char *cmd, const char *text, double b[4])
+{
+    char tail;
+    if (sscanf(text, "%lf,%lf,%lf,%lf%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
+        !(b[0] < b[2] && b[1] < b[3] && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90)) {
+        fprintf(stderr, "crossriver %s: --bbox is W,S,E,N in degrees, not '%s'\n", cmd, text);
+        return 0;
+    }
+    return 1;
+}
+
+void cr_cli_font(char *arg, const char **path, int *face)
+{
+    char *colon = strrchr(arg, ':');
+    *face = 0;
+    if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+        *colon = '\0';
+        *face = atoi(colon + 1);
+    }
+    *path = arg;
 }

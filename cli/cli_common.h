@@ -41,6 +41,12 @@ int cr_cli_number(const char *cmd, const char *option, const char *text, double 
  * (an empty object when there is none and none was asked for); NULL, having printed why, when
  * the file asked for cannot be read or does not parse. */
 json_t *cr_cli_load_config(const char *cmd, const char *path);
+/* --zoom MIN-MAX within 0–22 into *zmin, *zmax; 0 (said on stderr) when it is not one. */
+int cr_cli_zoom_range(const char *cmd, const char *text, int *zmin, int *zmax);
+/* --bbox W,S,E,N in degrees (W < E, S < N) into b; 0 (said on stderr) when it is not one. */
+int cr_cli_bbox(const char *cmd, const char *text, double b[4]);
+/* --font FILE[:FACE]: *path is arg (cut at the colon), *face the face (0 without one). */
+void cr_cli_font(char *arg, const char **path, int *face);
 /* A JSON answer on standard output, indented, in its order (--json). */
 void cr_cli_print_json(const json_t *j);
 /* Write text to path ("-": standard output); 0 (having printed why) when it cannot. */

@@ -12,6 +12,8 @@ int cr_cmd_trace(int argc, char **argv);
 int cr_cmd_serve(int argc, char **argv);
 int cr_cmd_tile(int argc, char **argv);
 int cr_cmd_seed(int argc, char **argv);
+int cr_cmd_site(int argc, char **argv);
+int cr_cmd_publish(int argc, char **argv);
 int cr_cmd_generalise(int argc, char **argv);
 int cr_cmd_patrol(int argc, char **argv);
 int cr_cmd_export(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* crossriver seed: parse the options, call cr_tiler_seed_mbtiles (tiler/mbtiles.c), print. */
+/* crossriver seed: parse the options, call cr_tiler_seed_mbtiles (tiler/mbtiles.c) or
+ * cr_tiler_seed_pmtiles (tiler/pmtiles.c), print. */
 #include "api/api.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -12,16 +13,22 @@
 
 static void help(FILE *out)
 {
-    fprintf(out, "usage: crossriver seed --out FILE.mbtiles [--zoom MIN-MAX] [--bbox W,S,E,N]\n"
-                 "                       [--layers a,b] [--store PATH]\n\n"
-                 "Render every tile of the bbox (default: the store's extent) at zooms MIN to MAX\n"
-                 "(default 4-12) into an MBTiles 1.3 file (format pbf, gzip, TMS rows), with\n"
-                 "TileJSON metadata. Empty tiles are not stored. Progress on a terminal.\n");
+    fprintf(out,
+            "usage: crossriver seed --out FILE.mbtiles|FILE.pmtiles [--format mbtiles|pmtiles]\n"
+            "                       [--zoom MIN-MAX] [--bbox W,S,E,N] [--layers a,b]\n"
+            "                       [--store PATH]\n\n"
+            "Render every tile of the bbox (default: the store's extent) at zooms MIN to MAX\n"
+            "(default 4-12) into an MBTiles 1.3 file (format pbf, gzip, TMS rows) or a\n"
+            "PMTiles v3 archive (gzip tiles in Hilbert order, identical tiles once, for\n"
+            "static hosting with range requests), with TileJSON metadata; --format, else\n"
+            "the --out extension, says which. Empty tiles are not stored. Progress on a\n"
+            "terminal.\n");
 }
 
 typedef struct {
     cr_cli_common common;
     const char *out, *layers;
+    int pmtiles; /* else MBTiles */
     int zmin, zmax;
     int have_bbox;
     double b[4]; /* W, S, E, N */
@@ -35,15 +42,15 @@ static int parse_args(int argc, char **argv, seed_args *a)
         {"zoom", required_argument, NULL, 'z'},
         {"bbox", required_argument, NULL, 'b'},
         {"layers", required_argument, NULL, 'l'},
+        {"format", required_argument, NULL, 'f'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cr_cli_common_init(&a->common);
     a->zmin = 4;
     a->zmax = 12;
-    double *b = a->b;
-    char tail;
     int opt;
+    const char *format = NULL;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         if (cr_cli_common_option(&a->common, opt, optarg)) {
@@ -54,25 +61,26 @@ static int parse_args(int argc, char **argv, seed_args *a)
             a->out = optarg;
             break;
         case 'z':
-            if (sscanf(optarg, "%d-%d%c", &a->zmin, &a->zmax, &tail) != 2 || a->zmin < 0 ||
-                a->zmax < a->zmin || a->zmax > CR_TILE_MAX_ZOOM) {
-                fprintf(stderr, "crossriver seed: --zoom is MIN-MAX within 0-%d, not '%s'\n",
-                        CR_TILE_MAX_ZOOM, optarg);
+            if (!cr_cli_zoom_range("seed", optarg, &a->zmin, &a->zmax)) {
                 return CR_EXIT_USAGE;
             }
             break;
         case 'b':
-            if (sscanf(optarg, "%lf,%lf,%lf,%lf%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
-                !(b[0] < b[2] && b[1] < b[3] && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 &&
-                  b[3] <= 90)) {
-                fprintf(stderr, "crossriver seed: --bbox is W,S,E,N in degrees, not '%s'\n",
-                        optarg);
+            if (!cr_cli_bbox("seed", optarg, a->b)) {
                 return CR_EXIT_USAGE;
             }
             a->have_bbox = 1;
             break;
         case 'l':
             a->layers = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "mbtiles") != 0 && strcmp(optarg, "pmtiles") != 0) {
+                fprintf(stderr, "crossriver seed: --format is mbtiles or pmtiles, not '%s'\n",
+                        optarg);
+                return CR_EXIT_USAGE;
+            }
+            format = optarg;
             break;
         case 'h':
             help(stdout);
@@ -83,9 +91,13 @@ static int parse_args(int argc, char **argv, seed_args *a)
         }
     }
     if (a->out == NULL || optind != argc) {
-        fprintf(stderr, "crossriver seed: --out FILE.mbtiles is required (--help for usage)\n");
+        fprintf(stderr, "crossriver seed: --out FILE.mbtiles or FILE.pmtiles is required (--help "
+                        "for usage)\n");
         return CR_EXIT_USAGE;
     }
+    size_t n = strlen(a->out);
+    a->pmtiles =
+        format ? strcmp(format, "pmtiles") == 0 : n > 8 && strcmp(a->out + n - 8, ".pmtiles") == 0;
     return -1;
 }
 
@@ -131,7 +143,8 @@ int cr_cmd_seed(int argc, char **argv)
                           &prog};
     cr_seed_stats st;
     int code = CR_EXIT_OK;
-    if (cr_tiler_seed_mbtiles(store, &so, &st, &err) != CR_OK) {
+    if ((a.pmtiles ? cr_tiler_seed_pmtiles : cr_tiler_seed_mbtiles)(store, &so, &st, &err) !=
+        CR_OK) {
         cr_cli_progress_end(&prog);
         fprintf(stderr, "crossriver seed: %s\n", err.msg);
         code = err.code == CR_EINVAL ? CR_EXIT_USAGE : CR_EXIT_FAILURE;

@@ -117,15 +117,9 @@ int cr_cmd_serve(int argc, char **argv)
         case 'T':
             cfg.tokens_path = optarg;
             break;
-        case 'F': {
-            char *colon = strrchr(optarg, ':');
-            if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
-                *colon = '\0';
-                cfg.font_face = atoi(colon + 1);
-            }
-            cfg.font_path = optarg;
+        case 'F':
+            cr_cli_font(optarg, &cfg.font_path, &cfg.font_face);
             break;
-        }
         case 'C':
             cfg.config = optarg;
             break;

@@ -8,7 +8,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libspatialite-dev libsqlite3-mod-spatialite
   libjansson-dev libssl-dev zlib1g-dev libmicrohttpd-dev libcmocka-dev
   python3-prometheus-client chromium libxml2-utils libzip-dev
-  libfreetype-dev fonts-noto-cjk
+  libfreetype-dev fonts-noto-cjk nginx-light wrk
 )
 # Node.js and npm run the independent checks (gcoord now; vector-tile decoders later).
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)

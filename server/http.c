@@ -153,11 +153,14 @@ static const char *cors_allow(const char *allowlist, const cr_route *r, const ch
     }
     size_t n = origin ? strlen(origin) : 0;
     for (const char *p = allowlist; n > 0 && *p;) {
-        size_t len = strcspn(p, ",");
+        p += strspn(p, " "); /* "a, b" as well as "a,b" */
+        size_t len = strcspn(p, ", ");
         if (len == n && strncmp(p, origin, n) == 0) {
             return origin;
         }
-        p += len + (p[len] == ',');
+        p += len;
+        p += strspn(p, " ");
+        p += *p == ',';
     }
     return NULL;
 }
@@ -367,6 +370,10 @@ static enum MHD_Result refuse_early(server_state *s, struct MHD_Connection *c, c
     if (has_control(up->raw_uri)) {
         error_answer(&res, &status, MHD_HTTP_BAD_REQUEST,
                      "a control character (NUL, %00–%1F, %7F) in the path or query");
+    } else if (s->replica && strcmp(method, "POST") == 0 && route) {
+        error_answer(&res, &status, MHD_HTTP_FORBIDDEN,
+                     "this server is a read replica (a snapshot from `crossriver publish`): "
+                     "send writes to the writer, where they are kept");
     } else if (declared > 0 && !known) {
         error_answer(&res, &status, MHD_HTTP_NOT_FOUND, "no such resource");
     } else if (declared > 0 && route == NULL) {
@@ -486,6 +493,7 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
     s.cfg = cfg;
     pthread_mutex_init(&s.snap_lock, NULL);
     pthread_mutex_init(&s.write_lock, NULL);
+    pthread_mutex_init(&s.tilejson_lock, NULL);
     snapshot *first = NULL;
     cr_status rc = cr_srv_load_snapshot(&s, &first, err);
     cr_store *poll_db = NULL;      /* the main thread's own connection, for polling, */
@@ -507,6 +515,12 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
             cr_log(CR_LOG_WARN, "server", "no map labels: %s", ge.msg);
         }
         s.data_generation = cr_store_data_generation(poll_db);
+        s.store_file = cr_srv_store_file(cfg->store_path);
+        char marker[1100];
+        const char *slash = strrchr(cfg->store_path, '/');
+        snprintf(marker, sizeof marker, "%.*s%sgeneration.json",
+                 slash ? (int)(slash - cfg->store_path) : 0, cfg->store_path, slash ? "/" : "");
+        s.replica = access(marker, F_OK) == 0;
         s.cache = cr_tile_cache_new((size_t)cfg->cache_mb << 20, s.data_generation);
     }
     struct sockaddr_in addr = {0};
@@ -544,9 +558,10 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
     if (rc == CR_OK) {
         cr_log(CR_LOG_WARN, "server",
                "serving %s on http://%s:%d/ (%d threads, %d reaches, %d MiB tile cache, %zu "
-               "tokens, at most %u connections)",
+               "tokens, at most %u connections%s)",
                cfg->store_path, cfg->host, cfg->port, cfg->threads, first->net->graph->n_reaches,
-               cfg->cache_mb, cr_access_count(first->tokens), limit);
+               cfg->cache_mb, cr_access_count(first->tokens), limit,
+               s.replica ? "; a read replica: writes refused" : "");
         if (cfg->pid_file) {
             FILE *f = fopen(cfg->pid_file, "w");
             if (f) {
@@ -565,6 +580,9 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
             if (sig == SIGHUP) {
                 cr_srv_reload(&s, 1);
             }
+            if (cr_srv_store_file(cfg->store_path) != s.store_file) {
+                cr_srv_store_replaced(&s, &poll_db, poll_set);
+            }
             cr_srv_poll_store(&s, poll_db);
         }
         MHD_stop_daemon(d);
@@ -580,6 +598,8 @@ cr_status cr_server_run(const cr_server_config *cfg, cr_error *err)
     cr_srv_snapshot_release(&s, last);
     pthread_mutex_destroy(&s.snap_lock);
     pthread_mutex_destroy(&s.write_lock);
+    pthread_mutex_destroy(&s.tilejson_lock);
+    free(s.tilejson);
     cr_glyphs_free(s.glyphs);
     return rc;
 }

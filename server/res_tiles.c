@@ -62,7 +62,7 @@ cr_status cr_res_tile(server_state *s, worker *w, const request *req, response *
     if (tile.len == 0 || !cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
         gz = NULL;
     }
-    if (cacheable) {
+    if (cacheable && w->snap->id == atomic_load(&s->snap_id)) { /* not a replaced store's */
         cr_tile_bytes bytes = {tile.data, gz, tile.len, gz_len, ""};
         memcpy(bytes.hash, hash, sizeof hash);
         cr_tile_cache_put(s->cache, generation, &key, &bytes);
@@ -78,14 +78,39 @@ cr_status cr_res_tile(server_state *s, worker *w, const request *req, response *
     return CR_OK;
 }
 
-/* TileJSON for the tiles this server serves, at the address the client used. */
+/* TileJSON for the tiles this server serves, at the address the client used; the one made
+ * last while the data, the definitions and the address are the same. */
 cr_status cr_res_tilejson(server_state *s, worker *w, const request *req, response *res,
                           cr_error *err)
 {
     char base[280], url[320];
     cr_srv_base_url(s, req, base, sizeof base);
     snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.mvt", base);
-    cr_status rc = cr_api_tilejson(w->store, url, &res->body, err);
+    int64_t generation = cr_store_data_generation(w->store);
     res->content_type = "application/json; charset=utf-8";
-    return rc;
+    pthread_mutex_lock(&s->tilejson_lock);
+    int hit = s->tilejson && s->tilejson_generation == generation &&
+              s->tilejson_snap == w->snap->id && strcmp(s->tilejson_url, url) == 0;
+    char *text = hit ? cr_xstrdup(s->tilejson) : NULL;
+    pthread_mutex_unlock(&s->tilejson_lock);
+    if (text == NULL) {
+        json_t *body = NULL;
+        cr_status rc = cr_api_tilejson(w->store, url, &body, err);
+        if (rc != CR_OK) {
+            return rc;
+        }
+        text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(body);
+        pthread_mutex_lock(&s->tilejson_lock);
+        free(s->tilejson);
+        s->tilejson = cr_xstrdup(text);
+        s->tilejson_generation = generation;
+        s->tilejson_snap = w->snap->id;
+        snprintf(s->tilejson_url, sizeof s->tilejson_url, "%s", url);
+        pthread_mutex_unlock(&s->tilejson_lock);
+    }
+    res->raw_set = 1;
+    res->raw_len = strlen(text);
+    res->raw = text;
+    return CR_OK;
 }

@@ -62,9 +62,20 @@ typedef struct {
     atomic_uint_fast64_t snap_id; /* snap->id, read without the lock */
     cr_tile_cache *cache;
     int64_t data_generation;  /* as the poller last saw it (main thread only) */
+    uint64_t store_file;      /* the store file's device and inode: a published snapshot
+                                 renamed over it is a new file (main thread only) */
+    int replica;              /* the store is a published snapshot (generation.json beside
+                                 it): writes belong to the writer, and are refused here */
     struct cr_glyphs *glyphs; /* the labels' font, or NULL (glyph_error says why) */
     char glyph_error[256];
     pthread_key_t worker_key;
+    /* the last TileJSON: computing its bounds reads every layer's spatial index (a million
+     * reaches: 0.2 s), so it is kept for its data generation, snapshot and address */
+    pthread_mutex_t tilejson_lock;
+    char *tilejson; /* owned, or NULL */
+    int64_t tilejson_generation;
+    uint64_t tilejson_snap;
+    char tilejson_url[320];
 } server_state;
 
 /* Per worker thread, created on its first request; follows the current snapshot. */
@@ -91,6 +102,12 @@ void cr_srv_free_worker(void *slot);
 void cr_srv_reload(server_state *s, int config);
 /* Drop the cached tiles the store's changes touch; reload a rebuilt network. */
 void cr_srv_poll_store(server_state *s, cr_store *store);
+/* The store's device and inode (0 when it cannot be read). */
+uint64_t cr_srv_store_file(const char *path);
+/* A new file at the store's path (`crossriver publish` renamed a snapshot over it): load the
+ * network and definitions from it, install them, start the tile cache afresh and poll the new
+ * file (*poll_db replaced). Requests go on with the old file until the new one is in force. */
+void cr_srv_store_replaced(server_state *s, cr_store **poll_db, const cr_layer_set *poll_set);
 
 /* ---- requests, responses and routes --------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 snapshot *cr_srv_snapshot_acquire(server_state *s)
 {
@@ -260,4 +261,39 @@ void cr_srv_poll_store(server_state *s, cr_store *store)
 cr_status cr_srv_load_snapshot(server_state *s, snapshot **out, cr_error *err)
 {
     return load_snapshot(s, NULL, out, err);
+}
+
+uint64_t cr_srv_store_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? ((uint64_t)st.st_dev << 40) ^ (uint64_t)st.st_ino : 0;
+}
+
+void cr_srv_store_replaced(server_state *s, cr_store **poll_db, const cr_layer_set *poll_set)
+{
+    uint64_t file = cr_srv_store_file(s->cfg->store_path);
+    cr_store *next = NULL;
+    cr_error err = {0};
+    if (file == 0 || cr_store_open_readonly(s->cfg->store_path, poll_set, &next, &err) != CR_OK) {
+        cr_log(CR_LOG_ERROR, "server", "the store was replaced but cannot be read: %s", err.msg);
+        s->store_file = file; /* said once; the next replacement is tried again */
+        return;
+    }
+    uint64_t reloads = atomic_load(&s->m.reloads);
+    cr_srv_reload(s, 0); /* workers reopen the path (a new definition set): the new file */
+    if (atomic_load(&s->m.reloads) == reloads) {
+        cr_store_close(next);
+        s->store_file = file;
+        return;
+    }
+    int64_t gen = cr_store_data_generation(next);
+    size_t dropped = cr_tile_cache_clear(s->cache, gen);
+    cr_store_close(*poll_db);
+    *poll_db = next;
+    s->store_file = file;
+    s->data_generation = gen;
+    cr_log(CR_LOG_WARN, "server",
+           "the store was replaced (a published snapshot): data generation %lld, %zu cached tiles "
+           "dropped",
+           (long long)gen, dropped);
 }

@@ -48,7 +48,8 @@ static void write_metadata(sqlite3 *db, const cr_seed_options *o)
     snprintf(buf, sizeof buf, "%d", o->zmax);
     put_meta(st, "maxzoom", buf);
     json_t *meta =
-        json_pack("{s:O}", "vector_layers", o->vector_layers ? o->vector_layers : json_array());
+        json_pack("{s:o}", "vector_layers",
+                  o->vector_layers ? json_incref((json_t *)o->vector_layers) : json_array());
     char *js = json_dumps(meta, JSON_COMPACT);
     put_meta(st, "json", js);
     free(js);
@@ -68,45 +69,59 @@ uint64_t cr_tile_count(const double bbox[4], int zmin, int zmax)
     return total;
 }
 
-/* Render and store every tile of one zoom. */
-static cr_status seed_zoom(cr_store *store, const cr_seed_options *o, int z, sqlite3 *db,
-                           sqlite3_stmt *ins, cr_seed_stats *st, cr_error *err)
+cr_status cr_tiler_seed_each(cr_store *store, const cr_seed_options *o, cr_seed_sink sink,
+                             void *user, cr_seed_stats *st, cr_error *err)
 {
-    int x0, y0, x1, y1;
-    cr_tile_at(o->bbox[0], o->bbox[3], z, &x0, &y0);
-    cr_tile_at(o->bbox[2], o->bbox[1], z, &x1, &y1);
     cr_status rc = CR_OK;
-    for (int x = x0; x <= x1 && rc == CR_OK; x++) {
-        for (int y = y0; y <= y1 && rc == CR_OK; y++) {
-            cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .layers = o->layers};
-            cr_strbuf tile = {0};
-            cr_tile_stats ts;
-            char *gz = NULL;
-            size_t gz_len = 0;
-            rc = cr_tile_render(store, &req, &tile, &ts, err);
-            if (rc != CR_OK) {
-                cr_error_prefix(err, "tile %d/%d/%d", z, x, y);
-            } else if (tile.len > 0 && cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
-                sqlite3_reset(ins);
-                sqlite3_bind_int(ins, 1, z);
-                sqlite3_bind_int(ins, 2, x);
-                sqlite3_bind_int(ins, 3, (1 << z) - 1 - y); /* TMS rows */
-                sqlite3_bind_blob(ins, 4, gz, (int)gz_len, SQLITE_TRANSIENT);
-                if (sqlite3_step(ins) != SQLITE_DONE) {
-                    rc = cr_error_set(err, CR_EIO, "MBTiles: %s", sqlite3_errmsg(db));
+    for (int z = o->zmin; z <= o->zmax && rc == CR_OK; z++) {
+        int x0, y0, x1, y1;
+        cr_tile_at(o->bbox[0], o->bbox[3], z, &x0, &y0);
+        cr_tile_at(o->bbox[2], o->bbox[1], z, &x1, &y1);
+        for (int x = x0; x <= x1 && rc == CR_OK; x++) {
+            for (int y = y0; y <= y1 && rc == CR_OK; y++) {
+                cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .layers = o->layers};
+                cr_strbuf tile = {0};
+                cr_tile_stats ts;
+                char *gz = NULL;
+                size_t gz_len = 0;
+                rc = cr_tile_render(store, &req, &tile, &ts, err);
+                if (rc != CR_OK) {
+                    cr_error_prefix(err, "tile %d/%d/%d", z, x, y);
+                } else if (tile.len > 0 && cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
+                    rc = sink(user, z, x, y, gz, gz_len, err);
+                    st->stored++;
+                    st->bytes += gz_len;
                 }
-                st->stored++;
-                st->bytes += gz_len;
-            }
-            free(gz);
-            cr_strbuf_cleanup(&tile);
-            st->done++;
-            if (o->progress) {
-                o->progress(o->progress_user, st->done, st->total);
+                free(gz);
+                cr_strbuf_cleanup(&tile);
+                st->done++;
+                if (o->progress) {
+                    o->progress(o->progress_user, st->done, st->total);
+                }
             }
         }
     }
     return rc;
+}
+
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *ins;
+} mbtiles_sink;
+
+static cr_status put_mbtiles(void *user, int z, int x, int y, const char *gz, size_t len,
+                             cr_error *err)
+{
+    mbtiles_sink *m = user;
+    sqlite3_reset(m->ins);
+    sqlite3_bind_int(m->ins, 1, z);
+    sqlite3_bind_int(m->ins, 2, x);
+    sqlite3_bind_int(m->ins, 3, (1 << z) - 1 - y); /* TMS rows */
+    sqlite3_bind_blob(m->ins, 4, gz, (int)len, SQLITE_TRANSIENT);
+    if (sqlite3_step(m->ins) != SQLITE_DONE) {
+        return cr_error_set(err, CR_EIO, "MBTiles: %s", sqlite3_errmsg(m->db));
+    }
+    return CR_OK;
 }
 
 cr_status cr_tiler_seed_mbtiles(cr_store *store, const cr_seed_options *o, cr_seed_stats *st,
@@ -137,8 +152,9 @@ cr_status cr_tiler_seed_mbtiles(cr_store *store, const cr_seed_options *o, cr_se
                                           NULL) != SQLITE_OK) {
         rc = cr_error_set(err, CR_EIO, "MBTiles: %s", sqlite3_errmsg(db));
     }
-    for (int z = o->zmin; z <= o->zmax && rc == CR_OK; z++) {
-        rc = seed_zoom(store, o, z, db, ins, st, err);
+    mbtiles_sink sink = {db, ins};
+    if (rc == CR_OK) {
+        rc = cr_tiler_seed_each(store, o, put_mbtiles, &sink, st, err);
     }
     sqlite3_finalize(ins);
     if (rc == CR_OK) {

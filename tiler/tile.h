@@ -62,7 +62,7 @@ int cr_tile_gzip(const char *in, size_t n, char **out, size_t *out_len);
 /* ---- seeding -------------------------------------------------------------------------- */
 
 typedef struct {
-    const char *out_path;        /* the MBTiles file (written to out_path.partial, renamed) */
+    const char *out_path;        /* the MBTiles or PMTiles file (out_path.partial, renamed) */
     double bbox[4];              /* west, south, east, north in degrees */
     int zmin, zmax;              /* zoom range, inclusive */
     const char *layers;          /* comma-separated subset, or NULL for every public layer */
@@ -78,12 +78,31 @@ typedef struct {
     uint64_t bytes;  /* gzip bytes stored */
 } cr_seed_stats;
 
+/* What a seed does with one tile that has something in it: its gzip bytes. */
+typedef cr_status (*cr_seed_sink)(void *user, int z, int x, int y, const char *gz, size_t len,
+                                  cr_error *err);
+/* Render every tile of o->bbox at o->zmin..o->zmax (z, then x, then y), gzip the ones that are
+ * not empty and hand them to sink; counts and progress in *stats (its total set by the caller).
+ * Stops at the first error, naming the tile. */
+cr_status cr_tiler_seed_each(cr_store *store, const cr_seed_options *o, cr_seed_sink sink,
+                             void *user, cr_seed_stats *stats, cr_error *err);
 /* Tiles in bbox at zooms zmin..zmax. */
 uint64_t cr_tile_count(const double bbox[4], int zmin, int zmax);
 /* Render every tile of o->bbox at o->zmin..o->zmax into an MBTiles 1.3 file (format pbf, gzip
  * as the server sends them, TMS rows, TileJSON metadata); empty tiles are not stored. Errors
  * name the tile; nothing is left behind but a complete file. */
 cr_status cr_tiler_seed_mbtiles(cr_store *store, const cr_seed_options *o, cr_seed_stats *stats,
+                                cr_error *err);
+
+/* The PMTiles v3 tile ID of z/x/y: the tiles of the zooms above, then the position on z's
+ * Hilbert curve. */
+uint64_t cr_pmtiles_tile_id(int z, uint32_t x, uint32_t y);
+/* Render every tile of o->bbox at o->zmin..o->zmax into a PMTiles v3 archive (gzip tiles as
+ * the server sends them, clustered in tile-ID order, identical tiles stored once, runs merged,
+ * gzip directories in a root of at most 16 KiB and leaves, TileJSON metadata); empty tiles are
+ * not stored. Deterministic. Errors name the tile; nothing is left behind but a complete
+ * file. */
+cr_status cr_tiler_seed_pmtiles(cr_store *store, const cr_seed_options *o, cr_seed_stats *stats,
                                 cr_error *err);
 
 #endif

@@ -19,7 +19,16 @@ async function getJson(url) {
 applyStatic(document);
 $('lang').onclick = () => { setLanguage(language() === 'en' ? 'zh' : 'en'); location.reload(); };
 
-const [style, tilejson, catalog] = await Promise.all([getJson('/styles/zone.json'), getJson('/tiles.json'), getJson('/api/catalog')])
+// a static site (`crossriver site`): the tiles from a PMTiles archive by range requests, the
+// rest from files beside the page; the panels that need the API are hidden (app.css)
+const staticArchive = document.querySelector('meta[name="crossriver-static"]')?.content;
+const base = staticArchive ? new URL('.', location.href).href.replace(/\/$/, '') : '';
+if (staticArchive) {
+  document.body.dataset.static = 'yes';
+  maplibregl.addProtocol('pmtiles', new pmtiles.Protocol().tile);
+}
+const [style, tilejson, catalog] = await Promise.all([getJson(`${base}/styles/zone.json`), getJson(`${base}/tiles.json`), getJson(`${base}/api/catalog`)])
+  .then(([s, ...rest]) => [staticArchive ? JSON.parse(JSON.stringify(s).replaceAll('{base}', base)) : s, ...rest])
   .catch((err) => { status(t('app.start_failed', { msg: err.message })); throw err; });
 const idField = Object.fromEntries(tilejson.vector_layers.map((l) => [l.id, l.id_field]));
 // labels: every glyph, Chinese too, from this server's font (no reliance on the reader's fonts);
@@ -74,10 +83,10 @@ map.on('click', async (e) => {
   const f = hits.find((h) => h.sourceLayer === 'monitoring_sections') ?? hits[0]; // a section first
   const layer = f.sourceLayer;
   const id = f.properties[idField[layer]];
-  if (layer === 'monitoring_sections' && id !== undefined) showSection(id);
+  if (layer === 'monitoring_sections' && id !== undefined && !staticArchive) showSection(id);
   const head = `<b>${esc(f.properties.name ?? id ?? '')}</b><br><small>${esc(layerTitle(layer))} · ${esc(id)}</small>`;
   const popup = new maplibregl.Popup({ maxWidth: '380px' }).setLngLat(e.lngLat).setHTML(head).addTo(map);
-  if (id === undefined) return;
+  if (id === undefined || staticArchive) return; // a static site: the tile's attributes only
   try {
     const full = await getJson(`/api/features/${encodeURIComponent(layer)}/${encodeURIComponent(id)}`);
     const { main, provenance } = popupRows(full.properties, layer, catalog);
@@ -294,7 +303,7 @@ async function loadAlarms() {
     };
   } catch (err) { $('alarms').innerHTML = `<li>${esc(err.message)}</li>`; }
 }
-loadAlarms();
+if (!staticArchive) loadAlarms();
 
 
 // incidents: the list, and for one the threatened intakes and sections and whom to notify
@@ -333,7 +342,7 @@ async function loadIncidents() {
     };
   } catch (err) { $('incidents').innerHTML = `<li>${esc(err.message)}</li>`; }
 }
-loadIncidents();
+if (!staticArchive) loadIncidents();
 
 // patrol findings: by state, one with its steps; the rectification report of a period
 async function loadFindings() {
@@ -362,7 +371,7 @@ $('findings-state').onchange = loadFindings;
 $('report-period').oninput = () => {
   $('report-link').href = `/api/findings/report?period=${encodeURIComponent($('report-period').value.trim())}&format=html`;
 };
-loadFindings();
+if (!staticArchive) loadFindings();
 
 // gate operations: the log; for one its advance notice, whom to notify and by when
 async function loadGateOps() {
@@ -393,7 +402,7 @@ async function loadGateOps() {
     };
   } catch (err) { $('gate-ops').innerHTML = `<li>${esc(err.message)}</li>`; }
 }
-loadGateOps();
+if (!staticArchive) loadGateOps();
 
 // print a view: the map as drawn, with its legend (the visible layers), a scale bar and the
 // date, saved as one PNG for reports and meetings

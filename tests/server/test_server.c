@@ -2117,6 +2117,19 @@ static void test_abuse_refused_early(void **state)
     assert_int_equal(raw_status_within_2s("GARBAGE\r\n\r\n", reply, sizeof reply), 0);
     assert_int_equal(raw_status_within_2s("GET /health HTTP/1.1\r\n\r\n", reply, sizeof reply),
                      400);
+    /* slow headers: 200 clients each sending half a request line and waiting do not keep
+     * another client from its answer (epoll: a waiting connection holds no worker) */
+    int slow[200];
+    for (int i = 0; i < 200; i++) {
+        slow[i] = connect_server();
+        assert_true(slow[i] >= 0);
+        assert_true(send(slow[i], "GET /tiles/10/8", 15, MSG_NOSIGNAL) == 15);
+    }
+    assert_int_equal(
+        raw_status_within_2s("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", reply, sizeof reply), 200);
+    for (int i = 0; i < 200; i++) {
+        close(slow[i]);
+    }
     /* each refused token counted and logged with the client's address, early or not */
     double failures = metric("crossriver_auth_failures_total");
     assert_int_equal(raw_status_within_2s("POST /api/findings HTTP/1.1\r\nHost: x\r\n"

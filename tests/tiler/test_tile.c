@@ -3,20 +3,25 @@
  * PROJ puts it in EPSG:3857 (within one tile unit), as GDAL's MVT driver reads it; GDAL and
  * the npm decoder agree on every layer's count; zoom ranges, layer subsets, bad requests;
  * byte-identical tiles for the same store. */
+#include "api/api.h"
 #include "quality/quality.h"
 #include "test_common.h"
 #include "test_store.h"
 #include "tile_check.h"
 #include "tiler/tile.h"
 
+#include <arpa/inet.h>
 #include <gdal.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <ogr_api.h>
 #include <proj.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define HALF 20037508.342789244
@@ -688,6 +693,168 @@ static void test_every_polygon_is_valid_z6_to_z14(void **state)
     assert_true(tc.polygons > 1000); /* counties, towns, lakes, zones: the check saw them */
 }
 
+/* Seed the zone into a PMTiles archive at path (root limit: NULL for the spec's 16 KiB). */
+static void seed_pmtiles(const char *path, const char *root_limit, const json_t *vector_layers)
+{
+    if (root_limit) {
+        setenv("CR_TEST_PMTILES_ROOT_LIMIT", root_limit, 1);
+    }
+    cr_seed_options o = {path, {120.60, 30.70, 121.30, 31.30}, 6, 13, NULL, vector_layers, NULL,
+                         NULL};
+    cr_seed_stats st;
+    cr_error err = {0};
+    if (cr_tiler_seed_pmtiles(g_store, &o, &st, &err) != CR_OK) {
+        fail_msg("seed: %s", err.msg);
+    }
+    unsetenv("CR_TEST_PMTILES_ROOT_LIMIT");
+    printf("pmtiles: %llu of %llu tiles stored\n", (unsigned long long)st.stored,
+           (unsigned long long)st.total);
+    assert_true(st.stored > 200);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(*n + 1);
+    assert_int_equal(fread(buf, 1, *n, f), *n);
+    fclose(f);
+    return buf;
+}
+
+/* PMTiles v3: the npm reader finds every tile of the zone z6–z13 with the bytes the server
+ * renders (and no empty one), with the root alone and with leaf directories; the same store
+ * seeds the same bytes. */
+static void test_pmtiles_read_back_by_npm(void **state)
+{
+    (void)state;
+    char a[128], b[128], c[128], list[128];
+    snprintf(a, sizeof a, "%s/a.pmtiles", g_dir);
+    snprintf(b, sizeof b, "%s/b.pmtiles", g_dir);
+    snprintf(c, sizeof c, "%s/leaves.pmtiles", g_dir);
+    snprintf(list, sizeof list, "%s/pmtiles.txt", g_dir);
+    json_t *tj = NULL;
+    cr_error err = {0};
+    assert_int_equal(cr_api_tilejson(g_store, "", &tj, &err), CR_OK);
+    const json_t *vl = json_object_get(tj, "vector_layers");
+    char ids[512] = ""; /* the layers' IDs, sorted (the definitions are) */
+    size_t i;
+    json_t *l;
+    json_array_foreach(vl, i, l)
+    {
+        size_t len = strlen(ids);
+        snprintf(ids + len, sizeof ids - len, "%s%s", i ? "," : "",
+                 json_string_value(json_object_get(l, "id")));
+    }
+    seed_pmtiles(a, NULL, vl);
+    seed_pmtiles(b, NULL, vl);
+    seed_pmtiles(c, "400", vl); /* a root of 400 bytes: leaves it must be */
+    json_decref(tj);
+    size_t na, nb;
+    char *da = slurp(a, &na), *db = slurp(b, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(da, db, na); /* deterministic */
+    uint64_t leaves = 0, leaves_c = 0;
+    memcpy(&leaves, da + 48, 8); /* little-endian hosts only (x86-64, arm64) */
+    free(db);
+    db = slurp(c, &nb);
+    memcpy(&leaves_c, db + 48, 8);
+    assert_int_equal(leaves, 0);
+    assert_true(leaves_c > 0);
+    free(da);
+    free(db);
+    /* every tile of the zone, as the server renders it */
+    FILE *f = fopen(list, "w");
+    assert_non_null(f);
+    const double zone[4] = {120.60, 30.70, 121.30, 31.30};
+    for (int z = 6; z <= 13; z++) {
+        int x0, y0, x1, y1;
+        cr_tile_at(zone[0], zone[3], z, &x0, &y0);
+        cr_tile_at(zone[2], zone[1], z, &x1, &y1);
+        for (int x = x0; x <= x1; x++) {
+            for (int y = y0; y <= y1; y++) {
+                char name[64], path[160];
+                snprintf(name, sizeof name, "pm-%d-%d-%d.mvt", z, x, y);
+                snprintf(path, sizeof path, "%s/%s", g_dir, name);
+                size_t n = render(z, x, y, NULL, name);
+                fprintf(f, "%d %d %d %llu %s\n", z, x, y,
+                        (unsigned long long)cr_pmtiles_tile_id(z, (uint32_t)x, (uint32_t)y),
+                        n ? path : "-");
+            }
+        }
+    }
+    fclose(f);
+    char cmd[1024];
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "node \"%s/tests/tiler/pmtiles_check.mjs\" %s %s %s",
+                 getenv("CROSSRIVER_SOURCE"), k ? c : a, list, ids);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
+/* The web map as static files (`crossriver site`) served by nginx alone, with range requests
+ * for the archive: Chromium draws the zone from it (tests/web/static_check.mjs). */
+static void test_static_site_in_a_browser(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/sbin/nginx", X_OK) != 0) {
+        fail_msg("Chromium and nginx are needed (scripts/deps.sh installs them)");
+    }
+    char site[128], cmd[2048], conf[160], pid[160], log[160];
+    snprintf(site, sizeof site, "%s/site", g_dir);
+    snprintf(cmd, sizeof cmd,
+             "\"$CROSSRIVER_BIN\" site --quiet --store %s/s.sqlite --out %s --zoom 8-12 "
+             "--bbox 120.6,30.7,121.3,31.3",
+             g_dir, site);
+    assert_int_equal(system(cmd), 0);
+    int port = 0;
+    {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {0};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+        port = ntohs(a.sin_port);
+        close(fd);
+    }
+    snprintf(conf, sizeof conf, "%s/nginx.conf", g_dir);
+    snprintf(pid, sizeof pid, "%s/nginx.pid", g_dir);
+    snprintf(log, sizeof log, "%s/access.log", g_dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "%s worker_processes 1; pid %s; error_log %s/nginx_error.log;\n"
+            "events { worker_connections 256; }\n"
+            "http { access_log %s; client_body_temp_path %s; proxy_temp_path %s;\n"
+            " fastcgi_temp_path %s; uwsgi_temp_path %s; scgi_temp_path %s;\n"
+            " types { text/html html; text/javascript js mjs; text/css css;\n"
+            "  application/json json; }\n"
+            " default_type application/octet-stream;\n"
+            " server { listen 127.0.0.1:%d; root %s; } }\n",
+            getuid() == 0 ? "user root;" : "", pid, g_dir, log, g_dir, g_dir, g_dir, g_dir, g_dir,
+            port, site);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "nginx -c %s -p %s 2>/dev/null", conf, g_dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "node \"%s/tests/web/static_check.mjs\" http://127.0.0.1:%d %s %s",
+             getenv("CROSSRIVER_SOURCE"), port, g_dir, log);
+    int rc = system(cmd);
+    FILE *p = fopen(pid, "r"); /* stopped by its PID, whatever the check said */
+    int npid = 0;
+    if (p && fscanf(p, "%d", &npid) == 1 && npid > 0) {
+        kill(npid, SIGTERM);
+    }
+    if (p) {
+        fclose(p);
+    }
+    assert_int_equal(rc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +870,8 @@ int main(void)
         cmocka_unit_test(test_token_file_errors),
         cmocka_unit_test(test_sections_carry_their_latest_class),
         cmocka_unit_test(test_every_polygon_is_valid_z6_to_z14),
+        cmocka_unit_test(test_pmtiles_read_back_by_npm),
+        cmocka_unit_test(test_static_site_in_a_browser),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

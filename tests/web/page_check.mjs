@@ -9,7 +9,7 @@
 // (uPlot), the open alarms are listed; county, river and town names are labelled from the
 // server's glyphs (Chinese ranges fetched from it, the label pixels drawn) and no request
 // leaves the machine. Leaves OUT_DIR/page.png, labels-z11.png, patrol.png and quality.png.
-import { chromium } from 'playwright-core';
+import { launch, watchedPage, openMap } from './browser.mjs';
 import { join } from 'node:path';
 
 const [base, outDir] = process.argv.slice(2);
@@ -18,18 +18,9 @@ const fail = (m) => { console.error('page_check: ' + m); failures++; };
 
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage'],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  const requests = [];
-  page.on('request', (r) => requests.push(r.url()));
-  await page.goto(base + '/');
-  await page.waitForFunction(() => document.body.dataset.idle === 'yes', null, { timeout: 90000 });
-  const status = await page.textContent('#status');
+  browser = await launch();
+  const { page, errors, requests } = await watchedPage(browser);
+  const status = await openMap(page, base + '/');
   if (status) fail(`the page shows an error: ${status}`);
   const drawn = await page.evaluate(() => [...new Set(crossriverMap.queryRenderedFeatures().map((f) => f.sourceLayer))].sort());
   for (const l of ['admin_units', 'lakes', 'monitoring_sections', 'reaches']) {
