@@ -523,7 +523,7 @@ cr_status cr_api_trace(const cr_trace_context *cx, const cr_trace_request *req, 
             *out = report;
         }
     }
-    cr_trace_result_cleanup(&res);
+    cr_trace_result_recycle(ws, &res);
     free(closed);
     free(reversed);
     free(stops);

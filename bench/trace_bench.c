@@ -57,7 +57,7 @@ int main(int argc, char **argv)
         double s = cr_monotonic_s() - t0;
         best = s < best ? s : best;
         whole = res.n;
-        cr_trace_result_cleanup(&res);
+        cr_trace_result_recycle(ws, &res);
     }
     enum { N = 1000 };
     double ms[N];
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         cr_trace_run_ws(g, ws, start, 0, &down, &res, &e);
         ms[i] = (cr_monotonic_s() - t0) * 1000.0;
         reached += res.n;
-        cr_trace_result_cleanup(&res);
+        cr_trace_result_recycle(ws, &res);
     }
     qsort(ms, N, sizeof ms[0], compare_double);
     printf("{\"reaches\": %d, \"graph_load_s\": %.3f, \"outlet\": \"%s\", \"whole_basin_up_ms\": "

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@
 #define NAMED_RIVER_SEARCH_M 1000.0
 /* Across a boundary: another county's edge within this distance of the nearest edge point. */
 #define ACROSS_TOLERANCE_M 250.0
+/* From this many points a join rewrites the derived table without its indexes, then makes them. */
+#define BULK_ROWS 20000
 
 typedef struct {
     char *code;                       /* adcode */
@@ -44,6 +47,16 @@ typedef cr_indexed_reach reach; /* the reach index's (network/reach_index.c) */
 
 struct cr_join_ref {
     GEOSContextHandle_t geos;
+    /* The reach index loads on a thread of its own while the rest of the ref loads and a join
+     * prepares its points (the connection is shared: SQLite serialises it); every use of the
+     * reaches waits for it first (reaches_ready). */
+    pthread_t loader;
+    int loading;          /* the loader has been started and not yet joined */
+    pthread_mutex_t wait; /* one waiter joins the loader */
+    cr_store *store;      /* for the loader */
+    char *path;           /* the store's file, when the loader may read it on its own */
+    cr_status reach_rc;   /* the loader's result */
+    cr_error reach_err;
     cr_reach_index *rx; /* owned; the fields below borrow from it */
     const reach *reaches;
     size_t n_reaches;
@@ -77,16 +90,45 @@ static char *column_dup(sqlite3_stmt *st, int i)
     return cr_xstrdup(v ? v : "");
 }
 
-static cr_status load_reaches(cr_join_ref *ref, cr_store *store, cr_error *err)
+static void *load_reaches(void *arg)
 {
-    cr_status rc = cr_reach_index_load(store, &ref->rx, err);
-    if (rc == CR_OK) {
+    cr_join_ref *ref = arg;
+    double t = cr_monotonic_s();
+    cr_store *own = NULL;
+    if (ref->path != NULL) {
+        /* a connection of its own: sharing one would serialise both threads' reading */
+        ref->reach_rc =
+            cr_store_open_readonly(ref->path, cr_store_layers(ref->store), &own, &ref->reach_err);
+    }
+    if (ref->reach_rc == CR_OK) {
+        ref->reach_rc = cr_reach_index_load(own ? own : ref->store, &ref->rx, &ref->reach_err);
+    }
+    cr_store_close(own);
+    if (ref->reach_rc == CR_OK) {
         ref->reaches = ref->rx->reaches;
         ref->n_reaches = ref->rx->n;
         ref->coords = ref->rx->coords;
         ref->reach_ix = ref->rx->ix;
     }
-    return rc;
+    cr_log(CR_LOG_INFO, "join", "load and index reaches (on its own thread): %.3f s",
+           cr_monotonic_s() - t);
+    return NULL;
+}
+
+/* Wait for the reach index (any thread; the first one joins the loader). */
+static cr_status reaches_ready(const cr_join_ref *cref, cr_error *err)
+{
+    cr_join_ref *ref = (cr_join_ref *)cref; /* the loader's fields, written once */
+    pthread_mutex_lock(&ref->wait);
+    if (ref->loading) {
+        pthread_join(ref->loader, NULL);
+        ref->loading = 0;
+    }
+    pthread_mutex_unlock(&ref->wait);
+    if (ref->reach_rc != CR_OK && err != NULL) {
+        *err = ref->reach_err;
+    }
+    return ref->reach_rc;
 }
 
 static GEOSGeometry *read_wkb(cr_join_ref *ref, sqlite3_stmt *st, int col)
@@ -244,12 +286,23 @@ cr_status cr_join_ref_load(cr_store *store, cr_join_ref **out, cr_error *err)
     cr_join_ref *ref = cr_xcalloc(1, sizeof *ref);
     ref->geos = cr_geos_init(&ref->geos_msgs, "join", CR_LOG_WARN);
     sqlite3 *db = cr_store_db(store);
-    cr_status rc = load_reaches(ref, store, err);
-    phase(&t, "load and index reaches");
-    if (rc == CR_OK) {
-        rc = load_admin(ref, db, err);
-        phase(&t, "load admin units");
+    pthread_mutex_init(&ref->wait, NULL);
+    ref->store = store;
+    /* Outside a transaction a second connection reads what this one would (the committed
+     * state); inside one (a join right after an import) it would not see the import: then
+     * the reaches load here, first. */
+    const char *file = sqlite3_db_filename(db, "main");
+    if (sqlite3_get_autocommit(db) && file != NULL && *file != '\0') {
+        ref->path = cr_xstrdup(file);
+        ref->loading = pthread_create(&ref->loader, NULL, load_reaches, ref) == 0;
     }
+    if (!ref->loading) {
+        free(ref->path);
+        ref->path = NULL;
+        load_reaches(ref); /* on this connection, here and now */
+    }
+    cr_status rc = load_admin(ref, db, err);
+    phase(&t, "load admin units");
     if (rc == CR_OK) {
         rc = load_zones(ref, db, err);
         phase(&t, "load zones and lakes");
@@ -279,6 +332,9 @@ void cr_join_ref_free(cr_join_ref *ref)
     if (ref == NULL) {
         return;
     }
+    reaches_ready(ref, NULL);
+    pthread_mutex_destroy(&ref->wait);
+    free(ref->path);
     cr_reach_index_free(ref->rx);
     cr_segindex_free(ref->boundary_ix);
     for (size_t i = 0; i < ref->n_counties; i++) {
@@ -507,16 +563,25 @@ static void part_boundary(const cr_join_ref *ref, double lon, double lat, admin_
     }
 }
 
+/* text into a fixed field, cut to fit (no format to parse: this runs per point) */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    n = n < size ? n : size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void merge(const cr_join_ref *ref, const reach_part *r, const admin_part *a,
                   cr_join_point *p)
 {
     memset(p, 0, sizeof *p);
     if (a->lake >= 0) {
-        snprintf(p->lake_id, sizeof p->lake_id, "%s", ref->lakes[a->lake].id);
+        copy_text(p->lake_id, sizeof p->lake_id, ref->lakes[a->lake].id);
     }
     p->reach_distance_m = r->nearest_m;
     if (r->reach >= 0) {
-        snprintf(p->reach_id, sizeof p->reach_id, "%s", ref->reaches[r->reach].id);
+        copy_text(p->reach_id, sizeof p->reach_id, ref->reaches[r->reach].id);
         p->measure_m = r->measure_m;
         p->offset_m = r->dist_m;
         p->bank = r->side > 0 ? "left" : r->side < 0 ? "right" : "on";
@@ -534,7 +599,7 @@ static void merge(const cr_join_ref *ref, const reach_part *r, const admin_part 
     if (a->county < 0) {
         add_flag(p, "outside_jurisdictions");
     } else {
-        snprintf(p->county_code, sizeof p->county_code, "%s", ref->units[a->county].code);
+        copy_text(p->county_code, sizeof p->county_code, ref->units[a->county].code);
         if (a->on_boundary) {
             add_flag(p, "on_boundary");
         }
@@ -544,20 +609,23 @@ static void merge(const cr_join_ref *ref, const reach_part *r, const admin_part 
     }
     p->boundary_distance_m = a->boundary_m;
     if (a->across >= 0) {
-        snprintf(p->boundary_across, sizeof p->boundary_across, "%s", ref->units[a->across].code);
+        copy_text(p->boundary_across, sizeof p->boundary_across, ref->units[a->across].code);
     }
     if (a->town >= 0) {
-        snprintf(p->town_code, sizeof p->town_code, "%s", ref->units[a->town].code);
+        copy_text(p->town_code, sizeof p->town_code, ref->units[a->town].code);
     }
     if (a->zone >= 0) {
-        snprintf(p->zone_id, sizeof p->zone_id, "%s", ref->zones[a->zone].id);
-        snprintf(p->zone_grade, sizeof p->zone_grade, "%s", ref->zones[a->zone].grade);
+        copy_text(p->zone_id, sizeof p->zone_id, ref->zones[a->zone].id);
+        copy_text(p->zone_grade, sizeof p->zone_grade, ref->zones[a->zone].grade);
     }
 }
 
 int cr_join_nearest_reach(const cr_join_ref *ref, double lon, double lat, double max_m,
                           char reach_id_out[64], double *measure_out, double *offset_out)
 {
+    if (reaches_ready(ref, NULL) != CR_OK) {
+        return 0;
+    }
     cr_seg_hit h;
     if (!cr_segindex_nearest(ref->reach_ix, lon, lat, max_m, NULL, NULL, &h)) {
         return 0;
@@ -571,6 +639,9 @@ int cr_join_nearest_reach(const cr_join_ref *ref, double lon, double lat, double
 double cr_join_river_distance(const cr_join_ref *ref, double lon, double lat, const char *river,
                               double max_m)
 {
+    if (reaches_ready(ref, NULL) != CR_OK) {
+        return -1;
+    }
     cr_seg_hit h;
     if (river == NULL || *river == '\0') {
         return cr_segindex_nearest(ref->reach_ix, lon, lat, max_m, NULL, NULL, &h) ? h.dist_m : -1;
@@ -586,10 +657,12 @@ void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, doub
                            const char *river_name, const char *claimed_county, cr_join_point *out)
 {
     cr_join_ref *ref = (cr_join_ref *)cref; /* GEOS queries need the (owned) context */
-    reach_part r;
+    reach_part r = {.reach = -1, .nearest_m = -1, .named_m = -1};
     admin_part a;
     part_admin(ref, lon, lat, claimed_county, &a);
-    part_reach(ref, lon, lat, tolerance_m, river_name, &r);
+    if (reaches_ready(ref, NULL) == CR_OK) {
+        part_reach(ref, lon, lat, tolerance_m, river_name, &r);
+    }
     part_boundary(ref, lon, lat, &a);
     merge(ref, &r, &a, out);
 }
@@ -599,7 +672,7 @@ void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, doub
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v && *v) {
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC); /* valid until the step is done */
     } else {
         sqlite3_bind_null(st, i);
     }
@@ -619,60 +692,121 @@ typedef struct {
     double lon, lat;
     char *river;
     char *county;
+    uint64_t order; /* position on a Z-order curve: neighbours on the map are joined together */
+    size_t read_at; /* position in row (fid) order */
 } point_row;
+
+/* The Z-order (Morton) key of a point: 2^24 steps per degree range, bits interleaved. */
+static uint64_t z_order(double lon, double lat)
+{
+    double fx = (lon + 180.0) / 360.0;
+    double fy = (lat + 90.0) / 180.0;
+    uint64_t x = (uint64_t)(fmin(fmax(fx, 0), 1) * 16777215.0);
+    uint64_t y = (uint64_t)(fmin(fmax(fy, 0), 1) * 16777215.0);
+    uint64_t key = 0;
+    for (int b = 23; b >= 0; b--) {
+        key = (key << 2) | (((y >> b) & 1) << 1) | ((x >> b) & 1);
+    }
+    return key;
+}
+
+static int compare_point_order(const void *a, const void *b)
+{
+    const point_row *p = a;
+    const point_row *q = b;
+    if (p->order != q->order) {
+        return p->order < q->order ? -1 : 1;
+    }
+    return (p->fid > q->fid) - (p->fid < q->fid);
+}
+
+/* The points' parts on two threads. The points are in map order (see read_points); a worker
+ * takes chunks of them and does their reach parts (and their boundary parts once every admin
+ * part is done); this thread does every admin part (GEOS, one context), then takes chunks
+ * too, then does the boundary parts of the chunks the worker finished early. The results do
+ * not depend on which thread computed what; SQLite stays on this thread. */
+enum { CHUNK_ROWS = 256 };
 
 typedef struct {
     const cr_join_ref *ref;
     const point_row *rows;
-    size_t from, to; /* rows [from, to) */
+    size_t n, n_chunks;
     double tol;
     reach_part *rp;
     admin_part *ap;
-} part_job;
+    atomic_size_t next;            /* the first chunk nobody has claimed */
+    atomic_int admin_done;         /* every admin part is done: boundary parts may run */
+    unsigned char *needs_boundary; /* per chunk: reach parts done before the admin parts */
+} part_pool;
 
-static void *reach_job(void *arg)
+static void chunk_rows(const part_pool *p, size_t c, size_t *from, size_t *to)
 {
-    part_job *j = arg;
-    for (size_t i = j->from; i < j->to; i++) {
-        part_reach(j->ref, j->rows[i].lon, j->rows[i].lat, j->tol, j->rows[i].river, &j->rp[i]);
+    *from = c * CHUNK_ROWS;
+    *to = *from + CHUNK_ROWS < p->n ? *from + CHUNK_ROWS : p->n;
+}
+
+static void chunk_boundaries(part_pool *p, size_t c)
+{
+    size_t from, to;
+    chunk_rows(p, c, &from, &to);
+    for (size_t i = from; i < to; i++) {
+        part_boundary(p->ref, p->rows[i].lon, p->rows[i].lat, &p->ap[i]);
+    }
+}
+
+/* Claim and compute chunks until none is left. */
+static void pool_run(part_pool *p)
+{
+    for (;;) {
+        size_t c = atomic_fetch_add(&p->next, 1);
+        if (c >= p->n_chunks) {
+            return;
+        }
+        size_t from, to;
+        chunk_rows(p, c, &from, &to);
+        for (size_t i = from; i < to; i++) {
+            part_reach(p->ref, p->rows[i].lon, p->rows[i].lat, p->tol, p->rows[i].river, &p->rp[i]);
+        }
+        if (atomic_load(&p->admin_done)) {
+            chunk_boundaries(p, c);
+        } else {
+            p->needs_boundary[c] = 1; /* read by this thread's joiner after pthread_join */
+        }
+    }
+}
+
+static void *pool_worker(void *arg)
+{
+    part_pool *p = arg;
+    if (reaches_ready(p->ref, NULL) == CR_OK) {
+        pool_run(p);
     }
     return NULL;
 }
 
-static void *boundary_job(void *arg)
+/* Every part of every point: the worker's chunks, the admin parts here, then chunks here. */
+static cr_status compute_parts(part_pool *pool, cr_error *err)
 {
-    part_job *j = arg;
-    for (size_t i = j->from; i < j->to; i++) {
-        part_boundary(j->ref, j->rows[i].lon, j->rows[i].lat, &j->ap[i]);
+    pthread_t worker;
+    int threaded = pthread_create(&worker, NULL, pool_worker, pool) == 0;
+    for (size_t i = 0; i < pool->n; i++) {
+        part_admin((cr_join_ref *)pool->ref, pool->rows[i].lon, pool->rows[i].lat,
+                   pool->rows[i].county, &pool->ap[i]);
     }
-    return NULL;
-}
-
-/* The reach parts on a second thread while this one does the GEOS parts; then the boundary
- * parts split in halves. If no thread can be started, everything runs here. */
-static void compute_parts(const cr_join_ref *ref, const point_row *rows, size_t n, double tol,
-                          reach_part *rp, admin_part *ap)
-{
-    part_job all = {ref, rows, 0, n, tol, rp, ap};
-    pthread_t th;
-    int threaded = pthread_create(&th, NULL, reach_job, &all) == 0;
-    for (size_t i = 0; i < n; i++) {
-        part_admin((cr_join_ref *)ref, rows[i].lon, rows[i].lat, rows[i].county, &ap[i]);
+    atomic_store(&pool->admin_done, 1);
+    cr_status rc = reaches_ready(pool->ref, err);
+    if (rc == CR_OK) {
+        pool_run(pool);
     }
     if (threaded) {
-        pthread_join(th, NULL);
-    } else {
-        reach_job(&all);
+        pthread_join(worker, NULL);
     }
-    part_job first = {ref, rows, 0, n / 2, tol, rp, ap};
-    part_job second = {ref, rows, n / 2, n, tol, rp, ap};
-    threaded = pthread_create(&th, NULL, boundary_job, &first) == 0;
-    boundary_job(&second);
-    if (threaded) {
-        pthread_join(th, NULL);
-    } else {
-        boundary_job(&first);
+    for (size_t c = 0; rc == CR_OK && c < pool->n_chunks; c++) {
+        if (pool->needs_boundary[c]) {
+            chunk_boundaries(pool, c);
+        }
     }
+    return rc;
 }
 
 /* The layer's current points with their river and county columns (when the layer has them). */
@@ -705,9 +839,16 @@ static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **r
         rows[n].lat = sqlite3_column_double(st, 2);
         rows[n].river = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : column_dup(st, 3);
         rows[n].county = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : column_dup(st, 4);
+        rows[n].order = z_order(rows[n].lon, rows[n].lat);
+        rows[n].read_at = n;
         n++;
     }
     sqlite3_finalize(st);
+    /* in map order: each point's search then finds the index's memory warm from its neighbour
+     * (the results do not depend on the order) */
+    if (n > 1) {
+        qsort(rows, n, sizeof *rows, compare_point_order);
+    }
     *rows_out = rows;
     *n_out = n;
     return CR_OK;
@@ -735,6 +876,61 @@ static void bind_point(sqlite3_stmt *st, const cr_join_point *p, int on_reach, i
     bind_text(st, 15, p->lake_id);
 }
 
+/* A table's secondary indexes dropped for a bulk rewrite and made again afterwards (one sort
+ * instead of a b-tree insert per row), inside the caller's transaction. */
+typedef struct {
+    char **sql;
+    size_t n;
+} saved_indexes;
+
+static cr_status indexes_drop(sqlite3 *db, const char *table, saved_indexes *saved, cr_error *err)
+{
+    memset(saved, 0, sizeof *saved);
+    sqlite3_stmt *st;
+    cr_status rc = prepare(db,
+                           "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND"
+                           " tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+                           &st, err);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
+    char **names = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        saved->sql = cr_xrealloc(saved->sql, (saved->n + 1) * sizeof *saved->sql);
+        names = cr_xrealloc(names, (saved->n + 1) * sizeof *names);
+        names[saved->n] = column_dup(st, 0);
+        saved->sql[saved->n++] = column_dup(st, 1);
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; rc == CR_OK && i < saved->n; i++) {
+        char *drop = sqlite3_mprintf("DROP INDEX \"%w\"", names[i]);
+        if (sqlite3_exec(db, drop, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = cr_error_set(err, CR_EDB, "%s: %s", table, sqlite3_errmsg(db));
+        }
+        sqlite3_free(drop);
+    }
+    for (size_t i = 0; i < saved->n; i++) {
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static cr_status indexes_restore(sqlite3 *db, const char *table, saved_indexes *saved, cr_status rc,
+                                 cr_error *err)
+{
+    for (size_t i = 0; i < saved->n; i++) {
+        if (rc == CR_OK && sqlite3_exec(db, saved->sql[i], NULL, NULL, NULL) != SQLITE_OK) {
+            rc = cr_error_set(err, CR_EDB, "%s: %s", table, sqlite3_errmsg(db));
+        }
+        free(saved->sql[i]);
+    }
+    free(saved->sql);
+    memset(saved, 0, sizeof *saved);
+    return rc;
+}
+
 static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
                              int64_t generation, cr_join_stats *stats, cr_error *err)
 {
@@ -743,24 +939,48 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         json_object_get(json_object_get(def->json, "join"), "reach"), "tolerance_m"));
     point_row *rows = NULL;
     size_t n = 0;
+    double t = cr_monotonic_s();
     cr_status rc = read_points(db, def, &rows, &n, err);
     if (rc != CR_OK) {
         return rc;
     }
     cr_strbuf sql = {0};
     sqlite3_stmt *st = NULL;
-    double t = cr_monotonic_s();
     phase(&t, "read points");
-    /* the current versions are joined anew; closed versions keep the joins they had while
-     * current (evidence as of a past time shows them) */
+    reach_part *rp = cr_xcalloc(n + 1, sizeof *rp);
+    admin_part *ap = cr_xcalloc(n + 1, sizeof *ap);
+    part_pool pool = {.ref = ref, .rows = rows, .n = n, .tol = tol, .rp = rp, .ap = ap};
+    pool.n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    pool.needs_boundary = cr_xcalloc(pool.n_chunks + 1, 1);
+    atomic_init(&pool.next, 0);
+    atomic_init(&pool.admin_done, 0);
+    if (rc == CR_OK) {
+        rc = compute_parts(&pool, err);
+        phase(&t, "join points (two threads)");
+    }
+    free(pool.needs_boundary);
+    /* here, not before: the reach loader's reading keeps DDL on this connection waiting */
+    /* many rows: the derived table's indexes are made again at the end instead of row by row */
+    saved_indexes saved = {0};
+    char derived[160];
+    snprintf(derived, sizeof derived, "%s_derived", def->name);
+    if (rc == CR_OK && n >= BULK_ROWS) {
+        rc = indexes_drop(db, derived, &saved, err);
+    }
+    /* the current versions are joined anew (rows with a point are replaced below, the others'
+     * joins removed); closed versions keep the joins they had while current (evidence as of a
+     * past time shows them) */
     cr_strbuf_printf(&sql,
                      "DELETE FROM \"%s_derived\" WHERE fid IN (SELECT fid FROM \"%s\" WHERE"
-                     " valid_to IS NULL)",
+                     " valid_to IS NULL AND geom IS NULL)",
                      def->name, def->name);
-    rc = cr_store_exec(store, sql.data, err);
+    if (rc == CR_OK) {
+        rc = cr_store_exec(store, sql.data, err);
+    }
     cr_strbuf_clear(&sql);
+    phase(&t, "clear the previous joins");
     cr_strbuf_printf(&sql,
-                     "INSERT INTO \"%s_derived\" (reach_id, reach_distance_m, measure_m,"
+                     "INSERT OR REPLACE INTO \"%s_derived\" (reach_id, reach_distance_m, measure_m,"
                      " offset_m, bank, county_code, town_code, zone_id, zone_grade,"
                      " boundary_distance_m, boundary_across_code, join_flags, join_generation,"
                      " fid, lake_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
@@ -770,13 +990,13 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         rc = prepare(db, sql.data, &st, err);
     }
     cr_strbuf_cleanup(&sql);
-    reach_part *rp = cr_xcalloc(n + 1, sizeof *rp);
-    admin_part *ap = cr_xcalloc(n + 1, sizeof *ap);
-    if (rc == CR_OK) {
-        compute_parts(ref, rows, n, tol, rp, ap);
-        phase(&t, "join points (two threads)");
+    /* written in row order, which SQLite appends fastest (the points are in map order) */
+    size_t *by_fid = cr_xmalloc((n + 1) * sizeof *by_fid);
+    for (size_t i = 0; i < n; i++) {
+        by_fid[rows[i].read_at] = i;
     }
-    for (size_t i = 0; rc == CR_OK && i < n; i++) {
+    for (size_t k = 0; rc == CR_OK && k < n; k++) {
+        size_t i = by_fid[k];
         cr_join_point p;
         merge(ref, &rp[i], &ap[i], &p);
         int on_reach = p.reach_id[0] != '\0';
@@ -791,7 +1011,9 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         stats->flagged += p.flags[0] != '\0';
         stats->outside += p.county_code[0] == '\0';
     }
+    free(by_fid);
     sqlite3_finalize(st);
+    rc = indexes_restore(db, derived, &saved, rc, err);
     phase(&t, "write points");
     free(rp);
     free(ap);
@@ -1023,7 +1245,11 @@ cr_status cr_join_layer(cr_store *store, const cr_join_ref *ref, const cr_layer_
         return cr_error_set(err, CR_EINVAL, "layer %s has no joins (see its \"join\" settings)",
                             def->name);
     }
-    cr_status rc = cr_store_exec(store, "BEGIN IMMEDIATE", err);
+    /* a point layer waits for the reach index only when its points are ready (join_points) */
+    cr_status rc = points ? CR_OK : reaches_ready(ref, err);
+    if (rc == CR_OK) {
+        rc = cr_store_exec(store, "BEGIN IMMEDIATE", err);
+    }
     if (rc != CR_OK) {
         return rc;
     }

@@ -122,6 +122,7 @@ typedef struct {
     double *coords; /* every vertex, lon,lat pairs */
     size_t n_coords;
     cr_segindex *ix; /* owner = index into reaches */
+    char *text;      /* every reach's id and folded name, NUL-terminated (one allocation) */
 } cr_reach_index;
 
 typedef struct {
@@ -224,6 +225,7 @@ typedef struct {
     cr_trace_reach *reaches; /* each reach once, in traversal order (by distance when bounded) */
     size_t n;
     double lake_hours; /* residence time added crossing lakes on the farthest path */
+    size_t room;       /* reaches allocated (cr_trace_result_recycle keeps large ones) */
 } cr_trace_result;
 
 /* Per-thread scratch space sized to a graph, reused across traces: only what a trace touched
@@ -265,5 +267,9 @@ cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
 cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t start, double start_m,
                           const cr_trace_options *opt, cr_trace_result *out, cr_error *err);
 void cr_trace_result_cleanup(cr_trace_result *r);
+/* The same as cleanup, but a basin-sized result's memory stays with the workspace for its next
+ * large trace (released to the system lazily, MADV_FREE), so a thread tracing whole basins
+ * again does not fault and zero the pages anew. ws may be NULL (then it is cleanup). */
+void cr_trace_result_recycle(cr_trace_workspace *ws, cr_trace_result *r);
 
 #endif

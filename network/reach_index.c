@@ -15,10 +15,25 @@ static int compare_reach_ids(const void *a, const void *b)
     return strcmp(((const cr_indexed_reach *)a)->id, ((const cr_indexed_reach *)b)->id);
 }
 
-static char *column_dup(sqlite3_stmt *st, int col)
+/* Text of the index (IDs and folded names) in one growing buffer, as offsets while loading. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} text_arena;
+
+static size_t arena_add(text_arena *a, const char *s)
 {
-    const char *v = (const char *)sqlite3_column_text(st, col);
-    return cr_xstrdup(v ? v : "");
+    size_t n = strlen(s) + 1;
+    if (a->len + n > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 1 << 20;
+        while (a->len + n > a->cap) {
+            a->cap *= 2;
+        }
+        a->data = cr_xrealloc(a->data, a->cap);
+    }
+    memcpy(a->data + a->len, s, n);
+    a->len += n;
+    return a->len - n;
 }
 
 cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *err)
@@ -33,6 +48,11 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
     }
     cr_reach_index *rx = cr_xcalloc(1, sizeof *rx);
     size_t cap = 0;
+    text_arena text = {0};
+    size_t *offsets = NULL; /* per reach: its id's and its folded name's offsets in text */
+    char *last_name = NULL; /* neighbouring reaches mostly share a river: fold each name once */
+    size_t last_folded = 0;
+    int sorted = 1;
     while (sqlite3_step(st) == SQLITE_ROW) {
         size_t first = rx->n_coords;
         size_t n = cr_spatialite_append_linestring(sqlite3_column_blob(st, 2),
@@ -44,13 +64,26 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
         if (rx->n == cap) {
             cap = cap ? cap * 2 : 1024;
             rx->reaches = cr_xrealloc(rx->reaches, cap * sizeof *rx->reaches);
+            offsets = cr_xrealloc(offsets, cap * 2 * sizeof *offsets);
         }
-        cr_indexed_reach *r = &rx->reaches[rx->n++];
-        r->id = column_dup(st, 0);
+        size_t k = rx->n++;
+        cr_indexed_reach *r = &rx->reaches[k];
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        id = id ? id : "";
+        /* IDs in ascending order (a table imported in ID order, the usual case) need no sort */
+        sorted = sorted && (k == 0 || strcmp(text.data + offsets[2 * (k - 1)], id) < 0);
+        offsets[2 * k] = arena_add(&text, id);
         r->fid = sqlite3_column_int64(st, 3);
-        char *name = column_dup(st, 1);
-        r->folded = cr_text_fold(name);
-        free(name);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        name = name ? name : "";
+        if (last_name == NULL || strcmp(name, last_name) != 0) {
+            free(last_name);
+            last_name = cr_xstrdup(name);
+            char *folded = cr_text_fold(name);
+            last_folded = arena_add(&text, folded);
+            free(folded);
+        }
+        offsets[2 * k + 1] = last_folded;
         r->first = first;
         r->n = n;
         r->bbox[0] = r->bbox[1] = INFINITY;
@@ -63,8 +96,15 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
         }
     }
     sqlite3_finalize(st);
+    free(last_name);
+    rx->text = text.data;
+    for (size_t k = 0; k < rx->n; k++) {
+        rx->reaches[k].id = rx->text + offsets[2 * k];
+        rx->reaches[k].folded = rx->text + offsets[2 * k + 1];
+    }
+    free(offsets);
     /* by reach ID, so ties and every result are independent of the table's row order */
-    if (rx->n > 1) {
+    if (rx->n > 1 && !sorted) {
         qsort(rx->reaches, rx->n, sizeof *rx->reaches, compare_reach_ids);
     }
     rx->ix = cr_segindex_new();
@@ -82,10 +122,7 @@ void cr_reach_index_free(cr_reach_index *rx)
     if (rx == NULL) {
         return;
     }
-    for (size_t i = 0; i < rx->n; i++) {
-        free(rx->reaches[i].id);
-        free(rx->reaches[i].folded);
-    }
+    free(rx->text);
     free(rx->reaches);
     free(rx->coords);
     cr_segindex_free(rx->ix);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 double cr_trace_default_velocity(cr_reach_class c)
 {
@@ -96,6 +97,24 @@ typedef struct {
     size_t q_head, q_len, q_cap;
 } tracer;
 
+struct cr_trace_workspace {
+    int32_t n_nodes, n_reaches; /* the graph it was built for */
+    node_state *ns;             /* per node */
+    unsigned char *blocked;     /* per reach */
+    unsigned char *reversed;    /* per reach */
+    int32_t *slot;              /* per reach */
+    int32_t *touched;           /* nodes given a distance in this trace */
+    double *inv_u;              /* per reach: seconds per metre (1/u) */
+    double *var_m;           /* per reach: temporal variance gathered per metre, 2D/u³ (s²/m) */
+    double rates_u, rates_d; /* the velocity/dispersion overrides the rates were made for */
+    int rates_ready;
+    int32_t *queue; /* FIFO ring for unbounded traces, allocated on first use */
+    size_t n_touched, cap_touched;
+    cr_trace_reach *spare; /* a recycled basin-sized result buffer (cr_trace_result_recycle) */
+    size_t spare_room;
+    cr_heap h;
+};
+
 static double reach_velocity(const cr_graph *g, const cr_trace_options *opt, int32_t r)
 {
     if (opt->velocity_ms > 0) {
@@ -123,6 +142,47 @@ static double variance_over(const tracer *t, int32_t r, double len)
     return 2.0 * reach_dispersion(t->g, t->opt, r) * len / (u * u * u);
 }
 
+/* Room for more reaches in the result. Small results double on the heap; one that outgrows
+ * 2 MiB moves once to room for every reach of the graph (each is reported at most once), on
+ * transparent huge pages where the system has them: a basin-wide trace then takes a few dozen
+ * page faults instead of twenty thousand, and is never copied again. Untouched room costs no
+ * memory. Freed with free() like any result. */
+enum { HUGE_BYTES = 2u << 20 };
+
+static void grow_out(tracer *t)
+{
+    enum { HUGE = HUGE_BYTES };
+    struct cr_trace_workspace *ws = t->ws;
+    size_t size = sizeof *t->out->reaches;
+    size_t all = (size_t)t->g->n_reaches + 1;
+    size_t next = t->cap ? t->cap * 2 : 256;
+    if (next * size < HUGE || next >= all) {
+        t->cap = next < all || t->cap == 0 ? next : all;
+        t->out->reaches = cr_xrealloc(t->out->reaches, t->cap * size);
+        return;
+    }
+    size_t bytes = (all * size + HUGE - 1) / HUGE * HUGE;
+    void *p = NULL;
+    if (ws->spare != NULL && ws->spare_room >= all) {
+        p = ws->spare; /* the last basin-sized result's pages, still mapped */
+        bytes = ws->spare_room * size;
+        ws->spare = NULL;
+        ws->spare_room = 0;
+    } else if (posix_memalign(&p, HUGE, bytes) != 0) {
+        t->cap = next;
+        t->out->reaches = cr_xrealloc(t->out->reaches, t->cap * size);
+        return;
+    } else {
+#ifdef MADV_HUGEPAGE
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without it, ordinary pages */
+#endif
+    }
+    memcpy(p, t->out->reaches, t->out->n * size);
+    free(t->out->reaches);
+    t->out->reaches = p;
+    t->cap = bytes / size;
+}
+
 static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0, double h0,
                   double var0)
 {
@@ -146,15 +206,14 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     double room_m =
         isfinite(t->max_h) ? fmin(t->max_m - d0, (t->max_h - h0) * 3600.0 / inv_u) : t->max_m - d0;
     int whole = room_m >= len && !stopped;
-    double covered = room_m >= len ? len : fmax(room_m, 0);
+    double covered = room_m >= len ? len : room_m > 0 ? room_m : 0;
     double dir = exit_m >= entry_m ? 1 : -1;
     if (t->slot[r] >= 0 && t->out->reaches[t->slot[r]].entry_km * 1000.0 <= d0) {
         return whole; /* already reported nearer */
     }
     if (t->slot[r] < 0) {
         if (t->out->n == t->cap) {
-            t->cap = t->cap ? t->cap * 2 : 256;
-            t->out->reaches = cr_xrealloc(t->out->reaches, t->cap * sizeof *t->out->reaches);
+            grow_out(t);
         }
         t->slot[r] = (int32_t)t->out->n++;
     }
@@ -256,7 +315,8 @@ static void follow(tracer *t, int32_t v, int32_t s, int forward)
     }
     double d0 = t->ns[v].dist;
     double h0 = t->ns[v].hours;
-    t->cur_tau = fmax(t->ns[v].tau, lake_tau_s(t, v));
+    double lake_tau = g->node_lake[v] >= 0 ? lake_tau_s(t, v) : 0;
+    t->cur_tau = t->ns[v].tau > lake_tau ? t->ns[v].tau : lake_tau; /* neither is NaN */
     double len = g->length_m[s];
     double var0 = t->ns[v].var;
     int whole = forward ? record(t, s, 0, len, d0, h0, var0) : record(t, s, len, 0, d0, h0, var0);
@@ -328,22 +388,6 @@ static void start_from(tracer *t, int32_t s, double start_m)
     }
 }
 
-struct cr_trace_workspace {
-    int32_t n_nodes, n_reaches; /* the graph it was built for */
-    node_state *ns;             /* per node */
-    unsigned char *blocked;     /* per reach */
-    unsigned char *reversed;    /* per reach */
-    int32_t *slot;              /* per reach */
-    int32_t *touched;           /* nodes given a distance in this trace */
-    double *inv_u;              /* per reach: seconds per metre (1/u) */
-    double *var_m;           /* per reach: temporal variance gathered per metre, 2D/u³ (s²/m) */
-    double rates_u, rates_d; /* the velocity/dispersion overrides the rates were made for */
-    int rates_ready;
-    int32_t *queue; /* FIFO ring for unbounded traces, allocated on first use */
-    size_t n_touched, cap_touched;
-    cr_heap h;
-};
-
 cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
 {
     cr_trace_workspace *ws = cr_xcalloc(1, sizeof *ws);
@@ -379,6 +423,7 @@ void cr_trace_workspace_free(cr_trace_workspace *ws)
     free(ws->inv_u);
     free(ws->var_m);
     free(ws->h.a);
+    free(ws->spare);
     free(ws);
 }
 
@@ -414,8 +459,13 @@ static void workspace_reset(cr_trace_workspace *ws, const cr_trace_options *opt,
         ws->ns[v].done = 0;
     }
     ws->n_touched = 0;
-    for (size_t i = 0; i < out->n; i++) {
-        ws->slot[out->reaches[i].reach] = -1;
+    if (out->n > (size_t)ws->n_reaches / 16) {
+        /* a large trace: one pass over the slots beats reading back the whole result */
+        memset(ws->slot, 0xff, ((size_t)ws->n_reaches + 1) * sizeof *ws->slot);
+    } else {
+        for (size_t i = 0; i < out->n; i++) {
+            ws->slot[out->reaches[i].reach] = -1;
+        }
     }
     for (size_t i = 0; i < opt->n_closed; i++) {
         ws->blocked[opt->closed[i]] = 0;
@@ -524,6 +574,7 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
     }
     /* reaches stay in traversal order: the report sorts what people read */
     free(t.stop_first);
+    out->room = t.cap;
     ws->h = t.h;
     workspace_reset(ws, opt, out);
     if (opt->exclude_start) {
@@ -560,6 +611,25 @@ static void touch(tracer *t, int32_t w)
 void cr_trace_result_cleanup(cr_trace_result *r)
 {
     free(r->reaches);
+    memset(r, 0, sizeof *r);
+}
+
+void cr_trace_result_recycle(cr_trace_workspace *ws, cr_trace_result *r)
+{
+    if (ws == NULL || r->reaches == NULL || r->room * sizeof *r->reaches < HUGE_BYTES ||
+        r->room < ws->spare_room) {
+        cr_trace_result_cleanup(r);
+        return;
+    }
+#ifdef MADV_FREE
+    /* the kernel may take the pages back under memory pressure (they then read as zero, and
+     * a trace writes before it reads); until then they stay mapped for the next trace */
+    size_t bytes = r->room * sizeof *r->reaches / HUGE_BYTES * HUGE_BYTES;
+    (void)madvise(r->reaches, bytes, MADV_FREE);
+#endif
+    free(ws->spare);
+    ws->spare = r->reaches;
+    ws->spare_room = r->room;
     memset(r, 0, sizeof *r);
 }
 

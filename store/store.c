@@ -303,7 +303,7 @@ cr_status cr_store_open(const char *path, const cr_layer_set *set, cr_store **ou
     rc = cr_store_exec(s,
                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                        " PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
-                       " PRAGMA temp_store=MEMORY;",
+                       " PRAGMA temp_store=MEMORY; PRAGMA mmap_size=17179869184;",
                        err);
     if (rc == CR_OK) {
         rc = create_schema(s, err);

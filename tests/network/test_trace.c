@@ -373,10 +373,96 @@ static void test_zero_bounds_mean_zero(void **state)
     unload();
 }
 
+/* A basin-sized result (a chain of 40,000 reaches, far past the 2 MiB where a result moves to
+ * room for every reach) traced three times on one workspace, recycling in between: the same
+ * reaches at the same distances each time, a short trace in between unaffected, and nothing
+ * leaked (the recycled buffer is the workspace's to free). */
+static void test_basin_sized_results_recycled(void **state)
+{
+    (void)state;
+    enum { N = 40000 };
+    cr_graph *g = cr_xcalloc(1, sizeof *g);
+    g->n_reaches = N;
+    g->n_nodes = N + 1;
+    g->reach_id = cr_xcalloc(N, sizeof *g->reach_id);
+    g->id_order = cr_xcalloc(N, sizeof *g->id_order);
+    g->reach_fid = cr_xcalloc(N, sizeof *g->reach_fid);
+    g->from_node = cr_xcalloc(N, sizeof *g->from_node);
+    g->to_node = cr_xcalloc(N, sizeof *g->to_node);
+    g->length_m = cr_xcalloc(N, sizeof *g->length_m);
+    g->velocity_ms = cr_xcalloc(N, sizeof *g->velocity_ms);
+    g->discharge_m3s = cr_xcalloc(N, sizeof *g->discharge_m3s);
+    g->flow = cr_xcalloc(N, sizeof *g->flow);
+    g->strahler = cr_xcalloc(N, sizeof *g->strahler);
+    g->reach_class = cr_xcalloc(N, sizeof *g->reach_class);
+    g->minor = cr_xcalloc(N, sizeof *g->minor);
+    g->mainstem = cr_xcalloc(N, sizeof *g->mainstem);
+    g->n_mainstems = 1;
+    g->mainstem_name = cr_xcalloc(1, sizeof *g->mainstem_name);
+    g->mainstem_name[0] = cr_xstrdup("chain");
+    g->down_start = cr_xcalloc(N + 2, sizeof *g->down_start);
+    g->down_reach = cr_xcalloc(N, sizeof *g->down_reach);
+    g->up_start = cr_xcalloc(N + 2, sizeof *g->up_start);
+    g->up_reach = cr_xcalloc(N, sizeof *g->up_reach);
+    g->node_lon = cr_xcalloc(N + 1, sizeof *g->node_lon);
+    g->node_lat = cr_xcalloc(N + 1, sizeof *g->node_lat);
+    g->node_lake = cr_xcalloc(N + 1, sizeof *g->node_lake);
+    for (int32_t r = 0; r < N; r++) {
+        char id[16];
+        snprintf(id, sizeof id, "R%06d", r);
+        g->reach_id[r] = cr_xstrdup(id);
+        g->id_order[r] = r;
+        g->from_node[r] = r; /* reach r flows from node r to node r + 1 */
+        g->to_node[r] = r + 1;
+        g->length_m[r] = 100.0;
+        g->velocity_ms[r] = 0.5;
+        g->discharge_m3s[r] = NAN;
+        g->flow[r] = CR_FLOW_DOWN;
+        g->reach_class[r] = CR_CLASS_TRIBUTARY;
+        g->down_reach[r] = r; /* leaving node r */
+        g->up_reach[r] = r;   /* arriving at node r + 1 */
+    }
+    for (int32_t v = 0; v <= N + 1; v++) {
+        g->down_start[v] = v < N ? v : N;
+        g->up_start[v] = v == 0 ? 0 : v - 1 < N ? v - 1 : N;
+    }
+    for (int32_t v = 0; v <= N; v++) {
+        g->node_lake[v] = -1;
+    }
+    assert_true(cr_graph_check(g));
+    cr_trace_workspace *ws = cr_trace_workspace_new(g);
+    cr_trace_options up = {.direction = CR_TRACE_UP};
+    cr_trace_options near_by = {.direction = CR_TRACE_UP, .max_km = 0.25};
+    cr_error e = {0};
+    for (int round = 0; round < 3; round++) {
+        cr_trace_result res;
+        assert_int_equal(cr_trace_run_ws(g, ws, N - 1, 100.0, &up, &res, &e), CR_OK);
+        assert_int_equal(res.n, N);
+        assert_true(res.room >= (size_t)N);
+        double far = 0;
+        for (size_t i = 0; i < res.n; i++) {
+            const cr_trace_reach *t = &res.reaches[i];
+            /* reach r is entered (N - 1 - r) reaches of 100 m above the start */
+            near(t->entry_km, (N - 1 - t->reach) * 0.1, "distance along the chain");
+            far = fmax(far, t->exit_km);
+        }
+        near(far, N * 0.1, "the whole chain");
+        cr_trace_result_recycle(ws, &res);
+        assert_null(res.reaches);
+        cr_trace_result small;
+        assert_int_equal(cr_trace_run_ws(g, ws, N - 1, 100.0, &near_by, &small, &e), CR_OK);
+        assert_int_equal(small.n, 3); /* 100 m of the start reach, then 100 m and 50 m more */
+        cr_trace_result_recycle(ws, &small); /* a small one is simply freed */
+    }
+    cr_trace_workspace_free(ws);
+    cr_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_bounds_mean_zero),
+        cmocka_unit_test(test_basin_sized_results_recycled),
         cmocka_unit_test(test_down_and_up_distances_times_and_partial_cuts),
         cmocka_unit_test(test_braid_bidirectional_gates_and_cycle),
         cmocka_unit_test(test_lake_mixes_instead_of_delaying),
