@@ -3,6 +3,7 @@
  * feature the faces inside it. */
 #include "generalise.h"
 
+#include "geo/geo.h"
 #include "geo/handlers.h"
 
 #include <geos_c.h>
@@ -73,21 +74,28 @@ static cr_status writer_open(level_writer *lw, GEOSContextHandle_t h, sqlite3 *d
     return CR_OK;
 }
 
+/* Store wkb (NULL: the simplification failed) as fid's geometry at the level. */
+static cr_status writer_put_wkb(level_writer *lw, int64_t fid, const unsigned char *wkb, size_t len,
+                                cr_error *err)
+{
+    sqlite3_reset(lw->ins);
+    sqlite3_bind_int64(lw->ins, 1, fid);
+    sqlite3_bind_int(lw->ins, 2, lw->level);
+    sqlite3_bind_blob(lw->ins, 3, wkb, (int)len, SQLITE_STATIC);
+    if (wkb == NULL || sqlite3_step(lw->ins) != SQLITE_DONE) {
+        return cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", lw->level,
+                            (long long)fid, wkb ? sqlite3_errmsg(lw->db) : "no geometry");
+    }
+    return CR_OK;
+}
+
 /* Store g (taken: destroyed here) as fid's geometry at the level. */
 static cr_status writer_put(level_writer *lw, int64_t fid, GEOSGeometry *g, cr_error *err)
 {
     lw->vertices += g ? count_vertices(lw->h, g) : 0;
     size_t len = 0;
     unsigned char *wkb = g ? GEOSWKBWriter_write_r(lw->h, lw->w, g, &len) : NULL;
-    sqlite3_reset(lw->ins);
-    sqlite3_bind_int64(lw->ins, 1, fid);
-    sqlite3_bind_int(lw->ins, 2, lw->level);
-    sqlite3_bind_blob(lw->ins, 3, wkb, (int)len, SQLITE_TRANSIENT);
-    cr_status rc = CR_OK;
-    if (wkb == NULL || sqlite3_step(lw->ins) != SQLITE_DONE) {
-        rc = cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", lw->level,
-                          (long long)fid, wkb ? sqlite3_errmsg(lw->db) : "no geometry");
-    }
+    cr_status rc = writer_put_wkb(lw, fid, wkb, len, err);
     GEOSFree_r(lw->h, wkb);
     GEOSGeom_destroy_r(lw->h, g);
     return rc;
@@ -102,8 +110,20 @@ static void writer_close(level_writer *lw, cr_generalise_stats *st)
     sqlite3_finalize(lw->ins);
 }
 
+/* A line kept as its vertices (a LineString, read from the store's own BLOB) rather than as
+ * a GEOS geometry: simplified by cr_simplify_dp, which is GEOS's Douglas–Peucker, and written
+ * as the WKB GEOS would write. */
+typedef struct {
+    int64_t fid;
+    size_t first, n; /* vertices in gen_run.coords */
+} plain_line;
+
 /* One generalisation run over a layer: its features in memory and where the levels go. */
 typedef struct {
+    plain_line *lines; /* line layers: the LineStrings, by fid (the others are in fs) */
+    size_t n_lines, cap_lines;
+    double *coords; /* their vertices, x,y pairs */
+    size_t n_coords;
     GEOSContextHandle_t h;
     sqlite3 *db;
     const char *table; /* "<layer>_generalised" */
@@ -114,17 +134,57 @@ typedef struct {
     cr_generalise_stats *st;
 } gen_run;
 
+static void put_u32le(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
 /* One level of a line layer: each line simplified on its own (Douglas–Peucker keeps both
- * endpoints, so reaches still meet where they met). */
+ * endpoints, so reaches still meet where they met), in fid order, plain lines and the others
+ * (through GEOS) merged. */
 static cr_status build_line_level(const gen_run *run, int level, double tolerance, cr_error *err)
 {
     GEOSContextHandle_t h = run->h;
     const feature *fs = run->fs;
     level_writer lw;
     cr_status rc = writer_open(&lw, h, run->db, run->table, level, err);
-    for (size_t f = 0; f < run->n && rc == CR_OK; f++) {
-        rc = writer_put(&lw, fs[f].fid, GEOSSimplify_r(h, fs[f].g, tolerance), err);
+    unsigned char *keep = NULL;
+    unsigned char *wkb = NULL;
+    size_t cap = 0;
+    size_t f = 0;
+    size_t l = 0;
+    while (rc == CR_OK && (f < run->n || l < run->n_lines)) {
+        if (l == run->n_lines || (f < run->n && fs[f].fid < run->lines[l].fid)) {
+            rc = writer_put(&lw, fs[f].fid, GEOSSimplify_r(h, fs[f].g, tolerance), err);
+            f++;
+            continue;
+        }
+        const plain_line *pl = &run->lines[l++];
+        if (pl->n > cap) {
+            cap = pl->n * 2;
+            keep = cr_xrealloc(keep, cap);
+            wkb = cr_xrealloc(wkb, 9 + cap * 16);
+        }
+        const double *xy = run->coords + 2 * pl->first;
+        size_t kept = cr_simplify_dp(xy, pl->n, tolerance, keep);
+        /* WKB as GEOS writes it here: little-endian, two dimensions */
+        wkb[0] = 1;
+        put_u32le(wkb + 1, 2);
+        put_u32le(wkb + 5, (uint32_t)kept);
+        size_t at = 9;
+        for (size_t k = 0; k < pl->n; k++) {
+            if (keep[k]) {
+                memcpy(wkb + at, xy + 2 * k, 16); /* doubles are IEEE little-endian here */
+                at += 16;
+            }
+        }
+        lw.vertices += (int64_t)kept;
+        rc = writer_put_wkb(&lw, pl->fid, wkb, at, err);
     }
+    free(keep);
+    free(wkb);
     writer_close(&lw, run->st);
     return rc;
 }
@@ -235,16 +295,45 @@ static cr_status load_features(gen_run *run, const cr_layer_def *d, cr_error *er
     GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
     sqlite3_stmt *st_rows = NULL;
     cr_status rc = CR_OK;
-    char *sql = sqlite3_mprintf("SELECT fid, AsBinary(geom) FROM \"%w_current\""
-                                " WHERE geom IS NOT NULL ORDER BY fid",
+    int lines = d->geom == CR_GEOM_LINESTRING;
+    sqlite3_stmt *as_wkb = NULL; /* for what is not a plain LineString */
+    /* the current rows of the table itself (the _current view would join the derived
+     * columns, which are not needed here) */
+    char *sql = sqlite3_mprintf("SELECT fid, geom FROM \"%w\""
+                                " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY fid",
                                 d->name);
+    if (sqlite3_prepare_v2(run->db, "SELECT AsBinary(?1)", -1, &as_wkb, NULL) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EDB, "generalise %s: %s", d->name, sqlite3_errmsg(run->db));
+    }
     if (sqlite3_prepare_v2(run->db, sql, -1, &st_rows, NULL) != SQLITE_OK) {
         rc = cr_error_set(err, CR_EDB, "generalise %s: %s", d->name, sqlite3_errmsg(run->db));
     }
     sqlite3_free(sql);
     while (rc == CR_OK && sqlite3_step(st_rows) == SQLITE_ROW) {
-        GEOSGeometry *g = GEOSWKBReader_read_r(h, reader, sqlite3_column_blob(st_rows, 1),
-                                               (size_t)sqlite3_column_bytes(st_rows, 1));
+        size_t first = run->n_coords;
+        size_t n = lines ? cr_spatialite_append_linestring(sqlite3_column_blob(st_rows, 1),
+                                                           (size_t)sqlite3_column_bytes(st_rows, 1),
+                                                           &run->coords, &run->n_coords)
+                         : 0;
+        if (n > 0) {
+            if (run->n_lines == run->cap_lines) {
+                run->cap_lines = run->cap_lines ? 2 * run->cap_lines : 1024;
+                run->lines = cr_xrealloc(run->lines, run->cap_lines * sizeof *run->lines);
+            }
+            run->lines[run->n_lines++] = (plain_line){sqlite3_column_int64(st_rows, 0), first, n};
+            for (size_t k = first; k < first + n; k++) {
+                run->ymin = fmin(run->ymin, run->coords[2 * k + 1]);
+                run->ymax = fmax(run->ymax, run->coords[2 * k + 1]);
+            }
+            run->st->vertices_in += (int64_t)n;
+            continue;
+        }
+        sqlite3_reset(as_wkb);
+        sqlite3_bind_value(as_wkb, 1, sqlite3_column_value(st_rows, 1));
+        GEOSGeometry *g = sqlite3_step(as_wkb) == SQLITE_ROW
+                              ? GEOSWKBReader_read_r(h, reader, sqlite3_column_blob(as_wkb, 0),
+                                                     (size_t)sqlite3_column_bytes(as_wkb, 0))
+                              : NULL;
         if (g == NULL) {
             continue;
         }
@@ -264,6 +353,7 @@ static cr_status load_features(gen_run *run, const cr_layer_def *d, cr_error *er
         run->st->vertices_in += count_vertices(h, g);
     }
     sqlite3_finalize(st_rows);
+    sqlite3_finalize(as_wkb);
     GEOSWKBReader_destroy_r(h, reader);
     return rc;
 }
@@ -362,13 +452,15 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
     }
     /* a pixel at level z in degrees, narrowed by Web Mercator's stretch at the layer's middle */
     double shrink = cos((run.ymin + run.ymax) / 2.0 * M_PI / 180.0);
-    for (size_t l = 0; l < n_levels && rc == CR_OK && run.n > 0; l++) {
+    for (size_t l = 0; l < n_levels && rc == CR_OK && run.n + run.n_lines > 0; l++) {
         double tol = px * 360.0 / (256.0 * ldexp(1.0, levels[l])) * (shrink > 0 ? shrink : 1);
         rc = d->geom == CR_GEOM_MULTIPOLYGON ? build_level(&run, levels[l], tol, err)
                                              : build_line_level(&run, levels[l], tol, err);
         st->levels++;
     }
-    st->features = (int64_t)run.n;
+    st->features = (int64_t)(run.n + run.n_lines);
+    free(run.lines);
+    free(run.coords);
     GEOSGeom_destroy_r(h, run.merged);
     for (size_t f = 0; f < run.n; f++) {
         if (run.fs[f].prep) {

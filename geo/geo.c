@@ -49,6 +49,72 @@ static double segment_m(double lon1, double lat1, double lon2, double lat2)
     return hypot((lon2 - lon1) * f.kx, (lat2 - lat1) * f.ky);
 }
 
+/* GEOS's Distance::pointToSegment, term for term (the same rounding, so the same choices). */
+static double point_segment_planar(const double *p, const double *a, const double *b)
+{
+    if (a[0] == b[0] && a[1] == b[1]) {
+        return sqrt((p[0] - a[0]) * (p[0] - a[0]) + (p[1] - a[1]) * (p[1] - a[1]));
+    }
+    double len2 = (b[0] - a[0]) * (b[0] - a[0]) + (b[1] - a[1]) * (b[1] - a[1]);
+    double r = ((p[0] - a[0]) * (b[0] - a[0]) + (p[1] - a[1]) * (b[1] - a[1])) / len2;
+    if (r <= 0.0) {
+        return sqrt((a[0] - p[0]) * (a[0] - p[0]) + (a[1] - p[1]) * (a[1] - p[1]));
+    }
+    if (r >= 1.0) {
+        return sqrt((b[0] - p[0]) * (b[0] - p[0]) + (b[1] - p[1]) * (b[1] - p[1]));
+    }
+    double s = ((a[1] - p[1]) * (b[0] - a[0]) - (a[0] - p[0]) * (b[1] - a[1])) / len2;
+    return fabs(s) * sqrt(len2);
+}
+
+size_t cr_simplify_dp(const double *xy, size_t n, double tol, unsigned char *keep)
+{
+    if (n == 0) {
+        return 0;
+    }
+    memset(keep, 1, n);
+    /* the sections still to look at, as GEOS's recursion would visit them */
+    size_t cap = 64;
+    size_t top = 0;
+    size_t *stack = cr_xmalloc(cap * 2 * sizeof *stack);
+    stack[top++] = 0;
+    stack[top++] = n - 1;
+    while (top > 0) {
+        size_t j = stack[--top];
+        size_t i = stack[--top];
+        if (i + 1 >= j) {
+            continue;
+        }
+        double max_d = -1.0;
+        size_t max_k = i;
+        for (size_t k = i + 1; k < j; k++) {
+            double d = point_segment_planar(xy + 2 * k, xy + 2 * i, xy + 2 * j);
+            if (d > max_d) {
+                max_d = d;
+                max_k = k;
+            }
+        }
+        if (max_d <= tol) {
+            memset(keep + i + 1, 0, j - i - 1);
+            continue;
+        }
+        if (top + 4 > cap * 2) {
+            cap *= 2;
+            stack = cr_xrealloc(stack, cap * 2 * sizeof *stack);
+        }
+        stack[top++] = max_k;
+        stack[top++] = j;
+        stack[top++] = i;
+        stack[top++] = max_k;
+    }
+    free(stack);
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        kept += keep[k];
+    }
+    return kept;
+}
+
 double cr_polyline_length_m(const double *xy, size_t n)
 {
     double len = 0;

@@ -23,6 +23,12 @@ void cr_local_init(cr_local *f, double lon0, double lat0);
 /* Length of a polyline of n lon,lat pairs, metres (segment by segment in local frames). */
 double cr_polyline_length_m(const double *lonlat, size_t n);
 
+/* Douglas–Peucker on n x,y pairs with the planar distance tolerance tol, as GEOS's
+ * DouglasPeuckerLineSimplifier (GEOSSimplify on a LineString) does it, to the bit: keep[i] is
+ * set to 1 for the vertices kept (always the first and the last), 0 for the others. Returns
+ * how many are kept. No recursion (a long line cannot exhaust the stack). */
+size_t cr_simplify_dp(const double *xy, size_t n, double tol, unsigned char *keep);
+
 /* Append the vertices of a WKB LineString (either byte order) to *coords (lon,lat pairs,
  * realloc'd; *n_coords counts pairs). Returns the number of vertices appended, 0 when wkb is
  * not a LineString. */

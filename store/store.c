@@ -15,6 +15,9 @@
 #include <string.h>
 
 #define SCHEMA_VERSION "1"
+/* From this many new rows, when they are as many as the spatial index holds, the index is packed
+ * anew instead of taking them one by one. */
+#define BULK_INDEX_ROWS 10000
 
 static const char *RESERVED[] = {"fid",      "source_id", "version",        "valid_from",
                                  "valid_to", "batch_id",  "source_row",     "content_sha256",
@@ -585,11 +588,38 @@ cr_status cr_store_begin_batch(cr_store *s, const cr_batch_info *info, int64_t *
 }
 
 /* Index the rows the batch wrote, for each layer it touched. */
-static cr_status index_batch(cr_store *s, int64_t batch_id, cr_error *err)
+/* Entries in a layer's spatial index (the R*Tree's rowid table), or -1. */
+static int64_t index_entries(cr_store *s, const char *layer)
+{
+    char *sql = sqlite3_mprintf("SELECT count(*) FROM \"idx_%w_geom_rowid\"", layer);
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return n;
+}
+
+/* The batch's new rows into the spatial index: inserted one by one (one statement), or, when
+ * the batch brings at least as many rows as the index has (a first import of a large layer),
+ * the whole index packed anew (store/rtree_bulk.c). */
+static cr_status index_batch(cr_store *s, int64_t batch_id, int64_t new_rows, cr_error *err)
 {
     for (size_t i = 0; i < s->set->n_layers; i++) {
         layer_stmts *ls = &s->stmts[i];
         if (ls->checked_in_batch != batch_id || ls->rtree_insert == NULL) {
+            continue;
+        }
+        const char *layer = s->set->layers[i]->name;
+        int64_t have = new_rows >= BULK_INDEX_ROWS ? index_entries(s, layer) : -1;
+        if (have >= 0 && new_rows >= have) {
+            cr_status rc = cr_store_rtree_rebuild(s, layer, err);
+            if (rc != CR_OK) {
+                return rc;
+            }
             continue;
         }
         sqlite3_reset(ls->rtree_insert);
@@ -769,7 +799,7 @@ cr_status cr_store_record_layer_change(cr_store *s, const cr_layer_def *d, int64
 cr_status cr_store_commit_batch(cr_store *s, int64_t batch_id, const cr_batch_counts *n,
                                 cr_error *err)
 {
-    cr_status irc = index_batch(s, batch_id, err);
+    cr_status irc = index_batch(s, batch_id, n->inserted + n->updated, err);
     if (irc != CR_OK) {
         return irc;
     }

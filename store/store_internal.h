@@ -52,4 +52,8 @@ cr_status cr_store_close_fid(cr_store *s, layer_stmts *ls, int64_t batch_id, int
  * mark where the batch reverted is itself a revert or a superseding import. */
 cr_status cr_store_mark_target(cr_store *s, int64_t batch_id, cr_error *err);
 
+/* Rebuild the layer's spatial index (idx_<layer>_geom) from all its rows with a geometry, in
+ * one packed pass (store/rtree_bulk.c), inside the caller's transaction. */
+cr_status cr_store_rtree_rebuild(cr_store *s, const char *layer, cr_error *err);
+
 #endif
