@@ -171,6 +171,15 @@ static cr_status parse_field(json_t *fj, const char *path, size_t idx, cr_field_
     f->has_max = json_is_number(mx);
     f->min = f->has_min ? json_number_value(mn) : 0;
     f->max = f->has_max ? json_number_value(mx) : 0;
+    if ((mn != NULL && !f->has_min) || (mx != NULL && !f->has_max)) {
+        return cr_error_set(err, CR_EINVAL, "%s: field '%s': min and max must be numbers", path,
+                            name);
+    }
+    if (f->has_min && f->has_max && f->min > f->max) {
+        /* found by fuzz_layer_def: such a range rejected every value, silently */
+        return cr_error_set(err, CR_EINVAL, "%s: field '%s': min %g is above max %g", path, name,
+                            f->min, f->max);
+    }
     if (parse_values(json_object_get(fj, "values"), path, f, err) != CR_OK) {
         return CR_EINVAL;
     }

@@ -85,6 +85,20 @@ static void test_mistakes_are_errors_naming_the_key(void **state)
     assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"blob\"}", msg), CR_EINVAL);
     assert_string_equal(msg, "geometry must be none, point, linestring or multipolygon");
     assert_int_equal(parse_text("{\"name\": \"x\", \"name\": \"y\"}", msg), CR_EPARSE);
+    /* a range that no value could meet, and a bound that is not a number (fuzz_layer_def) */
+    assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"none\",\"access\":\"public\","
+                                "\"id_field\":\"id\",\"fields\":[{\"name\":\"id\",\"type\":"
+                                "\"text\"},{\"name\":\"v\",\"type\":\"real\",\"min\":8,"
+                                "\"max\":5}]}",
+                                msg),
+                     CR_EINVAL);
+    assert_string_equal(msg, "field 'v': min 8 is above max 5");
+    assert_int_equal(parse_text("{\"name\":\"x\",\"geometry\":\"none\",\"access\":\"public\","
+                                "\"id_field\":\"id\",\"fields\":[{\"name\":\"id\",\"type\":"
+                                "\"text\"},{\"name\":\"v\",\"type\":\"real\",\"min\":\"0\"}]}",
+                                msg),
+                     CR_EINVAL);
+    assert_string_equal(msg, "field 'v': min and max must be numbers");
     /* tile settings: typos, wrong types, unknown attributes, generalising points */
     static const struct {
         const char *tile, *msg;
