@@ -188,8 +188,18 @@ int main(int argc, char **argv)
         ms[i] = jobs[i].gzip_ms;
     }
     summary("+gzip", ms, n);
-    printf("crossriver tiles: %zu, %zu empty, %.1f KiB mean uncompressed\n", n, empty,
-           (double)total_bytes / (double)(n ? n : 1) / 1024.0);
+    size_t largest = 0;
+    const tile_job *big = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].bytes >= largest) {
+            largest = jobs[i].bytes;
+            big = &jobs[i];
+        }
+    }
+    printf("crossriver tiles: %zu, %zu empty, %.1f KiB mean uncompressed, largest %zu bytes"
+           " (%d/%d/%d; cap 500000)\n",
+           n, empty, (double)total_bytes / (double)(n ? n : 1) / 1024.0, largest, big ? big->z : 0,
+           big ? big->x : 0, big ? big->y : 0);
     free(ms);
     free(jobs);
     cr_store_close(store);

@@ -10,7 +10,7 @@
 #     of the same tiles, and nginx serving the same bytes as static files (the practical ceiling).
 # Targets: cold median ≥ 3× faster than PostGIS; warm ≥ 10× tileserver-gl-light's requests/s
 # and ≥ ½ of nginx's, p99 < 10 ms at 64 connections, zero errors; server peak memory reported.
-# Usage: bench/tile_bench.sh [medium|large]   (default: medium). Needs apt (wrk, nginx-light,
+# Usage: bench/tile_bench.sh [medium|large]   (default: medium; COLD_ONLY=1 stops after part 1). Needs apt (wrk, nginx-light,
 # PostgreSQL/PostGIS) and the npm registry (tileserver-gl-light, in bench/out/tileserver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,14 +35,17 @@ mkdir -p "$TB"
 
 # tileserver-gl-light from npm, kept out of the project's own dependencies
 TS=$PWD/bench/out/tileserver
-if [ ! -f "$TS/node_modules/sqlite3/build/Release/node_sqlite3.node" ]; then
+if [ ! -f "$TS/node_modules/tileserver-gl-light/src/main.js" ]; then
   echo "installing tileserver-gl-light (npm)..." >&2
   mkdir -p "$TS"
+  # a package of its own: without one, npm walks up and installs into the project's tree
+  [ -f "$TS/package.json" ] || echo '{"name": "bench-tileserver", "private": true}' > "$TS/package.json"
   (cd "$TS" && npm_config_nodedir=/usr npm install --no-audit --no-fund --loglevel=error \
     tileserver-gl-light@5.6.0 >/dev/null)
+  test -f "$TS/node_modules/tileserver-gl-light/src/main.js" # fail here, not at its first request
 fi
 
-echo "== tile list: 30 per zoom, z8–z14, at outfalls of the $SIZE basin"
+echo "== tile list: z5–z7 over the whole $SIZE basin, then 30 per zoom, z8–z14, at outfalls"
 python3 - "$OUT/outfalls.csv" > "$TB/tiles.txt" <<'PY'
 import csv, math, sys
 rows = list(csv.reader(open(sys.argv[1])))[1:]
@@ -50,6 +53,16 @@ def tile(lon, lat, z):
     n = 2 ** z
     return (int((lon + 180) / 360 * n),
             int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+lons = [float(r[3]) for r in rows]
+lats = [float(r[4]) for r in rows]
+for z in range(5, 8): # overviews: every tile over the basin (at most 30, from the middle out)
+    x0, y1 = tile(min(lons), min(lats), z)
+    x1, y0 = tile(max(lons), max(lats), z)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    all_t = sorted(((x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)),
+                   key=lambda t: ((t[0] - cx) ** 2 + (t[1] - cy) ** 2, t))
+    for x, y in all_t[:30]:
+        print(z, x, y)
 for z in range(8, 15):
     seen, step = [], max(1, len(rows) // 97)
     i = (z * 7919) % step
@@ -75,11 +88,14 @@ pg_load "$OUT" if-missing
   echo '\o /dev/null'
   echo '\timing on'
   while read -r z x y; do
-    outfalls=""
+    outfalls="" reaches="" # the layers' own zoom ranges: reaches from z6, outfalls from z9
+    if [ "$z" -ge 6 ]; then
+      reaches="|| (SELECT coalesce(ST_AsMVT(q, 'reaches', 4096, 'geom'), '') FROM (SELECT reach_id, name, reach_class, flow, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($z, $x, $y), 4096, 64, true) AS geom FROM reaches WHERE geom && ST_Transform(ST_TileEnvelope($z, $x, $y, margin => 64.0 / 4096), 4326)) q WHERE geom IS NOT NULL)"
+    fi
     if [ "$z" -ge 9 ]; then
       outfalls="|| (SELECT coalesce(ST_AsMVT(q, 'outfalls', 4096, 'geom'), '') FROM (SELECT outfall_id, name, kind, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($z, $x, $y), 4096, 64, true) AS geom FROM outfalls WHERE geom && ST_Transform(ST_TileEnvelope($z, $x, $y, margin => 64.0 / 4096), 4326)) q WHERE geom IS NOT NULL)"
     fi
-    echo "SELECT (SELECT coalesce(ST_AsMVT(q, 'admin_units', 4096, 'geom'), '') FROM (SELECT code, name, level, province_code, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($z, $x, $y), 4096, 64, true) AS geom FROM admin WHERE geom && ST_Transform(ST_TileEnvelope($z, $x, $y, margin => 64.0 / 4096), 4326)) q WHERE geom IS NOT NULL) || (SELECT coalesce(ST_AsMVT(q, 'reaches', 4096, 'geom'), '') FROM (SELECT reach_id, name, reach_class, flow, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($z, $x, $y), 4096, 64, true) AS geom FROM reaches WHERE geom && ST_Transform(ST_TileEnvelope($z, $x, $y, margin => 64.0 / 4096), 4326)) q WHERE geom IS NOT NULL) $outfalls;"
+    echo "SELECT (SELECT coalesce(ST_AsMVT(q, 'admin_units', 4096, 'geom'), '') FROM (SELECT code, name, level, province_code, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($z, $x, $y), 4096, 64, true) AS geom FROM admin WHERE geom && ST_Transform(ST_TileEnvelope($z, $x, $y, margin => 64.0 / 4096), 4326)) q WHERE geom IS NOT NULL) $reaches $outfalls;"
   done < "$TB/tiles.txt"
 } > "$TB/pg_tiles.sql"
 chmod a+r "$TB/pg_tiles.sql"
@@ -100,6 +116,31 @@ for k in sorted(by, key=lambda k: (k == "all", int(k[1:]) if k != "all" else 0))
     print("postgis    cold %-6s tiles %4d  median %8.3f ms  p95 %8.3f ms  mean %8.3f ms"
           % (k, n, v[n // 2], v[int((n - 1) * 0.95)], sum(v) / n))
 ' | tee "$TB/pg_cold.txt"
+
+echo "== cold, zoom by zoom"
+python3 - "$TB" <<'PY' | tee "$TB/cold_ratio.txt"
+import re, sys
+tb = sys.argv[1]
+def table(path, who):
+    out = {}
+    for line in open(path):
+        m = re.match(who + r"\s+cold (\S+)\s+tiles\s+\d+\s+median\s+([\d.]+)", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+cr, pg = table(tb + "/cr_cold.txt", "crossriver"), table(tb + "/pg_cold.txt", "postgis")
+worst = None
+for k in [k for k in pg if k.startswith("z")] + ["all"]:
+    r = pg[k] / cr[k] if cr.get(k) else float("inf")
+    if k != "all":
+        worst = r if worst is None else min(worst, r)
+    target = ">= 5x (median of the list)" if k == "all" else ">= 3x"
+    print(f"{k:>4}: crossriver {cr[k]:8.3f} ms  PostGIS {pg[k]:8.3f} ms  {r:6.1f}x  (target {target})")
+print(f"slowest zoom against PostGIS: {worst:.1f}x")
+PY
+if [ "${COLD_ONLY:-0}" = 1 ]; then
+  exit 0
+fi
 
 echo "== warm: wrk -t2 -c64 -d$DURATION, gzip, cycling through the same tiles"
 cat > "$TB/paths.lua" <<'LUA'
