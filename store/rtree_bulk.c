@@ -273,10 +273,11 @@ cr_status cr_store_rtree_rebuild(cr_store *s, const char *layer, cr_error *err)
         rc = cr_store_exec(s, clear, err);
         sqlite3_free(clear);
     }
-    const char *forms[3] = {"INSERT INTO \"idx_%w_geom_node\" (nodeno, data) VALUES (?1, ?2)",
-                            "INSERT INTO \"idx_%w_geom_parent\" (nodeno, parentnode)"
-                            " VALUES (?1, ?2)",
-                            "INSERT INTO \"idx_%w_geom_rowid\" (rowid, nodeno) VALUES (?1, ?2)"};
+    static const char *const forms[3] = {
+        "INSERT INTO \"idx_%w_geom_node\" (nodeno, data) VALUES (?1, ?2)",
+        "INSERT INTO \"idx_%w_geom_parent\" (nodeno, parentnode) VALUES (?1, ?2)",
+        "INSERT INTO \"idx_%w_geom_rowid\" (rowid, nodeno) VALUES (?1, ?2)",
+    };
     sqlite3_stmt **stmts[3] = {&w.node, &w.parent, &w.rowid};
     for (int i = 0; rc == CR_OK && i < 3; i++) {
         char *q = sqlite3_mprintf(forms[i], layer);
