@@ -691,10 +691,13 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
                        const char *cols)
 {
     cr_strbuf_clear(sql);
-    cr_strbuf_printf(sql, "SELECT c.fid, %s, %s%s FROM \"%s_current\" c",
+    /* the table itself unless the client's access needs the county of each feature (a derived
+     * column the _current view joins): the attributes are the table's own fields */
+    cr_strbuf_printf(sql, "SELECT c.fid, %s, %s%s FROM \"%s%s\" c",
                      level >= 0 ? "coalesce(g.wkb, AsBinary(c.geom))"
                                 : "c.geom", /* SpatiaLite's BLOB */
-                     per_feature ? "c.county_code" : "NULL", cols ? cols : "", d->name);
+                     per_feature ? "c.county_code" : "NULL", cols ? cols : "", d->name,
+                     per_feature ? "_current" : "");
     if (level >= 0) {
         /* a feature imported since the last generalisation shows as it is */
         cr_strbuf_printf(sql, " LEFT JOIN \"%s_generalised\" g ON g.level = %d AND g.fid = c.fid",
@@ -703,8 +706,8 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
     cr_strbuf_printf(sql,
                      " WHERE c.fid IN (SELECT pkid FROM \"idx_%s_geom\""
                      " WHERE xmin <= ?2 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?3)"
-                     " ORDER BY c.fid",
-                     d->name);
+                     "%s ORDER BY c.fid",
+                     d->name, per_feature ? "" : " AND c.valid_to IS NULL");
 }
 
 /* The GEOS messages of this thread's tile context (a feature GEOS fails on is left out of the
