@@ -855,25 +855,51 @@ static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **r
 }
 
 /* One point's join results onto the insert statement. */
-static void bind_point(sqlite3_stmt *st, const cr_join_point *p, int on_reach, int64_t generation,
-                       int64_t fid)
+/* One point's join results onto the insert statement, its parameters from base + 1 on. */
+static void bind_point(sqlite3_stmt *st, int base, const cr_join_point *p, int on_reach,
+                       int64_t generation, int64_t fid)
 {
-    sqlite3_reset(st);
-    bind_text(st, 1, p->reach_id);
-    bind_real(st, 2, p->reach_distance_m, p->reach_distance_m >= 0);
-    bind_real(st, 3, p->measure_m, on_reach);
-    bind_real(st, 4, p->offset_m, on_reach);
-    bind_text(st, 5, on_reach ? p->bank : NULL);
-    bind_text(st, 6, p->county_code);
-    bind_text(st, 7, p->town_code);
-    bind_text(st, 8, p->zone_id);
-    bind_text(st, 9, p->zone_grade);
-    bind_real(st, 10, p->boundary_distance_m, p->boundary_distance_m >= 0);
-    bind_text(st, 11, p->boundary_across);
-    bind_text(st, 12, p->flags);
-    sqlite3_bind_int64(st, 13, generation);
-    sqlite3_bind_int64(st, 14, fid);
-    bind_text(st, 15, p->lake_id);
+    bind_text(st, base + 1, p->reach_id);
+    bind_real(st, base + 2, p->reach_distance_m, p->reach_distance_m >= 0);
+    bind_real(st, base + 3, p->measure_m, on_reach);
+    bind_real(st, base + 4, p->offset_m, on_reach);
+    bind_text(st, base + 5, on_reach ? p->bank : NULL);
+    bind_text(st, base + 6, p->county_code);
+    bind_text(st, base + 7, p->town_code);
+    bind_text(st, base + 8, p->zone_id);
+    bind_text(st, base + 9, p->zone_grade);
+    bind_real(st, base + 10, p->boundary_distance_m, p->boundary_distance_m >= 0);
+    bind_text(st, base + 11, p->boundary_across);
+    bind_text(st, base + 12, p->flags);
+    sqlite3_bind_int64(st, base + 13, generation);
+    sqlite3_bind_int64(st, base + 14, fid);
+    bind_text(st, base + 15, p->lake_id);
+}
+
+/* Rows written per INSERT statement (fewer steps; 15 parameters a row). */
+enum { ROWS_PER_INSERT = 32, POINT_PARAMS = 15 };
+
+/* The insert of `rows` joined points into the layer's derived table. */
+static cr_status prepare_insert(sqlite3 *db, const char *layer, size_t rows, sqlite3_stmt **st,
+                                cr_error *err)
+{
+    cr_strbuf sql = {0};
+    cr_strbuf_printf(&sql,
+                     "INSERT OR REPLACE INTO \"%s_derived\" (reach_id, reach_distance_m, measure_m,"
+                     " offset_m, bank, county_code, town_code, zone_id, zone_grade,"
+                     " boundary_distance_m, boundary_across_code, join_flags, join_generation,"
+                     " fid, lake_id) VALUES ",
+                     layer);
+    for (size_t r = 0; r < rows; r++) {
+        cr_strbuf_puts(&sql, r ? ", (?" : "(?");
+        for (int k = 1; k < POINT_PARAMS; k++) {
+            cr_strbuf_puts(&sql, ", ?");
+        }
+        cr_strbuf_puts(&sql, ")");
+    }
+    cr_status rc = prepare(db, sql.data, st, err);
+    cr_strbuf_cleanup(&sql);
+    return rc;
 }
 
 /* A table's secondary indexes dropped for a bulk rewrite and made again afterwards (one sort
@@ -947,20 +973,8 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     cr_strbuf sql = {0};
     sqlite3_stmt *st = NULL;
     phase(&t, "read points");
-    reach_part *rp = cr_xcalloc(n + 1, sizeof *rp);
-    admin_part *ap = cr_xcalloc(n + 1, sizeof *ap);
-    part_pool pool = {.ref = ref, .rows = rows, .n = n, .tol = tol, .rp = rp, .ap = ap};
-    pool.n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
-    pool.needs_boundary = cr_xcalloc(pool.n_chunks + 1, 1);
-    atomic_init(&pool.next, 0);
-    atomic_init(&pool.admin_done, 0);
-    if (rc == CR_OK) {
-        rc = compute_parts(&pool, err);
-        phase(&t, "join points (two threads)");
-    }
-    free(pool.needs_boundary);
-    /* here, not before: the reach loader's reading keeps DDL on this connection waiting */
-    /* many rows: the derived table's indexes are made again at the end instead of row by row */
+    /* many rows: the derived table's indexes are made again at the end instead of row by row
+     * (done while the reach index loads, on its own connection) */
     saved_indexes saved = {0};
     char derived[160];
     snprintf(derived, sizeof derived, "%s_derived", def->name);
@@ -979,38 +993,58 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     }
     cr_strbuf_clear(&sql);
     phase(&t, "clear the previous joins");
-    cr_strbuf_printf(&sql,
-                     "INSERT OR REPLACE INTO \"%s_derived\" (reach_id, reach_distance_m, measure_m,"
-                     " offset_m, bank, county_code, town_code, zone_id, zone_grade,"
-                     " boundary_distance_m, boundary_across_code, join_flags, join_generation,"
-                     " fid, lake_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                     " ?13, ?14, ?15)",
-                     def->name);
     if (rc == CR_OK) {
-        rc = prepare(db, sql.data, &st, err);
+        rc = prepare_insert(db, def->name, ROWS_PER_INSERT, &st, err);
     }
     cr_strbuf_cleanup(&sql);
+    reach_part *rp = cr_xcalloc(n + 1, sizeof *rp);
+    admin_part *ap = cr_xcalloc(n + 1, sizeof *ap);
+    part_pool pool = {.ref = ref, .rows = rows, .n = n, .tol = tol, .rp = rp, .ap = ap};
+    pool.n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    pool.needs_boundary = cr_xcalloc(pool.n_chunks + 1, 1);
+    atomic_init(&pool.next, 0);
+    atomic_init(&pool.admin_done, 0);
+    if (rc == CR_OK) {
+        rc = compute_parts(&pool, err);
+        phase(&t, "join points (two threads)");
+    }
+    free(pool.needs_boundary);
     /* written in row order, which SQLite appends fastest (the points are in map order) */
     size_t *by_fid = cr_xmalloc((n + 1) * sizeof *by_fid);
     for (size_t i = 0; i < n; i++) {
         by_fid[rows[i].read_at] = i;
     }
-    for (size_t k = 0; rc == CR_OK && k < n; k++) {
-        size_t i = by_fid[k];
-        cr_join_point p;
-        merge(ref, &rp[i], &ap[i], &p);
-        int on_reach = p.reach_id[0] != '\0';
-        int matched = on_reach || p.lake_id[0] != '\0';
-        bind_point(st, &p, on_reach, generation, rows[i].fid);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+    cr_join_point *batch = cr_xmalloc(ROWS_PER_INSERT * sizeof *batch);
+    sqlite3_stmt *tail = NULL; /* the last, shorter insert */
+    for (size_t k = 0; rc == CR_OK && k < n; k += ROWS_PER_INSERT) {
+        size_t m = n - k < ROWS_PER_INSERT ? n - k : ROWS_PER_INSERT;
+        sqlite3_stmt *ins = st;
+        if (m < ROWS_PER_INSERT && (rc = prepare_insert(db, def->name, m, &tail, err)) == CR_OK) {
+            ins = tail;
+        }
+        if (rc != CR_OK) {
+            break;
+        }
+        sqlite3_reset(ins);
+        for (size_t j = 0; j < m; j++) {
+            size_t i = by_fid[k + j];
+            cr_join_point *p = &batch[j]; /* bound as is: kept until the step */
+            merge(ref, &rp[i], &ap[i], p);
+            int on_reach = p->reach_id[0] != '\0';
+            int matched = on_reach || p->lake_id[0] != '\0';
+            bind_point(ins, (int)j * POINT_PARAMS, p, on_reach, generation, rows[i].fid);
+            stats->features++;
+            stats->matched += matched;
+            stats->unmatched += !matched;
+            stats->flagged += p->flags[0] != '\0';
+            stats->outside += p->county_code[0] == '\0';
+        }
+        if (sqlite3_step(ins) != SQLITE_DONE) {
             rc = cr_error_set(err, CR_EDB, "join %s: %s", def->name, sqlite3_errmsg(db));
         }
-        stats->features++;
-        stats->matched += matched;
-        stats->unmatched += !matched;
-        stats->flagged += p.flags[0] != '\0';
-        stats->outside += p.county_code[0] == '\0';
     }
+    sqlite3_finalize(tail);
+    free(batch);
     free(by_fid);
     sqlite3_finalize(st);
     rc = indexes_restore(db, derived, &saved, rc, err);

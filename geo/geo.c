@@ -261,7 +261,6 @@ void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, 
     if (ix->n_vertices + n > ix->cap_vertices) {
         ix->cap_vertices = (ix->n_vertices + n) * 2;
         ix->xy = cr_xrealloc(ix->xy, ix->cap_vertices * 2 * sizeof *ix->xy);
-        ix->cum_m = cr_xrealloc(ix->cum_m, ix->cap_vertices * sizeof *ix->cum_m);
     }
     if (ix->n_lines + 1 >= ix->cap_lines) {
         ix->cap_lines = ix->cap_lines ? ix->cap_lines * 2 : 256;
@@ -269,15 +268,7 @@ void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, 
         ix->line_owner = cr_xrealloc(ix->line_owner, ix->cap_lines * sizeof *ix->line_owner);
     }
     memcpy(ix->xy + 2 * ix->n_vertices, lonlat, n * 2 * sizeof *lonlat);
-    double cum = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0) {
-            cum +=
-                segment_m(lonlat[2 * i - 2], lonlat[2 * i - 1], lonlat[2 * i], lonlat[2 * i + 1]);
-        }
-        ix->cum_m[ix->n_vertices + i] = cum;
-    }
-    ix->line_owner[ix->n_lines] = owner;
+    ix->line_owner[ix->n_lines] = owner; /* measures (cum_m) are made by cr_segindex_build */
     ix->n_vertices += n;
     ix->line_start[++ix->n_lines] = (int32_t)ix->n_vertices;
 }
@@ -296,21 +287,53 @@ static void cell_range(const cr_segindex *ix, const double a[4], int c[4])
     c[3] = c[3] >= ix->ny ? ix->ny - 1 : c[3];
 }
 
-/* Call fn for each (cell, segment) pair; pass 0 counts, pass 1 fills. */
-static void bucket(cr_segindex *ix, int fill, uint32_t *cursor)
+/* The build in two parts over the lines (first half, second half), on two threads when the
+ * index is large: what each part writes is its own, and the cells list the first part's
+ * segments before the second's, as one pass in line order would. */
+typedef struct {
+    cr_segindex *ix;
+    size_t from, to;          /* lines [from, to) */
+    double box[4];            /* minx, miny, maxx, maxy of their vertices */
+    uint32_t *count, *cursor; /* per cell: segments of this part / where the next goes */
+    int pass;                 /* 0: measures and box, 1: count, 2: fill */
+} build_part;
+
+static void part_measures(build_part *p)
 {
-    for (size_t l = 0; l < ix->n_lines; l++) {
-        for (int32_t v = ix->line_start[l]; v + 1 < ix->line_start[l + 1]; v++) {
+    cr_segindex *ix = p->ix;
+    p->box[0] = 180, p->box[1] = 90, p->box[2] = -180, p->box[3] = -90;
+    for (size_t l = p->from; l < p->to; l++) {
+        double cum = 0;
+        for (int32_t v = ix->line_start[l]; v < ix->line_start[l + 1]; v++) {
             const double *a = ix->xy + 2 * v;
+            if (v > ix->line_start[l]) {
+                cum += segment_m(a[-2], a[-1], a[0], a[1]);
+            }
+            ix->cum_m[v] = cum;
+            ix->vertex_line[v] = (int32_t)l;
+            p->box[0] = fmin(p->box[0], a[0]);
+            p->box[2] = fmax(p->box[2], a[0]);
+            p->box[1] = fmin(p->box[1], a[1]);
+            p->box[3] = fmax(p->box[3], a[1]);
+        }
+    }
+}
+
+/* Each (cell, segment) pair of the part's lines: counted (pass 1) or placed (pass 2). */
+static void part_bucket(build_part *p)
+{
+    cr_segindex *ix = p->ix;
+    for (size_t l = p->from; l < p->to; l++) {
+        for (int32_t v = ix->line_start[l]; v + 1 < ix->line_start[l + 1]; v++) {
             int r[4];
-            cell_range(ix, a, r);
+            cell_range(ix, ix->xy + 2 * v, r);
             for (int cy = r[1]; cy <= r[3]; cy++) {
                 for (int cx = r[0]; cx <= r[2]; cx++) {
                     size_t c = (size_t)cy * (size_t)ix->nx + (size_t)cx;
-                    if (fill) {
-                        ix->cell_segs[cursor[c]++] = (uint32_t)v;
+                    if (p->pass == 2) {
+                        ix->cell_segs[p->cursor[c]++] = (uint32_t)v;
                     } else {
-                        ix->cell_start[c + 1]++;
+                        p->count[c]++;
                     }
                 }
             }
@@ -318,19 +341,43 @@ static void bucket(cr_segindex *ix, int fill, uint32_t *cursor)
     }
 }
 
+static void *part_run(void *arg)
+{
+    build_part *p = arg;
+    if (p->pass == 0) {
+        part_measures(p);
+    } else {
+        part_bucket(p);
+    }
+    return NULL;
+}
+
+/* Run the pass on both parts: the second on a thread of its own when threaded. */
+static void run_parts(build_part parts[2], int pass, int threaded)
+{
+    parts[0].pass = parts[1].pass = pass;
+    pthread_t th;
+    int started = threaded && pthread_create(&th, NULL, part_run, &parts[1]) == 0;
+    part_run(&parts[0]);
+    if (started) {
+        pthread_join(th, NULL);
+    } else {
+        part_run(&parts[1]);
+    }
+}
+
 void cr_segindex_build(cr_segindex *ix)
 {
     ix->vertex_line = cr_xcalloc(ix->n_vertices + 1, sizeof *ix->vertex_line);
-    double minx = 180, miny = 90, maxx = -180, maxy = -90;
-    for (size_t l = 0; l < ix->n_lines; l++) {
-        for (int32_t v = ix->line_start[l]; v < ix->line_start[l + 1]; v++) {
-            ix->vertex_line[v] = (int32_t)l;
-            minx = fmin(minx, ix->xy[2 * v]);
-            maxx = fmax(maxx, ix->xy[2 * v]);
-            miny = fmin(miny, ix->xy[2 * v + 1]);
-            maxy = fmax(maxy, ix->xy[2 * v + 1]);
-        }
-    }
+    ix->cum_m = cr_xrealloc(ix->cum_m, (ix->n_vertices + 1) * sizeof *ix->cum_m);
+    int threaded = ix->n_vertices >= 200000; /* below that a thread costs more than it saves */
+    build_part parts[2] = {{.ix = ix, .from = 0, .to = ix->n_lines / 2},
+                           {.ix = ix, .from = ix->n_lines / 2, .to = ix->n_lines}};
+    run_parts(parts, 0, threaded);
+    double minx = fmin(parts[0].box[0], parts[1].box[0]);
+    double miny = fmin(parts[0].box[1], parts[1].box[1]);
+    double maxx = fmax(parts[0].box[2], parts[1].box[2]);
+    double maxy = fmax(parts[0].box[3], parts[1].box[3]);
     if (ix->n_lines == 0) {
         minx = miny = 0;
         maxx = maxy = 1;
@@ -347,16 +394,24 @@ void cr_segindex_build(cr_segindex *ix)
     ix->nx = (int)(w / cell) + 1;
     ix->ny = (int)(h / cell) + 1;
     size_t ncell = (size_t)ix->nx * (size_t)ix->ny;
+    for (int k = 0; k < 2; k++) {
+        parts[k].count = cr_xcalloc(ncell + 1, sizeof *parts[k].count);
+    }
+    run_parts(parts, 1, threaded);
     ix->cell_start = cr_xcalloc(ncell + 1, sizeof *ix->cell_start);
-    bucket(ix, 0, NULL);
     for (size_t c = 0; c < ncell; c++) {
-        ix->cell_start[c + 1] += ix->cell_start[c];
+        ix->cell_start[c + 1] = ix->cell_start[c] + parts[0].count[c] + parts[1].count[c];
     }
     ix->cell_segs = cr_xmalloc((ix->cell_start[ncell] + 1) * sizeof *ix->cell_segs);
-    uint32_t *cursor = cr_xmalloc((ncell + 1) * sizeof *cursor);
-    memcpy(cursor, ix->cell_start, (ncell + 1) * sizeof *cursor);
-    bucket(ix, 1, cursor);
-    free(cursor);
+    for (size_t c = 0; c < ncell; c++) {
+        parts[1].count[c] = ix->cell_start[c] + parts[0].count[c]; /* now the cursors */
+        parts[0].count[c] = ix->cell_start[c];
+    }
+    parts[0].cursor = parts[0].count;
+    parts[1].cursor = parts[1].count;
+    run_parts(parts, 2, threaded);
+    free(parts[0].count);
+    free(parts[1].count);
 }
 
 /* Squared distance from the origin of f to segment a-b in the local frame; fills t and side. */

@@ -347,11 +347,18 @@ cr_status cr_store_as_of_begin(cr_store *s, const char *as_of, cr_error *err)
     if (rc != CR_OK) {
         cr_store_as_of_end(s);
     }
+    s->as_of = rc == CR_OK;
     return rc;
+}
+
+int cr_store_reads_as_of(const cr_store *s)
+{
+    return s->as_of;
 }
 
 void cr_store_as_of_end(cr_store *s)
 {
+    s->as_of = 0;
     for (size_t k = 0; k < s->set->n_layers; k++) {
         char *sql =
             sqlite3_mprintf("DROP VIEW IF EXISTS temp.\"%w_current\"", s->set->layers[k]->name);

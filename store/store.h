@@ -285,6 +285,9 @@ cr_status cr_store_revert_rows(cr_store *store, const cr_layer_def *d, int64_t t
  * "YYYY-MM-DDTHH:MM:SS[Z]". */
 cr_status cr_store_as_of_begin(cr_store *store, const char *as_of, cr_error *err);
 void cr_store_as_of_end(cr_store *store);
+/* 1 between cr_store_as_of_begin and _end: only "_current" then shows the past (a reader that
+ * reads a table's current rows itself must read "_current" instead). */
+int cr_store_reads_as_of(const cr_store *store);
 
 /* The finished batches (of layer, or all when NULL), oldest first: [{batch_id, layer, file,
  * sha256, encoding, crs, started_at, rows_in, stored, rejected, kind, state ("in force",

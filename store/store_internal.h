@@ -28,6 +28,7 @@ struct cr_store {
     int64_t batch_id;        /* the open batch */
     cr_strbuf scratch;       /* reused for row hashes */
     int in_batch;            /* a transaction is open */
+    int as_of;               /* cr_store_as_of_begin's views are in place */
     struct {
         char *sql;
         sqlite3_stmt *st;

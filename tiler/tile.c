@@ -687,17 +687,15 @@ typedef struct {
 
 /* The layer's features in the query box: fid, WKB (generalised at level, else the source),
  * county (when per_feature), then the attribute columns (cols: ", \"a\", \"b\""). */
-static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per_feature,
+static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int view, int per_feature,
                        const char *cols)
 {
     cr_strbuf_clear(sql);
-    /* the table itself unless the client's access needs the county of each feature (a derived
-     * column the _current view joins): the attributes are the table's own fields */
-    cr_strbuf_printf(sql, "SELECT c.fid, %s, %s%s FROM \"%s%s\" c",
-                     level >= 0 ? "coalesce(g.wkb, AsBinary(c.geom))"
-                                : "c.geom", /* SpatiaLite's BLOB */
-                     per_feature ? "c.county_code" : "NULL", cols ? cols : "", d->name,
-                     per_feature ? "_current" : "");
+    /* the table itself (its current rows) unless view: the attributes are its own fields */
+    cr_strbuf_printf(
+        sql, "SELECT c.fid, %s, %s%s FROM \"%s%s\" c",
+        level >= 0 ? "coalesce(g.wkb, AsBinary(c.geom))" : "c.geom", /* SpatiaLite's BLOB */
+        per_feature ? "c.county_code" : "NULL", cols ? cols : "", d->name, view ? "_current" : "");
     if (level >= 0) {
         /* a feature imported since the last generalisation shows as it is */
         cr_strbuf_printf(sql, " LEFT JOIN \"%s_generalised\" g ON g.level = %d AND g.fid = c.fid",
@@ -707,7 +705,7 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int per
                      " WHERE c.fid IN (SELECT pkid FROM \"idx_%s_geom\""
                      " WHERE xmin <= ?2 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?3)"
                      "%s ORDER BY c.fid",
-                     d->name, per_feature ? "" : " AND c.valid_to IS NULL");
+                     d->name, view ? "" : " AND c.valid_to IS NULL");
 }
 
 /* The GEOS messages of this thread's tile context (a feature GEOS fails on is left out of the
@@ -800,10 +798,13 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
     sqlite3 *db = cr_store_db(store);
     cr_strbuf cols_sql = {0}, sql = {0};
     plan_columns(p, &cols_sql);
+    /* the _current view when the client's access needs each feature's county (a derived
+     * column) or the store shows a past time (the view then holds that time's versions) */
+    int view = p->per_feature || cr_store_reads_as_of(store);
     sqlite3_stmt *st = NULL;
     cr_status rc = CR_OK;
     if (p->level >= 0) {
-        select_sql(&sql, d, p->level, p->per_feature, cols_sql.data);
+        select_sql(&sql, d, p->level, view, p->per_feature, cols_sql.data);
         if ((st = cr_store_cached(store, sql.data)) == NULL) {
             if (strstr(sqlite3_errmsg(db), "no such table") == NULL) {
                 rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
@@ -813,7 +814,7 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
         }
     }
     if (rc == CR_OK && p->level < 0) {
-        select_sql(&sql, d, -1, p->per_feature, cols_sql.data);
+        select_sql(&sql, d, -1, view, p->per_feature, cols_sql.data);
     }
     if (rc == CR_OK && st == NULL && (st = cr_store_cached(store, sql.data)) == NULL) {
         rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
