@@ -4,6 +4,7 @@
  * interrupted seed leaves no half-written MBTiles behind. */
 #include "tile.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,9 +70,105 @@ uint64_t cr_tile_count(const double bbox[4], int zmin, int zmax)
     return total;
 }
 
+/* Seeding on two cores: the tiles go in batches; of each batch this thread renders the even
+ * ones and a worker with a read-only connection of its own the odd ones, then this thread
+ * hands them to the sink in order — the same calls in the same order as one thread makes. */
+enum { SEED_BATCH = 64 };
+
+typedef struct {
+    int z, x, y;
+    cr_strbuf tile;
+    char *gz;
+    size_t gz_len;
+    cr_status rc;
+    cr_error err;
+} seed_slot;
+
+typedef struct {
+    cr_store *store;
+    const cr_seed_options *o;
+    seed_slot *slots;
+    size_t n, first; /* slots first, first + 2, … < n */
+} seed_half;
+
+static void render_slot(cr_store *store, const cr_seed_options *o, seed_slot *s)
+{
+    cr_tile_request req = {.z = s->z, .x = s->x, .y = s->y, .buffer = -1, .layers = o->layers};
+    cr_tile_stats ts;
+    memset(&s->err, 0, sizeof s->err);
+    s->rc = cr_tile_render(store, &req, &s->tile, &ts, &s->err);
+    if (s->rc != CR_OK) {
+        cr_error_prefix(&s->err, "tile %d/%d/%d", s->z, s->x, s->y);
+    } else if (s->tile.len > 0 && !cr_tile_gzip(s->tile.data, s->tile.len, &s->gz, &s->gz_len)) {
+        s->gz = NULL; /* as before: a tile that does not compress is not stored */
+    }
+}
+
+static void *render_half(void *arg)
+{
+    seed_half *h = arg;
+    for (size_t i = h->first; i < h->n; i += 2) {
+        render_slot(h->store, h->o, &h->slots[i]);
+    }
+    return NULL;
+}
+
+/* Render the batch (on both threads when there is a second connection) and hand it on. */
+static cr_status seed_batch(cr_store *store, cr_store *second, const cr_seed_options *o,
+                            seed_slot *slots, size_t n, cr_seed_sink sink, void *user,
+                            cr_seed_stats *st, cr_error *err)
+{
+    seed_half mine = {store, o, slots, n, 0};
+    seed_half theirs = {second, o, slots, n, 1};
+    pthread_t th;
+    int threaded = second != NULL && n > 1 && pthread_create(&th, NULL, render_half, &theirs) == 0;
+    if (threaded) {
+        render_half(&mine);
+        pthread_join(th, NULL);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            render_slot(store, o, &slots[i]);
+        }
+    }
+    cr_status rc = CR_OK;
+    for (size_t i = 0; i < n; i++) {
+        seed_slot *s = &slots[i];
+        if (rc == CR_OK && s->rc != CR_OK) {
+            rc = s->rc;
+            *err = s->err;
+        } else if (rc == CR_OK && s->tile.len > 0 && s->gz != NULL) {
+            rc = sink(user, s->z, s->x, s->y, s->gz, s->gz_len, err);
+            st->stored++;
+            st->bytes += s->gz_len;
+        }
+        if (rc == CR_OK) {
+            st->done++;
+            if (o->progress) {
+                o->progress(o->progress_user, st->done, st->total);
+            }
+        }
+        free(s->gz);
+        s->gz = NULL;
+        cr_strbuf_cleanup(&s->tile);
+    }
+    return rc;
+}
+
 cr_status cr_tiler_seed_each(cr_store *store, const cr_seed_options *o, cr_seed_sink sink,
                              void *user, cr_seed_stats *st, cr_error *err)
 {
+    /* the second connection: a file on disk, its present state (not a view of the past) */
+    cr_store *second = NULL;
+    const char *file = sqlite3_db_filename(cr_store_db(store), "main");
+    if (file != NULL && *file != '\0' && !cr_store_reads_as_of(store) &&
+        cr_tile_count(o->bbox, o->zmin, o->zmax) > SEED_BATCH) {
+        cr_error ignored = {0};
+        if (cr_store_open_readonly(file, cr_store_layers(store), &second, &ignored) != CR_OK) {
+            second = NULL; /* one thread, then */
+        }
+    }
+    seed_slot *slots = cr_xcalloc(SEED_BATCH, sizeof *slots);
+    size_t n = 0;
     cr_status rc = CR_OK;
     for (int z = o->zmin; z <= o->zmax && rc == CR_OK; z++) {
         int x0, y0, x1, y1;
@@ -79,28 +176,19 @@ cr_status cr_tiler_seed_each(cr_store *store, const cr_seed_options *o, cr_seed_
         cr_tile_at(o->bbox[2], o->bbox[1], z, &x1, &y1);
         for (int x = x0; x <= x1 && rc == CR_OK; x++) {
             for (int y = y0; y <= y1 && rc == CR_OK; y++) {
-                cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .layers = o->layers};
-                cr_strbuf tile = {0};
-                cr_tile_stats ts;
-                char *gz = NULL;
-                size_t gz_len = 0;
-                rc = cr_tile_render(store, &req, &tile, &ts, err);
-                if (rc != CR_OK) {
-                    cr_error_prefix(err, "tile %d/%d/%d", z, x, y);
-                } else if (tile.len > 0 && cr_tile_gzip(tile.data, tile.len, &gz, &gz_len)) {
-                    rc = sink(user, z, x, y, gz, gz_len, err);
-                    st->stored++;
-                    st->bytes += gz_len;
-                }
-                free(gz);
-                cr_strbuf_cleanup(&tile);
-                st->done++;
-                if (o->progress) {
-                    o->progress(o->progress_user, st->done, st->total);
+                slots[n].z = z, slots[n].x = x, slots[n].y = y;
+                if (++n == SEED_BATCH) {
+                    rc = seed_batch(store, second, o, slots, n, sink, user, st, err);
+                    n = 0;
                 }
             }
         }
     }
+    if (rc == CR_OK && n > 0) {
+        rc = seed_batch(store, second, o, slots, n, sink, user, st, err);
+    }
+    free(slots);
+    cr_store_close(second);
     return rc;
 }
 
