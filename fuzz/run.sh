@@ -25,11 +25,14 @@ for d in "${DRIVERS[@]}"; do
   cp -n fuzz/corpus/"$d"/* "$work/corpus/" 2>/dev/null || true
   log=$work/last.log
   rc=0
+  started=$(date +%s)
   build-fuzz/fuzz/fuzz_"$d" "$work/corpus" -max_total_time="$SECONDS_EACH" -timeout=20 \
     -rss_limit_mb=4096 -max_len=65536 -artifact_prefix="$work/crashes/" -print_final_stats=1 \
     > "$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  # the time it ran: libFuzzer's own count when it finished, the clock when it stopped early
   secs=$(sed -n 's/^stat::.*total_time.*: *//p;s/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+  [ -n "$secs" ] || secs=$(($(date +%s) - started))
   result=clean
   if [ "$rc" -ne 0 ]; then
     crash=$(ls -t "$work/crashes"/* 2>/dev/null | head -1 || true)
@@ -41,6 +44,6 @@ for d in "${DRIVERS[@]}"; do
       result="exit $rc (see $log)"
     fi
   fi
-  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$d" "${secs:-$SECONDS_EACH}" \
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$d" "$secs" \
     "${runs:-?}" "$result" | tee -a fuzz/LOG.tsv
 done
