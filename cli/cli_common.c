@@ -171,6 +171,25 @@ int cr_cli_bbox(const char *cmd, const char *text, double b[4])
     return 1;
 }
 
+int cr_cli_area_option(const char *cmd, int opt, const char *arg, cr_cli_area *a)
+{
+    if (opt == 'z') {
+        return cr_cli_zoom_range(cmd, arg, &a->zmin, &a->zmax) ? 1 : -1;
+    }
+    if (opt == 'b') {
+        a->have_bbox = 1;
+        return cr_cli_bbox(cmd, arg, a->b) ? 1 : -1;
+    }
+    return 0;
+}
+
+void cr_cli_area_bounds(cr_cli_area *a, const json_t *tilejson)
+{
+    for (int i = 0; i < 4 && !a->have_bbox; i++) {
+        a->b[i] = json_real_value(json_array_get(json_object_get(tilejson, "bounds"), (size_t)i));
+    }
+}
+
 void cr_cli_font(char *arg, const char **path, int *face)
 {
     char *colon = strrchr(arg, ':');

@@ -45,6 +45,23 @@ json_t *cr_cli_load_config(const char *cmd, const char *path);
 int cr_cli_zoom_range(const char *cmd, const char *text, int *zmin, int *zmax);
 /* --bbox W,S,E,N in degrees (W < E, S < N) into b; 0 (said on stderr) when it is not one. */
 int cr_cli_bbox(const char *cmd, const char *text, double b[4]);
+/* What to seed (seed, site): --zoom MIN-MAX and --bbox W,S,E,N (options 'z' and 'b'). */
+typedef struct {
+    int zmin, zmax;
+    int have_bbox; /* else the store's extent */
+    double b[4];   /* W, S, E, N */
+} cr_cli_area;
+/* The long options of an area, for a command's option table. */
+#define CR_CLI_AREA_LONGOPTS                                                                       \
+    {"zoom", required_argument, NULL, 'z'},                                                        \
+    {                                                                                              \
+        "bbox", required_argument, NULL, 'b'                                                       \
+    }
+/* 1 when opt was --zoom or --bbox and its value is good, -1 when it was and is not (said on
+ * stderr), 0 when opt is something else. */
+int cr_cli_area_option(const char *cmd, int opt, const char *arg, cr_cli_area *a);
+/* The area's bbox: the one given, else the TileJSON's bounds (the store's extent). */
+void cr_cli_area_bounds(cr_cli_area *a, const json_t *tilejson);
 /* --font FILE[:FACE]: *path is arg (cut at the colon), *face the face (0 without one). */
 void cr_cli_font(char *arg, const char **path, int *face);
 /* A JSON answer on standard output, indented, in its order (--json). */

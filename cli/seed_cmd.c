@@ -29,9 +29,7 @@ typedef struct {
     cr_cli_common common;
     const char *out, *layers;
     int pmtiles; /* else MBTiles */
-    int zmin, zmax;
-    int have_bbox;
-    double b[4]; /* W, S, E, N */
+    cr_cli_area area;
 } seed_args;
 
 /* -1 to go on, else the exit code. */
@@ -39,16 +37,15 @@ static int parse_args(int argc, char **argv, seed_args *a)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
-        {"zoom", required_argument, NULL, 'z'},
-        {"bbox", required_argument, NULL, 'b'},
+        CR_CLI_AREA_LONGOPTS,
         {"layers", required_argument, NULL, 'l'},
         {"format", required_argument, NULL, 'f'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cr_cli_common_init(&a->common);
-    a->zmin = 4;
-    a->zmax = 12;
+    a->area.zmin = 4;
+    a->area.zmax = 12;
     int opt;
     const char *format = NULL;
     optind = 1;
@@ -56,20 +53,16 @@ static int parse_args(int argc, char **argv, seed_args *a)
         if (cr_cli_common_option(&a->common, opt, optarg)) {
             continue;
         }
+        int area = cr_cli_area_option("seed", opt, optarg, &a->area);
+        if (area != 0) {
+            if (area < 0) {
+                return CR_EXIT_USAGE;
+            }
+            continue;
+        }
         switch (opt) {
         case 'o':
             a->out = optarg;
-            break;
-        case 'z':
-            if (!cr_cli_zoom_range("seed", optarg, &a->zmin, &a->zmax)) {
-                return CR_EXIT_USAGE;
-            }
-            break;
-        case 'b':
-            if (!cr_cli_bbox("seed", optarg, a->b)) {
-                return CR_EXIT_USAGE;
-            }
-            a->have_bbox = 1;
             break;
         case 'l':
             a->layers = optarg;
@@ -102,17 +95,6 @@ static int parse_args(int argc, char **argv, seed_args *a)
 }
 
 /* The store's extent (TileJSON bounds) into b. */
-static void store_bounds(cr_store *store, double b[4])
-{
-    cr_error e = {0};
-    json_t *tj = NULL;
-    cr_api_tilejson(store, "", &tj, &e);
-    for (int i = 0; i < 4; i++) {
-        b[i] = json_real_value(json_array_get(json_object_get(tj, "bounds"), (size_t)i));
-    }
-    json_decref(tj);
-}
-
 int cr_cmd_seed(int argc, char **argv)
 {
     seed_args a = {0};
@@ -125,18 +107,16 @@ int cr_cmd_seed(int argc, char **argv)
     if (cr_cli_open(&a.common, &set, &store) != 0) {
         return CR_EXIT_FAILURE;
     }
-    if (!a.have_bbox) {
-        store_bounds(store, a.b);
-    }
-    const double *b = a.b;
     cr_error err = {0};
     json_t *tj = NULL;
-    cr_api_tilejson(store, "", &tj, &err); /* the metadata's vector_layers */
+    cr_api_tilejson(store, "", &tj, &err); /* the metadata's vector_layers and the extent */
+    cr_cli_area_bounds(&a.area, tj);
+    const double *b = a.area.b;
     cr_cli_progress_state prog = {a.out, cr_monotonic_s(), 0, 0};
     cr_seed_options so = {a.out,
                           {b[0], b[1], b[2], b[3]},
-                          a.zmin,
-                          a.zmax,
+                          a.area.zmin,
+                          a.area.zmax,
                           a.layers,
                           json_object_get(tj, "vector_layers"),
                           a.common.quiet ? NULL : cr_cli_progress,
@@ -154,7 +134,8 @@ int cr_cmd_seed(int argc, char **argv)
             fprintf(stderr,
                     "%s: %llu tiles of %llu stored (the rest empty), %.1f MiB, z%d-%d, %.1f s\n",
                     a.out, (unsigned long long)st.stored, (unsigned long long)st.total,
-                    (double)st.bytes / 1048576.0, a.zmin, a.zmax, cr_monotonic_s() - prog.t0);
+                    (double)st.bytes / 1048576.0, a.area.zmin, a.area.zmax,
+                    cr_monotonic_s() - prog.t0);
         }
     }
     json_decref(tj);

@@ -151,23 +151,22 @@ static int write_glyphs(const char *dir, const char *font, int face)
 typedef struct {
     cr_cli_common common;
     const char *out, *font;
-    int face, zmin, zmax, have_bbox;
-    double b[4];
+    int face;
+    cr_cli_area area;
 } site_args;
 
 static int parse_args(int argc, char **argv, site_args *a)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
-        {"zoom", required_argument, NULL, 'z'},
-        {"bbox", required_argument, NULL, 'b'},
+        CR_CLI_AREA_LONGOPTS,
         {"font", required_argument, NULL, 'F'},
         CR_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cr_cli_common_init(&a->common);
-    a->zmin = 4;
-    a->zmax = 14;
+    a->area.zmin = 4;
+    a->area.zmax = 14;
     a->font = CR_GLYPHS_DEFAULT_FONT;
     a->face = CR_GLYPHS_DEFAULT_FACE;
     int opt;
@@ -176,20 +175,16 @@ static int parse_args(int argc, char **argv, site_args *a)
         if (cr_cli_common_option(&a->common, opt, optarg)) {
             continue;
         }
+        int area = cr_cli_area_option("site", opt, optarg, &a->area);
+        if (area != 0) {
+            if (area < 0) {
+                return CR_EXIT_USAGE;
+            }
+            continue;
+        }
         switch (opt) {
         case 'o':
             a->out = optarg;
-            break;
-        case 'z':
-            if (!cr_cli_zoom_range("site", optarg, &a->zmin, &a->zmax)) {
-                return CR_EXIT_USAGE;
-            }
-            break;
-        case 'b':
-            if (!cr_cli_bbox("site", optarg, a->b)) {
-                return CR_EXIT_USAGE;
-            }
-            a->have_bbox = 1;
             break;
         case 'F':
             cr_cli_font(optarg, &a->font, &a->face);
@@ -301,16 +296,14 @@ int cr_cmd_site(int argc, char **argv)
     cr_error err = {0};
     json_t *tj = NULL;
     cr_api_tilejson(store, "", &tj, &err);
-    for (int i = 0; i < 4 && !a.have_bbox; i++) {
-        a.b[i] = json_real_value(json_array_get(json_object_get(tj, "bounds"), (size_t)i));
-    }
+    cr_cli_area_bounds(&a.area, tj);
     char archive[1100];
     snprintf(archive, sizeof archive, "%s/tiles.pmtiles", a.out);
     cr_cli_progress_state prog = {archive, cr_monotonic_s(), 0, 0};
     cr_seed_options so = {archive,
-                          {a.b[0], a.b[1], a.b[2], a.b[3]},
-                          a.zmin,
-                          a.zmax,
+                          {a.area.b[0], a.area.b[1], a.area.b[2], a.area.b[3]},
+                          a.area.zmin,
+                          a.area.zmax,
                           NULL,
                           json_object_get(tj, "vector_layers"),
                           a.common.quiet ? NULL : cr_cli_progress,
@@ -332,8 +325,8 @@ int cr_cmd_site(int argc, char **argv)
         fprintf(stderr,
                 "%s: the web map as static files; tiles.pmtiles %llu tiles, %.1f MiB, z%d-%d "
                 "(%.1f s). Serve the directory as it is (range requests for the archive).\n",
-                a.out, (unsigned long long)st.stored, (double)st.bytes / 1048576.0, a.zmin, a.zmax,
-                cr_monotonic_s() - prog.t0);
+                a.out, (unsigned long long)st.stored, (double)st.bytes / 1048576.0, a.area.zmin,
+                a.area.zmax, cr_monotonic_s() - prog.t0);
     }
     json_decref(tj);
     cr_store_close(store);
