@@ -57,17 +57,19 @@ int cr_cmd_generalise(int argc, char **argv)
             fprintf(stderr, "crossriver generalise: %s\n", err.msg);
             rc = CR_EXIT_FAILURE;
         } else if (common.json) {
-            json_array_append_new(out, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:f}", "layer",
-                                                 d->name, "levels", st.levels, "features",
-                                                 (json_int_t)st.features, "vertices_in",
+            json_array_append_new(out, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:f}",
+                                                 "layer", d->name, "levels", st.levels, "features",
+                                                 (json_int_t)st.features, "kept_at_coarsest",
+                                                 (json_int_t)st.kept, "vertices_in",
                                                  (json_int_t)st.vertices_in, "vertices_out",
                                                  (json_int_t)st.vertices_out, "fell_back",
                                                  (json_int_t)st.fell_back, "seconds", st.seconds));
         } else if (!common.quiet) {
-            printf("%s: %lld features at %d levels, %lld → %lld vertices at the coarsest, %lld "
-                   "kept their own outline (%.2f s)\n",
-                   d->name, (long long)st.features, st.levels, (long long)st.vertices_in,
-                   (long long)st.vertices_out, (long long)st.fell_back, st.seconds);
+            printf("%s: %lld features at %d levels, %lld of them at the coarsest, %lld → %lld "
+                   "vertices there, %lld kept their own outline (%.2f s)\n",
+                   d->name, (long long)st.features, st.levels, (long long)st.kept,
+                   (long long)st.vertices_in, (long long)st.vertices_out, (long long)st.fell_back,
+                   st.seconds);
         }
     }
     if (only && done == 0) {

@@ -102,12 +102,15 @@ static int write_tile(const tile_args *a, const cr_strbuf *tile, const cr_tile_s
         return CR_EXIT_FAILURE;
     }
     if (a->common.json) {
-        fprintf(stderr, "{\"layers\":%zu,\"features\":%zu,\"dropped\":%zu,\"bytes\":%zu}\n",
-                stats->layers, stats->features, stats->dropped, tile->len);
+        fprintf(stderr,
+                "{\"layers\":%zu,\"features\":%zu,\"dropped\":%zu,\"capped\":%zu,\"bytes\":%zu}\n",
+                stats->layers, stats->features, stats->dropped, stats->capped, tile->len);
     } else if (!a->common.quiet) {
-        fprintf(stderr, "tile %d/%d/%d: %zu layers, %zu features (%zu vanished), %zu bytes\n",
+        fprintf(stderr,
+                "tile %d/%d/%d: %zu layers, %zu features (%zu vanished, %zu left out to stay within"
+                " the caps), %zu bytes\n",
                 a->req.z, a->req.x, a->req.y, stats->layers, stats->features, stats->dropped,
-                tile->len);
+                stats->capped, tile->len);
     }
     return CR_EXIT_OK;
 }

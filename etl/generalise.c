@@ -125,11 +125,14 @@ typedef struct {
     double *coords; /* their vertices, x,y pairs */
     size_t n_coords;
     GEOSContextHandle_t h;
+    cr_store *store;
     sqlite3 *db;
+    const cr_layer_def *d;
     const char *table; /* "<layer>_generalised" */
     feature *fs;       /* the current features with geometry, by fid */
     size_t n, cap;
     double ymin, ymax;    /* their latitude range */
+    double shrink;        /* Web Mercator's narrowing at their middle latitude */
     GEOSGeometry *merged; /* polygons: every boundary, noded and merged into arcs */
     cr_generalise_stats *st;
 } gen_run;
@@ -141,10 +144,188 @@ static void put_u32le(unsigned char *p, uint32_t v)
     }
 }
 
+/* The low-zoom selection of a line layer. At a level of zoom L each tile of zoom L keeps at
+ * most keep_per_tile lines (the layer's "keep_per_tile", else KEEP_PER_TILE), a line belonging
+ * to the tile of its box's centre: the highest Strahler order first (the network's, where the
+ * layer has one), then the longest, then the lowest fid. A level that keeps fewer than all has
+ * an R*Tree of its own over what it keeps (idx_<layer>_gen<L>), so a tile at that level reads
+ * only those lines; the tile's caps stay as a last resort. A river's main courses therefore
+ * stay whole at low zooms where thinning by length alone would leave dashes. */
+#define KEEP_PER_TILE 4096
+
+typedef struct {
+    int64_t fid;
+    double box[4]; /* xmin, xmax, ymin, ymax */
+    double length; /* in degrees, longitude narrowed by Mercator's stretch */
+    int32_t order; /* Strahler order, 0 when unknown */
+} line_info;
+
+typedef struct {
+    double length;
+    int64_t fid;
+    int32_t order;
+    uint32_t at; /* index into the line_info array */
+} rank_key;
+
+static int rank_cmp(const void *a, const void *b)
+{
+    const rank_key *x = a, *y = b;
+    if (x->order != y->order) {
+        return x->order > y->order ? -1 : 1;
+    }
+    if (x->length != y->length) {
+        return x->length > y->length ? -1 : 1;
+    }
+    return (x->fid > y->fid) - (x->fid < y->fid);
+}
+
+/* The features of the run in fid order (plain lines and GEOS ones merged), with their boxes,
+ * lengths and orders; *rank_out: their indexes, best first. */
+static line_info *line_infos(const gen_run *run, size_t *n_out, uint32_t **rank_out)
+{
+    size_t n = run->n + run->n_lines;
+    line_info *li = cr_xcalloc(n + 1, sizeof *li);
+    GEOSContextHandle_t h = run->h;
+    size_t f = 0, l = 0, k = 0;
+    while (f < run->n || l < run->n_lines) {
+        line_info *o = &li[k++];
+        if (l == run->n_lines || (f < run->n && run->fs[f].fid < run->lines[l].fid)) {
+            const GEOSGeometry *g = run->fs[f++].g;
+            o->fid = run->fs[f - 1].fid;
+            GEOSGeom_getXMin_r(h, g, &o->box[0]);
+            GEOSGeom_getXMax_r(h, g, &o->box[1]);
+            GEOSGeom_getYMin_r(h, g, &o->box[2]);
+            GEOSGeom_getYMax_r(h, g, &o->box[3]);
+            GEOSLength_r(h, g, &o->length);
+            continue;
+        }
+        const plain_line *pl = &run->lines[l++];
+        const double *xy = run->coords + 2 * pl->first;
+        o->fid = pl->fid;
+        o->box[0] = o->box[1] = xy[0];
+        o->box[2] = o->box[3] = xy[1];
+        for (size_t v = 1; v < pl->n; v++) {
+            double x = xy[2 * v], y = xy[2 * v + 1];
+            o->box[0] = fmin(o->box[0], x), o->box[1] = fmax(o->box[1], x);
+            o->box[2] = fmin(o->box[2], y), o->box[3] = fmax(o->box[3], y);
+            double dx = (x - xy[2 * v - 2]) * run->shrink, dy = y - xy[2 * v - 1];
+            o->length += sqrt(dx * dx + dy * dy);
+        }
+    }
+    /* the network's Strahler order (reaches: "<layer>_derived"), merged by fid */
+    char *sql =
+        sqlite3_mprintf("SELECT fid, strahler FROM \"%w_derived\" ORDER BY fid", run->d->name);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(run->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        size_t at = 0;
+        while (at < n && sqlite3_step(st) == SQLITE_ROW) {
+            int64_t fid = sqlite3_column_int64(st, 0);
+            while (at < n && li[at].fid < fid) {
+                at++;
+            }
+            if (at < n && li[at].fid == fid) {
+                li[at].order = sqlite3_column_int(st, 1);
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    rank_key *keys = cr_xmalloc((n + 1) * sizeof *keys);
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = (rank_key){li[i].length, li[i].fid, li[i].order, (uint32_t)i};
+    }
+    qsort(keys, n, sizeof *keys, rank_cmp);
+    uint32_t *rank = cr_xmalloc((n + 1) * sizeof *rank);
+    for (size_t i = 0; i < n; i++) {
+        rank[i] = keys[i].at;
+    }
+    free(keys);
+    *rank_out = rank;
+    *n_out = n;
+    return li;
+}
+
+/* The tile of zoom z holding the centre of a box, as one key. */
+static uint64_t centre_cell(const double box[4], int z)
+{
+    double n = ldexp(1.0, z);
+    double lon = (box[0] + box[1]) / 2, lat = (box[2] + box[3]) / 2;
+    lat = fmax(-85.05112878, fmin(85.05112878, lat));
+    double x = floor((lon + 180.0) / 360.0 * n);
+    double y = floor((1.0 - asinh(tan(lat * M_PI / 180.0)) / M_PI) / 2.0 * n);
+    x = fmax(0, fmin(n - 1, x));
+    y = fmax(0, fmin(n - 1, y));
+    return (uint64_t)x << 32 | (uint64_t)y;
+}
+
+/* kept[i] = 1 for the lines level z keeps; returns how many. */
+static size_t select_level(const line_info *li, const uint32_t *rank, size_t n, int z,
+                           size_t per_tile, unsigned char *kept)
+{
+    if (per_tile == 0) {
+        memset(kept, 1, n);
+        return n;
+    }
+    memset(kept, 0, n);
+    size_t slots = 1024;
+    while (slots < 2 * n) {
+        slots *= 2;
+    }
+    /* open addressing: cell key + 1 (0: empty) and its count */
+    uint64_t *cell = cr_xcalloc(slots, sizeof *cell);
+    uint32_t *count = cr_xcalloc(slots, sizeof *count);
+    size_t total = 0;
+    for (size_t r = 0; r < n; r++) {
+        uint32_t i = rank[r];
+        uint64_t key = centre_cell(li[i].box, z) + 1;
+        size_t at = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & (slots - 1);
+        while (cell[at] != 0 && cell[at] != key) {
+            at = (at + 1) & (slots - 1);
+        }
+        cell[at] = key;
+        if (count[at] < per_tile) {
+            count[at]++;
+            kept[i] = 1;
+            total++;
+        }
+    }
+    free(cell);
+    free(count);
+    return total;
+}
+
+/* The level's own R*Tree over what it keeps, or none when it keeps every line. */
+static cr_status level_index(const gen_run *run, const line_info *li, const unsigned char *kept,
+                             size_t n, size_t n_kept, int level, cr_error *err)
+{
+    char name[200];
+    snprintf(name, sizeof name, "idx_%s_gen%d", run->d->name, level);
+    if (n_kept == n) {
+        char *drop = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\"", name);
+        cr_status rc = cr_store_exec(run->store, drop, err);
+        sqlite3_free(drop);
+        return rc;
+    }
+    int64_t *ids = cr_xmalloc((n_kept + 1) * sizeof *ids);
+    double *boxes = cr_xmalloc((n_kept + 1) * 4 * sizeof *boxes);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kept[i]) {
+            ids[k] = li[i].fid;
+            memcpy(boxes + 4 * k++, li[i].box, sizeof li[i].box);
+        }
+    }
+    cr_status rc = cr_store_rtree_write(run->store, name, ids, boxes, n_kept, err);
+    free(ids);
+    free(boxes);
+    return rc;
+}
+
 /* One level of a line layer: each line simplified on its own (Douglas–Peucker keeps both
  * endpoints, so reaches still meet where they met), in fid order, plain lines and the others
  * (through GEOS) merged. */
-static cr_status build_line_level(const gen_run *run, int level, double tolerance, cr_error *err)
+static cr_status build_line_level(const gen_run *run, int level, double tolerance,
+                                  const unsigned char *kept, cr_error *err)
 {
     GEOSContextHandle_t h = run->h;
     const feature *fs = run->fs;
@@ -155,33 +336,38 @@ static cr_status build_line_level(const gen_run *run, int level, double toleranc
     size_t cap = 0;
     size_t f = 0;
     size_t l = 0;
-    while (rc == CR_OK && (f < run->n || l < run->n_lines)) {
+    for (size_t at = 0; rc == CR_OK && (f < run->n || l < run->n_lines); at++) {
         if (l == run->n_lines || (f < run->n && fs[f].fid < run->lines[l].fid)) {
-            rc = writer_put(&lw, fs[f].fid, GEOSSimplify_r(h, fs[f].g, tolerance), err);
+            if (kept[at]) {
+                rc = writer_put(&lw, fs[f].fid, GEOSSimplify_r(h, fs[f].g, tolerance), err);
+            }
             f++;
             continue;
         }
         const plain_line *pl = &run->lines[l++];
+        if (!kept[at]) {
+            continue;
+        }
         if (pl->n > cap) {
             cap = pl->n * 2;
             keep = cr_xrealloc(keep, cap);
             wkb = cr_xrealloc(wkb, 9 + cap * 16);
         }
         const double *xy = run->coords + 2 * pl->first;
-        size_t kept = cr_simplify_dp(xy, pl->n, tolerance, keep);
+        size_t n_kept = cr_simplify_dp(xy, pl->n, tolerance, keep);
         /* WKB as GEOS writes it here: little-endian, two dimensions */
         wkb[0] = 1;
         put_u32le(wkb + 1, 2);
-        put_u32le(wkb + 5, (uint32_t)kept);
-        size_t at = 9;
+        put_u32le(wkb + 5, (uint32_t)n_kept);
+        size_t pos = 9;
         for (size_t k = 0; k < pl->n; k++) {
             if (keep[k]) {
-                memcpy(wkb + at, xy + 2 * k, 16); /* doubles are IEEE little-endian here */
-                at += 16;
+                memcpy(wkb + pos, xy + 2 * k, 16); /* doubles are IEEE little-endian here */
+                pos += 16;
             }
         }
-        lw.vertices += (int64_t)kept;
-        rc = writer_put_wkb(&lw, pl->fid, wkb, at, err);
+        lw.vertices += (int64_t)n_kept;
+        rc = writer_put_wkb(&lw, pl->fid, wkb, pos, err);
     }
     free(keep);
     free(wkb);
@@ -381,6 +567,41 @@ static cr_status merge_boundaries(gen_run *run, const cr_layer_def *d, const cha
     return CR_OK;
 }
 
+/* Every level selection of d's last run (idx_<layer>_gen<zoom>) dropped: the levels may have
+ * changed since. */
+static cr_status drop_selections(cr_store *store, const cr_layer_def *d, cr_error *err)
+{
+    char prefix[160];
+    int n = snprintf(prefix, sizeof prefix, "idx_%s_gen", d->name);
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = cr_store_db(store);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name FROM sqlite_master WHERE type = 'table' AND"
+                           " substr(name, 1, ?2) = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "generalise %s: %s", d->name, sqlite3_errmsg(db));
+    }
+    sqlite3_bind_text(st, 1, prefix, n, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, n);
+    cr_strbuf drops = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        size_t k = (size_t)n;
+        while (name[k] >= '0' && name[k] <= '9') {
+            k++;
+        }
+        if (k > (size_t)n && name[k] == '\0') { /* a zoom, and only that (not idx_<x>_geom) */
+            char *q = sqlite3_mprintf("DROP TABLE \"%w\";", name);
+            cr_strbuf_append(&drops, q, strlen(q));
+            sqlite3_free(q);
+        }
+    }
+    sqlite3_finalize(st);
+    cr_status rc = drops.len ? cr_store_exec(store, drops.data, err) : CR_OK;
+    cr_strbuf_cleanup(&drops);
+    return rc;
+}
+
 /* The store's side of a run: the table (emptied) in an open transaction, then the generation
  * and the layer change, committed — or rolled back. */
 static cr_status open_table(cr_store *store, const char *table, cr_error *err)
@@ -440,25 +661,55 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
     }
     cr_geos_messages msgs;
     gen_run run = {.h = cr_geos_init(&msgs, "generalise", CR_LOG_DEBUG),
+                   .store = store,
                    .db = cr_store_db(store),
+                   .d = d,
                    .table = table,
                    .ymin = 90,
                    .ymax = -90,
                    .st = st};
     GEOSContextHandle_t h = run.h;
-    rc = load_features(&run, d, err);
+    rc = drop_selections(store, d, err);
+    if (rc == CR_OK) {
+        rc = load_features(&run, d, err);
+    }
     if (rc == CR_OK && run.n > 0 && d->geom == CR_GEOM_MULTIPOLYGON) {
         rc = merge_boundaries(&run, d, msgs.last, err);
     }
     /* a pixel at level z in degrees, narrowed by Web Mercator's stretch at the layer's middle */
     double shrink = cos((run.ymin + run.ymax) / 2.0 * M_PI / 180.0);
+    run.shrink = shrink > 0 ? shrink : 1;
+    size_t n_all = 0;
+    uint32_t *rank = NULL;
+    line_info *li = NULL;
+    unsigned char *kept = NULL;
+    if (rc == CR_OK && d->geom == CR_GEOM_LINESTRING) {
+        li = line_infos(&run, &n_all, &rank);
+        kept = cr_xmalloc(n_all + 1);
+    }
+    const json_t *per_tile = json_object_get(json_object_get(d->json, "tile"), "keep_per_tile");
+    size_t keep_per_tile = per_tile ? (size_t)json_integer_value(per_tile) : KEEP_PER_TILE;
     for (size_t l = 0; l < n_levels && rc == CR_OK && run.n + run.n_lines > 0; l++) {
-        double tol = px * 360.0 / (256.0 * ldexp(1.0, levels[l])) * (shrink > 0 ? shrink : 1);
-        rc = d->geom == CR_GEOM_MULTIPOLYGON ? build_level(&run, levels[l], tol, err)
-                                             : build_line_level(&run, levels[l], tol, err);
+        double tol = px * 360.0 / (256.0 * ldexp(1.0, levels[l])) * run.shrink;
+        if (d->geom == CR_GEOM_MULTIPOLYGON) {
+            rc = build_level(&run, levels[l], tol, err);
+        } else {
+            size_t n_kept = select_level(li, rank, n_all, levels[l], keep_per_tile, kept);
+            rc = build_line_level(&run, levels[l], tol, kept, err);
+            if (rc == CR_OK) {
+                rc = level_index(&run, li, kept, n_all, n_kept, levels[l], err);
+            }
+            st->kept = (int64_t)n_kept; /* the coarsest level comes last */
+        }
         st->levels++;
     }
+    free(li);
+    free(rank);
+    free(kept);
     st->features = (int64_t)(run.n + run.n_lines);
+    if (d->geom == CR_GEOM_MULTIPOLYGON) {
+        st->kept = st->features;
+    }
     free(run.lines);
     free(run.coords);
     GEOSGeom_destroy_r(h, run.merged);

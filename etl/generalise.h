@@ -14,7 +14,8 @@
 
 typedef struct {
     int levels;           /* zoom levels built */
-    int64_t features;     /* features per level */
+    int64_t features;     /* features of the layer */
+    int64_t kept;         /* of them at the coarsest level (line layers keep a selection) */
     int64_t vertices_in;  /* vertices of the source polygons */
     int64_t vertices_out; /* of the coarsest level */
     int64_t fell_back;    /* features kept ungeneralised at some level (see docs) */

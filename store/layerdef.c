@@ -249,7 +249,10 @@ static cr_status check_tile(const char *path, const cr_layer_def *d, const json_
             zoom ? json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 22
             : strcmp(key, "simplify_px") == 0   ? json_is_number(v) && json_number_value(v) >= 0
             : strcmp(key, "drop_priority") == 0 ? json_is_integer(v)
-            : strcmp(key, "attributes") == 0    ? json_is_array(v)
+            : strcmp(key, "keep_per_tile") == 0
+                ? json_is_integer(v) && json_integer_value(v) >= 0 &&
+                      json_integer_value(v) <= 1000000 && d->geom == CR_GEOM_LINESTRING
+            : strcmp(key, "attributes") == 0 ? json_is_array(v)
             : strcmp(key, "label") == 0 ? json_is_string(v) && d->geom == CR_GEOM_MULTIPOLYGON &&
                                               cr_layer_def_field_index(d, json_string_value(v)) >= 0
             : strcmp(key, "generalise") == 0
@@ -259,7 +262,7 @@ static cr_status check_tile(const char *path, const cr_layer_def *d, const json_
         if (ok == -1) {
             return cr_error_set(err, CR_EINVAL,
                                 "%s: tile: unknown key '%s' (minzoom, maxzoom, attributes, "
-                                "simplify_px, drop_priority, generalise, label)",
+                                "simplify_px, drop_priority, generalise, keep_per_tile, label)",
                                 path, key);
         }
         if (!ok) {
@@ -268,6 +271,9 @@ static cr_status check_tile(const char *path, const cr_layer_def *d, const json_
                                     ? " (a list of zooms 0–22, polygon and line layers only)"
                                 : strcmp(key, "label") == 0
                                     ? " (a field of a polygon layer, its label at one point)"
+                                : strcmp(key, "keep_per_tile") == 0
+                                    ? " (lines a tile keeps at each generalised level, 0–1000000;"
+                                      " 0 keeps all; line layers only)"
                                     : "");
         }
     }

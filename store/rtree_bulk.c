@@ -221,10 +221,59 @@ static int write_tree(writer *w, entry *es, size_t n)
     return ok;
 }
 
-cr_status cr_store_rtree_rebuild(cr_store *s, const char *layer, cr_error *err)
+static int little_endian(void)
 {
     const uint16_t probe = 1;
-    if (*(const unsigned char *)&probe != 1) {
+    return *(const unsigned char *)&probe == 1;
+}
+
+/* Fill index (an R*Tree virtual table: its %_node, %_parent, %_rowid) with es, packed; the
+ * shadow tables are emptied first. */
+static cr_status write_index(cr_store *s, const char *index, entry *es, size_t n, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(s);
+    writer w = {db, NULL, NULL, NULL};
+    char *clear = sqlite3_mprintf("DELETE FROM \"%w_node\"; DELETE FROM \"%w_parent\";"
+                                  " DELETE FROM \"%w_rowid\";",
+                                  index, index, index);
+    cr_status rc = cr_store_exec(s, clear, err);
+    sqlite3_free(clear);
+    static const char *const forms[3] = {
+        "INSERT INTO \"%w_node\" (nodeno, data) VALUES (?1, ?2)",
+        "INSERT INTO \"%w_parent\" (nodeno, parentnode) VALUES (?1, ?2)",
+        "INSERT INTO \"%w_rowid\" (rowid, nodeno) VALUES (?1, ?2)",
+    };
+    sqlite3_stmt **stmts[3] = {&w.node, &w.parent, &w.rowid};
+    for (int i = 0; rc == CR_OK && i < 3; i++) {
+        char *q = sqlite3_mprintf(forms[i], index);
+        if (sqlite3_prepare_v2(db, q, -1, stmts[i], NULL) != SQLITE_OK) {
+            rc = cr_store_db_error(s, err, index);
+        }
+        sqlite3_free(q);
+    }
+    if (rc == CR_OK && !write_tree(&w, es, n)) {
+        rc = cr_store_db_error(s, err, index);
+    }
+    sqlite3_finalize(w.node);
+    sqlite3_finalize(w.parent);
+    sqlite3_finalize(w.rowid);
+    return rc;
+}
+
+static void set_entry(entry *e, int64_t id, const double box[4])
+{
+    e->id = id;
+    e->b[0] = round_down(box[0]);
+    e->b[1] = round_up(box[1]);
+    e->b[2] = round_down(box[2]);
+    e->b[3] = round_up(box[3]);
+    e->c[0] = (box[0] + box[1]) / 2;
+    e->c[1] = (box[2] + box[3]) / 2;
+}
+
+cr_status cr_store_rtree_rebuild(cr_store *s, const char *layer, cr_error *err)
+{
+    if (!little_endian()) {
         return cr_error_set(err, CR_EINVAL,
                             "spatial index of %s: bulk build needs a "
                             "little-endian machine",
@@ -254,44 +303,36 @@ cr_status cr_store_rtree_rebuild(cr_store *s, const char *layer, cr_error *err)
             cap = cap ? cap * 2 : 4096;
             es = cr_xrealloc(es, cap * sizeof *es);
         }
-        entry *e = &es[n++];
-        e->id = sqlite3_column_int64(st, 0);
-        e->b[0] = round_down(box[0]);
-        e->b[1] = round_up(box[1]);
-        e->b[2] = round_down(box[2]);
-        e->b[3] = round_up(box[3]);
-        e->c[0] = (box[0] + box[1]) / 2;
-        e->c[1] = (box[2] + box[3]) / 2;
+        set_entry(&es[n++], sqlite3_column_int64(st, 0), box);
     }
     sqlite3_finalize(st);
-    writer w = {db, NULL, NULL, NULL};
     if (rc == CR_OK) {
-        char *clear = sqlite3_mprintf("DELETE FROM \"idx_%w_geom_node\";"
-                                      " DELETE FROM \"idx_%w_geom_parent\";"
-                                      " DELETE FROM \"idx_%w_geom_rowid\";",
-                                      layer, layer, layer);
-        rc = cr_store_exec(s, clear, err);
-        sqlite3_free(clear);
+        char index[200];
+        snprintf(index, sizeof index, "idx_%s_geom", layer);
+        rc = write_index(s, index, es, n, err);
     }
-    static const char *const forms[3] = {
-        "INSERT INTO \"idx_%w_geom_node\" (nodeno, data) VALUES (?1, ?2)",
-        "INSERT INTO \"idx_%w_geom_parent\" (nodeno, parentnode) VALUES (?1, ?2)",
-        "INSERT INTO \"idx_%w_geom_rowid\" (rowid, nodeno) VALUES (?1, ?2)",
-    };
-    sqlite3_stmt **stmts[3] = {&w.node, &w.parent, &w.rowid};
-    for (int i = 0; rc == CR_OK && i < 3; i++) {
-        char *q = sqlite3_mprintf(forms[i], layer);
-        if (sqlite3_prepare_v2(db, q, -1, stmts[i], NULL) != SQLITE_OK) {
-            rc = cr_store_db_error(s, err, layer);
-        }
-        sqlite3_free(q);
+    free(es);
+    return rc;
+}
+
+cr_status cr_store_rtree_write(cr_store *s, const char *rtree, const int64_t *ids,
+                               const double *boxes, size_t n, cr_error *err)
+{
+    if (!little_endian()) {
+        return cr_error_set(err, CR_EINVAL, "%s: bulk build needs a little-endian machine", rtree);
     }
-    if (rc == CR_OK && !write_tree(&w, es, n)) {
-        rc = cr_store_db_error(s, err, layer);
+    char *create = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\"; CREATE VIRTUAL TABLE \"%w\""
+                                   " USING rtree(pkid, xmin, xmax, ymin, ymax);",
+                                   rtree, rtree);
+    cr_status rc = cr_store_exec(s, create, err);
+    sqlite3_free(create);
+    entry *es = cr_xmalloc((n + 1) * sizeof *es);
+    for (size_t i = 0; i < n; i++) {
+        set_entry(&es[i], ids[i], boxes + 4 * i);
     }
-    sqlite3_finalize(w.node);
-    sqlite3_finalize(w.parent);
-    sqlite3_finalize(w.rowid);
+    if (rc == CR_OK) {
+        rc = write_index(s, rtree, es, n, err);
+    }
     free(es);
     return rc;
 }

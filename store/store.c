@@ -363,6 +363,7 @@ void cr_store_close(cr_store *s)
     }
     free(s->stmts);
     free(s->has_rows);
+    free(s->overviews);
     for (int i = 0; i < CR_STORE_STMT_CACHE; i++) {
         sqlite3_finalize(s->cache[i].st);
         free(s->cache[i].sql);
@@ -387,14 +388,17 @@ const cr_layer_set *cr_store_layers(const cr_store *s)
     return s->set;
 }
 
-int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
+/* The index of d in the store's layer set (n_layers when it is not one of them), with the
+ * per-layer answers forgotten when the database changed (by any connection: PRAGMA
+ * data_version). */
+static size_t layer_slot(cr_store *s, const cr_layer_def *d)
 {
     size_t i = 0;
     while (i < s->set->n_layers && s->set->layers[i] != d) {
         i++;
     }
     if (i == s->set->n_layers) {
-        return 1;
+        return i;
     }
     sqlite3_stmt *v = cr_store_cached(s, "PRAGMA data_version");
     /* other connections' commits move data_version, this one's total_changes */
@@ -407,7 +411,20 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
     if (s->has_rows == NULL || version != s->data_version || version < 0) {
         s->has_rows = cr_xrealloc(s->has_rows, s->set->n_layers + 1);
         memset(s->has_rows, -1, s->set->n_layers + 1);
+        s->overviews = cr_xrealloc(s->overviews, (s->set->n_layers + 1) * sizeof *s->overviews);
+        for (size_t k = 0; k <= s->set->n_layers; k++) {
+            s->overviews[k] = -1;
+        }
         s->data_version = version;
+    }
+    return i;
+}
+
+int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
+{
+    size_t i = layer_slot(s, d);
+    if (i == s->set->n_layers) {
+        return 1;
     }
     if (s->has_rows[i] < 0) {
         char sql[160];
@@ -422,6 +439,35 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
         }
     }
     return s->has_rows[i];
+}
+
+int cr_store_layer_overview(cr_store *s, const cr_layer_def *d, int level)
+{
+    size_t i = layer_slot(s, d);
+    if (i == s->set->n_layers || level < 0 || level > 62) {
+        return 0;
+    }
+    if (s->overviews[i] < 0) {
+        s->overviews[i] = 0;
+        char prefix[160];
+        int n = snprintf(prefix, sizeof prefix, "idx_%s_gen", d->name);
+        sqlite3_stmt *st = cr_store_cached(
+            s, "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?2) = ?1");
+        if (st) {
+            sqlite3_bind_text(st, 1, prefix, n, SQLITE_TRANSIENT);
+            sqlite3_bind_int(st, 2, n);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *rest = (const char *)sqlite3_column_text(st, 0) + n;
+                char *end = NULL;
+                long lv = strtol(rest, &end, 10);
+                if (end != rest && *end == '\0' && lv >= 0 && lv <= 62) {
+                    s->overviews[i] |= (int64_t)1 << lv;
+                }
+            }
+            sqlite3_reset(st);
+        }
+    }
+    return (int)((s->overviews[i] >> level) & 1);
 }
 
 void cr_store_global_init(void)

@@ -134,6 +134,14 @@ const cr_layer_set *cr_store_layers(const cr_store *store);
  * PRAGMA data_version), 0 when it is empty or has no table (a layer defined after a store
  * opened read-only was made). */
 int cr_store_layer_has_rows(cr_store *store, const cr_layer_def *d);
+/* 1 when line layer d's generalised level has a selection of its own (etl/generalise.c: the
+ * R*Tree idx_<layer>_gen<level> over the features kept at that level), asked as has_rows is. */
+int cr_store_layer_overview(cr_store *store, const cr_layer_def *d, int level);
+/* Make the R*Tree rtree (columns pkid, xmin, xmax, ymin, ymax; dropped first if it exists)
+ * over the n boxes (xmin, xmax, ymin, ymax per id), packed in one pass (store/rtree_bulk.c),
+ * inside the caller's transaction. */
+cr_status cr_store_rtree_write(cr_store *store, const char *rtree, const int64_t *ids,
+                               const double *boxes, size_t n, cr_error *err);
 /* Process-wide SQLite settings; call first thing in main (before any store is opened). */
 void cr_store_global_init(void);
 /* A prepared statement for sql, kept with the connection (least recently used of

@@ -54,6 +54,17 @@ void test_store_ingest(test_store *t, const char *layer, const char *name, const
     }
 }
 
+void test_store_network(test_store *t)
+{
+    cr_network_options o = {5.0, 50.0, 0};
+    cr_network_report rep;
+    cr_error e = {0};
+    if (cr_network_build(t->store, &o, &rep, &e) != CR_OK) {
+        fail_msg("network: %s", e.msg);
+    }
+    cr_network_report_cleanup(&rep);
+}
+
 int64_t test_store_count(test_store *t, const char *sql)
 {
     sqlite3_stmt *st;

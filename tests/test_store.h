@@ -20,6 +20,8 @@ void test_store_free(test_store *t);
  * NULL); fails the test unless every row is stored. */
 void test_store_ingest(test_store *t, const char *layer, const char *name, const char *text,
                        const char *crs);
+/* Build the network of what the store holds (snap 5 m, lakes 50 m); fails the test on error. */
+void test_store_network(test_store *t);
 /* First column of the first row of sql as an integer. */
 int64_t test_store_count(test_store *t, const char *sql);
 /* A reach's column (an integer) in reaches_current, by the reach's ID. */

@@ -96,3 +96,34 @@ void tile_check_polygons(cr_store *store, const double box[4], int z0, int z1, c
         }
     }
 }
+
+void *tile_check_open(cr_store *store, int z, int x, int y, const char *layers, const char *path)
+{
+    cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .layers = layers};
+    cr_strbuf tile = {0};
+    cr_tile_stats stats;
+    cr_error err = {0};
+    if (cr_tile_render(store, &req, &tile, &stats, &err) != CR_OK) {
+        fail_msg("tile %d/%d/%d: %s", z, x, y, err.msg);
+    }
+    size_t len = tile.len;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(tile.data ? tile.data : "", 1, len, f), len);
+    fclose(f);
+    cr_strbuf_cleanup(&tile);
+    if (len == 0) {
+        return NULL; /* GDAL does not open an empty file */
+    }
+    char zs[16], xs[16], ys[16];
+    snprintf(zs, sizeof zs, "Z=%d", z);
+    snprintf(xs, sizeof xs, "X=%d", x);
+    snprintf(ys, sizeof ys, "Y=%d", y);
+    const char *opts[] = {zs, xs, ys, NULL};
+    const char *drivers[] = {"MVT", NULL};
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
+    if (ds == NULL) {
+        fail_msg("tile %d/%d/%d: GDAL cannot read it", z, x, y);
+    }
+    return ds;
+}

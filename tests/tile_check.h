@@ -21,4 +21,9 @@ typedef struct {
 void tile_check_polygons(cr_store *store, const double box[4], int z0, int z1, const char *dir,
                          tile_check *out);
 
+/* Render z/x/y from store (layers: a subset or NULL), write it to path and open it with GDAL's
+ * MVT driver (the tile's own Z/X/Y, so features come in degrees); NULL when the tile is empty.
+ * Fails the test on a render or read error. The caller closes it (GDALClose). */
+void *tile_check_open(cr_store *store, int z, int x, int y, const char *layers, const char *path);
+
 #endif

@@ -686,11 +686,21 @@ typedef struct {
 } layer_part;
 
 /* The layer's features in the query box: fid, WKB (generalised at level, else the source),
- * county (when per_feature), then the attribute columns (cols: ", \"a\", \"b\""). */
-static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int view, int per_feature,
-                       const char *cols)
+ * county (when per_feature), then the attribute columns (cols: ", \"a\", \"b\""). With
+ * selection, only the lines the level keeps (its own R*Tree, etl/generalise.c). */
+static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int selection, int view,
+                       int per_feature, const char *cols)
 {
     cr_strbuf_clear(sql);
+    if (selection) {
+        cr_strbuf_printf(sql,
+                         "SELECT c.fid, g.wkb, NULL%s FROM \"%s\" c CROSS JOIN \"%s_generalised\" g"
+                         " ON g.level = %d AND g.fid = c.fid WHERE c.fid IN (SELECT pkid FROM"
+                         " \"idx_%s_gen%d\" WHERE xmin <= ?2 AND xmax >= ?1 AND ymin <= ?4 AND"
+                         " ymax >= ?3) AND c.valid_to IS NULL ORDER BY c.fid",
+                         cols ? cols : "", d->name, d->name, level, d->name, level);
+        return;
+    }
     /* the table itself (its current rows) unless view: the attributes are its own fields */
     cr_strbuf_printf(
         sql, "SELECT c.fid, %s, %s%s FROM \"%s%s\" c",
@@ -804,7 +814,11 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
     sqlite3_stmt *st = NULL;
     cr_status rc = CR_OK;
     if (p->level >= 0) {
-        select_sql(&sql, d, p->level, view, p->per_feature, cols_sql.data);
+        /* the level's own selection of lines, unless the rows are a view's (the selection
+         * holds current features only) */
+        int selection =
+            !view && d->geom == CR_GEOM_LINESTRING && cr_store_layer_overview(store, d, p->level);
+        select_sql(&sql, d, p->level, selection, view, p->per_feature, cols_sql.data);
         if ((st = cr_store_cached(store, sql.data)) == NULL) {
             if (strstr(sqlite3_errmsg(db), "no such table") == NULL) {
                 rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
@@ -814,7 +828,7 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
         }
     }
     if (rc == CR_OK && p->level < 0) {
-        select_sql(&sql, d, -1, view, p->per_feature, cols_sql.data);
+        select_sql(&sql, d, -1, 0, view, p->per_feature, cols_sql.data);
     }
     if (rc == CR_OK && st == NULL && (st = cr_store_cached(store, sql.data)) == NULL) {
         rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));

@@ -39,11 +39,8 @@ static void load(const spec *r, size_t n, const char *lakes)
     cr_strbuf_puts(&sb, "]}");
     test_store_ingest(g_t, "reaches", "reaches.geojson", sb.data, NULL);
     cr_strbuf_cleanup(&sb);
-    cr_network_options o = {5.0, 50.0, 0};
-    cr_network_report rep;
+    test_store_network(g_t);
     cr_error e = {0};
-    assert_int_equal(cr_network_build(g_t->store, &o, &rep, &e), CR_OK);
-    cr_network_report_cleanup(&rep);
     assert_int_equal(cr_graph_load(g_t->store, &g_g, &e), CR_OK);
 }
 

@@ -6,6 +6,7 @@
 #include "etl/join.h"
 #include "test_common.h"
 #include "test_store.h"
+#include "tile_check.h"
 #include "tiler/tile.h"
 
 #include <gdal.h>
@@ -440,23 +441,10 @@ static void test_braid_diversion_and_lake(void **state)
     /* the totals are in the reaches' tiles (as GDAL's MVT driver reads them) */
     int x, y;
     cr_tile_at(120.51, 31.0, 12, &x, &y);
-    cr_tile_request req = {.z = 12, .x = x, .y = y, .buffer = -1, .layers = "reaches"};
-    cr_strbuf tile = {0};
-    cr_tile_stats st;
-    assert_int_equal(cr_tile_render(t->store, &req, &tile, &st, &e), CR_OK);
-    char path[160], zs[16], xs[16], ys[16];
+    char path[160];
     snprintf(path, sizeof path, "%s/acc.mvt", t->dir);
-    FILE *out = fopen(path, "wb");
-    fwrite(tile.data, 1, tile.len, out);
-    fclose(out);
-    cr_strbuf_cleanup(&tile);
     GDALAllRegister();
-    snprintf(zs, sizeof zs, "Z=%d", 12);
-    snprintf(xs, sizeof xs, "X=%d", x);
-    snprintf(ys, sizeof ys, "Y=%d", y);
-    const char *opts[] = {zs, xs, ys, NULL};
-    const char *drivers[] = {"MVT", NULL};
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
+    GDALDatasetH ds = tile_check_open(t->store, 12, x, y, "reaches", path);
     assert_non_null(ds);
     OGRLayerH l = GDALDatasetGetLayerByName(ds, "reaches");
     assert_non_null(l);

@@ -104,7 +104,13 @@ static void test_mistakes_are_errors_naming_the_key(void **state)
         const char *tile, *msg;
     } tiles[] = {
         {"{\"maxzom\": 3}", "tile: unknown key 'maxzom' (minzoom, maxzoom, attributes, "
-                            "simplify_px, drop_priority, generalise, label)"},
+                            "simplify_px, drop_priority, generalise, keep_per_tile, label)"},
+        {"{\"keep_per_tile\": -1}", "tile.keep_per_tile: wrong type or range (lines a tile keeps"
+                                    " at each generalised level, 0–1000000; 0 keeps all; line "
+                                    "layers only)"},
+        {"{\"keep_per_tile\": 1.5}", "tile.keep_per_tile: wrong type or range (lines a tile "
+                                     "keeps at each generalised level, 0–1000000; 0 keeps all; "
+                                     "line layers only)"},
         {"{\"label\": \"id\"}",
          "tile.label: wrong type or range (a field of a polygon layer, its label at one point)"},
         {"{\"minzoom\": 30}", "tile.minzoom: wrong type or range"},

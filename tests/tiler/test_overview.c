@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* The low-zoom selection of a line layer (etl/generalise.c): at each generalised level a tile
+ * keeps at most keep_per_tile lines, the highest Strahler order first, then the longest. A
+ * small network where the mainstem reaches are the shortest lines: a selection by length alone
+ * would keep the tributaries. Read back by GDAL's MVT driver. */
+#include "etl/generalise.h"
+#include "network/network.h"
+#include "test_common.h"
+#include "test_store.h"
+#include "tile_check.h"
+#include "tiler/tile.h"
+
+#include <gdal.h>
+#include <ogr_api.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAIN   8 /* mainstem reaches m0..m7, 0.004° each, order 2 */
+#define LEAVES 9 /* tributaries t0..t8, 0.020°..0.028°, order 1 */
+
+/* The network: t0 and t1 meet at M0, where m0 starts; t(j) joins at M(j-1) for j >= 2. */
+static void ingest_network(test_store *t)
+{
+    cr_strbuf sb = {0};
+    cr_strbuf_puts(&sb, "{\"type\":\"FeatureCollection\",\"features\":[");
+    for (int i = 0; i < MAIN + LEAVES; i++) {
+        char id[8];
+        double x0, y0, x1, y1;
+        if (i < MAIN) {
+            snprintf(id, sizeof id, "m%d", i);
+            x0 = 120.0 + 0.004 * i, y0 = 31.0, x1 = x0 + 0.004, y1 = 31.0;
+        } else {
+            int j = i - MAIN;
+            double len = 0.020 + 0.001 * j;
+            snprintf(id, sizeof id, "t%d", j);
+            x1 = 120.0 + 0.004 * (j >= 2 ? j - 1 : 0), y1 = 31.0;
+            x0 = x1, y0 = j == 1 ? 31.0 - len : 31.0 + len;
+        }
+        cr_strbuf_printf(&sb,
+                         "%s{\"type\":\"Feature\",\"properties\":{\"reach_id\":\"%s\","
+                         "\"reach_class\":\"支流\",\"flow\":\"顺流\"},\"geometry\":{\"type\":"
+                         "\"LineString\",\"coordinates\":[[%.6f,%.6f],[%.6f,%.6f]]}}",
+                         i ? "," : "", id, x0, y0, x1, y1);
+    }
+    cr_strbuf_puts(&sb, "]}");
+    test_store_ingest(t, "reaches", "reaches.geojson", sb.data, NULL);
+    cr_strbuf_cleanup(&sb);
+    test_store_network(t);
+}
+
+static void generalise(test_store *t, int keep_per_tile, cr_generalise_stats *st)
+{
+    cr_layer_def *d = (cr_layer_def *)cr_layer_set_find(t->set, "reaches");
+    json_object_set_new(json_object_get(d->json, "tile"), "keep_per_tile",
+                        json_integer(keep_per_tile));
+    cr_error e = {0};
+    if (cr_generalise_layer(t->store, d, st, &e) != CR_OK) {
+        fail_msg("generalise: %s", e.msg);
+    }
+}
+
+/* The reach IDs of tile z/x/y as GDAL reads them, sorted and comma-joined into out. */
+static size_t tile_reaches(test_store *t, int z, int x, int y, char *out, size_t n)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/t.mvt", t->dir);
+    GDALDatasetH ds = tile_check_open(t->store, z, x, y, "reaches", path);
+    out[0] = '\0';
+    if (ds == NULL) {
+        return 0;
+    }
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "reaches");
+    char ids[MAIN + LEAVES][8];
+    size_t k = 0;
+    OGRFeatureH ft;
+    while (l && (ft = OGR_L_GetNextFeature(l)) != NULL) {
+        assert_true(k < MAIN + LEAVES);
+        snprintf(ids[k++], sizeof ids[0], "%s",
+                 OGR_F_GetFieldAsString(ft, OGR_F_GetFieldIndex(ft, "reach_id")));
+        OGR_F_Destroy(ft);
+    }
+    GDALClose(ds);
+    qsort(ids, k, sizeof ids[0], (int (*)(const void *, const void *))strcmp);
+    for (size_t i = 0; i < k; i++) {
+        snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? "," : "", ids[i]);
+    }
+    return k;
+}
+
+static const char *const ALL = "m0,m1,m2,m3,m4,m5,m6,m7,t0,t1,t2,t3,t4,t5,t6,t7,t8";
+
+static void test_levels_keep_the_highest_orders_then_the_longest(void **state)
+{
+    (void)state;
+    GDALAllRegister();
+    test_store *t = test_store_new();
+    ingest_network(t);
+    assert_int_equal(test_store_reach_int(t, "m7", "strahler"), 2);
+    assert_int_equal(test_store_reach_int(t, "t8", "strahler"), 1);
+
+    cr_generalise_stats st;
+    generalise(t, 10, &st);
+    assert_int_equal(st.features, MAIN + LEAVES);
+    assert_int_equal(st.kept, 10);
+    /* every level (all 17 centres are in one tile at z6–z10) keeps the mainstem and the two
+     * longest tributaries, and has its own R*Tree over exactly those */
+    for (int level = 6; level <= 10; level++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM reaches_generalised g JOIN reaches c ON c.fid = g.fid"
+                 " WHERE g.level = %d AND (c.reach_id LIKE 'm%%' OR c.reach_id IN ('t7','t8'))",
+                 level);
+        assert_int_equal(test_store_count(t, sql), 10);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM reaches_generalised WHERE level = %d",
+                 level);
+        assert_int_equal(test_store_count(t, sql), 10);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM idx_reaches_gen%d r JOIN reaches_generalised g ON"
+                 " g.fid = r.pkid AND g.level = %d",
+                 level, level);
+        assert_int_equal(test_store_count(t, sql), 10);
+    }
+    char ids[256];
+    const char *kept = "m0,m1,m2,m3,m4,m5,m6,m7,t7,t8";
+    assert_int_equal(tile_reaches(t, 6, 53, 26, ids, sizeof ids), 10);
+    assert_string_equal(ids, kept);
+    assert_int_equal(tile_reaches(t, 8, 213, 104, ids, sizeof ids), 10);
+    assert_string_equal(ids, kept);
+    /* above the highest level: the source, every reach */
+    assert_int_equal(tile_reaches(t, 11, 1706, 838, ids, sizeof ids), MAIN + LEAVES);
+    assert_string_equal(ids, ALL);
+
+    /* 0 keeps everything: no level has a selection of its own, and z6 shows every reach */
+    generalise(t, 0, &st);
+    assert_int_equal(st.kept, MAIN + LEAVES);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM sqlite_master WHERE name LIKE"
+                                         " 'idx_reaches_gen%'"),
+                     0);
+    assert_int_equal(tile_reaches(t, 6, 53, 26, ids, sizeof ids), MAIN + LEAVES);
+    assert_string_equal(ids, ALL);
+
+    /* a selection again, then one more than the tile holds: the tributaries by length */
+    generalise(t, 12, &st);
+    assert_int_equal(tile_reaches(t, 7, 106, 52, ids, sizeof ids), 12);
+    assert_string_equal(ids, "m0,m1,m2,m3,m4,m5,m6,m7,t5,t6,t7,t8");
+    test_store_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_levels_keep_the_highest_orders_then_the_longest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
