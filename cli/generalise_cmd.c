@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* crossriver generalise: rebuild the low-zoom generalisations of polygon layers. */
+/* crossriver generalise: rebuild the low-zoom generalisations of polygon and line layers. */
 #include "cli_common.h"
 #include "commands.h"
 #include "etl/generalise.h"
@@ -30,8 +30,10 @@ int cr_cmd_generalise(int argc, char **argv)
                "Rebuild the low-zoom generalisations of the polygon and line layers whose tile\n"
                "settings list \"generalise\" zoom levels (ingest does this after each import of\n"
                "such a layer): polygons' shared boundaries are simplified once, so neighbours\n"
-               "never gap or overlap; lines keep their endpoints. Servers drop the affected\n"
-               "tiles by themselves.\n");
+               "never gap or overlap; lines keep their endpoints, and each level keeps at most\n"
+               "the layer's keep_per_tile lines per tile (4096 unless set), highest Strahler\n"
+               "order then longest first. Run it after `crossriver network` when the orders\n"
+               "changed. Servers drop the affected tiles by themselves.\n");
         return opt == 'h' ? CR_EXIT_OK : CR_EXIT_USAGE;
     }
     if (optind < argc) {

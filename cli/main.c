@@ -23,7 +23,7 @@ static const command COMMANDS[] = {
     {"network", cr_cmd_network, "build the river network topology and validate it"},
     {"trace", cr_cmd_trace, "trace up/downstream: reaches, features met, who to notify"},
     {"accumulate", cr_cmd_accumulate, "sum a quantity over everything upstream of every reach"},
-    {"generalise", cr_cmd_generalise, "rebuild polygon layers' low-zoom generalisations"},
+    {"generalise", cr_cmd_generalise, "rebuild polygon and line layers' low-zoom generalisations"},
     {"export", cr_cmd_export, "boundary-dispute evidence: a BagIt package, and its verification"},
     {"patrol", cr_cmd_patrol, "plan a joint river patrol: route, stops, legs, GPX/KML/checklist"},
     {"tile", cr_cmd_tile, "render one vector tile (MVT) from the store"},

@@ -567,37 +567,17 @@ static cr_status merge_boundaries(gen_run *run, const cr_layer_def *d, const cha
     return CR_OK;
 }
 
-/* Every level selection of d's last run (idx_<layer>_gen<zoom>) dropped: the levels may have
- * changed since. */
+/* Every level selection of d's last run (idx_<layer>_gen<zoom>, any zoom 0–22) dropped: the
+ * levels may have changed since. */
 static cr_status drop_selections(cr_store *store, const cr_layer_def *d, cr_error *err)
 {
-    char prefix[160];
-    int n = snprintf(prefix, sizeof prefix, "idx_%s_gen", d->name);
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = cr_store_db(store);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name FROM sqlite_master WHERE type = 'table' AND"
-                           " substr(name, 1, ?2) = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return cr_error_set(err, CR_EDB, "generalise %s: %s", d->name, sqlite3_errmsg(db));
-    }
-    sqlite3_bind_text(st, 1, prefix, n, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, n);
     cr_strbuf drops = {0};
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        size_t k = (size_t)n;
-        while (name[k] >= '0' && name[k] <= '9') {
-            k++;
-        }
-        if (k > (size_t)n && name[k] == '\0') { /* a zoom, and only that (not idx_<x>_geom) */
-            char *q = sqlite3_mprintf("DROP TABLE \"%w\";", name);
-            cr_strbuf_append(&drops, q, strlen(q));
-            sqlite3_free(q);
-        }
+    for (int z = 0; z <= 22; z++) {
+        char *q = sqlite3_mprintf("DROP TABLE IF EXISTS \"idx_%w_gen%d\";", d->name, z);
+        cr_strbuf_append(&drops, q, strlen(q));
+        sqlite3_free(q);
     }
-    sqlite3_finalize(st);
-    cr_status rc = drops.len ? cr_store_exec(store, drops.data, err) : CR_OK;
+    cr_status rc = cr_store_exec(store, drops.data, err);
     cr_strbuf_cleanup(&drops);
     return rc;
 }

@@ -6,7 +6,9 @@
  * exactly the same generalised boundary: no gaps, no overlaps, and a county made of towns keeps
  * their outline. Driven by the layer's "tile": {"generalise": [z, …]} — one level per zoom,
  * tolerance one pixel (simplify_px) at that zoom; tiles at zoom z use the smallest level ≥ z.
- * Results live in "<layer>_generalised" (fid, level, wkb). */
+ * Line layers are simplified line by line, and each level keeps a selection of at most
+ * keep_per_tile lines per tile (highest Strahler order, then longest) with its own R*Tree.
+ * Results live in "<layer>_generalised" (fid, level, wkb) and idx_<layer>_gen<level>. */
 #ifndef CR_ETL_GENERALISE_H
 #define CR_ETL_GENERALISE_H
 
