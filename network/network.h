@@ -202,23 +202,25 @@ typedef struct {
     int exclude_start; /* 1: the start reach is left out of the result */
 } cr_trace_options;
 
-/* One reach reached: the part covered, where the trace entered and left it. */
+/* One reach reached: the part covered, where the trace entered and left it. The variances and
+ * the lake's residence time are kept in single precision (they come from a dispersion model
+ * and a residence estimate good to a few per cent); a basin-wide result is 72 bytes a reach. */
 typedef struct {
     int32_t reach;            /* graph index */
-    double entry_m, exit_m;   /* measures (from the reach's upstream end) where the trace entered
-                                 and left; exit < entry when traversed against its digitisation */
-    double entry_km, exit_km; /* network distance from the start */
-    double entry_h, exit_h;   /* travel time from the start */
-    double entry_var_s2;      /* temporal variance a pulse has gathered when it enters (s²) */
-    double exit_var_s2;       /* … when it leaves the covered part */
     uint8_t bidirectional;    /* the reach's flow is "both" */
     uint8_t against;          /* traversed against its digitised direction */
     uint8_t partial;          /* cut by a bound */
     uint8_t gated;            /* a gated reach (open in this scenario) */
     uint8_t stopped;          /* cut at a stop point */
-    double mix_tau_s;         /* the residence time (s) of the largest well-mixed lake the water
+    float mix_tau_s;          /* the residence time (s) of the largest well-mixed lake the water
                                  passed on the way here, 0 when none: a lake mixes, it does not
                                  delay (cr_spill_estimate dilutes and lengthens the cloud) */
+    float entry_var_s2;       /* temporal variance a pulse has gathered when it enters (s²) */
+    float exit_var_s2;        /* … when it leaves the covered part */
+    double entry_m, exit_m;   /* measures (from the reach's upstream end) where the trace entered
+                                 and left; exit < entry when traversed against its digitisation */
+    double entry_km, exit_km; /* network distance from the start */
+    double entry_h, exit_h;   /* travel time from the start */
 } cr_trace_reach;
 
 typedef struct {

@@ -65,12 +65,14 @@ double cr_trace_default_discharge(cr_reach_class c)
 
 /* Everything a trace keeps per node, in one cache line's worth. */
 typedef struct {
-    double dist;  /* metres from the start, INFINITY when not reached */
-    double hours; /* travel time */
-    double var;   /* temporal variance of a pulse arriving (s²) */
-    double tau;   /* residence time of the largest mixed lake passed (s), 0 when none */
-    int32_t via;  /* the reach it was reached through, -1 at the start */
-    uint8_t done; /* settled (Dijkstra) or queued (FIFO) */
+    double dist;    /* metres from the start, INFINITY when not reached */
+    double hours;   /* travel time */
+    double var;     /* temporal variance of a pulse arriving (s²) */
+    double tau;     /* residence time of the largest mixed lake passed (s), 0 when none */
+    int32_t via;    /* the reach it was reached through, -1 at the start */
+    uint32_t stamp; /* bits 1-31: the trace that last reached it (others' values are stale, so
+                       nothing is reset between traces); bit 0: settled (Dijkstra) or queued
+                       (FIFO) */
 } node_state;
 
 typedef struct {
@@ -91,9 +93,10 @@ typedef struct {
     cr_trace_result *out;
     size_t cap; /* reaches allocated in out */
     cr_heap h;
-    struct cr_trace_workspace *ws; /* to note the nodes touched */
-    int fifo;                      /* unbounded: label-correcting with a FIFO queue */
-    int32_t *queue;                /* ring of nodes (fifo), n_nodes + 1 */
+    struct cr_trace_workspace *ws;
+    uint32_t gen;   /* this trace's stamp (bit 0 clear) */
+    int fifo;       /* unbounded: label-correcting with a FIFO queue */
+    int32_t *queue; /* ring of nodes (fifo), n_nodes + 1 */
     size_t q_head, q_len, q_cap;
 } tracer;
 
@@ -103,13 +106,12 @@ struct cr_trace_workspace {
     unsigned char *blocked;     /* per reach */
     unsigned char *reversed;    /* per reach */
     int32_t *slot;              /* per reach */
-    int32_t *touched;           /* nodes given a distance in this trace */
+    uint32_t gen;               /* the last trace's stamp */
     double *inv_u;              /* per reach: seconds per metre (1/u) */
     double *var_m;           /* per reach: temporal variance gathered per metre, 2D/u³ (s²/m) */
     double rates_u, rates_d; /* the velocity/dispersion overrides the rates were made for */
     int rates_ready;
-    int32_t *queue; /* FIFO ring for unbounded traces, allocated on first use */
-    size_t n_touched, cap_touched;
+    int32_t *queue;        /* FIFO ring for unbounded traces, allocated on first use */
     cr_trace_reach *spare; /* a recycled basin-sized result buffer (cr_trace_result_recycle) */
     size_t spare_room;
     cr_heap h;
@@ -183,8 +185,15 @@ static void grow_out(tracer *t)
     t->cap = bytes / size;
 }
 
+/* Report reach r entered at entry_m (d0 m and h0 hours from the start, variance var0) towards
+ * exit_m, cut by the bounds and stops. 1 when the water crosses it whole: then *exit gets the
+ * time and variance at its far end, computed in full precision for the next reach. */
+typedef struct {
+    double h, var;
+} far_end;
+
 static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0, double h0,
-                  double var0)
+                  double var0, far_end *exit)
 {
     const cr_graph *g = t->g;
     double len = fabs(exit_m - entry_m);
@@ -208,6 +217,11 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     int whole = room_m >= len && !stopped;
     double covered = room_m >= len ? len : room_m > 0 ? room_m : 0;
     double dir = exit_m >= entry_m ? 1 : -1;
+    double exit_h = h0 + covered * inv_u * (1.0 / 3600.0);
+    double exit_var = var0 + covered * t->var_m[r];
+    if (exit) {
+        *exit = (far_end){exit_h, exit_var};
+    }
     if (t->slot[r] >= 0 && t->out->reaches[t->slot[r]].entry_km * 1000.0 <= d0) {
         return whole; /* already reported nearer */
     }
@@ -224,10 +238,10 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     tr->entry_km = d0 / 1000.0;
     tr->exit_km = (d0 + covered) / 1000.0;
     tr->entry_h = h0;
-    tr->exit_h = h0 + covered * inv_u * (1.0 / 3600.0);
-    tr->entry_var_s2 = var0;
-    tr->exit_var_s2 = var0 + covered * t->var_m[r];
-    tr->mix_tau_s = t->cur_tau;
+    tr->exit_h = exit_h;
+    tr->entry_var_s2 = (float)var0;
+    tr->exit_var_s2 = (float)exit_var;
+    tr->mix_tau_s = (float)t->cur_tau;
     tr->bidirectional = g->flow[r] == CR_FLOW_BOTH;
     tr->against = dir < 0;
     tr->partial = room_m < len;
@@ -250,17 +264,19 @@ static double lake_tau_s(const tracer *t, int32_t v)
     return isfinite(h) && h > 0 ? h * 3600.0 : 0;
 }
 
-static void touch(tracer *t, int32_t w);
+static int node_done(const node_state *n)
+{
+    return (int)(n->stamp & 1u);
+}
 
 static void reach_node(tracer *t, int32_t w, double d, double h, double var, int32_t via)
 {
     node_state *n = &t->ns[w];
-    /* Dijkstra never improves a settled node; in FIFO mode `done` means queued instead */
-    if (d >= n->dist || (!t->fifo && n->done)) {
+    if ((n->stamp & ~1u) != t->gen) {
+        n->stamp = t->gen; /* first reached in this trace: no distance yet, not done */
+    } else if (d >= n->dist || (!t->fifo && node_done(n))) {
+        /* Dijkstra never improves a settled node; in FIFO mode `done` means queued instead */
         return;
-    }
-    if (!isfinite(n->dist)) {
-        touch(t, w);
     }
     n->dist = d;
     n->hours = h;
@@ -269,8 +285,8 @@ static void reach_node(tracer *t, int32_t w, double d, double h, double var, int
     n->via = via;
     if (!t->fifo) {
         cr_heap_push(&t->h, d, w);
-    } else if (!n->done) {
-        n->done = 1;
+    } else if (!node_done(n)) {
+        n->stamp |= 1u;
         t->queue[(t->q_head + t->q_len++) & (t->q_cap - 1)] = w;
     }
 }
@@ -319,11 +335,9 @@ static void follow(tracer *t, int32_t v, int32_t s, int forward)
     t->cur_tau = t->ns[v].tau > lake_tau ? t->ns[v].tau : lake_tau; /* neither is NaN */
     double len = g->length_m[s];
     double var0 = t->ns[v].var;
-    int whole = forward ? record(t, s, 0, len, d0, h0, var0) : record(t, s, len, 0, d0, h0, var0);
-    if (whole) {
-        const cr_trace_reach *tr = &t->out->reaches[t->slot[s]];
-        reach_node(t, forward ? g->to_node[s] : g->from_node[s], d0 + len, tr->exit_h,
-                   tr->exit_var_s2, s);
+    far_end e;
+    if (forward ? record(t, s, 0, len, d0, h0, var0, &e) : record(t, s, len, 0, d0, h0, var0, &e)) {
+        reach_node(t, forward ? g->to_node[s] : g->from_node[s], d0 + len, e.h, e.var, s);
     }
 }
 
@@ -368,19 +382,19 @@ static void start_from(tracer *t, int32_t s, double start_m)
     int backward = down ? (!along || both) : (along || both);
     t->cur_tau = 0;
     if (t->blocked[s]) {
-        record(t, s, start_m, start_m, 0, 0, 0);
+        record(t, s, start_m, start_m, 0, 0, 0, NULL);
         return;
     }
-    if (forward && record(t, s, start_m, len, 0, 0, 0)) {
-        const cr_trace_reach *tr = &t->out->reaches[t->slot[s]];
-        reach_node(t, g->to_node[s], len - start_m, tr->exit_h, tr->exit_var_s2, s);
+    far_end e;
+    if (forward && record(t, s, start_m, len, 0, 0, 0, &e)) {
+        reach_node(t, g->to_node[s], len - start_m, e.h, e.var, s);
     }
     if (backward) {
         /* a second part of the same reach: report the nearer, traverse both */
         double room = start_m;
         double v = velocity(t, s);
         if (!forward) {
-            record(t, s, start_m, 0, 0, 0, 0);
+            record(t, s, start_m, 0, 0, 0, 0, NULL);
         }
         if (room <= t->max_m && room / v / 3600.0 <= t->max_h) {
             reach_node(t, g->from_node[s], room, room / v / 3600.0, variance_over(t, s, room), s);
@@ -399,10 +413,6 @@ cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
     ws->blocked = cr_xcalloc(nr, 1);
     ws->reversed = cr_xcalloc(nr, 1);
     ws->slot = cr_xmalloc(nr * sizeof *ws->slot);
-    for (size_t v = 0; v < nn; v++) {
-        ws->ns[v].dist = INFINITY;
-        ws->ns[v].via = -1;
-    }
     for (size_t r = 0; r < nr; r++) {
         ws->slot[r] = -1;
     }
@@ -418,7 +428,6 @@ void cr_trace_workspace_free(cr_trace_workspace *ws)
     free(ws->blocked);
     free(ws->reversed);
     free(ws->slot);
-    free(ws->touched);
     free(ws->queue);
     free(ws->inv_u);
     free(ws->var_m);
@@ -452,13 +461,6 @@ static void prepare_rates(cr_trace_workspace *ws, const cr_graph *g, const cr_tr
 static void workspace_reset(cr_trace_workspace *ws, const cr_trace_options *opt,
                             const cr_trace_result *out)
 {
-    for (size_t i = 0; i < ws->n_touched; i++) {
-        int32_t v = ws->touched[i];
-        ws->ns[v].dist = INFINITY;
-        ws->ns[v].via = -1;
-        ws->ns[v].done = 0;
-    }
-    ws->n_touched = 0;
     if (out->n > (size_t)ws->n_reaches / 16) {
         /* a large trace: one pass over the slots beats reading back the whole result */
         memset(ws->slot, 0xff, ((size_t)ws->n_reaches + 1) * sizeof *ws->slot);
@@ -485,6 +487,14 @@ static cr_status tracer_init(tracer *t, const cr_graph *g, cr_trace_workspace *w
     t->opt = opt;
     t->out = out;
     t->ws = ws;
+    ws->gen += 2;
+    if (ws->gen == 0) { /* wrapped after 2³¹ traces: forget every stamp once */
+        for (int32_t v = 0; v <= g->n_nodes; v++) {
+            ws->ns[v].stamp = 0;
+        }
+        ws->gen = 2;
+    }
+    t->gen = ws->gen;
     /* a bound given as 0 is a bound: the start reach, partly (zero means zero) */
     t->max_m = opt->max_km > 0 || opt->has_max_km ? fmax(opt->max_km, 0) * 1000.0 : INFINITY;
     t->max_h = opt->max_hours > 0 || opt->has_max_hours ? fmax(opt->max_hours, 0) : INFINITY;
@@ -558,15 +568,15 @@ cr_status cr_trace_run_ws(const cr_graph *g, cr_trace_workspace *ws, int32_t sta
         int32_t v = t.queue[t.q_head];
         t.q_head = (t.q_head + 1) & (t.q_cap - 1);
         t.q_len--;
-        t.ns[v].done = 0;
+        t.ns[v].stamp &= ~1u;
         expand(&t, v);
     }
     while (!t.fifo && t.h.n > 0) {
         cr_heap_item it = cr_heap_pop(&t.h);
-        if (t.ns[it.node].done || it.d > t.ns[it.node].dist) {
+        if (node_done(&t.ns[it.node]) || it.d > t.ns[it.node].dist) {
             continue;
         }
-        t.ns[it.node].done = 1;
+        t.ns[it.node].stamp |= 1u;
         if (t.ns[it.node].dist >= t.max_m || t.ns[it.node].hours >= t.max_h) {
             continue;
         }
@@ -596,16 +606,6 @@ cr_status cr_trace_run(const cr_graph *g, int32_t start, double start_m,
     cr_status rc = cr_trace_run_ws(g, ws, start, start_m, opt, out, err);
     cr_trace_workspace_free(ws);
     return rc;
-}
-
-static void touch(tracer *t, int32_t w)
-{
-    cr_trace_workspace *ws = t->ws;
-    if (ws->n_touched == ws->cap_touched) {
-        ws->cap_touched = ws->cap_touched ? ws->cap_touched * 2 : 1024;
-        ws->touched = cr_xrealloc(ws->touched, ws->cap_touched * sizeof *ws->touched);
-    }
-    ws->touched[ws->n_touched++] = w;
 }
 
 void cr_trace_result_cleanup(cr_trace_result *r)
