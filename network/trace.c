@@ -63,13 +63,13 @@ double cr_trace_default_discharge(cr_reach_class c)
     return 10.0;
 }
 
-/* Everything a trace keeps per node, in one cache line's worth. */
+/* Everything a trace keeps per node, in half a cache line. */
 typedef struct {
-    double dist;    /* metres from the start, INFINITY when not reached */
+    double dist;    /* metres from the start (valid when the stamp is this trace's) */
     double hours;   /* travel time */
     double var;     /* temporal variance of a pulse arriving (s²) */
-    double tau;     /* residence time of the largest mixed lake passed (s), 0 when none */
-    int32_t via;    /* the reach it was reached through, -1 at the start */
+    float tau;      /* residence time of the largest mixed lake passed (s), 0 when none; single
+                       precision as the result keeps it */
     uint32_t stamp; /* bits 1-31: the trace that last reached it (others' values are stale, so
                        nothing is reset between traces); bit 0: settled (Dijkstra) or queued
                        (FIFO) */
@@ -80,6 +80,7 @@ typedef struct {
     const cr_trace_options *opt;
     double max_m, max_h;        /* bounds (INFINITY when none) */
     node_state *ns;             /* per node */
+    int32_t *via;               /* per node: the reach it was reached through (main mode only) */
     int gates;                  /* the scenario closes or reverses something */
     const double *inv_u;        /* per reach: 1/u (s/m) */
     const cr_trace_stop *stops; /* sorted by reach; with stop_first: where each reach's begin */
@@ -103,6 +104,7 @@ typedef struct {
 struct cr_trace_workspace {
     int32_t n_nodes, n_reaches; /* the graph it was built for */
     node_state *ns;             /* per node */
+    int32_t *via;               /* per node, allocated on the first main-mode trace */
     unsigned char *blocked;     /* per reach */
     unsigned char *reversed;    /* per reach */
     int32_t *slot;              /* per reach */
@@ -281,8 +283,10 @@ static void reach_node(tracer *t, int32_t w, double d, double h, double var, int
     n->dist = d;
     n->hours = h;
     n->var = var;
-    n->tau = t->cur_tau;
-    n->via = via;
+    n->tau = (float)t->cur_tau;
+    if (t->via) {
+        t->via[w] = via;
+    }
     if (!t->fifo) {
         cr_heap_push(&t->h, d, w);
     } else if (!node_done(n)) {
@@ -326,7 +330,7 @@ static int main_allows(const tracer *t, int32_t v, int32_t via, int32_t s)
 static void follow(tracer *t, int32_t v, int32_t s, int forward)
 {
     const cr_graph *g = t->g;
-    if ((t->gates && t->blocked[s]) || (t->opt->main_only && !main_allows(t, v, t->ns[v].via, s))) {
+    if ((t->gates && t->blocked[s]) || (t->opt->main_only && !main_allows(t, v, t->via[v], s))) {
         return;
     }
     double d0 = t->ns[v].dist;
@@ -425,6 +429,7 @@ void cr_trace_workspace_free(cr_trace_workspace *ws)
         return;
     }
     free(ws->ns);
+    free(ws->via);
     free(ws->blocked);
     free(ws->reversed);
     free(ws->slot);
@@ -499,6 +504,12 @@ static cr_status tracer_init(tracer *t, const cr_graph *g, cr_trace_workspace *w
     t->max_m = opt->max_km > 0 || opt->has_max_km ? fmax(opt->max_km, 0) * 1000.0 : INFINITY;
     t->max_h = opt->max_hours > 0 || opt->has_max_hours ? fmax(opt->max_hours, 0) : INFINITY;
     t->ns = ws->ns;
+    if (opt->main_only) {
+        if (ws->via == NULL) {
+            ws->via = cr_xmalloc(((size_t)g->n_nodes + 1) * sizeof *ws->via);
+        }
+        t->via = ws->via;
+    }
     t->gates = opt->n_closed > 0 || opt->n_reversed > 0;
     prepare_rates(ws, g, opt);
     t->inv_u = ws->inv_u;
