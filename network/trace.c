@@ -63,7 +63,8 @@ double cr_trace_default_discharge(cr_reach_class c)
     return 10.0;
 }
 
-/* Everything a trace keeps per node, in half a cache line. */
+/* Everything a trace reads and keeps per node, in one place: a trace that jumps to a node finds
+ * its reaches' ranges, its lake and its state on the same cache line. */
 typedef struct {
     double dist;    /* metres from the start (valid when the stamp is this trace's) */
     double hours;   /* travel time */
@@ -73,7 +74,19 @@ typedef struct {
     uint32_t stamp; /* bits 1-31: the trace that last reached it (others' values are stale, so
                        nothing is reset between traces); bit 0: settled (Dijkstra) or queued
                        (FIFO) */
+    int32_t down0, down1; /* the graph's down_reach[down0 .. down1): reaches leaving it */
+    int32_t up0, up1;     /* up_reach[up0 .. up1): reaches arriving at it */
+    int32_t lake;         /* the graph's node_lake */
 } node_state;
+
+/* What a trace reads per reach, together (one cache line, not six arrays' worth). */
+typedef struct {
+    double len;   /* metres */
+    double inv_u; /* seconds per metre (1/u), for this workspace's velocity override */
+    double var_m; /* temporal variance gathered per metre, 2D/u³ (s²/m) */
+    int32_t from, to;
+    uint8_t flow; /* cr_flow */
+} reach_hot;
 
 typedef struct {
     const cr_graph *g;
@@ -82,11 +95,10 @@ typedef struct {
     node_state *ns;             /* per node */
     int32_t *via;               /* per node: the reach it was reached through (main mode only) */
     int gates;                  /* the scenario closes or reverses something */
-    const double *inv_u;        /* per reach: 1/u (s/m) */
+    const reach_hot *rh;        /* per reach */
     const cr_trace_stop *stops; /* sorted by reach; with stop_first: where each reach's begin */
     double cur_tau;             /* the lake mixing carried by the part being recorded (s) */
     int32_t *stop_first;        /* per reach: first index in stops, or -1 (only with stops) */
-    const double *var_m;        /* per reach: 2D/u³ (s²/m) */
     unsigned char *blocked;     /* per reach: closed gate */
     unsigned char *reversed;    /* per reach: gate reverses its flow */
     int32_t *slot;              /* per reach: index in out, or -1 */
@@ -109,9 +121,8 @@ struct cr_trace_workspace {
     unsigned char *reversed;    /* per reach */
     int32_t *slot;              /* per reach */
     uint32_t gen;               /* the last trace's stamp */
-    double *inv_u;              /* per reach: seconds per metre (1/u) */
-    double *var_m;           /* per reach: temporal variance gathered per metre, 2D/u³ (s²/m) */
-    double rates_u, rates_d; /* the velocity/dispersion overrides the rates were made for */
+    reach_hot *rh;              /* per reach, made on the first trace */
+    double rates_u, rates_d;    /* the velocity/dispersion overrides the rates were made for */
     int rates_ready;
     int32_t *queue;        /* FIFO ring for unbounded traces, allocated on first use */
     cr_trace_reach *spare; /* a recycled basin-sized result buffer (cr_trace_result_recycle) */
@@ -197,7 +208,6 @@ typedef struct {
 static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0, double h0,
                   double var0, far_end *exit)
 {
-    const cr_graph *g = t->g;
     double len = fabs(exit_m - entry_m);
     int stopped = 0;
     if (t->stop_first && t->stop_first[r] >= 0) {
@@ -213,14 +223,15 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
         }
         exit_m = entry_m + dir_ * len;
     }
-    double inv_u = t->inv_u[r];
+    const reach_hot *rh = &t->rh[r];
+    double inv_u = rh->inv_u;
     double room_m =
         isfinite(t->max_h) ? fmin(t->max_m - d0, (t->max_h - h0) * 3600.0 / inv_u) : t->max_m - d0;
     int whole = room_m >= len && !stopped;
     double covered = room_m >= len ? len : room_m > 0 ? room_m : 0;
     double dir = exit_m >= entry_m ? 1 : -1;
     double exit_h = h0 + covered * inv_u * (1.0 / 3600.0);
-    double exit_var = var0 + covered * t->var_m[r];
+    double exit_var = var0 + covered * rh->var_m;
     if (exit) {
         *exit = (far_end){exit_h, exit_var};
     }
@@ -244,11 +255,11 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
     tr->entry_var_s2 = (float)var0;
     tr->exit_var_s2 = (float)exit_var;
     tr->mix_tau_s = (float)t->cur_tau;
-    tr->bidirectional = g->flow[r] == CR_FLOW_BOTH;
+    tr->bidirectional = rh->flow == CR_FLOW_BOTH;
     tr->against = dir < 0;
     tr->partial = room_m < len;
     tr->stopped = stopped && room_m >= len;
-    tr->gated = g->flow[r] == CR_FLOW_GATED;
+    tr->gated = rh->flow == CR_FLOW_GATED;
     return whole;
 }
 
@@ -258,7 +269,7 @@ static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0
  * instead of delaying it, so it adds no travel time. */
 static double lake_tau_s(const tracer *t, int32_t v)
 {
-    int32_t l = t->g->node_lake[v];
+    int32_t l = t->ns[v].lake;
     if (l < 0) {
         return 0;
     }
@@ -329,19 +340,19 @@ static int main_allows(const tracer *t, int32_t v, int32_t via, int32_t s)
 /* Follow reach s out of node v: forward (v is its from-node) or backward (v its to-node). */
 static void follow(tracer *t, int32_t v, int32_t s, int forward)
 {
-    const cr_graph *g = t->g;
     if ((t->gates && t->blocked[s]) || (t->opt->main_only && !main_allows(t, v, t->via[v], s))) {
         return;
     }
-    double d0 = t->ns[v].dist;
-    double h0 = t->ns[v].hours;
-    double lake_tau = g->node_lake[v] >= 0 ? lake_tau_s(t, v) : 0;
-    t->cur_tau = t->ns[v].tau > lake_tau ? t->ns[v].tau : lake_tau; /* neither is NaN */
-    double len = g->length_m[s];
-    double var0 = t->ns[v].var;
+    const node_state *n = &t->ns[v];
+    double d0 = n->dist;
+    double h0 = n->hours;
+    double lake_tau = n->lake >= 0 ? lake_tau_s(t, v) : 0;
+    t->cur_tau = n->tau > lake_tau ? n->tau : lake_tau; /* neither is NaN */
+    double len = t->rh[s].len;
+    double var0 = n->var;
     far_end e;
     if (forward ? record(t, s, 0, len, d0, h0, var0, &e) : record(t, s, len, 0, d0, h0, var0, &e)) {
-        reach_node(t, forward ? g->to_node[s] : g->from_node[s], d0 + len, e.h, e.var, s);
+        reach_node(t, forward ? t->rh[s].to : t->rh[s].from, d0 + len, e.h, e.var, s);
     }
 }
 
@@ -353,20 +364,21 @@ static void expand(tracer *t, int32_t v)
 {
     const cr_graph *g = t->g;
     int down = t->opt->direction == CR_TRACE_DOWN;
-    for (int32_t k = g->down_start[v]; k < g->down_start[v + 1]; k++) {
+    int32_t down1 = t->ns[v].down1, up0 = t->ns[v].up0, up1 = t->ns[v].up1;
+    for (int32_t k = t->ns[v].down0; k < down1; k++) {
         int32_t s = g->down_reach[k]; /* digitised away from v */
         int rev = t->gates && t->reversed[s];
         int flows_away = !rev;
-        int flows_in = rev || g->flow[s] == CR_FLOW_BOTH;
+        int flows_in = rev || t->rh[s].flow == CR_FLOW_BOTH;
         if ((down && flows_away) || (!down && flows_in)) {
             follow(t, v, s, 1);
         }
     }
-    for (int32_t k = g->up_start[v]; k < g->up_start[v + 1]; k++) {
+    for (int32_t k = up0; k < up1; k++) {
         int32_t s = g->up_reach[k]; /* digitised into v */
         int rev = t->gates && t->reversed[s];
         int flows_in = !rev;
-        int flows_away = down && (rev || g->flow[s] == CR_FLOW_BOTH);
+        int flows_away = down && (rev || t->rh[s].flow == CR_FLOW_BOTH);
         if ((down && flows_away) || (!down && flows_in)) {
             follow(t, v, s, 0);
         }
@@ -414,6 +426,15 @@ cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
     ws->n_nodes = g->n_nodes;
     ws->n_reaches = g->n_reaches;
     ws->ns = cr_xcalloc(nn, sizeof *ws->ns);
+    for (int32_t v = 0; v < g->n_nodes; v++) {
+        node_state *n = &ws->ns[v];
+        n->down0 = g->down_start[v];
+        n->down1 = g->down_start[v + 1];
+        n->up0 = g->up_start[v];
+        n->up1 = g->up_start[v + 1];
+        n->lake = g->node_lake[v];
+    }
+    ws->ns[g->n_nodes].lake = -1;
     ws->blocked = cr_xcalloc(nr, 1);
     ws->reversed = cr_xcalloc(nr, 1);
     ws->slot = cr_xmalloc(nr * sizeof *ws->slot);
@@ -434,8 +455,7 @@ void cr_trace_workspace_free(cr_trace_workspace *ws)
     free(ws->reversed);
     free(ws->slot);
     free(ws->queue);
-    free(ws->inv_u);
-    free(ws->var_m);
+    free(ws->rh);
     free(ws->h.a);
     free(ws->spare);
     free(ws);
@@ -448,14 +468,19 @@ static void prepare_rates(cr_trace_workspace *ws, const cr_graph *g, const cr_tr
     if (ws->rates_ready && ws->rates_u == opt->velocity_ms && ws->rates_d == opt->dispersion_m2s) {
         return;
     }
-    if (ws->inv_u == NULL) {
-        ws->inv_u = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *ws->inv_u);
-        ws->var_m = cr_xmalloc(((size_t)g->n_reaches + 1) * sizeof *ws->var_m);
+    if (ws->rh == NULL) {
+        ws->rh = cr_xcalloc((size_t)g->n_reaches + 1, sizeof *ws->rh);
+        for (int32_t r = 0; r < g->n_reaches; r++) {
+            ws->rh[r] = (reach_hot){.len = g->length_m[r],
+                                    .from = g->from_node[r],
+                                    .to = g->to_node[r],
+                                    .flow = g->flow[r]};
+        }
     }
     for (int32_t r = 0; r < g->n_reaches; r++) {
         double u = reach_velocity(g, opt, r);
-        ws->inv_u[r] = 1.0 / u;
-        ws->var_m[r] = 2.0 * reach_dispersion(g, opt, r) / (u * u * u);
+        ws->rh[r].inv_u = 1.0 / u;
+        ws->rh[r].var_m = 2.0 * reach_dispersion(g, opt, r) / (u * u * u);
     }
     ws->rates_u = opt->velocity_ms;
     ws->rates_d = opt->dispersion_m2s;
@@ -512,8 +537,7 @@ static cr_status tracer_init(tracer *t, const cr_graph *g, cr_trace_workspace *w
     }
     t->gates = opt->n_closed > 0 || opt->n_reversed > 0;
     prepare_rates(ws, g, opt);
-    t->inv_u = ws->inv_u;
-    t->var_m = ws->var_m;
+    t->rh = ws->rh;
     if (opt->n_stops > 0) {
         for (size_t k = 1; k < opt->n_stops; k++) {
             if (opt->stops[k].reach < opt->stops[k - 1].reach) {
