@@ -77,6 +77,7 @@ typedef struct {
     int32_t down0, down1; /* the graph's down_reach[down0 .. down1): reaches leaving it */
     int32_t up0, up1;     /* up_reach[up0 .. up1): reaches arriving at it */
     int32_t lake;         /* the graph's node_lake */
+    uint8_t both;         /* 1: a leaving reach flows both ways; 2: an arriving one does */
 } node_state;
 
 /* What a trace reads per reach, together (one cache line, not six arrays' worth). */
@@ -364,8 +365,13 @@ static void expand(tracer *t, int32_t v)
 {
     const cr_graph *g = t->g;
     int down = t->opt->direction == CR_TRACE_DOWN;
-    int32_t down1 = t->ns[v].down1, up0 = t->ns[v].up0, up1 = t->ns[v].up1;
-    for (int32_t k = t->ns[v].down0; k < down1; k++) {
+    const node_state *n = &t->ns[v];
+    /* against its direction a reach is taken only when it flows both ways or a gate reverses
+     * it: without either at this node, that side's list is not even read */
+    int32_t down0 = down || t->gates || (n->both & 1) ? n->down0 : n->down1;
+    int32_t up1 = !down || t->gates || (n->both & 2) ? n->up1 : n->up0;
+    int32_t down1 = n->down1, up0 = n->up0;
+    for (int32_t k = down0; k < down1; k++) {
         int32_t s = g->down_reach[k]; /* digitised away from v */
         int rev = t->gates && t->reversed[s];
         int flows_away = !rev;
@@ -433,6 +439,12 @@ cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
         n->up0 = g->up_start[v];
         n->up1 = g->up_start[v + 1];
         n->lake = g->node_lake[v];
+        for (int32_t k = n->down0; k < n->down1; k++) {
+            n->both |= g->flow[g->down_reach[k]] == CR_FLOW_BOTH ? 1 : 0;
+        }
+        for (int32_t k = n->up0; k < n->up1; k++) {
+            n->both |= g->flow[g->up_reach[k]] == CR_FLOW_BOTH ? 2 : 0;
+        }
     }
     ws->ns[g->n_nodes].lake = -1;
     ws->blocked = cr_xcalloc(nr, 1);
