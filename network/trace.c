@@ -122,7 +122,7 @@ struct cr_trace_workspace {
     unsigned char *reversed;    /* per reach */
     int32_t *slot;              /* per reach */
     uint32_t gen;               /* the last trace's stamp */
-    reach_hot *rh;              /* per reach, made on the first trace */
+    reach_hot *rh;              /* per reach; the rates for rates_u, rates_d */
     double rates_u, rates_d;    /* the velocity/dispersion overrides the rates were made for */
     int rates_ready;
     int32_t *queue;        /* FIFO ring for unbounded traces, allocated on first use */
@@ -199,13 +199,14 @@ static void grow_out(tracer *t)
     t->cap = bytes / size;
 }
 
-/* Report reach r entered at entry_m (d0 m and h0 hours from the start, variance var0) towards
- * exit_m, cut by the bounds and stops. 1 when the water crosses it whole: then *exit gets the
- * time and variance at its far end, computed in full precision for the next reach. */
+/* The time and variance where the water leaves a reach it crossed whole. */
 typedef struct {
     double h, var;
 } far_end;
 
+/* Report reach r entered at entry_m (d0 m and h0 hours from the start, variance var0) towards
+ * exit_m, cut by the bounds and stops. 1 when the water crosses it whole: then *exit (when not
+ * NULL) gets its far end, in full precision for the next reach. */
 static int record(tracer *t, int32_t r, double entry_m, double exit_m, double d0, double h0,
                   double var0, far_end *exit)
 {
@@ -447,6 +448,13 @@ cr_trace_workspace *cr_trace_workspace_new(const cr_graph *g)
         }
     }
     ws->ns[g->n_nodes].lake = -1;
+    ws->rh = cr_xcalloc(nr, sizeof *ws->rh);
+    for (int32_t r = 0; r < g->n_reaches; r++) {
+        ws->rh[r] = (reach_hot){.len = g->length_m[r],
+                                .from = g->from_node[r],
+                                .to = g->to_node[r],
+                                .flow = g->flow[r]};
+    }
     ws->blocked = cr_xcalloc(nr, 1);
     ws->reversed = cr_xcalloc(nr, 1);
     ws->slot = cr_xmalloc(nr * sizeof *ws->slot);
@@ -479,15 +487,6 @@ static void prepare_rates(cr_trace_workspace *ws, const cr_graph *g, const cr_tr
 {
     if (ws->rates_ready && ws->rates_u == opt->velocity_ms && ws->rates_d == opt->dispersion_m2s) {
         return;
-    }
-    if (ws->rh == NULL) {
-        ws->rh = cr_xcalloc((size_t)g->n_reaches + 1, sizeof *ws->rh);
-        for (int32_t r = 0; r < g->n_reaches; r++) {
-            ws->rh[r] = (reach_hot){.len = g->length_m[r],
-                                    .from = g->from_node[r],
-                                    .to = g->to_node[r],
-                                    .flow = g->flow[r]};
-        }
     }
     for (int32_t r = 0; r < g->n_reaches; r++) {
         double u = reach_velocity(g, opt, r);
