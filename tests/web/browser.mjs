@@ -25,3 +25,24 @@ export async function openMap(page, url) {
   await page.waitForFunction(() => document.body.dataset.idle === 'yes', null, { timeout: 90000 });
   return (await page.textContent('#status')) || '';
 }
+
+// Move the map and wait for its next 'idle' (tiles loaded, no transition running).
+export async function jumpAndSettle(page, center, zoom) {
+  await page.evaluate(([c, z]) => new Promise((done) => {
+    crossriverMap.once('idle', done);
+    crossriverMap.jumpTo({ center: c, zoom: z });
+    crossriverMap.triggerRepaint();
+  }), [center, zoom]);
+}
+
+// Symbols are placed over several frames after their tiles load (slower under software WebGL
+// on a busy machine): call read() until want(result) holds or ms have passed, and return
+// what it last read either way, for the caller to check.
+export async function readUntil(page, read, want, ms = 20000) {
+  let got = await read();
+  for (let waited = 0; !want(got) && waited < ms; waited += 250) {
+    await page.waitForTimeout(250);
+    got = await read();
+  }
+  return got;
+}

@@ -4,7 +4,7 @@
 // drawn from the PMTiles archive, read with range requests (206 answers in nginx's log);
 // Chinese labels placed from the static glyphs; the API's panels hidden; no request leaves
 // BASE_URL. Leaves OUT_DIR/static.png.
-import { launch, watchedPage, openMap } from './browser.mjs';
+import { launch, watchedPage, openMap, jumpAndSettle, readUntil } from './browser.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,14 +17,13 @@ try {
   const { page, errors, requests } = await watchedPage(browser);
   const status = await openMap(page, base + '/index.html');
   if (status) fail(`the page shows an error: ${status}`);
-  await page.evaluate(() => crossriverMap.jumpTo({ center: [120.9, 31.0], zoom: 9.5 }));
-  await page.waitForFunction(() => crossriverMap.loaded() && crossriverMap.areTilesLoaded(), null, { timeout: 60000 });
-  await page.waitForTimeout(500);
+  await jumpAndSettle(page, [120.9, 31.0], 9.5);
   const drawn = await page.evaluate(() => [...new Set(crossriverMap.queryRenderedFeatures().map((f) => f.sourceLayer))].sort());
   for (const l of ['admin_units', 'lakes', 'monitoring_sections', 'reaches']) {
     if (!drawn.includes(l)) fail(`${l} not drawn (drawn: ${drawn})`);
   }
-  const counties = await page.evaluate(() => [...new Set(crossriverMap.queryRenderedFeatures({ layers: ['label-counties'] }).map((f) => f.properties.name))]);
+  const counties = await readUntil(page, () => page.evaluate(() => [...new Set(crossriverMap.queryRenderedFeatures({ layers: ['label-counties'] }).map((f) => f.properties.name))]),
+    (names) => ['吴江区', '青浦区', '嘉善县'].every((c) => names.includes(c)));
   for (const c of ['吴江区', '青浦区', '嘉善县']) if (!counties.includes(c)) fail(`county labels: ${counties}`);
   if (!requests.some((u) => /\/glyphs\/.+\/(19968|2[0-9]{4}|3[0-9]{4})-\d+\.pbf$/.test(decodeURIComponent(u)))) fail('no Chinese glyph range fetched');
   if (await page.locator('#search-form').isVisible()) fail('the search (an API panel) is shown on a static site');
