@@ -424,12 +424,6 @@ static const GEOSPreparedGeometry *lake_prep(const cr_join_ref *ref, intptr_t i)
     return ref->lakes[i].prep;
 }
 
-static void add_flag(cr_join_point *p, const char *flag)
-{
-    size_t used = strlen(p->flags);
-    snprintf(p->flags + used, sizeof p->flags - used, "%s%s", used ? ";" : "", flag);
-}
-
 static int names_match(const char *a_folded, const char *b_folded)
 {
     return cr_reach_names_match(a_folded, b_folded);
@@ -555,11 +549,9 @@ static void part_boundary(const cr_join_ref *ref, double lon, double lat, admin_
     if (cr_segindex_nearest(ref->county_ix[a->county], lon, lat, 1e7, NULL, NULL, &h)) {
         a->boundary_m = h.dist_m;
         filter_user fu = {ref, NULL, a->county};
-        cr_seg_hit across;
-        if (cr_segindex_nearest(ref->boundary_ix, h.lon, h.lat, ACROSS_TOLERANCE_M, owner_is_not,
-                                &fu, &across)) {
-            a->across = across.owner;
-        }
+        int32_t across = cr_segindex_nearest_owner(ref->boundary_ix, h.lon, h.lat,
+                                                   ACROSS_TOLERANCE_M, owner_is_not, &fu);
+        a->across = across >= 0 ? across : a->across;
     }
 }
 
@@ -572,52 +564,104 @@ static void copy_text(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static void merge(const cr_join_ref *ref, const reach_part *r, const admin_part *a,
-                  cr_join_point *p)
+/* A point's joined values, the strings borrowed from the ref (what a row of the derived table
+ * is bound from, and cr_join_point is copied from). */
+enum {
+    FLAG_UNMATCHED = 1,
+    FLAG_RIVER_MISMATCH = 2,
+    FLAG_GCJ02 = 4,
+    FLAG_OUTSIDE = 8,
+    FLAG_ON_BOUNDARY = 16,
+    FLAG_PROVINCE = 32,
+};
+static const char *const FLAG_NAMES[] = {"unmatched",           "river_mismatch",
+                                         "gcj02_shift_suspect", "outside_jurisdictions",
+                                         "on_boundary",         "province_mismatch"};
+
+typedef struct {
+    const char *reach_id, *lake_id, *bank, *county_code, *town_code, *zone_id, *zone_grade,
+        *boundary_across; /* NULL when none */
+    double reach_distance_m, measure_m, offset_m, boundary_distance_m;
+    unsigned flags; /* FLAG_* */
+} joined;
+
+static void merge_joined(const cr_join_ref *ref, const reach_part *r, const admin_part *a,
+                         joined *j)
 {
-    memset(p, 0, sizeof *p);
+    memset(j, 0, sizeof *j);
     if (a->lake >= 0) {
-        copy_text(p->lake_id, sizeof p->lake_id, ref->lakes[a->lake].id);
+        j->lake_id = ref->lakes[a->lake].id;
     }
-    p->reach_distance_m = r->nearest_m;
+    j->reach_distance_m = r->nearest_m;
     if (r->reach >= 0) {
-        copy_text(p->reach_id, sizeof p->reach_id, ref->reaches[r->reach].id);
-        p->measure_m = r->measure_m;
-        p->offset_m = r->dist_m;
-        p->bank = r->side > 0 ? "left" : r->side < 0 ? "right" : "on";
+        j->reach_id = ref->reaches[r->reach].id;
+        j->measure_m = r->measure_m;
+        j->offset_m = r->dist_m;
+        j->bank = r->side > 0 ? "left" : r->side < 0 ? "right" : "on";
     } else if (a->lake < 0) {
-        add_flag(p, "unmatched"); /* a point in a lake belongs to the lake's node */
+        j->flags |= FLAG_UNMATCHED; /* a point in a lake belongs to the lake's node */
     }
     if (r->river_mismatch) {
-        add_flag(p, "river_mismatch");
+        j->flags |= FLAG_RIVER_MISMATCH;
     }
     if ((r->river_mismatch || (r->reach < 0 && a->lake < 0)) && r->named_m >= 400.0 &&
         r->named_m <= 600.0) {
         /* the size of the GCJ-02 offset here: likely a Gaode/Tencent coordinate */
-        add_flag(p, "gcj02_shift_suspect");
+        j->flags |= FLAG_GCJ02;
     }
     if (a->county < 0) {
-        add_flag(p, "outside_jurisdictions");
+        j->flags |= FLAG_OUTSIDE;
     } else {
-        copy_text(p->county_code, sizeof p->county_code, ref->units[a->county].code);
-        if (a->on_boundary) {
-            add_flag(p, "on_boundary");
-        }
-        if (a->province_mismatch) {
-            add_flag(p, "province_mismatch");
-        }
+        j->county_code = ref->units[a->county].code;
+        j->flags |= a->on_boundary ? FLAG_ON_BOUNDARY : 0;
+        j->flags |= a->province_mismatch ? FLAG_PROVINCE : 0;
     }
-    p->boundary_distance_m = a->boundary_m;
+    j->boundary_distance_m = a->boundary_m;
     if (a->across >= 0) {
-        copy_text(p->boundary_across, sizeof p->boundary_across, ref->units[a->across].code);
+        j->boundary_across = ref->units[a->across].code;
     }
     if (a->town >= 0) {
-        copy_text(p->town_code, sizeof p->town_code, ref->units[a->town].code);
+        j->town_code = ref->units[a->town].code;
     }
     if (a->zone >= 0) {
-        copy_text(p->zone_id, sizeof p->zone_id, ref->zones[a->zone].id);
-        copy_text(p->zone_grade, sizeof p->zone_grade, ref->zones[a->zone].grade);
+        j->zone_id = ref->zones[a->zone].id;
+        j->zone_grade = ref->zones[a->zone].grade;
     }
+}
+
+/* The review flags as stored: ";"-separated, in FLAG_* order. */
+static void flags_text(unsigned flags, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < sizeof FLAG_NAMES / sizeof *FLAG_NAMES; k++) {
+        if (flags & (1u << k)) {
+            int w = snprintf(out + used, size - used, "%s%s", used ? ";" : "", FLAG_NAMES[k]);
+            used = w < 0 || (size_t)w >= size - used ? size - 1 : used + (size_t)w;
+        }
+    }
+}
+
+static void merge(const cr_join_ref *ref, const reach_part *r, const admin_part *a,
+                  cr_join_point *p)
+{
+    joined j;
+    merge_joined(ref, r, a, &j);
+    memset(p, 0, sizeof *p);
+    copy_text(p->reach_id, sizeof p->reach_id, j.reach_id ? j.reach_id : "");
+    copy_text(p->lake_id, sizeof p->lake_id, j.lake_id ? j.lake_id : "");
+    p->reach_distance_m = j.reach_distance_m;
+    p->measure_m = j.measure_m;
+    p->offset_m = j.offset_m;
+    p->bank = j.bank;
+    copy_text(p->county_code, sizeof p->county_code, j.county_code ? j.county_code : "");
+    copy_text(p->town_code, sizeof p->town_code, j.town_code ? j.town_code : "");
+    copy_text(p->zone_id, sizeof p->zone_id, j.zone_id ? j.zone_id : "");
+    copy_text(p->zone_grade, sizeof p->zone_grade, j.zone_grade ? j.zone_grade : "");
+    p->boundary_distance_m = j.boundary_distance_m;
+    copy_text(p->boundary_across, sizeof p->boundary_across,
+              j.boundary_across ? j.boundary_across : "");
+    flags_text(j.flags, p->flags, sizeof p->flags);
 }
 
 int cr_join_nearest_reach(const cr_join_ref *ref, double lon, double lat, double max_m,
@@ -668,6 +712,11 @@ void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, doub
 }
 
 /* ---- layers -------------------------------------------------------------------------- */
+
+static int blank(const char *v)
+{
+    return v == NULL || *v == '\0';
+}
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
@@ -809,16 +858,17 @@ static cr_status compute_parts(part_pool *pool, cr_error *err)
     return rc;
 }
 
-/* The layer's current points with their river and county columns (when the layer has them). */
+/* The layer's current points with their river and county columns (when the layer has them),
+ * and the current rows without a point (no geometry, or not a point). */
 static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **rows_out,
-                             size_t *n_out, cr_error *err)
+                             size_t *n_out, int64_t **no_point_out, size_t *n_no_point,
+                             cr_error *err)
 {
     int has_river = cr_layer_def_field_index(def, "river") >= 0;
     int has_county = cr_layer_def_field_index(def, "county") >= 0;
     cr_strbuf sql = {0};
     cr_strbuf_printf(&sql,
-                     "SELECT fid, ST_X(geom), ST_Y(geom), %s, %s FROM \"%s\""
-                     " WHERE valid_to IS NULL AND geom IS NOT NULL ORDER BY fid",
+                     "SELECT fid, geom, %s, %s FROM \"%s\" WHERE valid_to IS NULL ORDER BY fid",
                      has_river ? "river" : "NULL", has_county ? "county" : "NULL", def->name);
     sqlite3_stmt *st;
     cr_status rc = prepare(db, sql.data, &st, err);
@@ -829,20 +879,28 @@ static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **r
     point_row *rows = NULL;
     size_t n = 0;
     size_t cap = 0;
+    int64_t *no_point = NULL; /* current rows without a point: their joins are removed */
+    size_t n_none = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 1024;
             rows = cr_xrealloc(rows, cap * sizeof *rows);
         }
         rows[n].fid = sqlite3_column_int64(st, 0);
-        rows[n].lon = sqlite3_column_double(st, 1);
-        rows[n].lat = sqlite3_column_double(st, 2);
-        rows[n].river = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : column_dup(st, 3);
-        rows[n].county = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : column_dup(st, 4);
+        if (!cr_spatialite_point(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                 &rows[n].lon, &rows[n].lat)) {
+            no_point = cr_xrealloc(no_point, (n_none + 1) * sizeof *no_point);
+            no_point[n_none++] = rows[n].fid;
+            continue;
+        }
+        rows[n].river = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : column_dup(st, 2);
+        rows[n].county = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : column_dup(st, 3);
         rows[n].order = z_order(rows[n].lon, rows[n].lat);
         rows[n].read_at = n;
         n++;
     }
+    *no_point_out = no_point;
+    *n_no_point = n_none;
     sqlite3_finalize(st);
     /* in map order: each point's search then finds the index's memory warm from its neighbour
      * (the results do not depend on the order) */
@@ -854,26 +912,63 @@ static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **r
     return CR_OK;
 }
 
-/* One point's join results onto the insert statement. */
-/* One point's join results onto the insert statement, its parameters from base + 1 on. */
-static void bind_point(sqlite3_stmt *st, int base, const cr_join_point *p, int on_reach,
-                       int64_t generation, int64_t fid)
+/* One point's joined values onto the insert statement, its parameters from base + 1 on; flags
+ * is its review flags' text, kept until the step. */
+static void bind_joined(sqlite3_stmt *st, int base, const joined *j, const char *flags,
+                        int64_t generation, int64_t fid)
 {
-    bind_text(st, base + 1, p->reach_id);
-    bind_real(st, base + 2, p->reach_distance_m, p->reach_distance_m >= 0);
-    bind_real(st, base + 3, p->measure_m, on_reach);
-    bind_real(st, base + 4, p->offset_m, on_reach);
-    bind_text(st, base + 5, on_reach ? p->bank : NULL);
-    bind_text(st, base + 6, p->county_code);
-    bind_text(st, base + 7, p->town_code);
-    bind_text(st, base + 8, p->zone_id);
-    bind_text(st, base + 9, p->zone_grade);
-    bind_real(st, base + 10, p->boundary_distance_m, p->boundary_distance_m >= 0);
-    bind_text(st, base + 11, p->boundary_across);
-    bind_text(st, base + 12, p->flags);
+    int on_reach = !blank(j->reach_id);
+    bind_text(st, base + 1, j->reach_id);
+    bind_real(st, base + 2, j->reach_distance_m, j->reach_distance_m >= 0);
+    bind_real(st, base + 3, j->measure_m, on_reach);
+    bind_real(st, base + 4, j->offset_m, on_reach);
+    bind_text(st, base + 5, on_reach ? j->bank : NULL);
+    bind_text(st, base + 6, j->county_code);
+    bind_text(st, base + 7, j->town_code);
+    bind_text(st, base + 8, j->zone_id);
+    bind_text(st, base + 9, j->zone_grade);
+    bind_real(st, base + 10, j->boundary_distance_m, j->boundary_distance_m >= 0);
+    bind_text(st, base + 11, j->boundary_across);
+    bind_text(st, base + 12, flags);
     sqlite3_bind_int64(st, base + 13, generation);
     sqlite3_bind_int64(st, base + 14, fid);
-    bind_text(st, base + 15, p->lake_id);
+    bind_text(st, base + 15, j->lake_id);
+}
+
+/* The points' joined values in row (fid) order, made from their parts on two threads. */
+typedef struct {
+    const cr_join_ref *ref;
+    const point_row *rows;
+    const reach_part *rp;
+    const admin_part *ap;
+    const size_t *by_fid;
+    joined *out;
+    size_t from, to;
+} merge_job;
+
+static void *merge_range(void *arg)
+{
+    merge_job *m = arg;
+    for (size_t k = m->from; k < m->to; k++) {
+        size_t i = m->by_fid[k];
+        merge_joined(m->ref, &m->rp[i], &m->ap[i], &m->out[k]);
+    }
+    return NULL;
+}
+
+static void merge_all(merge_job whole)
+{
+    merge_job half = whole;
+    half.from = whole.from + (whole.to - whole.from) / 2;
+    whole.to = half.from;
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, merge_range, &half) == 0;
+    merge_range(&whole);
+    if (threaded) {
+        pthread_join(th, NULL);
+    } else {
+        merge_range(&half);
+    }
 }
 
 /* Rows written per INSERT statement (fewer steps; 15 parameters a row). */
@@ -965,8 +1060,10 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         json_object_get(json_object_get(def->json, "join"), "reach"), "tolerance_m"));
     point_row *rows = NULL;
     size_t n = 0;
+    int64_t *no_point = NULL;
+    size_t n_no_point = 0;
     double t = cr_monotonic_s();
-    cr_status rc = read_points(db, def, &rows, &n, err);
+    cr_status rc = read_points(db, def, &rows, &n, &no_point, &n_no_point, err);
     if (rc != CR_OK) {
         return rc;
     }
@@ -984,13 +1081,19 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     /* the current versions are joined anew (rows with a point are replaced below, the others'
      * joins removed); closed versions keep the joins they had while current (evidence as of a
      * past time shows them) */
-    cr_strbuf_printf(&sql,
-                     "DELETE FROM \"%s_derived\" WHERE fid IN (SELECT fid FROM \"%s\" WHERE"
-                     " valid_to IS NULL AND geom IS NULL)",
-                     def->name, def->name);
-    if (rc == CR_OK) {
-        rc = cr_store_exec(store, sql.data, err);
+    cr_strbuf_printf(&sql, "DELETE FROM \"%s_derived\" WHERE fid = ?1", def->name);
+    sqlite3_stmt *del = NULL;
+    if (rc == CR_OK && n_no_point > 0 && (rc = prepare(db, sql.data, &del, err)) == CR_OK) {
+        for (size_t i = 0; rc == CR_OK && i < n_no_point; i++) {
+            sqlite3_reset(del);
+            sqlite3_bind_int64(del, 1, no_point[i]);
+            if (sqlite3_step(del) != SQLITE_DONE) {
+                rc = cr_error_set(err, CR_EDB, "join %s: %s", def->name, sqlite3_errmsg(db));
+            }
+        }
     }
+    sqlite3_finalize(del);
+    free(no_point);
     cr_strbuf_clear(&sql);
     phase(&t, "clear the previous joins");
     if (rc == CR_OK) {
@@ -1014,8 +1117,12 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     for (size_t i = 0; i < n; i++) {
         by_fid[rows[i].read_at] = i;
     }
-    cr_join_point *batch = cr_xmalloc(ROWS_PER_INSERT * sizeof *batch);
-    sqlite3_stmt *tail = NULL; /* the last, shorter insert */
+    joined *done = cr_xmalloc((n + 1) * sizeof *done);
+    if (rc == CR_OK) {
+        merge_all((merge_job){ref, rows, rp, ap, by_fid, done, 0, n});
+    }
+    char(*flags)[256] = cr_xmalloc(ROWS_PER_INSERT * sizeof *flags); /* bound as is: kept */
+    sqlite3_stmt *tail = NULL;                                       /* the last, shorter insert */
     for (size_t k = 0; rc == CR_OK && k < n; k += ROWS_PER_INSERT) {
         size_t m = n - k < ROWS_PER_INSERT ? n - k : ROWS_PER_INSERT;
         sqlite3_stmt *ins = st;
@@ -1027,24 +1134,24 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         }
         sqlite3_reset(ins);
         for (size_t j = 0; j < m; j++) {
-            size_t i = by_fid[k + j];
-            cr_join_point *p = &batch[j]; /* bound as is: kept until the step */
-            merge(ref, &rp[i], &ap[i], p);
-            int on_reach = p->reach_id[0] != '\0';
-            int matched = on_reach || p->lake_id[0] != '\0';
-            bind_point(ins, (int)j * POINT_PARAMS, p, on_reach, generation, rows[i].fid);
+            const joined *p = &done[k + j];
+            flags_text(p->flags, flags[j], sizeof flags[j]);
+            bind_joined(ins, (int)j * POINT_PARAMS, p, flags[j], generation,
+                        rows[by_fid[k + j]].fid);
+            int matched = !blank(p->reach_id) || !blank(p->lake_id);
             stats->features++;
             stats->matched += matched;
             stats->unmatched += !matched;
-            stats->flagged += p->flags[0] != '\0';
-            stats->outside += p->county_code[0] == '\0';
+            stats->flagged += p->flags != 0;
+            stats->outside += blank(p->county_code);
         }
         if (sqlite3_step(ins) != SQLITE_DONE) {
             rc = cr_error_set(err, CR_EDB, "join %s: %s", def->name, sqlite3_errmsg(db));
         }
     }
     sqlite3_finalize(tail);
-    free(batch);
+    free(flags);
+    free(done);
     free(by_fid);
     sqlite3_finalize(st);
     rc = indexes_restore(db, derived, &saved, rc, err);

@@ -184,6 +184,21 @@ size_t cr_spatialite_append_linestring(const unsigned char *blob, size_t len, do
     return n;
 }
 
+int cr_spatialite_point(const unsigned char *blob, size_t len, double *x, double *y)
+{
+    /* 0x00, endian, srid(4), mbr(32), 0x7C, class(4), x(8), y(8), 0xFE */
+    if (blob == NULL || len != 60 || blob[0] != 0x00 || blob[38] != 0x7C || blob[59] != 0xFE) {
+        return 0;
+    }
+    int le = blob[1] == 0x01;
+    if (wkb_u32(blob + 39, le) != 1) {
+        return 0;
+    }
+    *x = wkb_f64(blob + 43, le);
+    *y = wkb_f64(blob + 51, le);
+    return 1;
+}
+
 size_t cr_wkb_append_linestring(const unsigned char *wkb, size_t len, double **coords,
                                 size_t *n_coords)
 {
@@ -251,6 +266,19 @@ void cr_segindex_free(cr_segindex *ix)
 size_t cr_segindex_lines(const cr_segindex *ix)
 {
     return ix->n_lines;
+}
+
+void cr_segindex_reserve(cr_segindex *ix, size_t lines, size_t vertices)
+{
+    if (ix->n_vertices + vertices > ix->cap_vertices) {
+        ix->cap_vertices = ix->n_vertices + vertices;
+        ix->xy = cr_xrealloc(ix->xy, ix->cap_vertices * 2 * sizeof *ix->xy);
+    }
+    if (ix->n_lines + lines + 1 > ix->cap_lines) {
+        ix->cap_lines = ix->n_lines + lines + 1;
+        ix->line_start = cr_xrealloc(ix->line_start, (ix->cap_lines + 1) * sizeof *ix->line_start);
+        ix->line_owner = cr_xrealloc(ix->line_owner, ix->cap_lines * sizeof *ix->line_owner);
+    }
 }
 
 void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n)
@@ -477,6 +505,38 @@ static void scan_cell(search *q, int cx, int cy)
     }
 }
 
+/* The search both queries share: q->best_v is the nearest segment, or -1. */
+static void nearest_segment(search *q, double lon, double lat, double max_m)
+{
+    const cr_segindex *ix = q->ix;
+    cr_local_init(&q->f, lon, lat);
+    /* rings of cells around the point's cell, nearest first: every point of ring k is at least
+     * (k - 1) cells away, so once the best is nearer than that no farther ring can beat it */
+    double cell_m = ix->cell * fmin(q->f.kx, q->f.ky);
+    int cx = (int)floor((lon - ix->x0) / ix->cell);
+    int cy = (int)floor((lat - ix->y0) / ix->cell);
+    int max_ring = ix->nx > ix->ny ? ix->nx : ix->ny;
+    max_ring += abs(cx) + abs(cy);
+    for (int k = 0; k <= max_ring; k++) {
+        double ring_min = (k - 1) * cell_m;
+        if (ring_min > max_m || (q->best_v >= 0 && ring_min * ring_min > q->best2)) {
+            break;
+        }
+        if (k == 0) {
+            scan_cell(q, cx, cy);
+            continue;
+        }
+        for (int d = -k; d <= k; d++) {
+            scan_cell(q, cx + d, cy - k);
+            scan_cell(q, cx + d, cy + k);
+        }
+        for (int d = -k + 1; d <= k - 1; d++) {
+            scan_cell(q, cx - k, cy + d);
+            scan_cell(q, cx + k, cy + d);
+        }
+    }
+}
+
 int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double max_m,
                         cr_owner_filter filter, void *user, cr_seg_hit *hit)
 {
@@ -484,32 +544,7 @@ int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double ma
         return 0;
     }
     search q = {ix, {0, 0, 0, 0}, filter, user, max_m * max_m, -1, 0, 0};
-    cr_local_init(&q.f, lon, lat);
-    /* rings of cells around the point's cell, nearest first: every point of ring k is at least
-     * (k - 1) cells away, so once the best is nearer than that no farther ring can beat it */
-    double cell_m = ix->cell * fmin(q.f.kx, q.f.ky);
-    int cx = (int)floor((lon - ix->x0) / ix->cell);
-    int cy = (int)floor((lat - ix->y0) / ix->cell);
-    int max_ring = ix->nx > ix->ny ? ix->nx : ix->ny;
-    max_ring += abs(cx) + abs(cy);
-    for (int k = 0; k <= max_ring; k++) {
-        double ring_min = (k - 1) * cell_m;
-        if (ring_min > max_m || (q.best_v >= 0 && ring_min * ring_min > q.best2)) {
-            break;
-        }
-        if (k == 0) {
-            scan_cell(&q, cx, cy);
-            continue;
-        }
-        for (int d = -k; d <= k; d++) {
-            scan_cell(&q, cx + d, cy - k);
-            scan_cell(&q, cx + d, cy + k);
-        }
-        for (int d = -k + 1; d <= k - 1; d++) {
-            scan_cell(&q, cx - k, cy + d);
-            scan_cell(&q, cx + k, cy + d);
-        }
-    }
+    nearest_segment(&q, lon, lat, max_m);
     if (q.best_v < 0) {
         return 0;
     }
@@ -528,4 +563,15 @@ int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double ma
     hit->line_m = ix->cum_m[ix->line_start[line + 1] - 1];
     hit->side = q.best_side;
     return 1;
+}
+
+int32_t cr_segindex_nearest_owner(const cr_segindex *ix, double lon, double lat, double max_m,
+                                  cr_owner_filter filter, void *user)
+{
+    if (ix->n_lines == 0) {
+        return -1;
+    }
+    search q = {ix, {0, 0, 0, 0}, filter, user, max_m * max_m, -1, 0, 0};
+    nearest_segment(&q, lon, lat, max_m);
+    return q.best_v < 0 ? -1 : ix->line_owner[ix->vertex_line[q.best_v]];
 }

@@ -40,6 +40,9 @@ size_t cr_wkb_append_linestring(const unsigned char *wkb, size_t len, double **c
 size_t cr_spatialite_append_linestring(const unsigned char *blob, size_t len, double **coords,
                                        size_t *n_coords);
 
+/* The x and y of a SpatiaLite geometry BLOB holding a POINT: 1, or 0 when it is not one. */
+int cr_spatialite_point(const unsigned char *blob, size_t len, double *x, double *y);
+
 /* ---- segment index ------------------------------------------------------------------- */
 
 typedef struct cr_segindex cr_segindex;
@@ -47,6 +50,8 @@ typedef struct cr_segindex cr_segindex;
 /* New empty index. Add lines, then cr_segindex_build, then query. Free with _free. */
 cr_segindex *cr_segindex_new(void);
 void cr_segindex_free(cr_segindex *ix);
+/* Make room for `lines` more lines of `vertices` vertices in all (optional: adding grows). */
+void cr_segindex_reserve(cr_segindex *ix, size_t lines, size_t vertices);
 /* Add a polyline of n >= 2 lon,lat pairs belonging to owner (any int >= 0). */
 void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n);
 /* Freeze: choose the cell size from the data and bucket the segments. */
@@ -72,6 +77,10 @@ typedef int (*cr_owner_filter)(void *user, int32_t owner);
  * so results are deterministic. Thread-safe on a built index. */
 int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double max_m,
                         cr_owner_filter filter, void *user, cr_seg_hit *hit);
+/* The owner of that nearest line, or -1: the same search, without the geodesic distance and
+ * the measure a hit reports. */
+int32_t cr_segindex_nearest_owner(const cr_segindex *ix, double lon, double lat, double max_m,
+                                  cr_owner_filter filter, void *user);
 /* Number of lines added. */
 size_t cr_segindex_lines(const cr_segindex *ix);
 

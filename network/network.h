@@ -123,6 +123,7 @@ typedef struct {
     size_t n_coords;
     cr_segindex *ix; /* owner = index into reaches */
     char *text;      /* every reach's id and folded name, NUL-terminated (one allocation) */
+    int from_saved;  /* read from the saved copy */
 } cr_reach_index;
 
 typedef struct {
@@ -133,8 +134,28 @@ typedef struct {
     int side;         /* > 0 left, < 0 right (looking along the reach), 0 on it */
 } cr_reach_hit;
 
-/* Load the index of the current reaches. Free with cr_reach_index_free. */
+/* Load the index of the current reaches. Free with cr_reach_index_free. It reads the saved
+ * copy (cr_reach_index_save) when no batch has changed the reaches since it was saved and the
+ * table's highest row ID is the same (rows change only in batches, never in place: an edit or
+ * an undo closes rows and adds new ones), and otherwise reads the reaches table. */
 cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *err);
+/* 1 when the last load of *rx came from the saved copy. */
+int cr_reach_index_from_saved(const cr_reach_index *rx);
+
+/* One reach as the saver gets it: ID, name, row and vertices (lon,lat pairs). */
+typedef struct {
+    int64_t fid;
+    const char *id;
+    const char *name;
+    const double *coords;
+    size_t n;
+} cr_reach_line;
+/* Save the index's input (every current reach with a line of 2+ vertices, ascending by ID:
+ * line(user, i, &out) fills reach i of n) in the store, with the reaches' last batch and
+ * highest row ID (inside the caller's transaction: the network build does it). */
+cr_status cr_reach_index_save(cr_store *store, size_t n,
+                              void (*line)(void *user, size_t i, cr_reach_line *out), void *user,
+                              cr_error *err);
 void cr_reach_index_free(cr_reach_index *rx);
 /* The nearest reach within max_m of lon,lat (named like river when river is not NULL or ""):
  * 1 and *out, else 0. Thread-safe. */

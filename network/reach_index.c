@@ -5,8 +5,10 @@
 #include "geo/geo.h"
 #include "network.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,24 +23,69 @@ typedef struct {
     size_t len, cap;
 } text_arena;
 
-static size_t arena_add(text_arena *a, const char *s)
+/* n bytes of s and a NUL; returns their offset. */
+static size_t arena_addn(text_arena *a, const char *s, size_t n)
 {
-    size_t n = strlen(s) + 1;
-    if (a->len + n > a->cap) {
+    if (a->len + n + 1 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 1 << 20;
-        while (a->len + n > a->cap) {
+        while (a->len + n + 1 > a->cap) {
             a->cap *= 2;
         }
         a->data = cr_xrealloc(a->data, a->cap);
     }
     memcpy(a->data + a->len, s, n);
-    a->len += n;
-    return a->len - n;
+    a->data[a->len + n] = '\0';
+    a->len += n + 1;
+    return a->len - n - 1;
 }
 
-cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *err)
+static size_t arena_add(text_arena *a, const char *s)
 {
-    sqlite3 *db = cr_store_db(store);
+    return arena_addn(a, s, strlen(s));
+}
+
+/* A reach being loaded: its ID's and folded name's offsets in the text arena. */
+typedef struct {
+    cr_reach_index *rx;
+    size_t cap;
+    text_arena text;
+    size_t *offsets; /* per reach: id, folded */
+    int sorted;      /* IDs ascending so far */
+} loading;
+
+static cr_indexed_reach *add_reach(loading *l, int64_t fid, const char *id, size_t id_len,
+                                   size_t folded_at, size_t first, size_t n)
+{
+    cr_reach_index *rx = l->rx;
+    if (rx->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 1024;
+        rx->reaches = cr_xrealloc(rx->reaches, l->cap * sizeof *rx->reaches);
+        l->offsets = cr_xrealloc(l->offsets, l->cap * 2 * sizeof *l->offsets);
+    }
+    size_t k = rx->n++;
+    cr_indexed_reach *r = &rx->reaches[k];
+    /* IDs in ascending order (a table imported in ID order, the usual case) need no sort */
+    l->offsets[2 * k] = arena_addn(&l->text, id, id_len);
+    l->sorted = l->sorted && (k == 0 || strcmp(l->text.data + l->offsets[2 * (k - 1)],
+                                               l->text.data + l->offsets[2 * k]) < 0);
+    l->offsets[2 * k + 1] = folded_at;
+    r->fid = fid;
+    r->first = first;
+    r->n = n;
+    r->bbox[0] = r->bbox[1] = INFINITY;
+    r->bbox[2] = r->bbox[3] = -INFINITY;
+    for (size_t i = first; i < first + n; i++) {
+        r->bbox[0] = fmin(r->bbox[0], rx->coords[2 * i]);
+        r->bbox[1] = fmin(r->bbox[1], rx->coords[2 * i + 1]);
+        r->bbox[2] = fmax(r->bbox[2], rx->coords[2 * i]);
+        r->bbox[3] = fmax(r->bbox[3], rx->coords[2 * i + 1]);
+    }
+    return r;
+}
+
+/* The current reaches from their table. */
+static cr_status load_table(sqlite3 *db, loading *l, cr_error *err)
+{
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT source_id, name, geom, fid FROM reaches"
@@ -46,13 +93,9 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
                            -1, &st, NULL) != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "reach index: %s", sqlite3_errmsg(db));
     }
-    cr_reach_index *rx = cr_xcalloc(1, sizeof *rx);
-    size_t cap = 0;
-    text_arena text = {0};
-    size_t *offsets = NULL; /* per reach: its id's and its folded name's offsets in text */
+    cr_reach_index *rx = l->rx;
     char *last_name = NULL; /* neighbouring reaches mostly share a river: fold each name once */
     size_t last_folded = 0;
-    int sorted = 1;
     while (sqlite3_step(st) == SQLITE_ROW) {
         size_t first = rx->n_coords;
         size_t n = cr_spatialite_append_linestring(sqlite3_column_blob(st, 2),
@@ -61,53 +104,192 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
         if (n < 2) {
             continue;
         }
-        if (rx->n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            rx->reaches = cr_xrealloc(rx->reaches, cap * sizeof *rx->reaches);
-            offsets = cr_xrealloc(offsets, cap * 2 * sizeof *offsets);
-        }
-        size_t k = rx->n++;
-        cr_indexed_reach *r = &rx->reaches[k];
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        id = id ? id : "";
-        /* IDs in ascending order (a table imported in ID order, the usual case) need no sort */
-        sorted = sorted && (k == 0 || strcmp(text.data + offsets[2 * (k - 1)], id) < 0);
-        offsets[2 * k] = arena_add(&text, id);
-        r->fid = sqlite3_column_int64(st, 3);
         const char *name = (const char *)sqlite3_column_text(st, 1);
         name = name ? name : "";
         if (last_name == NULL || strcmp(name, last_name) != 0) {
             free(last_name);
             last_name = cr_xstrdup(name);
             char *folded = cr_text_fold(name);
-            last_folded = arena_add(&text, folded);
+            last_folded = arena_add(&l->text, folded);
             free(folded);
         }
-        offsets[2 * k + 1] = last_folded;
-        r->first = first;
-        r->n = n;
-        r->bbox[0] = r->bbox[1] = INFINITY;
-        r->bbox[2] = r->bbox[3] = -INFINITY;
-        for (size_t i = first; i < first + n; i++) {
-            r->bbox[0] = fmin(r->bbox[0], rx->coords[2 * i]);
-            r->bbox[1] = fmin(r->bbox[1], rx->coords[2 * i + 1]);
-            r->bbox[2] = fmax(r->bbox[2], rx->coords[2 * i]);
-            r->bbox[3] = fmax(r->bbox[3], rx->coords[2 * i + 1]);
-        }
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        id = id ? id : "";
+        add_reach(l, sqlite3_column_int64(st, 3), id, strlen(id), last_folded, first, n);
     }
     sqlite3_finalize(st);
     free(last_name);
-    rx->text = text.data;
-    for (size_t k = 0; k < rx->n; k++) {
-        rx->reaches[k].id = rx->text + offsets[2 * k];
-        rx->reaches[k].folded = rx->text + offsets[2 * k + 1];
+    return CR_OK;
+}
+
+/* ---- the saved copy --------------------------------------------------------------------- */
+
+/* Version of the saved format (and of cr_text_fold's folding it holds): a copy saved by
+ * another version is not read. */
+#define SAVED_VERSION 2
+enum { SAVED_PART_REACHES = 32768 };
+
+/* What the current reaches are made of: the last batch that changed the reaches table (rows
+ * change only in batches — an import adds and closes rows, an undo closes them and adds them
+ * back as new rows — and never in place) and its highest row ID. */
+static cr_status reaches_state(sqlite3 *db, int64_t *last_batch, int64_t *max_fid, cr_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT coalesce(max(batch_id), 0) FROM import_batches"
+                           " WHERE layer = 'reaches'), (SELECT coalesce(max(fid), 0) FROM reaches)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "reach index: %s", sqlite3_errmsg(db));
     }
-    free(offsets);
+    cr_status rc = CR_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *last_batch = sqlite3_column_int64(st, 0);
+        *max_fid = sqlite3_column_int64(st, 1);
+    } else {
+        rc = cr_error_set(err, CR_EDB, "reach index: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct {
+    int version;
+    size_t reaches, coords, text;
+    int64_t last_batch, max_fid; /* reaches_state when saved */
+} saved_meta;
+
+static int read_saved_meta(sqlite3 *db, saved_meta *m)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'reach_index_saved'", -1, &st,
+                           NULL) != SQLITE_OK) {
+        return 0;
+    }
+    int ok = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        ok = v && sscanf(v, "%d %zu %zu %zu %" SCNd64 " %" SCNd64, &m->version, &m->reaches,
+                         &m->coords, &m->text, &m->last_batch, &m->max_fid) == 6;
+    }
+    sqlite3_finalize(st);
+    return ok && m->version == SAVED_VERSION;
+}
+
+/* One saved reach: fid, vertex count, ID and folded-name lengths, the two texts, vertices. */
+typedef struct {
+    int64_t fid;
+    uint32_t n;
+    uint16_t id_len, folded_len;
+} saved_head;
+
+/* Parse one part of the saved copy into l; 0 when it is not what the saver wrote. */
+static int parse_part(loading *l, const unsigned char *p, size_t len, const saved_meta *m,
+                      size_t *last_folded)
+{
+    cr_reach_index *rx = l->rx;
+    const unsigned char *end = p + len;
+    while (p < end) {
+        saved_head h;
+        if ((size_t)(end - p) < sizeof h) {
+            return 0;
+        }
+        memcpy(&h, p, sizeof h);
+        p += sizeof h;
+        size_t body = (size_t)h.id_len + h.folded_len + (size_t)h.n * 2 * sizeof(double);
+        if ((size_t)(end - p) < body || h.n < 2 || rx->n_coords + h.n > m->coords ||
+            rx->n >= m->reaches) {
+            return 0;
+        }
+        const char *id = (const char *)p;
+        p += h.id_len;
+        const char *prev = rx->n ? l->text.data + *last_folded : NULL;
+        if (prev == NULL || strlen(prev) != h.folded_len || memcmp(prev, p, h.folded_len) != 0) {
+            *last_folded = arena_addn(&l->text, (const char *)p, h.folded_len);
+        }
+        p += h.folded_len;
+        size_t first = rx->n_coords;
+        memcpy(rx->coords + 2 * first, p, (size_t)h.n * 2 * sizeof(double));
+        p += (size_t)h.n * 2 * sizeof(double);
+        rx->n_coords += h.n;
+        add_reach(l, h.fid, id, h.id_len, *last_folded, first, h.n);
+        if (!l->sorted) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The saved copy into l when it was saved from the current reaches: 1, else 0 (l untouched). */
+static int load_saved(sqlite3 *db, loading *l)
+{
+    saved_meta m;
+    int64_t last_batch, max_fid;
+    if (!read_saved_meta(db, &m) || reaches_state(db, &last_batch, &max_fid, NULL) != CR_OK ||
+        last_batch != m.last_batch || max_fid != m.max_fid) {
+        return 0;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT data FROM reach_index_saved ORDER BY part", -1, &st, NULL) !=
+        SQLITE_OK) {
+        return 0;
+    }
+    cr_reach_index *rx = l->rx;
+    l->cap = m.reaches;
+    rx->reaches = cr_xmalloc((m.reaches + 1) * sizeof *rx->reaches);
+    l->offsets = cr_xmalloc((m.reaches + 1) * 2 * sizeof *l->offsets);
+    rx->coords = cr_xmalloc((m.coords + 1) * 2 * sizeof *rx->coords);
+    l->text.cap = m.text + 1;
+    l->text.data = cr_xmalloc(l->text.cap);
+    size_t last_folded = 0;
+    int ok = 1;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        ok = parse_part(l, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &m,
+                        &last_folded);
+    }
+    sqlite3_finalize(st);
+    ok = ok && rx->n == m.reaches && rx->n_coords == m.coords;
+    if (!ok) { /* not what was saved: read the table instead */
+        cr_log(CR_LOG_WARN, "network",
+               "the saved reach index does not read back; reading the"
+               " reaches instead");
+        free(rx->reaches);
+        free(rx->coords);
+        free(l->offsets);
+        free(l->text.data);
+        memset(rx, 0, sizeof *rx);
+        cr_reach_index *keep = l->rx;
+        memset(l, 0, sizeof *l);
+        l->rx = keep;
+        l->sorted = 1;
+    }
+    return ok;
+}
+
+cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    cr_reach_index *rx = cr_xcalloc(1, sizeof *rx);
+    loading l = {.rx = rx, .sorted = 1};
+    rx->from_saved = load_saved(db, &l);
+    cr_status rc = rx->from_saved ? CR_OK : load_table(db, &l, err);
+    if (rc != CR_OK) {
+        free(l.offsets);
+        free(l.text.data);
+        cr_reach_index_free(rx);
+        return rc;
+    }
+    rx->text = l.text.data;
+    for (size_t k = 0; k < rx->n; k++) {
+        rx->reaches[k].id = rx->text + l.offsets[2 * k];
+        rx->reaches[k].folded = rx->text + l.offsets[2 * k + 1];
+    }
+    free(l.offsets);
     /* by reach ID, so ties and every result are independent of the table's row order */
-    if (rx->n > 1 && !sorted) {
+    if (rx->n > 1 && !l.sorted) {
         qsort(rx->reaches, rx->n, sizeof *rx->reaches, compare_reach_ids);
     }
     rx->ix = cr_segindex_new();
+    cr_segindex_reserve(rx->ix, rx->n, rx->n_coords);
     for (size_t i = 0; i < rx->n; i++) {
         const cr_indexed_reach *r = &rx->reaches[i];
         cr_segindex_add_line(rx->ix, (int32_t)i, rx->coords + 2 * r->first, r->n);
@@ -115,6 +297,95 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
     cr_segindex_build(rx->ix);
     *out = rx;
     return CR_OK;
+}
+
+int cr_reach_index_from_saved(const cr_reach_index *rx)
+{
+    return rx->from_saved;
+}
+
+static cr_status save_part(sqlite3_stmt *ins, int64_t part, cr_strbuf *buf, sqlite3 *db,
+                           cr_error *err)
+{
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, part);
+    sqlite3_bind_blob64(ins, 2, buf->data, buf->len, SQLITE_STATIC);
+    cr_status rc = sqlite3_step(ins) == SQLITE_DONE
+                       ? CR_OK
+                       : cr_error_set(err, CR_EDB, "reach index: %s", sqlite3_errmsg(db));
+    cr_strbuf_clear(buf);
+    return rc;
+}
+
+cr_status cr_reach_index_save(cr_store *store, size_t n,
+                              void (*line)(void *user, size_t i, cr_reach_line *out), void *user,
+                              cr_error *err)
+{
+    sqlite3 *db = cr_store_db(store);
+    int64_t last_batch, max_fid;
+    cr_status rc = reaches_state(db, &last_batch, &max_fid, err);
+    if (rc == CR_OK) {
+        rc = cr_store_exec(store,
+                           "CREATE TABLE IF NOT EXISTS reach_index_saved (part INTEGER PRIMARY KEY,"
+                           " data BLOB NOT NULL); DELETE FROM reach_index_saved;"
+                           " DELETE FROM meta WHERE key = 'reach_index_saved'",
+                           err);
+    }
+    sqlite3_stmt *ins = NULL;
+    if (rc == CR_OK && sqlite3_prepare_v2(db, "INSERT INTO reach_index_saved VALUES (?1, ?2)", -1,
+                                          &ins, NULL) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EDB, "reach index: %s", sqlite3_errmsg(db));
+    }
+    cr_strbuf buf = {0};
+    size_t coords = 0, text = 0;
+    int64_t part = 0;
+    char *last_name = NULL;
+    char *folded = NULL;
+    const char *prev_id = NULL;
+    for (size_t i = 0; rc == CR_OK && i < n; i++) {
+        cr_reach_line r;
+        line(user, i, &r);
+        const char *name = r.name ? r.name : "";
+        if (last_name == NULL || strcmp(name, last_name) != 0) {
+            free(last_name);
+            free(folded);
+            last_name = cr_xstrdup(name);
+            folded = cr_text_fold(name);
+            text += strlen(folded) + 1;
+        }
+        size_t id_len = strlen(r.id), folded_len = strlen(folded);
+        if (r.n < 2 || r.n > UINT32_MAX || id_len > UINT16_MAX || folded_len > UINT16_MAX ||
+            (prev_id != NULL && strcmp(prev_id, r.id) >= 0)) {
+            rc = cr_error_set(err, CR_EINVAL, "reach index: reach %s cannot be saved", r.id);
+            break;
+        }
+        prev_id = r.id;
+        saved_head h = {r.fid, (uint32_t)r.n, (uint16_t)id_len, (uint16_t)folded_len};
+        cr_strbuf_append(&buf, (const char *)&h, sizeof h);
+        cr_strbuf_append(&buf, r.id, id_len);
+        cr_strbuf_append(&buf, folded, folded_len);
+        cr_strbuf_append(&buf, (const char *)r.coords, r.n * 2 * sizeof(double));
+        coords += r.n;
+        text += id_len + 1;
+        if ((i + 1) % SAVED_PART_REACHES == 0) {
+            rc = save_part(ins, part++, &buf, db, err);
+        }
+    }
+    if (rc == CR_OK && buf.len > 0) {
+        rc = save_part(ins, part++, &buf, db, err);
+    }
+    free(last_name);
+    free(folded);
+    cr_strbuf_cleanup(&buf);
+    sqlite3_finalize(ins);
+    if (rc == CR_OK) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO meta VALUES ('reach_index_saved', '%d %zu %zu %zu %lld %lld')",
+                 SAVED_VERSION, n, coords, text, (long long)last_batch, (long long)max_fid);
+        rc = cr_store_exec(store, sql, err);
+    }
+    return rc;
 }
 
 void cr_reach_index_free(cr_reach_index *rx)

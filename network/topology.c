@@ -1220,6 +1220,18 @@ static int32_t *derive_network(net *g, adjacency *a, double *t)
     return order;
 }
 
+/* Reach i of the network as the reach index saves it. */
+static void net_line(void *user, size_t i, cr_reach_line *out)
+{
+    const net *g = user;
+    const reach *r = &g->r[i];
+    out->fid = r->fid;
+    out->id = r->id;
+    out->name = r->name;
+    out->coords = g->coords + 2 * r->first;
+    out->n = r->n;
+}
+
 cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_network_report *rep,
                            cr_error *err)
 {
@@ -1270,6 +1282,10 @@ cr_status cr_network_build(cr_store *store, const cr_network_options *opt, cr_ne
     if (rc == CR_OK) {
         rc = store_nodes(&g, db, &a, err);
         phase(&t, "store nodes");
+    }
+    if (rc == CR_OK) { /* the reach index's input, read back by joins and servers */
+        rc = cr_reach_index_save(store, g.n, net_line, &g, err);
+        phase(&t, "save the reach index");
     }
     rc = rc == CR_OK ? exec(db, "COMMIT", err) : rc;
     phase(&t, "commit");

@@ -409,6 +409,7 @@ static size_t layer_slot(cr_store *s, const cr_layer_def *d)
         sqlite3_reset(v);
     }
     if (s->has_rows == NULL || version != s->data_version || version < 0) {
+        s->accumulations = -1;
         s->has_rows = cr_xrealloc(s->has_rows, s->set->n_layers + 1);
         memset(s->has_rows, -1, s->set->n_layers + 1);
         s->overviews = cr_xrealloc(s->overviews, (s->set->n_layers + 1) * sizeof *s->overviews);
@@ -439,6 +440,23 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
         }
     }
     return s->has_rows[i];
+}
+
+int cr_store_has_accumulations(cr_store *s)
+{
+    const cr_layer_def *d = cr_layer_set_find(s->set, "reaches");
+    if (d == NULL || layer_slot(s, d) == s->set->n_layers) {
+        return 1;
+    }
+    if (s->accumulations < 0) {
+        sqlite3_stmt *st = cr_store_cached(s, "SELECT 1 FROM reach_accumulations LIMIT 1");
+        /* unreadable: assume there are, and let the tile query say what is wrong */
+        s->accumulations = st == NULL || sqlite3_step(st) == SQLITE_ROW;
+        if (st) {
+            sqlite3_reset(st);
+        }
+    }
+    return s->accumulations;
 }
 
 int cr_store_layer_overview(cr_store *s, const cr_layer_def *d, int level)

@@ -38,6 +38,7 @@ struct cr_store {
     int64_t data_version;  /* PRAGMA data_version when has_rows was last valid */
     signed char *has_rows; /* per layer: -1 unknown, 0 empty, 1 has current rows */
     int64_t *overviews;    /* per layer: -1 unknown, else the levels with a selection (bits) */
+    int accumulations;     /* reach_accumulations: -1 unknown, 0 empty, 1 has rows */
 };
 
 /* The error of the last SQLite call on s, prefixed by what. */

@@ -761,7 +761,7 @@ static void plan_level(layer_plan *p, int z)
 
 /* The attributes: the listed ones that exist and the client may see, in listed order; their
  * select-list terms into cols_sql. */
-static void plan_columns(layer_plan *p, cr_strbuf *cols_sql)
+static void plan_columns(cr_store *store, layer_plan *p, cr_strbuf *cols_sql)
 {
     const cr_layer_def *d = p->d;
     size_t i;
@@ -773,6 +773,10 @@ static void plan_columns(layer_plan *p, cr_strbuf *cols_sql)
             /* a total of crossriver accumulate (names are checked by the layer definition) */
             p->acc_name[p->n_cols] = an;
             p->cols[p->n_cols++] = -1;
+            if (!cr_store_has_accumulations(store)) {
+                cr_strbuf_puts(cols_sql, ", NULL"); /* none computed: no lookup per reach */
+                continue;
+            }
             cr_strbuf_printf(cols_sql,
                              ", (SELECT value FROM reach_accumulations WHERE field = '%s' AND"
                              " reach_fid = c.fid)",
@@ -807,7 +811,7 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
     const cr_layer_def *d = p->d;
     sqlite3 *db = cr_store_db(store);
     cr_strbuf cols_sql = {0}, sql = {0};
-    plan_columns(p, &cols_sql);
+    plan_columns(store, p, &cols_sql);
     /* the _current view when the client's access needs each feature's county (a derived
      * column) or the store shows a past time (the view then holds that time's versions) */
     int view = p->per_feature || cr_store_reads_as_of(store);

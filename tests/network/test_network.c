@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The river network on small hand-built networks with known answers: a braid, a lake in the
  * middle, a bidirectional reach, a cycle, a disconnected piece, dangling ends, snapping. */
+#include "etl/etl.h"
 #include "network/network.h"
 #include "test_common.h"
 #include "test_store.h"
@@ -325,6 +326,87 @@ static void test_graph_is_shared_read_only_between_threads(void **state)
     test_store_free(t);
 }
 
+/* Two loads of the reach index agree reach by reach (row, ID, folded name, vertices, box). */
+static void assert_same_index(const cr_reach_index *a, const cr_reach_index *b, int same_rows)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->n_coords, b->n_coords);
+    for (size_t i = 0; i < a->n; i++) {
+        const cr_indexed_reach *x = &a->reaches[i];
+        const cr_indexed_reach *y = &b->reaches[i];
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->folded, y->folded);
+        if (same_rows) {
+            assert_int_equal(x->fid, y->fid);
+        }
+        assert_int_equal(x->n, y->n);
+        assert_memory_equal(a->coords + 2 * x->first, b->coords + 2 * y->first,
+                            2 * x->n * sizeof(double));
+        assert_memory_equal(x->bbox, y->bbox, sizeof x->bbox);
+    }
+}
+
+static cr_reach_index *load_index(test_store *t, int from_saved)
+{
+    cr_reach_index *rx = NULL;
+    cr_error e = {0};
+    assert_int_equal(cr_reach_index_load(t->store, &rx, &e), CR_OK);
+    assert_int_equal(cr_reach_index_from_saved(rx), from_saved);
+    return rx;
+}
+
+/* The network build saves the reach index's input; a load reads it back only while the current
+ * reaches are exactly those it was saved from, and then equals a load from the table. */
+static void test_saved_reach_index_is_read_only_while_current(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    reach_spec r[] = {
+        {"R3", "太浦河", "顺流", "[[120.53,31.00],[120.55,31.00]]"},
+        {"R1", "太浦河", "顺流", "[[120.50,31.00],[120.51,31.00]]"},
+        {"R2", "Ｔａｉｐｕ  River", "顺流", "[[120.51,31.00],[120.52,31.002],[120.53,31.00]]"},
+        {"R4", "", "双向", "[[120.53,31.02],[120.53,31.00]]"},
+    };
+    ingest_reaches(t, r, 4);
+    cr_reach_index *table = load_index(t, 0); /* nothing saved yet */
+    test_store_network(t);
+    cr_reach_index *saved = load_index(t, 1);
+    assert_same_index(saved, table, 1);
+    assert_string_equal(saved->reaches[0].id, "R1"); /* by ID, whatever the table's order */
+    cr_reach_hit h;
+    assert_true(cr_reach_index_nearest(saved, 120.52, 31.0025, 500, "taipu", &h));
+    assert_string_equal(h.id, "R2"); /* the folded name came back folded */
+    cr_reach_index_free(table);
+
+    /* one reach moved: a new version, the saved copy is not the current reaches any more */
+    r[0].coords = "[[120.53,31.00],[120.55,31.01]]";
+    ingest_reaches(t, r, 4);
+    cr_reach_index *moved = load_index(t, 0);
+    assert_true(cr_reach_index_nearest(moved, 120.55, 31.01, 50, NULL, &h));
+    assert_string_equal(h.id, "R3");
+    cr_reach_index_free(moved);
+    /* undone: the old geometry is current again, as a new version (new row IDs) */
+    int64_t batch = test_store_count(t, "SELECT max(batch_id) FROM import_batches");
+    cr_revert_result rv;
+    cr_error e = {0};
+    assert_int_equal(cr_etl_revert_batch(t->store, batch, &rv, &e), CR_OK);
+    cr_reach_index *reverted = load_index(t, 0);
+    assert_same_index(reverted, saved, 0);
+    cr_reach_index_free(reverted);
+    test_store_network(t);
+    cr_reach_index_free(load_index(t, 1));
+
+    /* a damaged copy is not believed: the table is read and the answer is the same */
+    assert_int_equal(
+        cr_store_exec(t->store, "UPDATE reach_index_saved SET data = substr(data, 1, 40)", &e),
+        CR_OK);
+    cr_reach_index *damaged = load_index(t, 0);
+    assert_same_index(damaged, saved, 0);
+    cr_reach_index_free(damaged);
+    cr_reach_index_free(saved);
+    test_store_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_disconnected_dangling_duplicate_and_snapping),
         cmocka_unit_test(test_graph_is_shared_read_only_between_threads),
         cmocka_unit_test(test_a_short_reach_never_folds_onto_itself),
+        cmocka_unit_test(test_saved_reach_index_is_read_only_while_current),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
