@@ -10,10 +10,11 @@
 
 /* --- shared keys and values --------------------------------------------------------------- */
 
-/* An interned string or value: its encoded Value message (values) or the key text (keys). */
+/* An interned string or value: its encoded Value message (values) or the key text (keys), at
+ * off in the table's text (one buffer for them all: no allocation per value). */
 typedef struct {
-    char *bytes;
-    size_t len;
+    size_t off, len;
+    uint64_t hash;
 } blob;
 
 typedef struct {
@@ -21,6 +22,8 @@ typedef struct {
     size_t n, cap;
     uint32_t *slots; /* open addressing: index + 1, 0 = empty */
     size_t nslots;
+    char *text; /* every item's bytes */
+    size_t text_len, text_cap;
 } intern_table;
 
 static uint64_t hash_bytes(const char *p, size_t n)
@@ -38,7 +41,7 @@ static uint32_t intern(intern_table *t, const char *p, size_t n)
         size_t ns = t->nslots ? t->nslots * 2 : 64;
         uint32_t *slots = cr_xcalloc(ns, sizeof *slots);
         for (size_t i = 0; i < t->n; i++) {
-            size_t s = hash_bytes(t->items[i].bytes, t->items[i].len) & (ns - 1);
+            size_t s = t->items[i].hash & (ns - 1);
             while (slots[s]) {
                 s = (s + 1) & (ns - 1);
             }
@@ -48,10 +51,11 @@ static uint32_t intern(intern_table *t, const char *p, size_t n)
         t->slots = slots;
         t->nslots = ns;
     }
-    size_t s = hash_bytes(p, n) & (t->nslots - 1);
+    uint64_t h = hash_bytes(p, n);
+    size_t s = h & (t->nslots - 1);
     while (t->slots[s]) {
         const blob *b = &t->items[t->slots[s] - 1];
-        if (b->len == n && memcmp(b->bytes, p, n) == 0) {
+        if (b->hash == h && b->len == n && memcmp(t->text + b->off, p, n) == 0) {
             return t->slots[s] - 1;
         }
         s = (s + 1) & (t->nslots - 1);
@@ -60,18 +64,25 @@ static uint32_t intern(intern_table *t, const char *p, size_t n)
         t->cap = t->cap ? t->cap * 2 : 16;
         t->items = cr_xrealloc(t->items, t->cap * sizeof *t->items);
     }
-    t->items[t->n].bytes = cr_xmalloc(n ? n : 1);
-    memcpy(t->items[t->n].bytes, p, n);
-    t->items[t->n].len = n;
+    if (t->text_len + n > t->text_cap) {
+        t->text_cap = t->text_cap ? t->text_cap * 2 : 1024;
+        while (t->text_len + n > t->text_cap) {
+            t->text_cap *= 2;
+        }
+        t->text = cr_xrealloc(t->text, t->text_cap);
+    }
+    if (n > 0) {
+        memcpy(t->text + t->text_len, p, n);
+    }
+    t->items[t->n] = (blob){t->text_len, n, h};
+    t->text_len += n;
     t->slots[s] = (uint32_t)++t->n;
     return (uint32_t)t->n - 1;
 }
 
 static void intern_free(intern_table *t)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        free(t->items[i].bytes);
-    }
+    free(t->text);
     free(t->items);
     free(t->slots);
 }
@@ -364,10 +375,10 @@ void cr_mvt_tile_encode(const cr_mvt_tile *t, cr_strbuf *out)
         cr_pb_bytes(&b, 1, l->name, strlen(l->name));
         cr_strbuf_append(&b, l->features.data, l->features.len);
         for (size_t k = 0; k < l->keys.n; k++) {
-            cr_pb_bytes(&b, 3, l->keys.items[k].bytes, l->keys.items[k].len);
+            cr_pb_bytes(&b, 3, l->keys.text + l->keys.items[k].off, l->keys.items[k].len);
         }
         for (size_t k = 0; k < l->values.n; k++) {
-            cr_pb_bytes(&b, 4, l->values.items[k].bytes, l->values.items[k].len);
+            cr_pb_bytes(&b, 4, l->values.text + l->values.items[k].off, l->values.items[k].len);
         }
         cr_pb_key(&b, 5, 0);
         cr_pb_varint(&b, l->extent);
