@@ -142,6 +142,12 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
 /* 1 when the last load of *rx came from the saved copy. */
 int cr_reach_index_from_saved(const cr_reach_index *rx);
 
+/* One saved part read as a whole saved copy of `reaches` reaches with `coords` vertices and
+ * `text` bytes of IDs and names (the fuzz driver's way in): the index, built, or NULL when the
+ * part is not one. */
+cr_reach_index *cr_reach_index_from_part(const unsigned char *data, size_t len, size_t reaches,
+                                         size_t coords, size_t text);
+
 /* One reach as the saver gets it: ID, name, row and vertices (lon,lat pairs). */
 typedef struct {
     int64_t fid;

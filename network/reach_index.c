@@ -210,6 +210,11 @@ static int parse_part(loading *l, const unsigned char *p, size_t len, const save
         size_t first = rx->n_coords;
         memcpy(rx->coords + 2 * first, p, (size_t)h.n * 2 * sizeof(double));
         p += (size_t)h.n * 2 * sizeof(double);
+        for (size_t i = 2 * first; i < 2 * (first + h.n); i += 2) {
+            if (!(fabs(rx->coords[i]) <= 180.0 && fabs(rx->coords[i + 1]) <= 90.0)) {
+                return 0; /* not a longitude and latitude (NaN fails too) */
+            }
+        }
         rx->n_coords += h.n;
         add_reach(l, h.fid, id, h.id_len, *last_folded, first, h.n);
         if (!l->sorted) {
@@ -217,6 +222,32 @@ static int parse_part(loading *l, const unsigned char *p, size_t len, const save
         }
     }
     return 1;
+}
+
+/* Room for what the saved copy says it holds. */
+static void loading_reserve(loading *l, const saved_meta *m)
+{
+    cr_reach_index *rx = l->rx;
+    l->cap = m->reaches;
+    rx->reaches = cr_xmalloc((m->reaches + 1) * sizeof *rx->reaches);
+    l->offsets = cr_xmalloc((m->reaches + 1) * 2 * sizeof *l->offsets);
+    rx->coords = cr_xmalloc((m->coords + 1) * 2 * sizeof *rx->coords);
+    l->text.cap = m->text + 1;
+    l->text.data = cr_xmalloc(l->text.cap);
+}
+
+/* Forget what was read into l (its index stays allocated, empty). */
+static void loading_discard(loading *l)
+{
+    cr_reach_index *rx = l->rx;
+    free(rx->reaches);
+    free(rx->coords);
+    free(l->offsets);
+    free(l->text.data);
+    memset(rx, 0, sizeof *rx);
+    memset(l, 0, sizeof *l);
+    l->rx = rx;
+    l->sorted = 1;
 }
 
 /* The saved copy into l when it was saved from the current reaches: 1, else 0 (l untouched). */
@@ -233,13 +264,8 @@ static int load_saved(sqlite3 *db, loading *l)
         SQLITE_OK) {
         return 0;
     }
+    loading_reserve(l, &m);
     cr_reach_index *rx = l->rx;
-    l->cap = m.reaches;
-    rx->reaches = cr_xmalloc((m.reaches + 1) * sizeof *rx->reaches);
-    l->offsets = cr_xmalloc((m.reaches + 1) * 2 * sizeof *l->offsets);
-    rx->coords = cr_xmalloc((m.coords + 1) * 2 * sizeof *rx->coords);
-    l->text.cap = m.text + 1;
-    l->text.data = cr_xmalloc(l->text.cap);
     size_t last_folded = 0;
     int ok = 1;
     while (ok && sqlite3_step(st) == SQLITE_ROW) {
@@ -252,17 +278,33 @@ static int load_saved(sqlite3 *db, loading *l)
         cr_log(CR_LOG_WARN, "network",
                "the saved reach index does not read back; reading the"
                " reaches instead");
-        free(rx->reaches);
-        free(rx->coords);
-        free(l->offsets);
-        free(l->text.data);
-        memset(rx, 0, sizeof *rx);
-        cr_reach_index *keep = l->rx;
-        memset(l, 0, sizeof *l);
-        l->rx = keep;
-        l->sorted = 1;
+        loading_discard(l);
     }
     return ok;
+}
+
+/* The index from what l read: texts placed, reaches by ID, the segment grid built. */
+static cr_reach_index *finish(loading *l)
+{
+    cr_reach_index *rx = l->rx;
+    rx->text = l->text.data;
+    for (size_t k = 0; k < rx->n; k++) {
+        rx->reaches[k].id = rx->text + l->offsets[2 * k];
+        rx->reaches[k].folded = rx->text + l->offsets[2 * k + 1];
+    }
+    free(l->offsets);
+    /* by reach ID, so ties and every result are independent of the table's row order */
+    if (rx->n > 1 && !l->sorted) {
+        qsort(rx->reaches, rx->n, sizeof *rx->reaches, compare_reach_ids);
+    }
+    rx->ix = cr_segindex_new();
+    cr_segindex_reserve(rx->ix, rx->n, rx->n_coords);
+    for (size_t i = 0; i < rx->n; i++) {
+        const cr_indexed_reach *r = &rx->reaches[i];
+        cr_segindex_add_line(rx->ix, (int32_t)i, rx->coords + 2 * r->first, r->n);
+    }
+    cr_segindex_build(rx->ix);
+    return rx;
 }
 
 cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *err)
@@ -278,25 +320,26 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
         cr_reach_index_free(rx);
         return rc;
     }
-    rx->text = l.text.data;
-    for (size_t k = 0; k < rx->n; k++) {
-        rx->reaches[k].id = rx->text + l.offsets[2 * k];
-        rx->reaches[k].folded = rx->text + l.offsets[2 * k + 1];
-    }
-    free(l.offsets);
-    /* by reach ID, so ties and every result are independent of the table's row order */
-    if (rx->n > 1 && !l.sorted) {
-        qsort(rx->reaches, rx->n, sizeof *rx->reaches, compare_reach_ids);
-    }
-    rx->ix = cr_segindex_new();
-    cr_segindex_reserve(rx->ix, rx->n, rx->n_coords);
-    for (size_t i = 0; i < rx->n; i++) {
-        const cr_indexed_reach *r = &rx->reaches[i];
-        cr_segindex_add_line(rx->ix, (int32_t)i, rx->coords + 2 * r->first, r->n);
-    }
-    cr_segindex_build(rx->ix);
-    *out = rx;
+    *out = finish(&l);
     return CR_OK;
+}
+
+cr_reach_index *cr_reach_index_from_part(const unsigned char *data, size_t len, size_t reaches,
+                                         size_t coords, size_t text)
+{
+    cr_reach_index *rx = cr_xcalloc(1, sizeof *rx);
+    loading l = {.rx = rx, .sorted = 1};
+    saved_meta m = {SAVED_VERSION, reaches, coords, text, 0, 0};
+    loading_reserve(&l, &m);
+    size_t last_folded = 0;
+    if (!parse_part(&l, data, len, &m, &last_folded) || rx->n != reaches ||
+        rx->n_coords != coords) {
+        loading_discard(&l);
+        free(rx);
+        return NULL;
+    }
+    rx->from_saved = 1;
+    return finish(&l);
 }
 
 int cr_reach_index_from_saved(const cr_reach_index *rx)
