@@ -448,8 +448,8 @@ static int owner_is_not(void *user, int32_t owner)
 
 /* A point's join runs in parts so a layer can use both cores without sharing GEOS objects:
  * the admin part (GEOS: lake, county, town, zone) on one thread, the reach part (the segment
- * index only) on another, then the boundary part (segment indexes, needs the county), then a
- * serial merge that writes the strings and review flags. */
+ * index only) on another, then the boundary part (segment indexes, needs the county), then the
+ * merge into the joined values (both cores, in row order), then the rows written here. */
 typedef struct {
     int32_t reach; /* matched reach index, or -1 */
     double dist_m; /* to the matched reach */

@@ -53,8 +53,8 @@ typedef struct {
     int sorted;      /* IDs ascending so far */
 } loading;
 
-static cr_indexed_reach *add_reach(loading *l, int64_t fid, const char *id, size_t id_len,
-                                   size_t folded_at, size_t first, size_t n)
+static void add_reach(loading *l, int64_t fid, const char *id, size_t id_len, size_t folded_at,
+                      size_t first, size_t n)
 {
     cr_reach_index *rx = l->rx;
     if (rx->n == l->cap) {
@@ -80,7 +80,6 @@ static cr_indexed_reach *add_reach(loading *l, int64_t fid, const char *id, size
         r->bbox[2] = fmax(r->bbox[2], rx->coords[2 * i]);
         r->bbox[3] = fmax(r->bbox[3], rx->coords[2 * i + 1]);
     }
-    return r;
 }
 
 /* The current reaches from their table. */
@@ -276,8 +275,7 @@ static int load_saved(sqlite3 *db, loading *l)
     ok = ok && rx->n == m.reaches && rx->n_coords == m.coords;
     if (!ok) { /* not what was saved: read the table instead */
         cr_log(CR_LOG_WARN, "network",
-               "the saved reach index does not read back; reading the"
-               " reaches instead");
+               "the saved reach index does not read back; reading the reaches instead");
         loading_discard(l);
     }
     return ok;

@@ -388,18 +388,10 @@ const cr_layer_set *cr_store_layers(const cr_store *s)
     return s->set;
 }
 
-/* The index of d in the store's layer set (n_layers when it is not one of them), with the
- * per-layer answers forgotten when the database changed (by any connection: PRAGMA
- * data_version). */
-static size_t layer_slot(cr_store *s, const cr_layer_def *d)
+/* Forget the cached answers about the data (per layer, and whether totals exist) when the
+ * database changed (by any connection: PRAGMA data_version). */
+static void forget_if_changed(cr_store *s)
 {
-    size_t i = 0;
-    while (i < s->set->n_layers && s->set->layers[i] != d) {
-        i++;
-    }
-    if (i == s->set->n_layers) {
-        return i;
-    }
     sqlite3_stmt *v = cr_store_cached(s, "PRAGMA data_version");
     /* other connections' commits move data_version, this one's total_changes */
     int64_t version = v && sqlite3_step(v) == SQLITE_ROW
@@ -417,6 +409,19 @@ static size_t layer_slot(cr_store *s, const cr_layer_def *d)
             s->overviews[k] = -1;
         }
         s->data_version = version;
+    }
+}
+
+/* The index of d in the store's layer set (n_layers when it is not one of them), with the
+ * cached answers forgotten when the database changed. */
+static size_t layer_slot(cr_store *s, const cr_layer_def *d)
+{
+    size_t i = 0;
+    while (i < s->set->n_layers && s->set->layers[i] != d) {
+        i++;
+    }
+    if (i < s->set->n_layers) {
+        forget_if_changed(s);
     }
     return i;
 }
@@ -444,10 +449,7 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
 
 int cr_store_has_accumulations(cr_store *s)
 {
-    const cr_layer_def *d = cr_layer_set_find(s->set, "reaches");
-    if (d == NULL || layer_slot(s, d) == s->set->n_layers) {
-        return 1;
-    }
+    forget_if_changed(s);
     if (s->accumulations < 0) {
         sqlite3_stmt *st = cr_store_cached(s, "SELECT 1 FROM reach_accumulations LIMIT 1");
         /* unreadable: assume there are, and let the tile query say what is wrong */
