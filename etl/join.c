@@ -448,8 +448,8 @@ static int owner_is_not(void *user, int32_t owner)
 
 /* A point's join runs in parts so a layer can use both cores without sharing GEOS objects:
  * the admin part (GEOS: lake, county, town, zone) on one thread, the reach part (the segment
- * index only) on another, then the boundary part (segment indexes, needs the county), then the
- * merge into the joined values (both cores, in row order), then the rows written here. */
+ * index only) on another, then the boundary part (segment indexes, needs the county); each row
+ * is then merged from its parts into the joined values as it is written, in row order. */
 typedef struct {
     int32_t reach; /* matched reach index, or -1 */
     double dist_m; /* to the matched reach */
@@ -935,42 +935,6 @@ static void bind_joined(sqlite3_stmt *st, int base, const joined *j, const char 
     bind_text(st, base + 15, j->lake_id);
 }
 
-/* The points' joined values in row (fid) order, made from their parts on two threads. */
-typedef struct {
-    const cr_join_ref *ref;
-    const point_row *rows;
-    const reach_part *rp;
-    const admin_part *ap;
-    const size_t *by_fid;
-    joined *out;
-    size_t from, to;
-} merge_job;
-
-static void *merge_range(void *arg)
-{
-    merge_job *m = arg;
-    for (size_t k = m->from; k < m->to; k++) {
-        size_t i = m->by_fid[k];
-        merge_joined(m->ref, &m->rp[i], &m->ap[i], &m->out[k]);
-    }
-    return NULL;
-}
-
-static void merge_all(merge_job whole)
-{
-    merge_job half = whole;
-    half.from = whole.from + (whole.to - whole.from) / 2;
-    whole.to = half.from;
-    pthread_t th;
-    int threaded = pthread_create(&th, NULL, merge_range, &half) == 0;
-    merge_range(&whole);
-    if (threaded) {
-        pthread_join(th, NULL);
-    } else {
-        merge_range(&half);
-    }
-}
-
 /* Rows written per INSERT statement (fewer steps; 15 parameters a row). */
 enum { ROWS_PER_INSERT = 32, POINT_PARAMS = 15 };
 
@@ -1117,10 +1081,6 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     for (size_t i = 0; i < n; i++) {
         by_fid[rows[i].read_at] = i;
     }
-    joined *done = cr_xmalloc((n + 1) * sizeof *done);
-    if (rc == CR_OK) {
-        merge_all((merge_job){ref, rows, rp, ap, by_fid, done, 0, n});
-    }
     char(*flags)[256] = cr_xmalloc(ROWS_PER_INSERT * sizeof *flags); /* bound as is: kept */
     sqlite3_stmt *tail = NULL;                                       /* the last, shorter insert */
     for (size_t k = 0; rc == CR_OK && k < n; k += ROWS_PER_INSERT) {
@@ -1134,10 +1094,12 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         }
         sqlite3_reset(ins);
         for (size_t j = 0; j < m; j++) {
-            const joined *p = &done[k + j];
+            size_t i = by_fid[k + j];
+            joined jv; /* its strings are the ref's: bound as they are */
+            const joined *p = &jv;
+            merge_joined(ref, &rp[i], &ap[i], &jv);
             flags_text(p->flags, flags[j], sizeof flags[j]);
-            bind_joined(ins, (int)j * POINT_PARAMS, p, flags[j], generation,
-                        rows[by_fid[k + j]].fid);
+            bind_joined(ins, (int)j * POINT_PARAMS, p, flags[j], generation, rows[i].fid);
             int matched = !blank(p->reach_id) || !blank(p->lake_id);
             stats->features++;
             stats->matched += matched;
@@ -1151,11 +1113,11 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     }
     sqlite3_finalize(tail);
     free(flags);
-    free(done);
     free(by_fid);
     sqlite3_finalize(st);
-    rc = indexes_restore(db, derived, &saved, rc, err);
     phase(&t, "write points");
+    rc = indexes_restore(db, derived, &saved, rc, err);
+    phase(&t, "make the derived table's indexes");
     free(rp);
     free(ap);
     for (size_t i = 0; i < n; i++) {
@@ -1210,6 +1172,18 @@ static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const c
     }
     cr_strbuf_cleanup(&sql);
     char **ids = cr_xcalloc(ref->n_reaches + ref->n_counties + 1, sizeof *ids);
+    double(*box)[4] = cr_xmalloc((ref->n_reaches + 1) * sizeof *box); /* per reach */
+    for (size_t r = 0; r < ref->n_reaches; r++) {
+        const reach *re = &ref->reaches[r];
+        box[r][0] = box[r][1] = INFINITY;
+        box[r][2] = box[r][3] = -INFINITY;
+        for (size_t i = re->first; i < re->first + re->n; i++) {
+            box[r][0] = fmin(box[r][0], ref->coords[2 * i]);
+            box[r][1] = fmin(box[r][1], ref->coords[2 * i + 1]);
+            box[r][2] = fmax(box[r][2], ref->coords[2 * i]);
+            box[r][3] = fmax(box[r][3], ref->coords[2 * i + 1]);
+        }
+    }
     for (size_t z = 0; rc == CR_OK && z < ref->n_zones; z++) {
         const zone *zn = &ref->zones[z];
         double zb[4];
@@ -1220,8 +1194,7 @@ static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const c
         size_t n = 0;
         for (size_t r = 0; r < ref->n_reaches; r++) {
             const reach *re = &ref->reaches[r];
-            if (re->bbox[0] > zb[2] || re->bbox[2] < zb[0] || re->bbox[1] > zb[3] ||
-                re->bbox[3] < zb[1]) {
+            if (box[r][0] > zb[2] || box[r][2] < zb[0] || box[r][1] > zb[3] || box[r][3] < zb[1]) {
                 continue;
             }
             GEOSCoordSequence *seq = GEOSCoordSeq_copyFromBuffer_r(
@@ -1256,6 +1229,7 @@ static cr_status join_coverage(cr_store *store, const cr_join_ref *cref, const c
         stats->features++;
     }
     free(ids);
+    free(box);
     sqlite3_finalize(st);
     return rc;
 }

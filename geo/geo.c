@@ -223,9 +223,16 @@ size_t cr_wkb_append_linestring(const unsigned char *wkb, size_t len, double **c
 
 /* ---- segment index ------------------------------------------------------------------- */
 
+/* Lines of this many vertices or more keep their measures; shorter ones sum them when asked. */
+#define LONG_LINE 16
+
 struct cr_segindex {
-    double *xy;    /* all vertices, lon,lat pairs */
-    double *cum_m; /* per vertex: distance from its line's first vertex */
+    double *xy;   /* all vertices, lon,lat pairs (owned unless borrowed) */
+    int borrowed; /* xy is the caller's (cr_segindex_add_borrowed) */
+    /* measures of the long lines (LONG_LINE vertices or more): per vertex, the distance from
+     * its line's first vertex, from cum_at[line]; a short line's are summed when asked */
+    double *cum_m;
+    int64_t *cum_at; /* per line: where its measures start, or -1 */
     size_t n_vertices;
     size_t cap_vertices;
     int32_t *line_start; /* per line: first vertex; line_start[n_lines] = n_vertices */
@@ -239,6 +246,11 @@ struct cr_segindex {
     int nx, ny;           /* cells */
     uint32_t *cell_start; /* CSR offsets, nx*ny + 1 */
     uint32_t *cell_segs;  /* segment = global index of its first vertex */
+    /* blocks of 2^L x 2^L cells, L = 1 .. n_levels - 1 (level 0 is the cells): 1 when a
+     * block holds a segment, for a far point's best-first search (nearest_far) */
+    int n_levels;
+    int level_nx[32], level_ny[32];
+    unsigned char *occupied[32];
 };
 
 cr_segindex *cr_segindex_new(void)
@@ -253,13 +265,19 @@ void cr_segindex_free(cr_segindex *ix)
     if (ix == NULL) {
         return;
     }
-    free(ix->xy);
+    if (!ix->borrowed) {
+        free(ix->xy);
+    }
     free(ix->cum_m);
+    free(ix->cum_at);
     free(ix->line_start);
     free(ix->line_owner);
     free(ix->vertex_line);
     free(ix->cell_start);
     free(ix->cell_segs);
+    for (int l = 0; l < ix->n_levels; l++) {
+        free(ix->occupied[l]);
+    }
     free(ix);
 }
 
@@ -270,7 +288,7 @@ size_t cr_segindex_lines(const cr_segindex *ix)
 
 void cr_segindex_reserve(cr_segindex *ix, size_t lines, size_t vertices)
 {
-    if (ix->n_vertices + vertices > ix->cap_vertices) {
+    if (!ix->borrowed && ix->n_vertices + vertices > ix->cap_vertices) {
         ix->cap_vertices = ix->n_vertices + vertices;
         ix->xy = cr_xrealloc(ix->xy, ix->cap_vertices * 2 * sizeof *ix->xy);
     }
@@ -281,22 +299,49 @@ void cr_segindex_reserve(cr_segindex *ix, size_t lines, size_t vertices)
     }
 }
 
+/* Room for one more line. */
+static void reserve_line(cr_segindex *ix)
+{
+    if (ix->n_lines + 1 >= ix->cap_lines) {
+        ix->cap_lines = ix->cap_lines ? ix->cap_lines * 2 : 256;
+        ix->line_start = cr_xrealloc(ix->line_start, (ix->cap_lines + 1) * sizeof *ix->line_start);
+        ix->line_owner = cr_xrealloc(ix->line_owner, ix->cap_lines * sizeof *ix->line_owner);
+    }
+}
+
+int cr_segindex_add_borrowed(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n)
+{
+    if (ix->n_lines == 0 && !ix->borrowed) {
+        free(ix->xy);
+        ix->xy = (double *)lonlat; /* read only: see cr_segindex_free */
+        ix->borrowed = 1;
+        ix->cap_vertices = 0;
+    }
+    if (!ix->borrowed || lonlat != ix->xy + 2 * ix->n_vertices) {
+        return 0;
+    }
+    if (n < 2) {
+        return 0;
+    }
+    reserve_line(ix);
+    ix->line_owner[ix->n_lines] = owner;
+    ix->n_vertices += n;
+    ix->line_start[++ix->n_lines] = (int32_t)ix->n_vertices;
+    return 1;
+}
+
 void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n)
 {
-    if (n < 2) {
+    if (n < 2 || ix->borrowed) {
         return;
     }
     if (ix->n_vertices + n > ix->cap_vertices) {
         ix->cap_vertices = (ix->n_vertices + n) * 2;
         ix->xy = cr_xrealloc(ix->xy, ix->cap_vertices * 2 * sizeof *ix->xy);
     }
-    if (ix->n_lines + 1 >= ix->cap_lines) {
-        ix->cap_lines = ix->cap_lines ? ix->cap_lines * 2 : 256;
-        ix->line_start = cr_xrealloc(ix->line_start, (ix->cap_lines + 1) * sizeof *ix->line_start);
-        ix->line_owner = cr_xrealloc(ix->line_owner, ix->cap_lines * sizeof *ix->line_owner);
-    }
+    reserve_line(ix);
     memcpy(ix->xy + 2 * ix->n_vertices, lonlat, n * 2 * sizeof *lonlat);
-    ix->line_owner[ix->n_lines] = owner; /* measures (cum_m) are made by cr_segindex_build */
+    ix->line_owner[ix->n_lines] = owner; /* measures are made by cr_segindex_build */
     ix->n_vertices += n;
     ix->line_start[++ix->n_lines] = (int32_t)ix->n_vertices;
 }
@@ -332,12 +377,15 @@ static void part_measures(build_part *p)
     p->box[0] = 180, p->box[1] = 90, p->box[2] = -180, p->box[3] = -90;
     for (size_t l = p->from; l < p->to; l++) {
         double cum = 0;
+        double *m = ix->cum_at[l] >= 0 ? ix->cum_m + ix->cum_at[l] : NULL;
         for (int32_t v = ix->line_start[l]; v < ix->line_start[l + 1]; v++) {
             const double *a = ix->xy + 2 * v;
-            if (v > ix->line_start[l]) {
-                cum += segment_m(a[-2], a[-1], a[0], a[1]);
+            if (m != NULL) {
+                if (v > ix->line_start[l]) {
+                    cum += segment_m(a[-2], a[-1], a[0], a[1]);
+                }
+                *m++ = cum;
             }
-            ix->cum_m[v] = cum;
             ix->vertex_line[v] = (int32_t)l;
             p->box[0] = fmin(p->box[0], a[0]);
             p->box[2] = fmax(p->box[2], a[0]);
@@ -394,10 +442,43 @@ static void run_parts(build_part parts[2], int pass, int threaded)
     }
 }
 
+/* The occupied blocks of every level above the cells, up to one block. */
+static void build_levels(cr_segindex *ix)
+{
+    int l = 0;
+    ix->level_nx[0] = ix->nx;
+    ix->level_ny[0] = ix->ny;
+    ix->occupied[0] = NULL; /* the cells: cell_start tells */
+    while (l + 1 < 32 && (ix->level_nx[l] > 1 || ix->level_ny[l] > 1)) {
+        int nx = (ix->level_nx[l] + 1) / 2, ny = (ix->level_ny[l] + 1) / 2;
+        unsigned char *occ = cr_xcalloc((size_t)nx * (size_t)ny + 1, 1);
+        for (int y = 0; y < ix->level_ny[l]; y++) {
+            for (int x = 0; x < ix->level_nx[l]; x++) {
+                size_t c = (size_t)y * (size_t)ix->level_nx[l] + (size_t)x;
+                int full =
+                    l == 0 ? ix->cell_start[c] != ix->cell_start[c + 1] : ix->occupied[l][c] != 0;
+                occ[(size_t)(y / 2) * (size_t)nx + (size_t)(x / 2)] |= (unsigned char)full;
+            }
+        }
+        l++;
+        ix->level_nx[l] = nx;
+        ix->level_ny[l] = ny;
+        ix->occupied[l] = occ;
+    }
+    ix->n_levels = l + 1;
+}
+
 void cr_segindex_build(cr_segindex *ix)
 {
     ix->vertex_line = cr_xcalloc(ix->n_vertices + 1, sizeof *ix->vertex_line);
-    ix->cum_m = cr_xrealloc(ix->cum_m, (ix->n_vertices + 1) * sizeof *ix->cum_m);
+    ix->cum_at = cr_xmalloc((ix->n_lines + 1) * sizeof *ix->cum_at);
+    size_t n_cum = 0;
+    for (size_t l = 0; l < ix->n_lines; l++) {
+        size_t n = (size_t)(ix->line_start[l + 1] - ix->line_start[l]);
+        ix->cum_at[l] = n >= LONG_LINE ? (int64_t)n_cum : -1;
+        n_cum += n >= LONG_LINE ? n : 0;
+    }
+    ix->cum_m = cr_xmalloc((n_cum + 1) * sizeof *ix->cum_m);
     int threaded = ix->n_vertices >= 200000; /* below that a thread costs more than it saves */
     build_part parts[2] = {{.ix = ix, .from = 0, .to = ix->n_lines / 2},
                            {.ix = ix, .from = ix->n_lines / 2, .to = ix->n_lines}};
@@ -440,6 +521,7 @@ void cr_segindex_build(cr_segindex *ix)
     run_parts(parts, 2, threaded);
     free(parts[0].count);
     free(parts[1].count);
+    build_levels(ix);
 }
 
 /* Squared distance from the origin of f to segment a-b in the local frame; fills t and side. */
@@ -471,6 +553,24 @@ typedef struct {
     int best_side;
 } search;
 
+/* The segments of cell c (in the grid) against the best hit so far. */
+static void scan_segments(search *q, size_t c)
+{
+    const cr_segindex *ix = q->ix;
+    for (uint32_t k = ix->cell_start[c]; k < ix->cell_start[c + 1]; k++) {
+        uint32_t v = ix->cell_segs[k];
+        if (q->filter && !q->filter(q->user, ix->line_owner[ix->vertex_line[v]])) {
+            continue;
+        }
+        double t;
+        int side;
+        double d2 = point_segment2(&q->f, ix->xy + 2 * v, ix->xy + 2 * v + 2, &t, &side);
+        if (d2 < q->best2 || (d2 == q->best2 && q->best_v >= 0 && (int64_t)v < q->best_v)) {
+            q->best2 = d2, q->best_v = v, q->best_t = t, q->best_side = side;
+        }
+    }
+}
+
 static void scan_cell(search *q, int cx, int cy)
 {
     const cr_segindex *ix = q->ix;
@@ -491,19 +591,121 @@ static void scan_cell(search *q, int cx, int cy)
     if (dx * dx + dy * dy > q->best2) {
         return;
     }
-    for (uint32_t k = ix->cell_start[c]; k < ix->cell_start[c + 1]; k++) {
-        uint32_t v = ix->cell_segs[k];
-        if (q->filter && !q->filter(q->user, ix->line_owner[ix->vertex_line[v]])) {
+    scan_segments(q, c);
+}
+
+/* A block of cells in the far search: its level, position and squared least distance. */
+typedef struct {
+    double lb2;
+    int level, bx, by;
+} block;
+
+/* The least squared distance from the point to block (level, bx, by), a micrometre short so
+ * that rounding never puts a segment of the block nearer than its block. */
+static double block_lb2(const search *q, int level, int bx, int by)
+{
+    const cr_segindex *ix = q->ix;
+    int cx0 = bx << level, cy0 = by << level;
+    int cx1 = (bx + 1) << level, cy1 = (by + 1) << level;
+    cx1 = cx1 < ix->nx ? cx1 : ix->nx;
+    cy1 = cy1 < ix->ny ? cy1 : ix->ny;
+    double x0 = (ix->x0 + cx0 * ix->cell - q->f.lon0) * q->f.kx;
+    double x1 = (ix->x0 + cx1 * ix->cell - q->f.lon0) * q->f.kx;
+    double y0 = (ix->y0 + cy0 * ix->cell - q->f.lat0) * q->f.ky;
+    double y1 = (ix->y0 + cy1 * ix->cell - q->f.lat0) * q->f.ky;
+    double dx = x0 > 0 ? x0 : x1 < 0 ? -x1 : 0;
+    double dy = y0 > 0 ? y0 : y1 < 0 ? -y1 : 0;
+    dx = dx > 1e-6 ? dx - 1e-6 : 0;
+    dy = dy > 1e-6 ? dy - 1e-6 : 0;
+    return dx * dx + dy * dy;
+}
+
+static int block_occupied(const cr_segindex *ix, int level, int bx, int by)
+{
+    if (bx >= ix->level_nx[level] || by >= ix->level_ny[level]) {
+        return 0;
+    }
+    size_t c = (size_t)by * (size_t)ix->level_nx[level] + (size_t)bx;
+    return level == 0 ? ix->cell_start[c] != ix->cell_start[c + 1] : ix->occupied[level][c];
+}
+
+enum { FAR_HEAP = 1024 };
+
+static void heap_push(block *h, int *n, block b)
+{
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2].lb2 > b.lb2) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = b;
+}
+
+static block heap_pop(block *h, int *n)
+{
+    block top = h[0];
+    block last = h[--(*n)];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) {
+            break;
+        }
+        c += c + 1 < *n && h[c + 1].lb2 < h[c].lb2;
+        if (h[c].lb2 >= last.lb2) {
+            break;
+        }
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0) {
+        h[i] = last;
+    }
+    return top;
+}
+
+/* Best-first over the blocks, nearest first, each pruned when farther than the best hit: every
+ * segment as near as the best is seen, so the result is the rings' own. 0 when the frontier
+ * outgrew its room (the rings then go on; what was found stands). */
+static int nearest_far(search *q)
+{
+    const cr_segindex *ix = q->ix;
+    block heap[FAR_HEAP];
+    int n = 0;
+    int top = ix->n_levels - 1;
+    if (!block_occupied(ix, top, 0, 0)) {
+        return 1;
+    }
+    heap_push(heap, &n, (block){block_lb2(q, top, 0, 0), top, 0, 0});
+    while (n > 0) {
+        block b = heap_pop(heap, &n);
+        if (b.lb2 > q->best2) {
+            break;
+        }
+        if (b.level == 0) {
+            scan_segments(q, (size_t)b.by * (size_t)ix->nx + (size_t)b.bx);
             continue;
         }
-        double t;
-        int side;
-        double d2 = point_segment2(&q->f, ix->xy + 2 * v, ix->xy + 2 * v + 2, &t, &side);
-        if (d2 < q->best2 || (d2 == q->best2 && q->best_v >= 0 && (int64_t)v < q->best_v)) {
-            q->best2 = d2, q->best_v = v, q->best_t = t, q->best_side = side;
+        for (int k = 0; k < 4; k++) {
+            int cx = 2 * b.bx + (k & 1), cy = 2 * b.by + (k >> 1);
+            if (!block_occupied(ix, b.level - 1, cx, cy)) {
+                continue;
+            }
+            double lb2 = block_lb2(q, b.level - 1, cx, cy);
+            if (lb2 > q->best2) {
+                continue;
+            }
+            if (n == FAR_HEAP) {
+                return 0;
+            }
+            heap_push(heap, &n, (block){lb2, b.level - 1, cx, cy});
         }
     }
+    return 1;
 }
+
+/* Rings searched around the point's cell before the far search takes over. */
+enum { NEAR_RINGS = 2 };
 
 /* The search both queries share: q->best_v is the nearest segment, or -1. */
 static void nearest_segment(search *q, double lon, double lat, double max_m)
@@ -522,6 +724,9 @@ static void nearest_segment(search *q, double lon, double lat, double max_m)
         if (ring_min > max_m || (q->best_v >= 0 && ring_min * ring_min > q->best2)) {
             break;
         }
+        if (k == NEAR_RINGS + 1 && nearest_far(q)) {
+            break; /* a far point: the blocks instead of ring after ring of empty cells */
+        }
         if (k == 0) {
             scan_cell(q, cx, cy);
             continue;
@@ -535,6 +740,29 @@ static void nearest_segment(search *q, double lon, double lat, double max_m)
             scan_cell(q, cx + k, cy + d);
         }
     }
+}
+
+/* Along line: the measure of the point t along its segment `segment`, and the line's length.
+ * A short line's are summed here, in the order the build sums a long line's. */
+static void line_measures(const cr_segindex *ix, int32_t line, int32_t segment, double t,
+                          double *measure, double *length)
+{
+    int32_t first = ix->line_start[line], last = ix->line_start[line + 1] - 1;
+    if (ix->cum_at[line] >= 0) {
+        const double *m = ix->cum_m + ix->cum_at[line];
+        *measure = m[segment] + t * (m[segment + 1] - m[segment]);
+        *length = m[last - first];
+        return;
+    }
+    double cum = 0, at = 0, next = 0;
+    for (int32_t v = first + 1; v <= last; v++) {
+        const double *a = ix->xy + 2 * v;
+        cum += segment_m(a[-2], a[-1], a[0], a[1]);
+        at = v - first == segment ? cum : at;
+        next = v - first == segment + 1 ? cum : next;
+    }
+    *measure = at + t * (next - at);
+    *length = cum;
 }
 
 int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double max_m,
@@ -559,8 +787,7 @@ int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double ma
     hit->lat = a[1] + q.best_t * (a[3] - a[1]);
     /* report the distance as a geodesic, the measure along the line's own segments */
     hit->dist_m = cr_geodesic_m(lon, lat, hit->lon, hit->lat);
-    hit->measure_m = ix->cum_m[best_v] + q.best_t * (ix->cum_m[best_v + 1] - ix->cum_m[best_v]);
-    hit->line_m = ix->cum_m[ix->line_start[line + 1] - 1];
+    line_measures(ix, line, hit->segment, q.best_t, &hit->measure_m, &hit->line_m);
     hit->side = q.best_side;
     return 1;
 }

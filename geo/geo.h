@@ -54,6 +54,10 @@ void cr_segindex_free(cr_segindex *ix);
 void cr_segindex_reserve(cr_segindex *ix, size_t lines, size_t vertices);
 /* Add a polyline of n >= 2 lon,lat pairs belonging to owner (any int >= 0). */
 void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n);
+/* Add a polyline of n >= 2 lon,lat pairs without copying them: they stay the caller's and must
+ * outlive the index. Every line of an index is added so or none is, each one's vertices right
+ * after the previous one's; 0 (nothing added) when this one's are not. */
+int cr_segindex_add_borrowed(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n);
 /* Freeze: choose the cell size from the data and bucket the segments. */
 void cr_segindex_build(cr_segindex *ix);
 

@@ -108,11 +108,10 @@ int cr_graph_check(const cr_graph *g);
 /* One reach of the index: its row, ID, folded name and vertices (in cr_reach_index.coords). */
 typedef struct {
     int64_t fid;
-    char *id;       /* reach_id */
-    char *folded;   /* name folded (cr_text_fold), for river-name matches */
-    double bbox[4]; /* minx, miny, maxx, maxy */
-    size_t first;   /* first vertex in coords (lon,lat pairs) */
-    size_t n;       /* vertices */
+    char *id;     /* reach_id */
+    char *folded; /* name folded (cr_text_fold), for river-name matches */
+    size_t first; /* first vertex in coords (lon,lat pairs) */
+    size_t n;     /* vertices */
 } cr_indexed_reach;
 
 /* The current reaches on the segment grid; read-only after loading (any thread may query). */

@@ -44,14 +44,24 @@ static size_t arena_add(text_arena *a, const char *s)
     return arena_addn(a, s, strlen(s));
 }
 
-/* A reach being loaded: its ID's and folded name's offsets in the text arena. */
+/* The reaches being loaded: until finish, a reach's id and folded hold their texts' offsets in
+ * the text arena (which may still move), not pointers. */
 typedef struct {
     cr_reach_index *rx;
     size_t cap;
     text_arena text;
-    size_t *offsets; /* per reach: id, folded */
-    int sorted;      /* IDs ascending so far */
+    int sorted; /* IDs ascending so far */
 } loading;
+
+static char *offset_ptr(size_t offset)
+{
+    return (char *)(uintptr_t)offset;
+}
+
+static size_t ptr_offset(const char *p)
+{
+    return (size_t)(uintptr_t)p;
+}
 
 static void add_reach(loading *l, int64_t fid, const char *id, size_t id_len, size_t folded_at,
                       size_t first, size_t n)
@@ -60,26 +70,17 @@ static void add_reach(loading *l, int64_t fid, const char *id, size_t id_len, si
     if (rx->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 1024;
         rx->reaches = cr_xrealloc(rx->reaches, l->cap * sizeof *rx->reaches);
-        l->offsets = cr_xrealloc(l->offsets, l->cap * 2 * sizeof *l->offsets);
     }
     size_t k = rx->n++;
     cr_indexed_reach *r = &rx->reaches[k];
     /* IDs in ascending order (a table imported in ID order, the usual case) need no sort */
-    l->offsets[2 * k] = arena_addn(&l->text, id, id_len);
-    l->sorted = l->sorted && (k == 0 || strcmp(l->text.data + l->offsets[2 * (k - 1)],
-                                               l->text.data + l->offsets[2 * k]) < 0);
-    l->offsets[2 * k + 1] = folded_at;
+    r->id = offset_ptr(arena_addn(&l->text, id, id_len));
+    l->sorted = l->sorted && (k == 0 || strcmp(l->text.data + ptr_offset(r[-1].id),
+                                               l->text.data + ptr_offset(r->id)) < 0);
+    r->folded = offset_ptr(folded_at);
     r->fid = fid;
     r->first = first;
     r->n = n;
-    r->bbox[0] = r->bbox[1] = INFINITY;
-    r->bbox[2] = r->bbox[3] = -INFINITY;
-    for (size_t i = first; i < first + n; i++) {
-        r->bbox[0] = fmin(r->bbox[0], rx->coords[2 * i]);
-        r->bbox[1] = fmin(r->bbox[1], rx->coords[2 * i + 1]);
-        r->bbox[2] = fmax(r->bbox[2], rx->coords[2 * i]);
-        r->bbox[3] = fmax(r->bbox[3], rx->coords[2 * i + 1]);
-    }
 }
 
 /* The current reaches from their table. */
@@ -229,7 +230,6 @@ static void loading_reserve(loading *l, const saved_meta *m)
     cr_reach_index *rx = l->rx;
     l->cap = m->reaches;
     rx->reaches = cr_xmalloc((m->reaches + 1) * sizeof *rx->reaches);
-    l->offsets = cr_xmalloc((m->reaches + 1) * 2 * sizeof *l->offsets);
     rx->coords = cr_xmalloc((m->coords + 1) * 2 * sizeof *rx->coords);
     l->text.cap = m->text + 1;
     l->text.data = cr_xmalloc(l->text.cap);
@@ -241,7 +241,6 @@ static void loading_discard(loading *l)
     cr_reach_index *rx = l->rx;
     free(rx->reaches);
     free(rx->coords);
-    free(l->offsets);
     free(l->text.data);
     memset(rx, 0, sizeof *rx);
     memset(l, 0, sizeof *l);
@@ -287,19 +286,30 @@ static cr_reach_index *finish(loading *l)
     cr_reach_index *rx = l->rx;
     rx->text = l->text.data;
     for (size_t k = 0; k < rx->n; k++) {
-        rx->reaches[k].id = rx->text + l->offsets[2 * k];
-        rx->reaches[k].folded = rx->text + l->offsets[2 * k + 1];
+        rx->reaches[k].id = rx->text + ptr_offset(rx->reaches[k].id);
+        rx->reaches[k].folded = rx->text + ptr_offset(rx->reaches[k].folded);
     }
-    free(l->offsets);
     /* by reach ID, so ties and every result are independent of the table's row order */
     if (rx->n > 1 && !l->sorted) {
         qsort(rx->reaches, rx->n, sizeof *rx->reaches, compare_reach_ids);
     }
+    /* reaches in the order of their vertices (the saved copy's, a table in ID order): the grid
+     * reads the vertices where they are */
+    size_t next = 0;
+    int in_order = 1;
+    for (size_t i = 0; in_order && i < rx->n; i++) {
+        in_order = rx->reaches[i].first == next && rx->reaches[i].n >= 2;
+        next += rx->reaches[i].n;
+    }
     rx->ix = cr_segindex_new();
-    cr_segindex_reserve(rx->ix, rx->n, rx->n_coords);
+    cr_segindex_reserve(rx->ix, rx->n, in_order ? 0 : rx->n_coords);
     for (size_t i = 0; i < rx->n; i++) {
         const cr_indexed_reach *r = &rx->reaches[i];
-        cr_segindex_add_line(rx->ix, (int32_t)i, rx->coords + 2 * r->first, r->n);
+        if (in_order) {
+            cr_segindex_add_borrowed(rx->ix, (int32_t)i, rx->coords + 2 * r->first, r->n);
+        } else {
+            cr_segindex_add_line(rx->ix, (int32_t)i, rx->coords + 2 * r->first, r->n);
+        }
     }
     cr_segindex_build(rx->ix);
     return rx;
@@ -313,7 +323,6 @@ cr_status cr_reach_index_load(cr_store *store, cr_reach_index **out, cr_error *e
     rx->from_saved = load_saved(db, &l);
     cr_status rc = rx->from_saved ? CR_OK : load_table(db, &l, err);
     if (rc != CR_OK) {
-        free(l.offsets);
         free(l.text.data);
         cr_reach_index_free(rx);
         return rc;

@@ -369,20 +369,28 @@ void cr_mvt_tile_encode(const cr_mvt_tile *t, cr_strbuf *out)
         if (l->n_features == 0) {
             continue;
         }
-        cr_strbuf b = {0};
-        cr_pb_key(&b, 15, 0); /* version */
-        cr_pb_varint(&b, 2);
-        cr_pb_bytes(&b, 1, l->name, strlen(l->name));
-        cr_strbuf_append(&b, l->features.data, l->features.len);
+        /* the Layer message's length first, so it is written once, straight into out */
+        size_t len = 2 + cr_pb_bytes_size(1, strlen(l->name)) + l->features.len + 1 +
+                     cr_pb_varint_size(l->extent);
         for (size_t k = 0; k < l->keys.n; k++) {
-            cr_pb_bytes(&b, 3, l->keys.text + l->keys.items[k].off, l->keys.items[k].len);
+            len += cr_pb_bytes_size(3, l->keys.items[k].len);
         }
         for (size_t k = 0; k < l->values.n; k++) {
-            cr_pb_bytes(&b, 4, l->values.text + l->values.items[k].off, l->values.items[k].len);
+            len += cr_pb_bytes_size(4, l->values.items[k].len);
         }
-        cr_pb_key(&b, 5, 0);
-        cr_pb_varint(&b, l->extent);
-        cr_pb_bytes(out, 3, b.data, b.len);
-        cr_strbuf_cleanup(&b);
+        cr_pb_key(out, 3, 2);
+        cr_pb_varint(out, len);
+        cr_pb_key(out, 15, 0); /* version */
+        cr_pb_varint(out, 2);
+        cr_pb_bytes(out, 1, l->name, strlen(l->name));
+        cr_strbuf_append(out, l->features.data, l->features.len);
+        for (size_t k = 0; k < l->keys.n; k++) {
+            cr_pb_bytes(out, 3, l->keys.text + l->keys.items[k].off, l->keys.items[k].len);
+        }
+        for (size_t k = 0; k < l->values.n; k++) {
+            cr_pb_bytes(out, 4, l->values.text + l->values.items[k].off, l->values.items[k].len);
+        }
+        cr_pb_key(out, 5, 0);
+        cr_pb_varint(out, l->extent);
     }
 }

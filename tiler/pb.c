@@ -24,6 +24,21 @@ void cr_pb_bytes(cr_strbuf *b, unsigned field, const char *p, size_t n)
     cr_strbuf_append(b, p, n);
 }
 
+size_t cr_pb_varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+size_t cr_pb_bytes_size(unsigned field, size_t n)
+{
+    return cr_pb_varint_size((uint64_t)field << 3 | 2) + cr_pb_varint_size(n) + n;
+}
+
 void cr_pb_uint(cr_strbuf *b, unsigned field, uint64_t v)
 {
     cr_pb_key(b, field, 0);

@@ -13,6 +13,10 @@ void cr_pb_varint(cr_strbuf *b, uint64_t v);
 void cr_pb_key(cr_strbuf *b, unsigned field, unsigned wire);
 /* A length-delimited field (bytes, string, embedded message). */
 void cr_pb_bytes(cr_strbuf *b, unsigned field, const char *p, size_t n);
+/* Bytes a varint of v takes. */
+size_t cr_pb_varint_size(uint64_t v);
+/* Bytes a length-delimited field of n bytes takes, key included. */
+size_t cr_pb_bytes_size(unsigned field, size_t n);
 /* A varint field. */
 void cr_pb_uint(cr_strbuf *b, unsigned field, uint64_t v);
 uint32_t cr_pb_zigzag32(int32_t v);
