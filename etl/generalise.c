@@ -50,7 +50,7 @@ static void collect(void *item, void *user)
     hs->items[hs->n++] = (size_t)(uintptr_t)item;
 }
 
-/* Rows of one level into "<layer>_generalised". */
+/* Rows of one level into its table, "<layer>_gen<level>". */
 typedef struct {
     GEOSContextHandle_t h;
     sqlite3 *db;
@@ -61,11 +61,19 @@ typedef struct {
 } level_writer;
 
 static cr_status writer_open(level_writer *lw, GEOSContextHandle_t h, sqlite3 *db,
-                             const char *table, int level, cr_error *err)
+                             const char *layer, int level, cr_error *err)
 {
     *lw = (level_writer){h, db, NULL, NULL, level, 0};
-    char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (fid, level, wkb) VALUES (?, ?, ?)", table);
-    int prc = sqlite3_prepare_v2(db, sql, -1, &lw->ins, NULL);
+    char *sql = sqlite3_mprintf("CREATE TABLE \"%w_gen%d\" (fid INTEGER PRIMARY KEY,"
+                                " wkb BLOB NOT NULL)",
+                                layer, level);
+    int prc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_free(sql);
+    if (prc != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "%s", sqlite3_errmsg(db));
+    }
+    sql = sqlite3_mprintf("INSERT INTO \"%w_gen%d\" (fid, wkb) VALUES (?, ?)", layer, level);
+    prc = sqlite3_prepare_v2(db, sql, -1, &lw->ins, NULL);
     sqlite3_free(sql);
     if (prc != SQLITE_OK) {
         return cr_error_set(err, CR_EDB, "%s", sqlite3_errmsg(db));
@@ -80,8 +88,7 @@ static cr_status writer_put_wkb(level_writer *lw, int64_t fid, const unsigned ch
 {
     sqlite3_reset(lw->ins);
     sqlite3_bind_int64(lw->ins, 1, fid);
-    sqlite3_bind_int(lw->ins, 2, lw->level);
-    sqlite3_bind_blob(lw->ins, 3, wkb, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(lw->ins, 2, wkb, (int)len, SQLITE_STATIC);
     if (wkb == NULL || sqlite3_step(lw->ins) != SQLITE_DONE) {
         return cr_error_set(err, CR_EDB, "generalise level %d, fid %lld: %s", lw->level,
                             (long long)fid, wkb ? sqlite3_errmsg(lw->db) : "no geometry");
@@ -128,8 +135,7 @@ typedef struct {
     cr_store *store;
     sqlite3 *db;
     const cr_layer_def *d;
-    const char *table; /* "<layer>_generalised" */
-    feature *fs;       /* the current features with geometry, by fid */
+    feature *fs; /* the current features with geometry, by fid */
     size_t n, cap;
     double ymin, ymax;    /* their latitude range */
     double shrink;        /* Web Mercator's narrowing at their middle latitude */
@@ -330,7 +336,7 @@ static cr_status build_line_level(const gen_run *run, int level, double toleranc
     GEOSContextHandle_t h = run->h;
     const feature *fs = run->fs;
     level_writer lw;
-    cr_status rc = writer_open(&lw, h, run->db, run->table, level, err);
+    cr_status rc = writer_open(&lw, h, run->db, run->d->name, level, err);
     unsigned char *keep = NULL;
     unsigned char *wkb = NULL;
     size_t cap = 0;
@@ -405,7 +411,7 @@ static cr_status build_level(const gen_run *run, int level, double tolerance, cr
         GEOSSTRtree_insert_r(h, tree, inner[i], (void *)(uintptr_t)i);
     }
     level_writer lw;
-    cr_status rc = writer_open(&lw, h, run->db, run->table, level, err);
+    cr_status rc = writer_open(&lw, h, run->db, run->d->name, level, err);
     hits hs = {0};
     for (size_t f = 0; f < n && rc == CR_OK; f++) {
         hs.n = 0;
@@ -567,14 +573,19 @@ static cr_status merge_boundaries(gen_run *run, const cr_layer_def *d, const cha
     return CR_OK;
 }
 
-/* Every level selection of d's last run (idx_<layer>_gen<zoom>, any zoom 0–22) dropped: the
- * levels may have changed since. */
-static cr_status drop_selections(cr_store *store, const cr_layer_def *d, cr_error *err)
+/* Every level of d's last run dropped, tables and selections (any zoom 0–22: the levels may
+ * have changed since), and the one table all levels shared before (a store from before). */
+static cr_status drop_levels(cr_store *store, const cr_layer_def *d, cr_error *err)
 {
     cr_strbuf drops = {0};
+    char *q = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w_generalised\";", d->name);
+    cr_strbuf_puts(&drops, q);
+    sqlite3_free(q);
     for (int z = 0; z <= 22; z++) {
-        char *q = sqlite3_mprintf("DROP TABLE IF EXISTS \"idx_%w_gen%d\";", d->name, z);
-        cr_strbuf_append(&drops, q, strlen(q));
+        q = sqlite3_mprintf("DROP TABLE IF EXISTS \"idx_%w_gen%d\"; DROP TABLE IF EXISTS"
+                            " \"%w_gen%d\";",
+                            d->name, z, d->name, z);
+        cr_strbuf_puts(&drops, q);
         sqlite3_free(q);
     }
     cr_status rc = cr_store_exec(store, drops.data, err);
@@ -582,21 +593,8 @@ static cr_status drop_selections(cr_store *store, const cr_layer_def *d, cr_erro
     return rc;
 }
 
-/* The store's side of a run: the table (emptied) in an open transaction, then the generation
- * and the layer change, committed — or rolled back. */
-static cr_status open_table(cr_store *store, const char *table, cr_error *err)
-{
-    char *sql = sqlite3_mprintf("BEGIN IMMEDIATE;"
-                                "CREATE TABLE IF NOT EXISTS \"%w\" (fid INTEGER NOT NULL,"
-                                " level INTEGER NOT NULL, wkb BLOB NOT NULL,"
-                                " PRIMARY KEY (level, fid)) WITHOUT ROWID;"
-                                "DELETE FROM \"%w\";",
-                                table, table);
-    cr_status rc = cr_store_exec(store, sql, err);
-    sqlite3_free(sql);
-    return rc;
-}
-
+/* The run's end (it began with BEGIN IMMEDIATE): the generation and the layer change,
+ * committed — or everything rolled back. */
 static cr_status finish_table(cr_store *store, const cr_layer_def *d, cr_status rc, cr_error *err)
 {
     int64_t gen = 0;
@@ -633,9 +631,7 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
     }
     double px = json_number_value(json_object_get(json_object_get(d->json, "tile"), "simplify_px"));
     px = px > 0 ? px : 1.0;
-    char table[160];
-    snprintf(table, sizeof table, "%s_generalised", d->name);
-    rc = open_table(store, table, err);
+    rc = cr_store_exec(store, "BEGIN IMMEDIATE", err);
     if (rc != CR_OK) {
         return rc;
     }
@@ -644,12 +640,11 @@ cr_status cr_generalise_layer(cr_store *store, const cr_layer_def *d, cr_general
                    .store = store,
                    .db = cr_store_db(store),
                    .d = d,
-                   .table = table,
                    .ymin = 90,
                    .ymax = -90,
                    .st = st};
     GEOSContextHandle_t h = run.h;
-    rc = drop_selections(store, d, err);
+    rc = drop_levels(store, d, err);
     if (rc == CR_OK) {
         rc = load_features(&run, d, err);
     }

@@ -8,7 +8,8 @@
  * tolerance one pixel (simplify_px) at that zoom; tiles at zoom z use the smallest level ≥ z.
  * Line layers are simplified line by line, and each level keeps a selection of at most
  * keep_per_tile lines per tile (highest Strahler order, then longest) with its own R*Tree.
- * Results live in "<layer>_generalised" (fid, level, wkb) and idx_<layer>_gen<level>. */
+ * Results live in "<layer>_gen<level>" (fid, wkb: one table per level) and, for a level that
+ * keeps only some lines, idx_<layer>_gen<level>. */
 #ifndef CR_ETL_GENERALISE_H
 #define CR_ETL_GENERALISE_H
 

@@ -257,6 +257,43 @@ static cr_status create_layer_table(cr_store *s, const cr_layer_def *d, cr_error
     return rc;
 }
 
+/* A store from before one table per generalised level: its "<layer>_generalised" (fid,
+ * level, wkb) split into "<layer>_gen<level>" (fid, wkb), as generalise now writes them. */
+static cr_status split_generalised(cr_store *s, const char *layer, cr_error *err)
+{
+    char old[200];
+    snprintf(old, sizeof old, "%s_generalised", layer);
+    if (!table_exists(s, old)) {
+        return CR_OK;
+    }
+    char *sql = sqlite3_mprintf("SELECT DISTINCT level FROM \"%w\" ORDER BY level", old);
+    sqlite3_stmt *st = NULL;
+    int prc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (prc != SQLITE_OK) {
+        return cr_error_set(err, CR_EDB, "%s: %s", old, sqlite3_errmsg(s->db));
+    }
+    cr_status rc = CR_OK;
+    while (rc == CR_OK && sqlite3_step(st) == SQLITE_ROW) {
+        int level = sqlite3_column_int(st, 0);
+        sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w_gen%d\";"
+                              " CREATE TABLE \"%w_gen%d\" (fid INTEGER PRIMARY KEY,"
+                              " wkb BLOB NOT NULL);"
+                              " INSERT INTO \"%w_gen%d\" SELECT fid, wkb FROM \"%w\""
+                              " WHERE level = %d ORDER BY fid;",
+                              layer, level, layer, level, layer, level, old, level);
+        rc = cr_store_exec(s, sql, err);
+        sqlite3_free(sql);
+    }
+    sqlite3_finalize(st);
+    if (rc == CR_OK) {
+        sql = sqlite3_mprintf("DROP TABLE \"%w\"", old);
+        rc = cr_store_exec(s, sql, err);
+        sqlite3_free(sql);
+    }
+    return rc;
+}
+
 static cr_status create_schema(cr_store *s, cr_error *err)
 {
     cr_status rc = cr_store_exec(s, "BEGIN IMMEDIATE", err);
@@ -279,6 +316,9 @@ static cr_status create_schema(cr_store *s, cr_error *err)
     }
     for (size_t i = 0; rc == CR_OK && i < s->set->n_layers; i++) {
         rc = create_layer_table(s, s->set->layers[i], err);
+        if (rc == CR_OK) {
+            rc = split_generalised(s, s->set->layers[i]->name, err);
+        }
     }
     if (rc == CR_OK) {
         rc = cr_store_exec(s, "COMMIT", err);

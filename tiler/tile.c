@@ -694,8 +694,8 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int sel
     cr_strbuf_clear(sql);
     if (selection) {
         cr_strbuf_printf(sql,
-                         "SELECT c.fid, g.wkb, NULL%s FROM \"%s\" c CROSS JOIN \"%s_generalised\" g"
-                         " ON g.level = %d AND g.fid = c.fid WHERE c.fid IN (SELECT pkid FROM"
+                         "SELECT c.fid, g.wkb, NULL%s FROM \"%s\" c CROSS JOIN \"%s_gen%d\" g"
+                         " ON g.fid = c.fid WHERE c.fid IN (SELECT pkid FROM"
                          " \"idx_%s_gen%d\" WHERE xmin <= ?2 AND xmax >= ?1 AND ymin <= ?4 AND"
                          " ymax >= ?3) AND c.valid_to IS NULL ORDER BY c.fid",
                          cols ? cols : "", d->name, d->name, level, d->name, level);
@@ -708,8 +708,7 @@ static void select_sql(cr_strbuf *sql, const cr_layer_def *d, int level, int sel
         per_feature ? "c.county_code" : "NULL", cols ? cols : "", d->name, view ? "_current" : "");
     if (level >= 0) {
         /* a feature imported since the last generalisation shows as it is */
-        cr_strbuf_printf(sql, " LEFT JOIN \"%s_generalised\" g ON g.level = %d AND g.fid = c.fid",
-                         d->name, level);
+        cr_strbuf_printf(sql, " LEFT JOIN \"%s_gen%d\" g ON g.fid = c.fid", d->name, level);
     }
     cr_strbuf_printf(sql,
                      " WHERE c.fid IN (SELECT pkid FROM \"idx_%s_geom\""

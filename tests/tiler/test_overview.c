@@ -109,16 +109,15 @@ static void test_levels_keep_the_highest_orders_then_the_longest(void **state)
     for (int level = 6; level <= 10; level++) {
         char sql[256];
         snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM reaches_generalised g JOIN reaches c ON c.fid = g.fid"
-                 " WHERE g.level = %d AND (c.reach_id LIKE 'm%%' OR c.reach_id IN ('t7','t8'))",
+                 "SELECT count(*) FROM reaches_gen%d g JOIN reaches c ON c.fid = g.fid"
+                 " WHERE c.reach_id LIKE 'm%%' OR c.reach_id IN ('t7','t8')",
                  level);
         assert_int_equal(test_store_count(t, sql), 10);
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM reaches_generalised WHERE level = %d",
-                 level);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM reaches_gen%d", level);
         assert_int_equal(test_store_count(t, sql), 10);
         snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM idx_reaches_gen%d r JOIN reaches_generalised g ON"
-                 " g.fid = r.pkid AND g.level = %d",
+                 "SELECT count(*) FROM idx_reaches_gen%d r JOIN reaches_gen%d g ON"
+                 " g.fid = r.pkid",
                  level, level);
         assert_int_equal(test_store_count(t, sql), 10);
     }
@@ -148,10 +147,75 @@ static void test_levels_keep_the_highest_orders_then_the_longest(void **state)
     test_store_free(t);
 }
 
+/* The tile's bytes (layers: reaches) into out. */
+static void render(test_store *t, int z, int x, int y, cr_strbuf *out)
+{
+    cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .layers = "reaches"};
+    cr_tile_stats st;
+    cr_error e = {0};
+    cr_strbuf_clear(out);
+    if (cr_tile_render(t->store, &req, out, &st, &e) != CR_OK) {
+        fail_msg("render: %s", e.msg);
+    }
+}
+
+/* A store from before one table per level: all levels in reaches_generalised (fid, level,
+ * wkb). Opening it read-write splits that table into the levels' own; the tiles are the same. */
+static void test_a_store_with_one_generalised_table_is_split(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    ingest_network(t);
+    cr_generalise_stats st;
+    generalise(t, 10, &st);
+    cr_strbuf before6 = {0}, before9 = {0}, after = {0};
+    render(t, 6, 53, 26, &before6);
+    render(t, 9, 426, 209, &before9);
+    assert_true(before6.len > 0 && before9.len > 0);
+    cr_strbuf sql = {0};
+    cr_strbuf_puts(&sql, "CREATE TABLE reaches_generalised (fid INTEGER NOT NULL, level INTEGER"
+                         " NOT NULL, wkb BLOB NOT NULL, PRIMARY KEY (level, fid)) WITHOUT ROWID;");
+    for (int level = 6; level <= 10; level++) {
+        cr_strbuf_printf(&sql,
+                         "INSERT INTO reaches_generalised SELECT fid, %d, wkb FROM reaches_gen%d;"
+                         " DROP TABLE reaches_gen%d;",
+                         level, level, level);
+    }
+    assert_int_equal(sqlite3_exec(cr_store_db(t->store), sql.data, NULL, NULL, NULL), SQLITE_OK);
+    cr_strbuf_cleanup(&sql);
+    /* read-only, nothing is changed: the tiles fall back to the source (no level table) */
+    cr_store_close(t->store);
+    cr_error e = {0};
+    assert_int_equal(cr_store_open_readonly(t->store_path, t->set, &t->store, &e), CR_OK);
+    render(t, 6, 53, 26, &after);
+    assert_false(after.len == before6.len && memcmp(after.data, before6.data, after.len) == 0);
+    cr_store_close(t->store);
+    assert_int_equal(cr_store_open(t->store_path, t->set, &t->store, &e), CR_OK);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM sqlite_master WHERE name ="
+                                         " 'reaches_generalised'"),
+                     0);
+    for (int level = 6; level <= 10; level++) {
+        char q[80];
+        snprintf(q, sizeof q, "SELECT count(*) FROM reaches_gen%d", level);
+        assert_int_equal(test_store_count(t, q), 10);
+    }
+    render(t, 6, 53, 26, &after);
+    assert_int_equal(after.len, before6.len);
+    assert_memory_equal(after.data, before6.data, after.len);
+    render(t, 9, 426, 209, &after);
+    assert_int_equal(after.len, before9.len);
+    assert_memory_equal(after.data, before9.data, after.len);
+    cr_strbuf_cleanup(&before6);
+    cr_strbuf_cleanup(&before9);
+    cr_strbuf_cleanup(&after);
+    test_store_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_levels_keep_the_highest_orders_then_the_longest),
+        cmocka_unit_test(test_a_store_with_one_generalised_table_is_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

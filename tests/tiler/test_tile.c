@@ -448,7 +448,7 @@ static void test_low_zoom_boundaries_are_shared(void **state)
     assert_int_equal(sqlite3_prepare_v2(cr_store_db(g_store),
                                         "SELECT (SELECT sum(ST_NPoints(geom)) FROM "
                                         "admin_units_current), (SELECT sum(ST_NPoints(GeomFromWKB("
-                                        "wkb))) FROM admin_units_generalised WHERE level = 6)",
+                                        "wkb))) FROM admin_units_gen6)",
                                         -1, &v, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(v), SQLITE_ROW);
@@ -469,7 +469,11 @@ static void test_line_levels_keep_endpoints(void **state)
                            " ST_NPoints(GeomFromWKB(g.wkb)),"
                            " ST_Distance(ST_StartPoint(c.geom), ST_StartPoint(GeomFromWKB(g.wkb))),"
                            " ST_Distance(ST_EndPoint(c.geom), ST_EndPoint(GeomFromWKB(g.wkb)))"
-                           " FROM reaches_current c JOIN reaches_generalised g ON g.fid = c.fid",
+                           " FROM reaches_current c JOIN (SELECT fid, 6 AS level, wkb FROM"
+                           " reaches_gen6 UNION ALL SELECT fid, 7, wkb FROM reaches_gen7 UNION ALL"
+                           " SELECT fid, 8, wkb FROM reaches_gen8 UNION ALL SELECT fid, 9, wkb FROM"
+                           " reaches_gen9 UNION ALL SELECT fid, 10, wkb FROM reaches_gen10) g"
+                           " ON g.fid = c.fid",
                            -1, &st, NULL),
         SQLITE_OK);
     int rows = 0, fewer = 0;
