@@ -52,7 +52,8 @@ cr_segindex *cr_segindex_new(void);
 void cr_segindex_free(cr_segindex *ix);
 /* Make room for `lines` more lines of `vertices` vertices in all (optional: adding grows). */
 void cr_segindex_reserve(cr_segindex *ix, size_t lines, size_t vertices);
-/* Add a polyline of n >= 2 lon,lat pairs belonging to owner (any int >= 0). */
+/* Add a copy of a polyline of n >= 2 lon,lat pairs belonging to owner (any int >= 0); nothing
+ * into an index of borrowed lines (below). */
 void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, size_t n);
 /* Add a polyline of n >= 2 lon,lat pairs without copying them: they stay the caller's and must
  * outlive the index. Every line of an index is added so or none is, each one's vertices right
