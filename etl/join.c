@@ -469,15 +469,20 @@ typedef struct {
     int32_t across;                   /* county across that edge, or -1 */
 } admin_part;
 
+/* near: the nearest reach segment of a neighbouring point, where the search starts (or NULL);
+ * it gets this point's, when it has one. */
 static void part_reach(const cr_join_ref *ref, double lon, double lat, double tol,
-                       const char *river, reach_part *r)
+                       const char *river, reach_part *r, cr_seg_hit *near)
 {
     cr_seg_hit h;
     r->reach = -1;
     r->nearest_m = -1;
     r->named_m = -1;
     r->river_mismatch = 0;
-    if (cr_segindex_nearest(ref->reach_ix, lon, lat, tol, NULL, NULL, &h)) {
+    if (cr_segindex_nearest_from(ref->reach_ix, lon, lat, tol, NULL, NULL, near, &h)) {
+        if (near != NULL) {
+            *near = h;
+        }
         r->reach = h.owner;
         r->dist_m = h.dist_m;
         r->nearest_m = h.dist_m;
@@ -539,14 +544,27 @@ static void part_admin(cr_join_ref *ref, double lon, double lat, const char *cla
     GEOSGeom_destroy_r(ref->geos, pt);
 }
 
-/* Segment indexes only: safe on any thread. */
-static void part_boundary(const cr_join_ref *ref, double lon, double lat, admin_part *a)
+/* A neighbouring point's nearest edge of its county, where a boundary search starts. */
+typedef struct {
+    int32_t county; /* -1: none yet */
+    cr_seg_hit hit;
+} edge_near;
+
+/* Segment indexes only: safe on any thread. near (or NULL): see edge_near; it gets this
+ * point's. */
+static void part_boundary(const cr_join_ref *ref, double lon, double lat, admin_part *a,
+                          edge_near *near)
 {
     if (a->county < 0) {
         return;
     }
     cr_seg_hit h;
-    if (cr_segindex_nearest(ref->county_ix[a->county], lon, lat, 1e7, NULL, NULL, &h)) {
+    const cr_seg_hit *from = near && near->county == a->county ? &near->hit : NULL;
+    if (cr_segindex_nearest_from(ref->county_ix[a->county], lon, lat, 1e7, NULL, NULL, from, &h)) {
+        if (near != NULL) {
+            near->county = a->county;
+            near->hit = h;
+        }
         a->boundary_m = h.dist_m;
         filter_user fu = {ref, NULL, a->county};
         int32_t across = cr_segindex_nearest_owner(ref->boundary_ix, h.lon, h.lat,
@@ -705,9 +723,9 @@ void cr_join_point_compute(const cr_join_ref *cref, double lon, double lat, doub
     admin_part a;
     part_admin(ref, lon, lat, claimed_county, &a);
     if (reaches_ready(ref, NULL) == CR_OK) {
-        part_reach(ref, lon, lat, tolerance_m, river_name, &r);
+        part_reach(ref, lon, lat, tolerance_m, river_name, &r, NULL);
     }
-    part_boundary(ref, lon, lat, &a);
+    part_boundary(ref, lon, lat, &a, NULL);
     merge(ref, &r, &a, out);
 }
 
@@ -759,17 +777,45 @@ static uint64_t z_order(double lon, double lat)
     return key;
 }
 
-static int compare_point_order(const void *a, const void *b)
+/* rows (in row order; freed) in Z-order, ties in row order: a stable radix sort of the 48-bit
+ * keys, 16 bits a pass. */
+static point_row *in_map_order(point_row *rows, size_t n)
 {
-    const point_row *p = a;
-    const point_row *q = b;
-    if (p->order != q->order) {
-        return p->order < q->order ? -1 : 1;
+    uint32_t *at = cr_xmalloc((n + 1) * sizeof *at), *next = cr_xmalloc((n + 1) * sizeof *next);
+    size_t *count = cr_xmalloc(65537 * sizeof *count);
+    for (size_t i = 0; i < n; i++) {
+        at[i] = (uint32_t)i;
     }
-    return (p->fid > q->fid) - (p->fid < q->fid);
+    for (int shift = 0; shift < 48; shift += 16) {
+        memset(count, 0, 65537 * sizeof *count);
+        for (size_t i = 0; i < n; i++) {
+            count[((rows[i].order >> shift) & 0xffff) + 1]++;
+        }
+        for (size_t d = 1; d <= 65536; d++) {
+            count[d] += count[d - 1];
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = at[i];
+            next[count[(rows[r].order >> shift) & 0xffff]++] = r;
+        }
+        uint32_t *swap = at;
+        at = next;
+        next = swap;
+    }
+    point_row *sorted = cr_xmalloc((n + 1) * sizeof *sorted);
+    for (size_t i = 0; i < n; i++) {
+        sorted[i] = rows[at[i]];
+    }
+    free(at);
+    free(next);
+    free(count);
+    free(rows);
+    return sorted;
 }
 
-/* The points' parts on two threads. The points are in map order (see read_points); a worker
+/* The points' parts on two threads, each point's kept at its place in row order (read_at). The
+ * points are in map order (see read_points), each search starting from its neighbour's; a
+ * worker
  * takes chunks of them and does their reach parts (and their boundary parts once every admin
  * part is done); this thread does every admin part (GEOS, one context), then takes chunks
  * too, then does the boundary parts of the chunks the worker finished early. The results do
@@ -798,8 +844,9 @@ static void chunk_boundaries(part_pool *p, size_t c)
 {
     size_t from, to;
     chunk_rows(p, c, &from, &to);
+    edge_near near = {.county = -1};
     for (size_t i = from; i < to; i++) {
-        part_boundary(p->ref, p->rows[i].lon, p->rows[i].lat, &p->ap[i]);
+        part_boundary(p->ref, p->rows[i].lon, p->rows[i].lat, &p->ap[p->rows[i].read_at], &near);
     }
 }
 
@@ -813,8 +860,10 @@ static void pool_run(part_pool *p)
         }
         size_t from, to;
         chunk_rows(p, c, &from, &to);
+        cr_seg_hit near = {.line = -1};
         for (size_t i = from; i < to; i++) {
-            part_reach(p->ref, p->rows[i].lon, p->rows[i].lat, p->tol, p->rows[i].river, &p->rp[i]);
+            const point_row *r = &p->rows[i];
+            part_reach(p->ref, r->lon, r->lat, p->tol, r->river, &p->rp[r->read_at], &near);
         }
         if (atomic_load(&p->admin_done)) {
             chunk_boundaries(p, c);
@@ -839,8 +888,8 @@ static cr_status compute_parts(part_pool *pool, cr_error *err)
     pthread_t worker;
     int threaded = pthread_create(&worker, NULL, pool_worker, pool) == 0;
     for (size_t i = 0; i < pool->n; i++) {
-        part_admin((cr_join_ref *)pool->ref, pool->rows[i].lon, pool->rows[i].lat,
-                   pool->rows[i].county, &pool->ap[i]);
+        const point_row *r = &pool->rows[i];
+        part_admin((cr_join_ref *)pool->ref, r->lon, r->lat, r->county, &pool->ap[r->read_at]);
     }
     atomic_store(&pool->admin_done, 1);
     cr_status rc = reaches_ready(pool->ref, err);
@@ -861,8 +910,8 @@ static cr_status compute_parts(part_pool *pool, cr_error *err)
 /* The layer's current points with their river and county columns (when the layer has them),
  * and the current rows without a point (no geometry, or not a point). */
 static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **rows_out,
-                             size_t *n_out, int64_t **no_point_out, size_t *n_no_point,
-                             cr_error *err)
+                             int64_t **fids_out, size_t *n_out, int64_t **no_point_out,
+                             size_t *n_no_point, cr_error *err)
 {
     int has_river = cr_layer_def_field_index(def, "river") >= 0;
     int has_county = cr_layer_def_field_index(def, "county") >= 0;
@@ -902,12 +951,14 @@ static cr_status read_points(sqlite3 *db, const cr_layer_def *def, point_row **r
     *no_point_out = no_point;
     *n_no_point = n_none;
     sqlite3_finalize(st);
+    int64_t *fids = cr_xmalloc((n + 1) * sizeof *fids); /* in row order */
+    for (size_t i = 0; i < n; i++) {
+        fids[i] = rows[i].fid;
+    }
     /* in map order: each point's search then finds the index's memory warm from its neighbour
      * (the results do not depend on the order) */
-    if (n > 1) {
-        qsort(rows, n, sizeof *rows, compare_point_order);
-    }
-    *rows_out = rows;
+    *rows_out = in_map_order(rows, n);
+    *fids_out = fids;
     *n_out = n;
     return CR_OK;
 }
@@ -1027,7 +1078,8 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     int64_t *no_point = NULL;
     size_t n_no_point = 0;
     double t = cr_monotonic_s();
-    cr_status rc = read_points(db, def, &rows, &n, &no_point, &n_no_point, err);
+    int64_t *fids = NULL;
+    cr_status rc = read_points(db, def, &rows, &fids, &n, &no_point, &n_no_point, err);
     if (rc != CR_OK) {
         return rc;
     }
@@ -1076,11 +1128,7 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         phase(&t, "join points (two threads)");
     }
     free(pool.needs_boundary);
-    /* written in row order, which SQLite appends fastest (the points are in map order) */
-    size_t *by_fid = cr_xmalloc((n + 1) * sizeof *by_fid);
-    for (size_t i = 0; i < n; i++) {
-        by_fid[rows[i].read_at] = i;
-    }
+    /* written in row order, which SQLite appends fastest (the parts are in that order) */
     char(*flags)[256] = cr_xmalloc(ROWS_PER_INSERT * sizeof *flags); /* bound as is: kept */
     sqlite3_stmt *tail = NULL;                                       /* the last, shorter insert */
     for (size_t k = 0; rc == CR_OK && k < n; k += ROWS_PER_INSERT) {
@@ -1094,12 +1142,12 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
         }
         sqlite3_reset(ins);
         for (size_t j = 0; j < m; j++) {
-            size_t i = by_fid[k + j];
+            size_t i = k + j;
             joined jv; /* its strings are the ref's: bound as they are */
             const joined *p = &jv;
             merge_joined(ref, &rp[i], &ap[i], &jv);
             flags_text(p->flags, flags[j], sizeof flags[j]);
-            bind_joined(ins, (int)j * POINT_PARAMS, p, flags[j], generation, rows[i].fid);
+            bind_joined(ins, (int)j * POINT_PARAMS, p, flags[j], generation, fids[i]);
             int matched = !blank(p->reach_id) || !blank(p->lake_id);
             stats->features++;
             stats->matched += matched;
@@ -1113,7 +1161,7 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     }
     sqlite3_finalize(tail);
     free(flags);
-    free(by_fid);
+    free(fids);
     sqlite3_finalize(st);
     phase(&t, "write points");
     rc = indexes_restore(db, derived, &saved, rc, err);

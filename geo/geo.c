@@ -707,11 +707,22 @@ static int nearest_far(search *q)
 /* Rings searched around the point's cell before the far search takes over. */
 enum { NEAR_RINGS = 2 };
 
-/* The search both queries share: q->best_v is the nearest segment, or -1. */
-static void nearest_segment(search *q, double lon, double lat, double max_m)
+/* The search both queries share: q->best_v is the nearest segment, or -1. near: a segment
+ * (its first vertex) to start from, or -1: its distance bounds the search from the start,
+ * which then still finds the nearest (and, among equals, the lowest). */
+static void nearest_segment(search *q, double lon, double lat, double max_m, int64_t near)
 {
     const cr_segindex *ix = q->ix;
     cr_local_init(&q->f, lon, lat);
+    if (near >= 0 &&
+        (q->filter == NULL || q->filter(q->user, ix->line_owner[ix->vertex_line[near]]))) {
+        double t;
+        int side;
+        double d2 = point_segment2(&q->f, ix->xy + 2 * near, ix->xy + 2 * near + 2, &t, &side);
+        if (d2 <= q->best2) {
+            q->best2 = d2, q->best_v = near, q->best_t = t, q->best_side = side;
+        }
+    }
     /* rings of cells around the point's cell, nearest first: every point of ring k is at least
      * (k - 1) cells away, so once the best is nearer than that no farther ring can beat it */
     double cell_m = ix->cell * fmin(q->f.kx, q->f.ky);
@@ -720,7 +731,7 @@ static void nearest_segment(search *q, double lon, double lat, double max_m)
     int max_ring = ix->nx > ix->ny ? ix->nx : ix->ny;
     max_ring += abs(cx) + abs(cy);
     for (int k = 0; k <= max_ring; k++) {
-        double ring_min = (k - 1) * cell_m;
+        double ring_min = k > 0 ? (k - 1) * cell_m : 0;
         if (ring_min > max_m || (q->best_v >= 0 && ring_min * ring_min > q->best2)) {
             break;
         }
@@ -768,11 +779,23 @@ static void line_measures(const cr_segindex *ix, int32_t line, int32_t segment, 
 int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double max_m,
                         cr_owner_filter filter, void *user, cr_seg_hit *hit)
 {
+    return cr_segindex_nearest_from(ix, lon, lat, max_m, filter, user, NULL, hit);
+}
+
+int cr_segindex_nearest_from(const cr_segindex *ix, double lon, double lat, double max_m,
+                             cr_owner_filter filter, void *user, const cr_seg_hit *near,
+                             cr_seg_hit *hit)
+{
     if (ix->n_lines == 0) {
         return 0;
     }
+    int64_t from = -1;
+    if (near != NULL && near->line >= 0 && (size_t)near->line < ix->n_lines && near->segment >= 0 &&
+        ix->line_start[near->line] + near->segment + 1 < ix->line_start[near->line + 1]) {
+        from = ix->line_start[near->line] + near->segment;
+    }
     search q = {ix, {0, 0, 0, 0}, filter, user, max_m * max_m, -1, 0, 0};
-    nearest_segment(&q, lon, lat, max_m);
+    nearest_segment(&q, lon, lat, max_m, from);
     if (q.best_v < 0) {
         return 0;
     }
@@ -799,6 +822,6 @@ int32_t cr_segindex_nearest_owner(const cr_segindex *ix, double lon, double lat,
         return -1;
     }
     search q = {ix, {0, 0, 0, 0}, filter, user, max_m * max_m, -1, 0, 0};
-    nearest_segment(&q, lon, lat, max_m);
+    nearest_segment(&q, lon, lat, max_m, -1);
     return q.best_v < 0 ? -1 : ix->line_owner[ix->vertex_line[q.best_v]];
 }

@@ -82,6 +82,12 @@ typedef int (*cr_owner_filter)(void *user, int32_t owner);
  * so results are deterministic. Thread-safe on a built index. */
 int cr_segindex_nearest(const cr_segindex *ix, double lon, double lat, double max_m,
                         cr_owner_filter filter, void *user, cr_seg_hit *hit);
+/* The same, starting from the segment of an earlier hit `near` in this index (a neighbouring
+ * point's; NULL or not of this index: none): the same answer, found sooner when that segment
+ * is near. */
+int cr_segindex_nearest_from(const cr_segindex *ix, double lon, double lat, double max_m,
+                             cr_owner_filter filter, void *user, const cr_seg_hit *near,
+                             cr_seg_hit *hit);
 /* The owner of that nearest line, or -1: the same search, without the geodesic distance and
  * the measure a hit reports. */
 int32_t cr_segindex_nearest_owner(const cr_segindex *ix, double lon, double lat, double max_m,

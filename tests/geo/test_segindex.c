@@ -111,7 +111,8 @@ static void brute(const lines *l, double lon, double lat, double max_m, int even
 
 static void check_index(const lines *l, cr_segindex *ix)
 {
-    int far_hits = 0, ties = 0;
+    int far_hits = 0, ties = 0, hinted = 0;
+    cr_seg_hit prev = {.line = -1};
     for (int q = 0; q < QUERIES; q++) {
         int near = q % 3 != 0;
         double lon = near ? uniform(119.9, 120.6) : uniform(105, 130);
@@ -125,6 +126,20 @@ static void check_index(const lines *l, cr_segindex *ix)
         int found =
             cr_segindex_nearest(ix, lon, lat, max_m, even_only ? even_owner : NULL, NULL, &h);
         assert_int_equal(found, line >= 0);
+        /* started from another point's segment (near or far, filtered or not, or not one of
+         * this index): the same answer */
+        cr_seg_hit hf;
+        cr_seg_hit bogus = {.line = LINES + 5, .segment = 0};
+        int from = cr_segindex_nearest_from(ix, lon, lat, max_m, even_only ? even_owner : NULL,
+                                            NULL, q % 7 == 0 ? &bogus : &prev, &hf);
+        assert_int_equal(from, found);
+        if (found) {
+            assert_int_equal(hf.line, h.line);
+            assert_int_equal(hf.segment, h.segment);
+            assert_true(hf.dist_m == h.dist_m && hf.measure_m == h.measure_m);
+            hinted += prev.line >= 0;
+            prev = h;
+        }
         int32_t owner =
             cr_segindex_nearest_owner(ix, lon, lat, max_m, even_only ? even_owner : NULL, NULL);
         assert_int_equal(owner, found ? h.owner : -1);
@@ -155,6 +170,8 @@ static void check_index(const lines *l, cr_segindex *ix)
     }
     assert_true(far_hits > 100); /* the far search was exercised */
     assert_true(ties < QUERIES / 100);
+    assert_true(hinted > QUERIES / 2);
+    assert_true(hinted > QUERIES / 2);
 }
 
 static void test_copied_and_borrowed(void **state)
