@@ -6,6 +6,7 @@
 
 #include "store_internal.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <sqlite3.h>
 /* spatialite.h needs sqlite3.h first */
@@ -460,10 +461,40 @@ static size_t layer_slot(cr_store *s, const cr_layer_def *d)
     while (i < s->set->n_layers && s->set->layers[i] != d) {
         i++;
     }
-    if (i < s->set->n_layers) {
+    if (i < s->set->n_layers && !s->reading) {
         forget_if_changed(s);
     }
     return i;
+}
+
+int cr_store_read_begin(cr_store *s)
+{
+    sqlite3_stmt *st = sqlite3_get_autocommit(s->db) ? cr_store_cached(s, "BEGIN") : NULL;
+    if (st == NULL || sqlite3_step(st) != SQLITE_DONE) {
+        if (st) {
+            sqlite3_reset(st);
+        }
+        return 0;
+    }
+    sqlite3_reset(st);
+    forget_if_changed(s);
+    s->reading = 1;
+    return 1;
+}
+
+void cr_store_read_end(cr_store *s, int began)
+{
+    if (!began) {
+        return;
+    }
+    s->reading = 0;
+    sqlite3_stmt *st = cr_store_cached(s, "COMMIT");
+    if (st == NULL || sqlite3_step(st) != SQLITE_DONE) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* a read: nothing to lose */
+    }
+    if (st) {
+        sqlite3_reset(st);
+    }
 }
 
 int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
@@ -489,7 +520,9 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
 
 int cr_store_has_accumulations(cr_store *s)
 {
-    forget_if_changed(s);
+    if (!s->reading) {
+        forget_if_changed(s);
+    }
     if (s->accumulations < 0) {
         sqlite3_stmt *st = cr_store_cached(s, "SELECT 1 FROM reach_accumulations LIMIT 1");
         /* unreadable: assume there are, and let the tile query say what is wrong */
@@ -534,13 +567,29 @@ void cr_store_global_init(void)
 {
     /* SQLite's allocation statistics take a global mutex on every allocation: off */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* what a tile, a trace or a join frees is soon asked for again: keep up to 64 MiB free in
+     * the heap instead of giving it back to the system and faulting it in again, and take
+     * blocks of up to 32 MiB from the heap rather than mapping each one */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+}
+
+/* FNV-1a of the text: the statement cache compares it before the text. */
+static uint64_t sql_hash(const char *sql)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
+        h = (h ^ *p) * 1099511628211ULL;
+    }
+    return h;
 }
 
 sqlite3_stmt *cr_store_cached(cr_store *s, const char *sql)
 {
     int victim = 0;
+    uint64_t h = sql_hash(sql);
     for (int i = 0; i < CR_STORE_STMT_CACHE; i++) {
-        if (s->cache[i].sql && strcmp(s->cache[i].sql, sql) == 0) {
+        if (s->cache[i].sql && s->cache[i].hash == h && strcmp(s->cache[i].sql, sql) == 0) {
             s->cache[i].used = ++s->tick;
             sqlite3_reset(s->cache[i].st);
             sqlite3_clear_bindings(s->cache[i].st);
@@ -555,6 +604,7 @@ sqlite3_stmt *cr_store_cached(cr_store *s, const char *sql)
     sqlite3_finalize(s->cache[victim].st);
     free(s->cache[victim].sql);
     s->cache[victim].sql = cr_xstrdup(sql);
+    s->cache[victim].hash = h;
     s->cache[victim].st = st;
     s->cache[victim].used = ++s->tick;
     return st;

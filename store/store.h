@@ -145,7 +145,13 @@ int cr_store_has_accumulations(cr_store *store);
  * inside the caller's transaction. */
 cr_status cr_store_rtree_write(cr_store *store, const char *rtree, const int64_t *ids,
                                const double *boxes, size_t n, cr_error *err);
-/* Process-wide SQLite settings; call first thing in main (before any store is opened). */
+/* A read transaction for what follows (several queries that belong together: one tile), when
+ * none is open: one snapshot, one lock, the cached answers checked once. Returns whether it
+ * began one; pass that to cr_store_read_end. */
+int cr_store_read_begin(cr_store *store);
+void cr_store_read_end(cr_store *store, int began);
+/* Process-wide settings (SQLite's, the allocator's); call first thing in main (before any
+ * store is opened). */
 void cr_store_global_init(void);
 /* A prepared statement for sql, kept with the connection (least recently used of
  * CR_STORE_STMT_CACHE out first) and reset; NULL when it does not prepare (sqlite3_errmsg of

@@ -31,6 +31,7 @@ struct cr_store {
     int as_of;               /* cr_store_as_of_begin's views are in place */
     struct {
         char *sql;
+        uint64_t hash; /* of sql, compared first */
         sqlite3_stmt *st;
         uint64_t used; /* tick of the last use */
     } cache[CR_STORE_STMT_CACHE];
@@ -39,6 +40,7 @@ struct cr_store {
     signed char *has_rows; /* per layer: -1 unknown, 0 empty, 1 has current rows */
     int64_t *overviews;    /* per layer: -1 unknown, else the levels with a selection (bits) */
     int accumulations;     /* reach_accumulations: -1 unknown, 0 empty, 1 has rows */
+    int reading;           /* in cr_store_read_begin's transaction: the answers above hold */
 };
 
 /* The error of the last SQLite call on s, prefixed by what. */

@@ -1223,6 +1223,7 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
     layer_part *parts = cr_xcalloc(set->n_layers + 1, sizeof *parts);
     size_t n = 0;
     cr_status rc = CR_OK;
+    int reading = cr_store_read_begin(store); /* every layer of the tile from one snapshot */
     for (size_t i = 0; i < set->n_layers && rc == CR_OK; i++) {
         const cr_layer_def *d = set->layers[i];
         int minz, maxz;
@@ -1249,6 +1250,7 @@ cr_status cr_tile_render(cr_store *store, const cr_tile_request *req, cr_strbuf 
             stats->features += part_kept(&parts[i]);
         }
     }
+    cr_store_read_end(store, reading);
     for (size_t i = 0; i < n; i++) {
         free(parts[i].w);
         cr_strbuf_cleanup(&parts[i].bytes);

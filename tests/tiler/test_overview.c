@@ -211,11 +211,43 @@ static void test_a_store_with_one_generalised_table_is_split(void **state)
     test_store_free(t);
 }
 
+/* A tile reads all its layers in one read transaction of its own, or in the caller's when one
+ * is open (then left open): the same bytes either way. */
+static void test_a_tile_reads_one_snapshot(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    ingest_network(t);
+    sqlite3 *db = cr_store_db(t->store);
+    cr_strbuf a = {0}, b = {0};
+    render(t, 11, 1706, 838, &a);
+    assert_true(a.len > 0);
+    assert_int_equal(sqlite3_get_autocommit(db), 1);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    render(t, 11, 1706, 838, &b);
+    assert_int_equal(sqlite3_get_autocommit(db), 0); /* the caller's, still open */
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    int began = cr_store_read_begin(t->store);
+    assert_int_equal(began, 1);
+    assert_int_equal(sqlite3_get_autocommit(db), 0);
+    assert_int_equal(cr_store_read_begin(t->store), 0); /* one is open */
+    cr_store_read_end(t->store, 0);
+    assert_int_equal(sqlite3_get_autocommit(db), 0);
+    cr_store_read_end(t->store, began);
+    assert_int_equal(sqlite3_get_autocommit(db), 1);
+    cr_strbuf_cleanup(&a);
+    cr_strbuf_cleanup(&b);
+    test_store_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_levels_keep_the_highest_orders_then_the_longest),
         cmocka_unit_test(test_a_store_with_one_generalised_table_is_split),
+        cmocka_unit_test(test_a_tile_reads_one_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
