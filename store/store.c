@@ -335,8 +335,10 @@ cr_status cr_store_open(const char *path, const cr_layer_set *set, cr_store **ou
     s->set = set;
     s->stmts = cr_xcalloc(set->n_layers, sizeof *s->stmts);
     cr_status rc = CR_OK;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* one thread at a time (the rule of a cr_store): no connection mutex around every call */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         rc = cr_error_set(err, CR_EDB, "%s: cannot open store: %s", path,
                           s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto done;
