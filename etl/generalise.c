@@ -574,17 +574,14 @@ static cr_status merge_boundaries(gen_run *run, const cr_layer_def *d, const cha
 }
 
 /* Every level of d's last run dropped, tables and selections (any zoom 0–22: the levels may
- * have changed since), and the one table all levels shared before (a store from before). */
+ * have changed since). A store from before one table per level was split when opened. */
 static cr_status drop_levels(cr_store *store, const cr_layer_def *d, cr_error *err)
 {
     cr_strbuf drops = {0};
-    char *q = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w_generalised\";", d->name);
-    cr_strbuf_puts(&drops, q);
-    sqlite3_free(q);
     for (int z = 0; z <= 22; z++) {
-        q = sqlite3_mprintf("DROP TABLE IF EXISTS \"idx_%w_gen%d\"; DROP TABLE IF EXISTS"
-                            " \"%w_gen%d\";",
-                            d->name, z, d->name, z);
+        char *q = sqlite3_mprintf("DROP TABLE IF EXISTS \"idx_%w_gen%d\"; DROP TABLE IF EXISTS"
+                                  " \"%w_gen%d\";",
+                                  d->name, z, d->name, z);
         cr_strbuf_puts(&drops, q);
         sqlite3_free(q);
     }

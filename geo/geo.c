@@ -442,6 +442,11 @@ static void run_parts(build_part parts[2], int pass, int threaded)
     }
 }
 
+static int cell_has_segments(const cr_segindex *ix, size_t c)
+{
+    return ix->cell_start[c] != ix->cell_start[c + 1];
+}
+
 /* The occupied blocks of every level above the cells, up to one block. */
 static void build_levels(cr_segindex *ix)
 {
@@ -455,8 +460,7 @@ static void build_levels(cr_segindex *ix)
         for (int y = 0; y < ix->level_ny[l]; y++) {
             for (int x = 0; x < ix->level_nx[l]; x++) {
                 size_t c = (size_t)y * (size_t)ix->level_nx[l] + (size_t)x;
-                int full =
-                    l == 0 ? ix->cell_start[c] != ix->cell_start[c + 1] : ix->occupied[l][c] != 0;
+                int full = l == 0 ? cell_has_segments(ix, c) : ix->occupied[l][c] != 0;
                 occ[(size_t)(y / 2) * (size_t)nx + (size_t)(x / 2)] |= (unsigned char)full;
             }
         }
@@ -578,7 +582,7 @@ static void scan_cell(search *q, int cx, int cy)
         return;
     }
     size_t c = (size_t)cy * (size_t)ix->nx + (size_t)cx;
-    if (ix->cell_start[c] == ix->cell_start[c + 1]) {
+    if (!cell_has_segments(ix, c)) {
         return;
     }
     /* skip the cell when its rectangle is already farther than the best hit */
@@ -626,7 +630,7 @@ static int block_occupied(const cr_segindex *ix, int level, int bx, int by)
         return 0;
     }
     size_t c = (size_t)by * (size_t)ix->level_nx[level] + (size_t)bx;
-    return level == 0 ? ix->cell_start[c] != ix->cell_start[c + 1] : ix->occupied[level][c];
+    return level == 0 ? cell_has_segments(ix, c) : ix->occupied[level][c];
 }
 
 enum { FAR_HEAP = 1024 };

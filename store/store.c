@@ -435,6 +435,9 @@ const cr_layer_set *cr_store_layers(const cr_store *s)
  * database changed (by any connection: PRAGMA data_version). */
 static void forget_if_changed(cr_store *s)
 {
+    if (s->reading) {
+        return; /* checked when the read transaction began */
+    }
     sqlite3_stmt *v = cr_store_cached(s, "PRAGMA data_version");
     /* other connections' commits move data_version, this one's total_changes */
     int64_t version = v && sqlite3_step(v) == SQLITE_ROW
@@ -463,7 +466,7 @@ static size_t layer_slot(cr_store *s, const cr_layer_def *d)
     while (i < s->set->n_layers && s->set->layers[i] != d) {
         i++;
     }
-    if (i < s->set->n_layers && !s->reading) {
+    if (i < s->set->n_layers) {
         forget_if_changed(s);
     }
     return i;
@@ -522,9 +525,7 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
 
 int cr_store_has_accumulations(cr_store *s)
 {
-    if (!s->reading) {
-        forget_if_changed(s);
-    }
+    forget_if_changed(s);
     if (s->accumulations < 0) {
         sqlite3_stmt *st = cr_store_cached(s, "SELECT 1 FROM reach_accumulations LIMIT 1");
         /* unreadable: assume there are, and let the tile query say what is wrong */
