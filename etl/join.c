@@ -24,6 +24,9 @@
 #define ACROSS_TOLERANCE_M 250.0
 /* From this many points a join rewrites the derived table without its indexes, then makes them. */
 #define BULK_ROWS 20000
+/* Rows ahead whose memory is fetched early where rows are visited in one order and their data
+ * lies in another (the points in map order, their parts in row order; see reach_ahead). */
+enum { READ_AHEAD = 8 };
 
 typedef struct {
     char *code;                       /* adcode */
@@ -777,38 +780,49 @@ static uint64_t z_order(double lon, double lat)
     return key;
 }
 
-/* rows (in row order; freed) in Z-order, ties in row order: a stable radix sort of the 48-bit
- * keys, 16 bits a pass. */
-static point_row *in_map_order(point_row *rows, size_t n)
+/* The stable order of n keys below 2^bits: an LSD radix sort, 16 bits a pass. */
+static uint32_t *radix_order(const uint64_t *keys, size_t n, int bits)
 {
     uint32_t *at = cr_xmalloc((n + 1) * sizeof *at), *next = cr_xmalloc((n + 1) * sizeof *next);
     size_t *count = cr_xmalloc(65537 * sizeof *count);
     for (size_t i = 0; i < n; i++) {
         at[i] = (uint32_t)i;
     }
-    for (int shift = 0; shift < 48; shift += 16) {
+    for (int shift = 0; shift < bits; shift += 16) {
         memset(count, 0, 65537 * sizeof *count);
         for (size_t i = 0; i < n; i++) {
-            count[((rows[i].order >> shift) & 0xffff) + 1]++;
+            count[((keys[i] >> shift) & 0xffff) + 1]++;
         }
         for (size_t d = 1; d <= 65536; d++) {
             count[d] += count[d - 1];
         }
         for (size_t i = 0; i < n; i++) {
             uint32_t r = at[i];
-            next[count[(rows[r].order >> shift) & 0xffff]++] = r;
+            next[count[(keys[r] >> shift) & 0xffff]++] = r;
         }
         uint32_t *swap = at;
         at = next;
         next = swap;
     }
+    free(next);
+    free(count);
+    return at;
+}
+
+/* rows (in row order; freed) in Z-order, ties in row order (48-bit keys). */
+static point_row *in_map_order(point_row *rows, size_t n)
+{
+    uint64_t *keys = cr_xmalloc((n + 1) * sizeof *keys);
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = rows[i].order;
+    }
+    uint32_t *at = radix_order(keys, n, 48);
     point_row *sorted = cr_xmalloc((n + 1) * sizeof *sorted);
     for (size_t i = 0; i < n; i++) {
         sorted[i] = rows[at[i]];
     }
     free(at);
-    free(next);
-    free(count);
+    free(keys);
     free(rows);
     return sorted;
 }
@@ -846,6 +860,9 @@ static void chunk_boundaries(part_pool *p, size_t c)
     chunk_rows(p, c, &from, &to);
     edge_near near = {.county = -1};
     for (size_t i = from; i < to; i++) {
+        if (i + READ_AHEAD < to) {
+            __builtin_prefetch(&p->ap[p->rows[i + READ_AHEAD].read_at], 1);
+        }
         part_boundary(p->ref, p->rows[i].lon, p->rows[i].lat, &p->ap[p->rows[i].read_at], &near);
     }
 }
@@ -863,6 +880,9 @@ static void pool_run(part_pool *p)
         cr_seg_hit near = {.line = -1};
         for (size_t i = from; i < to; i++) {
             const point_row *r = &p->rows[i];
+            if (i + READ_AHEAD < to) {
+                __builtin_prefetch(&p->rp[p->rows[i + READ_AHEAD].read_at], 1);
+            }
             part_reach(p->ref, r->lon, r->lat, p->tol, r->river, &p->rp[r->read_at], &near);
         }
         if (atomic_load(&p->admin_done)) {
@@ -889,6 +909,9 @@ static cr_status compute_parts(part_pool *pool, cr_error *err)
     int threaded = pthread_create(&worker, NULL, pool_worker, pool) == 0;
     for (size_t i = 0; i < pool->n; i++) {
         const point_row *r = &pool->rows[i];
+        if (i + READ_AHEAD < pool->n) {
+            __builtin_prefetch(&pool->ap[pool->rows[i + READ_AHEAD].read_at], 1);
+        }
         part_admin((cr_join_ref *)pool->ref, r->lon, r->lat, r->county, &pool->ap[r->read_at]);
     }
     atomic_store(&pool->admin_done, 1);
@@ -1067,6 +1090,172 @@ static cr_status indexes_restore(sqlite3 *db, const char *table, saved_indexes *
     return rc;
 }
 
+/* Rows are written in fid order, their reaches all over the reach index: each row's reach ID
+ * is read ahead (its reach, then its text), or every row waits on two cache misses. Always
+ * inlined: GCC otherwise judges the function free of effects and drops its calls. at: the
+ * rows in the order visited, or NULL for row order. */
+static inline __attribute__((always_inline)) void
+reach_ahead(const cr_join_ref *ref, const reach_part *rp, const uint32_t *at, size_t i, size_t n)
+{
+    size_t far = i + 2 * READ_AHEAD, near = i + READ_AHEAD;
+    if (far < n) {
+        int32_t r = rp[at ? at[far] : far].reach;
+        if (r >= 0) {
+            __builtin_prefetch(&ref->reaches[r]);
+        }
+    }
+    if (near < n) {
+        int32_t r = rp[at ? at[near] : near].reach;
+        if (r >= 0) {
+            __builtin_prefetch(ref->reaches[r].id);
+        }
+    }
+}
+
+/* ---- the derived rows by reach ---- */
+
+/* "<layer>_by_reach" (store/store.c) lists (reach_id, fid) of every derived row with a reach, in
+ * that order. A join writes it whole after the derived rows: the closed versions' entries (their
+ * joins as they were while current) merged with the current versions' as just joined, already
+ * in order, so SQLite only appends (remaking an index on the derived table sorted 200,000
+ * random keys: three times slower). */
+typedef struct {
+    const char *reach_id;
+    int64_t fid;
+} reach_entry;
+
+static int compare_entries(const reach_entry *x, const reach_entry *y)
+{
+    int c = strcmp(x->reach_id, y->reach_id);
+    return c ? c : (x->fid > y->fid) - (x->fid < y->fid);
+}
+
+static int compare_entries_q(const void *a, const void *b)
+{
+    return compare_entries(a, b);
+}
+
+/* The closed versions' entries, in order; their IDs are allocated (free each). */
+static cr_status closed_entries(sqlite3 *db, const char *layer, reach_entry **out, size_t *n_out,
+                                cr_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    char *sql = sqlite3_mprintf("SELECT x.reach_id, x.fid FROM \"%w\" l JOIN \"%w_derived\" x"
+                                " ON x.fid = l.fid WHERE l.valid_to IS NOT NULL AND"
+                                " x.reach_id IS NOT NULL",
+                                layer, layer);
+    sqlite3_stmt *st;
+    cr_status rc = prepare(db, sql, &st, err);
+    sqlite3_free(sql);
+    if (rc != CR_OK) {
+        return rc;
+    }
+    reach_entry *e = NULL;
+    size_t n = 0, cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            e = cr_xrealloc(e, cap * sizeof *e);
+        }
+        e[n].reach_id = column_dup(st, 0);
+        e[n++].fid = sqlite3_column_int64(st, 1);
+    }
+    if (step != SQLITE_DONE) {
+        rc = cr_error_set(err, CR_EDB, "join %s: %s", layer, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    if (n > 1) {
+        qsort(e, n, sizeof *e, compare_entries_q);
+    }
+    *out = e;
+    *n_out = n;
+    return rc;
+}
+
+enum { ENTRIES_PER_INSERT = 64 };
+
+/* Write "<layer>_by_reach" anew: the closed versions' entries and the current points' (rows in
+ * fid order, rp their reach parts). */
+static cr_status write_by_reach(sqlite3 *db, const cr_join_ref *ref, const char *layer,
+                                const reach_part *rp, const int64_t *fids, size_t n, cr_error *err)
+{
+    reach_entry *closed;
+    size_t n_closed;
+    cr_status rc = closed_entries(db, layer, &closed, &n_closed, err);
+    /* the current points by reach (the reach index is in ID order), then fid (the rows are) */
+    uint64_t *keys = cr_xmalloc((n + 1) * sizeof *keys);
+    uint32_t *row = cr_xmalloc((n + 1) * sizeof *row);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rp[i].reach >= 0) {
+            keys[m] = (uint64_t)rp[i].reach;
+            row[m++] = (uint32_t)i;
+        }
+    }
+    int bits = 16;
+    while (bits < 32 && ((uint64_t)1 << bits) < ref->n_reaches) {
+        bits += 16;
+    }
+    uint32_t *order = radix_order(keys, m, bits);
+    for (size_t j = 0; j < m; j++) {
+        order[j] = row[order[j]]; /* the j-th entry's row */
+    }
+    char *sql = sqlite3_mprintf("DELETE FROM \"%w_by_reach\"", layer);
+    if (rc == CR_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = cr_error_set(err, CR_EDB, "join %s: %s", layer, sqlite3_errmsg(db));
+    }
+    sqlite3_free(sql);
+    cr_strbuf q = {0};
+    cr_strbuf_printf(&q, "INSERT INTO \"%s_by_reach\" (reach_id, fid) VALUES (?, ?)", layer);
+    sqlite3_stmt *one = NULL, *many = NULL;
+    if (rc == CR_OK) {
+        rc = prepare(db, q.data, &one, err);
+    }
+    for (int k = 1; k < ENTRIES_PER_INSERT; k++) {
+        cr_strbuf_puts(&q, ", (?, ?)");
+    }
+    if (rc == CR_OK) {
+        rc = prepare(db, q.data, &many, err);
+    }
+    cr_strbuf_cleanup(&q);
+    size_t i = 0, j = 0, total = n_closed + m, bound = 0;
+    for (size_t done = 0; rc == CR_OK && done < total; done++) {
+        reach_entry next_new = {NULL, 0};
+        if (j < m) {
+            uint32_t r = order[j];
+            reach_ahead(ref, rp, order, j, m);
+            next_new = (reach_entry){ref->reaches[rp[r].reach].id, fids[r]};
+        }
+        int take_closed = i < n_closed && (j == m || compare_entries(&closed[i], &next_new) < 0);
+        reach_entry e = take_closed ? closed[i++] : (j++, next_new);
+        /* whole statements while ENTRIES_PER_INSERT are left, then one entry a statement */
+        sqlite3_stmt *st = total - (done - bound) >= ENTRIES_PER_INSERT ? many : one;
+        sqlite3_bind_text(st, 2 * (int)bound + 1, e.reach_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2 * (int)bound + 2, e.fid);
+        bound++;
+        if (st == many && bound < ENTRIES_PER_INSERT) {
+            continue;
+        }
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = cr_error_set(err, CR_EDB, "join %s: %s", layer, sqlite3_errmsg(db));
+        }
+        sqlite3_reset(st);
+        bound = 0;
+    }
+    sqlite3_finalize(one);
+    sqlite3_finalize(many);
+    free(order);
+    free(row);
+    free(keys);
+    for (size_t k = 0; k < n_closed; k++) {
+        free((char *)closed[k].reach_id);
+    }
+    free(closed);
+    return rc;
+}
+
 static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_layer_def *def,
                              int64_t generation, cr_join_stats *stats, cr_error *err)
 {
@@ -1145,6 +1334,7 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
             size_t i = k + j;
             joined jv; /* its strings are the ref's: bound as they are */
             const joined *p = &jv;
+            reach_ahead(ref, rp, NULL, i, n);
             merge_joined(ref, &rp[i], &ap[i], &jv);
             flags_text(p->flags, flags[j], sizeof flags[j]);
             bind_joined(ins, (int)j * POINT_PARAMS, p, flags[j], generation, fids[i]);
@@ -1161,11 +1351,15 @@ static cr_status join_points(cr_store *store, const cr_join_ref *ref, const cr_l
     }
     sqlite3_finalize(tail);
     free(flags);
-    free(fids);
     sqlite3_finalize(st);
     phase(&t, "write points");
+    if (rc == CR_OK) {
+        rc = write_by_reach(db, ref, def->name, rp, fids, n, err);
+        phase(&t, "write the points by reach");
+    }
     rc = indexes_restore(db, derived, &saved, rc, err);
     phase(&t, "make the derived table's indexes");
+    free(fids);
     free(rp);
     free(ap);
     for (size_t i = 0; i < n; i++) {

@@ -46,7 +46,31 @@ static double segment_m(double lon1, double lat1, double lon2, double lat2)
 {
     cr_local f;
     cr_local_init(&f, (lon1 + lon2) / 2, (lat1 + lat2) / 2);
-    return hypot((lon2 - lon1) * f.kx, (lat2 - lat1) * f.ky);
+    /* not hypot (a libm call guarding against overflow that metres on Earth never reach) */
+    double x = (lon2 - lon1) * f.kx, y = (lat2 - lat1) * f.ky;
+    return sqrt(x * x + y * y);
+}
+
+/* Below this, the local frame is within 5 µm of the geodesic (worst case, up to 60° of latitude).
+ */
+#define LOCAL_FRAME_MAX_M 1000.0
+
+double cr_distance_m(double lon1, double lat1, double lon2, double lat2)
+{
+    double d = segment_m(lon1, lat1, lon2, lat2);
+    return d < LOCAL_FRAME_MAX_M ? d : cr_geodesic_m(lon1, lat1, lon2, lat2);
+}
+
+/* fmin and fmax, which the compiler calls in libm (NaN rules) on the index's per-vertex paths:
+ * the same answers, NaN included (the other operand) */
+static inline double min2(double a, double b)
+{
+    return a < b || b != b ? a : b;
+}
+
+static inline double max2(double a, double b)
+{
+    return a > b || b != b ? a : b;
 }
 
 /* GEOS's Distance::pointToSegment, term for term (the same rounding, so the same choices). */
@@ -350,10 +374,10 @@ void cr_segindex_add_line(cr_segindex *ix, int32_t owner, const double *lonlat, 
  * cy1}. */
 static void cell_range(const cr_segindex *ix, const double a[4], int c[4])
 {
-    c[0] = (int)floor((fmin(a[0], a[2]) - ix->x0) / ix->cell);
-    c[1] = (int)floor((fmin(a[1], a[3]) - ix->y0) / ix->cell);
-    c[2] = (int)floor((fmax(a[0], a[2]) - ix->x0) / ix->cell);
-    c[3] = (int)floor((fmax(a[1], a[3]) - ix->y0) / ix->cell);
+    c[0] = (int)floor((min2(a[0], a[2]) - ix->x0) / ix->cell);
+    c[1] = (int)floor((min2(a[1], a[3]) - ix->y0) / ix->cell);
+    c[2] = (int)floor((max2(a[0], a[2]) - ix->x0) / ix->cell);
+    c[3] = (int)floor((max2(a[1], a[3]) - ix->y0) / ix->cell);
     c[0] = c[0] < 0 ? 0 : c[0];
     c[1] = c[1] < 0 ? 0 : c[1];
     c[2] = c[2] >= ix->nx ? ix->nx - 1 : c[2];
@@ -387,10 +411,10 @@ static void part_measures(build_part *p)
                 *m++ = cum;
             }
             ix->vertex_line[v] = (int32_t)l;
-            p->box[0] = fmin(p->box[0], a[0]);
-            p->box[2] = fmax(p->box[2], a[0]);
-            p->box[1] = fmin(p->box[1], a[1]);
-            p->box[3] = fmax(p->box[3], a[1]);
+            p->box[0] = min2(p->box[0], a[0]);
+            p->box[2] = max2(p->box[2], a[0]);
+            p->box[1] = min2(p->box[1], a[1]);
+            p->box[3] = max2(p->box[3], a[1]);
         }
     }
 }
@@ -813,7 +837,7 @@ int cr_segindex_nearest_from(const cr_segindex *ix, double lon, double lat, doub
     hit->lon = a[0] + q.best_t * (a[2] - a[0]);
     hit->lat = a[1] + q.best_t * (a[3] - a[1]);
     /* report the distance as a geodesic, the measure along the line's own segments */
-    hit->dist_m = cr_geodesic_m(lon, lat, hit->lon, hit->lat);
+    hit->dist_m = cr_distance_m(lon, lat, hit->lon, hit->lat);
     line_measures(ix, line, hit->segment, q.best_t, &hit->measure_m, &hit->line_m);
     hit->side = q.best_side;
     return 1;

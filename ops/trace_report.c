@@ -130,26 +130,16 @@ static double round3(double v)
     return round(v * 1000.0) / 1000.0;
 }
 
-/* Few reached reaches: their features by the reach index; many: one pass over the layer. */
+/* Few reached reaches: their features by the layer's by-reach list; many: one pass over the layer.
+ */
 #define FEW_REACHES 4000
 
-/* Point features joined to a reached reach, within the covered part. */
-static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g,
-                           const cr_trace_result *res, const slot_map *slot, json_t *out)
+/* The rows of st (one reach at a time by ?1 when by_reach, else one pass) within the covered
+ * part, as features; finalizes st. */
+static void point_rows(sqlite3_stmt *st, int by_reach, const cr_graph *g,
+                       const cr_trace_result *res, const slot_map *slot, const cr_layer_def *d,
+                       json_t *out)
 {
-    const char *name = cr_layer_def_field_index(d, "name") >= 0        ? "name"
-                       : cr_layer_def_field_index(d, "ship_name") >= 0 ? "ship_name"
-                                                                       : "NULL";
-    int by_reach = res->n <= FEW_REACHES;
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT source_id, %s, reach_id, measure_m, county_code, zone_grade, join_flags,"
-             " town_code FROM \"%s_current\" WHERE %s",
-             name, d->name, by_reach ? "reach_id = ?1" : "reach_id IS NOT NULL");
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return;
-    }
     for (size_t k = 0; k < (by_reach ? res->n : 1); k++) {
         if (by_reach) {
             sqlite3_reset(st);
@@ -181,6 +171,38 @@ static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g
         }
     }
     sqlite3_finalize(st);
+}
+
+/* Point features joined to a reached reach, within the covered part. */
+static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g,
+                           const cr_trace_result *res, const slot_map *slot, json_t *out)
+{
+    const char *name = cr_layer_def_field_index(d, "name") >= 0        ? "name"
+                       : cr_layer_def_field_index(d, "ship_name") >= 0 ? "ship_name"
+                                                                       : "NULL";
+    int by_reach = res->n <= FEW_REACHES;
+    char sql[640];
+    char where[160];
+    /* by reach: the layer's list of its rows by reach (a store from before it: the column) */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!by_reach) {
+            snprintf(where, sizeof where, "reach_id IS NOT NULL");
+        } else if (attempt == 0) {
+            snprintf(where, sizeof where,
+                     "fid IN (SELECT fid FROM \"%s_by_reach\" WHERE reach_id = ?1)", d->name);
+        } else {
+            snprintf(where, sizeof where, "reach_id = ?1");
+        }
+        snprintf(sql, sizeof sql,
+                 "SELECT source_id, %s, reach_id, measure_m, county_code, zone_grade, join_flags,"
+                 " town_code FROM \"%s_current\" WHERE %s",
+                 name, d->name, where);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+            point_rows(st, by_reach, g, res, slot, d, out);
+            return;
+        }
+    }
 }
 
 /* Protection zones covering a reached reach, at the first such reach. */

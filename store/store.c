@@ -129,21 +129,36 @@ static const cr_derived_column BATCH_COLUMNS[] = {
 
 /* Derived results (joins, topology) live in "<layer>_derived", keyed by fid and rewritten in
  * bulk by their stage, so source rows are never rewritten by a join; "<layer>_current" shows
- * the current versions with their derived columns. */
+ * the current versions with their derived columns. A layer joined to reaches also has
+ * "<layer>_by_reach": (reach_id, fid) of each of its versions' derived rows with a reach, in
+ * that order (how a trace finds the features on its reaches), which the join writes whole and
+ * presorted after the derived rows (etl/join.c) instead of SQLite remaking an index. */
+#define BY_REACH_TABLE                                                                             \
+    "CREATE TABLE IF NOT EXISTS \"%s_by_reach\" (reach_id TEXT NOT NULL, fid INTEGER NOT NULL,"    \
+    " PRIMARY KEY (reach_id, fid)) WITHOUT ROWID;"
+
 static void derived_schema(cr_store *s, cr_strbuf *sql, const cr_layer_def *d,
                            const cr_derived_column *derived, size_t n_derived)
 {
     char view[128];
     snprintf(view, sizeof view, "%s_current", d->name);
     int exists = object_exists(s, "view", view);
-    for (size_t i = 0; i < n_derived && exists; i++) {
-        /* features by their reach (a trace's features met): also on stores made before */
-        if (strcmp(derived[i].name, "reach_id") == 0) {
-            cr_strbuf_printf(sql,
-                             "CREATE INDEX IF NOT EXISTS \"%s_derived_reach\" ON "
-                             "\"%s_derived\"(reach_id);",
-                             d->name, d->name);
-        }
+    int by_reach = 0;
+    for (size_t i = 0; i < n_derived; i++) {
+        by_reach |= strcmp(derived[i].name, "reach_id") == 0;
+    }
+    char by_reach_table[128];
+    snprintf(by_reach_table, sizeof by_reach_table, "%s_by_reach", d->name);
+    if (exists && by_reach && !object_exists(s, "table", by_reach_table)) {
+        /* a store made before: its derived rows by reach as the next join would write them,
+         * in place of the index on the derived table they had */
+        cr_strbuf_printf(sql, BY_REACH_TABLE, d->name);
+        cr_strbuf_printf(sql,
+                         "INSERT INTO \"%s_by_reach\" SELECT x.reach_id, x.fid FROM"
+                         " \"%s_derived\" x JOIN \"%s\" l ON l.fid = x.fid"
+                         " WHERE x.reach_id IS NOT NULL ORDER BY 1, 2;"
+                         "DROP INDEX IF EXISTS \"%s_derived_reach\";",
+                         d->name, d->name, d->name, d->name);
     }
     if (exists) {
         return;
@@ -168,13 +183,8 @@ static void derived_schema(cr_store *s, cr_strbuf *sql, const cr_layer_def *d,
                      " FROM \"%s\" l LEFT JOIN \"%s_derived\" x ON x.fid = l.fid"
                      " WHERE l.valid_to IS NULL;",
                      d->name, d->name);
-    for (size_t i = 0; i < n_derived; i++) {
-        if (strcmp(derived[i].name, "reach_id") == 0) {
-            cr_strbuf_printf(sql,
-                             "CREATE INDEX IF NOT EXISTS \"%s_derived_reach\" ON "
-                             "\"%s_derived\"(reach_id);",
-                             d->name, d->name);
-        }
+    if (by_reach) {
+        cr_strbuf_printf(sql, BY_REACH_TABLE, d->name);
     }
 }
 

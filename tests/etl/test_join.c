@@ -8,6 +8,7 @@
 #include "test_store.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,83 @@ static void test_layers_store_results_and_zone_coverage(void **state)
     assert_string_equal(covered, "[\"R1\"] [\"100001\"]");
 }
 
+/* by_reach minus what it should list (the derived rows with a reach of the layer's versions),
+ * and the other way round: both empty when it is right. */
+static int64_t by_reach_wrong(test_store *t)
+{
+    return test_store_count(t, "SELECT count(*) FROM (SELECT reach_id, fid FROM outfalls_by_reach"
+                               " EXCEPT SELECT x.reach_id, x.fid FROM outfalls_derived x JOIN"
+                               " outfalls l ON l.fid = x.fid WHERE x.reach_id IS NOT NULL)") +
+           test_store_count(t, "SELECT count(*) FROM (SELECT x.reach_id, x.fid FROM"
+                               " outfalls_derived x JOIN outfalls l ON l.fid = x.fid WHERE"
+                               " x.reach_id IS NOT NULL EXCEPT SELECT reach_id, fid FROM"
+                               " outfalls_by_reach)");
+}
+
+static void join_outfalls(test_store *t)
+{
+    cr_join_ref *ref = NULL;
+    cr_join_stats s;
+    cr_error e = {0};
+    assert_int_equal(cr_join_ref_load(t->store, &ref, &e), CR_OK);
+    assert_int_equal(cr_join_layer(t->store, ref, cr_layer_set_find(t->set, "outfalls"), &s, &e),
+                     CR_OK);
+    cr_join_ref_free(ref);
+}
+
+/* The layer's rows by reach: every version's (a closed one keeps the reach it had), a point
+ * moved to another reach listed under its new one, and made from the derived rows when a store
+ * from before it (an index on the derived table instead) is opened. */
+static void test_rows_by_reach_keep_every_version(void **state)
+{
+    (void)state;
+    test_store *t = test_store_new();
+    test_store_ingest(t, "admin_units", "admin.geojson", ADMIN, NULL);
+    test_store_ingest(t, "reaches", "reaches.geojson", REACHES, NULL);
+    const char *header = "排污口编码,排污口名称,排污口类型,受纳水体,所属区县,经度,纬度\n";
+    char csv[512];
+    snprintf(csv, sizeof csv,
+             "%sP1,甲,工业,东流河,甲县,120.48,31.0025\n"
+             "P2,乙,工业,东流河,甲县,120.43,31.0010\n"
+             "P3,丙,工业,北支,甲县,120.4505,31.05\n"
+             "P4,丁,工业,,甲县,120.41,30.93\n",
+             header);
+    test_store_ingest(t, "outfalls", "v1.csv", csv, NULL);
+    join_outfalls(t);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM outfalls_by_reach"), 3);
+    assert_int_equal(by_reach_wrong(t), 0);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM outfalls_by_reach b JOIN"
+                                         " outfalls l ON l.fid = b.fid WHERE"
+                                         " b.reach_id = 'R2' AND l.source_id = 'P3'"),
+                     1);
+    /* P1 moves next to the north branch: its old version closes, keeping R1 */
+    snprintf(csv, sizeof csv, "%sP1,甲,工业,北支,甲县,120.4505,31.07\n", header);
+    test_store_ingest(t, "outfalls", "v2.csv", csv, NULL);
+    join_outfalls(t);
+    assert_int_equal(by_reach_wrong(t), 0);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM outfalls_by_reach"), 4);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM outfalls_by_reach b JOIN"
+                                         " outfalls l ON l.fid = b.fid WHERE l.source_id = 'P1'"
+                                         " AND ((b.reach_id = 'R1' AND l.valid_to IS NOT NULL) OR"
+                                         " (b.reach_id = 'R2' AND l.valid_to IS NULL))"),
+                     2);
+    /* a store from before: the index on the derived table, no list */
+    assert_int_equal(sqlite3_exec(cr_store_db(t->store),
+                                  "DROP TABLE outfalls_by_reach; CREATE INDEX"
+                                  " outfalls_derived_reach ON outfalls_derived(reach_id)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    cr_store_close(t->store);
+    cr_error e = {0};
+    assert_int_equal(cr_store_open(t->store_path, t->set, &t->store, &e), CR_OK);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM outfalls_by_reach"), 4);
+    assert_int_equal(by_reach_wrong(t), 0);
+    assert_int_equal(test_store_count(t, "SELECT count(*) FROM sqlite_master WHERE"
+                                         " name = 'outfalls_derived_reach'"),
+                     0);
+    test_store_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_county_town_boundary_and_across),
         cmocka_unit_test(test_strictest_zone_and_review_flags),
         cmocka_unit_test(test_layers_store_results_and_zone_coverage),
+        cmocka_unit_test(test_rows_by_reach_keep_every_version),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,7 +2,7 @@
 /* The segment index against a brute-force scan of every segment: the same nearest segment (ties
  * to the lowest vertex), the same measure, for points near the lines and far from them (the
  * best-first search over blocks), with and without an owner filter, with copied and borrowed
- * vertices. */
+ * vertices; the quick distance against the geodesic. */
 #include "geo/geo.h"
 #include "test_common.h"
 
@@ -200,10 +200,40 @@ static void test_copied_and_borrowed(void **state)
     free(l.start);
 }
 
+/* The quick distance against PROJ's geodesic: within 5 µm under 1 km (any direction, up to 60°
+ * of latitude), the geodesic itself beyond. */
+static void test_distance_is_the_geodesic(void **state)
+{
+    (void)state;
+    double worst = 0;
+    int beyond = 0;
+    for (int i = 0; i < 200000; i++) {
+        double lat = uniform(-60, 60), lon = uniform(70, 135);
+        double d = uniform(0, 1) < 0.5 ? uniform(0, 1100) : uniform(0, 50);
+        double az = uniform(0, 2 * M_PI);
+        double lat2 = lat + d * cos(az) / 110574.0;
+        double lon2 = lon + d * sin(az) / (111320.0 * cos(lat * M_PI / 180));
+        double g = cr_geodesic_m(lon, lat, lon2, lat2);
+        double q = cr_distance_m(lon, lat, lon2, lat2);
+        if (g >= 1000.5) {
+            assert_true(q == g);
+            beyond++;
+        } else if (g < 999.5) {
+            worst = fmax(worst, fabs(q - g));
+        }
+    }
+    assert_true(beyond > 1000);
+    if (worst > 5e-6) {
+        fail_msg("under 1 km: %.3g m from the geodesic", worst);
+    }
+    assert_true(cr_distance_m(120.1, 31.2, 120.1, 31.2) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copied_and_borrowed),
+        cmocka_unit_test(test_distance_is_the_geodesic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
