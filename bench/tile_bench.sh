@@ -78,12 +78,14 @@ wc -l < "$TB/tiles.txt" | xargs echo "   tiles:"
 
 echo "== generalise (what ingest does after each import of these layers)"
 "$BIN" generalise --store "$OUT/store.sqlite"
+sync # its writes reach the disk now, not under the timed passes (PostGIS's load is synced too)
 echo "== cold: crossriver"
 build-release/tile_bench "$OUT/store.sqlite" layers "$TB/tiles.txt" "$TB" | tee "$TB/cr_cold.txt"
 
 echo "== cold: PostGIS ST_AsMVT (same layers, attributes, extent 4096, buffer 64, zoom ranges)"
 pg_start "$OUT"
 pg_load "$OUT" if-missing
+sync
 {
   echo '\o /dev/null'
   echo '\timing on'

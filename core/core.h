@@ -60,6 +60,9 @@ typedef struct {
     size_t cap; /* bytes allocated */
 } cr_strbuf;
 void cr_strbuf_append(cr_strbuf *sb, const char *s, size_t n);
+/* Room for n more bytes (and the NUL) after sb->len: where they go. The caller writes them,
+ * then moves sb->len on and puts the NUL back (sb->data[sb->len] = '\0'). */
+char *cr_strbuf_room(cr_strbuf *sb, size_t n);
 void cr_strbuf_puts(cr_strbuf *sb, const char *s);
 void cr_strbuf_printf(cr_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cr_strbuf_clear(cr_strbuf *sb);

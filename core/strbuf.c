@@ -19,6 +19,12 @@ static void reserve(cr_strbuf *sb, size_t extra)
     sb->cap = cap;
 }
 
+char *cr_strbuf_room(cr_strbuf *sb, size_t n)
+{
+    reserve(sb, n);
+    return sb->data + sb->len;
+}
+
 void cr_strbuf_append(cr_strbuf *sb, const char *s, size_t n)
 {
     reserve(sb, n);

@@ -26,12 +26,25 @@ typedef struct {
     size_t text_len, text_cap;
 } intern_table;
 
+/* Eight bytes a step (a tile interns a value for every attribute of every feature), then a full
+ * avalanche (murmur3's finaliser) for the table's low bits. */
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
     }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+    }
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
     return h;
 }
 
@@ -89,6 +102,8 @@ static void intern_free(intern_table *t)
 
 /* --- layers and features ------------------------------------------------------------------ */
 
+enum { KEY_SLOTS = 16 };
+
 struct cr_mvt_layer {
     char *name;
     uint32_t extent;
@@ -108,8 +123,11 @@ struct cr_mvt_layer {
     int polygon_alive;  /* the last exterior ring was kept (its holes may follow) */
     int32_t *scratch;   /* cleaned ring/line points */
     size_t cap_scratch;
-    cr_strbuf fbuf, pbuf; /* reused by cr_mvt_feature_end */
-    cr_strbuf vbuf;       /* reused by the attribute calls */
+    cr_strbuf vbuf; /* reused by the attribute calls */
+    /* the key last seen at each attribute position (features list theirs in the same order):
+     * its index, once its text is checked, without hashing it again */
+    const char *key_seen[KEY_SLOTS];
+    uint32_t key_index[KEY_SLOTS];
 };
 
 struct cr_mvt_tile {
@@ -136,8 +154,6 @@ void cr_mvt_tile_free(cr_mvt_tile *t)
         free(l->tags);
         free(l->cmds);
         free(l->scratch);
-        cr_strbuf_cleanup(&l->fbuf);
-        cr_strbuf_cleanup(&l->pbuf);
         cr_strbuf_cleanup(&l->vbuf);
         free(l);
     }
@@ -176,22 +192,40 @@ static void push_cmd(cr_mvt_layer *l, uint32_t v)
     l->cmds[l->n_cmds++] = v;
 }
 
-static void push_tag(cr_mvt_layer *l, const char *key, const cr_strbuf *value)
+static void push_tag(cr_mvt_layer *l, const char *key, const char *value, size_t value_len)
 {
     if (l->n_tags + 2 > l->cap_tags) {
         l->cap_tags = l->cap_tags ? l->cap_tags * 2 : 16;
         l->tags = cr_xrealloc(l->tags, l->cap_tags * sizeof *l->tags);
     }
-    l->tags[l->n_tags++] = intern(&l->keys, key, strlen(key));
-    l->tags[l->n_tags++] = intern(&l->values, value->data, value->len);
+    size_t slot = (l->n_tags / 2) % KEY_SLOTS;
+    uint32_t k = l->key_index[slot];
+    const blob *seen = l->key_seen[slot] == key ? &l->keys.items[k] : NULL;
+    if (seen == NULL || memcmp(l->keys.text + seen->off, key, seen->len) != 0 ||
+        key[seen->len] != '\0') {
+        k = intern(&l->keys, key, strlen(key));
+        l->key_seen[slot] = key;
+        l->key_index[slot] = k;
+    }
+    l->tags[l->n_tags++] = k;
+    l->tags[l->n_tags++] = intern(&l->values, value, value_len);
 }
 
 void cr_mvt_attr_string(cr_mvt_layer *l, const char *key, const char *value)
 {
+    size_t n = strlen(value);
+    char small[256]; /* most values: the Value message built here, not in a buffer */
+    if (n + 11 <= sizeof small) {
+        small[0] = (char)(1 << 3 | 2); /* string_value */
+        size_t at = 1 + cr_pb_put_varint(small + 1, n);
+        memcpy(small + at, value, n);
+        push_tag(l, key, small, at + n);
+        return;
+    }
     cr_strbuf *v = &l->vbuf;
     cr_strbuf_clear(v);
-    cr_pb_bytes(v, 1, value, strlen(value));
-    push_tag(l, key, v);
+    cr_pb_bytes(v, 1, value, n);
+    push_tag(l, key, v->data, v->len);
 }
 
 void cr_mvt_attr_int(cr_mvt_layer *l, const char *key, int64_t value)
@@ -205,7 +239,7 @@ void cr_mvt_attr_int(cr_mvt_layer *l, const char *key, int64_t value)
         cr_pb_key(v, 6, 0); /* sint_value */
         cr_pb_varint(v, cr_pb_zigzag64(value));
     }
-    push_tag(l, key, v);
+    push_tag(l, key, v->data, v->len);
 }
 
 void cr_mvt_attr_double(cr_mvt_layer *l, const char *key, double value)
@@ -220,7 +254,7 @@ void cr_mvt_attr_double(cr_mvt_layer *l, const char *key, double value)
         le[i] = (char)(bits >> (8 * i));
     }
     cr_strbuf_append(v, le, 8);
-    push_tag(l, key, v);
+    push_tag(l, key, v->data, v->len);
 }
 
 void cr_mvt_attr_bool(cr_mvt_layer *l, const char *key, int value)
@@ -229,7 +263,7 @@ void cr_mvt_attr_bool(cr_mvt_layer *l, const char *key, int value)
     cr_strbuf_clear(v);
     cr_pb_key(v, 7, 0);
     cr_pb_varint(v, value ? 1 : 0);
-    push_tag(l, key, v);
+    push_tag(l, key, v->data, v->len);
 }
 
 static uint32_t command(unsigned id, size_t count)
@@ -327,32 +361,55 @@ void cr_mvt_feature_discard(cr_mvt_layer *l)
     l->n_tags = 0;
 }
 
+static size_t varints_size(const uint32_t *v, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes += cr_pb_varint_size(v[i]);
+    }
+    return bytes;
+}
+
+static char *put_varints(char *p, const uint32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        p += cr_pb_put_varint(p, v[i]);
+    }
+    return p;
+}
+
 int cr_mvt_feature_end(cr_mvt_layer *l)
 {
     if (l->n_cmds == 0) {
         return 0;
     }
-    cr_strbuf *f = &l->fbuf, *packed = &l->pbuf;
-    cr_strbuf_clear(f);
+    /* sizes first, then the Feature message written once, straight into the layer's */
+    size_t tags_len = varints_size(l->tags, l->n_tags);
+    size_t cmds_len = varints_size(l->cmds, l->n_cmds);
+    size_t f_len = (l->has_id ? 1 + cr_pb_varint_size(l->id) : 0) +
+                   (l->n_tags ? 1 + cr_pb_varint_size(tags_len) + tags_len : 0) + 1 +
+                   cr_pb_varint_size((uint64_t)l->type) + 1 + cr_pb_varint_size(cmds_len) +
+                   cmds_len;
+    char *start = cr_strbuf_room(&l->features, 1 + cr_pb_varint_size(f_len) + f_len);
+    char *p = start;
+    *p++ = (char)(2 << 3 | 2); /* Layer.features */
+    p += cr_pb_put_varint(p, f_len);
     if (l->has_id) {
-        cr_pb_key(f, 1, 0);
-        cr_pb_varint(f, l->id);
+        *p++ = (char)(1 << 3 | 0); /* id */
+        p += cr_pb_put_varint(p, l->id);
     }
     if (l->n_tags) {
-        cr_strbuf_clear(packed);
-        for (size_t i = 0; i < l->n_tags; i++) {
-            cr_pb_varint(packed, l->tags[i]);
-        }
-        cr_pb_bytes(f, 2, packed->data, packed->len);
+        *p++ = (char)(2 << 3 | 2); /* tags, packed */
+        p += cr_pb_put_varint(p, tags_len);
+        p = put_varints(p, l->tags, l->n_tags);
     }
-    cr_pb_key(f, 3, 0);
-    cr_pb_varint(f, (uint64_t)l->type);
-    cr_strbuf_clear(packed);
-    for (size_t i = 0; i < l->n_cmds; i++) {
-        cr_pb_varint(packed, l->cmds[i]);
-    }
-    cr_pb_bytes(f, 4, packed->data, packed->len);
-    cr_pb_bytes(&l->features, 2, f->data, f->len);
+    *p++ = (char)(3 << 3 | 0); /* type */
+    p += cr_pb_put_varint(p, (uint64_t)l->type);
+    *p++ = (char)(4 << 3 | 2); /* geometry, packed */
+    p += cr_pb_put_varint(p, cmds_len);
+    p = put_varints(p, l->cmds, l->n_cmds);
+    l->features.len += (size_t)(p - start);
+    l->features.data[l->features.len] = '\0';
     l->n_features++;
     return 1;
 }

@@ -3,13 +3,8 @@
 
 void cr_pb_varint(cr_strbuf *b, uint64_t v)
 {
-    char buf[10];
-    size_t n = 0;
-    do {
-        buf[n++] = (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    cr_strbuf_append(b, buf, n);
+    b->len += cr_pb_put_varint(cr_strbuf_room(b, 10), v);
+    b->data[b->len] = '\0';
 }
 
 void cr_pb_key(cr_strbuf *b, unsigned field, unsigned wire)

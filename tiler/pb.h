@@ -8,6 +8,18 @@
 
 #include <stdint.h>
 
+/* v as a varint at p (room for 10 bytes); returns the bytes written. */
+static inline size_t cr_pb_put_varint(char *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (char)v;
+    return n;
+}
+
 void cr_pb_varint(cr_strbuf *b, uint64_t v);
 /* A field's key: number and wire type (0 varint, 2 length-delimited). */
 void cr_pb_key(cr_strbuf *b, unsigned field, unsigned wire);

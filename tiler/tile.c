@@ -14,6 +14,8 @@
 #include <zlib.h>
 
 #define MAX_LAT 85.0511287798066
+/* Rows read by runs of fids up to this zoom (layer_query). */
+#define RUNS_MAX_ZOOM 12
 
 /* A decimal number of at most max_digits at *p, without a sign or a leading zero; moves *p. */
 static int tile_number(const char **p, int max_digits, long *out)
@@ -87,7 +89,10 @@ typedef struct {
 static int lonlat_to_tile(double *x, double *y, void *user)
 {
     const to_tile *t = user;
-    double lat = fmax(-MAX_LAT, fmin(MAX_LAT, *y)) * M_PI / 180.0;
+    /* fmin and fmax without their libm calls (per vertex), NaN rules kept: NaN gives MAX_LAT */
+    double lat = *y < MAX_LAT ? *y : MAX_LAT;
+    lat = lat > -MAX_LAT ? lat : -MAX_LAT;
+    lat = lat * M_PI / 180.0;
     double wx = (*x + 180.0) / 360.0;
     double wy = (1.0 - log(tan(M_PI / 4.0 + lat / 2.0)) / M_PI) / 2.0;
     *x = wx * t->scale - t->ox;
@@ -155,6 +160,20 @@ static cr_status check_list(const cr_layer_set *set, const char *list, const cr_
     return CR_OK;
 }
 
+/* (int32_t)lround(x) without the libm call (twice a vertex): half away from zero, the same
+ * answer for every x in the int32 range (x - trunc(x) is exact); anything else goes to lround
+ * itself. */
+static inline int32_t round_unit(double x)
+{
+    if (!(fabs(x) < 2147483647.0)) {
+        return (int32_t)lround(x);
+    }
+    double r = trunc(x);
+    double rest = x - r;
+    r += rest >= 0.5 ? 1.0 : rest <= -0.5 ? -1.0 : 0.0;
+    return (int32_t)r;
+}
+
 static void add_coords(GEOSContextHandle_t h, cr_mvt_layer *l, const GEOSGeometry *g, int ring,
                        int exterior, int32_t **buf, size_t *cap)
 {
@@ -170,8 +189,8 @@ static void add_coords(GEOSContextHandle_t h, cr_mvt_layer *l, const GEOSGeometr
     for (unsigned i = 0; i < n; i++) {
         double x = 0, y = 0;
         GEOSCoordSeq_getXY_r(h, cs, i, &x, &y);
-        (*buf)[2 * i] = (int32_t)lround(x);
-        (*buf)[2 * i + 1] = (int32_t)lround(y);
+        (*buf)[2 * i] = round_unit(x);
+        (*buf)[2 * i + 1] = round_unit(y);
     }
     if (ring) {
         cr_mvt_add_ring(l, *buf, n, exterior);
@@ -338,7 +357,7 @@ static void emit_part(fast_ctx *c)
         if (!c->keep[i]) {
             continue;
         }
-        int32_t qx = (int32_t)lround(c->part[2 * i]), qy = (int32_t)lround(c->part[2 * i + 1]);
+        int32_t qx = round_unit(c->part[2 * i]), qy = round_unit(c->part[2 * i + 1]);
         if (m > 0 && qx == c->q[2 * m - 2] && qy == c->q[2 * m - 1]) {
             continue;
         }
@@ -378,7 +397,12 @@ static void clip_line(fast_ctx *c, size_t n)
         double t0 = 0, t1 = 1;
         const double pq[4][2] = {{-dx, ax - lo}, {dx, hi - ax}, {-dy, ay - lo}, {dy, hi - ay}};
         int visible = 1;
-        for (int k = 0; k < 4 && visible; k++) {
+        /* both ends a unit or more inside (most segments): the loop below would leave t0 = 0
+         * and t1 = 1 (the unit is far more than its divisions' rounding) */
+        double bx = ax + dx, by = ay + dy, in_lo = lo + 1, in_hi = hi - 1;
+        int inside = ax > in_lo && ax < in_hi && ay > in_lo && ay < in_hi && bx > in_lo &&
+                     bx < in_hi && by > in_lo && by < in_hi;
+        for (int k = 0; k < 4 && visible && !inside; k++) {
             double pk = pq[k][0], qk = pq[k][1];
             if (pk == 0) {
                 visible = qk >= 0;
@@ -439,7 +463,7 @@ static int fast_point(fast_ctx *c, const unsigned char *p)
     double x, y;
     project(p, c->tt, &x, &y);
     if (x >= c->lo && x <= c->hi && y >= c->lo && y <= c->hi) {
-        cr_mvt_add_point(c->l, (int32_t)lround(x), (int32_t)lround(y));
+        cr_mvt_add_point(c->l, round_unit(x), round_unit(y));
         c->emitted = 1;
     }
     return 1;
@@ -803,9 +827,12 @@ static void plan_columns(cr_store *store, layer_plan *p, cr_strbuf *cols_sql)
 
 /* The layer's query (cached with the connection), bound to the tile plus its buffer in
  * degrees. A level that was never generalised (a store from before, or generalisation never
- * ran) falls back to the source geometry, simplified per tile. */
+ * ran) falls back to the source geometry, simplified per tile. When the rows are the source
+ * table's own, *box_out also gets the R*Tree's query (bound) and *range_out the rows of a
+ * range of fids (?1, ?2), for runs_rows; otherwise both are NULL. */
 static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_request *req,
-                             sqlite3_stmt **out, cr_error *err)
+                             sqlite3_stmt **out, sqlite3_stmt **box_out, sqlite3_stmt **range_out,
+                             cr_error *err)
 {
     const cr_layer_def *d = p->d;
     sqlite3 *db = cr_store_db(store);
@@ -836,18 +863,71 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
     if (rc == CR_OK && st == NULL && (st = cr_store_cached(store, sql.data)) == NULL) {
         rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
     }
+    /* the source table's rows by runs (runs_rows) where tiles hold many of them; from zoom 13
+     * they hold a few dozen, which one query reads faster than runs */
+    sqlite3_stmt *box = NULL, *range = NULL;
+    if (rc == CR_OK && p->level < 0 && !view && req->z <= RUNS_MAX_ZOOM) {
+        cr_strbuf_clear(&sql);
+        cr_strbuf_printf(&sql,
+                         "SELECT c.fid, c.geom, NULL%s FROM \"%s\" c WHERE c.fid BETWEEN ?1 AND"
+                         " ?2 AND c.valid_to IS NULL ORDER BY c.fid",
+                         cols_sql.data ? cols_sql.data : "", d->name);
+        char *box_sql = sqlite3_mprintf("SELECT pkid FROM \"idx_%w_geom\" WHERE xmin <= ?2 AND"
+                                        " xmax >= ?1 AND ymin <= ?4 AND ymax >= ?3",
+                                        d->name);
+        if ((range = cr_store_cached(store, sql.data)) == NULL ||
+            (box = cr_store_cached(store, box_sql)) == NULL) {
+            rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
+        }
+        sqlite3_free(box_sql);
+    }
     cr_strbuf_cleanup(&cols_sql);
     cr_strbuf_cleanup(&sql);
     if (rc != CR_OK) {
         return rc;
     }
     double f = (double)p->buffer / p->extent;
-    sqlite3_bind_double(st, 1, tile_lon(req->x - f, req->z));
-    sqlite3_bind_double(st, 2, tile_lon(req->x + 1 + f, req->z));
-    sqlite3_bind_double(st, 3, tile_lat(req->y + 1 + f, req->z));
-    sqlite3_bind_double(st, 4, tile_lat(req->y - f, req->z));
+    double b[4] = {tile_lon(req->x - f, req->z), tile_lon(req->x + 1 + f, req->z),
+                   tile_lat(req->y + 1 + f, req->z), tile_lat(req->y - f, req->z)};
+    for (int k = 0; k < 4; k++) {
+        sqlite3_bind_double(st, k + 1, b[k]);
+        if (box) {
+            sqlite3_bind_double(box, k + 1, b[k]);
+        }
+    }
     *out = st;
+    *box_out = box;
+    *range_out = range;
     return CR_OK;
+}
+
+/* A tile's fids in order: an LSD radix sort, 8 bits a pass, over the bytes they use. */
+static void sort_fids(int64_t *v, size_t n, int64_t **tmp, size_t *tmp_cap)
+{
+    uint64_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        top |= (uint64_t)v[i];
+    }
+    grow_to((void **)tmp, tmp_cap, n, sizeof **tmp);
+    int64_t *a = v, *b = *tmp;
+    for (int shift = 0; shift < 64 && (top >> shift) != 0; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) {
+            count[(((uint64_t)a[i] >> shift) & 0xff) + 1]++;
+        }
+        for (int k = 1; k <= 256; k++) {
+            count[k] += count[k - 1];
+        }
+        for (size_t i = 0; i < n; i++) {
+            b[count[((uint64_t)a[i] >> shift) & 0xff]++] = a[i];
+        }
+        int64_t *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != v) {
+        memcpy(v, a, n * sizeof *v);
+    }
 }
 
 /* The reading state of one layer in one tile: the fast WKB reader, and GEOS only when a feature
@@ -863,6 +943,8 @@ typedef struct {
     int raw_blob;  /* rows hold SpatiaLite BLOBs (the source), not WKB (a level): see select_sql */
     int32_t *buf;
     size_t cap;
+    int64_t *fids, *fids_tmp; /* the tile's fids, read by runs */
+    size_t fids_cap, fids_tmp_cap;
 } layer_reader;
 
 /* A geometry the fast path cannot take, through GEOS: into tile coordinates, clipped to the
@@ -1054,6 +1136,54 @@ static void render_row(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, c
     }
 }
 
+/* The rows in the tile by runs of consecutive fids, when they come in runs: the R*Tree's fids
+ * (box) sorted, then each run's rows by one range scan (st) — a row costs SQLite a seek in one
+ * query over the R*Tree's list, a quarter of that in a scan, and a layer's features near each
+ * other were mostly imported one after another. *done: 1 when the rows were read here (in fid
+ * order, as the one query gives them), 0 when they are scattered (the caller's query reads
+ * them). Returns SQLite's last step result. */
+static int runs_rows(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, sqlite3_stmt *box,
+                     cr_mvt_layer *l, layer_part *part, const cr_tile_request *req,
+                     cr_tile_stats *stats, int *done)
+{
+    size_t n = 0;
+    int rc_step;
+    while ((rc_step = sqlite3_step(box)) == SQLITE_ROW) {
+        grow_to((void **)&r->fids, &r->fids_cap, n + 1, sizeof *r->fids);
+        r->fids[n++] = sqlite3_column_int64(box, 0);
+    }
+    sqlite3_reset(box);
+    if (rc_step != SQLITE_DONE) {
+        return rc_step;
+    }
+    sort_fids(r->fids, n, &r->fids_tmp, &r->fids_tmp_cap);
+    size_t runs = 0;
+    for (size_t i = 0; i < n; i++) {
+        runs += i == 0 || r->fids[i] != r->fids[i - 1] + 1;
+    }
+    if (runs * 2 > n) {
+        return SQLITE_DONE; /* scattered: a seek each either way */
+    }
+    *done = 1;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && r->fids[j] == r->fids[j - 1] + 1) {
+            j++;
+        }
+        sqlite3_bind_int64(st, 1, r->fids[i]);
+        sqlite3_bind_int64(st, 2, r->fids[j - 1]);
+        while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
+            render_row(r, p, st, l, part, req, stats);
+        }
+        sqlite3_reset(st);
+        if (rc_step != SQLITE_DONE) {
+            return rc_step;
+        }
+        i = j;
+    }
+    return SQLITE_DONE;
+}
+
 /* One layer of the tile (part->d) into tile, keeping what part's cut keeps. */
 static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr_tile_request *req,
                               cr_mvt_tile *tile, cr_tile_stats *stats, layer_part *part,
@@ -1077,8 +1207,8 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
     p.type = d->geom == CR_GEOM_POINT        ? CR_MVT_POINT
              : d->geom == CR_GEOM_LINESTRING ? CR_MVT_LINESTRING
                                              : CR_MVT_POLYGON;
-    sqlite3_stmt *st;
-    cr_status rc = layer_query(store, &p, req, &st, err);
+    sqlite3_stmt *st, *box, *range;
+    cr_status rc = layer_query(store, &p, req, &st, &box, &range, err);
     if (rc != CR_OK) {
         return rc;
     }
@@ -1097,11 +1227,16 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
     r.fc.hi = (double)p.extent + p.buffer;
     r.fc.tol = p.simplify * p.extent / 256.0;
     r.fc.l = l;
-    int rc_step;
-    while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
-        render_row(&r, &p, st, l, part, req, stats);
+    int by_runs = 0;
+    int rc_step = box ? runs_rows(&r, &p, range, box, l, part, req, stats, &by_runs) : SQLITE_DONE;
+    if (rc_step == SQLITE_DONE && !by_runs) {
+        while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
+            render_row(&r, &p, st, l, part, req, stats);
+        }
     }
     free(r.buf);
+    free(r.fids);
+    free(r.fids_tmp);
     fast_free(&r.fc);
     sqlite3_finalize(r.as_wkb);
     if (r.reader) {

@@ -859,6 +859,78 @@ static void test_static_site_in_a_browser(void **state)
     assert_int_equal(rc, 0);
 }
 
+/* The outfalls of the tile at (lon, lat) as GDAL reads them (mvt_id, in tile order) against
+ * the store's current ones west of 120.9 (the site), in fid order. */
+static void expect_site(test_store *t, double lon, double lat, const char *what)
+{
+    int z = 12, x, y; /* a zoom read by runs (tiler/tile.c: RUNS_MAX_ZOOM) */
+    cr_tile_at(lon, lat, z, &x, &y);
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s.mvt", t->dir, what);
+    GDALDatasetH ds = tile_check_open(t->store, z, x, y, "outfalls", path);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "outfalls");
+    assert_non_null(l);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(cr_store_db(t->store),
+                                        "SELECT fid FROM outfalls_current WHERE X(geom) < 120.9"
+                                        " ORDER BY fid",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    OGR_L_ResetReading(l);
+    OGRFeatureH f;
+    size_t k = 0;
+    while ((f = OGR_L_GetNextFeature(l)) != NULL) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        if (OGR_F_GetFieldAsInteger64(f, OGR_F_GetFieldIndex(f, "mvt_id")) !=
+            sqlite3_column_int64(st, 0)) {
+            fail_msg("%s: feature %zu is fid %lld, the store's is %lld", what, k,
+                     (long long)OGR_F_GetFieldAsInteger64(f, OGR_F_GetFieldIndex(f, "mvt_id")),
+                     (long long)sqlite3_column_int64(st, 0));
+        }
+        OGR_F_Destroy(f);
+        k++;
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE); /* none missing */
+    sqlite3_finalize(st);
+    assert_true(k >= 6);
+    GDALClose(ds);
+}
+
+/* A layer's rows read by runs of consecutive fids (features imported one after another) and one
+ * by one (fids scattered): the same features either way, in fid order, a closed version (whose
+ * fid lies inside a run) left out and its new version in. */
+static void test_rows_by_runs_and_scattered(void **state)
+{
+    (void)state;
+    const char *header = "排污口编码,排污口名称,排污口类型,受纳水体,经度,纬度\n";
+    for (int scattered = 0; scattered < 2; scattered++) {
+        test_store *t = test_store_new();
+        cr_strbuf csv = {0};
+        cr_strbuf_puts(&csv, header);
+        /* eight outfalls 100 m apart at the site; scattered: each followed by one far east */
+        for (int i = 0; i < 8; i++) {
+            cr_strbuf_printf(&csv, "S%d,站%d,工业,太浦河,%.4f,31.0000\n", i, i,
+                             120.501 + 0.001 * i);
+            if (scattered) {
+                cr_strbuf_printf(&csv, "F%d,远%d,工业,太浦河,%.4f,31.2000\n", i, i,
+                                 121.201 + 0.001 * i);
+            }
+        }
+        test_store_ingest(t, "outfalls", "a.csv", csv.data, NULL);
+        cr_strbuf_clear(&csv);
+        /* S3 moves 50 m north: its first version closes, the new one gets the next fid */
+        cr_strbuf_printf(&csv, "%sS3,站3,工业,太浦河,120.5040,31.0005\n", header);
+        test_store_ingest(t, "outfalls", "b.csv", csv.data, NULL);
+        cr_strbuf_cleanup(&csv);
+        assert_int_equal(test_store_count(t, "SELECT count(*) FROM outfalls WHERE source_id = 'S3'"
+                                             " AND valid_to IS NOT NULL"),
+                         1);
+        expect_site(t, 120.503, 31.0, scattered ? "scattered" : "runs");
+        test_store_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_zoom_ranges_and_subsets),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_tiles_are_byte_identical),
+        cmocka_unit_test(test_rows_by_runs_and_scattered),
         cmocka_unit_test(test_restricted_attributes_follow_the_token),
         cmocka_unit_test(test_caps_thin_in_drop_order),
         cmocka_unit_test(test_low_zoom_boundaries_are_shared),
