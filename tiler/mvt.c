@@ -201,7 +201,8 @@ static void push_tag(cr_mvt_layer *l, const char *key, const char *value, size_t
     size_t slot = (l->n_tags / 2) % KEY_SLOTS;
     uint32_t k = l->key_index[slot];
     const blob *seen = l->key_seen[slot] == key ? &l->keys.items[k] : NULL;
-    if (seen == NULL || memcmp(l->keys.text + seen->off, key, seen->len) != 0 ||
+    /* strncmp stops at key's end: a shorter string at the same address is never read past */
+    if (seen == NULL || strncmp(l->keys.text + seen->off, key, seen->len) != 0 ||
         key[seen->len] != '\0') {
         k = intern(&l->keys, key, strlen(key));
         l->key_seen[slot] = key;
