@@ -55,10 +55,18 @@ static double segment_m(double lon1, double lat1, double lon2, double lat2)
  */
 #define LOCAL_FRAME_MAX_M 1000.0
 
+/* The distance given an estimate of it (planar, to a ten-thousandth): the local frame's when
+ * short, else the geodesic. */
+static double distance_near(double estimate_m, double lon1, double lat1, double lon2, double lat2)
+{
+    return estimate_m < LOCAL_FRAME_MAX_M ? segment_m(lon1, lat1, lon2, lat2)
+                                          : cr_geodesic_m(lon1, lat1, lon2, lat2);
+}
+
 double cr_distance_m(double lon1, double lat1, double lon2, double lat2)
 {
     double d = segment_m(lon1, lat1, lon2, lat2);
-    return d < LOCAL_FRAME_MAX_M ? d : cr_geodesic_m(lon1, lat1, lon2, lat2);
+    return d < LOCAL_FRAME_MAX_M ? d : distance_near(d, lon1, lat1, lon2, lat2);
 }
 
 /* fmin and fmax, which the compiler calls in libm (NaN rules) on the index's per-vertex paths:
@@ -836,8 +844,10 @@ int cr_segindex_nearest_from(const cr_segindex *ix, double lon, double lat, doub
     hit->t = q.best_t;
     hit->lon = a[0] + q.best_t * (a[2] - a[0]);
     hit->lat = a[1] + q.best_t * (a[3] - a[1]);
-    /* report the distance as a geodesic, the measure along the line's own segments */
-    hit->dist_m = cr_distance_m(lon, lat, hit->lon, hit->lat);
+    /* report the distance as a geodesic (cr_distance_m, the search's own planar distance as the
+     * estimate: a far hit, a boundary's, goes straight to the geodesic), the measure along the
+     * line's own segments */
+    hit->dist_m = distance_near(sqrt(q.best2), lon, lat, hit->lon, hit->lat);
     line_measures(ix, line, hit->segment, q.best_t, &hit->measure_m, &hit->line_m);
     hit->side = q.best_side;
     return 1;

@@ -181,22 +181,17 @@ static void point_features(sqlite3 *db, const cr_layer_def *d, const cr_graph *g
                        : cr_layer_def_field_index(d, "ship_name") >= 0 ? "ship_name"
                                                                        : "NULL";
     int by_reach = res->n <= FEW_REACHES;
-    char sql[640];
-    char where[160];
-    /* by reach: the layer's list of its rows by reach (a store from before it: the column) */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!by_reach) {
-            snprintf(where, sizeof where, "reach_id IS NOT NULL");
-        } else if (attempt == 0) {
-            snprintf(where, sizeof where,
-                     "fid IN (SELECT fid FROM \"%s_by_reach\" WHERE reach_id = ?1)", d->name);
-        } else {
-            snprintf(where, sizeof where, "reach_id = ?1");
-        }
+    /* by reach: the layer's list of its rows by reach; a store from before it has the column */
+    char list[160];
+    snprintf(list, sizeof list, "fid IN (SELECT fid FROM \"%s_by_reach\" WHERE reach_id = ?1)",
+             d->name);
+    const char *where[2] = {by_reach ? list : "reach_id IS NOT NULL", "reach_id = ?1"};
+    for (int k = 0; k < (by_reach ? 2 : 1); k++) {
+        char sql[640];
         snprintf(sql, sizeof sql,
                  "SELECT source_id, %s, reach_id, measure_m, county_code, zone_grade, join_flags,"
                  " town_code FROM \"%s_current\" WHERE %s",
-                 name, d->name, where);
+                 name, d->name, where[k]);
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
             point_rows(st, by_reach, g, res, slot, d, out);
