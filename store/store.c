@@ -416,6 +416,7 @@ void cr_store_close(cr_store *s)
     }
     free(s->stmts);
     free(s->has_rows);
+    free(s->tile_hints);
     free(s->overviews);
     for (int i = 0; i < CR_STORE_STMT_CACHE; i++) {
         sqlite3_finalize(s->cache[i].st);
@@ -460,6 +461,8 @@ static void forget_if_changed(cr_store *s)
         s->accumulations = -1;
         s->has_rows = cr_xrealloc(s->has_rows, s->set->n_layers + 1);
         memset(s->has_rows, -1, s->set->n_layers + 1);
+        s->tile_hints = cr_xrealloc(s->tile_hints, (s->set->n_layers + 1) * sizeof *s->tile_hints);
+        memset(s->tile_hints, 0, (s->set->n_layers + 1) * sizeof *s->tile_hints);
         s->overviews = cr_xrealloc(s->overviews, (s->set->n_layers + 1) * sizeof *s->overviews);
         for (size_t k = 0; k <= s->set->n_layers; k++) {
             s->overviews[k] = -1;
@@ -531,6 +534,11 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
         }
     }
     return s->has_rows[i];
+}
+
+int *cr_store_layer_tile_hint(cr_store *s, const cr_layer_def *d)
+{
+    return &s->tile_hints[layer_slot(s, d)];
 }
 
 int cr_store_has_accumulations(cr_store *s)

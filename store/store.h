@@ -137,6 +137,9 @@ int cr_store_layer_has_rows(cr_store *store, const cr_layer_def *d);
 /* 1 when line layer d's generalised level has a selection of its own (etl/generalise.c: the
  * R*Tree idx_<layer>_gen<level> over the features kept at that level), asked as has_rows is. */
 int cr_store_layer_overview(cr_store *store, const cr_layer_def *d, int level);
+/* A number the tiler keeps about layer d between tiles (how its rows lie: tiler/tile.c), 0
+ * again when the database changes; only ever a hint, never what a tile shows. */
+int *cr_store_layer_tile_hint(cr_store *store, const cr_layer_def *d);
 /* 0 when reach_accumulations holds no total at all (tiles then leave accumulated attributes
  * out without a lookup per reach); 1 otherwise. Forgotten when the database changes. */
 int cr_store_has_accumulations(cr_store *store);

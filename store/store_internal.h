@@ -38,6 +38,7 @@ struct cr_store {
     uint64_t tick;
     int64_t data_version;  /* PRAGMA data_version when has_rows was last valid */
     signed char *has_rows; /* per layer: -1 unknown, 0 empty, 1 has current rows */
+    int *tile_hints;       /* per layer: the tiler's note (cr_store_layer_tile_hint) */
     int64_t *overviews;    /* per layer: -1 unknown, else the levels with a selection (bits) */
     int accumulations;     /* reach_accumulations: -1 unknown, 0 empty, 1 has rows */
     int reading;           /* in cr_store_read_begin's transaction: the answers above hold */

@@ -46,6 +46,10 @@ int cr_tile_parse_path(const char *text, const char *suffix, int *z, int *x, int
 int cr_tile_valid(int z, int x, int y);
 /* The tile at z holding lon/lat (latitude clamped to Web Mercator's ±85.0511°). */
 void cr_tile_at(double lon, double lat, int z, int *x, int *y);
+/* lon/lat in the units of tile z/x/y (extent a side, y down from its north edge) as its
+ * features are drawn there, before rounding. */
+void cr_tile_project(int z, int x, int y, uint32_t extent, double lon, double lat, double *tx,
+                     double *ty);
 /* The lon/lat bounds of a tile (west, south, east, north). */
 void cr_tile_bounds(int z, int x, int y, double bounds[4]);
 

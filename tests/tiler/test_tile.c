@@ -196,6 +196,53 @@ static void test_gdal_and_npm_agree_on_every_layer(void **state)
     json_decref(npm);
 }
 
+/* Where a vertex lands in a tile (the series near the tile, the formula beyond: tiler/tile.c)
+ * against PROJ's Web Mercator, within a millionth of a tile unit: tiles at every zoom the
+ * series serves and below, across latitudes up to 84°, points in and around each tile and as
+ * far as the series reaches and past it. */
+static void test_vertices_where_proj_puts_them(void **state)
+{
+    (void)state;
+    PJ_CONTEXT *ctx = proj_context_create();
+    PJ *p0 = proj_create_crs_to_crs(ctx, "EPSG:4326", "EPSG:3857", NULL);
+    PJ *p = proj_normalize_for_visualization(ctx, p0);
+    assert_non_null(p);
+    uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    double worst = 0;
+    for (int z = 5; z <= 18; z++) {
+        double n = (double)(1L << z), unit = 2 * HALF / n / 4096;
+        for (int k = 0; k < 400; k++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            double lat = -84.0 + 168.0 * (double)(rng >> 11) / 9007199254740992.0;
+            double lon = -179.0 + 358.0 * (double)(rng & 0xffff) / 65536.0;
+            int x, y;
+            cr_tile_at(lon, lat, z, &x, &y);
+            /* around the tile, then out to 0.6° (past any reach of the series) */
+            double spread = k % 2 ? 0.6 : 1.5 * 360.0 / n;
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            double vlat = lat + spread * ((double)(rng >> 40) / 16777216.0 - 0.5);
+            double vlon = lon + spread * ((double)(rng & 0xffffff) / 16777216.0 - 0.5);
+            vlat = vlat > 85.0 ? 85.0 : vlat < -85.0 ? -85.0 : vlat;
+            vlon = vlon > 179.9 ? 179.9 : vlon < -179.9 ? -179.9 : vlon; /* PROJ wraps */
+            double tx, ty;
+            cr_tile_project(z, x, y, 4096, vlon, vlat, &tx, &ty);
+            PJ_COORD c = proj_trans(p, PJ_FWD, proj_coord(vlon, vlat, 0, 0));
+            double ex = (c.xy.x + HALF) / unit - (double)x * 4096;
+            double ey = (HALF - c.xy.y) / unit - (double)y * 4096;
+            double off = fmax(fabs(tx - ex), fabs(ty - ey));
+            worst = off > worst ? off : worst;
+            if (off > 1e-6) {
+                fail_msg("z%d tile %d/%d: %.9f,%.9f at %.9f,%.9f; PROJ says %.9f,%.9f", z, x, y,
+                         vlon, vlat, tx, ty, ex, ey);
+            }
+        }
+    }
+    print_message("worst distance from PROJ: %.2g tile units\n", worst);
+    proj_destroy(p);
+    proj_destroy(p0);
+    proj_context_destroy(ctx);
+}
+
 static void test_zoom_ranges_and_subsets(void **state)
 {
     (void)state;
@@ -927,6 +974,31 @@ static void test_rows_by_runs_and_scattered(void **state)
                                              " AND valid_to IS NOT NULL"),
                          1);
         expect_site(t, 120.503, 31.0, scattered ? "scattered" : "runs");
+        /* a layer found scattered tile after tile is read by its one query, the runs tried
+         * again now and then (tiler/tile.c: SCATTER_TRUST, SCATTER_RETRY): the same bytes */
+        const cr_layer_def *d = cr_layer_set_find(cr_store_layers(t->store), "outfalls");
+        cr_tile_request req = {.z = 12, .buffer = -1, .layers = "outfalls"};
+        cr_tile_at(120.503, 31.0, 12, &req.x, &req.y);
+        cr_strbuf first = {0};
+        for (int i = 0; i < 80; i++) {
+            cr_strbuf out = {0};
+            cr_tile_stats stats;
+            cr_error err = {0};
+            assert_int_equal(cr_tile_render(t->store, &req, &out, &stats, &err), CR_OK);
+            if (i == 0) {
+                first = out;
+                continue;
+            }
+            assert_int_equal(out.len, first.len);
+            assert_memory_equal(out.data, first.data, out.len);
+            cr_strbuf_cleanup(&out);
+        }
+        cr_strbuf_cleanup(&first);
+        int hint = *cr_store_layer_tile_hint(t->store, d);
+        if (scattered ? hint < 40 : hint != 0) {
+            fail_msg("%s: %d tiles running found scattered", scattered ? "scattered" : "runs",
+                     hint);
+        }
         test_store_free(t);
     }
 }
@@ -935,6 +1007,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outfalls_are_where_proj_puts_them),
+        cmocka_unit_test(test_vertices_where_proj_puts_them),
         cmocka_unit_test(test_gdal_and_npm_agree_on_every_layer),
         cmocka_unit_test(test_zoom_ranges_and_subsets),
         cmocka_unit_test(test_bad_requests),
