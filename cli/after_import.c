@@ -42,6 +42,11 @@ static void print_report(const cr_after_import_report *r)
                (long long)g->features, g->levels, (long long)g->vertices_in,
                (long long)g->vertices_out, g->seconds);
     }
+    if (r->tile_rows && !r->tile_rows_stats.in_runs && r->tile_rows_stats.rows > 0) {
+        printf("tile rows: %lld current features in an order of place, as tiles read them "
+               "(%.2f s)\n",
+               (long long)r->tile_rows_stats.rows, r->tile_rows_stats.seconds);
+    }
 }
 
 int cr_cli_after_import_run(cr_store *store, const cr_cli_after_import *a)

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "etl/generalise.h"
 #include "exit_codes.h"
+#include "store/tile_rows.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -33,7 +34,10 @@ int cr_cmd_generalise(int argc, char **argv)
                "never gap or overlap; lines keep their endpoints, and each level keeps at most\n"
                "the layer's keep_per_tile lines per tile (4096 unless set), highest Strahler\n"
                "order then longest first. Run it after `crossriver network` when the orders\n"
-               "changed. Servers drop the affected tiles by themselves.\n");
+               "changed. Servers drop the affected tiles by themselves. Point and line layers\n"
+               "with tile settings whose rows do not lie in runs of consecutive fids where\n"
+               "tiles read them (a file in no order of place) get their current rows as tiles\n"
+               "read them: in an order of place, with their tile fields only.\n");
         return opt == 'h' ? CR_EXIT_OK : CR_EXIT_USAGE;
     }
     if (optind < argc) {
@@ -49,12 +53,33 @@ int cr_cmd_generalise(int argc, char **argv)
     json_t *out = json_array();
     for (size_t i = 0; i < set->n_layers && rc == CR_EXIT_OK; i++) {
         const cr_layer_def *d = set->layers[i];
-        if ((only && strcmp(only, d->name) != 0) || (!only && !cr_generalise_wanted(d))) {
+        int gen = cr_generalise_wanted(d), rows = cr_tile_rows_wanted(d);
+        if ((only && strcmp(only, d->name) != 0) || (!only && !gen && !rows)) {
             continue;
         }
-        cr_generalise_stats st;
         cr_error err = {0};
         done++;
+        if (rows) {
+            cr_tile_rows_stats ts;
+            if (cr_tile_rows_build(store, d, 0, &ts, &err) != CR_OK) {
+                fprintf(stderr, "crossriver generalise: %s\n", err.msg);
+                rc = CR_EXIT_FAILURE;
+            } else if (common.json) {
+                json_array_append_new(out, json_pack("{s:s, s:I, s:b, s:f}", "layer", d->name,
+                                                     "tile_rows", (json_int_t)ts.rows, "in_runs",
+                                                     ts.in_runs, "seconds", ts.seconds));
+            } else if (!common.quiet && ts.in_runs) {
+                printf("%s: its rows lie in runs where tiles read them: no tile rows needed\n",
+                       d->name);
+            } else if (!common.quiet && ts.rows > 0) {
+                printf("%s: %lld current rows as tiles read them, in an order of place (%.2f s)\n",
+                       d->name, (long long)ts.rows, ts.seconds);
+            }
+            if (!gen || rc != CR_EXIT_OK) {
+                continue;
+            }
+        }
+        cr_generalise_stats st;
         if (cr_generalise_layer(store, d, &st, &err) != CR_OK) {
             fprintf(stderr, "crossriver generalise: %s\n", err.msg);
             rc = CR_EXIT_FAILURE;

@@ -38,6 +38,9 @@ const char *cr_status_name(cr_status code);
 
 /* Allocation that aborts on out-of-memory (recorded in the log first). Caller frees with free. */
 void *cr_xmalloc(size_t n);
+/* The stable order of n keys below 2^bits (an LSD radix sort, 16 bits a pass, a pass whose
+ * digit every key shares skipped): at[k] is the index of the k-th smallest; caller frees. */
+uint32_t *cr_radix_order(const uint64_t *keys, size_t n, int bits);
 void *cr_xcalloc(size_t count, size_t n);
 void *cr_xrealloc(void *p, size_t n);
 char *cr_xstrdup(const char *s);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What follows batches that changed a layer (an import, a revert): the joins and each batch's
- * CRS test, the network build when its inputs changed, the low-zoom generalisation. Rule: one
- * place decides which layers rebuild what; a step that fails leaves the batches stored. */
+ * CRS test, the network build when its inputs changed, the low-zoom generalisation, the rows
+ * tiles read (store/tile_rows.h). Rule: one place decides which layers rebuild what; a step
+ * that fails leaves the batches stored. */
 #include "after_import.h"
 
 #include "generalise.h"
@@ -87,6 +88,14 @@ cr_status cr_etl_after_import(cr_store *store, const cr_after_import *a, cr_afte
         rc = cr_generalise_layer(store, def, &r->generalise, err);
         if (rc != CR_OK) {
             r->failed_step = "generalisation";
+            return rc;
+        }
+    }
+    if (def && cr_tile_rows_wanted(def)) {
+        r->tile_rows = 1;
+        rc = cr_tile_rows_build(store, def, 0, &r->tile_rows_stats, err);
+        if (rc != CR_OK) {
+            r->failed_step = "tile rows";
         }
     }
     return rc;

@@ -8,6 +8,7 @@
 #include "etl/generalise.h"
 #include "etl/join.h"
 #include "network/network.h"
+#include "store/tile_rows.h"
 
 #define CR_AFTER_IMPORT_MAX_BATCHES 256
 
@@ -25,13 +26,14 @@ typedef struct {
 } cr_after_import_batch;
 
 typedef struct {
-    int joined, built_network, generalised; /* which steps ran */
+    int joined, built_network, generalised, tile_rows; /* which steps ran */
     cr_join_stats join;
     cr_after_import_batch batches[CR_AFTER_IMPORT_MAX_BATCHES];
     size_t n_batches;
     cr_network_report network; /* owned: cr_after_import_report_cleanup */
     cr_generalise_stats generalise;
-    const char *failed_step; /* "join", "network build", "generalisation", or NULL */
+    cr_tile_rows_stats tile_rows_stats;
+    const char *failed_step; /* "join", "network build", "generalisation", "tile rows", NULL */
 } cr_after_import_report;
 
 /* 1 for the layers whose change means the network must be rebuilt (reaches, lakes, gates). */

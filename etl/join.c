@@ -780,35 +780,6 @@ static uint64_t z_order(double lon, double lat)
     return key;
 }
 
-/* The stable order of n keys below 2^bits: an LSD radix sort, 16 bits a pass. */
-static uint32_t *radix_order(const uint64_t *keys, size_t n, int bits)
-{
-    uint32_t *at = cr_xmalloc((n + 1) * sizeof *at), *next = cr_xmalloc((n + 1) * sizeof *next);
-    size_t *count = cr_xmalloc(65537 * sizeof *count);
-    for (size_t i = 0; i < n; i++) {
-        at[i] = (uint32_t)i;
-    }
-    for (int shift = 0; shift < bits; shift += 16) {
-        memset(count, 0, 65537 * sizeof *count);
-        for (size_t i = 0; i < n; i++) {
-            count[((keys[i] >> shift) & 0xffff) + 1]++;
-        }
-        for (size_t d = 1; d <= 65536; d++) {
-            count[d] += count[d - 1];
-        }
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = at[i];
-            next[count[(keys[r] >> shift) & 0xffff]++] = r;
-        }
-        uint32_t *swap = at;
-        at = next;
-        next = swap;
-    }
-    free(next);
-    free(count);
-    return at;
-}
-
 /* rows (in row order; freed) in Z-order, ties in row order (48-bit keys). */
 static point_row *in_map_order(point_row *rows, size_t n)
 {
@@ -816,7 +787,7 @@ static point_row *in_map_order(point_row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         keys[i] = rows[i].order;
     }
-    uint32_t *at = radix_order(keys, n, 48);
+    uint32_t *at = cr_radix_order(keys, n, 48);
     point_row *sorted = cr_xmalloc((n + 1) * sizeof *sorted);
     for (size_t i = 0; i < n; i++) {
         sorted[i] = rows[at[i]];
@@ -1198,7 +1169,7 @@ static cr_status write_by_reach(sqlite3 *db, const cr_join_ref *ref, const char 
     while (bits < 32 && ((uint64_t)1 << bits) < ref->n_reaches) {
         bits += 16;
     }
-    uint32_t *order = radix_order(keys, m, bits);
+    uint32_t *order = cr_radix_order(keys, m, bits);
     for (size_t j = 0; j < m; j++) {
         order[j] = row[order[j]]; /* the j-th entry's row */
     }

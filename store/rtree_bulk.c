@@ -90,6 +90,38 @@ static int blob_box(const unsigned char *g, int len, double box[4])
            box[0] <= box[1] && box[2] <= box[3];
 }
 
+/* es[0..n) sorted by their centres' coordinate axis, stably (entries come in id order, so
+ * equal centres keep it, as by_x and by_y order them): an LSD radix sort of the coordinates as
+ * ordered integers, 16 bits a pass, passes whose digit is the same everywhere skipped; small
+ * runs (a slice's few thousand) by qsort. */
+static uint64_t ordered_bits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return u >> 63 ? ~u : u | (1ULL << 63);
+}
+
+static void sort_axis(entry *es, size_t n, int axis)
+{
+    if (n < 65536) {
+        qsort(es, n, sizeof *es, axis ? by_y : by_x);
+        return;
+    }
+    uint64_t *key = cr_xmalloc(n * sizeof *key);
+    for (size_t i = 0; i < n; i++) {
+        key[i] = ordered_bits(es[i].c[axis]);
+    }
+    uint32_t *at = cr_radix_order(key, n, 64);
+    entry *sorted = cr_xmalloc(n * sizeof *sorted);
+    for (size_t i = 0; i < n; i++) {
+        sorted[i] = es[at[i]];
+    }
+    memcpy(es, sorted, n * sizeof *es);
+    free(sorted);
+    free(at);
+    free(key);
+}
+
 /* Group es[0..n) into nodes of at most MAX_CELLS by STR; each group's entries are made
  * contiguous; starts[g]..starts[g+1] is group g. Returns the number of groups. */
 static size_t str_pack(entry *es, size_t n, size_t **starts_out)
@@ -99,10 +131,10 @@ static size_t str_pack(entry *es, size_t n, size_t **starts_out)
     size_t per_slice = slices > 0 ? (n + slices - 1) / slices : n;
     size_t *starts = cr_xmalloc((nodes + slices + 2) * sizeof *starts);
     size_t g = 0;
-    qsort(es, n, sizeof *es, by_x);
+    sort_axis(es, n, 0);
     for (size_t s0 = 0; s0 < n; s0 += per_slice) {
         size_t m = n - s0 < per_slice ? n - s0 : per_slice;
-        qsort(es + s0, m, sizeof *es, by_y);
+        sort_axis(es + s0, m, 1);
         /* the slice's nodes evenly filled (no near-empty last node) */
         size_t k = (m + MAX_CELLS - 1) / MAX_CELLS;
         for (size_t j = 0; j < k; j++) {
@@ -315,9 +347,12 @@ cr_status cr_store_rtree_rebuild(cr_store *s, const char *layer, cr_error *err)
     return rc;
 }
 
-cr_status cr_store_rtree_write(cr_store *s, const char *rtree, const int64_t *ids,
-                               const double *boxes, size_t n, cr_error *err)
+/* The R*Tree rtree made anew (dropped first) and the entries of the boxes (ids[i], or i when
+ * ids is NULL) into *out (freed by the caller either way). */
+static cr_status new_rtree(cr_store *s, const char *rtree, const int64_t *ids, const double *boxes,
+                           size_t n, entry **out, cr_error *err)
 {
+    *out = NULL;
     if (!little_endian()) {
         return cr_error_set(err, CR_EINVAL, "%s: bulk build needs a little-endian machine", rtree);
     }
@@ -328,11 +363,52 @@ cr_status cr_store_rtree_write(cr_store *s, const char *rtree, const int64_t *id
     sqlite3_free(create);
     entry *es = cr_xmalloc((n + 1) * sizeof *es);
     for (size_t i = 0; i < n; i++) {
-        set_entry(&es[i], ids[i], boxes + 4 * i);
+        set_entry(&es[i], ids ? ids[i] : (int64_t)i, boxes + 4 * i);
+    }
+    *out = es;
+    return rc;
+}
+
+cr_status cr_store_rtree_write(cr_store *s, const char *rtree, const int64_t *ids,
+                               const double *boxes, size_t n, cr_error *err)
+{
+    entry *es;
+    cr_status rc = new_rtree(s, rtree, ids, boxes, n, &es, err);
+    if (rc == CR_OK) {
+        rc = write_index(s, rtree, es, n, err);
+    }
+    free(es);
+    return rc;
+}
+
+cr_status cr_store_rtree_write_packed(cr_store *s, const char *rtree, const double *boxes, size_t n,
+                                      size_t *order, cr_error *err)
+{
+    entry *es;
+    cr_status rc = new_rtree(s, rtree, NULL, boxes, n, &es, err);
+    if (rc != CR_OK) {
+        free(es);
+        return rc;
+    }
+    /* the leaves' order (write_tree packs the same way again: ties of equal centres aside,
+     * into the same leaves), numbered from 1 in it */
+    if (n > MAX_CELLS) {
+        size_t *starts = NULL;
+        str_pack(es, n, &starts);
+        free(starts);
+    }
+    for (size_t k = 0; k < n; k++) {
+        order[k] = (size_t)es[k].id;
+        es[k].id = (int64_t)k + 1;
     }
     if (rc == CR_OK) {
         rc = write_index(s, rtree, es, n, err);
     }
     free(es);
     return rc;
+}
+
+int cr_store_blob_box(const unsigned char *blob, int len, double box[4])
+{
+    return blob_box(blob, len, box);
 }

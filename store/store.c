@@ -417,6 +417,7 @@ void cr_store_close(cr_store *s)
     free(s->stmts);
     free(s->has_rows);
     free(s->tile_hints);
+    free(s->tile_rows);
     free(s->overviews);
     for (int i = 0; i < CR_STORE_STMT_CACHE; i++) {
         sqlite3_finalize(s->cache[i].st);
@@ -463,6 +464,8 @@ static void forget_if_changed(cr_store *s)
         memset(s->has_rows, -1, s->set->n_layers + 1);
         s->tile_hints = cr_xrealloc(s->tile_hints, (s->set->n_layers + 1) * sizeof *s->tile_hints);
         memset(s->tile_hints, 0, (s->set->n_layers + 1) * sizeof *s->tile_hints);
+        s->tile_rows = cr_xrealloc(s->tile_rows, s->set->n_layers + 1);
+        memset(s->tile_rows, -1, s->set->n_layers + 1);
         s->overviews = cr_xrealloc(s->overviews, (s->set->n_layers + 1) * sizeof *s->overviews);
         for (size_t k = 0; k <= s->set->n_layers; k++) {
             s->overviews[k] = -1;
@@ -534,6 +537,18 @@ int cr_store_layer_has_rows(cr_store *s, const cr_layer_def *d)
         }
     }
     return s->has_rows[i];
+}
+
+int cr_store_tile_rows_fresh(cr_store *s, const cr_layer_def *d)
+{
+    size_t i = layer_slot(s, d);
+    if (i == s->set->n_layers) {
+        return 0;
+    }
+    if (s->tile_rows[i] < 0) {
+        s->tile_rows[i] = (signed char)cr_store_tile_rows_state_matches(s, d);
+    }
+    return s->tile_rows[i];
 }
 
 int *cr_store_layer_tile_hint(cr_store *s, const cr_layer_def *d)

@@ -137,6 +137,9 @@ int cr_store_layer_has_rows(cr_store *store, const cr_layer_def *d);
 /* 1 when line layer d's generalised level has a selection of its own (etl/generalise.c: the
  * R*Tree idx_<layer>_gen<level> over the features kept at that level), asked as has_rows is. */
 int cr_store_layer_overview(cr_store *store, const cr_layer_def *d, int level);
+/* 1 when layer d's tile rows (store/tile_rows.h) hold its current rows: made after the
+ * layer's last batch, with the fields its tile settings list now. Asked as has_rows is. */
+int cr_store_tile_rows_fresh(cr_store *store, const cr_layer_def *d);
 /* A number the tiler keeps about layer d between tiles (how its rows lie: tiler/tile.c), 0
  * again when the database changes; only ever a hint, never what a tile shows. */
 int *cr_store_layer_tile_hint(cr_store *store, const cr_layer_def *d);
@@ -148,6 +151,14 @@ int cr_store_has_accumulations(cr_store *store);
  * inside the caller's transaction. */
 cr_status cr_store_rtree_write(cr_store *store, const char *rtree, const int64_t *ids,
                                const double *boxes, size_t n, cr_error *err);
+/* The same over boxes[0..n), the entries numbered 1..n in the order of the tree's leaves
+ * (Sort-Tile-Recursive: entries near each other get numbers near each other): order[k] is
+ * the index in boxes of entry k + 1. */
+cr_status cr_store_rtree_write_packed(cr_store *store, const char *rtree, const double *boxes,
+                                      size_t n, size_t *order, cr_error *err);
+/* The box of a SpatiaLite geometry BLOB from its header (xmin, xmax, ymin, ymax); 0 when it
+ * is not one. */
+int cr_store_blob_box(const unsigned char *blob, int len, double box[4]);
 /* A read transaction for what follows (several queries that belong together: one tile), when
  * none is open: one snapshot, one lock, the cached answers checked once. Returns whether it
  * began one; pass that to cr_store_read_end. */

@@ -36,13 +36,18 @@ struct cr_store {
         uint64_t used; /* tick of the last use */
     } cache[CR_STORE_STMT_CACHE];
     uint64_t tick;
-    int64_t data_version;  /* PRAGMA data_version when has_rows was last valid */
-    signed char *has_rows; /* per layer: -1 unknown, 0 empty, 1 has current rows */
-    int *tile_hints;       /* per layer: the tiler's note (cr_store_layer_tile_hint) */
-    int64_t *overviews;    /* per layer: -1 unknown, else the levels with a selection (bits) */
-    int accumulations;     /* reach_accumulations: -1 unknown, 0 empty, 1 has rows */
-    int reading;           /* in cr_store_read_begin's transaction: the answers above hold */
+    int64_t data_version;   /* PRAGMA data_version when has_rows was last valid */
+    signed char *has_rows;  /* per layer: -1 unknown, 0 empty, 1 has current rows */
+    int *tile_hints;        /* per layer: the tiler's note (cr_store_layer_tile_hint) */
+    signed char *tile_rows; /* per layer: -1 unknown, 1 its tile rows are current */
+    int64_t *overviews;     /* per layer: -1 unknown, else the levels with a selection (bits) */
+    int accumulations;      /* reach_accumulations: -1 unknown, 0 empty, 1 has rows */
+    int reading;            /* in cr_store_read_begin's transaction: the answers above hold */
 };
+
+/* 1 when layer d's tile rows were made after its last batch with its present fields
+ * (store/tile_rows.c), asked afresh. */
+int cr_store_tile_rows_state_matches(cr_store *s, const cr_layer_def *d);
 
 /* The error of the last SQLite call on s, prefixed by what. */
 cr_status cr_store_db_error(cr_store *s, cr_error *err, const char *what);

@@ -5,6 +5,7 @@
 
 #include "geo/handlers.h"
 #include "mvt.h"
+#include "store/tile_rows.h"
 
 #include <geos_c.h>
 #include <math.h>
@@ -835,6 +836,11 @@ typedef struct {
     int cols[64];    /* attributes: a field index, or -1 for an accumulated total (acc_name) */
     const char *acc_name[64];
     size_t n_cols;
+    /* read from the layer's tile rows (store/tile_rows.h): each attribute's place among rec's
+     * fields (cols >= 0) or among the values looked up per row (cols < 0) */
+    int tile_rows;
+    int ord[64];
+    size_t n_rec, n_live;
 } layer_plan;
 
 /* Layers generalised ahead of time: the smallest level at or above z, or -1. Polygons read
@@ -860,9 +866,11 @@ static void plan_level(layer_plan *p, int z)
 
 /* The attributes: the listed ones that exist and the client may see, in listed order; their
  * select-list terms into cols_sql. */
-static void plan_columns(cr_store *store, layer_plan *p, cr_strbuf *cols_sql)
+static void plan_columns(cr_store *store, layer_plan *p, cr_strbuf *cols_sql, cr_strbuf *live_sql)
 {
     const cr_layer_def *d = p->d;
+    int rec_fields[CR_TILE_ROWS_MAX_FIELDS];
+    p->n_rec = cr_tile_rows_fields(d, rec_fields, CR_TILE_ROWS_MAX_FIELDS);
     size_t i;
     json_t *a;
     json_array_foreach(json_object_get(p->ts, "attributes"), i, a)
@@ -871,34 +879,60 @@ static void plan_columns(cr_store *store, layer_plan *p, cr_strbuf *cols_sql)
         if (an && strncmp(an, "accumulated.", 12) == 0 && p->n_cols < 64) {
             /* a total of crossriver accumulate (names are checked by the layer definition) */
             p->acc_name[p->n_cols] = an;
+            p->ord[p->n_cols] = (int)p->n_live++;
             p->cols[p->n_cols++] = -1;
+            size_t at = cols_sql->len;
             if (!cr_store_has_accumulations(store)) {
                 cr_strbuf_puts(cols_sql, ", NULL"); /* none computed: no lookup per reach */
-                continue;
+            } else {
+                cr_strbuf_printf(cols_sql,
+                                 ", (SELECT value FROM reach_accumulations WHERE field = '%s' AND"
+                                 " reach_fid = c.fid)",
+                                 an + 12);
             }
-            cr_strbuf_printf(cols_sql,
-                             ", (SELECT value FROM reach_accumulations WHERE field = '%s' AND"
-                             " reach_fid = c.fid)",
-                             an + 12);
+            cr_strbuf_puts(live_sql, cols_sql->data + at);
             continue;
         }
         if (an && strncmp(an, "status.", 7) == 0 && p->n_cols < 64) {
             /* a status another stage keeps per feature (names checked by the definition) */
             p->acc_name[p->n_cols] = an + 7;
+            p->ord[p->n_cols] = (int)p->n_live++;
             p->cols[p->n_cols++] = -2;
+            size_t at = cols_sql->len;
             cr_strbuf_printf(cols_sql,
                              ", (SELECT value FROM feature_status WHERE layer = '%s' AND"
                              " source_id = c.source_id AND key = '%s')",
                              d->name, an + 7);
+            cr_strbuf_puts(live_sql, cols_sql->data + at);
             continue;
         }
         int fi = cr_layer_def_field_index(d, an);
         if (fi < 0 || p->n_cols == 64 || (d->fields[fi].restricted && !p->opened)) {
             continue;
         }
+        p->ord[p->n_cols] = 0;
+        for (size_t k = p->n_rec; k-- > 0;) {
+            p->ord[p->n_cols] = rec_fields[k] == fi ? (int)k : p->ord[p->n_cols];
+        }
         p->cols[p->n_cols++] = fi;
         cr_strbuf_printf(cols_sql, ", c.\"%s\"", d->fields[fi].name);
     }
+}
+
+/* The statements of a read by runs (cached with the connection): range_sql (the rows of a
+ * range of ids, ?1 and ?2) and the ids in the tile's box (?1–?4) from the R*Tree
+ * idx_<layer>_<index>. 0 when either cannot be made (both then NULL; SQLite's message stays). */
+static int runs_statements(cr_store *store, const char *range_sql, const char *layer,
+                           const char *index, sqlite3_stmt **range, sqlite3_stmt **box)
+{
+    char *box_sql = sqlite3_mprintf("SELECT pkid FROM \"idx_%w_%w\" WHERE xmin <= ?2 AND"
+                                    " xmax >= ?1 AND ymin <= ?4 AND ymax >= ?3",
+                                    layer, index);
+    *range = cr_store_cached(store, range_sql);
+    *box = *range ? cr_store_cached(store, box_sql) : NULL;
+    sqlite3_free(box_sql);
+    *range = *box ? *range : NULL;
+    return *box != NULL;
 }
 
 /* The layer's query (cached with the connection), bound to the tile plus its buffer in
@@ -912,14 +946,29 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
 {
     const cr_layer_def *d = p->d;
     sqlite3 *db = cr_store_db(store);
-    cr_strbuf cols_sql = {0}, sql = {0};
-    plan_columns(store, p, &cols_sql);
+    cr_strbuf cols_sql = {0}, live_sql = {0}, sql = {0};
+    plan_columns(store, p, &cols_sql, &live_sql);
     /* the _current view when the client's access needs each feature's county (a derived
      * column) or the store shows a past time (the view then holds that time's versions) */
     int view = p->per_feature || cr_store_reads_as_of(store);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = NULL, *box = NULL, *range = NULL;
     cr_status rc = CR_OK;
-    if (p->level >= 0) {
+    if (p->level < 0 && !view && cr_tile_rows_wanted(d) && cr_store_tile_rows_fresh(store, d)) {
+        /* the layer's tile rows, by runs of tids (tile_rows_read) */
+        cr_strbuf_printf(&sql,
+                         "SELECT c.fid, c.rec, NULL%s FROM \"%s_tile_rows\" c WHERE c.tid"
+                         " BETWEEN ?1 AND ?2",
+                         live_sql.data ? live_sql.data : "", d->name);
+        if (runs_statements(store, sql.data, d->name, "tile_rows", &range, &box)) {
+            p->tile_rows = 1;
+        } else if (strstr(sqlite3_errmsg(db), "no such table") == NULL) {
+            rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
+        }
+        cr_strbuf_clear(&sql);
+    }
+    if (p->tile_rows || rc != CR_OK) {
+        /* read below */
+    } else if (p->level >= 0) {
         /* the level's own selection of lines, unless the rows are a view's (the selection
          * holds current features only) */
         int selection =
@@ -933,31 +982,27 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
             p->level = -1;
         }
     }
-    if (rc == CR_OK && p->level < 0) {
+    if (rc == CR_OK && !p->tile_rows && p->level < 0) {
         select_sql(&sql, d, -1, 0, view, p->per_feature, cols_sql.data);
     }
-    if (rc == CR_OK && st == NULL && (st = cr_store_cached(store, sql.data)) == NULL) {
+    if (rc == CR_OK && !p->tile_rows && st == NULL &&
+        (st = cr_store_cached(store, sql.data)) == NULL) {
         rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
     }
     /* the source table's rows by runs (runs_rows) where tiles hold many of them; from zoom 13
      * they hold a few dozen, which one query reads faster than runs */
-    sqlite3_stmt *box = NULL, *range = NULL;
-    if (rc == CR_OK && p->level < 0 && !view && req->z <= RUNS_MAX_ZOOM) {
+    if (rc == CR_OK && !p->tile_rows && p->level < 0 && !view && req->z <= RUNS_MAX_ZOOM) {
         cr_strbuf_clear(&sql);
         cr_strbuf_printf(&sql,
                          "SELECT c.fid, c.geom, NULL%s FROM \"%s\" c WHERE c.fid BETWEEN ?1 AND"
                          " ?2 AND c.valid_to IS NULL ORDER BY c.fid",
                          cols_sql.data ? cols_sql.data : "", d->name);
-        char *box_sql = sqlite3_mprintf("SELECT pkid FROM \"idx_%w_geom\" WHERE xmin <= ?2 AND"
-                                        " xmax >= ?1 AND ymin <= ?4 AND ymax >= ?3",
-                                        d->name);
-        if ((range = cr_store_cached(store, sql.data)) == NULL ||
-            (box = cr_store_cached(store, box_sql)) == NULL) {
+        if (!runs_statements(store, sql.data, d->name, "geom", &range, &box)) {
             rc = cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(db));
         }
-        sqlite3_free(box_sql);
     }
     cr_strbuf_cleanup(&cols_sql);
+    cr_strbuf_cleanup(&live_sql);
     cr_strbuf_cleanup(&sql);
     if (rc != CR_OK) {
         return rc;
@@ -966,7 +1011,9 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
     double b[4] = {tile_lon(req->x - f, req->z), tile_lon(req->x + 1 + f, req->z),
                    tile_lat(req->y + 1 + f, req->z), tile_lat(req->y - f, req->z)};
     for (int k = 0; k < 4; k++) {
-        sqlite3_bind_double(st, k + 1, b[k]);
+        if (st) {
+            sqlite3_bind_double(st, k + 1, b[k]);
+        }
         if (box) {
             sqlite3_bind_double(box, k + 1, b[k]);
         }
@@ -1006,6 +1053,12 @@ static void sort_fids(int64_t *v, size_t n, int64_t **tmp, size_t *tmp_cap)
     }
 }
 
+/* A tile row copied aside: its fid, and where its rec, its looked-up values and its end lie. */
+typedef struct {
+    int64_t fid;
+    size_t off, live, end;
+} tile_row_at;
+
 /* The reading state of one layer in one tile: the fast WKB reader, and GEOS only when a feature
  * needs it. */
 typedef struct {
@@ -1021,6 +1074,9 @@ typedef struct {
     size_t cap;
     int64_t *fids, *fids_tmp; /* the tile's fids, read by runs */
     size_t fids_cap, fids_tmp_cap;
+    cr_strbuf rows;  /* tile rows copied aside (tile_rows_read) */
+    tile_row_at *at; /* where each lies in rows */
+    size_t at_cap;
 } layer_reader;
 
 /* A geometry the fast path cannot take, through GEOS: into tile coordinates, clipped to the
@@ -1123,23 +1179,65 @@ static GEOSGeometry *slow_geometry(layer_reader *r, const layer_plan *p, const u
     return shown;
 }
 
+/* One row to draw: from the query's columns (st: fid, geometry, county, then the plan's
+ * attributes), or from a tile row (st NULL: the values rec and the lookups hold). */
+typedef struct {
+    int64_t fid;
+    const unsigned char *blob;
+    size_t blob_len;
+    const char *county;
+    sqlite3_stmt *st;
+    const cr_tile_value *rec, *live;
+} row_in;
+
+static row_in row_of_stmt(sqlite3_stmt *st)
+{
+    return (row_in){.fid = sqlite3_column_int64(st, 0),
+                    .blob = sqlite3_column_blob(st, 1),
+                    .blob_len = (size_t)sqlite3_column_bytes(st, 1),
+                    .county = (const char *)sqlite3_column_text(st, 2),
+                    .st = st};
+}
+
+/* Attribute c of the row: its type (SQLite's) and, as write_attributes reads it, its value. */
+static cr_tile_value row_value(const row_in *row, const layer_plan *p, size_t c)
+{
+    if (row->st == NULL) {
+        return p->cols[c] >= 0 ? row->rec[p->ord[c]] : row->live[p->ord[c]];
+    }
+    int col = (int)c + 3;
+    cr_tile_value v = {.type = sqlite3_column_type(row->st, col)};
+    if (v.type == SQLITE_NULL) {
+        return v;
+    }
+    if (p->cols[c] == -1 || v.type == SQLITE_FLOAT) {
+        v.type = p->cols[c] == -1 ? SQLITE_FLOAT : v.type;
+        v.d = sqlite3_column_double(row->st, col);
+    } else if (p->cols[c] == -2 || v.type == SQLITE_TEXT) {
+        v.type = p->cols[c] == -2 ? SQLITE_TEXT : v.type;
+        v.s = (const char *)sqlite3_column_text(row->st, col);
+    } else if (v.type == SQLITE_INTEGER) {
+        v.i = sqlite3_column_int64(row->st, col);
+    }
+    return v;
+}
+
 /* The row's attributes on the current feature (MVT has no null: NULL columns are left out);
  * 1 when restricted data was written. */
-static int write_attributes(cr_mvt_layer *l, sqlite3_stmt *st, const layer_plan *p, int open_here)
+static int write_attributes(cr_mvt_layer *l, const row_in *row, const layer_plan *p, int open_here)
 {
     int restricted_here = 0;
     for (size_t c = 0; c < p->n_cols; c++) {
-        int col = (int)c + 3;
-        int type = sqlite3_column_type(st, col);
+        cr_tile_value v = row_value(row, p, c);
         if (p->cols[c] == -2) {
-            if (type != SQLITE_NULL) {
-                cr_mvt_attr_string(l, p->acc_name[c], (const char *)sqlite3_column_text(st, col));
+            if (v.type != SQLITE_NULL) {
+                cr_mvt_attr_string(l, p->acc_name[c], v.s);
             }
             continue;
         }
         if (p->cols[c] < 0) {
-            if (type != SQLITE_NULL) {
-                cr_mvt_attr_double(l, p->acc_name[c], sqlite3_column_double(st, col));
+            if (v.type != SQLITE_NULL) {
+                cr_mvt_attr_double(l, p->acc_name[c], v.d);
             }
             continue;
         }
@@ -1147,15 +1245,15 @@ static int write_attributes(cr_mvt_layer *l, sqlite3_stmt *st, const layer_plan 
         if (fd->restricted && !open_here) {
             continue;
         }
-        restricted_here |= fd->restricted && type != SQLITE_NULL;
-        if (type == SQLITE_INTEGER && fd->type == CR_FT_BOOLEAN) {
-            cr_mvt_attr_bool(l, fd->name, sqlite3_column_int64(st, col) != 0);
-        } else if (type == SQLITE_INTEGER) {
-            cr_mvt_attr_int(l, fd->name, sqlite3_column_int64(st, col));
-        } else if (type == SQLITE_FLOAT) {
-            cr_mvt_attr_double(l, fd->name, sqlite3_column_double(st, col));
-        } else if (type == SQLITE_TEXT) {
-            cr_mvt_attr_string(l, fd->name, (const char *)sqlite3_column_text(st, col));
+        restricted_here |= fd->restricted && v.type != SQLITE_NULL;
+        if (v.type == SQLITE_INTEGER && fd->type == CR_FT_BOOLEAN) {
+            cr_mvt_attr_bool(l, fd->name, v.i != 0);
+        } else if (v.type == SQLITE_INTEGER) {
+            cr_mvt_attr_int(l, fd->name, v.i);
+        } else if (v.type == SQLITE_FLOAT) {
+            cr_mvt_attr_double(l, fd->name, v.d);
+        } else if (v.type == SQLITE_TEXT) {
+            cr_mvt_attr_string(l, fd->name, v.s);
         }
     }
     return restricted_here;
@@ -1163,19 +1261,17 @@ static int write_attributes(cr_mvt_layer *l, sqlite3_stmt *st, const layer_plan 
 
 /* One row into the layer: its geometry (fast path, else GEOS), kept or left out by the cut of
  * the layer's drop order, its attributes; the stats. */
-static void render_row(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, cr_mvt_layer *l,
+static void render_row(layer_reader *r, const layer_plan *p, const row_in *row, cr_mvt_layer *l,
                        layer_part *part, const cr_tile_request *req, cr_tile_stats *stats)
 {
     const cr_layer_def *d = p->d;
-    int open_here =
-        p->opened &&
-        (!p->per_feature || cr_access_code(req->access, (const char *)sqlite3_column_text(st, 2)));
+    int open_here = p->opened && (!p->per_feature || cr_access_code(req->access, row->county));
     if (d->restricted && !open_here) {
         return;
     }
-    uint64_t fid = (uint64_t)sqlite3_column_int64(st, 0);
-    const unsigned char *blob = sqlite3_column_blob(st, 1);
-    size_t blob_len = (size_t)sqlite3_column_bytes(st, 1);
+    uint64_t fid = (uint64_t)row->fid;
+    const unsigned char *blob = row->blob;
+    size_t blob_len = row->blob_len;
     cr_mvt_feature_begin(l, p->type, 1, fid);
     weight fw = {blob ? point_weight(fid) : 0, fid};
     int fast =
@@ -1194,7 +1290,7 @@ static void render_row(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, c
     if (!keep) {
         cr_mvt_feature_discard(l);
     }
-    int restricted_here = keep && write_attributes(l, st, p, open_here);
+    int restricted_here = keep && write_attributes(l, row, p, open_here);
     if (cr_mvt_feature_end(l)) {
         stats->features++;
         stats->restricted += restricted_here || d->restricted;
@@ -1210,6 +1306,126 @@ static void render_row(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, c
     if (shown) {
         GEOSGeom_destroy_r(*r->hp, shown);
     }
+}
+
+static _Thread_local const tile_row_at *sorting_rows;
+
+static int by_row_fid(const void *a, const void *b)
+{
+    int64_t x = sorting_rows[*(const int64_t *)a].fid, y = sorting_rows[*(const int64_t *)b].fid;
+    return (x > y) - (x < y);
+}
+
+/* The run of consecutive ids in v[0..n) from i bound to st's ?1 and ?2; returns where the run
+ * ends. */
+static size_t bind_run(sqlite3_stmt *st, const int64_t *v, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    while (j < n && v[j] == v[j - 1] + 1) {
+        j++;
+    }
+    sqlite3_bind_int64(st, 1, v[i]);
+    sqlite3_bind_int64(st, 2, v[j - 1]);
+    return j;
+}
+
+/* The tids of the tile's box (R*Tree box), sorted, into r->fids; SQLite's last step result. */
+static int box_ids(layer_reader *r, sqlite3_stmt *box, size_t *n_out)
+{
+    size_t n = 0;
+    int rc_step;
+    while ((rc_step = sqlite3_step(box)) == SQLITE_ROW) {
+        grow_to((void **)&r->fids, &r->fids_cap, n + 1, sizeof *r->fids);
+        r->fids[n++] = sqlite3_column_int64(box, 0);
+    }
+    sqlite3_reset(box);
+    sort_fids(r->fids, n, &r->fids_tmp, &r->fids_tmp_cap);
+    *n_out = n;
+    return rc_step;
+}
+
+/* The tile's rows from the layer's tile rows: the R*Tree's tids sorted, each run of them read
+ * by one range scan (the tids follow the R*Tree's leaves, so a tile holds a few runs whatever
+ * order the layer came in), each row (fid, rec, then the values looked up per row) copied
+ * aside, then drawn in fid order as every other read draws them. Returns SQLite's last step
+ * result, or SQLITE_CORRUPT for a rec that does not read. */
+static int tile_rows_read(layer_reader *r, const layer_plan *p, sqlite3_stmt *range,
+                          sqlite3_stmt *box, cr_mvt_layer *l, layer_part *part,
+                          const cr_tile_request *req, cr_tile_stats *stats)
+{
+    size_t n = 0;
+    int rc_step = box_ids(r, box, &n);
+    if (rc_step != SQLITE_DONE) {
+        return rc_step;
+    }
+    cr_strbuf_clear(&r->rows);
+    int live_as[64] = {0}; /* as write_attributes reads them: totals as reals, statuses as text */
+    for (size_t c = 0; c < p->n_cols; c++) {
+        if (p->cols[c] < 0) {
+            live_as[p->ord[c]] = p->cols[c] == -1 ? SQLITE_FLOAT : SQLITE_TEXT;
+        }
+    }
+    size_t m = 0;
+    int64_t top = 0;
+    for (size_t i = 0, j; i < n; i = j) {
+        j = bind_run(range, r->fids, n, i);
+        while ((rc_step = sqlite3_step(range)) == SQLITE_ROW) {
+            grow_to((void **)&r->at, &r->at_cap, m + 1, sizeof *r->at);
+            int64_t fid = sqlite3_column_int64(range, 0);
+            top = fid > top ? fid : top;
+            r->at[m].fid = fid;
+            r->at[m].off = r->rows.len;
+            cr_strbuf_append(&r->rows, sqlite3_column_blob(range, 1),
+                             (size_t)sqlite3_column_bytes(range, 1));
+            r->at[m].live = r->rows.len;
+            for (size_t k = 0; k < p->n_live; k++) {
+                cr_tile_value_put_as(&r->rows, range, 3 + (int)k, live_as[k]);
+            }
+            r->at[m].end = r->rows.len;
+            m++;
+        }
+        sqlite3_reset(range);
+        if (rc_step != SQLITE_DONE) {
+            return rc_step;
+        }
+    }
+    /* fid order: fid and position as one key for the radix sort while both fit (43 + 20 bits) */
+    int packed = top < ((int64_t)1 << 43) && m < ((size_t)1 << 20);
+    grow_to((void **)&r->fids, &r->fids_cap, m + 1, sizeof *r->fids);
+    for (size_t k = 0; k < m; k++) {
+        r->fids[k] = packed ? (r->at[k].fid << 20) | (int64_t)k : (int64_t)k;
+    }
+    if (packed) {
+        sort_fids(r->fids, m, &r->fids_tmp, &r->fids_tmp_cap);
+    } else {
+        sorting_rows = r->at; /* this thread's rows, for the comparison */
+        qsort(r->fids, m, sizeof *r->fids, by_row_fid);
+    }
+    cr_tile_value rec[CR_TILE_ROWS_MAX_FIELDS], live[64];
+    for (size_t k = 0; k < m; k++) {
+        const tile_row_at *a = &r->at[packed ? r->fids[k] & 0xfffff : r->fids[k]];
+        const unsigned char *p0 = (const unsigned char *)r->rows.data + a->off;
+        const unsigned char *rec_end = (const unsigned char *)r->rows.data + a->live;
+        const unsigned char *end = (const unsigned char *)r->rows.data + a->end;
+        uint32_t glen = 0;
+        if (rec_end - p0 < 4 || (memcpy(&glen, p0, 4), (size_t)(rec_end - p0 - 4) < glen)) {
+            return SQLITE_CORRUPT;
+        }
+        row_in row = {.fid = a->fid, .blob = p0 + 4, .blob_len = glen, .rec = rec, .live = live};
+        const unsigned char *q = p0 + 4 + glen;
+        for (size_t f = 0; f < p->n_rec && q; f++) {
+            q = cr_tile_value_get(q, rec_end, &rec[f]);
+        }
+        q = q == rec_end ? q : NULL; /* rec holds the fields and nothing else */
+        for (size_t f = 0; f < p->n_live && q; f++) {
+            q = cr_tile_value_get(q, end, &live[f]);
+        }
+        if (q != end) {
+            return SQLITE_CORRUPT;
+        }
+        render_row(r, p, &row, l, part, req, stats);
+    }
+    return SQLITE_DONE;
 }
 
 /* A layer whose rows were scattered in SCATTER_TRUST tiles running (a layer imported in no
@@ -1230,16 +1446,10 @@ static int runs_rows(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, sql
                      cr_tile_stats *stats, int *done)
 {
     size_t n = 0;
-    int rc_step;
-    while ((rc_step = sqlite3_step(box)) == SQLITE_ROW) {
-        grow_to((void **)&r->fids, &r->fids_cap, n + 1, sizeof *r->fids);
-        r->fids[n++] = sqlite3_column_int64(box, 0);
-    }
-    sqlite3_reset(box);
+    int rc_step = box_ids(r, box, &n);
     if (rc_step != SQLITE_DONE) {
         return rc_step;
     }
-    sort_fids(r->fids, n, &r->fids_tmp, &r->fids_tmp_cap);
     size_t runs = 0;
     for (size_t i = 0; i < n; i++) {
         runs += i == 0 || r->fids[i] != r->fids[i - 1] + 1;
@@ -1248,21 +1458,16 @@ static int runs_rows(layer_reader *r, const layer_plan *p, sqlite3_stmt *st, sql
         return SQLITE_DONE; /* scattered: a seek each either way */
     }
     *done = 1;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && r->fids[j] == r->fids[j - 1] + 1) {
-            j++;
-        }
-        sqlite3_bind_int64(st, 1, r->fids[i]);
-        sqlite3_bind_int64(st, 2, r->fids[j - 1]);
+    for (size_t i = 0, j; i < n; i = j) {
+        j = bind_run(st, r->fids, n, i);
         while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
-            render_row(r, p, st, l, part, req, stats);
+            row_in row = row_of_stmt(st);
+            render_row(r, p, &row, l, part, req, stats);
         }
         sqlite3_reset(st);
         if (rc_step != SQLITE_DONE) {
             return rc_step;
         }
-        i = j;
     }
     return SQLITE_DONE;
 }
@@ -1309,10 +1514,12 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
     r.fc.hi = (double)p.extent + p.buffer;
     r.fc.tol = p.simplify * p.extent / 256.0;
     r.fc.l = l;
-    int by_runs = 0, rc_step = SQLITE_DONE;
+    int by_runs = p.tile_rows, rc_step = SQLITE_DONE;
     int *scattered = cr_store_layer_tile_hint(store, d); /* tiles running found scattered */
-    if (box && (*scattered < SCATTER_TRUST ||
-                (*scattered - SCATTER_TRUST) % SCATTER_RETRY == SCATTER_RETRY - 1)) {
+    if (p.tile_rows) {
+        rc_step = tile_rows_read(&r, &p, range, box, l, part, req, stats);
+    } else if (box && (*scattered < SCATTER_TRUST ||
+                       (*scattered - SCATTER_TRUST) % SCATTER_RETRY == SCATTER_RETRY - 1)) {
         rc_step = runs_rows(&r, &p, range, box, l, part, req, stats, &by_runs);
         *scattered = by_runs ? 0 : *scattered;
     }
@@ -1322,18 +1529,23 @@ static cr_status render_layer(cr_store *store, GEOSContextHandle_t *hp, const cr
     }
     if (rc_step == SQLITE_DONE && !by_runs) {
         while ((rc_step = sqlite3_step(st)) == SQLITE_ROW) {
-            render_row(&r, &p, st, l, part, req, stats);
+            row_in row = row_of_stmt(st);
+            render_row(&r, &p, &row, l, part, req, stats);
         }
     }
     free(r.buf);
     free(r.fids);
     free(r.fids_tmp);
+    free(r.at);
+    cr_strbuf_cleanup(&r.rows);
     fast_free(&r.fc);
     sqlite3_finalize(r.as_wkb);
     if (r.reader) {
         GEOSWKBReader_destroy_r(*hp, r.reader);
     }
-    sqlite3_reset(st); /* cached with the connection */
+    if (st) {
+        sqlite3_reset(st); /* cached with the connection */
+    }
     if (rc_step != SQLITE_DONE) {
         return cr_error_set(err, CR_EIO, "tile layer %s: %s", d->name, sqlite3_errmsg(r.db));
     }

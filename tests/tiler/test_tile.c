@@ -5,6 +5,7 @@
  * byte-identical tiles for the same store. */
 #include "api/api.h"
 #include "quality/quality.h"
+#include "store/tile_rows.h"
 #include "test_common.h"
 #include "test_store.h"
 #include "tile_check.h"
@@ -999,8 +1000,155 @@ static void test_rows_by_runs_and_scattered(void **state)
             fail_msg("%s: %d tiles running found scattered", scattered ? "scattered" : "runs",
                      hint);
         }
+        /* tile rows (store/tile_rows.h) for the scattered layer only; the same tile from them */
+        cr_tile_rows_stats ts;
+        cr_error e2 = {0};
+        assert_int_equal(cr_tile_rows_build(t->store, d, 0, &ts, &e2), CR_OK);
+        assert_int_equal(ts.in_runs, !scattered);
+        assert_int_equal(ts.rows, scattered ? 16 : 0);
+        assert_int_equal(cr_store_tile_rows_fresh(t->store, d), scattered);
+        expect_site(t, 120.503, 31.0, scattered ? "scattered-rows" : "runs-again");
         test_store_free(t);
     }
+}
+
+/* Tiles drawn from a layer's tile rows (store/tile_rows.h) against the same tiles drawn from
+ * the layer's own rows, byte for byte, at every zoom a tile reads rows (z9–z16, public and with
+ * a token opening restricted fields); rows made stale by a batch after them are not used (the
+ * new feature shows), and rows made again are. */
+static void tile_pair(cr_store *s, const cr_access *access, int z, int x, int y, int *compared)
+{
+    cr_tile_request req = {.z = z, .x = x, .y = y, .buffer = -1, .access = access};
+    cr_strbuf a = {0}, b = {0};
+    cr_tile_stats st;
+    cr_error err = {0};
+    assert_int_equal(cr_store_exec(s, "UPDATE tile_rows_state SET fields = fields", &err), CR_OK);
+    assert_int_equal(cr_tile_render(s, &req, &a, &st, &err), CR_OK);
+    /* the same store with its tile rows out of use (their fields no longer the layer's) */
+    assert_int_equal(
+        cr_store_exec(s, "UPDATE tile_rows_state SET fields = fields || ',gone'", &err), CR_OK);
+    assert_int_equal(cr_tile_render(s, &req, &b, &st, &err), CR_OK);
+    assert_int_equal(cr_store_exec(s,
+                                   "UPDATE tile_rows_state SET fields = substr(fields, 1,"
+                                   " length(fields) - 5)",
+                                   &err),
+                     CR_OK);
+    if (a.len != b.len || memcmp(a.data ? a.data : "", b.data ? b.data : "", a.len) != 0) {
+        fail_msg("tile %d/%d/%d (%s): %zu bytes from the tile rows, %zu from the layers", z, x, y,
+                 access ? "token" : "public", a.len, b.len);
+    }
+    *compared += a.len > 0;
+    cr_strbuf_cleanup(&a);
+    cr_strbuf_cleanup(&b);
+}
+
+static void test_tile_rows_draw_what_the_layers_do(void **state)
+{
+    (void)state;
+    char path[160], tokens[160];
+    snprintf(path, sizeof path, "%s/rows.sqlite", g_dir);
+    char *sql = sqlite3_mprintf("VACUUM INTO %Q", path);
+    assert_int_equal(sqlite3_exec(cr_store_db(g_store), sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    cr_store *s = NULL;
+    cr_error err = {0};
+    assert_int_equal(cr_store_open(path, g_set, &s, &err), CR_OK);
+    const cr_layer_def *outfalls = cr_layer_set_find(g_set, "outfalls");
+    const cr_layer_def *reaches = cr_layer_set_find(g_set, "reaches");
+    cr_tile_rows_stats ts;
+    assert_int_equal(cr_tile_rows_build(s, outfalls, 1, &ts, &err), CR_OK);
+    assert_int_equal(cr_tile_rows_build(s, reaches, 1, &ts, &err), CR_OK);
+    /* every current row with a geometry once, nothing else */
+    assert_int_equal(cr_store_tile_rows_fresh(s, outfalls), 1);
+    assert_int_equal(cr_store_tile_rows_fresh(s, reaches), 1);
+    const char *counts[] = {
+        "SELECT (SELECT count(*) FROM outfalls_tile_rows) - (SELECT count(*) FROM outfalls WHERE"
+        " valid_to IS NULL AND geom IS NOT NULL)",
+        "SELECT count(*) FROM outfalls_tile_rows t LEFT JOIN outfalls o ON o.fid = t.fid AND"
+        " o.valid_to IS NULL WHERE o.fid IS NULL",
+        "SELECT count(*) - count(DISTINCT fid) FROM outfalls_tile_rows",
+        "SELECT (SELECT count(*) FROM reaches_tile_rows) - (SELECT count(*) FROM reaches WHERE"
+        " valid_to IS NULL AND geom IS NOT NULL)"};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(cr_store_db(s), counts[i], -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), 0);
+        sqlite3_finalize(st);
+    }
+    snprintf(tokens, sizeof tokens, "%s/rows-tokens.json", g_dir);
+    FILE *f = fopen(tokens, "w");
+    char h[65];
+    cr_sha256_hex("all", 3, h);
+    fprintf(f,
+            "{\"tokens\": [{\"name\": \"all\", \"token_sha256\": \"%s\", \"layers\": \"*\","
+            " \"jurisdictions\": \"*\"}]}",
+            h);
+    fclose(f);
+    cr_access_list *list = NULL;
+    assert_int_equal(cr_access_load(tokens, &list, &err), CR_OK);
+    const cr_access *all = cr_access_find(list, "all", "2026-01-01");
+    assert_non_null(all);
+    /* tiles around a few outfalls and reaches, z9–z16 */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(cr_store_db(s),
+                                        "SELECT X(geom), Y(geom) FROM outfalls_current WHERE"
+                                        " fid % 7 = 0 UNION ALL SELECT X(StartPoint(geom)),"
+                                        " Y(StartPoint(geom)) FROM reaches_current WHERE"
+                                        " fid % 11 = 0 LIMIT 12",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    int compared = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int z = 9; z <= 16; z++) {
+            int x, y;
+            cr_tile_at(sqlite3_column_double(st, 0), sqlite3_column_double(st, 1), z, &x, &y);
+            tile_pair(s, NULL, z, x, y, &compared);
+            tile_pair(s, all, z, x, y, &compared);
+        }
+    }
+    sqlite3_finalize(st);
+    assert_true(compared >= 150);
+
+    /* a batch after the rows: they are not used until made again */
+    const char *csv = "排污口编码,排污口名称,排污口类型,受纳水体,经度,纬度\n"
+                      "NEW1,新排口,工业,太浦河,120.7000,31.0200\n";
+    char file[200];
+    snprintf(file, sizeof file, "%s/new.csv", g_dir);
+    f = fopen(file, "w");
+    fputs(csv, f);
+    fclose(f);
+    cr_ingest_options o = {0};
+    memcpy(o.region, CR_REGION_TAIHU, sizeof o.region);
+    cr_ingest_result r;
+    assert_int_equal(cr_etl_ingest_file(s, outfalls, file, &o, &r, &err), CR_OK);
+    assert_int_equal(r.stored, 1);
+    assert_int_equal(cr_store_tile_rows_fresh(s, outfalls), 0);
+    assert_int_equal(cr_store_tile_rows_fresh(s, reaches), 1);
+    int x, y;
+    cr_tile_at(120.7, 31.02, 14, &x, &y);
+    snprintf(file, sizeof file, "%s/new.mvt", g_dir);
+    GDALDatasetH ds = tile_check_open(s, 14, x, y, "outfalls", file);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "outfalls");
+    assert_non_null(l);
+    int seen = 0;
+    OGRFeatureH feat;
+    while ((feat = OGR_L_GetNextFeature(l)) != NULL) {
+        seen += strcmp(OGR_F_GetFieldAsString(feat, OGR_F_GetFieldIndex(feat, "outfall_id")),
+                       "NEW1") == 0;
+        OGR_F_Destroy(feat);
+    }
+    GDALClose(ds);
+    assert_int_equal(seen, 1);
+    assert_int_equal(cr_tile_rows_build(s, outfalls, 1, &ts, &err), CR_OK);
+    assert_int_equal(cr_store_tile_rows_fresh(s, outfalls), 1);
+    compared = 0;
+    tile_pair(s, NULL, 14, x, y, &compared);
+    tile_pair(s, all, 12, x >> 2, y >> 2, &compared);
+    assert_int_equal(compared, 2);
+    cr_access_list_free(list);
+    cr_store_close(s);
 }
 
 int main(void)
@@ -1013,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_tiles_are_byte_identical),
         cmocka_unit_test(test_rows_by_runs_and_scattered),
+        cmocka_unit_test(test_tile_rows_draw_what_the_layers_do),
         cmocka_unit_test(test_restricted_attributes_follow_the_token),
         cmocka_unit_test(test_caps_thin_in_drop_order),
         cmocka_unit_test(test_low_zoom_boundaries_are_shared),
