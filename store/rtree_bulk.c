@@ -123,18 +123,23 @@ static void sort_axis(entry *es, size_t n, int axis)
 }
 
 /* Group es[0..n) into nodes of at most MAX_CELLS by STR; each group's entries are made
- * contiguous; starts[g]..starts[g+1] is group g. Returns the number of groups. */
-static size_t str_pack(entry *es, size_t n, size_t **starts_out)
+ * contiguous (sorted: 0 when es already are, by an earlier str_pack); starts[g]..starts[g+1]
+ * is group g. Returns the number of groups. */
+static size_t str_pack(entry *es, size_t n, int sorted, size_t **starts_out)
 {
     size_t nodes = (n + MAX_CELLS - 1) / MAX_CELLS;
     size_t slices = (size_t)ceil(sqrt((double)nodes));
     size_t per_slice = slices > 0 ? (n + slices - 1) / slices : n;
     size_t *starts = cr_xmalloc((nodes + slices + 2) * sizeof *starts);
     size_t g = 0;
-    sort_axis(es, n, 0);
+    if (!sorted) {
+        sort_axis(es, n, 0);
+    }
     for (size_t s0 = 0; s0 < n; s0 += per_slice) {
         size_t m = n - s0 < per_slice ? n - s0 : per_slice;
-        sort_axis(es + s0, m, 1);
+        if (!sorted) {
+            sort_axis(es + s0, m, 1);
+        }
         /* the slice's nodes evenly filled (no near-empty last node) */
         size_t k = (m + MAX_CELLS - 1) / MAX_CELLS;
         for (size_t j = 0; j < k; j++) {
@@ -187,8 +192,9 @@ static int compare_fid_leaf(const void *a, const void *b)
     return (p[0] > q[0]) - (p[0] < q[0]);
 }
 
-/* Pack and write: es are the leaf entries (ids = fids). */
-static int write_tree(writer *w, entry *es, size_t n)
+/* Pack and write: es are the leaf entries (ids = fids), in leaf order already when
+ * leaves_packed. */
+static int write_tree(writer *w, entry *es, size_t n, int leaves_packed)
 {
     int64_t next_node = 2;
     int depth = 0;
@@ -198,7 +204,7 @@ static int write_tree(writer *w, entry *es, size_t n)
     size_t n_leaf_of = 0;
     while (ok && n > MAX_CELLS) {
         size_t *starts = NULL;
-        size_t groups = str_pack(es, n, &starts);
+        size_t groups = str_pack(es, n, depth == 0 && leaves_packed, &starts);
         entry *up = cr_xmalloc(groups * sizeof *up);
         for (size_t g = 0; ok && g < groups; g++) {
             int64_t nodeno = next_node++;
@@ -261,7 +267,8 @@ static int little_endian(void)
 
 /* Fill index (an R*Tree virtual table: its %_node, %_parent, %_rowid) with es, packed; the
  * shadow tables are emptied first. */
-static cr_status write_index(cr_store *s, const char *index, entry *es, size_t n, cr_error *err)
+static cr_status write_index(cr_store *s, const char *index, entry *es, size_t n, int leaves_packed,
+                             cr_error *err)
 {
     sqlite3 *db = cr_store_db(s);
     writer w = {db, NULL, NULL, NULL};
@@ -283,7 +290,7 @@ static cr_status write_index(cr_store *s, const char *index, entry *es, size_t n
         }
         sqlite3_free(q);
     }
-    if (rc == CR_OK && !write_tree(&w, es, n)) {
+    if (rc == CR_OK && !write_tree(&w, es, n, leaves_packed)) {
         rc = cr_store_db_error(s, err, index);
     }
     sqlite3_finalize(w.node);
@@ -341,7 +348,7 @@ cr_status cr_store_rtree_rebuild(cr_store *s, const char *layer, cr_error *err)
     if (rc == CR_OK) {
         char index[200];
         snprintf(index, sizeof index, "idx_%s_geom", layer);
-        rc = write_index(s, index, es, n, err);
+        rc = write_index(s, index, es, n, 0, err);
     }
     free(es);
     return rc;
@@ -375,7 +382,7 @@ cr_status cr_store_rtree_write(cr_store *s, const char *rtree, const int64_t *id
     entry *es;
     cr_status rc = new_rtree(s, rtree, ids, boxes, n, &es, err);
     if (rc == CR_OK) {
-        rc = write_index(s, rtree, es, n, err);
+        rc = write_index(s, rtree, es, n, 0, err);
     }
     free(es);
     return rc;
@@ -390,20 +397,17 @@ cr_status cr_store_rtree_write_packed(cr_store *s, const char *rtree, const doub
         free(es);
         return rc;
     }
-    /* the leaves' order (write_tree packs the same way again: ties of equal centres aside,
-     * into the same leaves), numbered from 1 in it */
+    /* the leaves' order, numbered from 1 in it (write_tree takes the leaves as they are) */
     if (n > MAX_CELLS) {
         size_t *starts = NULL;
-        str_pack(es, n, &starts);
+        str_pack(es, n, 0, &starts);
         free(starts);
     }
     for (size_t k = 0; k < n; k++) {
         order[k] = (size_t)es[k].id;
         es[k].id = (int64_t)k + 1;
     }
-    if (rc == CR_OK) {
-        rc = write_index(s, rtree, es, n, err);
-    }
+    rc = write_index(s, rtree, es, n, 1, err);
     free(es);
     return rc;
 }

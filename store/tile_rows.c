@@ -293,59 +293,46 @@ static int rows_in_runs(cr_store *s, const cr_layer_def *d)
     return max_fid == 0 ? -1 : rows > 0 && runs * 2 <= rows;
 }
 
-cr_status cr_tile_rows_build(cr_store *s, const cr_layer_def *d, int always, cr_tile_rows_stats *st,
+/* The layer's row of tile_rows_state: made after its last batch, with these fields and
+ * rows; or, rows < 0, none. */
+static cr_status write_state(cr_store *s, const cr_layer_def *d, const char *fields, int64_t rows,
                              cr_error *err)
 {
-    memset(st, 0, sizeof *st);
-    double t0 = cr_monotonic_s();
-    int in_runs = always ? 0 : rows_in_runs(s, d);
-    if (in_runs != 0) {
-        /* no rows, or the layer's own serve tiles as well: none made, any from before dropped */
-        st->in_runs = in_runs > 0;
-        char *drop = sqlite3_mprintf("BEGIN IMMEDIATE; DROP TABLE IF EXISTS \"%w_tile_rows\";"
-                                     " DROP TABLE IF EXISTS \"idx_%w_tile_rows\";",
-                                     d->name, d->name);
-        cr_status rc = cr_store_exec(s, drop, err);
-        sqlite3_free(drop);
-        /* its state row, when any layer ever had tile rows */
-        sqlite3_stmt *del = rc == CR_OK ? cr_store_cached(s, "DELETE FROM tile_rows_state"
-                                                             " WHERE layer = ?1")
-                                        : NULL;
-        if (del) {
-            sqlite3_bind_text(del, 1, d->name, -1, SQLITE_TRANSIENT);
-            rc = sqlite3_step(del) == SQLITE_DONE ? CR_OK
-                                                  : cr_store_db_error(s, err, "tile_rows_state");
-            sqlite3_reset(del);
-        }
-        rc = rc == CR_OK ? cr_store_exec(s, "COMMIT", err) : rc;
-        if (rc != CR_OK) {
-            sqlite3_exec(cr_store_db(s), "ROLLBACK", NULL, NULL, NULL);
-        }
-        st->seconds = cr_monotonic_s() - t0;
-        return rc;
+    sqlite3_stmt *st = cr_store_cached(
+        s, rows < 0 ? "DELETE FROM tile_rows_state WHERE layer = ?1"
+                    : "INSERT OR REPLACE INTO tile_rows_state (layer, batch_id, fields, rows,"
+                      " built_at) VALUES (?1, (SELECT max(batch_id) FROM import_batches WHERE"
+                      " layer = ?1), ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
+    if (st == NULL) {
+        return cr_store_db_error(s, err, "tile_rows_state");
     }
-    cr_strbuf names = {0}, arena = {0};
-    fields_text(d, &names);
-    char *ddl = sqlite3_mprintf(
-        "BEGIN IMMEDIATE;"
-        "CREATE TABLE IF NOT EXISTS tile_rows_state (layer TEXT PRIMARY KEY, batch_id INTEGER,"
-        " fields TEXT NOT NULL, rows INTEGER NOT NULL, built_at TEXT NOT NULL);"
-        "DROP TABLE IF EXISTS \"%w_tile_rows\";"
-        "CREATE TABLE \"%w_tile_rows\" (tid INTEGER PRIMARY KEY, fid INTEGER NOT NULL,"
-        " source_id TEXT NOT NULL, rec BLOB NOT NULL);",
-        d->name, d->name);
-    cr_status rc = cr_store_exec(s, ddl, err);
-    sqlite3_free(ddl);
-    if (rc != CR_OK) {
-        sqlite3_exec(cr_store_db(s), "ROLLBACK", NULL, NULL, NULL);
-        cr_strbuf_cleanup(&names);
-        return rc;
+    sqlite3_bind_text(st, 1, d->name, -1, SQLITE_TRANSIENT);
+    if (rows >= 0) {
+        sqlite3_bind_text(st, 2, fields, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, rows);
     }
+    cr_status rc =
+        sqlite3_step(st) == SQLITE_DONE ? CR_OK : cr_store_db_error(s, err, "tile_rows_state");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The rows read, packed into an R*Tree whose leaves' order numbers them, written. */
+static cr_status make_rows(cr_store *s, const cr_layer_def *d, int64_t *rows_out, cr_error *err)
+{
+    char *create = sqlite3_mprintf("CREATE TABLE \"%w_tile_rows\" (tid INTEGER PRIMARY KEY,"
+                                   " fid INTEGER NOT NULL, source_id TEXT NOT NULL, rec BLOB NOT"
+                                   " NULL)",
+                                   d->name);
+    cr_status rc = cr_store_exec(s, create, err);
+    sqlite3_free(create);
     built_row *rows = NULL;
     double *boxes = NULL;
     size_t n = 0;
-    rc = read_rows(s, d, &rows, &boxes, &n, &arena, err);
-
+    cr_strbuf arena = {0};
+    if (rc == CR_OK) {
+        rc = read_rows(s, d, &rows, &boxes, &n, &arena, err);
+    }
     size_t *order = cr_xmalloc((n + 1) * sizeof *order);
     char rtree[200];
     snprintf(rtree, sizeof rtree, "idx_%s_tile_rows", d->name);
@@ -355,34 +342,43 @@ cr_status cr_tile_rows_build(cr_store *s, const cr_layer_def *d, int always, cr_
     if (rc == CR_OK) {
         rc = write_rows(s, d, rows, order, n, &arena, err);
     }
+    free(rows);
+    free(boxes);
+    free(order);
+    cr_strbuf_cleanup(&arena);
+    *rows_out = (int64_t)n;
+    return rc;
+}
 
+cr_status cr_tile_rows_build(cr_store *s, const cr_layer_def *d, int always, cr_tile_rows_stats *st,
+                             cr_error *err)
+{
+    memset(st, 0, sizeof *st);
+    double t0 = cr_monotonic_s();
+    /* none when the layer has no rows or its own lie in runs (tiles read those as well) */
+    int in_runs = always ? 0 : rows_in_runs(s, d);
+    st->in_runs = in_runs > 0;
+    char *ddl = sqlite3_mprintf(
+        "BEGIN IMMEDIATE;"
+        "CREATE TABLE IF NOT EXISTS tile_rows_state (layer TEXT PRIMARY KEY, batch_id INTEGER,"
+        " fields TEXT NOT NULL, rows INTEGER NOT NULL, built_at TEXT NOT NULL);"
+        "DROP TABLE IF EXISTS \"%w_tile_rows\"; DROP TABLE IF EXISTS \"idx_%w_tile_rows\";",
+        d->name, d->name);
+    cr_status rc = cr_store_exec(s, ddl, err);
+    sqlite3_free(ddl);
+    cr_strbuf names = {0};
+    fields_text(d, &names);
+    if (rc == CR_OK && in_runs == 0) {
+        rc = make_rows(s, d, &st->rows, err);
+    }
     if (rc == CR_OK) {
-        sqlite3_stmt *up = cr_store_cached(
-            s, "INSERT OR REPLACE INTO tile_rows_state (layer, batch_id, fields, rows, built_at)"
-               " VALUES (?1, (SELECT max(batch_id) FROM import_batches WHERE layer = ?1), ?2, ?3,"
-               " strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
-        if (up == NULL) {
-            rc = cr_store_db_error(s, err, "tile_rows_state");
-        } else {
-            sqlite3_bind_text(up, 1, d->name, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(up, 2, names.data ? names.data : "", (int)names.len,
-                              SQLITE_TRANSIENT);
-            sqlite3_bind_int64(up, 3, (int64_t)n);
-            rc = sqlite3_step(up) == SQLITE_DONE ? CR_OK
-                                                 : cr_store_db_error(s, err, "tile_rows_state");
-            sqlite3_reset(up);
-        }
+        rc = write_state(s, d, names.data ? names.data : "", in_runs == 0 ? st->rows : -1, err);
     }
     rc = rc == CR_OK ? cr_store_exec(s, "COMMIT", err) : rc;
     if (rc != CR_OK) {
         sqlite3_exec(cr_store_db(s), "ROLLBACK", NULL, NULL, NULL);
     }
-    free(rows);
-    free(boxes);
-    free(order);
-    cr_strbuf_cleanup(&arena);
     cr_strbuf_cleanup(&names);
-    st->rows = (int64_t)n;
     st->seconds = cr_monotonic_s() - t0;
     return rc;
 }

@@ -67,9 +67,14 @@ void test_store_network(test_store *t)
 
 int64_t test_store_count(test_store *t, const char *sql)
 {
+    return test_db_count(t->store, sql);
+}
+
+int64_t test_db_count(cr_store *store, const char *sql)
+{
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(cr_store_db(t->store), sql, -1, &st, NULL) != SQLITE_OK) {
-        fail_msg("%s: %s", sql, sqlite3_errmsg(cr_store_db(t->store)));
+    if (sqlite3_prepare_v2(cr_store_db(store), sql, -1, &st, NULL) != SQLITE_OK) {
+        fail_msg("%s: %s", sql, sqlite3_errmsg(cr_store_db(store)));
     }
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     int64_t n = sqlite3_column_int64(st, 0);

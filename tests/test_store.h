@@ -24,6 +24,8 @@ void test_store_ingest(test_store *t, const char *layer, const char *name, const
 void test_store_network(test_store *t);
 /* First column of the first row of sql as an integer. */
 int64_t test_store_count(test_store *t, const char *sql);
+/* The same on any store. */
+int64_t test_db_count(cr_store *store, const char *sql);
 /* A reach's column (an integer) in reaches_current, by the reach's ID. */
 int64_t test_store_reach_int(test_store *t, const char *id, const char *column);
 /* 1 when the network report has an issue of kind whose detail contains needle. */

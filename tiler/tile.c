@@ -966,9 +966,7 @@ static cr_status layer_query(cr_store *store, layer_plan *p, const cr_tile_reque
         }
         cr_strbuf_clear(&sql);
     }
-    if (p->tile_rows || rc != CR_OK) {
-        /* read below */
-    } else if (p->level >= 0) {
+    if (!p->tile_rows && rc == CR_OK && p->level >= 0) {
         /* the level's own selection of lines, unless the rows are a view's (the selection
          * holds current features only) */
         int selection =
@@ -1308,11 +1306,9 @@ static void render_row(layer_reader *r, const layer_plan *p, const row_in *row, 
     }
 }
 
-static _Thread_local const tile_row_at *sorting_rows;
-
-static int by_row_fid(const void *a, const void *b)
+static int by_fid(const void *a, const void *b)
 {
-    int64_t x = sorting_rows[*(const int64_t *)a].fid, y = sorting_rows[*(const int64_t *)b].fid;
+    int64_t x = ((const tile_row_at *)a)->fid, y = ((const tile_row_at *)b)->fid;
     return (x > y) - (x < y);
 }
 
@@ -1366,13 +1362,14 @@ static int tile_rows_read(layer_reader *r, const layer_plan *p, sqlite3_stmt *ra
         }
     }
     size_t m = 0;
-    int64_t top = 0;
+    int64_t top = 0, low = 0;
     for (size_t i = 0, j; i < n; i = j) {
         j = bind_run(range, r->fids, n, i);
         while ((rc_step = sqlite3_step(range)) == SQLITE_ROW) {
             grow_to((void **)&r->at, &r->at_cap, m + 1, sizeof *r->at);
             int64_t fid = sqlite3_column_int64(range, 0);
             top = fid > top ? fid : top;
+            low = fid < low ? fid : low;
             r->at[m].fid = fid;
             r->at[m].off = r->rows.len;
             cr_strbuf_append(&r->rows, sqlite3_column_blob(range, 1),
@@ -1389,21 +1386,21 @@ static int tile_rows_read(layer_reader *r, const layer_plan *p, sqlite3_stmt *ra
             return rc_step;
         }
     }
-    /* fid order: fid and position as one key for the radix sort while both fit (43 + 20 bits) */
-    int packed = top < ((int64_t)1 << 43) && m < ((size_t)1 << 20);
-    grow_to((void **)&r->fids, &r->fids_cap, m + 1, sizeof *r->fids);
-    for (size_t k = 0; k < m; k++) {
-        r->fids[k] = packed ? (r->at[k].fid << 20) | (int64_t)k : (int64_t)k;
-    }
+    /* fid order: fid and position as one key for the radix sort while both fit (43 + 20
+     * bits), else the rows themselves by qsort */
+    int packed = low >= 0 && top < ((int64_t)1 << 43) && m < ((size_t)1 << 20);
     if (packed) {
+        grow_to((void **)&r->fids, &r->fids_cap, m + 1, sizeof *r->fids);
+        for (size_t k = 0; k < m; k++) {
+            r->fids[k] = (r->at[k].fid << 20) | (int64_t)k;
+        }
         sort_fids(r->fids, m, &r->fids_tmp, &r->fids_tmp_cap);
     } else {
-        sorting_rows = r->at; /* this thread's rows, for the comparison */
-        qsort(r->fids, m, sizeof *r->fids, by_row_fid);
+        qsort(r->at, m, sizeof *r->at, by_fid);
     }
     cr_tile_value rec[CR_TILE_ROWS_MAX_FIELDS], live[64];
     for (size_t k = 0; k < m; k++) {
-        const tile_row_at *a = &r->at[packed ? r->fids[k] & 0xfffff : r->fids[k]];
+        const tile_row_at *a = &r->at[packed ? (size_t)(r->fids[k] & 0xfffff) : k];
         const unsigned char *p0 = (const unsigned char *)r->rows.data + a->off;
         const unsigned char *rec_end = (const unsigned char *)r->rows.data + a->live;
         const unsigned char *end = (const unsigned char *)r->rows.data + a->end;

@@ -1050,16 +1050,6 @@ static void tile_pair(cr_store *s, const cr_access *access, int z, int x, int y,
     cr_strbuf_cleanup(&b);
 }
 
-static int64_t test_count(cr_store *s, const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(cr_store_db(s), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 static void test_tile_rows_draw_what_the_layers_do(void **state)
 {
     (void)state;
@@ -1081,8 +1071,8 @@ static void test_tile_rows_draw_what_the_layers_do(void **state)
         cr_tile_rows_build(s, cr_layer_set_find(g_set, "monitoring_sections"), 1, &ts, &err),
         CR_OK);
     assert_true(ts.rows >= 3);
-    assert_true(test_count(s, "SELECT count(*) FROM feature_status WHERE layer ="
-                              " 'monitoring_sections'") > 0);
+    assert_true(test_db_count(s, "SELECT count(*) FROM feature_status WHERE layer ="
+                                 " 'monitoring_sections'") > 0);
     /* every current row with a geometry once, nothing else */
     assert_int_equal(cr_store_tile_rows_fresh(s, outfalls), 1);
     assert_int_equal(cr_store_tile_rows_fresh(s, reaches), 1);
@@ -1095,7 +1085,7 @@ static void test_tile_rows_draw_what_the_layers_do(void **state)
         "SELECT (SELECT count(*) FROM reaches_tile_rows) - (SELECT count(*) FROM reaches WHERE"
         " valid_to IS NULL AND geom IS NOT NULL)"};
     for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
-        assert_int_equal(test_count(s, counts[i]), 0);
+        assert_int_equal(test_db_count(s, counts[i]), 0);
     }
     snprintf(tokens, sizeof tokens, "%s/rows-tokens.json", g_dir);
     FILE *f = fopen(tokens, "w");
